@@ -1,0 +1,89 @@
+# chatd — build, run, test.  `make run` and `make test` are the two commands
+# a user needs; both install missing Debian packages first (scripts/deps.sh).
+
+PKGS      := libuv jansson libjwt libsodium openssl sqlite3
+SANITIZE  ?=
+BUILD     := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
+comma     := ,
+CC        ?= cc
+
+CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+               -Wshadow -Wstrict-prototypes -Isrc -DCHATD_DEBUG_COUNTERS
+ifneq ($(SANITIZE),)
+CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS     += -fsanitize=$(SANITIZE)
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread -lm
+CFLAGS     += $(CFLAGS_BASE) $(PKG_CFLAGS)
+
+# Every .c under src/ is library code except the programs' mains.
+MAINS     := src/main.c src/cli/chat_main.c
+LIB_SRC   := $(filter-out $(MAINS),$(shell find src -name '*.c' | sort))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
+INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
+INTEG_LIB := $(filter-out $(INTEG_SRC),$(wildcard tests/integration/*.c))
+
+.PHONY: all deps deps-test run test unit integration fuzz clean format
+all: $(BUILD)/chatd
+
+deps:
+	@scripts/deps.sh run
+deps-test:
+	@scripts/deps.sh test
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libchatd.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/chatd: $(BUILD)/src/main.o $(BUILD)/libchatd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libchatd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/integration/%: tests/integration/%.c $(INTEG_LIB) $(BUILD)/libchatd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/chatd $(ARGS)
+
+unit: $(UNIT_BIN)
+integration: $(BUILD)/chatd $(INTEG_BIN)
+
+test: deps-test
+	@$(MAKE) --no-print-directory $(BUILD)/chatd $(UNIT_BIN) $(INTEG_BIN)
+	@scripts/run-tests.sh $(BUILD)
+
+# libFuzzer targets (clang). FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_FLAGS = -std=gnu11 -g -O1 -Isrc -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+build-fuzz/%: tests/fuzz/%.c $(filter-out $(MAINS),$(LIB_SRC))
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
+fuzz: deps-test $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$n tests/fuzz/corpus/$$n \
+	    2>&1 | grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|crash' ; \
+	done
+
+format:
+	clang-format -i $$(find src tests -name '*.[ch]')
+
+clean:
+	rm -rf build build-* data-test
+
+-include $(LIB_OBJ:.o=.d)

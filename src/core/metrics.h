@@ -1,0 +1,24 @@
+/*
+ * metrics: process-wide counters for GET /metrics (Prometheus text format).
+ * Updates are atomic, so worker threads (the store) may record too.
+ */
+#ifndef CHATD_METRICS_H
+#define CHATD_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/request.h"
+
+void metrics_conn_open(int presence);   /* a WebSocket became live */
+void metrics_conn_close(int presence);
+void metrics_msg_in(void);               /* a client frame was accepted */
+void metrics_msg_out(uint64_t n);        /* n frames queued to sockets */
+void metrics_error(proto_code code);     /* an error frame was sent */
+void metrics_http(int status);           /* an HTTP response was sent */
+void metrics_commit(double seconds, unsigned n_ops); /* one store transaction */
+
+/* Renders all metrics in Prometheus text format; caller frees. */
+char *metrics_render(size_t *len);
+
+#endif

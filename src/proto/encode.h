@@ -1,0 +1,65 @@
+/*
+ * encode: builds every server -> client frame of PROTOCOL.md.
+ *
+ * Each enc_* function does exactly ONE JSON encode and returns a complete,
+ * unmasked WebSocket text frame (header + payload) in a fresh rcbuf with
+ * refcount 1, ready to be queued on any number of connections (the caller
+ * owns that one reference). enc_count() says how many JSON encodes have
+ * happened in this process: tests use it to prove fan-out encodes once.
+ */
+#ifndef CHATD_ENCODE_H
+#define CHATD_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/rcbuf.h"
+#include "proto/request.h"
+#include "store/store.h"
+
+/* Total JSON encodes performed by enc_* so far (monotonic). */
+uint64_t enc_count(void);
+
+/* Formats ms since epoch as 2026-11-24T20:31:05.123Z into out[25]. */
+void enc_iso_time(int64_t ms, char out[25]);
+
+/* chat_message: {"type":"chat_message", <Message fields>} */
+rcbuf *enc_chat_message(const store_msg *m);
+/* system: {"type":"system", channel_id, content, created_at, metadata,
+ *  sender_id:"system", user_id:"system", message_id, seq} */
+rcbuf *enc_system(const store_msg *m);
+/* error: {"type":"error","error","code","request_type"} */
+rcbuf *enc_error(const proto_error *e);
+/* channels_list for `user`: entries' other_participants exclude `user`. */
+rcbuf *enc_channels_list(const char *user, const store_channel_entry *e, size_t n);
+/* channel_created: {"type":"channel_created","channel":{channel_id,type,created_at,
+ *  metadata:{creator_id,name},participants}} */
+rcbuf *enc_channel_created(const char *channel_id, int is_direct, int64_t created_ms,
+                           const char *creator, const char *name, const char *const *participants,
+                           size_t n_participants);
+/* channel_joined: {"type":"channel_joined","channelId","messages","participants":
+ *  [{channel_id,user_id,joined_at,role}]} */
+rcbuf *enc_channel_joined(const char *channel_id, const store_msg *msgs, size_t n_msgs,
+                          const store_member *members, size_t n_members);
+/* channel_left: {"type":"channel_left","channelId"} */
+rcbuf *enc_channel_left(const char *channel_id);
+/* channel_read: {"type":"channel_read",channel_id,user_id,last_read_message_id,last_read_at} */
+rcbuf *enc_channel_read(const char *channel_id, const char *user_id, uint64_t message_id,
+                        int64_t at_ms);
+/* history: {"type":"history","channel_id","messages","has_more"} */
+rcbuf *enc_history(const char *channel_id, const store_msg *msgs, size_t n, int has_more);
+
+typedef struct enc_presence_entry {
+    const char *user_id;
+    const char *status;
+    int64_t last_seen_ms;
+} enc_presence_entry;
+/* {"type": type ("initial_presence"|"presence_update"), "presence":[{user_id,status,last_seen}]} */
+rcbuf *enc_presence(const char *type, const enc_presence_entry *p, size_t n);
+
+/* Wraps an already-serialised JSON text into a text frame (no encode counted). */
+rcbuf *enc_frame_text(const char *json, size_t len);
+/* A close frame with code and reason. */
+rcbuf *enc_frame_close(uint16_t code, const char *reason);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * request: decodes and validates one client frame (a JSON text payload)
+ * into a typed request, or a precise error (PROTOCOL.md section 2 "Errors"
+ * and section 4). Pure: no I/O, no domain state. Knowing whether a channel
+ * exists or a user is a member is the domain's job; everything that can be
+ * decided from the frame alone is decided here.
+ *
+ * Ownership: a decoded request points into req->root__ (a jansson value);
+ * request_free() releases it. On error nothing needs freeing.
+ */
+#ifndef CHATD_REQUEST_H
+#define CHATD_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct json_t json_t;
+
+/* Error codes of PROTOCOL.md. */
+typedef enum proto_code {
+    PROTO_BAD_JSON,
+    PROTO_UNKNOWN_TYPE,
+    PROTO_INVALID_FIELD,
+    PROTO_NOT_FOUND,
+    PROTO_FORBIDDEN,
+    PROTO_TOO_LARGE,
+    PROTO_RATE_LIMITED,
+    PROTO_UNAVAILABLE,
+    PROTO_INTERNAL,
+    PROTO_CODE_COUNT
+} proto_code;
+
+/* "bad_json", "unknown_type", ... */
+const char *proto_code_name(proto_code c);
+
+typedef struct proto_limits {
+    size_t max_content;      /* bytes, default 4000 */
+    size_t max_name;         /* bytes, default 100 */
+    size_t max_participants; /* default 1000 */
+    size_t max_metadata;     /* serialised bytes, default 4096 */
+    size_t max_client_msg_id;/* bytes, default 128 */
+    size_t max_subscribe;    /* userIds per subscribe, default 1000 */
+    int max_depth;           /* JSON nesting, default 16 */
+} proto_limits;
+
+void proto_limits_default(proto_limits *l);
+
+typedef enum req_type {
+    REQ_CREATE_CHANNEL,
+    REQ_JOIN_CHANNEL,
+    REQ_LEAVE_CHANNEL,
+    REQ_CHAT_MESSAGE,
+    REQ_MARK_READ,
+    REQ_FETCH_HISTORY,
+    REQ_STATUS_UPDATE,  /* presence endpoint */
+    REQ_HEARTBEAT,      /* presence endpoint (also accepted on chat) */
+    REQ_SUBSCRIBE,      /* presence endpoint */
+} req_type;
+
+typedef enum req_endpoint { REQ_ENDPOINT_CHAT, REQ_ENDPOINT_PRESENCE } req_endpoint;
+
+typedef struct request {
+    req_type type;
+    const char *type_name;      /* the "type" string as sent */
+    json_t *root__;
+    union {
+        struct {
+            const char *name;       /* NULL when absent (allowed for direct) */
+            const char **participants; /* malloc'd array of pointers into root__ */
+            size_t n_participants;  /* as sent, duplicates removed, creator may appear */
+            int is_direct;
+        } create;
+        struct { char channel_id[37]; } channel; /* join, leave */
+        struct {
+            char channel_id[37];
+            const char *content;
+            size_t content_len;
+            char *metadata;         /* serialised compact JSON object, malloc'd; "{}" default */
+            const char *client_msg_id; /* NULL when absent */
+        } chat;
+        struct { char channel_id[37]; uint64_t message_id; /* 0 = latest */ } mark_read;
+        struct { char channel_id[37]; uint64_t before, after; int limit; } history;
+        struct { const char *status; } status;
+        struct { const char **user_ids; size_t n; } subscribe;
+    } u;
+} request;
+
+typedef struct proto_error {
+    proto_code code;
+    char message[256];          /* human sentence naming the problem */
+    char request_type[64];      /* "" when unknown */
+} proto_error;
+
+/*
+ * Decodes payload[0..len) (already valid UTF-8) for the given endpoint.
+ * Returns 0 and fills *req (free with request_free), or -1 and fills *err.
+ * Rules: empty payload or non-object JSON -> bad_json; missing "type" ->
+ * invalid_field... see PROTOCOL.md section 4. Channel ids must be UUIDs
+ * (any version, lower/upper hex; stored lower-case). Message id cursors are
+ * decimal strings of a non-zero uint64. Usernames follow the username rule.
+ */
+int request_decode(const char *payload, size_t len, req_endpoint ep, const proto_limits *lim,
+                   request *req, proto_error *err);
+void request_free(request *req);
+
+/* Validation helpers shared with HTTP handlers. 1 = valid. */
+int proto_valid_username(const char *s, size_t len);
+int proto_valid_uuid(const char *s, size_t len);
+/* Parses a decimal message id string; 0 on failure (0 is never a valid id). */
+uint64_t proto_parse_id(const char *s, size_t len);
+
+#endif

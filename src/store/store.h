@@ -1,0 +1,165 @@
+/*
+ * store: where every user, channel, membership, read mark and message is
+ * kept durably. The domain (src/chat) talks only to this interface; the
+ * backend (SQLite in the embedded shape, PostgreSQL in the cluster) is a
+ * struct of function pointers chosen once at start-up.
+ *
+ * Model: the caller fills a store_op and submits it. The backend runs ops
+ * on its own worker thread, in submission order, and commits many of them
+ * in one transaction (group commit: this is chatd's "message batching").
+ * When the transaction holding an op has committed (or failed), op->done is
+ * called ON THE LOOP THREAD. An op's results are valid from then on.
+ *
+ * Ownership: the caller owns the op and every input string in it, and must
+ * keep them alive until done() runs. Output fields allocated by the backend
+ * are released with store_op_clear(), which the caller calls (typically in
+ * done) before freeing the op itself.
+ *
+ * Errors: op->status is 0 on success or a STORE_E* code below.
+ */
+#ifndef CHATD_STORE_H
+#define CHATD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct uv_loop_s uv_loop_t;
+
+enum {
+    STORE_OK = 0,
+    STORE_ENOTFOUND = -1, /* user/channel/message cursor not found */
+    STORE_EEXIST = -2,    /* username taken */
+    STORE_EDUP = -3,      /* MSG_APPEND: client_msg_id seen before; msg holds the original */
+    STORE_EIO = -4,       /* the backend failed (disk, connection): retry later */
+    STORE_ECLOSED = -5,   /* submitted after close began */
+};
+
+typedef enum store_op_kind {
+    STORE_USER_CREATE,
+    STORE_USER_GET,
+    STORE_CHANNEL_CREATE,
+    STORE_MEMBER_ADD,
+    STORE_MEMBER_REMOVE,
+    STORE_MSG_APPEND,
+    STORE_MARK_READ,
+    STORE_HISTORY,
+    STORE_CHANNELS_FOR_USER,
+} store_op_kind;
+
+/* One message as stored. Strings are NUL-terminated. */
+typedef struct store_msg {
+    uint64_t id;           /* Snowflake, assigned by the caller before APPEND */
+    int64_t seq;           /* per-channel 1,2,3.. assigned by the store at commit */
+    int64_t created_ms;    /* ms since epoch */
+    char channel_id[37];   /* UUID text */
+    char *user_id;         /* sender; "system" for notices */
+    char *content;
+    char *metadata;        /* serialised JSON object, "{}" when none */
+    char *client_msg_id;   /* NULL when the sender gave none */
+} store_msg;
+
+typedef struct store_member {
+    char *user_id;
+    int is_admin;          /* role: admin (creator) or member */
+    int64_t joined_ms;
+} store_member;
+
+/* One row of a user's channels_list. */
+typedef struct store_channel_entry {
+    char channel_id[37];
+    char *name;
+    int is_direct;
+    int64_t last_read_ms;          /* -1 = never read */
+    uint64_t last_read_message_id; /* 0 = none */
+    uint64_t last_message_id;      /* 0 = channel empty */
+    int64_t unread_count;          /* others' non-system messages after the mark */
+    char **participants;           /* every member, the user included */
+    size_t n_participants;
+} store_channel_entry;
+
+typedef struct store_op store_op;
+typedef void (*store_done_cb)(store_op *op);
+
+struct store_op {
+    store_op_kind kind;
+    int status;            /* out: STORE_OK or STORE_E* */
+    store_done_cb done;    /* called on the loop thread */
+    void *data;            /* caller's */
+    store_op *next__;      /* backend's queue link */
+    union {
+        struct { const char *username; const char *pw_hash; int64_t created_ms; } user_create;
+        struct { const char *username; char *pw_hash; /* out, malloc */ int64_t created_ms; /* out */ } user_get;
+        struct {
+            char channel_id[37];
+            const char *name;
+            int is_direct;
+            const char *creator;
+            int64_t created_ms;
+            const store_member *members; /* creator included, as admin */
+            size_t n_members;
+        } channel_create;
+        struct { char channel_id[37]; const char *user_id; int is_admin; int64_t joined_ms; } member_add;
+        struct { char channel_id[37]; const char *user_id; } member_remove;
+        struct {
+            /* in: every field but seq; out: seq, or on STORE_EDUP the original
+             * message (the strings are then replaced by backend-owned copies). */
+            store_msg msg;
+            int owned__;   /* backend: strings in msg are its own */
+        } msg_append;
+        struct {
+            char channel_id[37];
+            const char *user_id;
+            uint64_t message_id;   /* in: 0 = latest; out: the mark set (0 if channel empty) */
+            int64_t at_ms;         /* in: now */
+        } mark_read;
+        struct {
+            char channel_id[37];
+            uint64_t before, after; /* message id cursors; 0 = none (at most one set) */
+            int limit;              /* 1..100 */
+            store_msg *msgs;        /* out: oldest first, backend-owned */
+            size_t n_msgs;
+            int has_more;
+        } history;
+        struct {
+            const char *user_id;
+            store_channel_entry *entries; /* out, backend-owned */
+            size_t n_entries;
+        } channels_for_user;
+    } u;
+};
+
+/* Called once per row by store_backend.load at start-up (loop thread). */
+typedef struct store_load_cbs {
+    void *data;
+    void (*user)(void *data, const char *username);
+    void (*channel)(void *data, const char *channel_id, const char *name, int is_direct,
+                    const char *creator, int64_t created_ms);
+    void (*member)(void *data, const char *channel_id, const store_member *m);
+} store_load_cbs;
+
+typedef struct store_config {
+    const char *path;      /* SQLite: database file; PG: conninfo */
+    int fsync;             /* 1: every commit is durable on disk before done() */
+    int max_batch;         /* most ops per transaction (default 1024) */
+} store_config;
+
+typedef struct store store;
+
+typedef struct store_backend {
+    const char *name;
+    /* Opens (creating/migrating the schema), starts the worker. 0 or STORE_E*. */
+    int (*open)(store **out, const store_config *cfg, uv_loop_t *loop);
+    /* Streams every user, channel and membership to cbs. Before serving. */
+    int (*load)(store *s, const store_load_cbs *cbs);
+    /* Queues op; done() always runs later on the loop thread, even on error. */
+    void (*submit)(store *s, store_op *op);
+    /* Commits everything submitted, runs the remaining done()s, stops, frees. */
+    void (*close)(store *s);
+} store_backend;
+
+extern const store_backend store_sqlite_backend;
+
+/* Releases backend-owned outputs of a completed op (not the op itself). */
+void store_op_clear(store_op *op);
+
+#endif
