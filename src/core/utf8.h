@@ -13,8 +13,10 @@
 int utf8_valid(const uint8_t *s, size_t len);
 
 /* Incremental validator for fragmented text messages. Start with state 0;
- * feed chunks; returns 0 while still valid, -1 at the first invalid byte.
- * At message end, the message is valid iff *state == 0 (no partial char). */
+ * feed chunks (a character may be split across them); returns 0 while
+ * still valid, -1 at the first invalid byte. After -1 the state stays
+ * invalid (further feeds return -1, *state != 0). At message end, the
+ * message is valid iff *state == 0 (no partial character pending). */
 int utf8_feed(uint32_t *state, const uint8_t *s, size_t len);
 
 #endif

@@ -63,19 +63,25 @@ typedef struct ws_header {
  * WS_ERR_TOO_BIG when payload_len > max_payload. With from_client set, an
  * unmasked frame is WS_ERR_PROTOCOL; without it (client side parsing
  * server frames), a masked frame is WS_ERR_PROTOCOL.
+ * Errors are reported as soon as the bytes showing them are present (a
+ * bad first byte fails even when len == 1), so errors may come before
+ * WS_INCOMPLETE would. *h is written only on success. Pass UINT64_MAX as
+ * max_payload for no limit. Control-frame limits apply in both directions.
  */
 int ws_parse_header(const uint8_t *buf, size_t len, int from_client, uint64_t max_payload,
                     ws_header *h);
 
 /* XORs data[0..len) in place with mask; `offset` is the position of data[0]
- * within the frame payload (so a payload can be unmasked in pieces). */
+ * within the frame payload (so a payload can be unmasked in pieces).
+ * Masking twice with the same key and offset restores the data. */
 void ws_mask(uint8_t *data, size_t len, const uint8_t mask[4], uint64_t offset);
 
 /*
  * Writes a frame header into out (needs WS_MAX_HEADER bytes) for a payload
  * of payload_len bytes and returns its length. mask NULL = unmasked (server
  * frames); otherwise the MASK bit and key are written and the caller must
- * ws_mask() the payload with the same key (client frames).
+ * ws_mask() the payload with the same key (client frames). The shortest
+ * length encoding is used; payload_len must be < 2^63.
  */
 #define WS_MAX_HEADER 14
 size_t ws_write_header(uint8_t *out, int fin, int opcode, uint64_t payload_len,
@@ -83,7 +89,9 @@ size_t ws_write_header(uint8_t *out, int fin, int opcode, uint64_t payload_len,
 
 /*
  * Builds a close payload (2-byte code + reason) into out (>= 125 bytes);
- * reason is truncated to fit 123 bytes. Returns the payload length.
+ * reason (NULL = none) is truncated to fit 123 bytes, never inside a
+ * UTF-8 character. Code 0 builds an empty payload ("no status"). Returns
+ * the payload length (0 or 2..125).
  */
 size_t ws_close_payload(uint8_t *out, uint16_t code, const char *reason);
 
@@ -95,7 +103,9 @@ size_t ws_close_payload(uint8_t *out, uint16_t code, const char *reason);
  */
 int ws_parse_close(const uint8_t *payload, size_t len, uint16_t *code);
 
-/* Computes Sec-WebSocket-Accept for a client key: writes 28 chars + NUL. */
+/* Computes Sec-WebSocket-Accept for a client key: writes 28 chars + NUL
+ * (base64 of SHA-1(key + RFC GUID)). If OpenSSL fails, writes "" (which
+ * matches no key, so the handshake fails rather than being accepted). */
 void ws_accept_key(const char *client_key, size_t key_len, char out[29]);
 
 #endif

@@ -6,6 +6,11 @@
  * refcount 1, ready to be queued on any number of connections (the caller
  * owns that one reference). enc_count() says how many JSON encodes have
  * happened in this process: tests use it to prove fan-out encodes once.
+ *
+ * Input strings are borrowed for the call only. NULL optional strings are
+ * encoded as null (a NULL channel name as ""); message id 0 as null. Safe
+ * to call from any thread (the counter is atomic, the scratch buffer is
+ * per thread), though the loop thread is the intended caller.
  */
 #ifndef CHATD_ENCODE_H
 #define CHATD_ENCODE_H

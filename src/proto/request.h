@@ -65,7 +65,7 @@ typedef struct request {
     json_t *root__;
     union {
         struct {
-            const char *name;       /* NULL when absent (allowed for direct) */
+            const char *name;       /* NULL when absent or "" (allowed for direct only) */
             const char **participants; /* malloc'd array of pointers into root__ */
             size_t n_participants;  /* as sent, duplicates removed, creator may appear */
             int is_direct;
@@ -88,7 +88,8 @@ typedef struct request {
 typedef struct proto_error {
     proto_code code;
     char message[256];          /* human sentence naming the problem */
-    char request_type[64];      /* "" when unknown */
+    char request_type[64];      /* the frame's "type" when it was a string (even an
+                                   unknown one; cut to fit), else "" */
 } proto_error;
 
 /*
@@ -98,6 +99,10 @@ typedef struct proto_error {
  * invalid_field... see PROTOCOL.md section 4. Channel ids must be UUIDs
  * (any version, lower/upper hex; stored lower-case). Message id cursors are
  * decimal strings of a non-zero uint64. Usernames follow the username rule.
+ * Also: nesting deeper than lim->max_depth -> bad_json; a string field
+ * holding a NUL (\u0000) or a lone surrogate escape -> invalid_field naming
+ * it; JSON null for an optional field means absent; unknown fields and
+ * duplicate keys (last wins) are accepted. lim NULL means the defaults.
  */
 int request_decode(const char *payload, size_t len, req_endpoint ep, const proto_limits *lim,
                    request *req, proto_error *err);

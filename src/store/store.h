@@ -15,7 +15,9 @@
  * are released with store_op_clear(), which the caller calls (typically in
  * done) before freeing the op itself.
  *
- * Errors: op->status is 0 on success or a STORE_E* code below.
+ * Errors: op->status is 0 on success or a STORE_E* code below. On an error
+ * other than STORE_EDUP no output field is set. A transaction that fails
+ * fails every op in it with STORE_EIO (nothing of it was stored).
  */
 #ifndef CHATD_STORE_H
 #define CHATD_STORE_H
@@ -87,39 +89,69 @@ struct store_op {
     void *data;            /* caller's */
     store_op *next__;      /* backend's queue link */
     union {
+        /* STORE_EEXIST when the username is taken. */
         struct { const char *username; const char *pw_hash; int64_t created_ms; } user_create;
+        /* STORE_ENOTFOUND when there is no such user. */
         struct { const char *username; char *pw_hash; /* out, malloc */ int64_t created_ms; /* out */ } user_get;
+        /* The channel and its members, all or nothing; STORE_EEXIST when the id
+         * is taken. A user listed twice is stored once. */
         struct {
             char channel_id[37];
-            const char *name;
+            const char *name;      /* NULL = "" (direct channels need none) */
             int is_direct;
             const char *creator;
             int64_t created_ms;
             const store_member *members; /* creator included, as admin */
             size_t n_members;
         } channel_create;
-        struct { char channel_id[37]; const char *user_id; int is_admin; int64_t joined_ms; } member_add;
-        struct { char channel_id[37]; const char *user_id; } member_remove;
-        struct {
-            /* in: every field but seq; out: seq, or on STORE_EDUP the original
-             * message (the strings are then replaced by backend-owned copies). */
-            store_msg msg;
-            int owned__;   /* backend: strings in msg are its own */
-        } msg_append;
+        /* STORE_ENOTFOUND when the channel does not exist. */
         struct {
             char channel_id[37];
             const char *user_id;
-            uint64_t message_id;   /* in: 0 = latest; out: the mark set (0 if channel empty) */
-            int64_t at_ms;         /* in: now */
-        } mark_read;
+            int is_admin;
+            int64_t joined_ms;
+            int added;     /* out: 1 if newly a member, 0 if already one (row kept) */
+        } member_add;
+        /* STORE_ENOTFOUND when the user was not a member. */
+        struct { char channel_id[37]; const char *user_id; } member_remove;
+        /* seq = the channel's last seq + 1, in the same transaction.
+         * STORE_ENOTFOUND when the channel does not exist; STORE_EDUP when this
+         * user already sent client_msg_id in this channel (checked within a
+         * batch too); STORE_EIO for a message id stored before. */
+        struct {
+            /* in: every field but seq (metadata NULL = "{}"); out: seq, or on
+             * STORE_EDUP the original message (the strings are then replaced
+             * by backend-owned copies). */
+            store_msg msg;
+            int owned__;   /* backend: strings in msg are its own */
+            store_msg caller__; /* backend: the caller's strings, put back by store_op_clear */
+        } msg_append;
+        /* STORE_ENOTFOUND when the user is not a member, or message_id is not
+         * a message of this channel. */
         struct {
             char channel_id[37];
-            uint64_t before, after; /* message id cursors; 0 = none (at most one set) */
-            int limit;              /* 1..100 */
+            const char *user_id;
+            uint64_t message_id;   /* in: 0 = latest; out: the mark in effect (0 if none) */
+            int64_t at_ms;         /* in: now */
+            /* out: a mark never moves backwards; when the requested one is not
+             * newer than the current one, the current one is kept and returned. */
+            int moved;             /* out: 1 if the mark advanced (and at_ms was stored) */
+            int64_t last_read_ms;  /* out: when the mark in effect was set, -1 = never */
+        } mark_read;
+        /* before: the newest `limit` older than the cursor; after: the oldest
+         * `limit` newer than it; neither: the newest `limit`. has_more: more
+         * remain beyond the page in that direction (none: older ones exist).
+         * STORE_ENOTFOUND for an unknown channel or a cursor not in it. */
+        struct {
+            char channel_id[37];
+            uint64_t before, after; /* message id cursors; 0 = none (at most one set;
+                                     * if both are, `before` wins) */
+            int limit;              /* 1..100 (clamped to it) */
             store_msg *msgs;        /* out: oldest first, backend-owned */
             size_t n_msgs;
             int has_more;
         } history;
+        /* Every channel the user is in, oldest first (by created_ms). */
         struct {
             const char *user_id;
             store_channel_entry *entries; /* out, backend-owned */
@@ -153,13 +185,21 @@ typedef struct store_backend {
     int (*load)(store *s, const store_load_cbs *cbs);
     /* Queues op; done() always runs later on the loop thread, even on error. */
     void (*submit)(store *s, store_op *op);
-    /* Commits everything submitted, runs the remaining done()s, stops, frees. */
+    /* Commits everything submitted, runs the remaining done()s (on the calling
+     * thread, which must be the loop thread; submits made from them complete
+     * with STORE_ECLOSED), stops the worker and frees its resources. The
+     * store's own memory goes with its uv_async handle: the caller runs the
+     * loop once more (uv_run, as it does anyway to close its other handles).
+     * `s` must not be used after close returns. May be called from a done(). */
     void (*close)(store *s);
 } store_backend;
 
 extern const store_backend store_sqlite_backend;
 
-/* Releases backend-owned outputs of a completed op (not the op itself). */
+/* Releases backend-owned outputs of a completed op (not the op itself) and
+ * sets them to NULL/0; calling it twice is harmless. For MSG_APPEND after
+ * STORE_EDUP it also puts the caller's own input strings back into msg, so
+ * the caller may free them from the op as it would after a normal append. */
 void store_op_clear(store_op *op);
 
 #endif

@@ -1,0 +1,301 @@
+/*
+ * api: HTTP handlers. Each request that needs the store or a password hash
+ * becomes an api_call that holds the connection until it is answered.
+ */
+#include "api/api.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/throttle.h"
+#include "auth/token.h"
+#include "chat/domain.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "proto/encode.h"
+#include "proto/request.h"
+
+struct api {
+    api_config cfg;
+    uv_loop_t *loop;
+    const store_backend *sb;
+    store *st;
+    domain *d;
+    throttle auth_throttle;
+    uint64_t started_ms;
+    char dummy_hash[PASSWORD_HASH_LEN]; /* verify against it for unknown users */
+};
+
+typedef struct api_call {
+    api *a;
+    conn *c;
+    store_op op;
+    uv_work_t work;
+    char username[33];
+    char password[PASSWORD_MAX_LEN + 1];
+    size_t password_len;
+    char hash[PASSWORD_HASH_LEN];
+    int ok;
+    int64_t created_ms;
+} api_call;
+
+api *api_new(const api_config *cfg, uv_loop_t *loop, const store_backend *sb, store *st,
+             domain *d) {
+    api *a = calloc(1, sizeof(*a));
+    if (!a) return NULL;
+    a->cfg = *cfg;
+    a->loop = loop;
+    a->sb = sb;
+    a->st = st;
+    a->d = d;
+    a->started_ms = clock_mono_ms();
+    throttle_init(&a->auth_throttle, 10, 60000);
+    if (password_hash(&cfg->pw, "chatd-dummy-password", 20, a->dummy_hash) != 0) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void api_free(api *a) {
+    if (!a) return;
+    throttle_free(&a->auth_throttle);
+    free(a);
+}
+
+void api_tick(api *a) { throttle_prune(&a->auth_throttle, clock_mono_ms()); }
+
+static void respond_json(conn *c, int status, json_t *body) {
+    char *s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    metrics_http(status);
+    conn_http_respond(c, status, "application/json", s, strlen(s));
+    free(s);
+}
+
+static void respond_error(conn *c, int status, const char *code, const char *msg) {
+    respond_json(c, status, json_pack("{s:s,s:s}", "error", msg, "code", code));
+}
+
+static void call_free(api_call *k) {
+    sodium_memzero(k->password, sizeof(k->password));
+    store_op_clear(&k->op);
+    conn_unref(k->c);
+    free(k);
+}
+
+/* Parses {"username","password"}; answers 400 and returns NULL when bad. */
+static api_call *parse_credentials(api *a, conn *c, http_req *req) {
+    json_error_t jerr;
+    json_t *root = req->body ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
+    const char *msg = NULL;
+    json_t *u = root ? json_object_get(root, "username") : NULL;
+    json_t *p = root ? json_object_get(root, "password") : NULL;
+    if (!root || !json_is_object(root)) msg = "the body must be a JSON object";
+    else if (!json_is_string(u)) msg = "username must be a string";
+    else if (!json_is_string(p)) msg = "password must be a string";
+    else if (!proto_valid_username(json_string_value(u), json_string_length(u)))
+        msg = "username must be 1-32 characters of A-Z, a-z, 0-9, '_', '.' or '-'";
+    else if (json_string_length(p) > PASSWORD_MAX_LEN) msg = "password must be at most 128 bytes";
+    if (msg) {
+        json_decref(root);
+        respond_error(c, 400, "invalid_field", msg);
+        return NULL;
+    }
+    api_call *k = calloc(1, sizeof(*k));
+    if (!k) abort();
+    k->a = a;
+    k->c = c;
+    conn_ref(c);
+    snprintf(k->username, sizeof(k->username), "%s", json_string_value(u));
+    k->password_len = json_string_length(p);
+    memcpy(k->password, json_string_value(p), k->password_len);
+    json_decref(root);
+    return k;
+}
+
+/* ---- POST /register ---- */
+
+static void register_stored(store_op *op) {
+    api_call *k = op->data;
+    if (op->status == STORE_OK) {
+        if (k->a->d) domain_user_added(k->a->d, k->username);
+        char at[25];
+        enc_iso_time(k->created_ms, at);
+        log_info("registered user %s", k->username);
+        respond_json(k->c, 201,
+                     json_pack("{s:s,s:s,s:s}", "user_id", k->username, "username", k->username,
+                               "created_at", at));
+    } else if (op->status == STORE_EEXIST) {
+        respond_error(k->c, 409, "conflict", "that username is taken");
+    } else {
+        respond_error(k->c, 503, "unavailable", "storage is unavailable; retry shortly");
+    }
+    call_free(k);
+}
+
+static void hash_work(uv_work_t *w) {
+    api_call *k = w->data;
+    k->ok = password_hash(&k->a->cfg.pw, k->password, k->password_len, k->hash) == 0;
+}
+
+static void hash_done(uv_work_t *w, int status) {
+    api_call *k = w->data;
+    if (status != 0 || !k->ok) {
+        respond_error(k->c, 500, "internal", "could not hash the password");
+        call_free(k);
+        return;
+    }
+    k->created_ms = clock_now_ms();
+    k->op.kind = STORE_USER_CREATE;
+    k->op.done = register_stored;
+    k->op.data = k;
+    k->op.u.user_create.username = k->username;
+    k->op.u.user_create.pw_hash = k->hash;
+    k->op.u.user_create.created_ms = k->created_ms;
+    k->a->sb->submit(k->a->st, &k->op);
+}
+
+static void handle_register(api *a, conn *c, http_req *req) {
+    api_call *k = parse_credentials(a, c, req);
+    if (!k) return;
+    const char *why = NULL;
+    if (!password_rule(k->password, k->password_len, &why)) {
+        respond_error(c, 400, "invalid_field", why ? why : "invalid password");
+        call_free(k);
+        return;
+    }
+    if (a->d && domain_user_exists(a->d, k->username)) {
+        respond_error(c, 409, "conflict", "that username is taken");
+        call_free(k);
+        return;
+    }
+    k->work.data = k;
+    uv_queue_work(a->loop, &k->work, hash_work, hash_done);
+}
+
+/* ---- POST /auth ---- */
+
+static void verify_work(uv_work_t *w) {
+    api_call *k = w->data;
+    const char *hash = k->hash[0] ? k->hash : k->a->dummy_hash;
+    k->ok = password_verify(hash, k->password, k->password_len) == 0 && k->hash[0];
+}
+
+static void verify_done(uv_work_t *w, int status) {
+    api_call *k = w->data;
+    api *a = k->a;
+    if (status != 0 || !k->ok) {
+        throttle_failure(&a->auth_throttle, k->username, clock_mono_ms());
+        respond_error(k->c, 401, "unauthorized", "Invalid credentials");
+        call_free(k);
+        return;
+    }
+    throttle_success(&a->auth_throttle, k->username);
+    api_instance chat, pres;
+    if (!a->cfg.pick || a->cfg.pick(a->cfg.pick_data, &chat, &pres) != 0) {
+        respond_error(k->c, 503, "unavailable", "No available servers");
+        call_free(k);
+        return;
+    }
+    char *token = NULL;
+    if (token_issue(a->cfg.jwt_key, a->cfg.jwt_key_len, k->username, clock_now_ms() / 1000,
+                    a->cfg.token_ttl_s, &token) != 0) {
+        respond_error(k->c, 500, "internal", "could not issue a token");
+        call_free(k);
+        return;
+    }
+    char cport[16], pport[16];
+    snprintf(cport, sizeof(cport), "%d", chat.port);
+    snprintf(pport, sizeof(pport), "%d", pres.port);
+    respond_json(k->c, 200,
+                 json_pack("{s:s,s:{s:{s:s,s:s,s:I},s:{s:s,s:s,s:I}}}", "sessionToken", token,
+                           "servers", "chat", "host", chat.host, "port", cport, "id",
+                           (json_int_t)chat.id, "presence", "host", pres.host, "port", pport,
+                           "id", (json_int_t)pres.id));
+    sodium_memzero(token, strlen(token));
+    free(token);
+    call_free(k);
+}
+
+static void auth_loaded(store_op *op) {
+    api_call *k = op->data;
+    if (op->status == STORE_OK && op->u.user_get.pw_hash)
+        snprintf(k->hash, sizeof(k->hash), "%s", op->u.user_get.pw_hash);
+    else if (op->status != STORE_ENOTFOUND) {
+        respond_error(k->c, 503, "unavailable", "storage is unavailable; retry shortly");
+        call_free(k);
+        return;
+    }
+    /* Unknown users are checked against a dummy hash: same time, same answer. */
+    k->work.data = k;
+    uv_queue_work(k->a->loop, &k->work, verify_work, verify_done);
+}
+
+static void handle_auth(api *a, conn *c, http_req *req) {
+    api_call *k = parse_credentials(a, c, req);
+    if (!k) return;
+    if (throttle_blocked(&a->auth_throttle, k->username, clock_mono_ms())) {
+        respond_error(c, 429, "rate_limited",
+                      "too many failed attempts for this username; try again in a minute");
+        call_free(k);
+        return;
+    }
+    k->op.kind = STORE_USER_GET;
+    k->op.done = auth_loaded;
+    k->op.data = k;
+    k->op.u.user_get.username = k->username;
+    a->sb->submit(a->st, &k->op);
+}
+
+/* ---- GET /health, GET /metrics ---- */
+
+static void handle_health(api *a, conn *c) {
+    respond_json(c, 200,
+                 json_pack("{s:s,s:s,s:s,s:I}", "status", "ok", "service", "chatd", "role",
+                           a->cfg.role, "uptime_s",
+                           (json_int_t)((clock_mono_ms() - a->started_ms) / 1000)));
+}
+
+static void handle_metrics(conn *c) {
+    size_t len = 0;
+    char *text = metrics_render(&len);
+    char extra[160];
+    int n = snprintf(extra, sizeof(extra),
+                     "# HELP chatd_json_encodes_total Server frames JSON-encoded.\n"
+                     "# TYPE chatd_json_encodes_total counter\nchatd_json_encodes_total %llu\n",
+                     (unsigned long long)enc_count());
+    char *all = malloc(len + (size_t)n + 1);
+    if (!all) abort();
+    memcpy(all, text, len);
+    memcpy(all + len, extra, (size_t)n);
+    metrics_http(200);
+    conn_http_respond(c, 200, "text/plain; version=0.0.4", all, len + (size_t)n);
+    free(all);
+    free(text);
+}
+
+void api_handle(api *a, conn *c, http_req *req) {
+    size_t plen = http_path_len(req->url ? req->url : "/");
+    const char *url = req->url ? req->url : "/";
+#define ROUTE(p) (plen == sizeof(p) - 1 && !memcmp(url, p, plen))
+    int known = ROUTE("/auth") || ROUTE("/register") || ROUTE("/health") || ROUTE("/metrics");
+    if (!known) {
+        respond_error(c, 404, "not_found", "no such endpoint");
+    } else if (ROUTE("/auth") && req->method == HTTP_POST) {
+        handle_auth(a, c, req);
+    } else if (ROUTE("/register") && req->method == HTTP_POST) {
+        handle_register(a, c, req);
+    } else if (ROUTE("/health") && req->method == HTTP_GET) {
+        handle_health(a, c);
+    } else if (ROUTE("/metrics") && req->method == HTTP_GET) {
+        handle_metrics(c);
+    } else {
+        respond_error(c, 405, "method_not_allowed", "method not allowed for this endpoint");
+    }
+#undef ROUTE
+}

@@ -1,0 +1,222 @@
+/*
+ * channels: channels_list, create_channel (group and direct), join_channel
+ * and leave_channel. The model changes at once (so later requests see it)
+ * and the store op makes it durable; replies go out when the op commits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat/internal.h"
+#include "core/clock.h"
+#include "core/uuid.h"
+
+/* ---- channels_list ---- */
+
+static void list_done(store_op *op) {
+    pend *p = op->data;
+    if (op->status == STORE_OK) {
+        rcbuf *f = enc_channels_list(p->u->name, op->u.channels_for_user.entries,
+                                     op->u.channels_for_user.n_entries);
+        if (p->s) chat__send(p->s, f); /* chat__send skips a closed session */
+        else chat__send_user(p->u, f, 0);
+    } else {
+        chat__store_error(chat__live(p), op->status, "channels_list");
+    }
+    chat__pend_free(p);
+}
+
+void chat__channels_list(domain *d, ch_user *u, session *only) {
+    if (!only && !u->chat) return; /* nobody to tell */
+    pend *p = chat__pend(d, only, STORE_CHANNELS_FOR_USER, list_done);
+    p->u = u;
+    p->op.u.channels_for_user.user_id = u->name;
+    chat__submit(p);
+}
+
+/* Pushes a fresh channels_list to every member of c (their set changed). */
+static void list_to_members(domain *d, ch_channel *c) {
+    strmap_entry *e;
+    for (size_t i = 0; (e = strmap_next(&c->members, &i));)
+        chat__channels_list(d, ((ch_member *)e->value)->user, NULL);
+}
+
+/* ---- channel_joined (last 50 messages + participants) ---- */
+
+static void joined_done(store_op *op) {
+    pend *p = op->data;
+    session *s = chat__live(p);
+    ch_channel *c = chat__channel(p->d, op->u.history.channel_id);
+    if (s && c && op->status == STORE_OK) {
+        store_member *m;
+        size_t n = chat__members_array(c, &m);
+        chat__send(s, enc_channel_joined(c->id, op->u.history.msgs, op->u.history.n_msgs, m, n));
+        free(m);
+    } else if (s && op->status != STORE_OK) {
+        chat__store_error(s, op->status, "join_channel");
+    }
+    chat__pend_free(p);
+}
+
+static void send_joined(domain *d, session *s, ch_channel *c) {
+    pend *p = chat__pend(d, s, STORE_HISTORY, joined_done);
+    memcpy(p->op.u.history.channel_id, c->id, 37);
+    p->op.u.history.limit = 50;
+    chat__submit(p);
+}
+
+static void send_created(session *s, ch_channel *c) {
+    size_t n = strmap_len(&c->members), k = 0;
+    const char **names = malloc((n ? n : 1) * sizeof(*names));
+    if (!names) abort();
+    names[k++] = c->creator; /* creator first, then the others */
+    strmap_entry *e;
+    for (size_t i = 0; (e = strmap_next(&c->members, &i));)
+        if (strcmp(e->key, c->creator) && k < n) names[k++] = e->key;
+    chat__send(s, enc_channel_created(c->id, c->is_direct, c->created_ms, c->creator,
+                                      c->is_direct ? NULL : c->name, names, k));
+    free(names);
+}
+
+/* ---- create_channel ---- */
+
+static void create_done(store_op *op) {
+    pend *p = op->data;
+    domain *d = p->d;
+    ch_channel *c = chat__channel(d, op->u.channel_create.channel_id);
+    session *s = chat__live(p);
+    if (op->status != STORE_OK) {
+        if (c) chat__channel_drop(d, c);
+        chat__store_error(s, op->status, "create_channel");
+    } else if (c) {
+        if (s) {
+            send_created(s, c);
+            send_joined(d, s, c);
+        }
+        list_to_members(d, c);
+    }
+    chat__pend_free(p);
+}
+
+/* Sends not_found naming every unknown participant; returns their count. */
+static size_t check_participants(domain *d, session *s, request *r) {
+    size_t unknown = 0, off = 0;
+    char names[512] = "";
+    for (size_t i = 0; i < r->u.create.n_participants; i++) {
+        const char *n = r->u.create.participants[i];
+        if (chat__user(d, n)) continue;
+        unknown++;
+        int w = snprintf(names + off, sizeof(names) - off, "%s%s", off ? ", " : "", n);
+        if (w > 0 && off + (size_t)w < sizeof(names)) off += (size_t)w;
+    }
+    if (unknown)
+        chat__error(s, PROTO_NOT_FOUND, "create_channel", "unknown participant%s: %s",
+                    unknown > 1 ? "s" : "", names);
+    return unknown;
+}
+
+void chat__create(domain *d, session *s, request *r) {
+    ch_user *me = s->user;
+    if (check_participants(d, s, r)) return;
+    const char *other = NULL;
+    size_t others = 0;
+    for (size_t i = 0; i < r->u.create.n_participants; i++) {
+        if (strcmp(r->u.create.participants[i], me->name)) {
+            other = r->u.create.participants[i];
+            others++;
+        }
+    }
+    char dmkey[68];
+    if (r->u.create.is_direct) {
+        if (others != 1) {
+            chat__error(s, PROTO_INVALID_FIELD, "create_channel",
+                        "a direct channel needs exactly one other participant (got %zu)", others);
+            return;
+        }
+        chat__dm_key(me->name, other, dmkey);
+        ch_channel *existing = strmap_get(&d->dms, dmkey);
+        if (existing) { /* a DM between two people is unique */
+            send_created(s, existing);
+            send_joined(d, s, existing);
+            return;
+        }
+    }
+
+    char id[37];
+    uuid_v4(id);
+    int64_t now = clock_now_ms();
+    ch_channel *c = chat__channel_add(d, id, r->u.create.is_direct ? "" : r->u.create.name,
+                                      r->u.create.is_direct, me->name, now);
+    chat__member_add(c, me, 1, now);
+    for (size_t i = 0; i < r->u.create.n_participants; i++)
+        chat__member_add(c, chat__user(d, r->u.create.participants[i]), 0, now);
+    if (c->is_direct) strmap_put(&d->dms, dmkey, c);
+
+    pend *p = chat__pend(d, s, STORE_CHANNEL_CREATE, create_done);
+    memcpy(p->op.u.channel_create.channel_id, id, 37);
+    p->op.u.channel_create.name = c->name;
+    p->op.u.channel_create.is_direct = c->is_direct;
+    p->op.u.channel_create.creator = me->name;
+    p->op.u.channel_create.created_ms = now;
+    p->op.u.channel_create.n_members = chat__members_array(c, &p->members);
+    p->op.u.channel_create.members = p->members;
+    chat__submit(p);
+}
+
+/* ---- join_channel / leave_channel ---- */
+
+static void member_done(store_op *op) {
+    pend *p = op->data;
+    if (op->status != STORE_OK)
+        chat__store_error(chat__live(p), op->status,
+                          op->kind == STORE_MEMBER_ADD ? "join_channel" : "leave_channel");
+    else if (op->kind == STORE_MEMBER_REMOVE && chat__live(p))
+        chat__send(p->s, enc_channel_left(op->u.member_remove.channel_id));
+    chat__pend_free(p);
+}
+
+void chat__join(domain *d, session *s, request *r) {
+    ch_channel *c = chat__channel(d, r->u.channel.channel_id);
+    if (!c) {
+        chat__error(s, PROTO_NOT_FOUND, "join_channel", "channel %s does not exist",
+                    r->u.channel.channel_id);
+        return;
+    }
+    ch_user *me = s->user;
+    if (chat__member(c, me->name)) { /* already in: just (re)open it */
+        send_joined(d, s, c);
+        return;
+    }
+    if (c->is_direct) {
+        chat__error(s, PROTO_FORBIDDEN, "join_channel",
+                    "channel %s is a direct channel between two other users", c->id);
+        return;
+    }
+    int64_t now = clock_now_ms();
+    chat__member_add(c, me, 0, now);
+    pend *p = chat__pend(d, s, STORE_MEMBER_ADD, member_done);
+    memcpy(p->op.u.member_add.channel_id, c->id, 37);
+    p->op.u.member_add.user_id = me->name;
+    p->op.u.member_add.joined_ms = now;
+    chat__submit(p);
+    chat__system_notice(d, c, me->name, "user_joined");
+    send_joined(d, s, c);
+    chat__channels_list(d, me, NULL);
+}
+
+void chat__leave(domain *d, session *s, request *r) {
+    ch_channel *c = chat__usable_channel(d, s, r->u.channel.channel_id, "leave_channel");
+    if (!c) return;
+    if (c->is_direct) {
+        chat__error(s, PROTO_FORBIDDEN, "leave_channel", "direct channels cannot be left");
+        return;
+    }
+    ch_user *me = s->user;
+    chat__member_remove(c, me);
+    pend *p = chat__pend(d, s, STORE_MEMBER_REMOVE, member_done);
+    memcpy(p->op.u.member_remove.channel_id, c->id, 37);
+    p->op.u.member_remove.user_id = me->name;
+    chat__submit(p);
+    chat__system_notice(d, c, me->name, "user_left");
+    chat__channels_list(d, me, NULL);
+}

@@ -1,0 +1,288 @@
+/*
+ * domain: session lifecycle, per-connection rate limiting, and dispatch of
+ * decoded client requests to the chat (channels.c, messages.c) and
+ * presence (presence.c) logic.
+ */
+#include "chat/domain.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat/internal.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/metrics.h"
+
+void domain_config_default(domain_config *c) {
+    memset(c, 0, sizeof(*c));
+    proto_limits_default(&c->limits);
+    c->rate_per_sec = 50;
+    c->rate_burst = 100;
+    c->abuse_close_ms = 10000;
+    c->presence_timeout_ms = 60000;
+    c->node_id = 1;
+}
+
+/* ---- loading the model from the store ---- */
+
+static void load_user(void *data, const char *username) { chat__user_add(data, username); }
+
+static void load_channel(void *data, const char *id, const char *name, int is_direct,
+                         const char *creator, int64_t created_ms) {
+    chat__channel_add(data, id, name, is_direct, creator, created_ms);
+}
+
+static void load_member(void *data, const char *channel_id, const store_member *m) {
+    domain *d = data;
+    ch_channel *c = chat__channel(d, channel_id);
+    ch_user *u = chat__user_add(d, m->user_id);
+    if (c) chat__member_add(c, u, m->is_admin, m->joined_ms);
+}
+
+static void index_dms(domain *d) {
+    strmap_entry *e;
+    for (size_t i = 0; (e = strmap_next(&d->channels, &i));) {
+        ch_channel *c = e->value;
+        if (!c->is_direct) continue;
+        const char *two[2] = {c->creator, c->creator};
+        strmap_entry *m;
+        for (size_t j = 0; (m = strmap_next(&c->members, &j));)
+            if (strcmp(m->key, c->creator)) two[1] = m->key;
+        /* The DM's pair is recorded in its name: "alice\nbob" when a member left. */
+        char key[68];
+        chat__dm_key(two[0], two[1], key);
+        strmap_put(&d->dms, key, c);
+    }
+}
+
+domain *domain_new(const domain_config *cfg, const store_backend *sb, store *st) {
+    domain *d = calloc(1, sizeof(*d));
+    if (!d) return NULL;
+    d->cfg = *cfg;
+    d->sb = sb;
+    d->st = st;
+    snowflake_init(&d->ids, cfg->node_id);
+    strmap_init(&d->users);
+    strmap_init(&d->channels);
+    strmap_init(&d->dms);
+    store_load_cbs cbs = {d, load_user, load_channel, load_member};
+    if (sb->load(st, &cbs) != 0) {
+        chat__model_free(d);
+        free(d);
+        return NULL;
+    }
+    index_dms(d);
+    log_info("loaded %zu users and %zu channels", strmap_len(&d->users),
+             strmap_len(&d->channels));
+    return d;
+}
+
+void domain_free(domain *d) {
+    if (!d) return;
+    chat__model_free(d);
+    free(d);
+}
+
+int domain_user_exists(const domain *d, const char *username) {
+    return strmap_get(&d->users, username) != NULL;
+}
+
+void domain_user_added(domain *d, const char *username) { chat__user_add(d, username); }
+
+size_t domain_sessions(const domain *d, int presence) { return d->nsessions[presence ? 1 : 0]; }
+
+/* ---- sending ---- */
+
+void chat__send(session *s, rcbuf *frame) {
+    if (!s->closed) {
+        s->io->send(s, frame);
+        metrics_msg_out(1);
+    }
+    rcbuf_unref(frame);
+}
+
+void chat__send_user(ch_user *u, rcbuf *frame, int presence) {
+    uint64_t n = 0;
+    for (session *s = presence ? u->pres : u->chat; s; s = s->next) {
+        s->io->send(s, frame);
+        n++;
+    }
+    metrics_msg_out(n);
+    rcbuf_unref(frame);
+}
+
+void chat__error(session *s, proto_code code, const char *type, const char *fmt, ...) {
+    proto_error e;
+    e.code = code;
+    snprintf(e.request_type, sizeof(e.request_type), "%s", type ? type : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof(e.message), fmt, ap);
+    va_end(ap);
+    metrics_error(code);
+    chat__send(s, enc_error(&e));
+}
+
+/* ---- sessions ---- */
+
+static void list_add(session **head, session *s) {
+    s->prev = NULL;
+    s->next = *head;
+    if (*head) (*head)->prev = s;
+    *head = s;
+}
+
+static void list_del(session **head, session *s) {
+    if (s->prev) s->prev->next = s->next;
+    else *head = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+}
+
+void domain_session_open(domain *d, session *s, const char *username, int presence) {
+    ch_user *u = chat__user(d, username);
+    if (!u) { /* the caller checked; be safe */
+        s->io->close(s, presence ? 4002 : 3000, "Authentication failed");
+        return;
+    }
+    s->user = u;
+    s->presence = presence;
+    s->closed = 0;
+    s->tokens = d->cfg.rate_burst;
+    s->refill_ms = clock_mono_ms();
+    list_add(presence ? &u->pres : &u->chat, s);
+    d->nsessions[presence ? 1 : 0]++;
+    metrics_conn_open(presence);
+    if (!presence) chat__channels_list(d, u, s);
+    presence__socket_open(d, s);
+}
+
+void domain_session_closed(domain *d, session *s) {
+    if (s->closed || !s->user) return;
+    ch_user *u = s->user;
+    list_del(s->presence ? &u->pres : &u->chat, s);
+    s->closed = 1;
+    d->nsessions[s->presence ? 1 : 0]--;
+    metrics_conn_close(s->presence);
+    presence__socket_closed(d, s);
+}
+
+void domain_session_activity(domain *d, session *s) {
+    if (!s->closed) presence__activity(d, s);
+}
+
+/* Token bucket; answers excess frames with rate_limited and closes the
+ * connection with 1008 when the excess lasts abuse_close_ms. */
+static int rate_ok(domain *d, session *s) {
+    uint64_t now = clock_mono_ms();
+    s->tokens += (double)(now - s->refill_ms) * d->cfg.rate_per_sec / 1000.0;
+    if (s->tokens > d->cfg.rate_burst) s->tokens = d->cfg.rate_burst;
+    s->refill_ms = now;
+    if (s->tokens >= 1.0) {
+        s->tokens -= 1.0;
+        return 1;
+    }
+    if (s->abuse_start_ms == 0 || now - s->last_reject_ms > 1000) s->abuse_start_ms = now;
+    s->last_reject_ms = now;
+    if (now - s->abuse_start_ms >= d->cfg.abuse_close_ms) {
+        log_warn("closing a connection of %s: sustained rate limit abuse", s->user->name);
+        s->io->close(s, 1008, "rate limit exceeded for too long");
+        return 0;
+    }
+    chat__error(s, PROTO_RATE_LIMITED, NULL,
+                "too many requests: the limit is %.0f per second (burst %.0f)",
+                d->cfg.rate_per_sec, d->cfg.rate_burst);
+    return 0;
+}
+
+void domain_session_message(domain *d, session *s, const char *payload, size_t len) {
+    if (s->closed) return;
+    if (!rate_ok(d, s)) return;
+    metrics_msg_in();
+    request r;
+    proto_error err;
+    if (request_decode(payload, len, s->presence ? REQ_ENDPOINT_PRESENCE : REQ_ENDPOINT_CHAT,
+                       &d->cfg.limits, &r, &err) != 0) {
+        metrics_error(err.code);
+        chat__send(s, enc_error(&err));
+        return;
+    }
+    switch (r.type) {
+    case REQ_CREATE_CHANNEL: chat__create(d, s, &r); break;
+    case REQ_JOIN_CHANNEL: chat__join(d, s, &r); break;
+    case REQ_LEAVE_CHANNEL: chat__leave(d, s, &r); break;
+    case REQ_CHAT_MESSAGE: chat__message(d, s, &r); break;
+    case REQ_MARK_READ: chat__mark_read(d, s, &r); break;
+    case REQ_FETCH_HISTORY: chat__history(d, s, &r); break;
+    case REQ_STATUS_UPDATE: presence__status(d, s, &r); break;
+    case REQ_HEARTBEAT: presence__heartbeat(d, s); break;
+    case REQ_SUBSCRIBE: presence__subscribe(d, s, &r); break;
+    }
+    request_free(&r);
+}
+
+void domain_tick(domain *d) { presence__tick(d); }
+
+/* ---- pending store ops ---- */
+
+pend *chat__pend(domain *d, session *s, store_op_kind kind, store_done_cb done) {
+    pend *p = calloc(1, sizeof(*p));
+    if (!p) abort();
+    p->d = d;
+    p->s = s;
+    if (s) s->io->hold(s);
+    p->op.kind = kind;
+    p->op.done = done;
+    p->op.data = p;
+    return p;
+}
+
+void chat__pend_free(pend *p) {
+    store_op_clear(&p->op);
+    if (p->s) p->s->io->release(p->s);
+    for (int i = 0; i < 3; i++) free(p->str[i]);
+    free(p->members);
+    free(p);
+}
+
+void chat__store_error(session *s, int status, const char *type) {
+    if (!s) return;
+    if (status == STORE_ECLOSED)
+        chat__error(s, PROTO_UNAVAILABLE, type, "the server is shutting down; retry shortly");
+    else
+        chat__error(s, PROTO_UNAVAILABLE, type,
+                    "storage is unavailable; nothing was changed, retry shortly");
+}
+
+size_t chat__members_array(const ch_channel *c, store_member **out) {
+    size_t n = strmap_len(&c->members), k = 0;
+    store_member *a = malloc((n ? n : 1) * sizeof(*a));
+    if (!a) abort();
+    strmap_entry *e;
+    for (size_t i = 0; (e = strmap_next(&c->members, &i));) {
+        ch_member *m = e->value;
+        a[k].user_id = m->user->name;
+        a[k].is_admin = m->is_admin;
+        a[k].joined_ms = m->joined_ms;
+        k++;
+    }
+    *out = a;
+    return k;
+}
+
+void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip) {
+    uint64_t n = 0;
+    strmap_entry *e;
+    for (size_t i = 0; (e = strmap_next(&c->members, &i));) {
+        ch_user *u = ((ch_member *)e->value)->user;
+        if (u == skip) continue;
+        for (session *s = u->chat; s; s = s->next) {
+            s->io->send(s, frame);
+            n++;
+        }
+    }
+    metrics_msg_out(n);
+    rcbuf_unref(frame);
+}

@@ -1,0 +1,58 @@
+/*
+ * domain: chatd's chat and presence logic — channels, membership, messages,
+ * read state, presence — over an abstract store and abstract sessions.
+ * No sockets and no backend headers here: the same code serves the
+ * embedded shape and the cluster roles.
+ *
+ * Threading: every function runs on the loop thread.
+ */
+#ifndef CHATD_DOMAIN_H
+#define CHATD_DOMAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chat/session.h"
+#include "proto/request.h"
+#include "store/store.h"
+
+typedef struct domain domain;
+
+typedef struct domain_config {
+    proto_limits limits;
+    double rate_per_sec;        /* client frames per second per connection (50) */
+    double rate_burst;          /* bucket size (100) */
+    uint64_t abuse_close_ms;    /* sustained over-limit time before close 1008 (10000) */
+    uint64_t presence_timeout_ms; /* silence before a user counts as offline (60000) */
+    unsigned node_id;           /* Snowflake node id */
+} domain_config;
+
+void domain_config_default(domain_config *c);
+
+/* Creates the domain and loads users/channels/members from the store.
+ * The store stays the caller's; it must outlive the domain. NULL on error. */
+domain *domain_new(const domain_config *cfg, const store_backend *sb, store *st);
+void domain_free(domain *d);
+
+/* 1 when the user exists (tokens of deleted/unknown users are bad tokens). */
+int domain_user_exists(const domain *d, const char *username);
+/* A user was registered through the API. */
+void domain_user_added(domain *d, const char *username);
+
+/* A WebSocket was authenticated as `username` (which exists). The session
+ * memory is the caller's; it must stay valid until domain_session_closed. */
+void domain_session_open(domain *d, session *s, const char *username, int presence);
+/* One client text frame (valid UTF-8). */
+void domain_session_message(domain *d, session *s, const char *payload, size_t len);
+/* Any frame arrived (liveness for presence). */
+void domain_session_activity(domain *d, session *s);
+/* The socket is gone. After this the domain holds no pointer to s except
+ * inside pending store ops that hold() it. */
+void domain_session_closed(domain *d, session *s);
+/* Periodic housekeeping (presence timeouts). Call about once a second. */
+void domain_tick(domain *d);
+
+/* Live session counts (for discovery/health). */
+size_t domain_sessions(const domain *d, int presence);
+
+#endif

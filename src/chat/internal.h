@@ -1,0 +1,133 @@
+/*
+ * Internal to src/chat: the in-memory model the domain keeps (users,
+ * channels, memberships) and the cross-file helpers of the domain. The
+ * store is the durable truth; this model mirrors it so that membership
+ * checks and fan-out never wait for I/O.
+ */
+#ifndef CHATD_CHAT_INTERNAL_H
+#define CHATD_CHAT_INTERNAL_H
+
+#include "chat/domain.h"
+#include "core/snowflake.h"
+#include "core/strmap.h"
+#include "proto/encode.h"
+
+struct ch_user {
+    char name[33];
+    session *chat;             /* live /chat sessions (list) */
+    session *pres;             /* live /presence sessions (list) */
+    unsigned nsockets;         /* chat + presence */
+    strmap channels;           /* channel_id -> ch_channel* the user is in */
+    const char *status;        /* "online" | "away" | "busy" | "offline" (static) */
+    int64_t last_seen_ms;      /* wall clock, for presence frames */
+    uint64_t last_active_ms;   /* monotonic, for the silence timeout */
+    int timed_out;             /* offline because silent, not by choice */
+    session **watchers;        /* presence sessions subscribed explicitly */
+    size_t nwatchers, watchcap;
+    uint32_t mark;             /* de-duplication generation */
+    ch_user *next_online;      /* list of users with sockets */
+    ch_user *prev_online;
+};
+
+typedef struct ch_member {
+    ch_user *user;
+    int is_admin;
+    int64_t joined_ms;
+} ch_member;
+
+typedef struct ch_channel {
+    char id[37];
+    char *name;
+    int is_direct;
+    char *creator;
+    int64_t created_ms;
+    strmap members;            /* username -> ch_member* */
+} ch_channel;
+
+struct domain {
+    domain_config cfg;
+    const store_backend *sb;
+    store *st;
+    snowflake ids;
+    strmap users;              /* username -> ch_user* */
+    strmap channels;           /* channel_id -> ch_channel* */
+    strmap dms;                /* "alice\nbob" (sorted) -> ch_channel* */
+    ch_user *online;           /* users with at least one socket */
+    uint32_t mark;             /* current generation for de-duplication */
+    size_t nsessions[2];
+};
+
+/* A store op in flight on behalf of the domain (and maybe a session). */
+typedef struct pend {
+    store_op op;
+    domain *d;
+    session *s;            /* held while pending; NULL when none */
+    ch_user *u;            /* users are never freed while the domain lives */
+    ch_channel *c;         /* NULL unless the op concerns a channel still in the model */
+    char *str[3];          /* strings owned by the pend (inputs of the op) */
+    store_member *members; /* owned array (channel create) */
+    int flag;
+} pend;
+
+/* New pend (calloc'd) holding s (may be NULL). */
+pend *chat__pend(domain *d, session *s, store_op_kind kind, store_done_cb done);
+/* Clears the op's outputs, releases s, frees owned strings and the pend. */
+void chat__pend_free(pend *p);
+static inline void chat__submit(pend *p) { p->d->sb->submit(p->d->st, &p->op); }
+/* The session to answer, or NULL when it has gone away meanwhile. */
+static inline session *chat__live(pend *p) { return p->s && !p->s->closed ? p->s : NULL; }
+/* Members of c as store_member rows (strings point into the model). */
+size_t chat__members_array(const ch_channel *c, store_member **out);
+/* Sends frame to every live chat session of every member (except skip);
+ * drops our reference. */
+void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip);
+/* Maps a failed store status to an error frame. */
+void chat__store_error(session *s, int status, const char *type);
+
+/* model.c */
+ch_user *chat__user(domain *d, const char *name);          /* NULL if unknown */
+ch_user *chat__user_add(domain *d, const char *name);       /* idempotent */
+ch_channel *chat__channel(domain *d, const char *id);
+ch_channel *chat__channel_add(domain *d, const char *id, const char *name, int is_direct,
+                              const char *creator, int64_t created_ms);
+void chat__channel_drop(domain *d, ch_channel *c);          /* undo of a failed create */
+ch_member *chat__member(const ch_channel *c, const char *user);
+ch_member *chat__member_add(ch_channel *c, ch_user *u, int is_admin, int64_t joined_ms);
+void chat__member_remove(ch_channel *c, ch_user *u);
+void chat__dm_key(const char *a, const char *b, char out[68]);
+void chat__model_free(domain *d);
+
+/* session.c: sending and errors */
+void chat__send(session *s, rcbuf *frame);                  /* drops our reference */
+void chat__send_user(ch_user *u, rcbuf *frame, int presence); /* all sessions; drops ref */
+void chat__error(session *s, proto_code code, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* channels.c */
+void chat__channels_list(domain *d, ch_user *u, session *only);
+void chat__create(domain *d, session *s, request *r);
+void chat__join(domain *d, session *s, request *r);
+void chat__leave(domain *d, session *s, request *r);
+
+/* messages.c */
+void chat__message(domain *d, session *s, request *r);
+void chat__mark_read(domain *d, session *s, request *r);
+void chat__history(domain *d, session *s, request *r);
+/* Appends and fans out a system notice (event user_joined / user_left). */
+void chat__system_notice(domain *d, ch_channel *c, const char *user, const char *event);
+/* Looks up channel + membership for a request; sends the error and
+ * returns NULL when the channel is unknown or the user may not use it. */
+ch_channel *chat__usable_channel(domain *d, session *s, const char *id, const char *type);
+
+/* presence.c */
+void presence__socket_open(domain *d, session *s);
+void presence__socket_closed(domain *d, session *s);
+void presence__activity(domain *d, session *s);
+void presence__status(domain *d, session *s, request *r);
+void presence__heartbeat(domain *d, session *s);
+void presence__subscribe(domain *d, session *s, request *r);
+void presence__tick(domain *d);
+/* The user's presence changed: tell everyone who watches them. */
+void presence__notify(domain *d, ch_user *u);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * messages: chat_message (durable append, then ONE encode and fan-out to
+ * every member's sockets), system notices, mark_channel_read receipts and
+ * fetch_history.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat/internal.h"
+#include "core/clock.h"
+#include "core/metrics.h"
+
+ch_channel *chat__usable_channel(domain *d, session *s, const char *id, const char *type) {
+    ch_channel *c = chat__channel(d, id);
+    if (!c) {
+        chat__error(s, PROTO_NOT_FOUND, type, "channel %s does not exist", id);
+        return NULL;
+    }
+    if (!chat__member(c, s->user->name)) {
+        if (c->is_direct)
+            chat__error(s, PROTO_FORBIDDEN, type,
+                        "channel %s is a direct channel between two other users", id);
+        else
+            chat__error(s, PROTO_FORBIDDEN, type, "you are not a member of channel %s", id);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- chat_message ---- */
+
+static void append_done(store_op *op) {
+    pend *p = op->data;
+    domain *d = p->d;
+    store_msg *m = &op->u.msg_append.msg;
+    session *s = chat__live(p);
+    if (op->status == STORE_OK) {
+        ch_channel *c = chat__channel(d, m->channel_id);
+        if (c) chat__fanout(d, c, enc_chat_message(m), NULL);
+    } else if (op->status == STORE_EDUP) {
+        if (s) chat__send(s, enc_chat_message(m)); /* the original, to the sender only */
+    } else if (op->status == STORE_ENOTFOUND) {
+        if (s) chat__error(s, PROTO_NOT_FOUND, "chat_message", "channel %s does not exist",
+                           m->channel_id);
+    } else {
+        chat__store_error(s, op->status, "chat_message");
+    }
+    chat__pend_free(p);
+}
+
+void chat__message(domain *d, session *s, request *r) {
+    ch_channel *c = chat__usable_channel(d, s, r->u.chat.channel_id, "chat_message");
+    if (!c) return;
+    pend *p = chat__pend(d, s, STORE_MSG_APPEND, append_done);
+    store_msg *m = &p->op.u.msg_append.msg;
+    int64_t now = clock_now_ms();
+    m->id = snowflake_next(&d->ids, now);
+    m->created_ms = now;
+    memcpy(m->channel_id, c->id, 37);
+    m->user_id = s->user->name;
+    p->str[0] = m->content = strndup(r->u.chat.content, r->u.chat.content_len);
+    p->str[1] = m->metadata = r->u.chat.metadata; /* steal */
+    r->u.chat.metadata = NULL;
+    if (r->u.chat.client_msg_id) p->str[2] = m->client_msg_id = strdup(r->u.chat.client_msg_id);
+    if (!m->content || (r->u.chat.client_msg_id && !m->client_msg_id)) abort();
+    if (!m->metadata) p->str[1] = m->metadata = strdup("{}");
+    chat__submit(p);
+}
+
+/* ---- system notices ---- */
+
+static void notice_done(store_op *op) {
+    pend *p = op->data;
+    store_msg *m = &op->u.msg_append.msg;
+    ch_channel *c = chat__channel(p->d, m->channel_id);
+    if (op->status == STORE_OK && c) {
+        /* The joiner sees the notice in channel_joined; everyone else live. */
+        chat__fanout(p->d, c, enc_system(m), p->u);
+    }
+    chat__pend_free(p);
+}
+
+void chat__system_notice(domain *d, ch_channel *c, const char *user, const char *event) {
+    pend *p = chat__pend(d, NULL, STORE_MSG_APPEND, notice_done);
+    int joined = !strcmp(event, "user_joined");
+    p->u = joined ? chat__user(d, user) : NULL;
+    store_msg *m = &p->op.u.msg_append.msg;
+    int64_t now = clock_now_ms();
+    m->id = snowflake_next(&d->ids, now);
+    m->created_ms = now;
+    memcpy(m->channel_id, c->id, 37);
+    m->user_id = "system";
+    char buf[160];
+    snprintf(buf, sizeof(buf), "%s has %s the channel", user, joined ? "joined" : "left");
+    p->str[0] = m->content = strdup(buf);
+    snprintf(buf, sizeof(buf), "{\"event\":\"%s\",\"user_id\":\"%s\"}", event, user);
+    p->str[1] = m->metadata = strdup(buf); /* usernames need no JSON escaping */
+    if (!m->content || !m->metadata) abort();
+    chat__submit(p);
+}
+
+/* ---- mark_channel_read ---- */
+
+static void read_done(store_op *op) {
+    pend *p = op->data;
+    session *s = chat__live(p);
+    ch_channel *c = chat__channel(p->d, op->u.mark_read.channel_id);
+    if (op->status == STORE_OK) {
+        if (c)
+            chat__fanout(p->d, c,
+                         enc_channel_read(c->id, p->u->name, op->u.mark_read.message_id,
+                                          op->u.mark_read.at_ms),
+                         NULL);
+    } else if (op->status == STORE_ENOTFOUND) {
+        if (s) chat__error(s, PROTO_NOT_FOUND, "mark_channel_read",
+                           "message %s is not in channel %s", p->str[0] ? p->str[0] : "?",
+                           op->u.mark_read.channel_id);
+    } else {
+        chat__store_error(s, op->status, "mark_channel_read");
+    }
+    chat__pend_free(p);
+}
+
+void chat__mark_read(domain *d, session *s, request *r) {
+    ch_channel *c = chat__usable_channel(d, s, r->u.mark_read.channel_id, "mark_channel_read");
+    if (!c) return;
+    pend *p = chat__pend(d, s, STORE_MARK_READ, read_done);
+    p->u = s->user;
+    memcpy(p->op.u.mark_read.channel_id, c->id, 37);
+    p->op.u.mark_read.user_id = s->user->name;
+    p->op.u.mark_read.message_id = r->u.mark_read.message_id;
+    p->op.u.mark_read.at_ms = clock_now_ms();
+    if (r->u.mark_read.message_id) {
+        char idbuf[24];
+        snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)r->u.mark_read.message_id);
+        p->str[0] = strdup(idbuf);
+    }
+    chat__submit(p);
+}
+
+/* ---- fetch_history ---- */
+
+static void history_done(store_op *op) {
+    pend *p = op->data;
+    session *s = chat__live(p);
+    if (s) {
+        if (op->status == STORE_OK)
+            chat__send(s, enc_history(op->u.history.channel_id, op->u.history.msgs,
+                                      op->u.history.n_msgs, op->u.history.has_more));
+        else if (op->status == STORE_ENOTFOUND)
+            chat__error(s, PROTO_NOT_FOUND, "fetch_history",
+                        "the cursor message is not in channel %s", op->u.history.channel_id);
+        else
+            chat__store_error(s, op->status, "fetch_history");
+    }
+    chat__pend_free(p);
+}
+
+void chat__history(domain *d, session *s, request *r) {
+    ch_channel *c = chat__usable_channel(d, s, r->u.history.channel_id, "fetch_history");
+    if (!c) return;
+    pend *p = chat__pend(d, s, STORE_HISTORY, history_done);
+    memcpy(p->op.u.history.channel_id, c->id, 37);
+    p->op.u.history.before = r->u.history.before;
+    p->op.u.history.after = r->u.history.after;
+    p->op.u.history.limit = r->u.history.limit;
+    chat__submit(p);
+}

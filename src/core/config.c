@@ -1,0 +1,161 @@
+/* config: one table of options drives flags, environment and --help. */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+enum opt_kind { O_STR, O_INT, O_BOOL, O_DOUBLE, O_LEVEL, O_ONOFF };
+
+typedef struct opt {
+    const char *name;
+    enum opt_kind kind;
+    size_t offset;
+    int size;
+    const char *help;
+} opt;
+
+#define F(field) offsetof(chatd_config, field), (int)sizeof(((chatd_config *)0)->field)
+static const opt opts[] = {
+    {"host", O_STR, F(host), "listen address (default 127.0.0.1)"},
+    {"port", O_INT, F(port), "listen port, 0 = any free port (default 8080)"},
+    {"port-file", O_STR, F(port_file), "write the bound port to this file once listening"},
+    {"advertise", O_STR, F(advertise), "host that /auth tells clients to dial (default: --host)"},
+    {"data", O_STR, F(data_dir), "data directory: SQLite database, generated secret (default ./data)"},
+    {"secrets", O_STR, F(secrets_dir), "directory holding jwt_secret.txt (default ./secrets)"},
+    {"fsync", O_ONOFF, F(fsync), "on|off: make each commit durable on disk (default on)"},
+    {"argon2", O_BOOL, F(argon2_min), "interactive|min: password hashing cost (default interactive; min is for tests)"},
+    {"token-ttl", O_INT, F(token_ttl_s), "session token lifetime in seconds (default 86400)"},
+    {"presence-timeout-ms", O_INT, F(presence_timeout_ms), "silence before a user is offline (default 60000)"},
+    {"rate-per-sec", O_DOUBLE, F(rate_per_sec), "client frames per second per connection (default 50)"},
+    {"rate-burst", O_DOUBLE, F(rate_burst), "rate limit burst (default 100)"},
+    {"abuse-close-ms", O_INT, F(abuse_close_ms), "sustained rate abuse before close 1008 (default 10000)"},
+    {"max-frame", O_INT, F(max_frame), "largest WebSocket message in bytes (default 65536)"},
+    {"max-content", O_INT, F(max_content), "largest message content in bytes (default 4000)"},
+    {"node-id", O_INT, F(node_id), "Snowflake node id 0..1023 (default 1)"},
+    {"log-level", O_LEVEL, F(log_level), "debug|info|warn|error (default info)"},
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: chatd [all] [options]\n\n"
+               "Runs the chat server. With no role (or `all`) one process serves the HTTP API,\n"
+               "/chat and /presence on one port and stores everything in SQLite.\n\noptions:\n");
+    for (size_t i = 0; i < NOPTS; i++) fprintf(f, "  --%-22s %s\n", opts[i].name, opts[i].help);
+    fprintf(f, "  --%-22s %s\n  --%-22s %s\n\n", "help", "print this help", "version",
+            "print the version");
+    fprintf(f, "Every option can also be set in the environment: --port-file is CHATD_PORT_FILE.\n");
+}
+
+static int set_opt(chatd_config *c, const opt *o, const char *v) {
+    char *p = (char *)c + o->offset;
+    char *end = NULL;
+    switch (o->kind) {
+    case O_STR: *(const char **)p = v; return 0;
+    case O_INT: {
+        long long n = strtoll(v, &end, 10);
+        if (!*v || *end || n < 0) break;
+        if (o->size == 4) *(int *)p = (int)n;
+        else *(int64_t *)p = n; /* all 8-byte ints are int64/uint64/size_t */
+        return 0;
+    }
+    case O_DOUBLE: {
+        double dv = strtod(v, &end);
+        if (!*v || *end || dv <= 0) break;
+        *(double *)p = dv;
+        return 0;
+    }
+    case O_ONOFF:
+        if (!strcmp(v, "on") || !strcmp(v, "off")) {
+            *(int *)p = !strcmp(v, "on");
+            return 0;
+        }
+        break;
+    case O_BOOL:
+        if (!strcmp(v, "min") || !strcmp(v, "interactive")) {
+            *(int *)p = !strcmp(v, "min");
+            return 0;
+        }
+        break;
+    case O_LEVEL: {
+        int l = log_parse_level(v);
+        if (l < 0) break;
+        *(int *)p = l;
+        return 0;
+    }
+    }
+    fprintf(stderr, "chatd: invalid value for --%s: '%s'\n", o->name, v);
+    return -1;
+}
+
+int config_parse(chatd_config *c, int argc, char **argv) {
+    memset(c, 0, sizeof(*c));
+    c->role = "all";
+    c->host = "127.0.0.1";
+    c->port = 8080;
+    c->data_dir = "./data";
+    c->secrets_dir = "./secrets";
+    c->fsync = 1;
+    c->token_ttl_s = 86400;
+    c->presence_timeout_ms = 60000;
+    c->rate_per_sec = 50;
+    c->rate_burst = 100;
+    c->abuse_close_ms = 10000;
+    c->max_frame = 64 * 1024;
+    c->max_content = 4000;
+    c->node_id = 1;
+    c->log_level = LOG_INFO;
+
+    for (size_t i = 0; i < NOPTS; i++) { /* environment */
+        char env[64] = "CHATD_";
+        size_t k = 6;
+        for (const char *s = opts[i].name; *s && k < sizeof(env) - 1; s++)
+            env[k++] = *s == '-' ? '_' : (char)toupper((unsigned char)*s);
+        env[k] = '\0';
+        const char *v = getenv(env);
+        if (v && set_opt(c, &opts[i], v) != 0) return -1;
+    }
+
+    struct option lopts[NOPTS + 3];
+    for (size_t i = 0; i < NOPTS; i++)
+        lopts[i] = (struct option){opts[i].name, required_argument, NULL, (int)i + 1000};
+    lopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
+    lopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, 'V'};
+    lopts[NOPTS + 2] = (struct option){NULL, 0, NULL, 0};
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+        if (ch == 'h') {
+            usage(stdout);
+            return 1;
+        }
+        if (ch == 'V') {
+            printf("chatd 0.1.0\n");
+            return 1;
+        }
+        if (ch < 1000) {
+            usage(stderr);
+            return -1;
+        }
+        if (set_opt(c, &opts[ch - 1000], optarg) != 0) return -1;
+    }
+    if (optind < argc) c->role = argv[optind++];
+    if (optind < argc) {
+        fprintf(stderr, "chatd: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (c->node_id > 1023) {
+        fprintf(stderr, "chatd: --node-id must be 0..1023\n");
+        return -1;
+    }
+    if (c->port > 65535) {
+        fprintf(stderr, "chatd: --port must be 0..65535\n");
+        return -1;
+    }
+    if (!c->advertise) c->advertise = c->host;
+    return 0;
+}

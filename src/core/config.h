@@ -1,0 +1,35 @@
+/*
+ * config: chatd's settings, from flags > environment (CHATD_<FLAG>, e.g.
+ * CHATD_PORT) > defaults. `chatd --help` prints every flag.
+ */
+#ifndef CHATD_CONFIG_H
+#define CHATD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct chatd_config {
+    const char *role;          /* "all" (embedded default) */
+    const char *host;          /* listen address */
+    int port;                  /* 0 = any free port */
+    const char *port_file;     /* written with the bound port once listening */
+    const char *advertise;     /* host clients dial (default: the listen host) */
+    const char *data_dir;
+    const char *secrets_dir;
+    int fsync;
+    int argon2_min;            /* weakest argon2id limits (tests only) */
+    int64_t token_ttl_s;
+    uint64_t presence_timeout_ms;
+    double rate_per_sec, rate_burst;
+    uint64_t abuse_close_ms;
+    size_t max_frame;          /* WebSocket message cap */
+    size_t max_content;
+    unsigned node_id;
+    int log_level;
+} chatd_config;
+
+/* Fills defaults, applies CHATD_* then argv. Returns 0, 1 when --help or
+ * --version was printed (exit 0), or -1 after printing an error (exit 2). */
+int config_parse(chatd_config *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * rcbuf: immutable, reference-counted byte buffers (see rcbuf.h).
+ *
+ * One allocation per buffer: the header and the bytes are contiguous, so a
+ * frame shared by thousands of recipients costs one malloc and one free.
+ */
+#include "core/rcbuf.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+rcbuf *rcbuf_new(size_t len)
+{
+    if (len > SIZE_MAX - sizeof(rcbuf)) {
+        fprintf(stderr, "rcbuf_new: size overflow (%zu bytes)\n", len);
+        abort();
+    }
+    rcbuf *b = malloc(sizeof(rcbuf) + len);
+    if (!b) {
+        fprintf(stderr, "rcbuf_new: out of memory (%zu bytes)\n", len);
+        abort();
+    }
+    b->refs = 1;
+    b->len = len;
+    return b;
+}
+
+rcbuf *rcbuf_copy(const void *data, size_t len)
+{
+    rcbuf *b = rcbuf_new(len);
+    if (len)
+        memcpy(b->data, data, len);
+    return b;
+}
+
+void rcbuf_unref(rcbuf *b)
+{
+    if (!b)
+        return;
+    if (--b->refs == 0)
+        free(b);
+}

@@ -1,0 +1,234 @@
+/*
+ * http: http-parser glue. http-parser does the RFC 7230 work; this file
+ * keeps the few headers chatd needs, enforces size caps and turns the
+ * callback interface into a "feed bytes, get a request" one.
+ */
+#include "net/http.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { H_NONE, H_WS_KEY, H_WS_VERSION, H_AUTH, H_UPGRADE, H_CONNECTION };
+
+static http_req *req_of(http_parser *p) { return (http_req *)p->data; }
+
+static int on_url(http_parser *p, const char *at, size_t len) {
+    http_req *r = req_of(p);
+    if (r->url_len + len > HTTP_MAX_HEAD) {
+        r->error_status = 431;
+        return 1;
+    }
+    char *n = realloc(r->url, r->url_len + len + 1);
+    if (!n) return 1;
+    memcpy(n + r->url_len, at, len);
+    r->url = n;
+    r->url_len += len;
+    r->url[r->url_len] = '\0';
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+    http_req *r = req_of(p);
+    if (r->cur_header != -1) { /* a new field starts */
+        r->hname_len = 0;
+        r->hname_overflow = 0;
+        r->cur_header = -1;
+    }
+    if (r->hname_len + len >= sizeof(r->hname)) {
+        r->hname_overflow = 1;
+        return 0;
+    }
+    memcpy(r->hname + r->hname_len, at, len);
+    r->hname_len += len;
+    r->hname[r->hname_len] = '\0';
+    return 0;
+}
+
+static void append_value(char *dst, size_t cap, const char *at, size_t len) {
+    size_t cur = strlen(dst);
+    if (cur + len >= cap) len = cap - 1 - cur;
+    memcpy(dst + cur, at, len);
+    dst[cur + len] = '\0';
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+    http_req *r = req_of(p);
+    if (r->cur_header == -1) {
+        r->cur_header = H_NONE;
+        if (!r->hname_overflow) {
+            if (!strcasecmp(r->hname, "Sec-WebSocket-Key")) r->cur_header = H_WS_KEY;
+            else if (!strcasecmp(r->hname, "Sec-WebSocket-Version")) r->cur_header = H_WS_VERSION;
+            else if (!strcasecmp(r->hname, "Authorization")) r->cur_header = H_AUTH;
+            else if (!strcasecmp(r->hname, "Upgrade")) r->cur_header = H_UPGRADE;
+            else if (!strcasecmp(r->hname, "Connection")) r->cur_header = H_CONNECTION;
+        }
+    }
+    switch (r->cur_header) {
+    case H_WS_KEY: append_value(r->ws_key, sizeof(r->ws_key), at, len); break;
+    case H_WS_VERSION: append_value(r->ws_version, sizeof(r->ws_version), at, len); break;
+    case H_AUTH: append_value(r->authorization, sizeof(r->authorization), at, len); break;
+    case H_UPGRADE: append_value(r->upgrade_hdr, sizeof(r->upgrade_hdr), at, len); break;
+    case H_CONNECTION: {
+        /* Connection is a token list: look for "upgrade" in this piece. */
+        for (size_t i = 0; i + 7 <= len; i++)
+            if (!strncasecmp(at + i, "upgrade", 7)) r->conn_upgrade = 1;
+        break;
+    }
+    default: break;
+    }
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p) {
+    http_req *r = req_of(p);
+    r->headers_done = 1;
+    r->method = p->method;
+    if (p->content_length != ULLONG_MAX && p->content_length > HTTP_MAX_BODY) {
+        r->error_status = 413;
+        return 1;
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+    http_req *r = req_of(p);
+    if (r->body_len + len > HTTP_MAX_BODY) {
+        r->error_status = 413;
+        return 1;
+    }
+    char *n = realloc(r->body, r->body_len + len + 1);
+    if (!n) return 1;
+    memcpy(n + r->body_len, at, len);
+    r->body = n;
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return 0;
+}
+
+static int on_message_complete(http_parser *p) {
+    http_req *r = req_of(p);
+    r->complete = 1;
+    r->keep_alive = http_should_keep_alive(p);
+    r->upgrade = p->upgrade && r->conn_upgrade && !strcasecmp(r->upgrade_hdr, "websocket");
+    http_parser_pause(p, 1); /* stop at the end of this request */
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void http_req_init(http_req *r) {
+    memset(r, 0, sizeof(*r));
+    http_parser_init(&r->parser, HTTP_REQUEST);
+    r->parser.data = r;
+    r->cur_header = H_NONE;
+}
+
+void http_req_reset(http_req *r) {
+    free(r->url);
+    free(r->body);
+    http_req_init(r);
+}
+
+int http_req_feed(http_req *r, const char *data, size_t len, size_t *consumed) {
+    *consumed = 0;
+    if (r->complete) return 1;
+    size_t n = http_parser_execute(&r->parser, &settings, data, len);
+    *consumed = n;
+    if (!r->headers_done) {
+        r->head_bytes += n;
+        if (r->head_bytes > HTTP_MAX_HEAD) {
+            r->error_status = 431;
+            return -1;
+        }
+    }
+    if (r->complete) {
+        http_parser_pause(&r->parser, 0);
+        return 1;
+    }
+    if (r->error_status) return -1;
+    if (HTTP_PARSER_ERRNO(&r->parser) != HPE_OK) {
+        r->error_status = 400;
+        return -1;
+    }
+    /* An upgrade request stops the parser after the head; http-parser
+     * reports it via parser.upgrade with the message completed. */
+    return 0;
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+size_t http_path_len(const char *url) { return strcspn(url, "?#"); }
+
+int http_query_param(const char *url, const char *name, char *out, size_t cap) {
+    const char *q = strchr(url, '?');
+    if (!q) return -1;
+    size_t nlen = strlen(name);
+    for (const char *p = q + 1; *p && *p != '#';) {
+        const char *end = p + strcspn(p, "&#");
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (eq && (size_t)(eq - p) == nlen && !memcmp(p, name, nlen)) {
+            size_t o = 0;
+            for (const char *v = eq + 1; v < end; v++) {
+                int c = (unsigned char)*v;
+                if (c == '%' && v + 2 < end && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
+                    c = hexval(v[1]) * 16 + hexval(v[2]);
+                    v += 2;
+                } else if (c == '+') {
+                    c = ' ';
+                }
+                if (o + 1 >= cap) return -1;
+                out[o++] = (char)c;
+            }
+            out[o] = '\0';
+            return (int)o;
+        }
+        p = *end == '&' ? end + 1 : end;
+    }
+    return -1;
+}
+
+const char *http_status_text(int status) {
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+size_t http_format_head(char *out, size_t cap, int status, const char *content_type,
+                        size_t content_length, int keep_alive) {
+    int n = snprintf(out, cap,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Connection: %s\r\nCache-Control: no-store\r\n\r\n",
+                     status, http_status_text(status), content_type, content_length,
+                     keep_alive ? "keep-alive" : "close");
+    return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
+}

@@ -1,0 +1,57 @@
+/*
+ * store: the backend-independent part of the store contract. Every backend
+ * allocates its outputs with malloc, so one function can release them.
+ */
+#include "store/store.h"
+
+#include <stdlib.h>
+
+static void msg_free_strings(store_msg *m) {
+    free(m->user_id);
+    free(m->content);
+    free(m->metadata);
+    free(m->client_msg_id);
+    m->user_id = m->content = m->metadata = m->client_msg_id = NULL;
+}
+
+void store_op_clear(store_op *op) {
+    switch (op->kind) {
+    case STORE_USER_GET:
+        free(op->u.user_get.pw_hash);
+        op->u.user_get.pw_hash = NULL;
+        break;
+    case STORE_MSG_APPEND:
+        if (op->u.msg_append.owned__) {
+            store_msg *m = &op->u.msg_append.msg;
+            const store_msg *c = &op->u.msg_append.caller__;
+            msg_free_strings(m);
+            m->user_id = c->user_id;
+            m->content = c->content;
+            m->metadata = c->metadata;
+            m->client_msg_id = c->client_msg_id;
+            op->u.msg_append.owned__ = 0;
+        }
+        break;
+    case STORE_HISTORY:
+        for (size_t i = 0; i < op->u.history.n_msgs; i++)
+            msg_free_strings(&op->u.history.msgs[i]);
+        free(op->u.history.msgs);
+        op->u.history.msgs = NULL;
+        op->u.history.n_msgs = 0;
+        break;
+    case STORE_CHANNELS_FOR_USER:
+        for (size_t i = 0; i < op->u.channels_for_user.n_entries; i++) {
+            store_channel_entry *e = &op->u.channels_for_user.entries[i];
+            free(e->name);
+            for (size_t j = 0; j < e->n_participants; j++)
+                free(e->participants[j]);
+            free(e->participants);
+        }
+        free(op->u.channels_for_user.entries);
+        op->u.channels_for_user.entries = NULL;
+        op->u.channels_for_user.n_entries = 0;
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,21 @@
+/*
+ * store_sqlite: what the SQLite backend offers beyond store.h — for tests
+ * and diagnostics only; the domain uses store_sqlite_backend through
+ * store.h and never includes this header.
+ */
+#ifndef CHATD_STORE_SQLITE_H
+#define CHATD_STORE_SQLITE_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* How many transactions the worker has committed since open (any thread). */
+uint64_t store_sqlite_commits(store *s);
+
+/* Tests: with pause=1, waits for the batch in progress to commit and holds
+ * the worker (submits just queue up); pause=0 lets it go on, so everything
+ * queued meanwhile forms the next batch (up to max_batch). Loop thread. */
+void store_sqlite_pause(store *s, int pause);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * store_sqlite internals shared by store_sqlite.c (worker thread, queue,
+ * group commit), store_sqlite_schema.c (schema, pragmas, statement texts)
+ * and store_sqlite_ops.c (one function per op).
+ * Not for use outside src/store.
+ */
+#ifndef CHATD_STORE_SQLITE_INT_H
+#define CHATD_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* Every statement the backend runs, prepared once per connection. */
+enum store_sqlite__stmt {
+    SQ_BEGIN,
+    SQ_COMMIT,
+    SQ_ROLLBACK,
+    SQ_SAVEPOINT,
+    SQ_RELEASE,
+    SQ_ROLLBACK_TO,
+    SQ_USER_INSERT,
+    SQ_USER_GET,
+    SQ_CHAN_INSERT,
+    SQ_CHAN_LAST_SEQ,
+    SQ_CHAN_SET_SEQ,
+    SQ_MEMBER_INSERT,
+    SQ_MEMBER_DELETE,
+    SQ_MEMBER_MARK,
+    SQ_MEMBER_SET_MARK,
+    SQ_MSG_BY_CLIENT_ID,
+    SQ_MSG_INSERT,
+    SQ_MSG_BY_ID,
+    SQ_MSG_LATEST,
+    SQ_HIST_BEFORE,
+    SQ_HIST_AFTER,
+    SQ_CHANNELS_OF_USER,
+    SQ_MEMBERS_OF,
+    SQ_LOAD_USERS,
+    SQ_LOAD_CHANNELS,
+    SQ_LOAD_MEMBERS,
+    SQ__COUNT
+};
+
+/* An op's result that means "the transaction itself is broken". */
+#define STORE_SQLITE__FATAL (-100)
+
+/* Opens path, applies the pragmas and the schema migrations. 0 or STORE_EIO
+ * (then *out is NULL). */
+int store_sqlite__open_db(const char *path, int fsync, sqlite3 **out);
+
+/* Prepares every statement into st (SQ__COUNT slots). 0 or STORE_EIO; on
+ * failure the ones prepared are finalized. */
+int store_sqlite__prepare(sqlite3 *db, sqlite3_stmt **st);
+void store_sqlite__finalize(sqlite3_stmt **st);
+
+/* Runs one statement without results (BEGIN, COMMIT, ...). SQLite rc. */
+int store_sqlite__run(sqlite3_stmt *stmt);
+
+/* Runs one op inside the open transaction. Returns the op's status
+ * (STORE_OK, STORE_E*), or STORE_SQLITE__FATAL when the transaction must be
+ * rolled back. On anything but STORE_OK/STORE_EDUP no output is left set. */
+int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op);
+
+/* Streams users, channels and members to cbs in one read transaction. */
+int store_sqlite__load(sqlite3_stmt **st, const store_load_cbs *cbs);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * store_sqlite_schema: the SQLite database as chatd expects it — the schema
+ * (versioned migrations, PRAGMA user_version = how many have run), the
+ * pragmas, and the text of every statement, prepared once per connection.
+ *
+ * Message ids are Snowflakes below 2^63, so they are stored as INTEGER.
+ * A read mark is stored as a message id; its position is that message's seq.
+ */
+#include "store/store_sqlite_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Schema versions, applied in order; PRAGMA user_version = how many ran. */
+static const char *const migrations[] = {
+    /* 1 */
+    "CREATE TABLE users("
+    "  username TEXT PRIMARY KEY,"
+    "  pw_hash TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE channels("
+    "  channel_id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  is_direct INTEGER NOT NULL DEFAULT 0,"
+    "  creator TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  last_seq INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE members("
+    "  channel_id TEXT NOT NULL REFERENCES channels(channel_id) ON DELETE CASCADE,"
+    "  user_id TEXT NOT NULL,"
+    "  is_admin INTEGER NOT NULL DEFAULT 0,"
+    "  joined_ms INTEGER NOT NULL,"
+    "  last_read_message_id INTEGER,"
+    "  last_read_ms INTEGER,"
+    "  PRIMARY KEY(channel_id, user_id));"
+    "CREATE INDEX members_by_user ON members(user_id);"
+    "CREATE TABLE messages("
+    "  channel_id TEXT NOT NULL REFERENCES channels(channel_id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  message_id INTEGER NOT NULL UNIQUE,"
+    "  user_id TEXT NOT NULL,"
+    "  content TEXT NOT NULL,"
+    "  metadata TEXT NOT NULL DEFAULT '{}',"
+    "  client_msg_id TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(channel_id, seq));"
+    "CREATE UNIQUE INDEX messages_by_client_id ON messages(channel_id, user_id, client_msg_id)"
+    "  WHERE client_msg_id IS NOT NULL;",
+};
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* Column order read by read_msg(). */
+#define MSG_COLS                                                                                   \
+    "message_id, seq, created_ms, channel_id, user_id, content, metadata, client_msg_id"
+
+static const char *const sql[SQ__COUNT] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_SAVEPOINT] = "SAVEPOINT op",
+    [SQ_RELEASE] = "RELEASE op",
+    [SQ_ROLLBACK_TO] = "ROLLBACK TO op",
+    [SQ_USER_INSERT] = "INSERT INTO users(username, pw_hash, created_ms) VALUES(?1, ?2, ?3)",
+    [SQ_USER_GET] = "SELECT pw_hash, created_ms FROM users WHERE username = ?1",
+    [SQ_CHAN_INSERT] = "INSERT INTO channels(channel_id, name, is_direct, creator, created_ms)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [SQ_CHAN_LAST_SEQ] = "SELECT last_seq FROM channels WHERE channel_id = ?1",
+    [SQ_CHAN_SET_SEQ] = "UPDATE channels SET last_seq = ?2 WHERE channel_id = ?1",
+    [SQ_MEMBER_INSERT] = "INSERT OR IGNORE INTO members(channel_id, user_id, is_admin, joined_ms)"
+                         " VALUES(?1, ?2, ?3, ?4)",
+    [SQ_MEMBER_DELETE] = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2",
+    [SQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1),"
+                       " (SELECT r.seq FROM messages r WHERE r.message_id = m.last_read_message_id)"
+                       " FROM members m WHERE m.channel_id = ?1 AND m.user_id = ?2",
+    [SQ_MEMBER_SET_MARK] = "UPDATE members SET last_read_message_id = ?3, last_read_ms = ?4"
+                           " WHERE channel_id = ?1 AND user_id = ?2",
+    [SQ_MSG_BY_CLIENT_ID] = "SELECT " MSG_COLS " FROM messages"
+                            " WHERE channel_id = ?1 AND user_id = ?2 AND client_msg_id = ?3",
+    [SQ_MSG_INSERT] =
+        "INSERT INTO messages(channel_id, seq, message_id, user_id, content, metadata,"
+        " client_msg_id, created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [SQ_MSG_BY_ID] = "SELECT seq FROM messages WHERE message_id = ?2 AND channel_id = ?1",
+    [SQ_MSG_LATEST] = "SELECT message_id, seq FROM messages WHERE channel_id = ?1"
+                      " ORDER BY seq DESC LIMIT 1",
+    [SQ_HIST_BEFORE] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = ?1 AND seq < ?2"
+                       " ORDER BY seq DESC LIMIT ?3",
+    [SQ_HIST_AFTER] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = ?1 AND seq > ?2"
+                      " ORDER BY seq ASC LIMIT ?3",
+    /* unread: others' non-system messages after the mark's seq (0 = none). */
+    [SQ_CHANNELS_OF_USER] =
+        "SELECT c.channel_id, c.name, c.is_direct, m.last_read_message_id,"
+        " COALESCE(m.last_read_ms, -1),"
+        " (SELECT l.message_id FROM messages l WHERE l.channel_id = c.channel_id AND l.seq = "
+        "c.last_seq),"
+        " (SELECT COUNT(*) FROM messages x WHERE x.channel_id = c.channel_id"
+        "   AND x.seq > COALESCE((SELECT r.seq FROM messages r"
+        "                         WHERE r.message_id = m.last_read_message_id), 0)"
+        "   AND x.user_id <> ?1 AND x.user_id <> 'system')"
+        " FROM members m JOIN channels c ON c.channel_id = m.channel_id"
+        " WHERE m.user_id = ?1 ORDER BY c.created_ms, c.rowid",
+    [SQ_MEMBERS_OF] = "SELECT user_id FROM members WHERE channel_id = ?1 ORDER BY joined_ms, rowid",
+    [SQ_LOAD_USERS] = "SELECT username FROM users ORDER BY created_ms, rowid",
+    [SQ_LOAD_CHANNELS] = "SELECT channel_id, name, is_direct, creator, created_ms FROM channels"
+                         " ORDER BY created_ms, rowid",
+    [SQ_LOAD_MEMBERS] = "SELECT channel_id, user_id, is_admin, joined_ms FROM members"
+                        " ORDER BY channel_id, joined_ms, rowid",
+};
+
+/* ---- open, schema ----------------------------------------------------- */
+
+static int exec(sqlite3 *db, const char *text) {
+    return sqlite3_exec(db, text, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int user_version(sqlite3 *db) {
+    sqlite3_stmt *s;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static int migrate(sqlite3 *db) {
+    int v = user_version(db);
+    if (v < 0 || v > N_MIGRATIONS) /* unreadable, or written by a newer chatd */
+        return -1;
+    for (; v < N_MIGRATIONS; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        if (exec(db, "BEGIN IMMEDIATE") != 0) return -1;
+        if (exec(db, migrations[v]) != 0 || exec(db, bump) != 0 || exec(db, "COMMIT") != 0) {
+            exec(db, "ROLLBACK");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* journal_mode answers with the mode now in effect. */
+static int set_wal(sqlite3 *db) {
+    sqlite3_stmt *s;
+    int ok = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(s, 0);
+        /* an in-memory database has no journal file to put in WAL mode */
+        ok = mode && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0);
+    }
+    sqlite3_finalize(s);
+    return ok ? 0 : -1;
+}
+
+int store_sqlite__open_db(const char *path, int fsync, sqlite3 **out) {
+    sqlite3 *db = NULL;
+    *out = NULL;
+    /* NOMUTEX: the backend never lets two threads use the connection at once. */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (!path || sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) goto fail;
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, 5000);
+    if (set_wal(db) != 0 || exec(db, "PRAGMA foreign_keys = ON") != 0 ||
+        exec(db, fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF") != 0 ||
+        migrate(db) != 0)
+        goto fail;
+    *out = db;
+    return 0;
+fail:
+    sqlite3_close(db); /* NULL is fine */
+    return STORE_EIO;
+}
+
+int store_sqlite__prepare(sqlite3 *db, sqlite3_stmt **st) {
+    memset(st, 0, SQ__COUNT * sizeof(*st));
+    for (int i = 0; i < SQ__COUNT; i++) {
+        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st[i], NULL) !=
+            SQLITE_OK) {
+            store_sqlite__finalize(st);
+            return STORE_EIO;
+        }
+    }
+    return 0;
+}
+
+void store_sqlite__finalize(sqlite3_stmt **st) {
+    for (int i = 0; i < SQ__COUNT; i++) {
+        sqlite3_finalize(st[i]);
+        st[i] = NULL;
+    }
+}

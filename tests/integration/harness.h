@@ -1,0 +1,199 @@
+/*
+ * harness: what every integration test needs to drive a real `chatd`
+ * process on loopback the way a client would: start/stop/kill/restart the
+ * server in a private temp dir with a known JWT secret, HTTP helpers,
+ * WebSocket connections with a small per-connection backlog (so a test can
+ * wait for one frame type without losing the frames that arrived before
+ * it), and JSON accessors that fail the current cmocka test with a useful
+ * message.
+ *
+ * Memory: everything the harness hands out (names, tokens, received JSON,
+ * connections, servers) is owned by the harness and released by
+ * harness_cleanup(), which runs at exit (and kills any server still
+ * running). Tests never free what they get, except that they may close a
+ * connection early with tconn_close() and stop a server with chatd_free().
+ *
+ * Failures: helpers call cmocka's fail_msg()/assert_* and so end the
+ * current test; they must only be called from inside a test (or a group
+ * setup, where a failure aborts the group).
+ *
+ * Environment: CHATD_BIN (default "build/chatd"); CHATD_KEEP=1 keeps the
+ * temp dirs (the server log is <dir>/chatd.log) for post-mortems.
+ */
+#ifndef CHATD_IT_HARNESS_H
+#define CHATD_IT_HARNESS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "net/client.h"
+#include "net/ws.h"
+
+/* The exact bytes of <dir>/secrets/jwt_secret.txt (note the newline: it is
+ * part of the key, PROTOCOL.md section 1). */
+#define H_SECRET "integration-test-secret-0123456789\n"
+#define H_SECRET_LEN (sizeof(H_SECRET) - 1)
+#define H_PASSWORD "correct-horse-1"
+#define H_TIMEOUT 3000 /* default wait for an expected frame, ms */
+
+/* ---- server process ---- */
+typedef struct chatd_srv {
+    pid_t pid;         /* 0 when not running */
+    int port;
+    char dir[256];     /* temp dir: secrets/, data/, port, chatd.log */
+    char *args[40];    /* extra flags (owned copies), NULL-terminated */
+} chatd_srv;
+
+/* Starts chatd with the harness defaults plus extra flags (NULL-terminated
+ * list, or NULL) and waits (max 10 s) for its port file. Fails the test
+ * (returns NULL in a setup) when it does not come up. */
+chatd_srv *chatd_start(const char *const *extra_args);
+/* SIGTERM + waitpid (max 10 s); returns the exit status (or -1 when it
+ * died by a signal or did not exit; it is then killed). */
+int chatd_stop(chatd_srv *s);
+/* SIGKILL + waitpid. */
+void chatd_kill9(chatd_srv *s);
+/* Starts again on the same data dir (new port); the server must be stopped. */
+void chatd_restart(chatd_srv *s);
+/* Stops (SIGKILL if still running) and removes the temp dir. NULL ok. */
+void chatd_free(chatd_srv *s);
+/* Prints the last bytes of the server log to stderr (for failure reports). */
+void chatd_dump_log(const chatd_srv *s, size_t tail_bytes);
+
+/* ---- names, tokens ---- */
+/* A unique valid username: prefix + counter + pid (≤ 32 chars). */
+const char *uniq_name(const char *prefix);
+/* Registers a new unique user with H_PASSWORD (asserts 201); returns name. */
+const char *new_user(chatd_srv *s, const char *prefix);
+/* Forges a token with the known secret (iat = now + iat_offset_s). */
+const char *forge_token(const char *username, int64_t iat_offset_s, int64_t ttl_s);
+/* base64url without padding (harness-owned result). */
+const char *b64url(const void *data, size_t len);
+
+/* ---- HTTP ---- */
+/* Sends a request; returns the HTTP status (fails the test on a network
+ * error). *body_json (if not NULL) gets the parsed body or NULL. *raw (if
+ * not NULL) gets the raw body. */
+int http_call(chatd_srv *s, const char *method, const char *path, const char *body,
+              json_t **body_json, const char **raw);
+/* POST /register; returns the status. */
+int register_user(chatd_srv *s, const char *name, const char *pw);
+/* POST /auth with a correct password; asserts 200; returns the token. */
+const char *auth(chatd_srv *s, const char *name, const char *pw);
+/* Writes raw bytes to a new TCP connection (send errors after the server
+ * closed are ignored), reads until EOF/timeout; returns the status of the
+ * response ("HTTP/1.1 NNN") or 0 when none arrived. */
+int raw_http(chatd_srv *s, const void *data, size_t len, const char **response);
+/* GET /metrics: value of the first sample line starting with `name ` (or
+ * `name{`); -1 if absent. */
+double metric_value(chatd_srv *s, const char *name);
+
+/* ---- WebSocket connections ---- */
+typedef struct tconn {
+    wsc *ws;
+    chatd_srv *srv;
+    char user[40];       /* the token's username ("" when none) */
+    char label[48];      /* for messages: user name + endpoint */
+    json_t **backlog;    /* frames received but not yet asked for */
+    size_t n_backlog, cap_backlog;
+    int closed;          /* a close frame (or EOF) was seen */
+    int close_code;      /* from the close frame; -1 on EOF without one */
+    char close_reason[124];
+    int pongs;           /* pong frames seen */
+    char last_pong[128];
+    struct tconn *next_all;
+} tconn;
+
+/* Opens a WebSocket on path ("/chat?token=..."); asserts the upgrade
+ * succeeded. extra_headers: NULL or "Name: v\r\n" lines. */
+tconn *ws_open(chatd_srv *s, const char *path, const char *extra_headers, const char *label);
+/* /chat?token=T; waits for the initial channels_list (kept in the backlog). */
+tconn *chat_connect(chatd_srv *s, const char *token);
+/* /presence?token=T; the initial_presence frame stays in the backlog. */
+tconn *presence_connect(chatd_srv *s, const char *token);
+/* Convenience: auth + chat_connect / presence_connect. */
+tconn *chat_login(chatd_srv *s, const char *user);
+tconn *presence_login(chatd_srv *s, const char *user);
+/* Sends a close frame (1000) and frees. NULL ok. */
+void tconn_close(tconn *c);
+/* Closes the TCP connection without a close frame. */
+void tconn_drop(tconn *c);
+
+/* Sends a text frame (printf-style / jansson json_pack-style). */
+void send_json(tconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void send_pack(tconn *c, const char *fmt, ...);
+void send_text(tconn *c, const char *data, size_t len);
+
+/* A predicate on a received frame. */
+typedef int (*frame_pred)(json_t *frame, const void *ctx);
+
+/* Returns the first frame (backlog first, then new ones) for which pred is
+ * true, removing it from the backlog; others stay queued. NULL on timeout
+ * or close (no failure). */
+json_t *try_recv_match(tconn *c, frame_pred pred, const void *ctx, int timeout_ms);
+/* Same for {"type": type}. */
+json_t *try_recv_type(tconn *c, const char *type, int timeout_ms);
+/* Like try_recv_type, but fails the test (listing what did arrive). */
+json_t *recv_type(tconn *c, const char *type, int timeout_ms);
+json_t *recv_match(tconn *c, frame_pred pred, const void *ctx, int timeout_ms,
+                   const char *what);
+/* Asserts nothing at all arrives within ms (and the backlog is empty). */
+void recv_none(tconn *c, int ms);
+/* Asserts no frame of this type arrives within ms (backlog included). */
+void recv_none_type(tconn *c, const char *type, int ms);
+/* Drops the backlog and whatever arrives within ms. */
+void drain(tconn *c, int ms);
+/* Waits for a close frame; asserts its code (and reason when not NULL). */
+void expect_close(tconn *c, int code, const char *reason);
+/* Receives an `error` frame; asserts its shape, code and request_type
+ * (request_type NULL = not checked). Returns it. */
+json_t *expect_error(tconn *c, const char *code, const char *request_type);
+/* Number of frames waiting in the backlog of a given type (NULL = any). */
+size_t backlog_count(tconn *c, const char *type);
+
+/* ---- chat helpers ---- */
+/* create_channel (group) by c with participants (NULL-terminated); waits
+ * for channel_created + channel_joined; returns the channel id. */
+const char *create_group(tconn *c, const char *name, const char *const *participants);
+/* Sends a chat_message and waits for its echo (matching content);
+ * returns the echo. */
+json_t *send_msg(tconn *c, const char *channel_id, const char *content);
+/* fetch_history (cursor NULL = none, limit 0 = omitted) -> the reply. */
+json_t *fetch_history(tconn *c, const char *channel_id, const char *before, const char *after,
+                      int limit);
+/* All messages of a channel, oldest first, by paging backwards. */
+json_t *fetch_all(tconn *c, const char *channel_id);
+
+/* ---- JSON accessors (fail the test when absent / wrong type) ---- */
+const char *jstr(json_t *o, const char *key);
+json_int_t jint(json_t *o, const char *key);
+json_t *jobj(json_t *o, const char *key);
+json_t *jarr(json_t *o, const char *key);
+int jbool(json_t *o, const char *key);
+/* Compact dump (harness-owned), for messages. */
+const char *jdump(json_t *o);
+/* Array of strings contains s. */
+int jarr_has_str(json_t *arr, const char *s);
+/* 1 when s looks like 2026-11-24T20:31:05.123Z */
+int is_iso_ms(const char *s);
+/* 1 when s is a canonical 8-4-4-4-12 hex UUID */
+int is_uuid(const char *s);
+/* 1 when s is a non-empty decimal string of a non-zero uint64 */
+int is_decimal_id(const char *s);
+/* Harness-owned printf. */
+const char *hfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Monotonic ms clock; sleep ms. */
+int64_t now_ms(void);
+void sleep_ms(int ms);
+
+/* Frees everything (also registered with atexit). */
+void harness_cleanup(void);
+
+#endif
