@@ -432,19 +432,10 @@ struct wsc {
     size_t rnd_pos;
 };
 
+/* n <= 256: getrandom() then never returns short or EINTR (getrandom(2)). */
 static int random_bytes(void *p, size_t n)
 {
-    uint8_t *q = p;
-    while (n > 0) {
-        ssize_t r = getrandom(q, n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        q += r;
-        n -= (size_t)r;
-    }
-    return 0;
+    return getrandom(p, n, 0) == (ssize_t)n ? 0 : -1;
 }
 
 /* A fresh masking key per frame, from a batch of getrandom() bytes. */

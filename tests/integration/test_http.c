@@ -3,6 +3,7 @@
  * /register, /auth (+ throttle), /health, /metrics, unknown paths, size
  * limits, and the JWT it issues.
  */
+#define _GNU_SOURCE
 #include "integration/harness.h"
 
 #include <stdlib.h>
