@@ -19,7 +19,7 @@ static void list_done(store_op *op) {
         rcbuf *f = enc_channels_list(p->u->name, op->u.channels_for_user.entries,
                                      op->u.channels_for_user.n_entries);
         if (p->s) chat__send(p->s, f); /* chat__send skips a closed session */
-        else chat__send_user(p->u, f, 0);
+        else chat__send_user(p->d, p->u, f, 0);
     } else {
         chat__store_error(chat__live(p), op->status, "channels_list");
     }

@@ -103,14 +103,30 @@ void chat__send(session *s, rcbuf *frame) {
     rcbuf_unref(frame);
 }
 
-void chat__send_user(ch_user *u, rcbuf *frame, int presence) {
+void chat__send_user(domain *d, ch_user *u, rcbuf *frame, int presence) {
+    const char *to[1] = {u->name};
+    bus_record r = {NULL, frame, to, 1, presence};
+    d->bb->publish(d->bus, &r);
+    rcbuf_unref(frame);
+}
+
+void domain_attach_bus(domain *d, const bus_backend *bb, bus *b) {
+    d->bb = bb;
+    d->bus = b;
+}
+
+void domain_deliver(void *data, const bus_record *r) {
+    domain *d = data;
     uint64_t n = 0;
-    for (session *s = presence ? u->pres : u->chat; s; s = s->next) {
-        s->io->send(s, frame);
-        n++;
+    for (size_t i = 0; i < r->n_recipients; i++) {
+        ch_user *u = chat__user(d, r->recipients[i]);
+        if (!u) continue;
+        for (session *s = r->presence ? u->pres : u->chat; s; s = s->next) {
+            s->io->send(s, r->frame);
+            n++;
+        }
     }
     metrics_msg_out(n);
-    rcbuf_unref(frame);
 }
 
 void chat__error(session *s, proto_code code, const char *type, const char *fmt, ...) {
@@ -273,16 +289,18 @@ size_t chat__members_array(const ch_channel *c, store_member **out) {
 }
 
 void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip) {
-    uint64_t n = 0;
+    size_t n = 0;
+    const char *small[64];
+    size_t cap = strmap_len(&c->members);
+    const char **to = cap <= 64 ? small : malloc(cap * sizeof(*to));
+    if (!to) abort();
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&c->members, &i));) {
         ch_user *u = ((ch_member *)e->value)->user;
-        if (u == skip) continue;
-        for (session *s = u->chat; s; s = s->next) {
-            s->io->send(s, frame);
-            n++;
-        }
+        if (u != skip) to[n++] = u->name;
     }
-    metrics_msg_out(n);
+    bus_record r = {c->id, frame, to, n, 0};
+    d->bb->publish(d->bus, &r);
+    if (to != small) free(to);
     rcbuf_unref(frame);
 }

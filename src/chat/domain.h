@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus/bus.h"
 #include "chat/session.h"
 #include "proto/request.h"
 #include "store/store.h"
@@ -33,6 +34,11 @@ void domain_config_default(domain_config *c);
  * The store stays the caller's; it must outlive the domain. NULL on error. */
 domain *domain_new(const domain_config *cfg, const store_backend *sb, store *st);
 void domain_free(domain *d);
+/* Sets the bus the domain publishes deliveries on (before serving). The
+ * bus must have been opened with domain_deliver as its handler. */
+void domain_attach_bus(domain *d, const bus_backend *bb, bus *b);
+/* bus_handler.deliver: writes a record's frame to local sessions. */
+void domain_deliver(void *data, const bus_record *r);
 
 /* 1 when the user exists (tokens of deleted/unknown users are bad tokens). */
 int domain_user_exists(const domain *d, const char *username);

@@ -7,6 +7,7 @@
 #ifndef CHATD_CHAT_INTERNAL_H
 #define CHATD_CHAT_INTERNAL_H
 
+#include "bus/bus.h"
 #include "chat/domain.h"
 #include "core/snowflake.h"
 #include "core/strmap.h"
@@ -48,6 +49,8 @@ struct domain {
     domain_config cfg;
     const store_backend *sb;
     store *st;
+    const bus_backend *bb;
+    bus *bus;
     snowflake ids;
     strmap users;              /* username -> ch_user* */
     strmap channels;           /* channel_id -> ch_channel* */
@@ -78,8 +81,8 @@ static inline void chat__submit(pend *p) { p->d->sb->submit(p->d->st, &p->op); }
 static inline session *chat__live(pend *p) { return p->s && !p->s->closed ? p->s : NULL; }
 /* Members of c as store_member rows (strings point into the model). */
 size_t chat__members_array(const ch_channel *c, store_member **out);
-/* Sends frame to every live chat session of every member (except skip);
- * drops our reference. */
+/* Publishes frame on the bus for every member of c (except skip); drops
+ * our reference. */
 void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip);
 /* Maps a failed store status to an error frame. */
 void chat__store_error(session *s, int status, const char *type);
@@ -99,7 +102,8 @@ void chat__model_free(domain *d);
 
 /* session.c: sending and errors */
 void chat__send(session *s, rcbuf *frame);                  /* drops our reference */
-void chat__send_user(ch_user *u, rcbuf *frame, int presence); /* all sessions; drops ref */
+/* To every live session of u (through the bus: they may be elsewhere); drops ref. */
+void chat__send_user(domain *d, ch_user *u, rcbuf *frame, int presence);
 void chat__error(session *s, proto_code code, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

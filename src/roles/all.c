@@ -31,6 +31,8 @@ typedef struct app {
     domain *dom;
     const store_backend *sb;
     store *st;
+    const bus_backend *bb;
+    bus *bus;
     uint8_t *key;
     size_t key_len;
     uv_signal_t sigint, sigterm;
@@ -220,6 +222,10 @@ int role_all_run(const chatd_config *cfg) {
         log_error("cannot load state from %s", dbpath);
         goto out;
     }
+    a.bb = &bus_local_backend;
+    bus_handler bh = {a.dom, domain_deliver};
+    if (a.bb->open(&a.bus, a.loop, &bh) != 0) goto out;
+    domain_attach_bus(a.dom, a.bb, a.bus);
 
     api_config acfg = {.jwt_key = a.key, .jwt_key_len = a.key_len, .token_ttl_s = cfg->token_ttl_s,
                        .role = "all", .pick = pick_self, .pick_data = &a};
@@ -266,6 +272,7 @@ out:
     uv_walk(a.loop, close_walk, NULL);
     uv_run(a.loop, UV_RUN_DEFAULT);
     server_free(&a.srv);
+    if (a.bus) a.bb->close(a.bus);
     api_free(a.api);
     domain_free(a.dom);
     free(a.key);

@@ -1,0 +1,52 @@
+/*
+ * bus: how a committed message reaches the sockets of its recipients.
+ *
+ * The domain publishes ONE record per delivery: an already-encoded frame
+ * and the list of recipient usernames. The backend gets the record to
+ * every process that holds a socket of a recipient and hands it to that
+ * process's deliver callback. In the embedded shape (bus_local) that is a
+ * direct call in the same process; cluster backends (Kafka, Redis Streams)
+ * go through a dispatcher and per-server inboxes. Delivery is
+ * at-least-once; clients de-duplicate by message_id.
+ *
+ * Threading: publish and deliver run on the loop thread.
+ */
+#ifndef CHATD_BUS_H
+#define CHATD_BUS_H
+
+#include <stddef.h>
+
+#include "core/rcbuf.h"
+
+typedef struct uv_loop_s uv_loop_t;
+
+typedef struct bus_record {
+    const char *channel_id;          /* partition key; NULL for per-user pushes */
+    rcbuf *frame;                    /* complete WebSocket frame (borrowed) */
+    const char *const *recipients;   /* usernames (borrowed) */
+    size_t n_recipients;
+    int presence;                    /* 1: to /presence sockets, 0: to /chat sockets */
+} bus_record;
+
+typedef struct bus_handler {
+    void *data;
+    /* Writes r->frame to the local sockets of r's recipients. The record
+     * and everything in it are only valid during the call. */
+    void (*deliver)(void *data, const bus_record *r);
+} bus_handler;
+
+typedef struct bus bus;
+
+typedef struct bus_backend {
+    const char *name;
+    /* Creates the bus; deliveries go to h (copied). 0 or negative. */
+    int (*open)(bus **out, uv_loop_t *loop, const bus_handler *h);
+    /* Sends r to every process holding a recipient. The backend takes its
+     * own reference to r->frame if it keeps it past the call. */
+    void (*publish)(bus *b, const bus_record *r);
+    void (*close)(bus *b);
+} bus_backend;
+
+extern const bus_backend bus_local_backend;
+
+#endif
