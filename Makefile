@@ -3,8 +3,8 @@
 
 PKGS      := libuv jansson libjwt libsodium openssl sqlite3
 SANITIZE  ?=
-BUILD     := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 comma     := ,
+BUILD     := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 CC        ?= cc
 
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
