@@ -147,25 +147,38 @@ void server_stop_accepting(server *s) {
     uv_close((uv_handle_t *)&s->listener, NULL);
 }
 
-void server_close_all(server *s, uint16_t code, const char *reason) {
-    /* Copy: closing mutates s->all. */
+/* Runs fn on a snapshot of the live connections (fn may close them). */
+static void for_each_conn(server *s, void (*fn)(conn *c, uint16_t code, const char *reason),
+                          uint16_t code, const char *reason) {
     size_t n = s->nall;
     conn **copy = malloc((n ? n : 1) * sizeof(*copy));
     if (!copy) abort();
     memcpy(copy, s->all, n * sizeof(*copy));
     for (size_t i = 0; i < n; i++) conn_ref(copy[i]);
-    for (size_t i = 0; i < n; i++) {
-        conn *c = copy[i];
-        if (c->state == CONN_WS) conn_close_ws(c, code, reason);
-        else if (c->state == CONN_HTTP && !c->http_busy) conn_abort(c);
-    }
+    for (size_t i = 0; i < n; i++) fn(copy[i], code, reason);
     for (size_t i = 0; i < n; i++) conn_unref(copy[i]);
     free(copy);
 }
 
+static void close_one(conn *c, uint16_t code, const char *reason) {
+    if (c->state == CONN_WS) conn_close_ws(c, code, reason);
+    else if (c->state == CONN_HTTP && !c->http_busy) conn_abort(c);
+}
+
+static void abort_one(conn *c, uint16_t code, const char *reason) {
+    (void)code, (void)reason;
+    conn_abort(c);
+}
+
+void server_close_all(server *s, uint16_t code, const char *reason) {
+    for_each_conn(s, close_one, code, reason);
+}
+
+void server_abort_all(server *s) { for_each_conn(s, abort_one, 0, NULL); }
+
 void server_free(server *s) {
     server_stop_accepting(s);
-    if (uv_is_active((uv_handle_t *)&s->flusher) || !uv_is_closing((uv_handle_t *)&s->flusher))
+    if (s->flusher.loop && !uv_is_closing((uv_handle_t *)&s->flusher))
         uv_close((uv_handle_t *)&s->flusher, NULL);
     free(s->all);
     s->all = NULL;

@@ -55,6 +55,8 @@ int server_start(server *s, uv_loop_t *loop, const char *host, int port,
 void server_stop_accepting(server *s);
 /* Closes every WebSocket with `code` and drops HTTP connections. */
 void server_close_all(server *s, uint16_t code, const char *reason);
+/* Drops every connection now, without a close handshake. */
+void server_abort_all(server *s);
 /* Closes the listener and flusher handles (after close_all). */
 void server_free(server *s);
 

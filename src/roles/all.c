@@ -264,7 +264,7 @@ int role_all_run(const chatd_config *cfg) {
     uv_run(a.loop, UV_RUN_DEFAULT);
 
     /* Shutdown: drop what is left, commit what the store holds. */
-    server_close_all(&a.srv, WS_CLOSE_GOING_AWAY, "server shutting down");
+    server_abort_all(&a.srv);
     exit_code = 0;
 out:
     if (a.st) a.sb->close(a.st); /* runs the remaining done() callbacks */
