@@ -8,7 +8,7 @@ BUILD     := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 CC        ?= cc
 
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
-               -Wshadow -Wstrict-prototypes -Isrc -DCHATD_DEBUG_COUNTERS
+               -Wshadow -Wstrict-prototypes -Isrc
 ifneq ($(SANITIZE),)
 CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS     += -fsanitize=$(SANITIZE)
@@ -17,9 +17,12 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread -lm
 CFLAGS     += $(CFLAGS_BASE) $(PKG_CFLAGS)
 
-# Every .c under src/ is library code except the programs' mains.
-MAINS     := src/main.c src/cli/chat_main.c
-LIB_SRC   := $(filter-out $(MAINS),$(shell find src -name '*.c' | sort))
+# Every .c under src/ is library code, except the server's main and the
+# `chat` client (src/cli), which are programs linked against the library.
+MAINS     := src/main.c
+CLI_SRC   := $(sort $(wildcard src/cli/*.c))
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+LIB_SRC   := $(filter-out $(MAINS) $(CLI_SRC),$(shell find src -name '*.c' | sort))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -28,7 +31,7 @@ INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_LIB := $(filter-out $(INTEG_SRC),$(wildcard tests/integration/*.c))
 
 .PHONY: all deps deps-test run test unit integration fuzz clean format
-all: $(BUILD)/chatd
+all: $(BUILD)/chatd $(if $(CLI_SRC),$(BUILD)/chat)
 
 deps:
 	@scripts/deps.sh run
@@ -46,6 +49,9 @@ $(BUILD)/libchatd.a: $(LIB_OBJ)
 $(BUILD)/chatd: $(BUILD)/src/main.o $(BUILD)/libchatd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/chat: $(CLI_OBJ) $(BUILD)/libchatd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ledit
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
@@ -59,10 +65,10 @@ run: deps
 	$(BUILD)/chatd $(ARGS)
 
 unit: $(UNIT_BIN)
-integration: $(BUILD)/chatd $(INTEG_BIN)
+integration: all $(INTEG_BIN)
 
 test: deps-test
-	@$(MAKE) --no-print-directory $(BUILD)/chatd $(UNIT_BIN) $(INTEG_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN)
 	@scripts/run-tests.sh $(BUILD)
 
 # libFuzzer targets (clang). FUZZ_SECONDS per target.
@@ -86,4 +92,4 @@ format:
 clean:
 	rm -rf build build-* data-test
 
--include $(LIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

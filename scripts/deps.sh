@@ -4,9 +4,9 @@
 #   scripts/deps.sh test  — plus test tools (cmocka, clang for fuzzing) and engines
 set -euo pipefail
 run_pkgs="build-essential pkg-config libuv1-dev libhttp-parser-dev libjansson-dev libjwt-dev
-  libsodium-dev libssl-dev libsqlite3-dev"
+  libsodium-dev libssl-dev libsqlite3-dev libedit-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev redis-server redis-tools libhiredis-dev
-  zookeeper libzookeeper-mt-dev postgresql libpq-dev librdkafka-dev python3-websockets"
+  zookeeper libzookeeper-mt-dev postgresql libpq-dev librdkafka-dev python3-websockets tmux"
 pkgs=$run_pkgs
 [ "${1:-run}" = test ] && pkgs="$run_pkgs $test_pkgs"
 missing=()

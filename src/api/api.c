@@ -189,8 +189,7 @@ static void verify_work(uv_work_t *w) {
 static void verify_done(uv_work_t *w, int status) {
     api_call *k = w->data;
     api *a = k->a;
-    if (status != 0 || !k->ok) {
-        throttle_failure(&a->auth_throttle, k->username, clock_mono_ms());
+    if (status != 0 || !k->ok) { /* the attempt was counted when it began */
         respond_error(k->c, 401, "unauthorized", "Invalid credentials");
         call_free(k);
         return;
@@ -245,6 +244,9 @@ static void handle_auth(api *a, conn *c, http_req *req) {
         call_free(k);
         return;
     }
+    /* Count the attempt as failed until it succeeds, so that many concurrent
+     * guesses cannot all slip past the check while their hashes run. */
+    throttle_failure(&a->auth_throttle, k->username, clock_mono_ms());
     k->op.kind = STORE_USER_GET;
     k->op.done = auth_loaded;
     k->op.data = k;

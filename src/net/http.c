@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum { H_NONE, H_WS_KEY, H_WS_VERSION, H_AUTH, H_UPGRADE, H_CONNECTION };
+enum { H_NONE, H_WS_KEY, H_WS_VERSION, H_AUTH, H_UPGRADE };
 
 static http_req *req_of(http_parser *p) { return (http_req *)p->data; }
 
@@ -63,7 +63,6 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
             else if (!strcasecmp(r->hname, "Sec-WebSocket-Version")) r->cur_header = H_WS_VERSION;
             else if (!strcasecmp(r->hname, "Authorization")) r->cur_header = H_AUTH;
             else if (!strcasecmp(r->hname, "Upgrade")) r->cur_header = H_UPGRADE;
-            else if (!strcasecmp(r->hname, "Connection")) r->cur_header = H_CONNECTION;
         }
     }
     switch (r->cur_header) {
@@ -71,12 +70,6 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
     case H_WS_VERSION: append_value(r->ws_version, sizeof(r->ws_version), at, len); break;
     case H_AUTH: append_value(r->authorization, sizeof(r->authorization), at, len); break;
     case H_UPGRADE: append_value(r->upgrade_hdr, sizeof(r->upgrade_hdr), at, len); break;
-    case H_CONNECTION: {
-        /* Connection is a token list: look for "upgrade" in this piece. */
-        for (size_t i = 0; i + 7 <= len; i++)
-            if (!strncasecmp(at + i, "upgrade", 7)) r->conn_upgrade = 1;
-        break;
-    }
     default: break;
     }
     return 0;
@@ -88,7 +81,7 @@ static int on_headers_complete(http_parser *p) {
     r->method = p->method;
     if (p->content_length != ULLONG_MAX && p->content_length > HTTP_MAX_BODY) {
         r->error_status = 413;
-        return 1;
+        return -1; /* an error (1 would mean "skip the body") */
     }
     return 0;
 }
@@ -112,7 +105,9 @@ static int on_message_complete(http_parser *p) {
     http_req *r = req_of(p);
     r->complete = 1;
     r->keep_alive = http_should_keep_alive(p);
-    r->upgrade = p->upgrade && r->conn_upgrade && !strcasecmp(r->upgrade_hdr, "websocket");
+    /* http-parser sets p->upgrade only when Connection lists "upgrade" (it
+     * tracks that across pieces of the header value). */
+    r->upgrade = p->upgrade && p->method == HTTP_GET && !strcasecmp(r->upgrade_hdr, "websocket");
     http_parser_pause(p, 1); /* stop at the end of this request */
     return 0;
 }
@@ -127,6 +122,11 @@ static const http_parser_settings settings = {
 };
 
 void http_req_init(http_req *r) {
+    static int configured;
+    if (!configured) { /* process-wide: http-parser then fails heads past the cap */
+        http_parser_set_max_header_size(HTTP_MAX_HEAD);
+        configured = 1;
+    }
     memset(r, 0, sizeof(*r));
     http_parser_init(&r->parser, HTTP_REQUEST);
     r->parser.data = r;
@@ -144,19 +144,18 @@ int http_req_feed(http_req *r, const char *data, size_t len, size_t *consumed) {
     if (r->complete) return 1;
     size_t n = http_parser_execute(&r->parser, &settings, data, len);
     *consumed = n;
-    if (!r->headers_done) {
-        r->head_bytes += n;
-        if (r->head_bytes > HTTP_MAX_HEAD) {
-            r->error_status = 431;
-            return -1;
-        }
+    enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+    if (!r->headers_done) r->head_bytes += n;
+    if (r->error_status) return -1;
+    if (e == HPE_HEADER_OVERFLOW || (!r->headers_done && r->head_bytes > HTTP_MAX_HEAD)) {
+        r->error_status = 431;
+        return -1;
     }
     if (r->complete) {
         http_parser_pause(&r->parser, 0);
         return 1;
     }
-    if (r->error_status) return -1;
-    if (HTTP_PARSER_ERRNO(&r->parser) != HPE_OK) {
+    if (e != HPE_OK) {
         r->error_status = 400;
         return -1;
     }
@@ -176,7 +175,7 @@ size_t http_path_len(const char *url) { return strcspn(url, "?#"); }
 
 int http_query_param(const char *url, const char *name, char *out, size_t cap) {
     const char *q = strchr(url, '?');
-    if (!q) return -1;
+    if (!q || cap == 0) return -1;
     size_t nlen = strlen(name);
     for (const char *p = q + 1; *p && *p != '#';) {
         const char *end = p + strcspn(p, "&#");
@@ -191,7 +190,7 @@ int http_query_param(const char *url, const char *name, char *out, size_t cap) {
                 } else if (c == '+') {
                     c = ' ';
                 }
-                if (o + 1 >= cap) return -1;
+                if (o + 1 >= cap || c == 0) return -1; /* too long, or an encoded NUL */
                 out[o++] = (char)c;
             }
             out[o] = '\0';

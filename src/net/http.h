@@ -31,7 +31,6 @@ typedef struct http_req {
     char ws_version[8];
     char authorization[1024];
     char upgrade_hdr[32];
-    int conn_upgrade;
     /* parser scratch */
     int cur_header;           /* which kept header the current value is for */
     char hname[32]; size_t hname_len; int hname_overflow;
@@ -48,7 +47,6 @@ void http_req_reset(http_req *r);
  */
 int http_req_feed(http_req *r, const char *data, size_t len, size_t *consumed);
 
-/* Splits r->url into path and query (pointers into a copy the caller gives). */
 /* Finds query parameter `name` in url; copies its URL-decoded value into
  * out (cap bytes). Returns value length, or -1 when absent/too long. */
 int http_query_param(const char *url, const char *name, char *out, size_t cap);

@@ -412,7 +412,7 @@ static int dec_create(ctx *c, request *r)
                     "\"name\" is missing or empty (a group channel needs a name)");
     r->u.create.name = name;
 
-    if (get_user_list(c, "participants", 1, c->lim->max_participants, &r->u.create.participants,
+    if (get_user_list(c, "participants", 0, c->lim->max_participants, &r->u.create.participants,
                       &r->u.create.n_participants) < 0)
         return -1;
     /* The creator may be listed; so a direct channel names 1 or 2 users. */

@@ -3,6 +3,7 @@
  */
 #include "integration/chatkit.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int str_eq(json_t *o, const char *key, const char *want) {
@@ -110,3 +111,60 @@ void check_system(json_t *m, const char *channel_id, const char *event, const ch
     if (!is_decimal_id(jstr(m, "message_id"))) fail_msg("system notice id: %s", jdump(m));
     if (jint(m, "seq") < 1) fail_msg("system notice seq: %s", jdump(m));
 }
+
+/* ---- create / send / history ---- */
+static int pred_joined(json_t *f, const void *ctx) {
+    return str_eq(f, "type", "channel_joined") && str_eq(f, "channelId", ctx);
+}
+
+const char *create_group(tconn *c, const char *name, const char *const *participants) {
+    json_t *arr = json_array();
+    for (size_t i = 0; participants && participants[i]; i++)
+        json_array_append_new(arr, json_string(participants[i]));
+    send_pack(c, "{s:s,s:s,s:o}", "type", "create_channel", "name", name, "participants", arr);
+    json_t *cr = recv_type(c, "channel_created", H_TIMEOUT);
+    const char *id = jstr(jobj(cr, "channel"), "channel_id");
+    recv_match(c, pred_joined, id, H_TIMEOUT, "channel_joined for the new channel");
+    return id;
+}
+
+json_t *send_msg(tconn *c, const char *channel_id, const char *content) {
+    send_pack(c, "{s:s,s:s,s:s}", "type", "chat_message", "channelId", channel_id, "content",
+              content);
+    return recv_msg(c, channel_id, content);
+}
+
+static int pred_history(json_t *f, const void *ctx) {
+    return str_eq(f, "type", "history") && str_eq(f, "channel_id", ctx);
+}
+
+json_t *fetch_history(tconn *c, const char *channel_id, const char *before, const char *after,
+                      int limit) {
+    json_t *req = json_pack("{s:s,s:s}", "type", "fetch_history", "channelId", channel_id);
+    if (before) json_object_set_new(req, "before", json_string(before));
+    if (after) json_object_set_new(req, "after", json_string(after));
+    if (limit) json_object_set_new(req, "limit", json_integer(limit));
+    char *s = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    harness__keep_str(s);
+    send_text(c, s, strlen(s));
+    return recv_match(c, pred_history, channel_id, 5000, "history reply");
+}
+
+json_t *fetch_all(tconn *c, const char *channel_id) {
+    json_t *all = harness__keep_json(json_array());
+    const char *before = NULL;
+    for (int pages = 0; pages < 10000; pages++) {
+        json_t *h = fetch_history(c, channel_id, before, NULL, 100);
+        json_t *msgs = jarr(h, "messages");
+        json_t *page = json_copy(msgs);
+        json_array_extend(page, all);
+        json_array_clear(all);
+        json_array_extend(all, page);
+        json_decref(page);
+        if (!jbool(h, "has_more") || json_array_size(msgs) == 0) break;
+        before = jstr(json_array_get(msgs, 0), "message_id");
+    }
+    return all;
+}
+

@@ -2,12 +2,12 @@
  * chatkit: chat-level fixtures and checks shared by the chat integration
  * tests (a group of connected users, waiting for a specific channels_list,
  * message or system notice, checking a Message's compat fields). Built on
- * harness.h; same ownership rule: everything returned is harness-owned.
+ * tconn.h; same ownership rule: everything returned is harness-owned.
  */
 #ifndef CHATD_IT_CHATKIT_H
 #define CHATD_IT_CHATKIT_H
 
-#include "integration/harness.h"
+#include "integration/tconn.h"
 
 typedef struct member {
     const char *name;
@@ -35,5 +35,17 @@ json_t *recv_system(tconn *c, const char *channel_id, const char *event);
 void check_message(json_t *m, const char *channel_id, const char *sender, const char *content);
 /* Asserts a system notice's shape (event user_joined/user_left about user). */
 void check_system(json_t *m, const char *channel_id, const char *event, const char *user);
+
+/* create_channel (group) by c with participants (NULL-terminated); waits
+ * for channel_created + channel_joined; returns the channel id. */
+const char *create_group(tconn *c, const char *name, const char *const *participants);
+/* Sends a chat_message and waits for its echo (matching content);
+ * returns the echo. */
+json_t *send_msg(tconn *c, const char *channel_id, const char *content);
+/* fetch_history (cursor NULL = none, limit 0 = omitted) -> the reply. */
+json_t *fetch_history(tconn *c, const char *channel_id, const char *before, const char *after,
+                      int limit);
+/* All messages of a channel, oldest first, by paging backwards. */
+json_t *fetch_all(tconn *c, const char *channel_id);
 
 #endif

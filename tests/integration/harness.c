@@ -25,37 +25,37 @@
 #include <unistd.h>
 
 #include "auth/token.h"
+#include "net/client.h"
 
 /* ---- ownership: everything handed out is freed here ---- */
 static char **g_strs;
 static size_t g_nstrs, g_capstrs;
 static json_t **g_jsons;
 static size_t g_njsons, g_capjsons;
-static tconn *g_conns;
 static chatd_srv *g_srvs[16];
 static int g_inited;
 
-static void grow(void **arr, size_t *cap, size_t n, size_t elem) {
+void harness__grow(void **arr, size_t *cap, size_t n, size_t elem) {
     if (n < *cap) return;
     *cap = *cap ? *cap * 2 : 64;
     *arr = realloc(*arr, *cap * elem);
     if (!*arr) abort();
 }
 
-static const char *keep_str(char *s) {
-    grow((void **)&g_strs, &g_capstrs, g_nstrs, sizeof *g_strs);
+const char *harness__keep_str(char *s) {
+    harness__grow((void **)&g_strs, &g_capstrs, g_nstrs, sizeof *g_strs);
     g_strs[g_nstrs++] = s;
     return s;
 }
 
-static json_t *keep_json(json_t *j) {
+json_t *harness__keep_json(json_t *j) {
     if (!j) return NULL;
-    grow((void **)&g_jsons, &g_capjsons, g_njsons, sizeof *g_jsons);
+    harness__grow((void **)&g_jsons, &g_capjsons, g_njsons, sizeof *g_jsons);
     g_jsons[g_njsons++] = j;
     return j;
 }
 
-static void harness_init(void) {
+void harness__init(void) {
     struct rlimit rl;
 
     if (g_inited) return;
@@ -75,7 +75,7 @@ const char *hfmt(const char *fmt, ...) {
     va_start(ap, fmt);
     if (vasprintf(&s, fmt, ap) < 0) abort();
     va_end(ap);
-    return keep_str(s);
+    return harness__keep_str(s);
 }
 
 int64_t now_ms(void) {
@@ -207,7 +207,7 @@ static int spawn(chatd_srv *s) {
 }
 
 chatd_srv *chatd_start(const char *const *extra_args) {
-    harness_init();
+    harness__init();
     chatd_srv *s = calloc(1, sizeof *s);
     int n = 0;
 
@@ -276,6 +276,22 @@ int chatd_stop(chatd_srv *s) {
     return 0;
 }
 
+void chatd_term(chatd_srv *s) {
+    if (s && s->pid > 0) kill(s->pid, SIGTERM);
+}
+
+int chatd_wait(chatd_srv *s, int timeout_ms) {
+    if (!s || s->pid <= 0) fail_msg("chatd_wait: not running");
+    int rc = wait_exit(s, timeout_ms);
+    if (rc == -1000) {
+        chatd_dump_log(s, 3000);
+        chatd_kill9(s);
+        fail_msg("chatd did not exit within %d ms", timeout_ms);
+    }
+    if (rc != 0) chatd_dump_log(s, 3000);
+    return rc < 0 ? -1 : rc;
+}
+
 void chatd_kill9(chatd_srv *s) {
     if (!s || s->pid <= 0) return;
     kill(s->pid, SIGKILL);
@@ -323,7 +339,7 @@ const char *forge_token(const char *username, int64_t iat_offset_s, int64_t ttl_
     int rc = token_issue((const uint8_t *)H_SECRET, H_SECRET_LEN, username,
                          (int64_t)time(NULL) + iat_offset_s, ttl_s, &tok);
     if (rc != 0) fail_msg("token_issue(%s) = %d", username, rc);
-    return keep_str(tok);
+    return harness__keep_str(tok);
 }
 
 const char *b64url(const void *data, size_t len) {
@@ -351,7 +367,7 @@ const char *b64url(const void *data, size_t len) {
         out[o++] = tbl[v >> 6 & 63];
     }
     out[o] = '\0';
-    return keep_str(out);
+    return harness__keep_str(out);
 }
 
 /* ---- HTTP ---- */
@@ -365,9 +381,9 @@ int http_call(chatd_srv *s, const char *method, const char *path, const char *bo
                      &r) != 0)
         fail_msg("HTTP %s %s: network error/timeout (server port %d)", method, path, s->port);
     int status = r.status;
-    if (body_json && r.body) *body_json = keep_json(json_loadb(r.body, r.body_len, 0, NULL));
+    if (body_json && r.body) *body_json = harness__keep_json(json_loadb(r.body, r.body_len, 0, NULL));
     if (raw) {
-        *raw = r.body ? keep_str(r.body) : "";
+        *raw = r.body ? harness__keep_str(r.body) : "";
         r.body = NULL;
     }
     http_response_free(&r);
@@ -438,7 +454,7 @@ int raw_http(chatd_srv *s, const void *data, size_t len, const char **response) 
     resp[rlen] = '\0';
     int status = 0;
     if (rlen >= 12 && strncmp(resp, "HTTP/1.", 7) == 0) status = atoi(resp + 9);
-    if (response) *response = keep_str(resp);
+    if (response) *response = harness__keep_str(resp);
     else free(resp);
     return status;
 }
@@ -460,350 +476,11 @@ double metric_value(chatd_srv *s, const char *name) {
     return -1;
 }
 
-/* ---- WebSocket connections ---- */
-tconn *ws_open(chatd_srv *s, const char *path, const char *extra_headers, const char *label) {
-    int status = 0;
-    harness_init();
-    wsc *ws = wsc_connect("127.0.0.1", s->port, path, extra_headers, 5000, &status);
-    if (!ws) fail_msg("WebSocket upgrade %.80s failed: HTTP status %d", path, status);
-    tconn *c = calloc(1, sizeof *c);
-    if (!c) abort();
-    c->ws = ws;
-    c->srv = s;
-    c->close_code = 0;
-    snprintf(c->label, sizeof c->label, "%s", label ? label : path);
-    c->next_all = g_conns;
-    g_conns = c;
-    return c;
-}
-
-static void token_user(const char *token, char *out, size_t cap) {
-    if (token_verify((const uint8_t *)H_SECRET, H_SECRET_LEN, token, (int64_t)time(NULL), out,
-                     cap) != 0)
-        out[0] = '\0';
-}
-
-tconn *chat_connect(chatd_srv *s, const char *token) {
-    char user[40];
-    token_user(token, user, sizeof user);
-    tconn *c = ws_open(s, hfmt("/chat?token=%s", token), NULL, hfmt("%s/chat", user));
-    snprintf(c->user, sizeof c->user, "%s", user);
-    json_t *cl = recv_type(c, "channels_list", H_TIMEOUT);
-    /* keep it available to the test */
-    grow((void **)&c->backlog, &c->cap_backlog, c->n_backlog, sizeof *c->backlog);
-    memmove(c->backlog + 1, c->backlog, c->n_backlog * sizeof *c->backlog);
-    c->backlog[0] = json_incref(cl);
-    c->n_backlog++;
-    return c;
-}
-
-tconn *presence_connect(chatd_srv *s, const char *token) {
-    char user[40];
-    token_user(token, user, sizeof user);
-    tconn *c = ws_open(s, hfmt("/presence?token=%s", token), NULL, hfmt("%s/presence", user));
-    snprintf(c->user, sizeof c->user, "%s", user);
-    return c;
-}
-
-tconn *chat_login(chatd_srv *s, const char *user) {
-    return chat_connect(s, auth(s, user, H_PASSWORD));
-}
-
-tconn *presence_login(chatd_srv *s, const char *user) {
-    return presence_connect(s, auth(s, user, H_PASSWORD));
-}
-
-static void unlink_conn(tconn *c) {
-    for (tconn **pp = &g_conns; *pp; pp = &(*pp)->next_all)
-        if (*pp == c) {
-            *pp = c->next_all;
-            break;
-        }
-    for (size_t i = 0; i < c->n_backlog; i++) json_decref(c->backlog[i]);
-    free(c->backlog);
-    free(c);
-}
-
-void tconn_close(tconn *c) {
-    if (!c) return;
-    wsc_close(c->ws, c->closed ? 0 : 1000);
-    unlink_conn(c);
-}
-
-void tconn_drop(tconn *c) {
-    if (!c) return;
-    wsc_close(c->ws, 0);
-    unlink_conn(c);
-}
-
-void send_text(tconn *c, const char *data, size_t len) {
-    if (wsc_send_text(c->ws, data, len) != 0)
-        fail_msg("%s: send failed (closed=%d code=%d)", c->label, c->closed, c->close_code);
-}
-
-void send_json(tconn *c, const char *fmt, ...) {
-    va_list ap;
-    char *s = NULL;
-    va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0) abort();
-    keep_str(s);
-    send_text(c, s, (size_t)n);
-}
-
-void send_pack(tconn *c, const char *fmt, ...) {
-    va_list ap;
-    json_error_t err;
-    va_start(ap, fmt);
-    json_t *j = json_vpack_ex(&err, 0, fmt, ap);
-    va_end(ap);
-    if (!j) fail_msg("send_pack: bad pack format: %s", err.text);
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    keep_str(s);
-    send_text(c, s, strlen(s));
-}
-
-/* Reads one message into the backlog. 1 = got something, 0 = timeout,
- * -1 = closed. */
-static int pump(tconn *c, int timeout_ms) {
-    wsc_msg m;
-    if (c->closed) return -1;
-    memset(&m, 0, sizeof m);
-    int r = wsc_recv(c->ws, timeout_ms < 0 ? 0 : timeout_ms, &m);
-    if (r == 0) return 0;
-    if (r < 0) {
-        c->closed = 1;
-        c->close_code = -1;
-        return -1;
-    }
-    json_t *j = NULL;
-    switch (m.opcode) {
-    case WS_OP_TEXT:
-        j = json_loadb(m.data, m.len, 0, NULL);
-        if (!j || !json_is_object(j)) {
-            json_decref(j);
-            j = json_pack("{s:s,s:s%}", "type", "__not_a_json_object__", "raw", m.data, m.len);
-        }
-        break;
-    case WS_OP_BINARY:
-        j = json_pack("{s:s,s:i}", "type", "__binary__", "len", (int)m.len);
-        break;
-    case WS_OP_CLOSE:
-        c->closed = 1;
-        c->close_code = m.close_code;
-        snprintf(c->close_reason, sizeof c->close_reason, "%s", m.close_reason);
-        wsc_msg_free(&m);
-        return -1;
-    case WS_OP_PONG:
-        c->pongs++;
-        snprintf(c->last_pong, sizeof c->last_pong, "%.*s", (int)(m.len < 127 ? m.len : 127),
-                 m.data ? m.data : "");
-        break;
-    default:
-        break;
-    }
-    wsc_msg_free(&m);
-    if (j) {
-        grow((void **)&c->backlog, &c->cap_backlog, c->n_backlog, sizeof *c->backlog);
-        c->backlog[c->n_backlog++] = j;
-    }
-    return 1;
-}
-
-static json_t *take(tconn *c, size_t i) {
-    json_t *j = c->backlog[i];
-    memmove(c->backlog + i, c->backlog + i + 1, (c->n_backlog - i - 1) * sizeof *c->backlog);
-    c->n_backlog--;
-    return keep_json(j);
-}
-
-json_t *try_recv_match(tconn *c, frame_pred pred, const void *ctx, int timeout_ms) {
-    int64_t deadline = now_ms() + timeout_ms;
-    size_t scanned = 0;
-    for (;;) {
-        for (; scanned < c->n_backlog; scanned++)
-            if (pred(c->backlog[scanned], ctx)) return take(c, scanned);
-        int64_t left = deadline - now_ms();
-        if (left < 0) return NULL;
-        if (pump(c, (int)left) < 0) {
-            /* a close: look at anything appended before it, then give up */
-            for (; scanned < c->n_backlog; scanned++)
-                if (pred(c->backlog[scanned], ctx)) return take(c, scanned);
-            return NULL;
-        }
-    }
-}
-
-static int pred_type(json_t *f, const void *ctx) {
-    json_t *t = json_object_get(f, "type");
-    return json_is_string(t) && strcmp(json_string_value(t), (const char *)ctx) == 0;
-}
-
-json_t *try_recv_type(tconn *c, const char *type, int timeout_ms) {
-    return try_recv_match(c, pred_type, type, timeout_ms);
-}
-
-static void report_backlog(tconn *c) {
-    fprintf(stderr, "  [%s] closed=%d close_code=%d reason='%s'; %zu frame(s) queued:\n",
-            c->label, c->closed, c->close_code, c->close_reason, c->n_backlog);
-    for (size_t i = 0; i < c->n_backlog && i < 12; i++)
-        fprintf(stderr, "    %.300s\n", jdump(c->backlog[i]));
-}
-
-json_t *recv_match(tconn *c, frame_pred pred, const void *ctx, int timeout_ms, const char *what) {
-    json_t *j = try_recv_match(c, pred, ctx, timeout_ms);
-    if (!j) {
-        report_backlog(c);
-        fail_msg("%s: no %s within %d ms", c->label, what, timeout_ms);
-    }
-    return j;
-}
-
-json_t *recv_type(tconn *c, const char *type, int timeout_ms) {
-    json_t *j = try_recv_type(c, type, timeout_ms);
-    if (!j) {
-        report_backlog(c);
-        fail_msg("%s: no \"%s\" frame within %d ms", c->label, type, timeout_ms);
-    }
-    return j;
-}
-
-void recv_none(tconn *c, int ms) {
-    if (c->n_backlog == 0) pump(c, ms);
-    if (c->n_backlog > 0) {
-        report_backlog(c);
-        fail_msg("%s: expected no frame, got %s", c->label, jdump(c->backlog[0]));
-    }
-}
-
-void recv_none_type(tconn *c, const char *type, int ms) {
-    json_t *j = try_recv_type(c, type, ms);
-    if (j) fail_msg("%s: expected no \"%s\" frame, got %s", c->label, type, jdump(j));
-}
-
-void drain(tconn *c, int ms) {
-    int64_t deadline = now_ms() + ms;
-    while (now_ms() < deadline && pump(c, (int)(deadline - now_ms())) > 0) {
-    }
-    for (size_t i = 0; i < c->n_backlog; i++) json_decref(c->backlog[i]);
-    c->n_backlog = 0;
-}
-
-size_t backlog_count(tconn *c, const char *type) {
-    size_t n = 0;
-    for (size_t i = 0; i < c->n_backlog; i++)
-        if (!type || pred_type(c->backlog[i], type)) n++;
-    return n;
-}
-
-void expect_close(tconn *c, int code, const char *reason) {
-    int64_t deadline = now_ms() + 5000;
-    while (!c->closed && now_ms() < deadline) pump(c, (int)(deadline - now_ms()));
-    if (!c->closed) {
-        report_backlog(c);
-        fail_msg("%s: expected close %d, connection still open after 5 s", c->label, code);
-    }
-    if (c->close_code != code) {
-        report_backlog(c);
-        fail_msg("%s: expected close code %d, got %d (reason '%s'; -1 = EOF without a close "
-                 "frame)",
-                 c->label, code, c->close_code, c->close_reason);
-    }
-    if (reason) assert_string_equal(c->close_reason, reason);
-}
-
-json_t *expect_error(tconn *c, const char *code, const char *request_type) {
-    json_t *e = recv_type(c, "error", H_TIMEOUT);
-    const char *got = jstr(e, "code");
-    if (strcmp(got, code) != 0) fail_msg("%s: expected error code %s, got %s", c->label, code, jdump(e));
-    const char *msg = jstr(e, "error");
-    if (!*msg) fail_msg("error frame with an empty \"error\" sentence: %s", jdump(e));
-    const char *rt = jstr(e, "request_type");
-    if (request_type) assert_string_equal(rt, request_type);
-    return e;
-}
-
-/* ---- chat helpers ---- */
-static int pred_joined(json_t *f, const void *ctx) {
-    return pred_type(f, "channel_joined") &&
-           json_is_string(json_object_get(f, "channelId")) &&
-           strcmp(json_string_value(json_object_get(f, "channelId")), ctx) == 0;
-}
-
-const char *create_group(tconn *c, const char *name, const char *const *participants) {
-    json_t *arr = json_array();
-    for (size_t i = 0; participants && participants[i]; i++)
-        json_array_append_new(arr, json_string(participants[i]));
-    send_pack(c, "{s:s,s:s,s:o}", "type", "create_channel", "name", name, "participants", arr);
-    json_t *cr = recv_type(c, "channel_created", H_TIMEOUT);
-    const char *id = jstr(jobj(cr, "channel"), "channel_id");
-    recv_match(c, pred_joined, id, H_TIMEOUT, "channel_joined for the new channel");
-    return id;
-}
-
-struct msg_ctx {
-    const char *channel;
-    const char *content;
-};
-
-static int pred_msg(json_t *f, const void *ctx) {
-    const struct msg_ctx *m = ctx;
-    json_t *ch = json_object_get(f, "channel_id"), *ct = json_object_get(f, "content");
-    return pred_type(f, "chat_message") && json_is_string(ch) && json_is_string(ct) &&
-           strcmp(json_string_value(ch), m->channel) == 0 &&
-           strcmp(json_string_value(ct), m->content) == 0;
-}
-
-json_t *send_msg(tconn *c, const char *channel_id, const char *content) {
-    struct msg_ctx m = {channel_id, content};
-    send_pack(c, "{s:s,s:s,s:s}", "type", "chat_message", "channelId", channel_id, "content",
-              content);
-    return recv_match(c, pred_msg, &m, H_TIMEOUT, hfmt("echo of \"%.40s\"", content));
-}
-
-static int pred_history(json_t *f, const void *ctx) {
-    json_t *ch = json_object_get(f, "channel_id");
-    return pred_type(f, "history") && json_is_string(ch) &&
-           strcmp(json_string_value(ch), ctx) == 0;
-}
-
-json_t *fetch_history(tconn *c, const char *channel_id, const char *before, const char *after,
-                      int limit) {
-    json_t *req = json_pack("{s:s,s:s}", "type", "fetch_history", "channelId", channel_id);
-    if (before) json_object_set_new(req, "before", json_string(before));
-    if (after) json_object_set_new(req, "after", json_string(after));
-    if (limit) json_object_set_new(req, "limit", json_integer(limit));
-    char *s = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    keep_str(s);
-    send_text(c, s, strlen(s));
-    return recv_match(c, pred_history, channel_id, 5000, "history reply");
-}
-
-json_t *fetch_all(tconn *c, const char *channel_id) {
-    json_t *all = keep_json(json_array());
-    const char *before = NULL;
-    for (int pages = 0; pages < 10000; pages++) {
-        json_t *h = fetch_history(c, channel_id, before, NULL, 100);
-        json_t *msgs = jarr(h, "messages");
-        json_t *page = json_copy(msgs);
-        json_array_extend(page, all);
-        json_array_clear(all);
-        json_array_extend(all, page);
-        json_decref(page);
-        if (!jbool(h, "has_more") || json_array_size(msgs) == 0) break;
-        before = jstr(json_array_get(msgs, 0), "message_id");
-    }
-    return all;
-}
-
 /* ---- JSON accessors ---- */
 const char *jdump(json_t *o) {
     if (!o) return "(null)";
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
-    return s ? keep_str(s) : "(unencodable)";
+    return s ? harness__keep_str(s) : "(unencodable)";
 }
 
 static json_t *jget(json_t *o, const char *key) {
@@ -884,7 +561,6 @@ int is_decimal_id(const char *s) {
 
 /* ---- cleanup ---- */
 void harness_cleanup(void) {
-    while (g_conns) tconn_drop(g_conns);
     for (size_t i = 0; i < sizeof g_srvs / sizeof g_srvs[0]; i++)
         if (g_srvs[i]) chatd_free(g_srvs[i]);
     for (size_t i = 0; i < g_njsons; i++) json_decref(g_jsons[i]);

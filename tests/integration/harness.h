@@ -8,10 +8,10 @@
  * message.
  *
  * Memory: everything the harness hands out (names, tokens, received JSON,
- * connections, servers) is owned by the harness and released by
- * harness_cleanup(), which runs at exit (and kills any server still
- * running). Tests never free what they get, except that they may close a
- * connection early with tconn_close() and stop a server with chatd_free().
+ * servers) is owned by the harness and released by harness_cleanup(),
+ * which runs at exit (and kills any server still running). Tests never
+ * free what they get, except that they may stop a server early with
+ * chatd_free(). WebSocket connections: tconn.h; chat fixtures: chatkit.h.
  *
  * Failures: helpers call cmocka's fail_msg()/assert_* and so end the
  * current test; they must only be called from inside a test (or a group
@@ -31,9 +31,6 @@
 
 #include <cmocka.h>
 #include <jansson.h>
-
-#include "net/client.h"
-#include "net/ws.h"
 
 /* The exact bytes of <dir>/secrets/jwt_secret.txt (note the newline: it is
  * part of the key, PROTOCOL.md section 1). */
@@ -57,6 +54,11 @@ chatd_srv *chatd_start(const char *const *extra_args);
 /* SIGTERM + waitpid (max 10 s); returns the exit status (or -1 when it
  * died by a signal or did not exit; it is then killed). */
 int chatd_stop(chatd_srv *s);
+/* Sends SIGTERM only (read the clients' close frames, then chatd_wait). */
+void chatd_term(chatd_srv *s);
+/* Waits up to timeout_ms for the process to exit; returns its exit status,
+ * -1 when it died by a signal, or fails the test when it did not exit. */
+int chatd_wait(chatd_srv *s, int timeout_ms);
 /* SIGKILL + waitpid. */
 void chatd_kill9(chatd_srv *s);
 /* Starts again on the same data dir (new port); the server must be stopped. */
@@ -94,82 +96,6 @@ int raw_http(chatd_srv *s, const void *data, size_t len, const char **response);
  * `name{`); -1 if absent. */
 double metric_value(chatd_srv *s, const char *name);
 
-/* ---- WebSocket connections ---- */
-typedef struct tconn {
-    wsc *ws;
-    chatd_srv *srv;
-    char user[40];       /* the token's username ("" when none) */
-    char label[48];      /* for messages: user name + endpoint */
-    json_t **backlog;    /* frames received but not yet asked for */
-    size_t n_backlog, cap_backlog;
-    int closed;          /* a close frame (or EOF) was seen */
-    int close_code;      /* from the close frame; -1 on EOF without one */
-    char close_reason[124];
-    int pongs;           /* pong frames seen */
-    char last_pong[128];
-    struct tconn *next_all;
-} tconn;
-
-/* Opens a WebSocket on path ("/chat?token=..."); asserts the upgrade
- * succeeded. extra_headers: NULL or "Name: v\r\n" lines. */
-tconn *ws_open(chatd_srv *s, const char *path, const char *extra_headers, const char *label);
-/* /chat?token=T; waits for the initial channels_list (kept in the backlog). */
-tconn *chat_connect(chatd_srv *s, const char *token);
-/* /presence?token=T; the initial_presence frame stays in the backlog. */
-tconn *presence_connect(chatd_srv *s, const char *token);
-/* Convenience: auth + chat_connect / presence_connect. */
-tconn *chat_login(chatd_srv *s, const char *user);
-tconn *presence_login(chatd_srv *s, const char *user);
-/* Sends a close frame (1000) and frees. NULL ok. */
-void tconn_close(tconn *c);
-/* Closes the TCP connection without a close frame. */
-void tconn_drop(tconn *c);
-
-/* Sends a text frame (printf-style / jansson json_pack-style). */
-void send_json(tconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void send_pack(tconn *c, const char *fmt, ...);
-void send_text(tconn *c, const char *data, size_t len);
-
-/* A predicate on a received frame. */
-typedef int (*frame_pred)(json_t *frame, const void *ctx);
-
-/* Returns the first frame (backlog first, then new ones) for which pred is
- * true, removing it from the backlog; others stay queued. NULL on timeout
- * or close (no failure). */
-json_t *try_recv_match(tconn *c, frame_pred pred, const void *ctx, int timeout_ms);
-/* Same for {"type": type}. */
-json_t *try_recv_type(tconn *c, const char *type, int timeout_ms);
-/* Like try_recv_type, but fails the test (listing what did arrive). */
-json_t *recv_type(tconn *c, const char *type, int timeout_ms);
-json_t *recv_match(tconn *c, frame_pred pred, const void *ctx, int timeout_ms,
-                   const char *what);
-/* Asserts nothing at all arrives within ms (and the backlog is empty). */
-void recv_none(tconn *c, int ms);
-/* Asserts no frame of this type arrives within ms (backlog included). */
-void recv_none_type(tconn *c, const char *type, int ms);
-/* Drops the backlog and whatever arrives within ms. */
-void drain(tconn *c, int ms);
-/* Waits for a close frame; asserts its code (and reason when not NULL). */
-void expect_close(tconn *c, int code, const char *reason);
-/* Receives an `error` frame; asserts its shape, code and request_type
- * (request_type NULL = not checked). Returns it. */
-json_t *expect_error(tconn *c, const char *code, const char *request_type);
-/* Number of frames waiting in the backlog of a given type (NULL = any). */
-size_t backlog_count(tconn *c, const char *type);
-
-/* ---- chat helpers ---- */
-/* create_channel (group) by c with participants (NULL-terminated); waits
- * for channel_created + channel_joined; returns the channel id. */
-const char *create_group(tconn *c, const char *name, const char *const *participants);
-/* Sends a chat_message and waits for its echo (matching content);
- * returns the echo. */
-json_t *send_msg(tconn *c, const char *channel_id, const char *content);
-/* fetch_history (cursor NULL = none, limit 0 = omitted) -> the reply. */
-json_t *fetch_history(tconn *c, const char *channel_id, const char *before, const char *after,
-                      int limit);
-/* All messages of a channel, oldest first, by paging backwards. */
-json_t *fetch_all(tconn *c, const char *channel_id);
-
 /* ---- JSON accessors (fail the test when absent / wrong type) ---- */
 const char *jstr(json_t *o, const char *key);
 json_int_t jint(json_t *o, const char *key);
@@ -195,5 +121,12 @@ void sleep_ms(int ms);
 
 /* Frees everything (also registered with atexit). */
 void harness_cleanup(void);
+
+
+/* ---- internals shared with tconn.c / chatkit.c ---- */
+void harness__init(void);                    /* SIGPIPE ignored, fd limit, atexit */
+const char *harness__keep_str(char *s);      /* takes ownership of a malloc'd string */
+json_t *harness__keep_json(json_t *j);       /* takes ownership of one reference */
+void harness__grow(void **arr, size_t *cap, size_t n, size_t elem); /* room for n+1 */
 
 #endif

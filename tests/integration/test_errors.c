@@ -48,6 +48,7 @@ static void still_fine(tconn *c) {
 
 static void bad(const char *frame, const char *code, const char *request_type) {
     ensure_channel();
+    drain(M[0].c, 0); /* leftovers of an earlier failure must not confuse this one */
     send_text(M[0].c, frame, strlen(frame));
     json_t *e = expect_error(M[0].c, code, request_type);
     assert_string_equal(jstr(e, "type"), "error");
@@ -97,11 +98,18 @@ static void test_invalid_field(void **state) {
         "invalid_field", "fetch_history");
     bad(hfmt("{\"type\":\"mark_channel_read\",\"channelId\":\"%s\",\"message_id\":\"x\"}", CH),
         "invalid_field", "mark_channel_read");
-    bad("{\"type\":\"create_channel\",\"name\":\"n\"}", "invalid_field", "create_channel");
+}
+
+static void test_invalid_create(void **state) {
     bad("{\"type\":\"create_channel\",\"name\":\"n\",\"participants\":\"bob\"}", "invalid_field",
         "create_channel");
     bad("{\"type\":\"create_channel\",\"name\":\"n\",\"participants\":[\"bad name!\"]}",
         "invalid_field", "create_channel");
+    bad("{\"type\":\"create_channel\",\"name\":\"n\",\"participants\":[5]}", "invalid_field",
+        "create_channel");
+    /* participants is a required field (only kind is optional) */
+    bad("{\"type\":\"create_channel\",\"name\":\"n\"}", "invalid_field", "create_channel");
+    recv_none_type(M[0].c, "channel_created", 100);
 }
 
 static void test_not_found(void **state) {
@@ -355,6 +363,7 @@ int main(void) {
         cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_unknown_type),
         cmocka_unit_test(test_invalid_field),
+        cmocka_unit_test(test_invalid_create),
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_frame_too_big),

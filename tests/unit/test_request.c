@@ -231,10 +231,14 @@ static void test_create_group(void **state)
     assert_string_equal(r.u.create.participants[2], "dave");
     request_free(&r);
 
-    ok("{\"type\":\"create_channel\",\"name\":\"solo\",\"kind\":\"group\"}", CHAT, &r);
+    ok("{\"type\":\"create_channel\",\"name\":\"solo\",\"kind\":\"group\",\"participants\":[]}",
+       CHAT, &r);
     assert_int_equal(r.u.create.n_participants, 0);
     assert_false(r.u.create.is_direct);
     request_free(&r);
+    /* participants is required (PROTOCOL.md section 2): an empty array is fine. */
+    bad("{\"type\":\"create_channel\",\"name\":\"solo\"}", CHAT, PROTO_INVALID_FIELD, "participants",
+        "create_channel");
     ok("{\"type\":\"create_channel\",\"name\":\"solo\",\"participants\":[]}", CHAT, &r);
     assert_int_equal(r.u.create.n_participants, 0);
     request_free(&r);
@@ -308,7 +312,8 @@ static void test_create_limits(void **state)
     memset(name, 'n', 101);
     name[101] = '\0';
     char buf[256];
-    snprintf(buf, sizeof buf, "{\"type\":\"create_channel\",\"name\":\"%.100s\"}", name);
+    snprintf(buf, sizeof buf, "{\"type\":\"create_channel\",\"name\":\"%.100s\",\"participants\":[]}",
+             name);
     ok(buf, CHAT, &r);
     assert_int_equal(strlen(r.u.create.name), 100);
     request_free(&r);

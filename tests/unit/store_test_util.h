@@ -1,0 +1,222 @@
+/*
+ * Shared fixture and op helpers for the store unit tests (test_store.c:
+ * the op contract; test_store_batch.c: group commit, failures,
+ * persistence). Header-only because each tests/unit/test_*.c is linked
+ * alone with the library: every helper is static inline.
+ *
+ * Each test gets a fresh temporary directory with a real SQLite database,
+ * the real worker thread and a real libuv loop delivering done() callbacks.
+ */
+#ifndef CHATD_STORE_TEST_UTIL_H
+#define CHATD_STORE_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "store/store.h"
+#include "store/store_sqlite.h"
+
+#define CH_A "11111111-1111-4111-8111-111111111111"
+#define CH_B "22222222-2222-4222-8222-222222222222"
+#define CH_C "33333333-3333-4333-8333-333333333333"
+
+static const store_backend *B = &store_sqlite_backend;
+
+typedef struct fx {
+    char dir[64];
+    char path[128];
+    uv_loop_t loop;
+    store *s;
+} fx;
+
+/* ---- fixture ---------------------------------------------------------- */
+
+static inline void fx_open(fx *f) {
+    store_config cfg = {.path = f->path, .fsync = 1, .max_batch = 0};
+    assert_int_equal(B->open(&f->s, &cfg, &f->loop), STORE_OK);
+    assert_non_null(f->s);
+}
+
+/* close() then let the loop finish closing the store's async handle. */
+static inline void fx_close(fx *f) {
+    B->close(f->s);
+    f->s = NULL;
+    assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+}
+
+static inline int setup(void **state) {
+    fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_store.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/chatd.db", f->dir);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    fx_open(f);
+    *state = f;
+    return 0;
+}
+
+static inline int teardown(void **state) {
+    fx *f = *state;
+    char p[160];
+    if (f->s) fx_close(f);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+        unlink(p);
+    }
+    assert_int_equal(rmdir(f->dir), 0);
+    free(f);
+    return 0;
+}
+
+/* ---- op helpers ------------------------------------------------------- */
+
+static inline void count_done(store_op *op) {
+    (*(int *)op->data)++;
+}
+
+/* Submits op and runs the loop until its done() has run. */
+static inline int run_op(fx *f, store_op *op) {
+    int n = 0;
+    op->done = count_done;
+    op->data = &n;
+    B->submit(f->s, op);
+    while (n == 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(n, 1);
+    return op->status;
+}
+
+static inline int user_create(fx *f, const char *name, const char *hash, int64_t ms) {
+    store_op op = {.kind = STORE_USER_CREATE};
+    op.u.user_create.username = name;
+    op.u.user_create.pw_hash = hash;
+    op.u.user_create.created_ms = ms;
+    return run_op(f, &op);
+}
+
+/* members: NULL-terminated; the first is the creator (admin). */
+static inline int chan_create(fx *f, const char *ch, const char *name, int is_direct, int64_t ms,
+                              const char **members) {
+    store_member m[8];
+    size_t n = 0;
+    for (; members[n]; n++) {
+        assert_true(n < 8);
+        m[n] = (store_member){.user_id = (char *)members[n], .is_admin = n == 0, .joined_ms = ms};
+    }
+    store_op op = {.kind = STORE_CHANNEL_CREATE};
+    snprintf(op.u.channel_create.channel_id, 37, "%s", ch);
+    op.u.channel_create.name = name;
+    op.u.channel_create.is_direct = is_direct;
+    op.u.channel_create.creator = members[0];
+    op.u.channel_create.created_ms = ms;
+    op.u.channel_create.members = m;
+    op.u.channel_create.n_members = n;
+    return run_op(f, &op);
+}
+
+static inline void fill_append(store_op *op, const char *ch, const char *user, uint64_t id,
+                               const char *content, const char *cmid) {
+    memset(op, 0, sizeof(*op));
+    op->kind = STORE_MSG_APPEND;
+    store_msg *m = &op->u.msg_append.msg;
+    snprintf(m->channel_id, sizeof m->channel_id, "%s", ch);
+    m->id = id;
+    m->created_ms = (int64_t)id;
+    m->user_id = (char *)user;
+    m->content = (char *)content;
+    m->metadata = "{\"k\":1}";
+    m->client_msg_id = (char *)cmid;
+}
+
+/* Appends and returns the status; *seq gets the assigned seq. */
+static inline int append(fx *f, const char *ch, const char *user, uint64_t id, const char *content,
+                         const char *cmid, int64_t *seq) {
+    store_op op;
+    fill_append(&op, ch, user, id, content, cmid);
+    int st = run_op(f, &op);
+    if (seq) *seq = op.u.msg_append.msg.seq;
+    store_op_clear(&op);
+    return st;
+}
+
+static inline int member_add(fx *f, const char *ch, const char *user, int64_t ms, int *added) {
+    store_op op = {.kind = STORE_MEMBER_ADD};
+    snprintf(op.u.member_add.channel_id, 37, "%s", ch);
+    op.u.member_add.user_id = user;
+    op.u.member_add.joined_ms = ms;
+    int st = run_op(f, &op);
+    if (added) *added = op.u.member_add.added;
+    return st;
+}
+
+static inline int member_remove(fx *f, const char *ch, const char *user) {
+    store_op op = {.kind = STORE_MEMBER_REMOVE};
+    snprintf(op.u.member_remove.channel_id, 37, "%s", ch);
+    op.u.member_remove.user_id = user;
+    return run_op(f, &op);
+}
+
+static inline int mark(fx *f, const char *ch, const char *user, uint64_t id, int64_t at,
+                       store_op *op) {
+    memset(op, 0, sizeof(*op));
+    op->kind = STORE_MARK_READ;
+    snprintf(op->u.mark_read.channel_id, 37, "%s", ch);
+    op->u.mark_read.user_id = user;
+    op->u.mark_read.message_id = id;
+    op->u.mark_read.at_ms = at;
+    return run_op(f, op);
+}
+
+static inline int history(fx *f, store_op *op, const char *ch, uint64_t before, uint64_t after,
+                          int limit) {
+    memset(op, 0, sizeof(*op));
+    op->kind = STORE_HISTORY;
+    snprintf(op->u.history.channel_id, 37, "%s", ch);
+    op->u.history.before = before;
+    op->u.history.after = after;
+    op->u.history.limit = limit;
+    return run_op(f, op);
+}
+
+static inline int channels_for(fx *f, store_op *op, const char *user) {
+    memset(op, 0, sizeof(*op));
+    op->kind = STORE_CHANNELS_FOR_USER;
+    op->u.channels_for_user.user_id = user;
+    return run_op(f, op);
+}
+
+/* Asserts a history page holds exactly ids first..first+n-1 (ids 100+seq). */
+static inline void assert_page(store_op *op, int64_t first_seq, size_t n, int has_more) {
+    assert_int_equal(op->status, STORE_OK);
+    assert_int_equal(op->u.history.n_msgs, n);
+    assert_int_equal(op->u.history.has_more, has_more);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(op->u.history.msgs[i].seq, first_seq + (int64_t)i);
+        assert_int_equal(op->u.history.msgs[i].id, 100 + first_seq + (int64_t)i);
+    }
+}
+
+static const char *ALICE_BOB[] = {"alice", "bob", NULL};
+
+static inline store_channel_entry *entry(store_op *op, const char *ch) {
+    for (size_t i = 0; i < op->u.channels_for_user.n_entries; i++)
+        if (strcmp(op->u.channels_for_user.entries[i].channel_id, ch) == 0)
+            return &op->u.channels_for_user.entries[i];
+    fail_msg("channel %s not listed", ch);
+    return NULL;
+}
+
+#endif
