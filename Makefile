@@ -30,13 +30,19 @@ INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_LIB := $(filter-out $(INTEG_SRC),$(wildcard tests/integration/*.c))
 
-.PHONY: all deps deps-test run test unit integration fuzz clean format
-all: $(BUILD)/chatd $(if $(CLI_SRC),$(BUILD)/chat)
+# The load generator (bench/*.c) is a program linked against the library.
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps deps-test deps-bench run test unit integration fuzz bench clean format
+all: $(BUILD)/chatd $(if $(CLI_SRC),$(BUILD)/chat) $(if $(BENCH_SRC),$(BUILD)/chat-bench)
 
 deps:
 	@scripts/deps.sh run
 deps-test:
 	@scripts/deps.sh test
+deps-bench:
+	@scripts/deps.sh bench
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -51,6 +57,9 @@ $(BUILD)/chatd: $(BUILD)/src/main.o $(BUILD)/libchatd.a
 
 $(BUILD)/chat: $(CLI_OBJ) $(BUILD)/libchatd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ledit
+
+$(BUILD)/chat-bench: $(BENCH_OBJ) $(BUILD)/libchatd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
@@ -86,10 +95,15 @@ fuzz: deps-test $(FUZZ_BIN)
 	    2>&1 | grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|crash' ; \
 	done
 
+# Benchmarks: chatd against the Node.js + ws baseline; writes docs/BENCHMARKS.md.
+bench: deps-bench
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh $(BUILD)
+
 format:
 	clang-format -i $$(find src tests -name '*.[ch]')
 
 clean:
 	rm -rf build build-* data-test
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
