@@ -37,10 +37,18 @@ typedef struct bus_handler {
 
 typedef struct bus bus;
 
+typedef struct bus_config {
+    unsigned server_id;        /* this chat server's node id: its inbox */
+    const char *brokers;       /* Kafka bootstrap servers (kafka backend) */
+    const char *redis_host;    /* Redis (redis backend) */
+    int redis_port;
+} bus_config;
+
 typedef struct bus_backend {
     const char *name;
-    /* Creates the bus; deliveries go to h (copied). 0 or negative. */
-    int (*open)(bus **out, uv_loop_t *loop, const bus_handler *h);
+    /* Creates the bus; deliveries go to h (copied). cfg may be NULL for the
+     * local backend. 0 or negative. */
+    int (*open)(bus **out, uv_loop_t *loop, const bus_config *cfg, const bus_handler *h);
     /* Sends r to every process holding a recipient. The backend takes its
      * own reference to r->frame if it keeps it past the call. */
     void (*publish)(bus *b, const bus_record *r);

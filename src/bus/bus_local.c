@@ -10,8 +10,8 @@ struct bus {
     bus_handler h;
 };
 
-static int local_open(bus **out, uv_loop_t *loop, const bus_handler *h) {
-    (void)loop;
+static int local_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const bus_handler *h) {
+    (void)loop, (void)cfg;
     bus *b = malloc(sizeof(*b));
     if (!b) return -1;
     b->h = *h;

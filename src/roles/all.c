@@ -224,7 +224,7 @@ int role_all_run(const chatd_config *cfg) {
     }
     a.bb = &bus_local_backend;
     bus_handler bh = {a.dom, domain_deliver};
-    if (a.bb->open(&a.bus, a.loop, &bh) != 0) goto out;
+    if (a.bb->open(&a.bus, a.loop, NULL, &bh) != 0) goto out;
     domain_attach_bus(a.dom, a.bb, a.bus);
 
     api_config acfg = {.jwt_key = a.key, .jwt_key_len = a.key_len, .token_ttl_s = cfg->token_ttl_s,

@@ -1,0 +1,38 @@
+/*
+ * usermap: which chat servers hold live sockets of which users (Redis).
+ * A user may be connected to several servers (several devices).
+ *
+ *   user:<name>:servers   SET of server ids      (read by dispatchers)
+ *   server:<id>:users     HASH user -> socket count on that server
+ *
+ * A chat server calls usermap_add on a user's first socket there and
+ * usermap_remove on the last; usermap_forget_server removes everything a
+ * (dead) server had registered. Lookups are synchronous-looking but never
+ * block the loop: they run on hiredis's async API with the libuv adapter.
+ */
+#ifndef CHATD_USERMAP_H
+#define CHATD_USERMAP_H
+
+#include <stddef.h>
+
+typedef struct uv_loop_s uv_loop_t;
+typedef struct usermap usermap;
+
+/* Connects to Redis at host:port (reconnecting by itself after failures). */
+int usermap_open(usermap **out, uv_loop_t *loop, const char *host, int port);
+void usermap_close(usermap *m);
+
+void usermap_add(usermap *m, const char *user, unsigned server_id);
+void usermap_remove(usermap *m, const char *user, unsigned server_id);
+void usermap_forget_server(usermap *m, unsigned server_id);
+
+/* Looks up the servers of n users. cb runs on the loop thread with, for
+ * each user i, servers[i] (array of ids) and nservers[i]; status 0, or
+ * negative when Redis is unavailable (then the arrays are NULL). The
+ * arrays are valid only during the callback. */
+typedef void (*usermap_lookup_cb)(void *data, int status, const unsigned *const *servers,
+                                  const size_t *nservers, size_t n);
+void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_lookup_cb cb,
+                    void *data);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * discovery: which chat and presence servers are alive, and how loaded.
+ * Chat and presence servers register themselves; the API server lists
+ * them to answer /auth with the least-loaded live instance of each.
+ * Backends: static (the embedded shape: just this process) and ZooKeeper
+ * (ephemeral znodes /chat-service/<id>, /presence-service/<id> holding
+ * {"id","host","port","timestamp","connections"}; node ids from ephemeral
+ * sequential znodes /<service>/server-ids/id-N, N mod 1024).
+ *
+ * Threading: every function is called on the loop thread. A backend whose
+ * client library has its own threads (ZooKeeper) keeps a mutex-protected
+ * cache that list() reads, kept current by watches.
+ */
+#ifndef CHATD_DISCOVERY_H
+#define CHATD_DISCOVERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct uv_loop_s uv_loop_t;
+
+typedef struct discovery_instance {
+    unsigned id;              /* node id 0..1023 (also the Snowflake node) */
+    char host[256];           /* what clients dial */
+    int port;
+    uint64_t connections;     /* live sockets */
+    int64_t timestamp_ms;     /* last refresh */
+} discovery_instance;
+
+typedef struct discovery discovery;
+
+typedef struct discovery_backend {
+    const char *name;
+    /* connect: backend-specific ("127.0.0.1:2181" for ZooKeeper). Blocks
+     * until connected or timeout_ms passes. 0 or negative. */
+    int (*open)(discovery **out, const char *connect, uv_loop_t *loop, int session_timeout_ms);
+    /* Allocates a node id for `service` ("chat-service", "presence-service"). */
+    int (*alloc_node_id)(discovery *d, const char *service, unsigned *node_id);
+    /* Registers this process as a live instance of service (ephemeral). */
+    int (*register_instance)(discovery *d, const char *service, const discovery_instance *self);
+    /* Refreshes this instance's connection count and timestamp. */
+    int (*update)(discovery *d, const char *service, uint64_t connections);
+    /* Copies up to max live instances of service into out; returns how many. */
+    size_t (*list)(discovery *d, const char *service, discovery_instance *out, size_t max);
+    void (*close)(discovery *d);
+} discovery_backend;
+
+extern const discovery_backend discovery_zookeeper_backend;
+
+/* The instance with the fewest connections (ties: lowest id); -1 if none. */
+int discovery_pick(const discovery_instance *list, size_t n, discovery_instance *out);
+
+#endif
