@@ -1,7 +1,7 @@
 # chatd — build, run, test.  `make run` and `make test` are the two commands
 # a user needs; both install missing Debian packages first (scripts/deps.sh).
 
-PKGS      := libuv jansson libjwt libsodium openssl sqlite3 libpq
+PKGS      := libuv jansson libjwt libsodium openssl sqlite3 libpq hiredis rdkafka
 SANITIZE  ?=
 comma     := ,
 BUILD     := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
@@ -14,8 +14,8 @@ CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-reco
 LDFLAGS     += -fsanitize=$(SANITIZE)
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread -lm
-CFLAGS     += $(CFLAGS_BASE) $(PKG_CFLAGS)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lzookeeper_mt -lpthread -lm
+CFLAGS     += $(CFLAGS_BASE) $(PKG_CFLAGS) -DTHREADED
 
 # Every .c under src/ is library code, except the server's main and the
 # `chat` client (src/cli), which are programs linked against the library.
