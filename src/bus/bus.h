@@ -33,6 +33,10 @@ typedef struct bus_handler {
     /* Writes r->frame to the local sockets of r's recipients. The record
      * and everything in it are only valid during the call. */
     void (*deliver)(void *data, const bus_record *r);
+    /* Cluster only: another chat server changed shared state. kind is
+     * "channel" (arg = channel id: its record or membership changed) or
+     * "user" (arg = username: a user was registered). May be NULL. */
+    void (*event)(void *data, const char *kind, const char *arg);
 } bus_handler;
 
 typedef struct bus bus;
@@ -52,6 +56,9 @@ typedef struct bus_backend {
     /* Sends r to every process holding a recipient. The backend takes its
      * own reference to r->frame if it keeps it past the call. */
     void (*publish)(bus *b, const bus_record *r);
+    /* Broadcasts a state-change event to every OTHER chat server (their
+     * handler.event). NULL for the local backend: nobody else to tell. */
+    void (*publish_event)(bus *b, const char *kind, const char *arg);
     void (*close)(bus *b);
 } bus_backend;
 

@@ -23,4 +23,4 @@ static void local_publish(bus *b, const bus_record *r) { b->h.deliver(b->h.data,
 
 static void local_close(bus *b) { free(b); }
 
-const bus_backend bus_local_backend = {"local", local_open, local_publish, local_close};
+const bus_backend bus_local_backend = {"local", local_open, local_publish, NULL, local_close};

@@ -223,7 +223,7 @@ int role_all_run(const chatd_config *cfg) {
         goto out;
     }
     a.bb = &bus_local_backend;
-    bus_handler bh = {a.dom, domain_deliver};
+    bus_handler bh = {a.dom, domain_deliver, NULL};
     if (a.bb->open(&a.bus, a.loop, NULL, &bh) != 0) goto out;
     domain_attach_bus(a.dom, a.bb, a.bus);
 
