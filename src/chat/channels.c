@@ -94,6 +94,7 @@ static void create_done(store_op *op) {
             send_joined(d, s, c);
         }
         list_to_members(d, c);
+        chat__publish_event(d, "channel", c->id);
     }
     chat__pend_free(p);
 }
@@ -167,11 +168,14 @@ void chat__create(domain *d, session *s, request *r) {
 
 static void member_done(store_op *op) {
     pend *p = op->data;
+    const char *id = op->kind == STORE_MEMBER_ADD ? op->u.member_add.channel_id
+                                                  : op->u.member_remove.channel_id;
     if (op->status != STORE_OK)
         chat__store_error(chat__live(p), op->status,
                           op->kind == STORE_MEMBER_ADD ? "join_channel" : "leave_channel");
     else if (op->kind == STORE_MEMBER_REMOVE && chat__live(p))
-        chat__send(p->s, enc_channel_left(op->u.member_remove.channel_id));
+        chat__send(p->s, enc_channel_left(id));
+    if (op->status == STORE_OK) chat__publish_event(p->d, "channel", id);
     chat__pend_free(p);
 }
 
@@ -219,4 +223,69 @@ void chat__leave(domain *d, session *s, request *r) {
     chat__submit(p);
     chat__system_notice(d, c, me->name, "user_left");
     chat__channels_list(d, me, NULL);
+}
+
+/* ---- cluster: refreshing the model from the store ---- */
+
+typedef struct refresh_cb {
+    domain_user_cb cb;
+    void *data;
+} refresh_cb;
+
+/* Makes the model's copy of the channel match the store's. */
+static void refresh_apply(domain *d, store_op *op) {
+    const char *id = op->u.channel_get.channel_id;
+    ch_channel *c = chat__channel(d, id);
+    if (op->status == STORE_ENOTFOUND) {
+        if (c) chat__channel_drop(d, c);
+        return;
+    }
+    if (op->status != STORE_OK) return;
+    if (!c)
+        c = chat__channel_add(d, id, op->u.channel_get.name, op->u.channel_get.is_direct,
+                              op->u.channel_get.creator, op->u.channel_get.created_ms);
+    d->mark++;
+    for (size_t i = 0; i < op->u.channel_get.n_members; i++) {
+        const store_member *m = &op->u.channel_get.members[i];
+        ch_user *u = chat__user_add(d, m->user_id);
+        chat__member_add(c, u, m->is_admin, m->joined_ms);
+        u->mark = d->mark;
+    }
+    /* Members the store no longer has: collect, then remove. */
+    size_t n = strmap_len(&c->members), k = 0;
+    ch_user **gone = malloc((n ? n : 1) * sizeof(*gone));
+    if (!gone) abort();
+    strmap_entry *e;
+    for (size_t i = 0; (e = strmap_next(&c->members, &i));) {
+        ch_user *u = ((ch_member *)e->value)->user;
+        if (u->mark != d->mark) gone[k++] = u;
+    }
+    for (size_t i = 0; i < k; i++) chat__member_remove(c, gone[i]);
+    free(gone);
+    if (c->is_direct && op->u.channel_get.n_members == 2) {
+        char key[68];
+        chat__dm_key(op->u.channel_get.members[0].user_id, op->u.channel_get.members[1].user_id,
+                     key);
+        strmap_put(&d->dms, key, c);
+    }
+}
+
+static void refresh_done(store_op *op) {
+    pend *p = op->data;
+    refresh_apply(p->d, op);
+    refresh_cb *rc = (refresh_cb *)p->str[0];
+    if (rc && rc->cb) rc->cb(rc->data, op->status == STORE_OK);
+    chat__pend_free(p);
+}
+
+void chat__channel_refresh(domain *d, const char *channel_id, domain_user_cb cb, void *data) {
+    pend *p = chat__pend(d, NULL, STORE_CHANNEL_GET, refresh_done);
+    refresh_cb *rc = calloc(1, sizeof(*rc));
+    if (!rc) abort();
+    rc->cb = cb;
+    rc->data = data;
+    p->str[0] = (char *)rc; /* freed with the pend */
+    snprintf(p->op.u.channel_get.channel_id, sizeof(p->op.u.channel_get.channel_id), "%s",
+             channel_id);
+    chat__submit(p);
 }

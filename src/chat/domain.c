@@ -91,6 +91,47 @@ int domain_user_exists(const domain *d, const char *username) {
 
 void domain_user_added(domain *d, const char *username) { chat__user_add(d, username); }
 
+typedef struct user_lookup {
+    domain_user_cb cb;
+    void *data;
+    char name[33];
+} user_lookup;
+
+static void user_lookup_done(store_op *op) {
+    pend *p = op->data;
+    user_lookup *l = (user_lookup *)p->str[0];
+    int exists = op->status == STORE_OK;
+    if (exists) chat__user_add(p->d, l->name);
+    l->cb(l->data, exists);
+    chat__pend_free(p);
+}
+
+void domain_user_lookup(domain *d, const char *username, domain_user_cb cb, void *data) {
+    if (chat__user(d, username)) {
+        cb(data, 1);
+        return;
+    }
+    pend *p = chat__pend(d, NULL, STORE_USER_GET, user_lookup_done);
+    user_lookup *l = calloc(1, sizeof(*l));
+    if (!l) abort();
+    l->cb = cb;
+    l->data = data;
+    snprintf(l->name, sizeof(l->name), "%s", username);
+    p->str[0] = (char *)l; /* freed with the pend */
+    p->op.u.user_get.username = l->name;
+    chat__submit(p);
+}
+
+void chat__publish_event(domain *d, const char *kind, const char *arg) {
+    if (d->bb && d->bb->publish_event) d->bb->publish_event(d->bus, kind, arg);
+}
+
+void domain_event(void *data, const char *kind, const char *arg) {
+    domain *d = data;
+    if (!strcmp(kind, "user")) chat__user_add(d, arg);
+    else if (!strcmp(kind, "channel")) chat__channel_refresh(d, arg, NULL, NULL);
+}
+
 size_t domain_sessions(const domain *d, int presence) { return d->nsessions[presence ? 1 : 0]; }
 
 /* ---- sending ---- */
@@ -213,16 +254,89 @@ static int rate_ok(domain *d, session *s) {
     return 0;
 }
 
-void domain_session_message(domain *d, session *s, const char *payload, size_t len) {
-    if (s->closed) return;
-    if (!rate_ok(d, s)) return;
-    metrics_msg_in();
+/* Cluster: the model is a cache. When a request names a channel this
+ * process does not know, or a membership it does not see, re-read the
+ * channel from the store once before answering. */
+static int model_may_be_stale(domain *d, session *s, const request *r) {
+    const char *id = NULL;
+    switch (r->type) {
+    case REQ_JOIN_CHANNEL:
+    case REQ_LEAVE_CHANNEL: id = r->u.channel.channel_id; break;
+    case REQ_CHAT_MESSAGE: id = r->u.chat.channel_id; break;
+    case REQ_MARK_READ: id = r->u.mark_read.channel_id; break;
+    case REQ_FETCH_HISTORY: id = r->u.history.channel_id; break;
+    case REQ_CREATE_CHANNEL:
+        for (size_t i = 0; i < r->u.create.n_participants; i++)
+            if (!chat__user(d, r->u.create.participants[i])) return 1;
+        return 0;
+    default: return 0;
+    }
+    ch_channel *c = chat__channel(d, id);
+    return !c || !chat__member(c, s->user->name);
+}
+
+typedef struct retry {
+    domain *d;
+    session *s;
+    char *payload;
+    size_t len;
+    unsigned waiting;
+} retry;
+
+static void dispatch(domain *d, session *s, const char *payload, size_t len, int refreshed);
+
+static void retry_step(void *data, int exists) {
+    retry *t = data;
+    (void)exists;
+    if (--t->waiting) return;
+    if (!t->s->closed) dispatch(t->d, t->s, t->payload, t->len, 1);
+    t->s->io->release(t->s);
+    free(t->payload);
+    free(t);
+}
+
+/* Refreshes what the request needs, then dispatches it again. */
+static void refresh_then_dispatch(domain *d, session *s, const request *r, const char *payload,
+                                  size_t len) {
+    retry *t = calloc(1, sizeof(*t));
+    if (!t) abort();
+    t->d = d;
+    t->s = s;
+    s->io->hold(s);
+    t->payload = malloc(len ? len : 1);
+    if (!t->payload) abort();
+    memcpy(t->payload, payload, len);
+    t->len = len;
+    t->waiting = 1; /* held until every lookup below is issued */
+    if (r->type == REQ_CREATE_CHANNEL) {
+        for (size_t i = 0; i < r->u.create.n_participants; i++) {
+            if (chat__user(d, r->u.create.participants[i])) continue;
+            t->waiting++;
+            domain_user_lookup(d, r->u.create.participants[i], retry_step, t);
+        }
+    } else {
+        const char *id = r->type == REQ_CHAT_MESSAGE    ? r->u.chat.channel_id
+                         : r->type == REQ_MARK_READ     ? r->u.mark_read.channel_id
+                         : r->type == REQ_FETCH_HISTORY ? r->u.history.channel_id
+                                                        : r->u.channel.channel_id;
+        t->waiting++;
+        chat__channel_refresh(d, id, retry_step, t);
+    }
+    retry_step(t, 1);
+}
+
+static void dispatch(domain *d, session *s, const char *payload, size_t len, int refreshed) {
     request r;
     proto_error err;
     if (request_decode(payload, len, s->presence ? REQ_ENDPOINT_PRESENCE : REQ_ENDPOINT_CHAT,
                        &d->cfg.limits, &r, &err) != 0) {
         metrics_error(err.code);
         chat__send(s, enc_error(&err));
+        return;
+    }
+    if (d->cfg.cluster && !refreshed && model_may_be_stale(d, s, &r)) {
+        refresh_then_dispatch(d, s, &r, payload, len);
+        request_free(&r);
         return;
     }
     switch (r.type) {
@@ -237,6 +351,13 @@ void domain_session_message(domain *d, session *s, const char *payload, size_t l
     case REQ_SUBSCRIBE: presence__subscribe(d, s, &r); break;
     }
     request_free(&r);
+}
+
+void domain_session_message(domain *d, session *s, const char *payload, size_t len) {
+    if (s->closed) return;
+    if (!rate_ok(d, s)) return;
+    metrics_msg_in();
+    dispatch(d, s, payload, len, 0);
 }
 
 void domain_tick(domain *d) { presence__tick(d); }

@@ -26,6 +26,7 @@ typedef struct domain_config {
     uint64_t abuse_close_ms;    /* sustained over-limit time before close 1008 (10000) */
     uint64_t presence_timeout_ms; /* silence before a user counts as offline (60000) */
     unsigned node_id;           /* Snowflake node id */
+    int cluster;                /* the model is a cache of a shared store */
 } domain_config;
 
 void domain_config_default(domain_config *c);
@@ -40,8 +41,14 @@ void domain_attach_bus(domain *d, const bus_backend *bb, bus *b);
 /* bus_handler.deliver: writes a record's frame to local sessions. */
 void domain_deliver(void *data, const bus_record *r);
 
-/* 1 when the user exists (tokens of deleted/unknown users are bad tokens). */
+/* 1 when the user is known to this process's model. */
 int domain_user_exists(const domain *d, const char *username);
+/* Calls cb(data, exists) — at once when the model knows the user, else
+ * (cluster: registered through another process) after asking the store. */
+typedef void (*domain_user_cb)(void *data, int exists);
+void domain_user_lookup(domain *d, const char *username, domain_user_cb cb, void *data);
+/* bus_handler.event: another chat server changed shared state. */
+void domain_event(void *data, const char *kind, const char *arg);
 /* A user was registered through the API. */
 void domain_user_added(domain *d, const char *username);
 

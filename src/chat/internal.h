@@ -87,6 +87,12 @@ void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip);
 /* Maps a failed store status to an error frame. */
 void chat__store_error(session *s, int status, const char *type);
 
+/* Tells the other chat servers of a cluster that shared state changed. */
+void chat__publish_event(domain *d, const char *kind, const char *arg);
+/* Re-reads a channel and its members from the store into the model, then
+ * calls cb(data, found) if cb is not NULL. */
+void chat__channel_refresh(domain *d, const char *channel_id, domain_user_cb cb, void *data);
+
 /* model.c */
 ch_user *chat__user(domain *d, const char *name);          /* NULL if unknown */
 ch_user *chat__user_add(domain *d, const char *name);       /* idempotent */

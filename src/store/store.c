@@ -51,6 +51,16 @@ void store_op_clear(store_op *op) {
         op->u.channels_for_user.entries = NULL;
         op->u.channels_for_user.n_entries = 0;
         break;
+    case STORE_CHANNEL_GET:
+        free(op->u.channel_get.name);
+        free(op->u.channel_get.creator);
+        for (size_t i = 0; i < op->u.channel_get.n_members; i++)
+            free(op->u.channel_get.members[i].user_id);
+        free(op->u.channel_get.members);
+        op->u.channel_get.name = op->u.channel_get.creator = NULL;
+        op->u.channel_get.members = NULL;
+        op->u.channel_get.n_members = 0;
+        break;
     default:
         break;
     }

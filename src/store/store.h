@@ -46,6 +46,7 @@ typedef enum store_op_kind {
     STORE_MARK_READ,
     STORE_HISTORY,
     STORE_CHANNELS_FOR_USER,
+    STORE_CHANNEL_GET,
 } store_op_kind;
 
 /* One message as stored. Strings are NUL-terminated. */
@@ -157,6 +158,18 @@ struct store_op {
             store_channel_entry *entries; /* out, backend-owned */
             size_t n_entries;
         } channels_for_user;
+        /* One channel and its members (oldest member first), as load() would
+         * stream them: a cluster chat server refreshes its in-memory cache
+         * with it on a miss. STORE_ENOTFOUND when there is no such channel. */
+        struct {
+            char channel_id[37];
+            char *name;             /* out, backend-owned ("" when none) */
+            int is_direct;          /* out */
+            char *creator;          /* out, backend-owned */
+            int64_t created_ms;     /* out */
+            store_member *members;  /* out, backend-owned (user_id strings too) */
+            size_t n_members;
+        } channel_get;
     } u;
 };
 
@@ -195,6 +208,8 @@ typedef struct store_backend {
 } store_backend;
 
 extern const store_backend store_sqlite_backend;
+/* PostgreSQL 15 via libpq; store_config.path is a libpq conninfo string. */
+extern const store_backend store_pg_backend;
 
 /* Releases backend-owned outputs of a completed op (not the op itself) and
  * sets them to NULL/0; calling it twice is harmless. For MSG_APPEND after

@@ -454,6 +454,64 @@ static int op_channels_for_user(sqlite3_stmt **st, store_op *op) {
     return status;
 }
 
+/* Rare (a cluster cache miss), so its two statements are prepared per use
+ * rather than kept in the connection's statement table. */
+static int channel_get_rows(sqlite3 *db, store_op *op) {
+    sqlite3_stmt *s = NULL;
+    int rc, ok = 1;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name, is_direct, creator, created_ms FROM channels"
+                           " WHERE channel_id = ?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return STORE_SQLITE__FATAL;
+    bind_chan(s, 1, op->u.channel_get.channel_id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        op->u.channel_get.name = dup_col(s, 0, &ok);
+        op->u.channel_get.is_direct = sqlite3_column_int(s, 1);
+        op->u.channel_get.creator = dup_col(s, 2, &ok);
+        op->u.channel_get.created_ms = sqlite3_column_int64(s, 3);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? STORE_ENOTFOUND : STORE_SQLITE__FATAL;
+    if (!ok) return STORE_EIO;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT user_id, is_admin, joined_ms FROM members"
+                           " WHERE channel_id = ?1 ORDER BY joined_ms, rowid",
+                           -1, &s, NULL) != SQLITE_OK)
+        return STORE_SQLITE__FATAL;
+    bind_chan(s, 1, op->u.channel_get.channel_id);
+    size_t cap = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (op->u.channel_get.n_members == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            store_member *p = realloc(op->u.channel_get.members, ncap * sizeof(*p));
+            if (!p) {
+                ok = 0;
+                break;
+            }
+            op->u.channel_get.members = p;
+            cap = ncap;
+        }
+        store_member *m = &op->u.channel_get.members[op->u.channel_get.n_members];
+        m->user_id = dup_col(s, 0, &ok);
+        if (!ok) break;
+        m->is_admin = sqlite3_column_int(s, 1);
+        m->joined_ms = sqlite3_column_int64(s, 2);
+        op->u.channel_get.n_members++;
+    }
+    sqlite3_finalize(s);
+    if (!ok) return STORE_EIO;
+    return rc == SQLITE_DONE ? STORE_OK : STORE_SQLITE__FATAL;
+}
+
+static int op_channel_get(sqlite3_stmt **st, store_op *op) {
+    int status = channel_get_rows(sqlite3_db_handle(st[SQ_BEGIN]), op);
+    if (status != STORE_OK) store_op_clear(op); /* no output on error */
+    return status;
+}
+
 int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op) {
     switch (op->kind) {
     case STORE_USER_CREATE:
@@ -474,6 +532,8 @@ int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op) {
         return op_history(st, op);
     case STORE_CHANNELS_FOR_USER:
         return op_channels_for_user(st, op);
+    case STORE_CHANNEL_GET:
+        return op_channel_get(st, op);
     }
     return STORE_EIO;
 }
