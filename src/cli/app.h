@@ -1,0 +1,81 @@
+/*
+ * app: the `chat` client itself: what it does with each frame the server
+ * sends (update the state, show it or print it as JSON, recover after a
+ * reconnect), the outbox of own messages not yet echoed, and the event
+ * loop that drives it all (loop.c). The three modes share this code and
+ * differ only in what they show and when they stop:
+ *   interactive  line editor, commands (commands.h), pretty output
+ *   send         sends one message, exits 0 once its echo (the durable
+ *                acknowledgement) arrives
+ *   tail         prints one channel's messages as JSON lines, forever
+ *
+ * Nothing lost, nothing twice: own messages carry a random client_msg_id
+ * and stay in the outbox until echoed, so a resend after a reconnect is
+ * stored once by the server; incoming messages are shown once per
+ * message_id, and after a reconnect every channel is recovered with
+ * `fetch_history after=<cursor>` (state.h) while live messages of that
+ * channel are held back until the recovery finishes, keeping order.
+ * A channel that first appears in the list after a reconnect (added while
+ * offline) is listed with its unread count, not replayed.
+ *
+ * Memory: the app owns its session, state and outbox; app_free releases
+ * them. Frames passed to app_on_frame stay owned by the caller.
+ */
+#ifndef CHAT_CLI_APP_H
+#define CHAT_CLI_APP_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "cli/session.h"
+#include "cli/state.h"
+
+typedef enum { APP_INTERACTIVE, APP_SEND, APP_TAIL } app_mode;
+
+typedef struct cli_app {
+    app_mode mode;
+    cli_session ss;
+    cli_state st;
+    char current[40];    /* current channel id, "" for none */
+    int quit, exit_code; /* the loop stops when quit is set */
+    json_t *outbox;      /* own chat_message frames awaiting their echo */
+    int have_list;       /* the first channels_list of this connection came */
+    int connected_once;  /* some connection has succeeded */
+    int reconnecting;    /* recover when this connection's list comes */
+    int64_t next_heartbeat_ms;
+    /* send / tail */
+    const char *target_ref; /* the channel as typed (not owned) */
+    const char *send_text;  /* not owned */
+    char target_id[40];
+    int tail_n;          /* tail: history lines to print first */
+    int64_t deadline_ms; /* send: give up (CLI_ECONNECT) after this */
+    int stdin_eof;       /* interactive: stdin is done; quit once the outbox is empty */
+    int awaiting;        /* a create/join/leave reply is awaited: piped stdin
+                            waits for it before running its next line */
+} cli_app;
+
+void app_init(cli_app *a, app_mode mode);
+void app_free(cli_app *a);
+
+/* A frame from the chat (presence = 0) or presence socket. */
+void app_on_frame(cli_app *a, int presence, json_t *frame);
+/* The sockets are open (a new connection: first or reconnect). */
+void app_on_connected(cli_app *a);
+/* The connection is gone (already closed); code = close code or -1. */
+void app_on_disconnected(cli_app *a, int code);
+
+/* Queues a message (client_msg_id added) in the outbox and sends it when
+ * connected. 0, or -1 when it cannot be built. */
+int app_send_message(cli_app *a, const char *channel_id, const char *text);
+/* Sends any frame on the chat socket; reports "not connected". 0 / -1. */
+int app_request(cli_app *a, json_t *frame);
+/* The current channel (changes the prompt). id NULL or "" clears it. */
+void app_set_current(cli_app *a, const char *id);
+/* Prints the channel list (name, type, unread count, id). */
+void app_print_channels(cli_app *a);
+
+/* Runs the event loop until quit; returns the exit code (loop.c). */
+int app_run(cli_app *a);
+
+#endif
