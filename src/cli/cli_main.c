@@ -182,62 +182,47 @@ static int usage_error(const char *msg) {
     return CLI_EUSAGE;
 }
 
-int main(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"api", required_argument, NULL, 'a'},
-        {"user", required_argument, NULL, 'u'},
-        {"password-file", required_argument, NULL, 'p'},
-        {"timeout", required_argument, NULL, 't'},
-        {"color", no_argument, NULL, 'C'},
-        {"no-color", no_argument, NULL, 'N'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    opts o = {.api = getenv("CHAT_API"), .color = -1, .timeout_s = 15};
-    int c;
+static const struct option longopts[] = {
+    {"api", required_argument, NULL, 'a'},
+    {"user", required_argument, NULL, 'u'},
+    {"password-file", required_argument, NULL, 'p'},
+    {"timeout", required_argument, NULL, 't'},
+    {"color", no_argument, NULL, 'C'},
+    {"no-color", no_argument, NULL, 'N'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
 
-    if (!o.api || !*o.api) o.api = "http://127.0.0.1:8080";
+/* Parses options up to the first word that is not one ("+": no
+ * permutation, so message text after the channel is never taken for an
+ * option). Returns 0, 1 after printing --help, or -1 after a usage error. */
+static int parse_opts(int argc, char **argv, opts *o) {
+    int c;
     while ((c = getopt_long(argc, argv, "+u:n:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'a':
-            o.api = optarg;
-            break;
-        case 'u':
-            o.user = optarg;
-            break;
-        case 'p':
-            o.password_file = optarg;
-            break;
-        case 't':
-            o.timeout_s = atoi(optarg);
-            break;
-        case 'C':
-            o.color = 1;
-            break;
-        case 'N':
-            o.color = 0;
-            break;
-        case 'n':
-            o.tail_n = atoi(optarg);
-            break;
-        case 'h':
-            fputs(USAGE, stdout);
-            return CLI_OK;
-        default:
-            fputs(USAGE, stderr);
-            return CLI_EUSAGE;
+        case 'a': o->api = optarg; break;
+        case 'u': o->user = optarg; break;
+        case 'p': o->password_file = optarg; break;
+        case 't': o->timeout_s = atoi(optarg); break;
+        case 'C': o->color = 1; break;
+        case 'N': o->color = 0; break;
+        case 'n': o->tail_n = atoi(optarg); break;
+        case 'h': fputs(USAGE, stdout); return 1;
+        default: fputs(USAGE, stderr); return -1;
         }
     }
-    const char *cmd = optind < argc ? argv[optind++] : NULL;
-    /* tail accepts -n after the word "tail" too */
-    if (cmd && strcmp(cmd, "tail") == 0) {
-        while ((c = getopt_long(argc, argv, "+n:", longopts, NULL)) != -1) {
-            if (c == 'n')
-                o.tail_n = atoi(optarg);
-            else
-                return usage_error("bad option for tail");
-        }
-    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    opts o = {.api = getenv("CHAT_API"), .color = -1, .timeout_s = 15};
+    if (!o.api || !*o.api) o.api = "http://127.0.0.1:8080";
+    /* Options may stand before the command word and after it
+     * (`chat -u alice register` and `chat register -u alice` alike). */
+    int rc = parse_opts(argc, argv, &o);
+    const char *cmd = rc == 0 && optind < argc ? argv[optind++] : NULL;
+    if (rc == 0 && cmd) rc = parse_opts(argc, argv, &o);
+    if (rc != 0) return rc > 0 ? CLI_OK : CLI_EUSAGE;
     int rest = argc - optind;
     char **args = argv + optind;
     app_mode mode = APP_INTERACTIVE;
@@ -260,7 +245,7 @@ int main(int argc, char **argv) {
 
     const char *user = NULL;
     char *password = NULL;
-    int rc = credentials(
+    rc = credentials(
         &o, cmd && strcmp(cmd, "register") == 0 && !o.password_file && !getenv("TEST_PASSWORD"),
         &user, &password);
     if (rc != CLI_OK) return rc;
