@@ -1,6 +1,7 @@
 /* chatd: parse the configuration and run the requested role. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -11,6 +12,12 @@ int main(int argc, char **argv) {
     int rc = config_parse(&cfg, argc, argv);
     if (rc != 0) return rc > 0 ? 0 : 2;
     log_set_level(cfg.log_level);
+    /* Every client is a file descriptor: use all the kernel allows us. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) log_warn("could not raise the open-file limit");
+    }
     if (!strcmp(cfg.role, "all")) return role_all_run(&cfg);
     fprintf(stderr,
             "chatd: unknown role '%s' (this build has: all; run `chatd --help`)\n", cfg.role);
