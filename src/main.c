@@ -14,7 +14,9 @@ int main(int argc, char **argv) {
     log_set_level(cfg.log_level);
     /* Every client is a file descriptor: use all the kernel allows us. */
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        struct rlimit want = {1u << 20, 1u << 20}; /* allowed when privileged */
+        if (rl.rlim_max < want.rlim_max && setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) log_warn("could not raise the open-file limit");
     }
