@@ -4,7 +4,8 @@
  * connection's own rbuf, so an idle connection holds no read buffer.
  * Writes are batched: conn_send only appends a reference to the queue and
  * marks the connection dirty; the server's check handle flushes every dirty
- * connection with one uv_write per loop turn.
+ * connection with one writev per loop turn (uv_try_write; a uv_write only
+ * for what the socket did not take at once).
  */
 #include "net/conn.h"
 
@@ -149,12 +150,35 @@ void conn__flush(conn *c) {
     uv_buf_t small[16];
     uv_buf_t *bufs = c->nflight <= 16 ? small : malloc(c->nflight * sizeof(uv_buf_t));
     if (!bufs) abort();
-    for (unsigned i = 0; i < c->nflight; i++)
+    size_t total = 0;
+    for (unsigned i = 0; i < c->nflight; i++) {
         bufs[i] = uv_buf_init(c->inflight[i]->data, (unsigned)c->inflight[i]->len);
+        total += c->inflight[i]->len;
+    }
+    /* Usually the socket takes everything at once: one writev, no write
+     * request, no callback. Only a partial write falls back to uv_write. */
+    int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, c->nflight);
+    if (n >= 0 && (size_t)n == total) {
+        for (unsigned i = 0; i < c->nflight; i++) rcbuf_unref(c->inflight[i]);
+        c->nflight = 0;
+        if (bufs != small) free(bufs);
+        if (c->close_after_flush) begin_linger(c);
+        return;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+        if (bufs != small) free(bufs);
+        close_socket(c);
+        return;
+    }
+    size_t done = n > 0 ? (size_t)n : 0;
+    unsigned first = 0;
+    while (done >= bufs[first].len) done -= bufs[first++].len;
+    bufs[first].base += done;
+    bufs[first].len -= done;
     c->writing = 1;
     c->wreq.data = c;
     conn_ref(c);
-    int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, c->nflight, on_write);
+    int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs + first, c->nflight - first, on_write);
     if (bufs != small) free(bufs); /* libuv copied the array */
     if (rc != 0) {
         c->writing = 0;

@@ -1,11 +1,17 @@
 /*
- * Shared fixture and op helpers for the store unit tests (test_store.c:
- * the op contract; test_store_batch.c: group commit, failures,
- * persistence). Header-only because each tests/unit/test_*.c is linked
+ * Shared fixture and op helpers for the store unit tests: store_contract.h
+ * (the op contract and batching, run against every backend), test_store.c
+ * (SQLite), test_store_batch.c (SQLite specifics), test_store_pg.c
+ * (PostgreSQL). Header-only because each tests/unit/test_*.c is linked
  * alone with the library: every helper is static inline.
  *
- * Each test gets a fresh temporary directory with a real SQLite database,
- * the real worker thread and a real libuv loop delivering done() callbacks.
+ * The backend under test is SQLite unless the including file defines
+ * STORE_TEST_BACKEND (with STORE_TEST_COMMITS and STORE_TEST_PAUSE, the
+ * backend's test hooks) and provides its own setup/teardown that fill
+ * fx.path (a file name or a conninfo) and call fx_open.
+ *
+ * Each test gets a fresh database, the real worker thread and a real libuv
+ * loop delivering done() callbacks.
  */
 #ifndef CHATD_STORE_TEST_UTIL_H
 #define CHATD_STORE_TEST_UTIL_H
@@ -26,25 +32,36 @@
 #include "store/store.h"
 #include "store/store_sqlite.h"
 
+#ifndef STORE_TEST_BACKEND
+#define STORE_TEST_BACKEND store_sqlite_backend
+#define STORE_TEST_COMMITS store_sqlite_commits
+#define STORE_TEST_PAUSE store_sqlite_pause
+#define STORE_TEST_SQLITE_FIXTURE 1
+#endif
+
 #define CH_A "11111111-1111-4111-8111-111111111111"
 #define CH_B "22222222-2222-4222-8222-222222222222"
 #define CH_C "33333333-3333-4333-8333-333333333333"
 
-static const store_backend *B = &store_sqlite_backend;
+static const store_backend *B = &STORE_TEST_BACKEND;
 
 typedef struct fx {
     char dir[64];
-    char path[128];
+    char path[256]; /* SQLite: the database file; PostgreSQL: the conninfo */
     uv_loop_t loop;
     store *s;
 } fx;
 
 /* ---- fixture ---------------------------------------------------------- */
 
-static inline void fx_open(fx *f) {
-    store_config cfg = {.path = f->path, .fsync = 1, .max_batch = 0};
+static inline void fx_open_cfg(fx *f, int fsync, int max_batch) {
+    store_config cfg = {.path = f->path, .fsync = fsync, .max_batch = max_batch};
     assert_int_equal(B->open(&f->s, &cfg, &f->loop), STORE_OK);
     assert_non_null(f->s);
+}
+
+static inline void fx_open(fx *f) {
+    fx_open_cfg(f, 1, 0);
 }
 
 /* close() then let the loop finish closing the store's async handle. */
@@ -54,6 +71,16 @@ static inline void fx_close(fx *f) {
     assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
 }
 
+/* Transactions committed so far; hold (1) or release (0) the worker. */
+static inline uint64_t fx_commits(fx *f) {
+    return STORE_TEST_COMMITS(f->s);
+}
+
+static inline void fx_pause(fx *f, int pause) {
+    STORE_TEST_PAUSE(f->s, pause);
+}
+
+#ifdef STORE_TEST_SQLITE_FIXTURE
 static inline int setup(void **state) {
     fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
@@ -68,7 +95,7 @@ static inline int setup(void **state) {
 
 static inline int teardown(void **state) {
     fx *f = *state;
-    char p[160];
+    char p[300];
     if (f->s) fx_close(f);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     const char *suffix[] = {"", "-wal", "-shm", "-journal"};
@@ -80,6 +107,7 @@ static inline int teardown(void **state) {
     free(f);
     return 0;
 }
+#endif
 
 /* ---- op helpers ------------------------------------------------------- */
 
@@ -117,7 +145,7 @@ static inline int chan_create(fx *f, const char *ch, const char *name, int is_di
         m[n] = (store_member){.user_id = (char *)members[n], .is_admin = n == 0, .joined_ms = ms};
     }
     store_op op = {.kind = STORE_CHANNEL_CREATE};
-    snprintf(op.u.channel_create.channel_id, 37, "%s", ch);
+    snprintf(op.u.channel_create.channel_id, 37, "%.36s", ch);
     op.u.channel_create.name = name;
     op.u.channel_create.is_direct = is_direct;
     op.u.channel_create.creator = members[0];
@@ -154,7 +182,7 @@ static inline int append(fx *f, const char *ch, const char *user, uint64_t id, c
 
 static inline int member_add(fx *f, const char *ch, const char *user, int64_t ms, int *added) {
     store_op op = {.kind = STORE_MEMBER_ADD};
-    snprintf(op.u.member_add.channel_id, 37, "%s", ch);
+    snprintf(op.u.member_add.channel_id, 37, "%.36s", ch);
     op.u.member_add.user_id = user;
     op.u.member_add.joined_ms = ms;
     int st = run_op(f, &op);
@@ -164,7 +192,7 @@ static inline int member_add(fx *f, const char *ch, const char *user, int64_t ms
 
 static inline int member_remove(fx *f, const char *ch, const char *user) {
     store_op op = {.kind = STORE_MEMBER_REMOVE};
-    snprintf(op.u.member_remove.channel_id, 37, "%s", ch);
+    snprintf(op.u.member_remove.channel_id, 37, "%.36s", ch);
     op.u.member_remove.user_id = user;
     return run_op(f, &op);
 }
@@ -173,7 +201,7 @@ static inline int mark(fx *f, const char *ch, const char *user, uint64_t id, int
                        store_op *op) {
     memset(op, 0, sizeof(*op));
     op->kind = STORE_MARK_READ;
-    snprintf(op->u.mark_read.channel_id, 37, "%s", ch);
+    snprintf(op->u.mark_read.channel_id, 37, "%.36s", ch);
     op->u.mark_read.user_id = user;
     op->u.mark_read.message_id = id;
     op->u.mark_read.at_ms = at;
@@ -184,10 +212,17 @@ static inline int history(fx *f, store_op *op, const char *ch, uint64_t before, 
                           int limit) {
     memset(op, 0, sizeof(*op));
     op->kind = STORE_HISTORY;
-    snprintf(op->u.history.channel_id, 37, "%s", ch);
+    snprintf(op->u.history.channel_id, 37, "%.36s", ch);
     op->u.history.before = before;
     op->u.history.after = after;
     op->u.history.limit = limit;
+    return run_op(f, op);
+}
+
+static inline int channel_get(fx *f, store_op *op, const char *ch) {
+    memset(op, 0, sizeof(*op));
+    op->kind = STORE_CHANNEL_GET;
+    snprintf(op->u.channel_get.channel_id, 37, "%.36s", ch);
     return run_op(f, op);
 }
 

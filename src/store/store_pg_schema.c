@@ -1,0 +1,259 @@
+/*
+ * store_pg_schema: the PostgreSQL database as chatd expects it — the
+ * connection set-up, the schema (versioned migrations recorded in
+ * schema_migrations) and the text of every statement, prepared once per
+ * connection.
+ *
+ * Keys are chosen as a wide-column store would key them: messages by
+ * (channel_id, seq) with message_id unique, members by (channel_id, user_id)
+ * with an index by user. `ord` columns (bigserial) only keep "oldest first"
+ * listings stable when two rows share a timestamp, as SQLite's rowid does.
+ *
+ * Several chat servers may start at once against one database: migrations
+ * run in one transaction under an advisory lock, so exactly one of them
+ * applies each version and the others see it done.
+ */
+#include "store/store_pg_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+/* Schema versions, applied in order; schema_migrations holds one row per
+ * version applied. Never edit a shipped entry: append a new one. */
+static const char *const migrations[] = {
+    /* 1 */
+    "CREATE TABLE users("
+    "  username TEXT PRIMARY KEY,"
+    "  pw_hash TEXT NOT NULL,"
+    "  created_ms BIGINT NOT NULL,"
+    "  ord BIGSERIAL NOT NULL);"
+    "CREATE TABLE channels("
+    "  channel_id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  is_direct BOOLEAN NOT NULL DEFAULT false,"
+    "  creator TEXT NOT NULL,"
+    "  created_ms BIGINT NOT NULL,"
+    "  last_seq BIGINT NOT NULL DEFAULT 0,"
+    "  ord BIGSERIAL NOT NULL);"
+    "CREATE TABLE members("
+    "  channel_id TEXT NOT NULL REFERENCES channels(channel_id) ON DELETE CASCADE,"
+    "  user_id TEXT NOT NULL,"
+    "  is_admin BOOLEAN NOT NULL DEFAULT false,"
+    "  joined_ms BIGINT NOT NULL,"
+    "  last_read_message_id BIGINT,"
+    "  last_read_ms BIGINT,"
+    "  ord BIGSERIAL NOT NULL,"
+    "  PRIMARY KEY(channel_id, user_id));"
+    "CREATE INDEX members_by_user ON members(user_id);"
+    "CREATE TABLE messages("
+    "  channel_id TEXT NOT NULL REFERENCES channels(channel_id) ON DELETE CASCADE,"
+    "  seq BIGINT NOT NULL,"
+    "  message_id BIGINT NOT NULL UNIQUE,"
+    "  user_id TEXT NOT NULL,"
+    "  content TEXT NOT NULL,"
+    "  metadata TEXT NOT NULL DEFAULT '{}',"
+    "  client_msg_id TEXT,"
+    "  created_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY(channel_id, seq));"
+    "CREATE UNIQUE INDEX messages_by_client_id ON messages(channel_id, user_id, client_msg_id)"
+    "  WHERE client_msg_id IS NOT NULL;",
+};
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+const int store_pg__schema_version = N_MIGRATIONS;
+
+/* Any number that other applications sharing the database do not use. */
+#define MIGRATION_LOCK "7236975041"
+
+/* Column order read by read_msg() in store_pg_ops.c. */
+#define MSG_COLS                                                                                   \
+    "message_id, seq, created_ms, channel_id, user_id, content, metadata, client_msg_id"
+
+static const char *const sql[PQ__COUNT] = {
+    /* Sorted, so two servers locking overlapping sets never deadlock. */
+    [PQ_LOCK_CHANNELS] = "SELECT 1 FROM channels WHERE channel_id = ANY($1::text[])"
+                         " ORDER BY channel_id FOR NO KEY UPDATE",
+    [PQ_USER_INSERT] = "INSERT INTO users(username, pw_hash, created_ms) VALUES($1, $2, $3)"
+                       " ON CONFLICT DO NOTHING",
+    [PQ_USER_GET] = "SELECT pw_hash, created_ms FROM users WHERE username = $1",
+    [PQ_CHAN_INSERT] = "INSERT INTO channels(channel_id, name, is_direct, creator, created_ms)"
+                       " VALUES($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    [PQ_CHAN_GET] = "SELECT name, is_direct, creator, created_ms FROM channels"
+                    " WHERE channel_id = $1",
+    [PQ_CHAN_LAST_SEQ] = "SELECT last_seq FROM channels WHERE channel_id = $1",
+    [PQ_MEMBER_INSERT] = "INSERT INTO members(channel_id, user_id, is_admin, joined_ms)"
+                         " VALUES($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    /* -> (channel exists 0/1, inserted 0/1) */
+    [PQ_MEMBER_ADD] = "WITH c AS (SELECT channel_id FROM channels WHERE channel_id = $1::text),"
+                      " i AS (INSERT INTO members(channel_id, user_id, is_admin, joined_ms)"
+                      "       SELECT channel_id, $2::text, $3::boolean, $4::bigint FROM c"
+                      "       ON CONFLICT DO NOTHING RETURNING 1)"
+                      " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM i)",
+    [PQ_MEMBER_DELETE] = "DELETE FROM members WHERE channel_id = $1 AND user_id = $2",
+    [PQ_MEMBERS_FULL] = "SELECT user_id, is_admin, joined_ms FROM members WHERE channel_id = $1"
+                        " ORDER BY joined_ms, ord",
+    /* One round trip per append. The channel row is already locked by
+     * PQ_LOCK_CHANNELS, so the duplicate checks below see every message
+     * committed before ours; the seq is taken (UPDATE .. RETURNING) only
+     * when the message will really be inserted, so nothing burns a seq.
+     * -> (channel exists 0/1, message id used 0/1, new seq or NULL,
+     *     then the original's MSG_COLS or NULLs). */
+    [PQ_MSG_APPEND] =
+        "WITH ch AS (SELECT 1 FROM channels WHERE channel_id = $1::text),"
+        " dup AS (SELECT " MSG_COLS " FROM messages"
+        "         WHERE channel_id = $1::text AND user_id = $3::text AND client_msg_id = $6::text),"
+        " used AS (SELECT 1 FROM messages WHERE message_id = $2::bigint),"
+        " s AS (UPDATE channels SET last_seq = last_seq + 1 WHERE channel_id = $1::text"
+        "       AND NOT EXISTS (SELECT 1 FROM dup) AND NOT EXISTS (SELECT 1 FROM used)"
+        "       RETURNING last_seq),"
+        " i AS (INSERT INTO messages(channel_id, seq, message_id, user_id, content, metadata,"
+        "                            client_msg_id, created_ms)"
+        "       SELECT $1::text, last_seq, $2::bigint, $3::text, $4::text, $5::text, $6::text,"
+        "              $7::bigint FROM s RETURNING seq)"
+        " SELECT (SELECT count(*) FROM ch), (SELECT count(*) FROM used), (SELECT seq FROM i),"
+        "        dup.* FROM (VALUES (1)) AS one LEFT JOIN dup ON true",
+    /* Locked: two servers moving one user's mark cannot move it backwards. */
+    [PQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1),"
+                       " (SELECT r.seq FROM messages r WHERE r.message_id = m.last_read_message_id)"
+                       " FROM members m WHERE m.channel_id = $1 AND m.user_id = $2 FOR UPDATE",
+    [PQ_MEMBER_SET_MARK] = "UPDATE members SET last_read_message_id = $3, last_read_ms = $4"
+                           " WHERE channel_id = $1 AND user_id = $2",
+    [PQ_MSG_SEQ] = "SELECT seq FROM messages WHERE channel_id = $1 AND message_id = $2",
+    [PQ_MSG_LATEST] = "SELECT message_id, seq FROM messages WHERE channel_id = $1"
+                      " ORDER BY seq DESC LIMIT 1",
+    [PQ_HIST_BEFORE] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = $1 AND seq < $2"
+                       " ORDER BY seq DESC LIMIT $3",
+    [PQ_HIST_AFTER] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = $1 AND seq > $2"
+                      " ORDER BY seq ASC LIMIT $3",
+    /* unread: others' non-system messages after the mark's seq (0 = none). */
+    [PQ_CHANNELS_OF_USER] =
+        "SELECT c.channel_id, c.name, c.is_direct, COALESCE(m.last_read_message_id, 0),"
+        " COALESCE(m.last_read_ms, -1),"
+        " COALESCE((SELECT l.message_id FROM messages l"
+        "           WHERE l.channel_id = c.channel_id AND l.seq = c.last_seq), 0),"
+        " (SELECT count(*) FROM messages x WHERE x.channel_id = c.channel_id"
+        "   AND x.seq > COALESCE((SELECT r.seq FROM messages r"
+        "                         WHERE r.message_id = m.last_read_message_id), 0)"
+        "   AND x.user_id <> $1 AND x.user_id <> 'system')"
+        " FROM members m JOIN channels c ON c.channel_id = m.channel_id"
+        " WHERE m.user_id = $1 ORDER BY c.created_ms, c.ord",
+    /* Every member of every channel of the user, in one round trip. */
+    [PQ_PARTICIPANTS_OF_USER] = "SELECT p.channel_id, p.user_id FROM members m JOIN members p ON "
+                                "p.channel_id = m.channel_id"
+                                " WHERE m.user_id = $1 ORDER BY p.channel_id, p.joined_ms, p.ord",
+    [PQ_LOAD_USERS] = "SELECT username FROM users ORDER BY created_ms, ord",
+    [PQ_LOAD_CHANNELS] = "SELECT channel_id, name, is_direct, creator, created_ms FROM channels"
+                         " ORDER BY created_ms, ord",
+    [PQ_LOAD_MEMBERS] = "SELECT channel_id, user_id, is_admin, joined_ms FROM members"
+                        " ORDER BY channel_id, joined_ms, ord",
+};
+
+/* ---- running statements ----------------------------------------------- */
+
+static int result_ok(const PGresult *r) {
+    ExecStatusType st = PQresultStatus(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* A statement error is logged once here; the batch then fails as a whole. */
+static PGresult *checked(PGconn *c, PGresult *r, const char *what) {
+    if (r && result_ok(r)) return r;
+    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+    log_warn("store_pg: %s failed: %.*s", what, (int)strcspn(msg, "\n"), msg);
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *store_pg__exec(PGconn *c, int st, int n, const char *const *params) {
+    char name[16];
+    snprintf(name, sizeof name, "s%d", st);
+    return checked(c, PQexecPrepared(c, name, n, params, NULL, NULL, 0), name);
+}
+
+int store_pg__cmd(PGconn *c, const char *text) {
+    PGresult *r = checked(c, PQexec(c, text), text);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+/* ---- connect, schema -------------------------------------------------- */
+
+static int schema_version(PGconn *c) {
+    PGresult *r = checked(c, PQexec(c, "SELECT COALESCE(max(version), 0) FROM schema_migrations"),
+                          "schema version");
+    int v = r && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+}
+
+static int migrate(PGconn *c) {
+    if (store_pg__cmd(c, "BEGIN") != 0) return -1;
+    if (store_pg__cmd(c, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")") != 0 ||
+        store_pg__cmd(c, "CREATE TABLE IF NOT EXISTS schema_migrations("
+                         " version INTEGER PRIMARY KEY,"
+                         " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())") != 0)
+        goto fail;
+    int v = schema_version(c);
+    if (v < 0) goto fail;
+    if (v > N_MIGRATIONS) {
+        log_error("store_pg: the database has schema version %d, this chatd knows %d", v,
+                  N_MIGRATIONS);
+        goto fail;
+    }
+    for (; v < N_MIGRATIONS; v++) {
+        char bump[96];
+        snprintf(bump, sizeof bump, "INSERT INTO schema_migrations(version) VALUES(%d)", v + 1);
+        if (store_pg__cmd(c, migrations[v]) != 0 || store_pg__cmd(c, bump) != 0) goto fail;
+        log_info("store_pg: applied schema migration %d", v + 1);
+    }
+    return store_pg__cmd(c, "COMMIT");
+fail:
+    store_pg__cmd(c, "ROLLBACK");
+    return -1;
+}
+
+static int prepare(PGconn *c) {
+    for (int i = 0; i < PQ__COUNT; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "s%d", i);
+        PGresult *r = checked(c, PQprepare(c, name, sql[i], 0, NULL), name);
+        if (!r) return -1;
+        PQclear(r);
+    }
+    return 0;
+}
+
+/* "relation already exists, skipping" and the like are not worth a line. */
+static void quiet(void *arg, const char *message) {}
+
+PGconn *store_pg__connect(const char *conninfo, int fsync) {
+    /* Defaults so that a dead server is noticed instead of waited for
+     * (keepalives: TCP only). expand_dbname: the conninfo is expanded in
+     * place of "dbname", so whatever it sets overrides these. */
+    const char *keys[] = {"connect_timeout",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "application_name",
+                          "dbname",
+                          NULL};
+    const char *vals[] = {"5", "10", "2", "3", "chatd", conninfo ? conninfo : "", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c) return NULL;
+    if (PQstatus(c) != CONNECTION_OK) {
+        /* libpq's message names host and port, never the password. */
+        const char *msg = PQerrorMessage(c);
+        log_warn("store_pg: connect failed: %.*s", (int)strcspn(msg, "\n"), msg);
+        goto fail;
+    }
+    PQsetNoticeProcessor(c, quiet, NULL);
+    if (!fsync && store_pg__cmd(c, "SET synchronous_commit = off") != 0) goto fail;
+    if (migrate(c) != 0 || prepare(c) != 0) goto fail;
+    return c;
+fail:
+    PQfinish(c);
+    return NULL;
+}
