@@ -15,6 +15,12 @@
  * connection is used by the worker only, except by load() while the worker
  * is parked (both sides agree through `mu`).
  *
+ * Checkpoints: SQLite's automatic WAL checkpoint would run inside a commit on
+ * the worker and stall every message queued behind it (tens of ms). The
+ * writer's autocheckpoint is off; a checkpointer thread with its own
+ * connection runs PASSIVE checkpoints (which never block the writer) every
+ * CKPT_MS, and a RESTART one only when the WAL has grown past CKPT_MAX_FRAMES.
+ *
  * The SQL lives in store_sqlite_schema.c and store_sqlite_ops.c.
  */
 #include "store/store_sqlite.h"
@@ -27,8 +33,14 @@
 #include "core/metrics.h"
 #include "store/store_sqlite_int.h"
 
+#define CKPT_MS 200
+#define CKPT_MAX_FRAMES 8192 /* ~32 MiB of WAL with 4 KiB pages */
+
 struct store {
     sqlite3 *db;
+    sqlite3 *ckdb;         /* the checkpointer's connection */
+    pthread_t ckthread;
+    int ckstop;            /* guarded by mu; signalled on cv */
     sqlite3_stmt *st[SQ__COUNT];
     uv_loop_t *loop;
     uv_async_t async;
@@ -139,6 +151,57 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+static void *checkpointer_main(void *arg) {
+    store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->ckstop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += CKPT_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&s->cv, &s->mu, &until);
+        if (s->ckstop) break;
+        pthread_mutex_unlock(&s->mu);
+        int frames = 0, done = 0;
+        sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
+        if (frames > CKPT_MAX_FRAMES) /* load never lets PASSIVE catch up: make room */
+            sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_RESTART, &frames, &done);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int checkpointer_start(store *s, const char *path) {
+    if (sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &s->ckdb, flags, NULL) != SQLITE_OK) {
+        sqlite3_close(s->ckdb);
+        s->ckdb = NULL;
+        return -1;
+    }
+    sqlite3_busy_timeout(s->ckdb, 5000);
+    if (pthread_create(&s->ckthread, NULL, checkpointer_main, s) != 0) {
+        sqlite3_close(s->ckdb);
+        s->ckdb = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void checkpointer_stop(store *s) {
+    if (!s->ckdb) return;
+    pthread_mutex_lock(&s->mu);
+    s->ckstop = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->ckthread, NULL);
+    sqlite3_close(s->ckdb);
+    s->ckdb = NULL;
+}
+
 /* Calls done() for every completed op, in order. Loop thread. A done() may
  * call close(), which finishes this drain itself; stop then. */
 static void drain(store *s) {
@@ -211,6 +274,9 @@ static void sqlite_close(store *s) {
     pthread_mutex_unlock(&s->mu);
 
     pthread_join(s->thread, NULL); /* it commits the queue first */
+    checkpointer_stop(s);
+    /* Fold the WAL into the database so the next start reads one file. */
+    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     store_sqlite__finalize(s->st);
     sqlite3_close(s->db);
     s->db = NULL;
@@ -233,7 +299,9 @@ static int sqlite_open(store **out, const store_config *cfg, uv_loop_t *loop) {
     if (pthread_cond_init(&s->cv, NULL) != 0) goto fail_mutex;
     if (uv_async_init(loop, &s->async, on_async) != 0) goto fail_cond;
     s->async.data = s;
-    if (pthread_create(&s->thread, NULL, worker_main, s) != 0) {
+    if (checkpointer_start(s, cfg->path) != 0 ||
+        pthread_create(&s->thread, NULL, worker_main, s) != 0) {
+        checkpointer_stop(s);
         store_sqlite__finalize(s->st);
         sqlite3_close(s->db);
         uv_close((uv_handle_t *)&s->async, on_closed); /* frees s */
