@@ -165,6 +165,8 @@ static void *checkpointer_main(void *arg) {
         pthread_mutex_unlock(&s->mu);
         int frames = 0, done = 0;
         sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
+        if (frames < 0) /* this connection has not opened the WAL yet: a read does */
+            sqlite3_exec(s->ckdb, "PRAGMA schema_version", NULL, NULL, NULL);
         if (frames > CKPT_MAX_FRAMES) /* load never lets PASSIVE catch up: make room */
             sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_RESTART, &frames, &done);
         pthread_mutex_lock(&s->mu);
@@ -183,6 +185,7 @@ static int checkpointer_start(store *s, const char *path) {
         return -1;
     }
     sqlite3_busy_timeout(s->ckdb, 5000);
+    sqlite3_exec(s->ckdb, "PRAGMA schema_version", NULL, NULL, NULL); /* opens the WAL */
     if (pthread_create(&s->ckthread, NULL, checkpointer_main, s) != 0) {
         sqlite3_close(s->ckdb);
         s->ckdb = NULL;
