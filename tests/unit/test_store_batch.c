@@ -6,6 +6,8 @@
  * reopen, and refusing a newer schema. Fixture and helpers:
  * store_test_util.h; the op contract is in test_store.c.
  */
+#include <sys/stat.h>
+
 #include "store_test_util.h"
 
 /* done() callbacks record their op's index here, in call order. */
@@ -92,6 +94,39 @@ static void test_group_commit(void **state) {
         uv_run(&f->loop, UV_RUN_ONCE);
     assert_int_equal(store_sqlite_commits(f->s) - c0, 1);
     assert_int_equal(more[9].u.msg_append.msg.seq, N + 10);
+}
+
+/* The checkpointer folds the WAL into the database file while the store
+ * runs (the writer's own autocheckpoint is off): without it the WAL would
+ * grow for ever and the database file would stay empty. */
+static void test_wal_is_checkpointed(void **state) {
+    enum { N = 3000 };
+    fx *f = *state;
+    assert_int_equal(chan_create(f, CH_A, "a", 0, 1000, ALICE_BOB), STORE_OK);
+    char big[2048];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    store_op *ops = calloc(N, sizeof(*ops));
+    assert_non_null(ops);
+    int done = 0;
+    for (int i = 0; i < N; i++) {
+        fill_append(&ops[i], CH_A, "alice", 9000 + (uint64_t)i, big, NULL);
+        ops[i].done = count_done;
+        ops[i].data = &done;
+        B->submit(f->s, &ops[i]);
+    }
+    while (done < N)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    for (int i = 0; i < N; i++) assert_int_equal(ops[i].status, STORE_OK);
+    free(ops);
+    struct stat db;
+    for (int i = 0; i < 100; i++) { /* the checkpointer runs every 200 ms */
+        assert_int_equal(stat(f->path, &db), 0);
+        if (db.st_size > 4 * 1024 * 1024) break;
+        usleep(20 * 1000);
+    }
+    printf("database file after %d appends of 2 KiB: %lld bytes\n", N, (long long)db.st_size);
+    assert_true(db.st_size > 4 * 1024 * 1024);
 }
 
 /* max_batch caps how many ops share a transaction. */
@@ -366,6 +401,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_dedup_inside_one_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_is_checkpointed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_sees_earlier_writes_in_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_transaction_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_flushes_queue, setup, teardown),
