@@ -63,5 +63,8 @@ typedef struct bus_backend {
 } bus_backend;
 
 extern const bus_backend bus_local_backend;
+/* Cluster backends: publish to `chat-messages`, deliver from this server's
+ * inbox `chat-inbox.<server_id>` (filled by the dispatchers). */
+extern const bus_backend bus_kafka_backend, bus_redis_backend;
 
 #endif

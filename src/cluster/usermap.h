@@ -6,9 +6,17 @@
  *   server:<id>:users     HASH user -> socket count on that server
  *
  * A chat server calls usermap_add on a user's first socket there and
- * usermap_remove on the last; usermap_forget_server removes everything a
- * (dead) server had registered. Lookups are synchronous-looking but never
- * block the loop: they run on hiredis's async API with the libuv adapter.
+ * usermap_remove on the last (or on every socket: the hash counts them, and
+ * the server leaves the user's set when the count reaches 0);
+ * usermap_forget_server removes everything a (dead) server had registered.
+ * Lookups are synchronous-looking but never block the loop: they run on
+ * hiredis's async API with the libuv adapter.
+ *
+ * Redis going away: writes are never queued for later; instead the module
+ * remembers what this process added and, on every reconnect, rewrites its
+ * own servers' entries from that record (so a Redis restarted empty is
+ * repaired). Lookups fail fast while disconnected. All functions run on the
+ * loop thread; none may be called after usermap_close.
  */
 #ifndef CHATD_USERMAP_H
 #define CHATD_USERMAP_H
@@ -18,8 +26,14 @@
 typedef struct uv_loop_s uv_loop_t;
 typedef struct usermap usermap;
 
-/* Connects to Redis at host:port (reconnecting by itself after failures). */
+/* Connects to Redis at host:port (reconnecting by itself after failures,
+ * backing off from 100 ms to 5 s). Returns at once: the connection is made
+ * on the loop. 0 or negative (bad arguments, out of memory). */
 int usermap_open(usermap **out, uv_loop_t *loop, const char *host, int port);
+/* 1 while connected to Redis, else 0. */
+int usermap_connected(const usermap *m);
+/* Lookups still pending complete (status negative) before it returns; the
+ * memory is released once the loop has run the handles' close callbacks. */
 void usermap_close(usermap *m);
 
 void usermap_add(usermap *m, const char *user, unsigned server_id);
@@ -29,7 +43,9 @@ void usermap_forget_server(usermap *m, unsigned server_id);
 /* Looks up the servers of n users. cb runs on the loop thread with, for
  * each user i, servers[i] (array of ids) and nservers[i]; status 0, or
  * negative when Redis is unavailable (then the arrays are NULL). The
- * arrays are valid only during the callback. */
+ * arrays are valid only during the callback. cb never runs inside
+ * usermap_lookup: a lookup issued while disconnected fails on the next
+ * loop turn, one in flight when the connection drops fails then. */
 typedef void (*usermap_lookup_cb)(void *data, int status, const unsigned *const *servers,
                                   const size_t *nservers, size_t n);
 void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_lookup_cb cb,

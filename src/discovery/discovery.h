@@ -20,11 +20,11 @@
 typedef struct uv_loop_s uv_loop_t;
 
 typedef struct discovery_instance {
-    unsigned id;              /* node id 0..1023 (also the Snowflake node) */
-    char host[256];           /* what clients dial */
+    unsigned id;    /* node id 0..1023 (also the Snowflake node) */
+    char host[256]; /* what clients dial */
     int port;
-    uint64_t connections;     /* live sockets */
-    int64_t timestamp_ms;     /* last refresh */
+    uint64_t connections; /* live sockets */
+    int64_t timestamp_ms; /* last refresh */
 } discovery_instance;
 
 typedef struct discovery discovery;
@@ -32,7 +32,10 @@ typedef struct discovery discovery;
 typedef struct discovery_backend {
     const char *name;
     /* connect: backend-specific ("127.0.0.1:2181" for ZooKeeper). Blocks
-     * until connected or timeout_ms passes. 0 or negative. */
+     * until connected or session_timeout_ms passes. 0 or negative. An
+     * instance whose process dies drops out of others' list() within the
+     * session timeout. With a loop, an expired session is replaced on the
+     * loop thread and this process's registrations are re-created. */
     int (*open)(discovery **out, const char *connect, uv_loop_t *loop, int session_timeout_ms);
     /* Allocates a node id for `service` ("chat-service", "presence-service"). */
     int (*alloc_node_id)(discovery *d, const char *service, unsigned *node_id);
@@ -46,6 +49,11 @@ typedef struct discovery_backend {
 } discovery_backend;
 
 extern const discovery_backend discovery_zookeeper_backend;
+
+/* ZooKeeper backend only, for tests and diagnostics: this client's current
+ * session id and password (as zookeeper_init's clientid_t takes them).
+ * 0, or negative without a session. */
+int discovery_zookeeper_session(discovery *d, int64_t *session_id, char passwd[16]);
 
 /* The instance with the fewest connections (ties: lowest id); -1 if none. */
 int discovery_pick(const discovery_instance *list, size_t n, discovery_instance *out);

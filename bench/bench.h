@@ -1,0 +1,81 @@
+/*
+ * bench: what every part of chat-bench shares — the options, the clock,
+ * the progress line on stderr, and small probes of the server under test
+ * (its RSS from /proc, its /metrics text).
+ *
+ * Scenarios (scenario_*.c) take the options and return their results as a
+ * JSON object (jansson; the caller owns the reference), which main.c
+ * prints as a table or, with --json, as is.
+ */
+#ifndef BENCH_BENCH_H
+#define BENCH_BENCH_H
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct bench_opts {
+    const char *url;      /* http://host:port of chatd or the baseline */
+    char host[256];
+    int port;
+    struct sockaddr_in dst;
+    const char *scenario; /* fanout | connections | durable */
+    int channels;         /* R */
+    int members;          /* M per channel (users are distinct per channel) */
+    int senders;          /* S */
+    double rate;          /* offered msgs/s in total; 0 = saturation (windowed) */
+    int window;           /* messages in flight per sender at saturation */
+    const char *sweep;    /* fractions of the saturation rate, "0.25,0.5" ; "" = none */
+    double duration;      /* measured seconds per phase */
+    double warmup;        /* seconds before each measurement */
+    int connections;      /* N (connections scenario) */
+    int users;            /* distinct users for N connections (0 = N) */
+    double hold;          /* seconds to hold them */
+    int server_pid;       /* for VmRSS; 0 = unknown */
+    int json;
+    int sources;          /* source addresses 127.0.0.1..N (0 = auto) */
+    const char *password;
+    const char *prefix;
+    int concurrency;      /* parallel HTTP setup connections */
+    int connect_window;   /* WebSocket handshakes in flight */
+    int content_bytes;    /* message content size (>= 32) */
+    double setup_timeout; /* bound on each setup step, seconds */
+} bench_opts;
+
+/* ---- clock (CLOCK_MONOTONIC: sender and receiver share the machine) ---- */
+uint64_t bench_now_ns(void);
+double bench_now_s(void);
+
+/* ---- progress line on stderr: at most a few per second; overwritten in
+ * place on a terminal, one line every 2 s otherwise ---- */
+void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Ends the current progress line (so the next message starts clean). */
+void bench_progress_done(void);
+/* A message on stderr that is always shown. */
+void bench_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- server probes ---- */
+/* VmRSS of pid in KiB, or -1. */
+long bench_rss_kib(int pid);
+/* CPU seconds (user + system) used so far by pid, or by this process when
+ * pid is 0; -1 when unknown. */
+double bench_cpu_s(int pid);
+/* GET /metrics; returns the malloc'd body or NULL. */
+char *bench_fetch_metrics(const bench_opts *o);
+/* Value of the sample line `name value` in a metrics text; -1 if absent.
+ * name may include labels exactly as printed (`x_bucket{le="0.001"}`). */
+double bench_metric(const char *text, const char *name);
+
+/* Source address for connection i (127.0.0.(1 + i % sources)); NULL when
+ * sources <= 1 (let the kernel pick). */
+const struct sockaddr_in *bench_source(const bench_opts *o, size_t i);
+
+/* ---- scenarios: each returns a new JSON object, or NULL after printing
+ * why it could not run ---- */
+json_t *scenario_fanout(const bench_opts *o);
+json_t *scenario_connections(const bench_opts *o);
+json_t *scenario_durable(const bench_opts *o);
+
+#endif

@@ -1,0 +1,434 @@
+/*
+ * usermap: the user -> chat servers map in Redis (hiredis async API on the
+ * process's libuv loop). Keys and meaning: see usermap.h.
+ *
+ * Every write is safe to repeat: add is HINCRBY + SADD, remove and forget
+ * are Lua scripts (atomic, no MULTI). The module also keeps `mine`, this
+ * process's own view of what it registered ("<id>:<user>" -> count). On
+ * every (re)connect it rewrites Redis's entries for those server ids from
+ * `mine` in one script per id, so writes lost while Redis was away (or a
+ * Redis that restarted empty) are repaired without the caller doing
+ * anything. Forgets issued while disconnected are kept and sent on connect.
+ *
+ * Reads never wait for a connection: a lookup while disconnected fails on
+ * the next loop turn; one in flight when the connection drops fails when
+ * hiredis reports the disconnect. Reconnects back off from 100 ms to 5 s.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <uv.h>
+
+#include "cluster/usermap.h"
+#include "core/log.h"
+#include "core/strmap.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define CONNECT_TIMEOUT_MS 2000
+#define MAX_FORGETS 64 /* pending forgets kept while disconnected */
+
+/* KEYS[1] server:<id>:users, KEYS[2] user:<u>:servers; ARGV user, id. */
+static const char REMOVE_LUA[] = "local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)\n"
+                                 "if n <= 0 then\n"
+                                 "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
+                                 "  redis.call('SREM', KEYS[2], ARGV[2])\n"
+                                 "end\n"
+                                 "return n\n";
+
+/* KEYS[1] server:<id>:users; ARGV[1] id, then pairs user, count.
+ * Forgets everything server <id> had, then registers the pairs (none for
+ * a plain forget). The user:<u>:servers keys are derived, not declared:
+ * fine for one Redis, not for Redis Cluster. */
+static const char SYNC_LUA[] = "for _, u in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
+                               "  redis.call('SREM', 'user:' .. u .. ':servers', ARGV[1])\n"
+                               "end\n"
+                               "redis.call('DEL', KEYS[1])\n"
+                               "for i = 2, #ARGV, 2 do\n"
+                               "  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+                               "  redis.call('SADD', 'user:' .. ARGV[i] .. ':servers', ARGV[1])\n"
+                               "end\n"
+                               "return 1\n";
+
+/* One usermap_lookup: n SMEMBERS replies gathered, then one callback. */
+typedef struct lookup {
+    usermap_lookup_cb cb;
+    void *data;
+    size_t n, remaining;
+    int status;
+    unsigned **servers;
+    size_t *nservers;
+    struct lookup *next; /* in usermap.failed */
+} lookup;
+
+struct usermap {
+    uv_loop_t *loop;
+    char host[256];
+    int port;
+    redisAsyncContext *ac; /* NULL while waiting to reconnect */
+    int connected;
+    int closing;
+    int open_handles; /* timer + fail_timer, for freeing after close */
+    int backoff_ms;
+    uv_timer_t timer;      /* reconnect backoff, or connect timeout */
+    uv_timer_t fail_timer; /* fires failed lookups on the next loop turn */
+    lookup *failed;
+    strmap mine; /* "<id>:<user>" -> (void *)(uintptr_t)count */
+    unsigned forgets[MAX_FORGETS];
+    size_t nforgets;
+};
+
+static void start_connect(usermap *m);
+
+/* ---- lookups ---- */
+
+static void lookup_free(lookup *l) {
+    for (size_t i = 0; l->servers && i < l->n; i++)
+        free(l->servers[i]);
+    free(l->servers);
+    free(l->nservers);
+    free(l);
+}
+
+static void lookup_finish(lookup *l) {
+    if (l->status == 0)
+        l->cb(l->data, 0, (const unsigned *const *)l->servers, l->nservers, l->n);
+    else
+        l->cb(l->data, l->status, NULL, NULL, l->n);
+    lookup_free(l);
+}
+
+static void on_fail_timer(uv_timer_t *t) {
+    usermap *m = t->data;
+    while (m->failed) {
+        lookup *l = m->failed;
+        m->failed = l->next;
+        lookup_finish(l);
+    }
+}
+
+/* Completes l on the next loop turn, never inside usermap_lookup. */
+static void lookup_defer(usermap *m, lookup *l) {
+    l->next = m->failed;
+    m->failed = l;
+    uv_timer_start(&m->fail_timer, on_fail_timer, 0, 0);
+}
+
+/* The privdata of one SMEMBERS: its lookup and which user it answers. */
+typedef struct lookup_part {
+    lookup *l;
+    size_t i;
+} lookup_part;
+
+static void on_members(redisAsyncContext *ac, void *reply, void *privdata) {
+    lookup_part *p = privdata;
+    lookup *l = p->l;
+    redisReply *r = reply;
+    if (!r) {
+        l->status = -ENOTCONN;
+    } else if (r->type != REDIS_REPLY_ARRAY) {
+        l->status = -EIO;
+    } else if (r->elements > 0) {
+        l->servers[p->i] = malloc(r->elements * sizeof(unsigned));
+        if (!l->servers[p->i]) l->status = -ENOMEM;
+        for (size_t k = 0; l->servers[p->i] && k < r->elements; k++) {
+            redisReply *e = r->element[k];
+            if (e->type == REDIS_REPLY_STRING)
+                l->servers[p->i][l->nservers[p->i]++] = (unsigned)strtoul(e->str, NULL, 10);
+        }
+    }
+    free(p);
+    if (--l->remaining == 0) lookup_finish(l);
+}
+
+void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_lookup_cb cb,
+                    void *data) {
+    lookup *l = calloc(1, sizeof *l);
+    if (!l) {
+        cb(data, -ENOMEM, NULL, NULL, n); /* nothing sensible left to defer with */
+        return;
+    }
+    l->cb = cb;
+    l->data = data;
+    l->n = n;
+    l->servers = calloc(n ? n : 1, sizeof *l->servers);
+    l->nservers = calloc(n ? n : 1, sizeof *l->nservers);
+    if (!l->servers || !l->nservers)
+        l->status = -ENOMEM;
+    else if (!m->ac || m->closing)
+        l->status = -ENOTCONN;
+    if (l->status != 0 || n == 0) {
+        lookup_defer(m, l);
+        return;
+    }
+    /* One extra count held while queueing, so no reply can finish l early. */
+    l->remaining = n + 1;
+    for (size_t i = 0; i < n; i++) {
+        char key[320];
+        lookup_part *p = malloc(sizeof *p);
+        int len = snprintf(key, sizeof key, "user:%s:servers", users[i]);
+        const char *argv[2] = {"SMEMBERS", key};
+        size_t argvlen[2] = {8, (size_t)len};
+        if (!p || len >= (int)sizeof key ||
+            redisAsyncCommandArgv(m->ac, on_members, p, 2, argv, argvlen) != REDIS_OK) {
+            free(p);
+            l->status = -EIO;
+            l->remaining--;
+            continue;
+        }
+        p->l = l;
+        p->i = i;
+    }
+    if (--l->remaining == 0) lookup_defer(m, l);
+}
+
+/* ---- writes ---- */
+
+static void on_write_reply(redisAsyncContext *ac, void *reply, void *privdata) {
+    redisReply *r = reply;
+    if (r && r->type == REDIS_REPLY_ERROR) log_warn("usermap: redis: %s", r->str);
+}
+
+static void send_argv(usermap *m, redisCallbackFn *fn, void *priv, int argc, const char **argv) {
+    size_t len[argc];
+    for (int i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    if (m->ac && !m->closing) redisAsyncCommandArgv(m->ac, fn, priv, argc, argv, len);
+}
+
+/* Adds delta to this process's own record of (server_id, user). */
+static void mine_adjust(usermap *m, const char *user, unsigned server_id, int delta) {
+    char key[320];
+    if (snprintf(key, sizeof key, "%u:%s", server_id, user) >= (int)sizeof key) return;
+    intptr_t n = (intptr_t)strmap_get(&m->mine, key) + delta;
+    if (n > 0)
+        strmap_put(&m->mine, key, (void *)n);
+    else
+        strmap_del(&m->mine, key);
+}
+
+void usermap_add(usermap *m, const char *user, unsigned server_id) {
+    char hash[64], set[320], id[16];
+    snprintf(hash, sizeof hash, "server:%u:users", server_id);
+    snprintf(set, sizeof set, "user:%s:servers", user);
+    snprintf(id, sizeof id, "%u", server_id);
+    mine_adjust(m, user, server_id, +1);
+    const char *incr[] = {"HINCRBY", hash, user, "1"};
+    const char *sadd[] = {"SADD", set, id};
+    send_argv(m, on_write_reply, NULL, 4, incr);
+    send_argv(m, on_write_reply, NULL, 3, sadd);
+}
+
+void usermap_remove(usermap *m, const char *user, unsigned server_id) {
+    char hash[64], set[320], id[16];
+    snprintf(hash, sizeof hash, "server:%u:users", server_id);
+    snprintf(set, sizeof set, "user:%s:servers", user);
+    snprintf(id, sizeof id, "%u", server_id);
+    mine_adjust(m, user, server_id, -1);
+    const char *eval[] = {"EVAL", REMOVE_LUA, "2", hash, set, user, id};
+    send_argv(m, on_write_reply, NULL, 7, eval);
+}
+
+static void forget_pending(usermap *m, unsigned server_id, int pending) {
+    size_t i = 0;
+    while (i < m->nforgets && m->forgets[i] != server_id)
+        i++;
+    if (pending && i == m->nforgets && m->nforgets < MAX_FORGETS)
+        m->forgets[m->nforgets++] = server_id;
+    if (!pending && i < m->nforgets) m->forgets[i] = m->forgets[--m->nforgets];
+}
+
+static void on_forget_reply(redisAsyncContext *ac, void *reply, void *privdata) {
+    usermap *m = ac->data;
+    redisReply *r = reply;
+    if (r && r->type != REDIS_REPLY_ERROR)
+        forget_pending(m, (unsigned)(uintptr_t)privdata, 0);
+    else if (r)
+        log_warn("usermap: forget: %s", r->str);
+}
+
+static void send_forget(usermap *m, unsigned server_id) {
+    char hash[64], id[16];
+    snprintf(hash, sizeof hash, "server:%u:users", server_id);
+    snprintf(id, sizeof id, "%u", server_id);
+    const char *eval[] = {"EVAL", SYNC_LUA, "1", hash, id};
+    send_argv(m, on_forget_reply, (void *)(uintptr_t)server_id, 5, eval);
+}
+
+void usermap_forget_server(usermap *m, unsigned server_id) {
+    /* Drop our own record too, or the next reconnect would bring it back.
+     * Collect the keys first: the map must not change while iterating. */
+    char prefix[16];
+    size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%u:", server_id), ndrop = 0;
+    char **drop = malloc((strmap_len(&m->mine) + 1) * sizeof *drop);
+    strmap_entry *e;
+    for (size_t cur = 0; drop && (e = strmap_next(&m->mine, &cur));)
+        if (!strncmp(e->key, prefix, plen)) drop[ndrop++] = e->key;
+    for (size_t i = 0; i < ndrop; i++) {
+        char key[320];
+        snprintf(key, sizeof key, "%s", drop[i]); /* strmap_del frees the map's copy */
+        strmap_del(&m->mine, key);
+    }
+    free(drop);
+    forget_pending(m, server_id, 1);
+    send_forget(m, server_id);
+}
+
+/* After a (re)connect: make Redis agree with `mine`, one script per id. */
+static void resync(usermap *m) {
+    for (size_t i = 0; i < m->nforgets; i++)
+        send_forget(m, m->forgets[i]);
+
+    size_t n = strmap_len(&m->mine), nids = 0;
+    unsigned *ids = malloc((n ? n : 1) * sizeof *ids);
+    const char **argv = malloc((5 + 2 * n) * sizeof *argv);
+    char(*counts)[24] = malloc((n ? n : 1) * sizeof *counts);
+    strmap_entry *e;
+    if (!ids || !argv || !counts) goto done;
+    for (size_t cur = 0; (e = strmap_next(&m->mine, &cur));) {
+        unsigned id = (unsigned)strtoul(e->key, NULL, 10);
+        size_t k = 0;
+        while (k < nids && ids[k] != id)
+            k++;
+        if (k == nids) ids[nids++] = id;
+    }
+    for (size_t k = 0; k < nids; k++) {
+        char hash[64], id[16];
+        snprintf(hash, sizeof hash, "server:%u:users", ids[k]);
+        snprintf(id, sizeof id, "%u", ids[k]);
+        int argc = 0, nc = 0;
+        argv[argc++] = "EVAL";
+        argv[argc++] = SYNC_LUA;
+        argv[argc++] = "1";
+        argv[argc++] = hash;
+        argv[argc++] = id;
+        for (size_t cur = 0; (e = strmap_next(&m->mine, &cur));) {
+            char *colon = strchr(e->key, ':');
+            if ((unsigned)strtoul(e->key, NULL, 10) != ids[k] || !colon) continue;
+            snprintf(counts[nc], sizeof counts[nc], "%" PRIdPTR, (intptr_t)e->value);
+            argv[argc++] = colon + 1;
+            argv[argc++] = counts[nc++];
+        }
+        send_argv(m, on_write_reply, NULL, argc, argv);
+    }
+    if (nids) log_info("usermap: re-registered users of %zu server id(s)", nids);
+done:
+    free(ids);
+    free(argv);
+    free(counts);
+}
+
+/* ---- connection ---- */
+
+static void on_retry(uv_timer_t *t) {
+    start_connect(t->data);
+}
+
+static void schedule_retry(usermap *m) {
+    if (m->closing) return;
+    uv_timer_start(&m->timer, on_retry, (uint64_t)m->backoff_ms, 0);
+    m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
+}
+
+static void on_connected(const redisAsyncContext *ac, int status) {
+    usermap *m = ac->data;
+    uv_timer_stop(&m->timer);
+    if (status != REDIS_OK) { /* hiredis frees ac after this returns */
+        log_debug("usermap: connect to %s:%d failed: %s", m->host, m->port, ac->errstr);
+        m->ac = NULL;
+        schedule_retry(m);
+        return;
+    }
+    log_info("usermap: connected to Redis %s:%d", m->host, m->port);
+    m->connected = 1;
+    m->backoff_ms = BACKOFF_MIN_MS;
+    resync(m);
+}
+
+static void on_disconnected(const redisAsyncContext *ac, int status) {
+    usermap *m = ac->data; /* hiredis frees ac after this returns */
+    m->ac = NULL;
+    m->connected = 0;
+    if (m->closing) return;
+    log_warn("usermap: lost Redis %s:%d: %s", m->host, m->port,
+             status == REDIS_OK ? "closed" : ac->errstr);
+    schedule_retry(m);
+}
+
+static void on_connect_timeout(uv_timer_t *t) {
+    usermap *m = t->data;
+    if (!m->ac || m->connected) return;
+    log_debug("usermap: connect to %s:%d timed out", m->host, m->port);
+    redisAsyncContext *ac = m->ac;
+    m->ac = NULL;
+    redisAsyncFree(ac); /* fails whatever was queued on it */
+    schedule_retry(m);
+}
+
+static void start_connect(usermap *m) {
+    redisAsyncContext *ac = redisAsyncConnect(m->host, m->port);
+    if (!ac || ac->err || redisLibuvAttach(ac, m->loop) != REDIS_OK) {
+        log_debug("usermap: connect to %s:%d: %s", m->host, m->port,
+                  ac ? ac->errstr : "out of memory");
+        if (ac) redisAsyncFree(ac);
+        schedule_retry(m);
+        return;
+    }
+    ac->data = m;
+    redisAsyncSetConnectCallback(ac, on_connected);
+    redisAsyncSetDisconnectCallback(ac, on_disconnected);
+    m->ac = ac;
+    uv_timer_start(&m->timer, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
+}
+
+int usermap_open(usermap **out, uv_loop_t *loop, const char *host, int port) {
+    *out = NULL;
+    if (!host || strlen(host) >= sizeof((usermap *)0)->host || port <= 0 || port > 65535)
+        return -EINVAL;
+    usermap *m = calloc(1, sizeof *m);
+    if (!m) return -ENOMEM;
+    m->loop = loop;
+    snprintf(m->host, sizeof m->host, "%s", host);
+    m->port = port;
+    m->backoff_ms = BACKOFF_MIN_MS;
+    strmap_init(&m->mine);
+    uv_timer_init(loop, &m->timer);
+    uv_timer_init(loop, &m->fail_timer);
+    m->timer.data = m->fail_timer.data = m;
+    m->open_handles = 2;
+    start_connect(m);
+    *out = m;
+    return 0;
+}
+
+int usermap_connected(const usermap *m) {
+    return m->connected;
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+    usermap *m = h->data;
+    if (--m->open_handles == 0) {
+        strmap_free(&m->mine);
+        free(m);
+    }
+}
+
+void usermap_close(usermap *m) {
+    if (!m) return;
+    m->closing = 1;
+    if (m->ac) {
+        redisAsyncContext *ac = m->ac;
+        m->ac = NULL;
+        redisAsyncFree(ac); /* in-flight lookups complete with -ENOTCONN */
+    }
+    on_fail_timer(&m->fail_timer); /* and so do deferred ones, now */
+    uv_close((uv_handle_t *)&m->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&m->fail_timer, on_handle_closed);
+}

@@ -1,0 +1,282 @@
+/*
+ * Unit tests for discovery: discovery_pick, and the ZooKeeper backend
+ * against a real, private ZooKeeper 3.8 (tests/zkserver.h). Every client
+ * uses a 4 s session timeout, the shortest ZooKeeper grants with
+ * tickTime=2000, so "a dead server disappears within the session timeout"
+ * can be measured in a few seconds.
+ *
+ * The crash test needs a process that dies without closing its session:
+ * this program runs itself as that process (`--child CONNECT SERVICE`).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <uv.h>
+#include <zookeeper/zookeeper.h>
+
+#include "core/clock.h"
+#include "discovery/discovery.h"
+#include "zkserver.h"
+
+#define TIMEOUT_MS 4000
+#define TICK_MS 2000 /* the server's tickTime: expiry is checked once per tick */
+
+static zkserver zk;
+static uv_loop_t loop;
+static const discovery_backend *be = &discovery_zookeeper_backend;
+
+static discovery *open_client(void) {
+    discovery *d = NULL;
+    int rc = be->open(&d, zk.connect, &loop, TIMEOUT_MS);
+    if (rc != 0) fail_msg("open %s: %d", zk.connect, rc);
+    return d;
+}
+
+static discovery_instance make_instance(unsigned id, const char *host, int port, uint64_t conns) {
+    discovery_instance in = {.id = id, .port = port, .connections = conns};
+    snprintf(in.host, sizeof in.host, "%s", host);
+    return in;
+}
+
+/* Registers a new instance of service on d; returns its node id. */
+static unsigned register_new(discovery *d, const char *service, int port, uint64_t conns) {
+    unsigned id = 9999;
+    assert_int_equal(be->alloc_node_id(d, service, &id), 0);
+    assert_true(id < 1024);
+    discovery_instance me = make_instance(id, "127.0.0.1", port, conns);
+    assert_int_equal(be->register_instance(d, service, &me), 0);
+    return id;
+}
+
+/* Finds id in d's list of service; 1 and *out when there. */
+static int listed(discovery *d, const char *service, unsigned id, discovery_instance *out) {
+    discovery_instance all[64];
+    size_t n = be->list(d, service, all, 64);
+    for (size_t i = 0; i < n; i++)
+        if (all[i].id == id) {
+            if (out) *out = all[i];
+            return 1;
+        }
+    return 0;
+}
+
+/* Polls (running the loop) until id's presence in the list is `want` and,
+ * when want_conns >= 0, its connection count matches. Returns elapsed ms,
+ * or -1 after timeout_ms. */
+static long wait_listed(discovery *d, const char *service, unsigned id, int want,
+                        long long want_conns, int timeout_ms) {
+    uint64_t start = clock_mono_ms();
+    for (;;) {
+        discovery_instance in;
+        int there = listed(d, service, id, &in);
+        if (there == want && (!there || want_conns < 0 || in.connections == (uint64_t)want_conns))
+            return (long)(clock_mono_ms() - start);
+        if (clock_mono_ms() - start > (uint64_t)timeout_ms) return -1;
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(20 * 1000);
+    }
+}
+
+/* ---- discovery_pick ---- */
+
+static void test_pick(void **state) {
+    discovery_instance out;
+    assert_int_equal(discovery_pick(NULL, 0, &out), -1);
+
+    discovery_instance l[4] = {make_instance(7, "a", 1, 5), make_instance(3, "b", 2, 2),
+                               make_instance(9, "c", 3, 2), make_instance(1, "d", 4, 8)};
+    assert_int_equal(discovery_pick(l, 4, &out), 0);
+    assert_int_equal(out.id, 3); /* fewest connections; tie 3 vs 9 goes to the lower id */
+    assert_string_equal(out.host, "b");
+
+    l[2].id = 2; /* now the tie goes the other way, whatever the order */
+    assert_int_equal(discovery_pick(l, 4, &out), 0);
+    assert_int_equal(out.id, 2);
+    assert_int_equal(out.port, 3);
+}
+
+/* ---- ZooKeeper ---- */
+
+static void test_node_ids_unique(void **state) {
+    discovery *a = open_client(), *b = open_client();
+    unsigned ids[8];
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(be->alloc_node_id(i % 2 ? b : a, "chat-service", &ids[i]), 0);
+        assert_true(ids[i] < 1024);
+        for (int j = 0; j < i; j++)
+            if (ids[i] == ids[j]) fail_msg("id %u handed out twice", ids[i]);
+    }
+    be->close(a);
+    be->close(b);
+}
+
+static void test_register_and_list(void **state) {
+    discovery *a = open_client(), *b = open_client();
+    unsigned id;
+    assert_int_equal(be->alloc_node_id(a, "chat-service", &id), 0);
+    discovery_instance me = make_instance(id, "chat1.example", 9001, 5);
+    assert_int_equal(be->register_instance(a, "chat-service", &me), 0);
+    assert_int_equal(be->register_instance(a, "chat-service", &me), -EEXIST);
+
+    assert_true(wait_listed(b, "chat-service", id, 1, -1, 3000) >= 0);
+    discovery_instance seen;
+    assert_true(listed(b, "chat-service", id, &seen));
+    assert_string_equal(seen.host, "chat1.example");
+    assert_int_equal(seen.port, 9001);
+    assert_int_equal(seen.connections, 5);
+    assert_true(seen.timestamp_ms > clock_now_ms() - 60000);
+    assert_false(listed(b, "presence-service", id, NULL)); /* services are separate */
+    be->close(a);
+    be->close(b);
+}
+
+static void test_least_loaded_and_update(void **state) {
+    discovery *a = open_client(), *c = open_client(), *api = open_client();
+    unsigned ida = register_new(a, "pick-service", 9101, 10);
+    unsigned idc = register_new(c, "pick-service", 9102, 3);
+    assert_true(wait_listed(api, "pick-service", ida, 1, 10, 3000) >= 0);
+    assert_true(wait_listed(api, "pick-service", idc, 1, 3, 3000) >= 0);
+
+    discovery_instance all[8], best;
+    size_t n = be->list(api, "pick-service", all, 8);
+    assert_int_equal(n, 2);
+    assert_int_equal(discovery_pick(all, n, &best), 0);
+    assert_int_equal(best.id, idc);
+    assert_int_equal(best.port, 9102);
+
+    /* a sheds load: the other client sees the new count, the pick flips */
+    assert_int_equal(be->update(a, "pick-service", 1), 0);
+    assert_true(wait_listed(api, "pick-service", ida, 1, 1, 3000) >= 0);
+    n = be->list(api, "pick-service", all, 8);
+    assert_int_equal(discovery_pick(all, n, &best), 0);
+    assert_int_equal(best.id, ida);
+    assert_int_equal(be->update(a, "not-registered", 1), -ENOENT);
+    be->close(a);
+    be->close(c);
+    be->close(api);
+}
+
+static void test_close_removes(void **state) {
+    discovery *a = open_client(), *b = open_client();
+    unsigned id = register_new(a, "close-service", 9201, 0);
+    assert_true(wait_listed(b, "close-service", id, 1, -1, 3000) >= 0);
+    be->close(a);
+    long ms = wait_listed(b, "close-service", id, 0, -1, TIMEOUT_MS);
+    if (ms < 0) fail_msg("closed instance still listed after %d ms", TIMEOUT_MS);
+    be->close(b);
+}
+
+/* The child: registers, prints its id, waits to be killed. */
+static int child_main(const char *connect, const char *service) {
+    discovery *d;
+    unsigned id;
+    discovery_instance me;
+    if (discovery_zookeeper_backend.open(&d, connect, NULL, TIMEOUT_MS) != 0 ||
+        discovery_zookeeper_backend.alloc_node_id(d, service, &id) != 0)
+        return 1;
+    me = make_instance(id, "127.0.0.1", 9301, 0);
+    if (discovery_zookeeper_backend.register_instance(d, service, &me) != 0) return 1;
+    printf("%u\n", id);
+    fflush(stdout);
+    for (;;)
+        pause();
+}
+
+static void test_crash_removes(void **state) {
+    discovery *b = open_client();
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(fds[1], 1);
+        execl("/proc/self/exe", "test_discovery", "--child", zk.connect, "crash-service",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[32] = {0};
+    ssize_t got = read(fds[0], line, sizeof line - 1);
+    close(fds[0]);
+    assert_true(got > 0);
+    unsigned id = (unsigned)strtoul(line, NULL, 10);
+    assert_true(wait_listed(b, "crash-service", id, 1, -1, 3000) >= 0);
+
+    kill(pid, SIGKILL); /* no goodbye: only the session timeout can remove it */
+    waitpid(pid, NULL, 0);
+    /* The server expires sessions on tick boundaries: allow one tick, plus
+     * slack for a loaded machine. */
+    long ms = wait_listed(b, "crash-service", id, 0, -1, TIMEOUT_MS + TICK_MS + 1500);
+    if (ms < 0) fail_msg("killed instance %u still listed", id);
+    print_message("killed instance dropped after %ld ms\n", ms);
+    be->close(b);
+}
+
+static void noop_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx) {}
+
+/* Ends a's session from outside, as an expiry would. */
+static void kill_session(discovery *a) {
+    clientid_t cid;
+    char pw[16];
+    assert_int_equal(discovery_zookeeper_session(a, &cid.client_id, pw), 0);
+    memcpy(cid.passwd, pw, sizeof cid.passwd);
+    zhandle_t *zh = zookeeper_init(zk.connect, noop_watcher, TIMEOUT_MS, &cid, NULL, 0);
+    assert_non_null(zh);
+    for (int i = 0; i < 150 && zoo_state(zh) != ZOO_CONNECTED_STATE; i++)
+        usleep(20 * 1000);
+    assert_int_equal(zoo_state(zh), ZOO_CONNECTED_STATE);
+    zookeeper_close(zh);
+}
+
+static void test_expiry_reregisters(void **state) {
+    discovery *a = open_client(), *b = open_client();
+    unsigned id = register_new(a, "expire-service", 9401, 4);
+    assert_true(wait_listed(b, "expire-service", id, 1, -1, 3000) >= 0);
+
+    kill_session(a);
+    if (wait_listed(b, "expire-service", id, 0, -1, TIMEOUT_MS) < 0)
+        fail_msg("instance of a killed session still listed");
+    /* a notices the expiry, opens a new session and registers again */
+    if (wait_listed(b, "expire-service", id, 1, 4, 3 * TIMEOUT_MS) < 0)
+        fail_msg("instance not re-registered after its session expired");
+    assert_int_equal(be->update(a, "expire-service", 6), 0);
+    assert_true(wait_listed(b, "expire-service", id, 1, 6, 3000) >= 0);
+    be->close(a);
+    be->close(b);
+}
+
+static int group_setup(void **state) {
+    uv_loop_init(&loop);
+    if (zkserver_start(&zk) != 0) {
+        fprintf(stderr, "cannot start ZooKeeper (packages zookeeper, libzookeeper-mt-dev)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state) {
+    zkserver_stop(&zk);
+    uv_run(&loop, UV_RUN_NOWAIT); /* let closed handles finish */
+    uv_loop_close(&loop);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 4 && !strcmp(argv[1], "--child")) return child_main(argv[2], argv[3]);
+    const struct CMUnitTest pure[] = {cmocka_unit_test(test_pick)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_node_ids_unique),         cmocka_unit_test(test_register_and_list),
+        cmocka_unit_test(test_least_loaded_and_update), cmocka_unit_test(test_close_removes),
+        cmocka_unit_test(test_crash_removes),           cmocka_unit_test(test_expiry_reregisters),
+    };
+    int failed = cmocka_run_group_tests_name("discovery_pick", pure, NULL, NULL);
+    return failed +
+           cmocka_run_group_tests_name("discovery_zookeeper", tests, group_setup, group_teardown);
+}

@@ -1,0 +1,281 @@
+/*
+ * Unit tests for cluster/usermap against a real, private Redis 7
+ * (tests/redisserver.h): multi-device counts, lookups across servers,
+ * forgetting a dead server, and a Redis restart in the middle (lookups
+ * fail fast while it is down; afterwards the map is rebuilt and works
+ * without reopening anything). Raw keys are checked with a second,
+ * synchronous hiredis connection so the layout promised in usermap.h is
+ * what Redis really holds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <uv.h>
+
+#include "cluster/usermap.h"
+#include "core/clock.h"
+#include "redisserver.h"
+
+static redisserver rs;
+static uv_loop_t loop;
+
+/* ---- helpers ---- */
+
+/* Runs the loop until *flag is set or ms pass; 0 when set. */
+static int run_until(const int *flag, int want, int ms) {
+    uint64_t end = clock_mono_ms() + (uint64_t)ms;
+    while (*flag != want) {
+        if (clock_mono_ms() > end) return -1;
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(2 * 1000);
+    }
+    return 0;
+}
+
+static int connected_flag(usermap *m) {
+    return usermap_connected(m);
+}
+
+static int wait_connected(usermap *m, int want, int ms) {
+    uint64_t end = clock_mono_ms() + (uint64_t)ms;
+    while (connected_flag(m) != want) {
+        if (clock_mono_ms() > end) return -1;
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(5 * 1000);
+    }
+    return 0;
+}
+
+static usermap *open_connected(void) {
+    usermap *m = NULL;
+    assert_int_equal(usermap_open(&m, &loop, "127.0.0.1", rs.port), 0);
+    if (wait_connected(m, 1, 3000) != 0) fail_msg("no connection to Redis on %d", rs.port);
+    return m;
+}
+
+static void close_map(usermap *m) {
+    usermap_close(m);
+    uv_run(&loop, UV_RUN_NOWAIT); /* close callbacks free it */
+}
+
+typedef struct result {
+    int done, status;
+    size_t n;
+    size_t ns[8];
+    unsigned ids[8][8]; /* sorted */
+} result;
+
+static void on_lookup(void *data, int status, const unsigned *const *servers,
+                      const size_t *nservers, size_t n) {
+    result *r = data;
+    r->done++;
+    r->status = status;
+    r->n = n;
+    if (status != 0) {
+        assert_null(servers);
+        assert_null(nservers);
+        return;
+    }
+    for (size_t i = 0; i < n && i < 8; i++) {
+        r->ns[i] = nservers[i];
+        for (size_t k = 0; k < nservers[i] && k < 8; k++) {
+            size_t j = k;
+            while (j > 0 && r->ids[i][j - 1] > servers[i][k]) { /* insertion sort */
+                r->ids[i][j] = r->ids[i][j - 1];
+                j--;
+            }
+            r->ids[i][j] = servers[i][k];
+        }
+    }
+}
+
+/* Looks up users and waits for the single callback. */
+static result lookup(usermap *m, const char *const *users, size_t n) {
+    result r = {0};
+    usermap_lookup(m, users, n, on_lookup, &r);
+    assert_int_equal(r.done, 0); /* never called back from inside usermap_lookup */
+    if (run_until(&r.done, 1, 3000) != 0) fail_msg("lookup never called back");
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(r.done, 1);
+    return r;
+}
+
+/* A one-off synchronous command on the test's own connection. */
+static redisReply *raw(const char *fmt, ...) {
+    redisContext *c = redisConnect("127.0.0.1", rs.port);
+    assert_true(c && !c->err);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    assert_non_null(r);
+    return r;
+}
+
+static long long raw_int(const char *fmt, const char *a, const char *b) {
+    redisReply *r = raw(fmt, a, b);
+    long long v = r->type == REDIS_REPLY_INTEGER  ? r->integer
+                  : r->type == REDIS_REPLY_STRING ? atoll(r->str)
+                                                  : -1000;
+    freeReplyObject(r);
+    return v;
+}
+
+static int setup(void **state) {
+    freeReplyObject(raw("FLUSHALL"));
+    return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_add_remove_lookup(void **state) {
+    usermap *m = open_connected();
+    const char *users[] = {"alice", "bob", "carol"};
+
+    usermap_add(m, "alice", 1); /* phone */
+    usermap_add(m, "alice", 1); /* laptop, same server */
+    usermap_add(m, "alice", 2); /* tablet, another server */
+    usermap_add(m, "bob", 2);
+
+    result r = lookup(m, users, 3);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.ns[0], 2);
+    assert_int_equal(r.ids[0][0], 1);
+    assert_int_equal(r.ids[0][1], 2);
+    assert_int_equal(r.ns[1], 1);
+    assert_int_equal(r.ids[1][0], 2);
+    assert_int_equal(r.ns[2], 0); /* never connected */
+    assert_int_equal(raw_int("HGET %s %s", "server:1:users", "alice"), 2);
+    assert_int_equal(raw_int("HGET %s %s", "server:2:users", "alice"), 1);
+
+    usermap_remove(m, "alice", 1); /* one of two sockets on server 1 */
+    r = lookup(m, users, 1);
+    assert_int_equal(r.ns[0], 2);
+    assert_int_equal(raw_int("HGET %s %s", "server:1:users", "alice"), 1);
+
+    usermap_remove(m, "alice", 1); /* the last one */
+    usermap_remove(m, "bob", 2);
+    r = lookup(m, users, 2);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.ns[0], 1);
+    assert_int_equal(r.ids[0][0], 2);
+    assert_int_equal(r.ns[1], 0);
+    assert_int_equal(raw_int("HEXISTS %s %s", "server:1:users", "alice"), 0);
+    assert_int_equal(raw_int("SISMEMBER %s %s", "user:alice:servers", "1"), 0);
+    assert_int_equal(raw_int("EXISTS %s%s", "user:bob:servers", ""), 0);
+
+    r = lookup(m, users, 0); /* nothing asked: still one callback */
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.n, 0);
+    close_map(m);
+}
+
+static void test_forget_server(void **state) {
+    usermap *dead = open_connected(), *survivor = open_connected();
+    const char *users[] = {"alice", "bob"};
+    usermap_add(dead, "alice", 5);
+    usermap_add(dead, "alice", 5);
+    usermap_add(dead, "bob", 5);
+    usermap_add(survivor, "alice", 6);
+    result r = lookup(dead, users, 2); /* the adds have landed */
+    assert_int_equal(r.ns[0], 2);
+    close_map(dead); /* it "crashes": its entries stay behind */
+
+    usermap_forget_server(survivor, 5);
+    r = lookup(survivor, users, 2);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.ns[0], 1);
+    assert_int_equal(r.ids[0][0], 6);
+    assert_int_equal(r.ns[1], 0);
+    assert_int_equal(raw_int("EXISTS %s%s", "server:5:users", ""), 0);
+    assert_int_equal(raw_int("HGET %s %s", "server:6:users", "alice"), 1);
+    close_map(survivor);
+}
+
+static void test_redis_restart(void **state) {
+    usermap *m = open_connected();
+    const char *users[] = {"alice", "bob", "carol"};
+    usermap_add(m, "alice", 1);
+    usermap_add(m, "alice", 1);
+    usermap_add(m, "carol", 1);
+    result r = lookup(m, users, 1);
+    assert_int_equal(r.ns[0], 1);
+
+    redisserver_pause(&rs);
+    if (wait_connected(m, 0, 3000) != 0) fail_msg("disconnect not noticed");
+    uint64_t t0 = clock_mono_ms();
+    r = lookup(m, users, 2);
+    assert_true(r.status < 0);
+    assert_true(clock_mono_ms() - t0 < 500); /* fails fast, no queueing */
+
+    usermap_add(m, "bob", 1);      /* while down: remembered, not lost */
+    usermap_remove(m, "carol", 1); /* likewise */
+    usermap_remove(m, "alice", 1); /* 2 -> 1 sockets */
+
+    assert_int_equal(redisserver_resume(&rs), 0); /* a new, empty Redis */
+    if (wait_connected(m, 1, 8000) != 0) fail_msg("no reconnect after Redis restart");
+    r = lookup(m, users, 3);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.ns[0], 1);
+    assert_int_equal(r.ids[0][0], 1);
+    assert_int_equal(r.ns[1], 1);
+    assert_int_equal(r.ids[1][0], 1);
+    assert_int_equal(r.ns[2], 0);
+    assert_int_equal(raw_int("HGET %s %s", "server:1:users", "alice"), 1);
+
+    usermap_remove(m, "alice", 1); /* and writes work again */
+    r = lookup(m, users, 1);
+    assert_int_equal(r.ns[0], 0);
+    close_map(m);
+}
+
+static void test_no_redis(void **state) {
+    usermap *m = NULL;
+    assert_int_equal(usermap_open(&m, &loop, "127.0.0.1", redisserver__free_port()), 0);
+    const char *users[] = {"alice"};
+    usermap_add(m, "alice", 1); /* must not crash or block */
+    uint64_t t0 = clock_mono_ms();
+    result r = lookup(m, users, 1);
+    assert_true(r.status < 0);
+    assert_true(clock_mono_ms() - t0 < 2500); /* at worst the connect timeout */
+    assert_int_equal(usermap_connected(m), 0);
+    close_map(m);
+    assert_int_equal(usermap_open(&m, &loop, "127.0.0.1", 0), -EINVAL);
+}
+
+static int group_setup(void **state) {
+    uv_loop_init(&loop);
+    if (redisserver_start(&rs) != 0) {
+        fprintf(stderr, "cannot start redis-server (package redis-server)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state) {
+    redisserver_stop(&rs);
+    /* NOWAIT, not DEFAULT: a failed test may have left a map open, and
+     * its handles must not hang the program. */
+    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_loop_close(&loop);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_add_remove_lookup, setup),
+        cmocka_unit_test_setup(test_forget_server, setup),
+        cmocka_unit_test_setup(test_redis_restart, setup),
+        cmocka_unit_test(test_no_redis),
+    };
+    return cmocka_run_group_tests_name("usermap", tests, group_setup, group_teardown);
+}
