@@ -28,7 +28,7 @@ BCONNS=${BENCH_BASELINE_CONNECTIONS:-20000}
 HOLD=${BENCH_HOLD:-10}
 FAN1_M=1000 FAN1_S=10 FAN2_R=100 FAN2_M=100 FAN2_S=100
 FAN_W=32 # messages in flight per sender at saturation: fewer and the window, not the server, is the limit
-DUR_R=100 DUR_W=64
+DUR_R=100 DUR_W=256 # deep enough that the store, not the window, is the limit
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   DURATION=1 WARMUP=0.5 SWEEP=0.25,0.5 CONNS=2000 BCONNS=1000 HOLD=1
   FAN1_M=200 FAN2_R=10 FAN2_M=50 FAN2_S=10 DUR_R=20
