@@ -160,7 +160,7 @@ static inline void fill_append(store_op *op, const char *ch, const char *user, u
     memset(op, 0, sizeof(*op));
     op->kind = STORE_MSG_APPEND;
     store_msg *m = &op->u.msg_append.msg;
-    snprintf(m->channel_id, sizeof m->channel_id, "%s", ch);
+    snprintf(m->channel_id, sizeof m->channel_id, "%.36s", ch);
     m->id = id;
     m->created_ms = (int64_t)id;
     m->user_id = (char *)user;
