@@ -19,10 +19,9 @@
  * While reconnecting fails, attempts are spaced by a doubling backoff and
  * the batches in between fail at once with STORE_EIO, so nothing hangs.
  *
- * Threads: as in store_sqlite.c — the loop thread submits (queue under
- * `mu`, wake the worker with `cv`); the worker runs batches, moves them to
- * the completed list and pokes `async`. The connection is the worker's,
- * except in load() while the worker is parked.
+ * Threads, queue and completion hand-back are store_worker's (shared with
+ * the SQLite backend). The connection is the worker's, except in load()
+ * while the worker is paused.
  *
  * The SQL lives in store_pg_schema.c and store_pg_ops.c.
  */
@@ -37,6 +36,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "store/store_pg_int.h"
+#include "store/store_worker.h"
 
 #define BACKOFF_MIN_S 0.05
 #define BACKOFF_MAX_S 2.0
@@ -47,28 +47,12 @@
 struct store {
     char *conninfo; /* may hold a password: never logged */
     int fsync;
-    uv_loop_t *loop;
-    uv_async_t async;
-    pthread_t thread;
-    int max_batch;
+    store_worker *w;
 
-    /* Worker only (or load() while the worker is parked). */
+    /* Worker only (or load() while the worker is paused). */
     PGconn *conn;     /* NULL while disconnected */
     double retry_at;  /* no connect attempt before this (monotonic s) */
     double backoff_s; /* the wait after the next failed attempt */
-
-    pthread_mutex_t mu;                /* guards everything down to `closing` */
-    pthread_cond_t cv;                 /* broadcast on any change below */
-    store_op *queue_head, *queue_tail; /* submitted, not yet run */
-    store_op *done_head, *done_tail;   /* run, done() not yet called */
-    int stopping;                      /* worker: run what is queued, then exit */
-    int parked;                        /* load() or a test holds the worker: start no batch */
-    int busy;                          /* the worker is running a batch */
-    int closing;                       /* close() began: submits complete with ECLOSED */
-
-    /* Loop thread only. */
-    store_op *draining; /* taken from done_head, done() not yet called */
-    int closed;         /* close() has run every done() */
 
     uint64_t commits;  /* atomic: transactions committed */
     uint64_t connects; /* atomic: successful connects */
@@ -118,32 +102,9 @@ static PGconn *begin(store *s) {
 
 /* ---- batches ---------------------------------------------------------- */
 
-/* Appends the list first..last to a queue (head, tail). Caller holds mu. */
-static void list_append(store_op **head, store_op **tail, store_op *first, store_op *last) {
-    last->next__ = NULL;
-    if (*tail)
-        (*tail)->next__ = first;
-    else
-        *head = first;
-    *tail = last;
-}
-
-/* A failed transaction stored nothing: drop whatever the ops produced. */
-static void fail_batch(store_op *ops) {
-    for (store_op *op = ops; op; op = op->next__) {
-        store_op_clear(op);
-        if (op->kind == STORE_MSG_APPEND)
-            op->u.msg_append.msg.seq = 0;
-        else if (op->kind == STORE_MEMBER_ADD)
-            op->u.member_add.added = 0;
-        else if (op->kind == STORE_MARK_READ)
-            op->u.mark_read.moved = 0;
-        op->status = STORE_EIO;
-    }
-}
-
-/* Runs a batch in one transaction. Worker thread, mu not held. */
-static void run_batch(store *s, store_op *ops, unsigned n) {
+/* Runs a batch in one transaction. Worker thread. */
+static void run_batch(void *backend, store_op *ops, unsigned n) {
+    store *s = backend;
     double t0 = now_s();
     PGconn *c = begin(s);
     int fatal = !c || store_pg__lock_channels(c, ops) != 0;
@@ -181,101 +142,18 @@ static void run_batch(store *s, store_op *ops, unsigned n) {
             log_warn("store_pg: connection lost; reconnecting on the next batch");
             conn_drop(s);
         }
-        fail_batch(ops);
+        store_worker_fail_batch(ops);
         return;
     }
     __atomic_add_fetch(&s->commits, 1, __ATOMIC_RELAXED);
     metrics_commit(now_s() - t0, n);
 }
 
-static void *worker_main(void *arg) {
-    store *s = arg;
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while ((!s->queue_head || s->parked) && !s->stopping)
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (!s->queue_head) break; /* stopping, and everything is committed */
-
-        /* Take up to max_batch ops off the front of the queue. */
-        store_op *first = s->queue_head, *last = first;
-        unsigned n = 1;
-        while (last->next__ && n < (unsigned)s->max_batch) {
-            last = last->next__;
-            n++;
-        }
-        s->queue_head = last->next__;
-        if (!s->queue_head) s->queue_tail = NULL;
-        last->next__ = NULL;
-        s->busy = 1;
-        pthread_mutex_unlock(&s->mu);
-
-        run_batch(s, first, n);
-
-        pthread_mutex_lock(&s->mu);
-        s->busy = 0;
-        list_append(&s->done_head, &s->done_tail, first, last);
-        pthread_cond_broadcast(&s->cv); /* load() may wait for idle */
-        uv_async_send(&s->async);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return NULL;
-}
-
-/* Calls done() for every completed op, in order. Loop thread. A done() may
- * call close(), which finishes this drain itself; stop then. */
-static void drain(store *s) {
-    for (;;) {
-        if (!s->draining) {
-            pthread_mutex_lock(&s->mu);
-            s->draining = s->done_head;
-            s->done_head = s->done_tail = NULL;
-            pthread_mutex_unlock(&s->mu);
-            if (!s->draining) return;
-        }
-        store_op *op = s->draining;
-        s->draining = op->next__;
-        op->next__ = NULL;
-        if (op->done) op->done(op);
-        if (s->closed) return;
-    }
-}
-
-static void on_async(uv_async_t *h) {
-    drain(h->data);
-}
-
-static void on_closed(uv_handle_t *h) {
-    store *s = h->data;
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
-    free(s->conninfo);
-    free(s);
-}
-
 /* ---- the backend ------------------------------------------------------ */
 
-static void pg_submit(store *s, store_op *op) {
-    op->next__ = NULL;
-    pthread_mutex_lock(&s->mu);
-    if (s->closing) {
-        op->status = STORE_ECLOSED;
-        list_append(&s->done_head, &s->done_tail, op, op);
-        if (!s->closed) uv_async_send(&s->async); /* close()'s own drain may also take it */
-    } else {
-        list_append(&s->queue_head, &s->queue_tail, op, op);
-        pthread_cond_broadcast(&s->cv);
-    }
-    pthread_mutex_unlock(&s->mu);
-}
+static void pg_submit(store *s, store_op *op) { store_worker_submit(s->w, op); }
 
-void store_pg_pause(store *s, int pause) {
-    pthread_mutex_lock(&s->mu);
-    s->parked = pause;
-    while (pause && s->busy)
-        pthread_cond_wait(&s->cv, &s->mu);
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-}
+void store_pg_pause(store *s, int pause) { store_worker_pause(s->w, pause); }
 
 static int pg_load(store *s, const store_load_cbs *cbs) {
     store_pg_pause(s, 1); /* the connection is ours until resumed */
@@ -286,23 +164,12 @@ static int pg_load(store *s, const store_load_cbs *cbs) {
     return r;
 }
 
+static void after_join(void *backend) { conn_drop(backend); }
+
 static void pg_close(store *s) {
-    pthread_mutex_lock(&s->mu);
-    if (s->closing) { /* close() from a done() that close() is running */
-        pthread_mutex_unlock(&s->mu);
-        return;
-    }
-    s->closing = 1;
-    s->stopping = 1;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-
-    pthread_join(s->thread, NULL); /* it commits the queue first */
-    conn_drop(s);
-
-    drain(s); /* also the ECLOSED ops submitted by these done()s */
-    s->closed = 1;
-    uv_close((uv_handle_t *)&s->async, on_closed);
+    if (store_worker_stop(s->w, after_join) != 0) return; /* from a done() of this close */
+    free(s->conninfo);
+    free(s);
 }
 
 static int pg_open(store **out, const store_config *cfg, uv_loop_t *loop) {
@@ -310,30 +177,16 @@ static int pg_open(store **out, const store_config *cfg, uv_loop_t *loop) {
     if (!PQisthreadsafe()) return STORE_EIO;
     store *s = calloc(1, sizeof(*s));
     if (!s) return STORE_EIO;
-    s->loop = loop;
     s->fsync = cfg->fsync;
-    s->max_batch = cfg->max_batch > 0 ? cfg->max_batch : 1024;
     s->backoff_s = BACKOFF_MIN_S;
     s->conninfo = strdup(cfg->path ? cfg->path : "");
     if (!s->conninfo) goto fail_free;
     /* At start-up an unreachable or newer database is an error, not a retry. */
     if (!conn_get(s)) goto fail_free;
-    if (pthread_mutex_init(&s->mu, NULL) != 0) goto fail_conn;
-    if (pthread_cond_init(&s->cv, NULL) != 0) goto fail_mutex;
-    if (uv_async_init(loop, &s->async, on_async) != 0) goto fail_cond;
-    s->async.data = s;
-    if (pthread_create(&s->thread, NULL, worker_main, s) != 0) {
-        conn_drop(s);
-        uv_close((uv_handle_t *)&s->async, on_closed); /* frees s */
-        return STORE_EIO;
-    }
+    if (store_worker_start(&s->w, loop, cfg->max_batch, run_batch, s) != 0) goto fail_conn;
     *out = s;
     return STORE_OK;
 
-fail_cond:
-    pthread_cond_destroy(&s->cv);
-fail_mutex:
-    pthread_mutex_destroy(&s->mu);
 fail_conn:
     conn_drop(s);
 fail_free:

@@ -1,0 +1,46 @@
+/*
+ * store_worker: what every store backend shares — a worker thread, the op
+ * queue, group commit (the worker takes everything queued, up to max_batch
+ * ops, and hands it to the backend as ONE batch, i.e. one transaction) and
+ * the hand-back of completed ops to the loop thread through uv_async, where
+ * done() runs in submission order.
+ *
+ * The backend supplies run(): it executes a batch on the worker thread and
+ * sets each op's status (store_worker_fail_batch marks a failed
+ * transaction). Everything else about threads lives here.
+ *
+ * Lifetime: store_worker_stop() commits what is queued, joins the thread,
+ * runs the remaining done() callbacks (later submits complete with
+ * STORE_ECLOSED) and closes the async handle; the worker's memory goes when
+ * the loop has run once more.
+ */
+#ifndef CHATD_STORE_WORKER_H
+#define CHATD_STORE_WORKER_H
+
+#include <uv.h>
+
+#include "store/store.h"
+
+typedef struct store_worker store_worker;
+
+/* Runs ops (a list linked by next__, n of them) in one transaction. Worker
+ * thread, no lock held. */
+typedef void (*store_worker_run_fn)(void *backend, store_op *ops, unsigned n);
+
+/* Starts the thread. 0, or STORE_EIO (nothing to free then). */
+int store_worker_start(store_worker **out, uv_loop_t *loop, int max_batch, store_worker_run_fn run,
+                       void *backend);
+/* Queues op (loop thread); its done() runs later on the loop thread. */
+void store_worker_submit(store_worker *w, store_op *op);
+/* pause=1 waits until no batch runs and starts none until pause=0: the
+ * backend's connection is then the caller's (load(), tests). */
+void store_worker_pause(store_worker *w, int pause);
+/* Stops as described above; after_join(backend) runs once the thread has
+ * finished and before the last done()s (close the connection there).
+ * Returns 0, or -1 when a stop is already running (close() called from a
+ * done() that the stop runs): the caller must then do nothing. */
+int store_worker_stop(store_worker *w, void (*after_join)(void *backend));
+/* Marks every op of a failed transaction STORE_EIO and drops its outputs. */
+void store_worker_fail_batch(store_op *ops);
+
+#endif
