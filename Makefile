@@ -106,4 +106,4 @@ format:
 clean:
 	rm -rf build build-* data-test
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(BUILD)/src/main.d

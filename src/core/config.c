@@ -38,13 +38,21 @@ static const opt opts[] = {
     {"max-content", O_INT, F(max_content), "largest message content in bytes (default 4000)"},
     {"node-id", O_INT, F(node_id), "Snowflake node id 0..1023 (default 1)"},
     {"log-level", O_LEVEL, F(log_level), "debug|info|warn|error (default info)"},
+    {"redis", O_STR, F(redis), "cluster: Redis HOST:PORT (user->server map)"},
+    {"zookeeper", O_STR, F(zookeeper), "cluster: ZooKeeper HOST:PORT (discovery)"},
+    {"bus", O_STR, F(bus), "cluster: kafka|redis (default kafka)"},
+    {"kafka", O_STR, F(kafka), "cluster: Kafka bootstrap brokers (--bus kafka)"},
+    {"pg", O_STR, F(pg), "cluster: PostgreSQL conninfo; password from <secrets>/db_password.txt"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: chatd [all] [options]\n\n"
+    fprintf(f, "usage: chatd [all|api|chat|dispatcher] [options]\n\n"
                "Runs the chat server. With no role (or `all`) one process serves the HTTP API,\n"
-               "/chat and /presence on one port and stores everything in SQLite.\n\noptions:\n");
+               "/chat and /presence on one port and stores everything in SQLite.\n"
+               "Cluster roles meet through PostgreSQL, Redis, ZooKeeper and Kafka (or Redis\n"
+               "Streams): `api` serves the HTTP API, `chat` serves /chat and /presence,\n"
+               "`dispatcher` routes messages to the chat servers.\n\noptions:\n");
     for (size_t i = 0; i < NOPTS; i++) fprintf(f, "  --%-22s %s\n", opts[i].name, opts[i].help);
     fprintf(f, "  --%-22s %s\n  --%-22s %s\n\n", "help", "print this help", "version",
             "print the version");
@@ -157,5 +165,10 @@ int config_parse(chatd_config *c, int argc, char **argv) {
         return -1;
     }
     if (!c->advertise) c->advertise = c->host;
+    if (!c->bus) c->bus = "kafka";
+    if (strcmp(c->bus, "kafka") && strcmp(c->bus, "redis")) {
+        fprintf(stderr, "chatd: --bus must be kafka or redis\n");
+        return -1;
+    }
     return 0;
 }

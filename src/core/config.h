@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 typedef struct chatd_config {
-    const char *role;          /* "all" (embedded default) */
+    const char *role;          /* "all" (embedded default), "api", "chat", "dispatcher" */
     const char *host;          /* listen address */
     int port;                  /* 0 = any free port */
     const char *port_file;     /* written with the bound port once listening */
@@ -26,6 +26,12 @@ typedef struct chatd_config {
     size_t max_content;
     unsigned node_id;
     int log_level;
+    /* cluster roles */
+    const char *redis;         /* HOST:PORT */
+    const char *zookeeper;     /* HOST:PORT[,HOST:PORT...] */
+    const char *bus;           /* "kafka" | "redis" */
+    const char *kafka;         /* bootstrap brokers */
+    const char *pg;            /* libpq conninfo (password from secrets/db_password.txt) */
 } chatd_config;
 
 /* Fills defaults, applies CHATD_* then argv. Returns 0, 1 when --help or

@@ -1,0 +1,301 @@
+/*
+ * app: start-up and shutdown shared by every role (see app.h). Each open
+ * step logs a clear reason when it fails; app_fail() then releases
+ * whatever was opened, in reverse order.
+ */
+#include "roles/app.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "auth/secret.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "net/ws.h"
+
+void app__server_handlers(app *a, server_handlers *h); /* app_ws.c */
+
+void app_init(app *a, const chatd_config *cfg, const char *role) {
+    memset(a, 0, sizeof(*a));
+    a->cfg = cfg;
+    a->role = role;
+    a->loop = uv_default_loop();
+    a->node_id = cfg->node_id;
+}
+
+int app_load_secret(app *a, int allow_generate) {
+    if (allow_generate && mkdir(a->cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        log_error("cannot create data directory %s: %s", a->cfg->data_dir, strerror(errno));
+        return -1;
+    }
+    char err[512] = "";
+    int r = secret_load(a->cfg->secrets_dir, allow_generate ? a->cfg->data_dir : NULL,
+                        allow_generate, &a->key, &a->key_len, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (r == 1) log_info("generated a new JWT secret in %s", err);
+    return 0;
+}
+
+/* Splits "host:port"; 0 or -1. */
+static int split_hostport(const char *s, char *host, size_t cap, int *port) {
+    const char *colon = s ? strrchr(s, ':') : NULL;
+    if (!colon || (size_t)(colon - s) >= cap || colon == s) return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p <= 0 || p > 65535) return -1;
+    *port = (int)p;
+    return 0;
+}
+
+/* --pg plus the password file, quoted for libpq. Caller frees. */
+static char *pg_conninfo(const chatd_config *cfg) {
+    char path[4096], pw[512] = "";
+    snprintf(path, sizeof(path), "%s/db_password.txt", cfg->secrets_dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(pw, sizeof(pw), f)) pw[0] = '\0';
+        fclose(f);
+        pw[strcspn(pw, "\r\n")] = '\0';
+    }
+    size_t cap = strlen(cfg->pg) + 2 * strlen(pw) + 32;
+    char *out = malloc(cap);
+    if (!out) abort();
+    size_t n = (size_t)snprintf(out, cap, "%s", cfg->pg);
+    if (pw[0]) {
+        n += (size_t)snprintf(out + n, cap - n, " password='");
+        for (const char *p = pw; *p; p++) {
+            if (*p == '\'' || *p == '\\') out[n++] = '\\';
+            out[n++] = *p;
+        }
+        out[n++] = '\'';
+        out[n] = '\0';
+    }
+    return out;
+}
+
+int app_open_store(app *a, int pg) {
+    char path[4096];
+    store_config scfg = {path, a->cfg->fsync, 1024};
+    char *conninfo = NULL;
+    if (pg) {
+        if (!a->cfg->pg) {
+            log_error("the %s role needs --pg CONNINFO (PostgreSQL)", a->role);
+            return -1;
+        }
+        conninfo = pg_conninfo(a->cfg);
+        scfg.path = conninfo;
+        a->sb = &store_pg_backend;
+    } else {
+        snprintf(path, sizeof(path), "%s/chatd.db", a->cfg->data_dir);
+        a->sb = &store_sqlite_backend;
+    }
+    int r = a->sb->open(&a->st, &scfg, a->loop);
+    free(conninfo); /* holds the password: gone as soon as possible */
+    if (r != 0) {
+        log_error("cannot open the %s store%s%s", a->sb->name, pg ? "" : " at ", pg ? "" : path);
+        a->st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int app_open_domain(app *a, int cluster) {
+    const chatd_config *cfg = a->cfg;
+    domain_config dcfg;
+    domain_config_default(&dcfg);
+    dcfg.rate_per_sec = cfg->rate_per_sec;
+    dcfg.rate_burst = cfg->rate_burst;
+    dcfg.abuse_close_ms = cfg->abuse_close_ms;
+    dcfg.presence_timeout_ms = cfg->presence_timeout_ms;
+    dcfg.node_id = a->node_id;
+    dcfg.limits.max_content = cfg->max_content;
+    dcfg.cluster = cluster;
+    a->dom = domain_new(&dcfg, a->sb, a->st);
+    if (!a->dom) log_error("cannot load users and channels from the store");
+    return a->dom ? 0 : -1;
+}
+
+int app_open_bus(app *a, int cluster) {
+    bus_config bc = {.server_id = a->node_id, .brokers = a->cfg->kafka};
+    char host[256];
+    if (!cluster) {
+        a->bb = &bus_local_backend;
+    } else if (!strcmp(a->cfg->bus, "redis")) {
+        if (split_hostport(a->cfg->redis, host, sizeof(host), &bc.redis_port) != 0) {
+            log_error("--bus redis needs --redis HOST:PORT");
+            return -1;
+        }
+        bc.redis_host = host;
+        a->bb = &bus_redis_backend;
+    } else {
+        if (!a->cfg->kafka) {
+            log_error("--bus kafka needs --kafka BROKERS");
+            return -1;
+        }
+        a->bb = &bus_kafka_backend;
+    }
+    bus_handler bh = {a->dom, domain_deliver, domain_event};
+    if (a->bb->open(&a->bus, a->loop, &bc, &bh) != 0) {
+        log_error("cannot open the %s bus", a->bb->name);
+        a->bus = NULL;
+        return -1;
+    }
+    domain_attach_bus(a->dom, a->bb, a->bus);
+    return 0;
+}
+
+int app_open_cluster(app *a, int need_redis, int need_zookeeper) {
+    if (need_redis) {
+        char host[256];
+        int port;
+        if (split_hostport(a->cfg->redis, host, sizeof(host), &port) != 0) {
+            log_error("the %s role needs --redis HOST:PORT", a->role);
+            return -1;
+        }
+        if (usermap_open(&a->um, a->loop, host, port) != 0) {
+            log_error("cannot reach Redis at %s", a->cfg->redis);
+            return -1;
+        }
+    }
+    if (need_zookeeper) {
+        if (!a->cfg->zookeeper) {
+            log_error("the %s role needs --zookeeper HOST:PORT", a->role);
+            return -1;
+        }
+        a->dsb = &discovery_zookeeper_backend;
+        if (a->dsb->open(&a->disc, a->cfg->zookeeper, a->loop, 10000) != 0) {
+            log_error("cannot reach ZooKeeper at %s", a->cfg->zookeeper);
+            a->disc = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int app_pick_self(void *data, api_instance *chat, api_instance *pres) {
+    app *a = data;
+    snprintf(chat->host, sizeof(chat->host), "%s", a->cfg->advertise);
+    chat->port = a->srv.port;
+    chat->id = a->node_id;
+    *pres = *chat;
+    return 0;
+}
+
+static int write_port_file(const char *path, int port) {
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0) return -1;
+    return rename(tmp, path);
+}
+
+int app_serve(app *a, int endpoints, int (*pick)(void *, api_instance *, api_instance *)) {
+    const chatd_config *cfg = a->cfg;
+    api_config acfg = {.jwt_key = a->key, .jwt_key_len = a->key_len,
+                       .token_ttl_s = cfg->token_ttl_s, .role = a->role, .pick = pick,
+                       .pick_data = a};
+    password_params_default(&acfg.pw);
+    if (cfg->argon2_min) {
+        acfg.pw.opslimit = 1; /* crypto_pwhash_OPSLIMIT_MIN */
+        acfg.pw.memlimit = 8192;
+    }
+    a->api = api_new(&acfg, a->loop, a->sb, a->st, a->dom);
+    if (!a->api) return -1;
+    a->endpoints = endpoints;
+    server_handlers h;
+    app__server_handlers(a, &h);
+    server_limits lim = {cfg->max_frame, 16u << 20};
+    int rc = server_start(&a->srv, a->loop, cfg->host, cfg->port, &h, &lim);
+    if (rc != 0) {
+        log_error("cannot listen on %s:%d: %s", cfg->host, cfg->port, uv_strerror(rc));
+        return -1;
+    }
+    a->serving = 1;
+    if (cfg->port_file && write_port_file(cfg->port_file, a->srv.port) != 0) {
+        log_error("cannot write %s: %s", cfg->port_file, strerror(errno));
+        return -1;
+    }
+    log_info("chatd %s listening on http://%s:%d", a->role, cfg->host, a->srv.port);
+    return 0;
+}
+
+/* ---- running and stopping ---- */
+
+static void on_tick(uv_timer_t *t) {
+    app *a = t->data;
+    if (!a->stopping) {
+        if (a->dom) domain_tick(a->dom);
+        if (a->api) api_tick(a->api);
+        if (a->on_tick) a->on_tick(a);
+        return;
+    }
+    if (!a->serving || a->srv.nall == 0 || clock_mono_ms() >= a->stop_deadline) uv_stop(a->loop);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+    app *a = s->data;
+    if (a->stopping) return;
+    a->stopping = 1;
+    log_info("signal %d: shutting down (closing connections with 1001)", signum);
+    if (a->serving) {
+        server_stop_accepting(&a->srv);
+        server_close_all(&a->srv, WS_CLOSE_GOING_AWAY, "server shutting down");
+    }
+    a->stop_deadline = clock_mono_ms() + 3000;
+    uv_timer_start(&a->tick, on_tick, 20, 20);
+}
+
+static void close_walk(uv_handle_t *h, void *arg) {
+    (void)arg;
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+int app_fail(app *a) {
+    if (a->serving) server_abort_all(&a->srv);
+    if (a->on_stop) a->on_stop(a);
+    if (a->st) a->sb->close(a->st); /* commits, runs the remaining done() callbacks */
+    a->st = NULL;
+    if (a->bus) a->bb->close(a->bus);
+    a->bus = NULL;
+    if (a->um) usermap_close(a->um);
+    a->um = NULL;
+    if (a->disc) a->dsb->close(a->disc); /* our ephemeral znodes go with the session */
+    a->disc = NULL;
+    uv_walk(a->loop, close_walk, NULL);
+    uv_run(a->loop, UV_RUN_DEFAULT);
+    if (a->serving || a->srv.loop) server_free(&a->srv);
+    api_free(a->api);
+    domain_free(a->dom);
+    free(a->key);
+    uv_loop_close(a->loop);
+    return 1;
+}
+
+int app_run(app *a) {
+    uv_signal_init(a->loop, &a->sigint);
+    uv_signal_init(a->loop, &a->sigterm);
+    a->sigint.data = a->sigterm.data = a;
+    uv_signal_start(&a->sigint, on_signal, SIGINT);
+    uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+    uv_timer_init(a->loop, &a->tick);
+    a->tick.data = a;
+    uv_timer_start(&a->tick, on_tick, 1000, 1000);
+    signal(SIGPIPE, SIG_IGN);
+
+    uv_run(a->loop, UV_RUN_DEFAULT);
+
+    app_fail(a); /* the same orderly release, now after a clean stop */
+    log_info("chatd %s stopped", a->role);
+    return 0;
+}

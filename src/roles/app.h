@@ -1,0 +1,83 @@
+/*
+ * app: what every role of the chatd binary shares — secrets, the store, the
+ * domain, the bus, the listening server and its WebSocket sessions, the
+ * cluster clients, and the run loop with its graceful shutdown (stop
+ * accepting, close WebSockets with 1001, let the store commit what it has,
+ * exit 0). A role file (all.c, api.c, chat.c, dispatcher.c) only chooses
+ * which of these it opens.
+ */
+#ifndef CHATD_APP_H
+#define CHATD_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "api/api.h"
+#include "bus/bus.h"
+#include "chat/domain.h"
+#include "cluster/usermap.h"
+#include "core/config.h"
+#include "discovery/discovery.h"
+#include "net/server.h"
+#include "store/store.h"
+
+enum { APP_EP_CHAT = 1, APP_EP_PRESENCE = 2 };
+
+typedef struct app app;
+struct app {
+    const chatd_config *cfg;
+    const char *role;
+    uv_loop_t *loop;
+    unsigned node_id;
+    uint8_t *key;
+    size_t key_len;
+
+    const store_backend *sb;
+    store *st;
+    domain *dom;
+    const bus_backend *bb;
+    bus *bus;
+    api *api;
+    usermap *um;                  /* cluster: Redis user -> chat servers */
+    const discovery_backend *dsb; /* cluster: ZooKeeper */
+    discovery *disc;
+
+    server srv;
+    int serving;                  /* server_start succeeded */
+    int endpoints;                /* APP_EP_* served by the server */
+
+    void (*on_tick)(app *a);      /* the role's periodic work (1 s), may be NULL */
+    void (*on_stop)(app *a);      /* the role's own clean-up, before the store closes */
+    void *role_data;
+
+    uv_signal_t sigint, sigterm;
+    uv_timer_t tick;
+    int stopping;
+    uint64_t stop_deadline;
+};
+
+/* Fills a for cfg (the default loop). */
+void app_init(app *a, const chatd_config *cfg, const char *role);
+/* Loads the JWT secret; allow_generate only in the embedded shape. 0 or -1. */
+int app_load_secret(app *a, int allow_generate);
+/* Opens SQLite in the data dir (pg = 0) or PostgreSQL from --pg (pg = 1). */
+int app_open_store(app *a, int pg);
+/* Opens the domain on the store; cluster = the model is a cache. */
+int app_open_domain(app *a, int cluster);
+/* Opens the bus (local, or --bus kafka|redis for this node id) for the domain. */
+int app_open_bus(app *a, int cluster);
+/* Opens the cluster clients named by the flags (--redis, --zookeeper). */
+int app_open_cluster(app *a, int need_redis, int need_zookeeper);
+/* Opens the HTTP API and starts listening; endpoints: APP_EP_* WebSockets.
+ * pick answers /auth's choice of servers. */
+int app_serve(app *a, int endpoints, int (*pick)(void *, api_instance *, api_instance *));
+/* Runs until SIGINT/SIGTERM, shuts down, frees everything; the exit code. */
+int app_run(app *a);
+/* Frees whatever was opened (also after a failed start); returns 1. */
+int app_fail(app *a);
+
+/* /auth in the embedded shape: this process for both services. */
+int app_pick_self(void *data, api_instance *chat, api_instance *presence);
+
+#endif
