@@ -35,7 +35,8 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps deps-test deps-bench run test unit integration fuzz bench clean format
-all: $(BUILD)/chatd $(if $(CLI_SRC),$(BUILD)/chat) $(if $(BENCH_SRC),$(BUILD)/chat-bench)
+all: $(BUILD)/chatd $(if $(CLI_SRC),$(BUILD)/chat) $(if $(BENCH_SRC),$(BUILD)/chat-bench) \
+     $(BUILD)/kafka_mock
 
 deps:
 	@scripts/deps.sh run
@@ -60,6 +61,10 @@ $(BUILD)/chat: $(CLI_OBJ) $(BUILD)/libchatd.a
 
 $(BUILD)/chat-bench: $(BENCH_OBJ) $(BUILD)/libchatd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Owns a librdkafka mock cluster for separate chatd processes (scripts/cluster).
+$(BUILD)/kafka_mock: tests/tools/kafka_mock.c
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lrdkafka
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)

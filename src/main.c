@@ -21,7 +21,10 @@ int main(int argc, char **argv) {
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) log_warn("could not raise the open-file limit");
     }
     if (!strcmp(cfg.role, "all")) return role_all_run(&cfg);
-    fprintf(stderr,
-            "chatd: unknown role '%s' (this build has: all; run `chatd --help`)\n", cfg.role);
+    if (!strcmp(cfg.role, "api")) return role_api_run(&cfg);
+    if (!strcmp(cfg.role, "chat")) return role_chat_run(&cfg);
+    if (!strcmp(cfg.role, "dispatcher")) return role_dispatcher_run(&cfg);
+    fprintf(stderr, "chatd: unknown role '%s' (all, api, chat, dispatcher; see `chatd --help`)\n",
+            cfg.role);
     return 2;
 }

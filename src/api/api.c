@@ -288,6 +288,8 @@ void api_handle(api *a, conn *c, http_req *req) {
     int known = ROUTE("/auth") || ROUTE("/register") || ROUTE("/health") || ROUTE("/metrics");
     if (!known) {
         respond_error(c, 404, "not_found", "no such endpoint");
+    } else if (!a->st && (ROUTE("/auth") || ROUTE("/register"))) {
+        respond_error(c, 404, "not_found", "this server does not serve accounts: use the API server");
     } else if (ROUTE("/auth") && req->method == HTTP_POST) {
         handle_auth(a, c, req);
     } else if (ROUTE("/register") && req->method == HTTP_POST) {

@@ -27,7 +27,8 @@ static void list_done(store_op *op) {
 }
 
 void chat__channels_list(domain *d, ch_user *u, session *only) {
-    if (!only && !u->chat) return; /* nobody to tell */
+    /* Nobody to tell here; in a cluster their sockets may be on another server. */
+    if (!only && !u->chat && !d->cfg.cluster) return;
     pend *p = chat__pend(d, only, STORE_CHANNELS_FOR_USER, list_done);
     p->u = u;
     p->op.u.channels_for_user.user_id = u->name;

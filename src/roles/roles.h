@@ -1,14 +1,18 @@
 /*
  * roles: one entry point per role of the chatd binary. `all` is the
  * embedded default: API, chat and presence in one process on one port,
- * with SQLite and the in-process bus.
+ * with SQLite and the in-process bus. `api`, `chat` and `dispatcher` are
+ * the cluster roles (PostgreSQL, Redis, ZooKeeper, Kafka or Redis Streams).
  */
 #ifndef CHATD_ROLES_H
 #define CHATD_ROLES_H
 
 #include "core/config.h"
 
-/* Runs until SIGINT/SIGTERM; returns the process exit code. */
+/* Each runs until SIGINT/SIGTERM and returns the process exit code. */
 int role_all_run(const chatd_config *cfg);
+int role_api_run(const chatd_config *cfg);
+int role_chat_run(const chatd_config *cfg);
+int role_dispatcher_run(const chatd_config *cfg);
 
 #endif

@@ -1,0 +1,21 @@
+/* cluster: /auth's choice of servers from ZooKeeper's live instances. */
+#include "roles/cluster.h"
+
+#include <stdio.h>
+
+static int pick_one(app *a, const char *service, api_instance *out) {
+    discovery_instance list[64], best;
+    size_t n = a->dsb->list(a->disc, service, list, 64);
+    if (discovery_pick(list, n, &best) != 0) return -1;
+    snprintf(out->host, sizeof(out->host), "%s", best.host);
+    out->port = best.port;
+    out->id = best.id;
+    return 0;
+}
+
+int cluster_pick(void *data, api_instance *chat, api_instance *presence) {
+    app *a = data;
+    if (!a->disc) return -1;
+    if (pick_one(a, CLUSTER_CHAT_SERVICE, chat) != 0) return -1;
+    return pick_one(a, CLUSTER_PRESENCE_SERVICE, presence);
+}
