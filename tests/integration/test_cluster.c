@@ -1,0 +1,168 @@
+/*
+ * test_cluster: a real cluster (scripts/cluster: Redis, ZooKeeper,
+ * PostgreSQL, 1 api + 3 chat + 2 dispatcher chatd processes) with each bus
+ * backend — Redis Streams and Kafka (librdkafka's mock cluster, 3 brokers).
+ * Users placed on different chat servers by /auth create a channel, chat
+ * both ways, see each other's read receipts and the same history; a
+ * dispatcher killed with -9 leaves the other to carry on with nothing lost.
+ */
+#include "integration/chatkit.h"
+
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+static chatd_srv api_srv; /* only .port is used: the API server */
+
+static int run(const char *cmd) {
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void cluster_up(const char *bus) {
+    const char *bin = getenv("CHATD_BIN") ? getenv("CHATD_BIN") : "build/chatd";
+    char b[4096];
+    snprintf(b, sizeof b, "%s", bin);
+    snprintf(dir, sizeof dir, "/tmp/chatd-cluster-it-XXXXXX");
+    if (!mkdtemp(dir)) fail_msg("mkdtemp");
+    rmdir(dir); /* scripts/cluster creates it */
+    const char *cmd = hfmt("CHATD_CLUSTER_DIR=%s CHATD_BUILD=%s CHATD_CLUSTER_FLAGS='--argon2 min' "
+                           "scripts/cluster up --bus %s",
+                           dir, dirname(b), bus);
+    if (run(cmd) != 0) {
+        run(hfmt("tail -n 20 %s/*/chatd.log >&2", dir));
+        run(hfmt("CHATD_CLUSTER_DIR=%s scripts/cluster down", dir));
+        fail_msg("scripts/cluster up --bus %s failed", bus);
+    }
+    FILE *f = fopen(hfmt("%s/api/port", dir), "r");
+    if (!f || fscanf(f, "%d", &api_srv.port) != 1) fail_msg("no API port");
+    fclose(f);
+}
+
+/* Teardown: always stops what cluster_up started, even after a failure. */
+static int cluster_down(void **state) {
+    (void)state;
+    if (!dir[0]) return 0;
+    int rc = run(hfmt("CHATD_CLUSTER_DIR=%s scripts/cluster down >/dev/null", dir));
+    dir[0] = '\0';
+    return rc == 0 ? 0 : -1;
+}
+
+/* The first deliveries after start-up wait for the dispatchers to join
+ * their consumer group, and those after a dispatcher dies for the group to
+ * rebalance (Kafka's session timeout): allow for that. */
+#define SLOW_MS 30000
+
+static int pred_list_with(json_t *f, const void *ctx) {
+    json_t *t = json_object_get(f, "type");
+    return json_is_string(t) && !strcmp(json_string_value(t), "channels_list") &&
+           list_entry(f, ctx) != NULL;
+}
+
+static void wait_list_with(tconn *c, const char *ch) {
+    recv_match(c, pred_list_with, ch, SLOW_MS, hfmt("channels_list with %s", ch));
+}
+
+static void wait_msg(tconn *c, const char *ch, const char *content) {
+    if (!try_recv_msg(c, ch, content, SLOW_MS))
+        fail_msg("no chat_message '%s' within %d ms", content, SLOW_MS);
+}
+
+/* Logs in through the API and connects to the chat server it names;
+ * *server gets that server's node id. */
+static tconn *login_anywhere(const char *user, json_int_t *server, chatd_srv *where) {
+    json_t *req = json_pack("{s:s,s:s}", "username", user, "password", H_PASSWORD);
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    json_t *resp = NULL;
+    const char *raw = NULL;
+    int st = http_call(&api_srv, "POST", "/auth", body, &resp, &raw);
+    free(body);
+    if (st != 200) fail_msg("POST /auth %s: %d %s", user, st, raw);
+    json_t *chat = jobj(jobj(resp, "servers"), "chat");
+    where->port = atoi(jstr(chat, "port")); /* a string (compat) */
+    *server = jint(chat, "id");
+    return chat_connect(where, jstr(resp, "sessionToken"));
+}
+
+static void cross_server_chat(void) {
+    static chatd_srv at[3];
+    const char *u[3];
+    json_int_t srv[3];
+    tconn *c[3];
+    for (int i = 0; i < 3; i++) {
+        u[i] = uniq_name(i == 0 ? "ca" : i == 1 ? "cb" : "cc");
+        assert_int_equal(register_user(&api_srv, u[i], H_PASSWORD), 201);
+    }
+    /* /auth picks the least-loaded server; counts refresh every second. */
+    c[0] = login_anywhere(u[0], &srv[0], &at[0]);
+    recv_type(c[0], "channels_list", H_TIMEOUT);
+    for (int tries = 0;; tries++) {
+        c[1] = login_anywhere(u[1], &srv[1], &at[1]);
+        if (srv[1] != srv[0]) break;
+        if (tries == 20) fail_msg("/auth kept answering server %lld", (long long)srv[0]);
+        tconn_close(c[1]);
+        sleep_ms(300);
+    }
+    recv_type(c[1], "channels_list", H_TIMEOUT);
+    c[2] = login_anywhere(u[2], &srv[2], &at[2]);
+    recv_type(c[2], "channels_list", H_TIMEOUT);
+    printf("users on chat servers %lld, %lld, %lld\n", (long long)srv[0], (long long)srv[1],
+           (long long)srv[2]);
+
+    const char *ch = create_group(c[0], "across", (const char *[]){u[1], u[2], NULL});
+    wait_list_with(c[1], ch);
+    wait_list_with(c[2], ch);
+
+    json_t *m = send_msg(c[0], ch, "hello from server A");
+    assert_int_equal(jint(m, "seq"), 1);
+    check_message(recv_msg(c[1], ch, "hello from server A"), ch, u[0], "hello from server A");
+    check_message(recv_msg(c[2], ch, "hello from server A"), ch, u[0], "hello from server A");
+    send_msg(c[1], ch, "and back from B");
+    recv_msg(c[0], ch, "and back from B");
+
+    send_json(c[1], "{\"type\":\"mark_channel_read\",\"channelId\":\"%s\"}", ch);
+    json_t *r = recv_type(c[0], "channel_read", H_TIMEOUT);
+    assert_string_equal(jstr(r, "user_id"), u[1]);
+
+    json_t *h = fetch_history(c[2], ch, NULL, NULL, 0);
+    assert_int_equal(json_array_size(jarr(h, "messages")), 2);
+
+    /* kill -9 one dispatcher: the other carries every message. */
+    FILE *f = fopen(hfmt("%s/pids/dispatcher1", dir), "r");
+    int pid = 0;
+    if (!f || fscanf(f, "%d", &pid) != 1) fail_msg("no dispatcher pid");
+    fclose(f);
+    kill(pid, SIGKILL);
+    for (int i = 0; i < 10; i++)
+        send_json(c[0], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch,
+                  hfmt("after the kill %d", i));
+    for (int i = 0; i < 10; i++) {
+        wait_msg(c[0], ch, hfmt("after the kill %d", i)); /* the echo, through the bus too */
+        wait_msg(c[1], ch, hfmt("after the kill %d", i));
+        wait_msg(c[2], ch, hfmt("after the kill %d", i));
+    }
+    for (int i = 0; i < 3; i++) tconn_close(c[i]);
+}
+
+static void test_cluster_redis_streams(void **state) {
+    cluster_up("redis");
+    cross_server_chat();
+}
+
+static void test_cluster_kafka(void **state) {
+    cluster_up("kafka");
+    cross_server_chat();
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_cluster_redis_streams, cluster_down),
+        cmocka_unit_test_teardown(test_cluster_kafka, cluster_down),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
