@@ -23,7 +23,12 @@ static int run(const char *cmd) {
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+static int cluster_down(void **state);
+static void down_at_exit(void) { cluster_down(NULL); }
+
 static void cluster_up(const char *bus) {
+    static int registered;
+    if (!registered++) atexit(down_at_exit); /* even if a failure skips the teardown */
     const char *bin = getenv("CHATD_BIN") ? getenv("CHATD_BIN") : "build/chatd";
     char b[4096];
     snprintf(b, sizeof b, "%s", bin);
