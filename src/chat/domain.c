@@ -130,6 +130,7 @@ void domain_event(void *data, const char *kind, const char *arg) {
     domain *d = data;
     if (!strcmp(kind, "user")) chat__user_add(d, arg);
     else if (!strcmp(kind, "channel")) chat__channel_refresh(d, arg, NULL, NULL);
+    else if (!strcmp(kind, "presence")) presence__remote(d, arg);
 }
 
 size_t domain_sessions(const domain *d, int presence) { return d->nsessions[presence ? 1 : 0]; }

@@ -137,7 +137,9 @@ void presence__status(domain *d, session *s, request *r);
 void presence__heartbeat(domain *d, session *s);
 void presence__subscribe(domain *d, session *s, request *r);
 void presence__tick(domain *d);
-/* The user's presence changed: tell everyone who watches them. */
+/* The user's presence changed: tell everyone here who watches them. */
 void presence__notify(domain *d, ch_user *u);
+/* Another chat server's presence event "<user> <status> <last_seen_ms>". */
+void presence__remote(domain *d, const char *arg);
 
 #endif

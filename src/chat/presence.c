@@ -4,7 +4,11 @@
  * status_update sets away/busy/offline explicitly. Everyone who shares a
  * channel with a user is subscribed to them automatically; `subscribe`
  * adds explicit watchers. Each change is encoded once and sent to every
- * interested presence socket (the user's own devices included).
+ * interested presence socket (the user's own devices included). In a
+ * cluster each change is also broadcast as a bus event, and every other
+ * chat server tells its own sockets (presence__remote). A user's status is
+ * decided by the server holding their sockets; a user connected to two
+ * servers at once is not merged yet.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +58,23 @@ static void set_status(domain *d, ch_user *u, const char *status) {
     u->status = status;
     u->last_seen_ms = clock_now_ms();
     presence__notify(d, u);
+    /* Cluster: the other chat servers tell their own sockets. */
+    char arg[96];
+    snprintf(arg, sizeof(arg), "%s %s %lld", u->name, status, (long long)u->last_seen_ms);
+    chat__publish_event(d, "presence", arg);
+}
+
+void presence__remote(domain *d, const char *arg) {
+    char name[33], status[16];
+    long long seen = 0;
+    if (sscanf(arg, "%32s %15s %lld", name, status, &seen) != 3) return;
+    ch_user *u = chat__user_add(d, name);
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(status, statuses[i])) continue;
+        u->status = statuses[i];
+        u->last_seen_ms = seen;
+        presence__notify(d, u);
+    }
 }
 
 static void send_initial(domain *d, session *s) {

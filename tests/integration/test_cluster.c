@@ -3,8 +3,9 @@
  * PostgreSQL, 1 api + 3 chat + 2 dispatcher chatd processes) with each bus
  * backend — Redis Streams and Kafka (librdkafka's mock cluster, 3 brokers).
  * Users placed on different chat servers by /auth create a channel, chat
- * both ways, see each other's read receipts and the same history; a
- * dispatcher killed with -9 leaves the other to carry on with nothing lost.
+ * both ways, see each other's read receipts, presence and the same
+ * history; a dispatcher killed with -9 leaves the other to carry on with
+ * nothing lost.
  */
 #include "integration/chatkit.h"
 
@@ -79,6 +80,8 @@ static void wait_msg(tconn *c, const char *ch, const char *content) {
 
 /* Logs in through the API and connects to the chat server it names;
  * *server gets that server's node id. */
+static const char *last_token;
+
 static tconn *login_anywhere(const char *user, json_int_t *server, chatd_srv *where) {
     json_t *req = json_pack("{s:s,s:s}", "username", user, "password", H_PASSWORD);
     char *body = json_dumps(req, JSON_COMPACT);
@@ -91,7 +94,8 @@ static tconn *login_anywhere(const char *user, json_int_t *server, chatd_srv *wh
     json_t *chat = jobj(jobj(resp, "servers"), "chat");
     where->port = atoi(jstr(chat, "port")); /* a string (compat) */
     *server = jint(chat, "id");
-    return chat_connect(where, jstr(resp, "sessionToken"));
+    last_token = jstr(resp, "sessionToken");
+    return chat_connect(where, last_token);
 }
 
 static void cross_server_chat(void) {
@@ -105,6 +109,7 @@ static void cross_server_chat(void) {
     }
     /* /auth picks the least-loaded server; counts refresh every second. */
     c[0] = login_anywhere(u[0], &srv[0], &at[0]);
+    const char *token0 = last_token;
     recv_type(c[0], "channels_list", H_TIMEOUT);
     for (int tries = 0;; tries++) {
         c[1] = login_anywhere(u[1], &srv[1], &at[1]);
@@ -113,6 +118,7 @@ static void cross_server_chat(void) {
         tconn_close(c[1]);
         sleep_ms(300);
     }
+    const char *token1 = last_token;
     recv_type(c[1], "channels_list", H_TIMEOUT);
     c[2] = login_anywhere(u[2], &srv[2], &at[2]);
     recv_type(c[2], "channels_list", H_TIMEOUT);
@@ -136,6 +142,20 @@ static void cross_server_chat(void) {
 
     json_t *h = fetch_history(c[2], ch, NULL, NULL, 0);
     assert_int_equal(json_array_size(jarr(h, "messages")), 2);
+
+    /* Presence across servers: B's presence socket hears A go away. */
+    tconn *pb = presence_connect(&at[1], token1);
+    recv_type(pb, "initial_presence", H_TIMEOUT);
+    tconn *pa = presence_connect(&at[0], token0);
+    recv_type(pa, "initial_presence", H_TIMEOUT);
+    send_json(pa, "{\"type\":\"status_update\",\"status\":\"away\"}");
+    for (;;) {
+        json_t *p = recv_type(pb, "presence_update", SLOW_MS);
+        json_t *e = json_array_get(jarr(p, "presence"), 0);
+        if (e && !strcmp(jstr(e, "user_id"), u[0]) && !strcmp(jstr(e, "status"), "away")) break;
+    }
+    tconn_close(pa);
+    tconn_close(pb);
 
     /* kill -9 one dispatcher: the other carries every message. */
     FILE *f = fopen(hfmt("%s/pids/dispatcher1", dir), "r");
