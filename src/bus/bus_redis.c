@@ -11,9 +11,12 @@
  * blocked read never delays a publish. The read starts after the last
  * entries that existed when open() ran (looked up synchronously, start-up
  * only) and then always names the last id it saw, so nothing is skipped
- * between two reads. Lost connections are re-made every RECONNECT_MS; a
- * publish while the publishing connection is down is dropped and logged
- * (messages are in the store; clients recover with fetch_history).
+ * between two reads. Lost connections are re-made every RECONNECT_MS. A
+ * publish made while the publishing connection is down, or lost with it
+ * before Redis answered, waits in a bounded queue and is sent again on
+ * reconnect (at-least-once: clients de-duplicate by message_id); only past
+ * PENDING_MAX records is one dropped (it is in the store: clients recover
+ * it with fetch_history).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,19 @@
 #define READ_COUNT 256
 #define READ_BLOCK_MS 5000
 #define RECONNECT_MS 500
+#define CONNECT_TIMEOUT_MS 2000 /* hiredis has none: a connect may hang while Redis restarts */
+#define PENDING_MAX 100000
+
+/* One XADD, kept until Redis has answered it. */
+typedef struct pub_entry {
+    struct pub_entry *next;
+    struct bus *b;
+    const char *stream;
+    int maxlen;
+    const char *field;
+    size_t len;
+    char data[];
+} pub_entry;
 
 struct bus {
     uv_loop_t *loop;
@@ -44,29 +60,39 @@ struct bus {
     char host[256];
     int port;
     redisAsyncContext *pub, *sub; /* NULL while down */
+    int pub_ok, sub_ok;           /* their connect has completed */
     uv_timer_t timer;             /* reconnects */
     int closing;
     char inbox[64];
     char inbox_id[64], events_id[64]; /* last entry ids seen */
     record_buf enc;
-    unsigned dropped; /* publishes lost while down, logged once per outage */
+    unsigned dropped; /* publishes lost past PENDING_MAX, logged once per outage */
+    pub_entry *pending, *pending_tail; /* waiting for a connection */
+    size_t npending;
 };
 
 static void on_timer(uv_timer_t *t);
 
 static void lost(bus *b, const redisAsyncContext *ac) {
-    if (b->pub == ac) b->pub = NULL;
-    if (b->sub == ac) b->sub = NULL;
+    if (b->pub == ac) b->pub = NULL, b->pub_ok = 0;
+    if (b->sub == ac) b->sub = NULL, b->sub_ok = 0;
     if (!b->closing && !uv_is_active((uv_handle_t *)&b->timer))
         uv_timer_start(&b->timer, on_timer, RECONNECT_MS, 0);
 }
 
+static void flush_pending(bus *b);
+
 static void on_connect(const redisAsyncContext *ac, int status) {
     bus *b = ac->data;
     if (status == REDIS_OK) {
-        if (ac == b->pub && b->dropped) {
-            log_info("bus_redis: publishing again (%u records were dropped)", b->dropped);
+        if (ac == b->sub) b->sub_ok = 1;
+        if (ac == b->pub) {
+            b->pub_ok = 1;
+            if (b->npending)
+                log_info("bus_redis: publishing again (%zu records were waiting, %u dropped)",
+                         b->npending, b->dropped);
             b->dropped = 0;
+            flush_pending(b);
         }
         return;
     }
@@ -178,9 +204,14 @@ static void connect_pub(bus *b) {
 
 static void on_timer(uv_timer_t *t) {
     bus *b = t->data;
+    /* A connect that has not completed by now never will: start again. */
+    redisAsyncContext *stuck;
+    if (b->pub && !b->pub_ok) stuck = b->pub, b->pub = NULL, redisAsyncFree(stuck);
+    if (b->sub && !b->sub_ok) stuck = b->sub, b->sub = NULL, redisAsyncFree(stuck);
     if (!b->pub) connect_pub(b);
     if (!b->sub) connect_sub(b);
-    if (!b->pub || !b->sub) uv_timer_start(&b->timer, on_timer, RECONNECT_MS, 0);
+    if (!b->pub_ok || !b->sub_ok)
+        uv_timer_start(&b->timer, on_timer, b->pub && b->sub ? CONNECT_TIMEOUT_MS : RECONNECT_MS, 0);
 }
 
 /* Synchronously (start-up only) finds the last id of a stream, "0-0" if empty. */
@@ -238,24 +269,70 @@ static int redis_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const b
     b->timer.data = b;
     connect_pub(b);
     connect_sub(b);
-    if (!b->pub || !b->sub) uv_timer_start(&b->timer, on_timer, RECONNECT_MS, 0);
+    uv_timer_start(&b->timer, on_timer, b->pub && b->sub ? CONNECT_TIMEOUT_MS : RECONNECT_MS, 0);
     *out = b;
     return 0;
 }
 
+static void queue_pending(bus *b, pub_entry *e) {
+    if (b->npending >= PENDING_MAX) {
+        if (b->dropped++ == 0)
+            log_warn("bus_redis: Redis is down and %d records wait: dropping new ones", PENDING_MAX);
+        free(e);
+        return;
+    }
+    e->next = NULL;
+    if (b->pending_tail) b->pending_tail->next = e;
+    else b->pending = e;
+    b->pending_tail = e;
+    b->npending++;
+}
+
 static void on_published(redisAsyncContext *ac, void *r, void *priv) {
     const redisReply *reply = r;
+    pub_entry *e = priv;
+    bus *b = e->b;
+    if (!reply && !b->closing) { /* the connection went before Redis answered: again later */
+        queue_pending(b, e);
+        return;
+    }
     if (reply && reply->type == REDIS_REPLY_ERROR) log_warn("bus_redis: XADD: %s", reply->str);
+    free(e);
+}
+
+static void send_entry(bus *b, pub_entry *e) {
+    if (redisAsyncCommand(b->pub, on_published, e, "XADD %s MAXLEN ~ %d * %s %b", e->stream,
+                          e->maxlen, e->field, e->data, e->len) != REDIS_OK)
+        queue_pending(b, e);
+}
+
+static void flush_pending(bus *b) {
+    pub_entry *e = b->pending;
+    b->pending = b->pending_tail = NULL;
+    b->npending = 0;
+    while (e && b->pub) {
+        pub_entry *next = e->next;
+        send_entry(b, e);
+        e = next;
+    }
+    while (e) { /* the connection went again meanwhile */
+        pub_entry *next = e->next;
+        queue_pending(b, e);
+        e = next;
+    }
 }
 
 static void add_entry(bus *b, const char *stream, int maxlen, const char *fieldname) {
-    if (!b->pub) {
-        if (b->dropped++ == 0)
-            log_warn("bus_redis: Redis is down; dropping publishes until it is back");
-        return;
-    }
-    redisAsyncCommand(b->pub, on_published, b, "XADD %s MAXLEN ~ %d * %s %b", stream, maxlen,
-                      fieldname, b->enc.data, b->enc.len);
+    pub_entry *e = malloc(sizeof(*e) + b->enc.len);
+    if (!e) abort();
+    e->b = b;
+    e->stream = stream;
+    e->maxlen = maxlen;
+    e->field = fieldname;
+    e->len = b->enc.len;
+    memcpy(e->data, b->enc.data, b->enc.len);
+    if (b->pub) send_entry(b, e);
+    else queue_pending(b, e);
 }
 
 static void redis_publish(bus *b, const bus_record *r) {
@@ -282,6 +359,11 @@ static void redis_close(bus *b) {
     if (b->pub) redisAsyncFree(b->pub);
     if (b->sub) redisAsyncFree(b->sub);
     b->pub = b->sub = NULL;
+    while (b->pending) {
+        pub_entry *next = b->pending->next;
+        free(b->pending);
+        b->pending = next;
+    }
     uv_close((uv_handle_t *)&b->timer, on_timer_closed);
 }
 

@@ -34,6 +34,7 @@
 #define INBOX_MAXLEN 100000
 #define BLOCK_MS 1000
 #define RETRY_MS 500
+#define CONNECT_TIMEOUT_MS 2000
 
 enum { IDLE, READING, ROUTING, ROUTE_WAIT, PRODUCING, PRODUCE_WAIT, ACKING };
 
@@ -46,6 +47,7 @@ struct dispatcher {
     char consumer[128];
     unsigned batch_max, claim_idle_ms;
     redisAsyncContext *ac; /* NULL while down */
+    int connected;         /* ac has completed its connect */
     uv_timer_t timer;      /* reconnects and retries */
     int closing, state;
     uint64_t next_claim;
@@ -76,6 +78,7 @@ static void lost(dispatcher *d, const redisAsyncContext *ac);
 
 static void on_connect(const redisAsyncContext *ac, int status) {
     dispatcher *d = ac->data;
+    if (status == REDIS_OK && ac == d->ac) d->connected = 1;
     if (status != REDIS_OK) {
         log_warn("dispatcher: cannot connect to Redis %s:%d: %s", d->host, d->port, ac->errstr);
         lost(d, ac);
@@ -90,6 +93,11 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 
 static void on_timer(uv_timer_t *t) {
     dispatcher *d = t->data;
+    if (d->ac && !d->connected) { /* a connect that never completed (hiredis has no timeout) */
+        redisAsyncContext *ac = d->ac;
+        d->ac = NULL;
+        redisAsyncFree(ac);
+    }
     if (!d->ac) {
         connect_redis(d);
         return;
@@ -100,6 +108,7 @@ static void on_timer(uv_timer_t *t) {
 static void lost(dispatcher *d, const redisAsyncContext *ac) {
     if (d->ac != ac) return;
     d->ac = NULL;
+    d->connected = 0;
     drop_poll(d); /* its entries stay pending: XAUTOCLAIM brings them back */
     if (!d->closing) uv_timer_start(&d->timer, on_timer, RETRY_MS, 0);
 }
@@ -138,7 +147,9 @@ static void connect_redis(dispatcher *d) {
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     d->ac = ac;
+    d->connected = 0;
     create_group(d);
+    uv_timer_start(&d->timer, on_timer, CONNECT_TIMEOUT_MS, 0); /* watchdog until connected */
 }
 
 static void on_acked(redisAsyncContext *ac, void *r, void *priv) {

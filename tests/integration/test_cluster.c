@@ -5,7 +5,7 @@
  * Users placed on different chat servers by /auth create a channel, chat
  * both ways, see each other's read receipts, presence and the same
  * history; a dispatcher killed with -9 leaves the other to carry on with
- * nothing lost.
+ * nothing lost; Redis restarted empty and service resumes.
  */
 #include "integration/chatkit.h"
 
@@ -170,6 +170,18 @@ static void cross_server_chat(void) {
         wait_msg(c[0], ch, hfmt("after the kill %d", i)); /* the echo, through the bus too */
         wait_msg(c[1], ch, hfmt("after the kill %d", i));
         wait_msg(c[2], ch, hfmt("after the kill %d", i));
+    }
+
+    /* Redis restarts (empty): service resumes without restarting chatd. */
+    assert_int_equal(run(hfmt("CHATD_CLUSTER_DIR=%s scripts/cluster restart-redis >/dev/null", dir)),
+                     0);
+    for (int i = 0; i < 5; i++)
+        send_json(c[1], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch,
+                  hfmt("after redis %d", i));
+    for (int i = 0; i < 5; i++) {
+        wait_msg(c[1], ch, hfmt("after redis %d", i));
+        wait_msg(c[0], ch, hfmt("after redis %d", i));
+        wait_msg(c[2], ch, hfmt("after redis %d", i));
     }
     for (int i = 0; i < 3; i++) tconn_close(c[i]);
 }
