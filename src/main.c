@@ -24,7 +24,9 @@ int main(int argc, char **argv) {
     if (!strcmp(cfg.role, "api")) return role_api_run(&cfg);
     if (!strcmp(cfg.role, "chat")) return role_chat_run(&cfg);
     if (!strcmp(cfg.role, "dispatcher")) return role_dispatcher_run(&cfg);
-    fprintf(stderr, "chatd: unknown role '%s' (all, api, chat, dispatcher; see `chatd --help`)\n",
+    if (!strcmp(cfg.role, "presence")) return role_presence_run(&cfg);
+    fprintf(stderr,
+            "chatd: unknown role '%s' (all, api, chat, presence, dispatcher; see `chatd --help`)\n",
             cfg.role);
     return 2;
 }

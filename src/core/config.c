@@ -47,12 +47,12 @@ static const opt opts[] = {
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: chatd [all|api|chat|dispatcher] [options]\n\n"
+    fprintf(f, "usage: chatd [all|api|chat|presence|dispatcher] [options]\n\n"
                "Runs the chat server. With no role (or `all`) one process serves the HTTP API,\n"
                "/chat and /presence on one port and stores everything in SQLite.\n"
                "Cluster roles meet through PostgreSQL, Redis, ZooKeeper and Kafka (or Redis\n"
-               "Streams): `api` serves the HTTP API, `chat` serves /chat and /presence,\n"
-               "`dispatcher` routes messages to the chat servers.\n\noptions:\n");
+               "Streams): `api` serves the HTTP API, `chat` serves /chat, `presence` serves\n"
+               "/presence, `dispatcher` routes messages to the chat servers.\n\noptions:\n");
     for (size_t i = 0; i < NOPTS; i++) fprintf(f, "  --%-22s %s\n", opts[i].name, opts[i].help);
     fprintf(f, "  --%-22s %s\n  --%-22s %s\n\n", "help", "print this help", "version",
             "print the version");

@@ -1,9 +1,11 @@
 /*
- * chat: a cluster chat server — /chat and /presence WebSockets, the domain
- * as a cache of PostgreSQL, deliveries through the bus (Kafka or Redis
- * Streams) and its own inbox, its users in the Redis user map, itself in
- * ZooKeeper under /chat-service (and /presence-service: presence sockets
- * are served here too) with a live connection count.
+ * chat, presence: the cluster's WebSocket servers. Both run the domain as
+ * a cache of PostgreSQL and meet the others through the bus (Kafka or
+ * Redis Streams). A chat server serves /chat, receives its deliveries in
+ * its own inbox and keeps its users in the Redis user map; a presence
+ * server serves /presence and learns every status change from the bus's
+ * presence events. Each registers in ZooKeeper (/chat-service or
+ * /presence-service) with a live connection count.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,31 +30,39 @@ static void self_instance(app *a, discovery_instance *self) {
     self->timestamp_ms = clock_now_ms();
 }
 
-static void chat_tick(app *a) {
-    uint64_t n = domain_sessions(a->dom, 0) + domain_sessions(a->dom, 1);
-    a->dsb->update(a->disc, CLUSTER_CHAT_SERVICE, n);
-    a->dsb->update(a->disc, CLUSTER_PRESENCE_SERVICE, n);
+static void ws_tick(app *a) {
+    int presence = a->endpoints == APP_EP_PRESENCE;
+    a->dsb->update(a->disc, presence ? CLUSTER_PRESENCE_SERVICE : CLUSTER_CHAT_SERVICE,
+                   domain_sessions(a->dom, presence));
 }
 
-int role_chat_run(const chatd_config *cfg) {
+/* endpoint: APP_EP_CHAT or APP_EP_PRESENCE. */
+static int run_ws_server(const chatd_config *cfg, int endpoint) {
+    const char *service = endpoint == APP_EP_CHAT ? CLUSTER_CHAT_SERVICE : CLUSTER_PRESENCE_SERVICE;
     app a;
-    app_init(&a, cfg, "chat");
-    if (app_load_secret(&a, 0) != 0 || app_open_cluster(&a, 1, 1) != 0) return app_fail(&a);
+    app_init(&a, cfg, endpoint == APP_EP_CHAT ? "chat" : "presence");
+    /* Only chat servers have users in the user map (it routes deliveries). */
+    if (app_load_secret(&a, 0) != 0 || app_open_cluster(&a, endpoint == APP_EP_CHAT, 1) != 0)
+        return app_fail(&a);
+    /* One id sequence for both kinds: ids (inboxes, Snowflake nodes) never collide. */
     if (a.dsb->alloc_node_id(a.disc, CLUSTER_CHAT_SERVICE, &a.node_id) != 0) {
         log_error("cannot allocate a node id in ZooKeeper");
         return app_fail(&a);
     }
     if (app_open_store(&a, 1) != 0 || app_open_domain(&a, 1) != 0 || app_open_bus(&a, 1) != 0 ||
-        app_serve(&a, APP_EP_CHAT | APP_EP_PRESENCE, cluster_pick) != 0)
+        app_serve(&a, endpoint, cluster_pick) != 0)
         return app_fail(&a);
     discovery_instance self;
     self_instance(&a, &self);
-    if (a.dsb->register_instance(a.disc, CLUSTER_CHAT_SERVICE, &self) != 0 ||
-        a.dsb->register_instance(a.disc, CLUSTER_PRESENCE_SERVICE, &self) != 0) {
+    if (a.dsb->register_instance(a.disc, service, &self) != 0) {
         log_error("cannot register in ZooKeeper");
         return app_fail(&a);
     }
-    log_info("chat server %u registered as %s:%d", self.id, self.host, self.port);
-    a.on_tick = chat_tick;
+    log_info("%s server %u registered as %s:%d", a.role, self.id, self.host, self.port);
+    a.on_tick = ws_tick;
     return app_run(&a);
 }
+
+int role_chat_run(const chatd_config *cfg) { return run_ws_server(cfg, APP_EP_CHAT); }
+
+int role_presence_run(const chatd_config *cfg) { return run_ws_server(cfg, APP_EP_PRESENCE); }

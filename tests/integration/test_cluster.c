@@ -1,6 +1,6 @@
 /*
  * test_cluster: a real cluster (scripts/cluster: Redis, ZooKeeper,
- * PostgreSQL, 1 api + 3 chat + 2 dispatcher chatd processes) with each bus
+ * PostgreSQL, 1 api + 3 chat + 2 presence + 2 dispatcher chatd processes) with each bus
  * backend — Redis Streams and Kafka (librdkafka's mock cluster, 3 brokers).
  * Users placed on different chat servers by /auth create a channel, chat
  * both ways, see each other's read receipts, presence and the same
@@ -81,6 +81,7 @@ static void wait_msg(tconn *c, const char *ch, const char *content) {
 /* Logs in through the API and connects to the chat server it names;
  * *server gets that server's node id. */
 static const char *last_token;
+static int last_presence_port;
 
 static tconn *login_anywhere(const char *user, json_int_t *server, chatd_srv *where) {
     json_t *req = json_pack("{s:s,s:s}", "username", user, "password", H_PASSWORD);
@@ -95,6 +96,7 @@ static tconn *login_anywhere(const char *user, json_int_t *server, chatd_srv *wh
     where->port = atoi(jstr(chat, "port")); /* a string (compat) */
     *server = jint(chat, "id");
     last_token = jstr(resp, "sessionToken");
+    last_presence_port = atoi(jstr(jobj(jobj(resp, "servers"), "presence"), "port"));
     return chat_connect(where, last_token);
 }
 
@@ -119,6 +121,8 @@ static void cross_server_chat(void) {
         sleep_ms(300);
     }
     const char *token1 = last_token;
+    static chatd_srv pres, pres2;
+    pres.port = last_presence_port; /* a presence server, as /auth named it */
     recv_type(c[1], "channels_list", H_TIMEOUT);
     c[2] = login_anywhere(u[2], &srv[2], &at[2]);
     recv_type(c[2], "channels_list", H_TIMEOUT);
@@ -143,10 +147,19 @@ static void cross_server_chat(void) {
     json_t *h = fetch_history(c[2], ch, NULL, NULL, 0);
     assert_int_equal(json_array_size(jarr(h, "messages")), 2);
 
-    /* Presence across servers: B's presence socket hears A go away. */
-    tconn *pb = presence_connect(&at[1], token1);
+    /* Presence across servers: B's presence socket (on a presence server)
+     * hears A, whose presence socket is on A's chat server's peer, go away. */
+    tconn *pb = presence_connect(&pres, token1);
     recv_type(pb, "initial_presence", H_TIMEOUT);
-    tconn *pa = presence_connect(&at[0], token0);
+    /* A's presence socket on the other presence server. */
+    for (int i = 1; i <= 2; i++) {
+        FILE *pf = fopen(hfmt("%s/presence%d/port", dir, i), "r");
+        int port = 0;
+        if (!pf || fscanf(pf, "%d", &port) != 1) fail_msg("no presence%d port", i);
+        fclose(pf);
+        if (port != pres.port) pres2.port = port;
+    }
+    tconn *pa = presence_connect(&pres2, token0);
     recv_type(pa, "initial_presence", H_TIMEOUT);
     send_json(pa, "{\"type\":\"status_update\",\"status\":\"away\"}");
     for (;;) {
