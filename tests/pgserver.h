@@ -19,6 +19,8 @@
 #ifndef CHATD_TESTS_PGSERVER_H
 #define CHATD_TESTS_PGSERVER_H
 
+#include "svcutil.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -53,19 +55,6 @@ static double pgserver__now(void) {
 static void pgserver__sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-/* A port nobody listens on right now (bind to port 0, read it back). */
-static int pgserver__free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0) return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
 }
 
 /* Starts argv[0] with stdout/stderr appended to `log`; as user postgres
@@ -149,14 +138,7 @@ static void pgserver_stop(pgserver *p, int sig) {
 /* Stops the server (smart) and removes its directory. */
 static void pgserver_destroy(pgserver *p) {
     pgserver_stop(p, SIGTERM);
-    if (p->dir[0]) { /* rm -rf: nftw would need feature macros before every include */
-        pid_t pid = fork();
-        if (pid == 0) {
-            execl("/bin/rm", "rm", "-rf", p->dir, (char *)NULL);
-            _exit(127);
-        }
-        if (pid > 0) waitpid(pid, NULL, 0);
-    }
+    if (p->dir[0]) svc_rmrf(p->dir);
     p->dir[0] = '\0';
 }
 
@@ -197,7 +179,7 @@ static int pgserver_init(pgserver *p) {
     }
     /* A port can be taken between our probe and the server's bind: retry. */
     for (int tries = 0; tries < 3; tries++) {
-        p->port = pgserver__free_port();
+        p->port = svc_free_port();
         if (p->port > 0 && pgserver_start(p) == 0) {
             snprintf(p->conninfo, sizeof p->conninfo,
                      "host=127.0.0.1 port=%d user=postgres dbname=postgres", p->port);

@@ -13,6 +13,8 @@
 #ifndef CHATD_TESTS_REDISSERVER_H
 #define CHATD_TESTS_REDISSERVER_H
 
+#include "svcutil.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -34,37 +36,6 @@ typedef struct redisserver {
     int port;
     char dir[64];
 } redisserver;
-
-static inline int redisserver__free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-/* rm -rf path (no symlinks followed). */
-static inline void redisserver__rm(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char sub[1024];
-            if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub) continue;
-            redisserver__rm(sub);
-        }
-        if (d) closedir(d);
-    }
-    remove(path);
-}
 
 /* 1 when PING on 127.0.0.1:port answers +PONG. */
 static inline int redisserver__pong(int port) {
@@ -125,7 +96,7 @@ static inline int redisserver__spawn(redisserver *s) {
 static inline void redisserver_stop(redisserver *s) {
     redisserver__kill(s);
     if (s->dir[0]) {
-        redisserver__rm(s->dir);
+        svc_rmrf(s->dir);
         s->dir[0] = '\0';
     }
 }
@@ -138,7 +109,7 @@ static inline int redisserver_start(redisserver *s) {
         s->dir[0] = '\0';
         return -1;
     }
-    s->port = redisserver__free_port();
+    s->port = svc_free_port();
     if (s->port <= 0 || redisserver__spawn(s) != 0) {
         redisserver_stop(s);
         return -1;

@@ -16,6 +16,8 @@
 #ifndef CHATD_TESTS_ZKSERVER_H
 #define CHATD_TESTS_ZKSERVER_H
 
+#include "svcutil.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -40,38 +42,6 @@ typedef struct zkserver {
     char dir[64];
     char connect[64]; /* "127.0.0.1:PORT", what discovery_zookeeper_backend.open takes */
 } zkserver;
-
-/* A port nobody listens on right now (bind to port 0 and ask). */
-static inline int zkserver__free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-/* rm -rf path (no symlinks followed). */
-static inline void zkserver__rm(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char sub[1024];
-            if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub) continue;
-            zkserver__rm(sub);
-        }
-        if (d) closedir(d);
-    }
-    remove(path);
-}
 
 /* Sends a four-letter word and reads the answer into buf (NUL-terminated). */
 static inline int zkserver__4lw(int port, const char *word, char *buf, size_t cap) {
@@ -101,7 +71,7 @@ static inline void zkserver_stop(zkserver *s) {
         s->pid = 0;
     }
     if (s->dir[0]) {
-        zkserver__rm(s->dir);
+        svc_rmrf(s->dir);
         s->dir[0] = '\0';
     }
 }
@@ -114,7 +84,7 @@ static inline int zkserver_start(zkserver *s) {
         s->dir[0] = '\0';
         return -1;
     }
-    s->port = zkserver__free_port();
+    s->port = svc_free_port();
     if (s->port <= 0) goto fail;
     snprintf(s->connect, sizeof s->connect, "127.0.0.1:%d", s->port);
 

@@ -299,7 +299,7 @@ static void test_schema_version(void **state) {
     /* and so is a server nobody listens on */
     char bad[128];
     snprintf(bad, sizeof bad, "host=127.0.0.1 port=%d user=postgres connect_timeout=2",
-             pgserver__free_port());
+             svc_free_port());
     cfg.path = bad;
     s = (store *)1;
     assert_int_equal(B->open(&s, &cfg, &f->loop), STORE_EIO);

@@ -240,7 +240,7 @@ static void test_redis_restart(void **state) {
 
 static void test_no_redis(void **state) {
     usermap *m = NULL;
-    assert_int_equal(usermap_open(&m, &loop, "127.0.0.1", redisserver__free_port()), 0);
+    assert_int_equal(usermap_open(&m, &loop, "127.0.0.1", svc_free_port()), 0);
     const char *users[] = {"alice"};
     usermap_add(m, "alice", 1); /* must not crash or block */
     uint64_t t0 = clock_mono_ms();

@@ -1,0 +1,50 @@
+/*
+ * svcutil: small helpers shared by the test-only engine starters
+ * (pgserver.h, redisserver.h, zkserver.h): a free loopback port and rm -rf.
+ * Header-only: each test program is linked alone with the library.
+ */
+#ifndef CHATD_TEST_SVCUTIL_H
+#define CHATD_TEST_SVCUTIL_H
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A port nobody listens on right now (bind to port 0 and ask); -1 on error. */
+static inline int svc_free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* rm -rf path (no symlinks followed). */
+static inline void svc_rmrf(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char sub[1024];
+            if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub) continue;
+            svc_rmrf(sub);
+        }
+        if (d) closedir(d);
+    }
+    remove(path);
+}
+
+#endif
