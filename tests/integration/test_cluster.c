@@ -5,7 +5,9 @@
  * Users placed on different chat servers by /auth create a channel, chat
  * both ways, see each other's read receipts, presence and the same
  * history; a dispatcher killed with -9 leaves the other to carry on with
- * nothing lost; Redis restarted empty and service resumes.
+ * nothing lost; Redis restarted empty and service resumes; a chat server
+ * killed with -9 under steady traffic: its user re-authenticates, lands
+ * elsewhere and recovers every acknowledged message exactly once.
  */
 #include "integration/chatkit.h"
 
@@ -73,9 +75,10 @@ static void wait_list_with(tconn *c, const char *ch) {
     recv_match(c, pred_list_with, ch, SLOW_MS, hfmt("channels_list with %s", ch));
 }
 
-static void wait_msg(tconn *c, const char *ch, const char *content) {
-    if (!try_recv_msg(c, ch, content, SLOW_MS))
-        fail_msg("no chat_message '%s' within %d ms", content, SLOW_MS);
+static json_t *wait_msg(tconn *c, const char *ch, const char *content) {
+    json_t *m = try_recv_msg(c, ch, content, SLOW_MS);
+    if (!m) fail_msg("no chat_message '%s' within %d ms", content, SLOW_MS);
+    return m;
 }
 
 /* Logs in through the API and connects to the chat server it names;
@@ -133,15 +136,21 @@ static void cross_server_chat(void) {
     wait_list_with(c[1], ch);
     wait_list_with(c[2], ch);
 
-    json_t *m = send_msg(c[0], ch, "hello from server A");
+    /* Deliveries go through the dispatchers, which may still be joining
+     * their consumer group: the first ones get the slow timeout. */
+    send_json(c[0], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch,
+              "hello from server A");
+    json_t *m = wait_msg(c[0], ch, "hello from server A");
     assert_int_equal(jint(m, "seq"), 1);
-    check_message(recv_msg(c[1], ch, "hello from server A"), ch, u[0], "hello from server A");
-    check_message(recv_msg(c[2], ch, "hello from server A"), ch, u[0], "hello from server A");
-    send_msg(c[1], ch, "and back from B");
-    recv_msg(c[0], ch, "and back from B");
+    check_message(wait_msg(c[1], ch, "hello from server A"), ch, u[0], "hello from server A");
+    check_message(wait_msg(c[2], ch, "hello from server A"), ch, u[0], "hello from server A");
+    send_json(c[1], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch,
+              "and back from B");
+    wait_msg(c[1], ch, "and back from B");
+    wait_msg(c[0], ch, "and back from B");
 
     send_json(c[1], "{\"type\":\"mark_channel_read\",\"channelId\":\"%s\"}", ch);
-    json_t *r = recv_type(c[0], "channel_read", H_TIMEOUT);
+    json_t *r = recv_type(c[0], "channel_read", SLOW_MS);
     assert_string_equal(jstr(r, "user_id"), u[1]);
 
     json_t *h = fetch_history(c[2], ch, NULL, NULL, 0);
@@ -199,9 +208,113 @@ static void cross_server_chat(void) {
     for (int i = 0; i < 3; i++) tconn_close(c[i]);
 }
 
+/* Token and chat server of a fresh /auth, without connecting. */
+static const char *auth_only(const char *user, int *chat_port) {
+    json_t *req = json_pack("{s:s,s:s}", "username", user, "password", H_PASSWORD);
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    json_t *resp = NULL;
+    const char *raw = NULL;
+    int st = http_call(&api_srv, "POST", "/auth", body, &resp, &raw);
+    free(body);
+    if (st != 200) fail_msg("POST /auth %s: %d %s", user, st, raw);
+    *chat_port = atoi(jstr(jobj(jobj(resp, "servers"), "chat"), "port"));
+    return jstr(resp, "sessionToken");
+}
+
+static int pred_msg_in(json_t *f, const void *ch) {
+    json_t *t = json_object_get(f, "type"), *c = json_object_get(f, "channel_id");
+    return json_is_string(t) && !strcmp(json_string_value(t), "chat_message") &&
+           json_is_string(c) && !strcmp(json_string_value(c), ch);
+}
+
+/* kill -9 the chat server of one member while another sends steadily: the
+ * member re-authenticates, lands on a live server and recovers with
+ * fetch_history after; every acknowledged message is there exactly once
+ * after de-duplication by message_id. */
+static void chat_server_killed(void) {
+    enum { N = 30, KILL_AT = 10 };
+    static chatd_srv at[2];
+    const char *a = uniq_name("ka"), *b = uniq_name("kb");
+    json_int_t sa, sb;
+    assert_int_equal(register_user(&api_srv, a, H_PASSWORD), 201);
+    assert_int_equal(register_user(&api_srv, b, H_PASSWORD), 201);
+    tconn *ca = login_anywhere(a, &sa, &at[0]);
+    tconn *cb = NULL;
+    for (int tries = 0;; tries++) {
+        cb = login_anywhere(b, &sb, &at[1]);
+        if (sb != sa) break;
+        if (tries == 20) fail_msg("/auth kept answering server %lld", (long long)sa);
+        tconn_close(cb);
+        sleep_ms(300);
+    }
+    const char *ch = create_group(cb, "fault", (const char *[]){a, NULL});
+    wait_list_with(ca, ch);
+
+    /* Which chatN is A's server? Its pid goes. */
+    int victim = 0;
+    for (int i = 1; i <= 3 && !victim; i++) {
+        FILE *f = fopen(hfmt("%s/chat%d/port", dir, i), "r");
+        int port = 0;
+        if (f && fscanf(f, "%d", &port) == 1 && port == at[0].port) victim = i;
+        if (f) fclose(f);
+    }
+    if (!victim) fail_msg("no chat server listens on %d", at[0].port);
+    char acked[N][24];
+    for (int i = 0; i < N; i++) {
+        if (i == KILL_AT) run(hfmt("kill -9 $(cat %s/pids/chat%d)", dir, victim));
+        const char *text = hfmt("steady %d", i);
+        send_json(cb, "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch, text);
+        json_t *m = wait_msg(cb, ch, text); /* the echo: acknowledged */
+        snprintf(acked[i], sizeof acked[i], "%s", jstr(m, "message_id"));
+        sleep_ms(50);
+    }
+
+    /* What A saw live before its server died. */
+    json_t *seen = json_object();
+    const char *last = NULL;
+    json_t *f;
+    while ((f = try_recv_match(ca, pred_msg_in, ch, 2000))) {
+        json_object_set_new(seen, jstr(f, "message_id"), json_true());
+        last = jstr(f, "message_id");
+    }
+    tconn_drop(ca);
+
+    /* Re-auth until /auth names a live server (the dead one's znode lasts
+     * until its ZooKeeper session expires), then recover. */
+    int port = 0;
+    const char *token = NULL;
+    for (int64_t until = now_ms() + SLOW_MS;;) {
+        token = auth_only(a, &port);
+        if (port != at[0].port) break;
+        if (now_ms() > until) fail_msg("/auth still names the dead server after %d ms", SLOW_MS);
+        sleep_ms(500);
+    }
+    static chatd_srv again;
+    again.port = port;
+    ca = chat_connect(&again, token);
+    for (int page = 0; page < 10; page++) {
+        json_t *h = fetch_history(ca, ch, NULL, last, 100);
+        json_t *msgs = jarr(h, "messages");
+        for (size_t i = 0; i < json_array_size(msgs); i++) {
+            json_t *m = json_array_get(msgs, i);
+            json_object_set_new(seen, jstr(m, "message_id"), json_true());
+            last = jstr(m, "message_id");
+        }
+        if (!jbool(h, "has_more")) break;
+    }
+    for (int i = 0; i < N; i++)
+        if (!json_object_get(seen, acked[i])) fail_msg("acknowledged message %d (%s) is missing", i, acked[i]);
+    assert_int_equal(json_object_size(seen), N); /* exactly once after de-duplication */
+    json_decref(seen);
+    tconn_close(ca);
+    tconn_close(cb);
+}
+
 static void test_cluster_redis_streams(void **state) {
     cluster_up("redis");
     cross_server_chat();
+    chat_server_killed();
 }
 
 static void test_cluster_kafka(void **state) {
