@@ -73,19 +73,23 @@ static void note_http_error(cli_session *s, const char *what, const http_respons
     json_decref(j);
 }
 
-int session_register(cli_session *s) {
-    http_response r;
+/* POSTs {"username","password"} to path; fills *r. CLI_OK (any HTTP
+ * status), CLI_EUSAGE or CLI_ECONNECT (with last_error set). */
+static int post_credentials(cli_session *s, const char *path, http_response *r) {
     char *body = credentials_body(s);
     if (!body) return CLI_EUSAGE;
-    int rc = http_request(s->api_host, s->api_port, "POST", "/register", body, strlen(body),
-                          HTTP_TIMEOUT_MS, &r);
+    int rc = http_request(s->api_host, s->api_port, "POST", path, body, strlen(body),
+                          HTTP_TIMEOUT_MS, r);
     free_body(body);
-    if (rc != 0) {
-        snprintf(s->last_error, sizeof s->last_error, "cannot reach %s:%d", s->api_host,
-                 s->api_port);
-        return CLI_ECONNECT;
-    }
-    rc = CLI_OK;
+    if (rc == 0) return CLI_OK;
+    snprintf(s->last_error, sizeof s->last_error, "cannot reach %s:%d", s->api_host, s->api_port);
+    return CLI_ECONNECT;
+}
+
+int session_register(cli_session *s) {
+    http_response r;
+    int rc = post_credentials(s, "/register", &r);
+    if (rc != CLI_OK) return rc;
     if (r.status != 201) {
         note_http_error(s, "register", &r);
         rc = r.status >= 500 ? CLI_ECONNECT : CLI_EREJECT;
@@ -116,16 +120,8 @@ static int server_addr(const cli_session *s, json_t *servers, const char *name, 
 /* POST /auth: stores the token and the servers. */
 static int login(cli_session *s) {
     http_response r;
-    char *body = credentials_body(s);
-    if (!body) return CLI_EUSAGE;
-    int rc = http_request(s->api_host, s->api_port, "POST", "/auth", body, strlen(body),
-                          HTTP_TIMEOUT_MS, &r);
-    free_body(body);
-    if (rc != 0) {
-        snprintf(s->last_error, sizeof s->last_error, "cannot reach %s:%d", s->api_host,
-                 s->api_port);
-        return CLI_ECONNECT;
-    }
+    int rc = post_credentials(s, "/auth", &r);
+    if (rc != CLI_OK) return rc;
     if (r.status != 200) {
         note_http_error(s, "login", &r);
         rc = (r.status == 401 || r.status == 429 || r.status == 400) ? CLI_EAUTH : CLI_ECONNECT;
