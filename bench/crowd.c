@@ -101,7 +101,8 @@ static void start_connects(crowd *c) {
         snprintf(path, sizeof path, "/chat?token=%s", c->tokens[i]);
         m->ws.user = c;
         m->ws.id = (uint32_t)i;
-        if (wsconn_open(c->loop, &m->ws, &o->dst, bench_source(o, i), o->host, path, &CBS) < 0) {
+        if (wsconn_open(c->loop, &m->ws, &c->chat_at[i], bench_source(o, i), o->host, path, &CBS) <
+            0) {
             m->failed = 1;
             c->failed++;
             continue;
@@ -170,9 +171,10 @@ int crowd_setup(crowd *c, const bench_opts *o, size_t channels, size_t members,
     c->m = calloc(c->nmembers, sizeof *c->m);
     c->s = calloc(c->nsenders ? c->nsenders : 1, sizeof *c->s);
     c->tokens = calloc(c->nmembers, sizeof *c->tokens);
+    c->chat_at = calloc(c->nmembers, sizeof *c->chat_at);
     c->chan_id = calloc(channels, sizeof *c->chan_id);
     c->chan_state = calloc(channels, 1);
-    if (!c->m || !c->s || !c->tokens || !c->chan_id || !c->chan_state) {
+    if (!c->m || !c->s || !c->tokens || !c->chat_at || !c->chan_id || !c->chan_state) {
         *why = "out of memory";
         return -1;
     }
@@ -192,7 +194,7 @@ int crowd_setup(crowd *c, const bench_opts *o, size_t channels, size_t members,
 
     users_result ur;
     users_login(c->loop, &o->dst, o->host, o->prefix, o->password, 0, c->nmembers,
-                o->concurrency, o->setup_timeout, c->tokens, &ur);
+                o->concurrency, o->setup_timeout, c->tokens, c->chat_at, &ur);
     if (setup) {
         json_object_set_new(setup, "users", json_integer((json_int_t)c->nmembers));
         json_object_set_new(setup, "users_registered", json_integer((json_int_t)ur.registered));
@@ -248,6 +250,7 @@ void crowd_close(crowd *c) {
     if (c->tokens)
         for (size_t i = 0; i < c->nmembers; i++) free(c->tokens[i]);
     free(c->tokens);
+    free(c->chat_at);
     free(c->m);
     free(c->s);
     free(c->chan_id);

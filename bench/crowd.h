@@ -48,6 +48,7 @@ typedef struct crowd {
     crowd_member *m;
     crowd_sender *s;
     char **tokens;
+    struct sockaddr_in *chat_at; /* per member: the chat server /auth named */
     char (*chan_id)[40];
     uint8_t *chan_state; /* 0 none, 1 create sent, 2 created */
     /* setup progress */

@@ -135,7 +135,7 @@ json_t *scenario_connections(const bench_opts *o) {
     json_object_set_new(r, "users", json_integer((json_int_t)s.nusers));
     users_result ur;
     users_login(s.loop, &o->dst, o->host, o->prefix, o->password, 0, s.nusers, o->concurrency,
-                o->setup_timeout, s.tokens, &ur);
+                o->setup_timeout, s.tokens, NULL, &ur);
     json_object_set_new(r, "login_s", json_real(ur.seconds));
     if (ur.ok == 0) bench_log("connections: no user could log in (last HTTP status %d)", ur.last_status);
 

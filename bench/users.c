@@ -10,6 +10,7 @@
 
 #include "bench.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct job_ctx {
     size_t first, n, next;
     size_t done;
     char **tokens;
+    struct sockaddr_in *chat_at; /* NULL, or per user: the chat server /auth named */
     users_result *res;
     worker *w;
     int nw;
@@ -123,10 +125,23 @@ static void next_user(worker *w) {
     send_step(w);
 }
 
-static char *token_of(const char *body) {
+/* The token of an /auth answer; *at becomes the chat server it names
+ * (servers.chat: an IPv4 host, and a port as a string (compat) or number)
+ * and stays as it is when the answer names none. */
+static char *token_of(const char *body, struct sockaddr_in *at) {
     json_t *j = json_loads(body, 0, NULL);
     const char *t = json_string_value(json_object_get(j, "sessionToken"));
     char *out = t ? strdup(t) : NULL;
+    json_t *chat = json_object_get(json_object_get(j, "servers"), "chat");
+    const char *host = json_string_value(json_object_get(chat, "host"));
+    json_t *pv = json_object_get(chat, "port");
+    long port = json_is_string(pv) ? strtol(json_string_value(pv), NULL, 10)
+                                   : (long)json_integer_value(pv);
+    struct in_addr a;
+    if (at && host && port > 0 && port < 65536 && inet_pton(AF_INET, host, &a) == 1) {
+        at->sin_addr = a;
+        at->sin_port = htons((uint16_t)port);
+    }
     json_decref(j);
     return out;
 }
@@ -144,7 +159,8 @@ static void on_response(worker *w, int status, const char *body, int keep) {
             finish_user(w, NULL);
         }
     } else {
-        char *tok = status == 200 ? token_of(body) : NULL;
+        struct sockaddr_in *at = w->ctx->chat_at ? &w->ctx->chat_at[w->user] : NULL;
+        char *tok = status == 200 ? token_of(body, at) : NULL;
         if (!tok) r->last_status = status;
         finish_user(w, tok);
     }
@@ -247,12 +263,15 @@ static void on_deadline(uv_timer_t *t) {
 
 int users_login(uv_loop_t *loop, const struct sockaddr_in *dst, const char *host,
                 const char *prefix, const char *password, size_t first, size_t n,
-                int concurrency, double timeout_s, char **tokens, users_result *res) {
+                int concurrency, double timeout_s, char **tokens, struct sockaddr_in *chat_at,
+                users_result *res) {
     memset(res, 0, sizeof *res);
     for (size_t i = 0; i < n; i++) tokens[i] = NULL;
+    for (size_t i = 0; chat_at && i < n; i++) chat_at[i] = *dst;
     if (concurrency < 1) concurrency = 1;
     if ((size_t)concurrency > n) concurrency = (int)(n ? n : 1);
-    job_ctx x = {loop, dst, host, prefix, password, first, n, 0, 0, tokens, res, NULL, concurrency};
+    job_ctx x = {loop,   dst, host, prefix, password, first, n,   0,
+                 0,      tokens, chat_at, res, NULL, concurrency};
     x.w = calloc((size_t)concurrency, sizeof *x.w);
     char *bufs = malloc((size_t)concurrency * MAX_RESPONSE);
     if (!x.w || !bufs) {

@@ -29,12 +29,15 @@ typedef struct users_result {
 } users_result;
 
 /* Fills tokens[0..n) with malloc'd session tokens (NULL for a user that
- * failed; the caller frees each). Runs the loop until done or until
- * timeout_s passed. Returns 0 when every user got a token, -1 otherwise
- * (*res says how many). */
+ * failed; the caller frees each) and, when chat_at is not NULL,
+ * chat_at[0..n) with the chat server each user's /auth answer named (a
+ * cluster spreads users over its chat servers; dst when none is named).
+ * Runs the loop until done or until timeout_s passed. Returns 0 when every
+ * user got a token, -1 otherwise (*res says how many). */
 int users_login(uv_loop_t *loop, const struct sockaddr_in *dst, const char *host,
                 const char *prefix, const char *password, size_t first, size_t n,
-                int concurrency, double timeout_s, char **tokens, users_result *res);
+                int concurrency, double timeout_s, char **tokens, struct sockaddr_in *chat_at,
+                users_result *res);
 
 /* Writes the user name of index i into out (>= 40 bytes). */
 void users_name(char *out, size_t cap, const char *prefix, size_t i);

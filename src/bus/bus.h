@@ -44,6 +44,7 @@ typedef struct bus bus;
 typedef struct bus_config {
     unsigned server_id;        /* this chat server's node id: its inbox */
     const char *brokers;       /* Kafka bootstrap servers (kafka backend) */
+    int fetch_wait_ms;         /* kafka: fetch.wait.max.ms; 0 = 100 */
     const char *redis_host;    /* Redis (redis backend) */
     int redis_port;
 } bus_config;

@@ -204,13 +204,10 @@ static int kafka_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const b
     snprintf(b->inbox, sizeof(b->inbox), INBOX_PREFIX "%u", cfg->server_id);
 
     static const char *const producer_kv[] = {"linger.ms", "2", NULL};
-    static const char *const consumer_kv[] = {"enable.auto.commit",
-                                              "false",
-                                              "enable.partition.eof",
-                                              "false",
-                                              "fetch.wait.max.ms",
-                                              "100",
-                                              NULL};
+    char wait[16];
+    snprintf(wait, sizeof(wait), "%d", cfg->fetch_wait_ms > 0 ? cfg->fetch_wait_ms : 100);
+    const char *const consumer_kv[] = {"enable.auto.commit", "false", "enable.partition.eof",
+                                       "false", "fetch.wait.max.ms", wait, NULL};
     if (!(pc = base_conf(cfg->brokers, err, sizeof(err))) ||
         set_all(pc, producer_kv, err, sizeof(err)))
         goto fail;

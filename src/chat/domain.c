@@ -131,7 +131,12 @@ void domain_event(void *data, const char *kind, const char *arg) {
     if (!strcmp(kind, "user")) chat__user_add(d, arg);
     else if (!strcmp(kind, "channel")) chat__channel_refresh(d, arg, NULL, NULL);
     else if (!strcmp(kind, "presence")) presence__remote(d, arg);
+    else if (!strcmp(kind, "presence_hello")) presence__hello(d, arg);
 }
+
+void domain_server_gone(domain *d, unsigned server_id) { presence__server_gone(d, server_id); }
+
+void domain_attach_presence(domain *d, const presence_share *ps) { d->share = *ps; }
 
 size_t domain_sessions(const domain *d, int presence) { return d->nsessions[presence ? 1 : 0]; }
 
@@ -155,6 +160,10 @@ void chat__send_user(domain *d, ch_user *u, rcbuf *frame, int presence) {
 void domain_attach_bus(domain *d, const bus_backend *bb, bus *b) {
     d->bb = bb;
     d->bus = b;
+    /* Cluster: the others answer with the users they hold (presence.c). */
+    char id[16];
+    snprintf(id, sizeof(id), "%u", d->cfg.node_id);
+    chat__publish_event(d, "presence_hello", id);
 }
 
 void domain_deliver(void *data, const bus_record *r) {
@@ -199,6 +208,53 @@ static void list_del(session **head, session *s) {
     s->prev = s->next = NULL;
 }
 
+/* A frame that came before its (cluster) presence socket finished opening:
+ * kept, in order, and handled once it is open, as if it came then. */
+typedef struct early_frame {
+    struct early_frame *next;
+    size_t len;
+    char data[];
+} early_frame;
+
+#define MAX_EARLY 64 /* a client does not need to say more before its initial_presence */
+
+static void keep_early(session *s, const char *payload, size_t len) {
+    if (s->nearly == MAX_EARLY) {
+        s->io->close(s, 1008, "too many frames before the session was ready");
+        return;
+    }
+    early_frame *f = malloc(sizeof(*f) + len);
+    if (!f) abort();
+    f->next = NULL;
+    f->len = len;
+    memcpy(f->data, payload, len);
+    early_frame **tail = &s->early;
+    while (*tail) tail = &(*tail)->next;
+    *tail = f;
+    s->nearly++;
+}
+
+static void drop_early(session *s) {
+    while (s->early) {
+        early_frame *f = s->early;
+        s->early = f->next;
+        free(f);
+    }
+    s->nearly = 0;
+}
+
+void chat__replay_early(domain *d, session *s) {
+    early_frame *list = s->early;
+    s->early = NULL;
+    s->nearly = 0;
+    while (list) {
+        early_frame *f = list;
+        list = f->next;
+        domain_session_message(d, s, f->data, f->len); /* ignores a closed session */
+        free(f);
+    }
+}
+
 void domain_session_open(domain *d, session *s, const char *username, int presence) {
     ch_user *u = chat__user(d, username);
     if (!u) { /* the caller checked; be safe */
@@ -214,7 +270,8 @@ void domain_session_open(domain *d, session *s, const char *username, int presen
     d->nsessions[presence ? 1 : 0]++;
     metrics_conn_open(presence);
     if (!presence) chat__channels_list(d, u, s);
-    presence__socket_open(d, s);
+    if (presence && d->cfg.cluster) presence__socket_open_fresh(d, s);
+    else presence__socket_open(d, s);
 }
 
 void domain_session_closed(domain *d, session *s) {
@@ -225,6 +282,7 @@ void domain_session_closed(domain *d, session *s) {
     d->nsessions[s->presence ? 1 : 0]--;
     metrics_conn_close(s->presence);
     presence__socket_closed(d, s);
+    drop_early(s);
 }
 
 void domain_session_activity(domain *d, session *s) {
@@ -356,6 +414,10 @@ static void dispatch(domain *d, session *s, const char *payload, size_t len, int
 
 void domain_session_message(domain *d, session *s, const char *payload, size_t len) {
     if (s->closed) return;
+    if (s->presence && !s->counted) {
+        keep_early(s, payload, len);
+        return;
+    }
     if (!rate_ok(d, s)) return;
     metrics_msg_in();
     dispatch(d, s, payload, len, 0);

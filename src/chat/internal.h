@@ -25,6 +25,8 @@ struct ch_user {
     int timed_out;             /* offline because silent, not by choice */
     session **watchers;        /* presence sessions subscribed explicitly */
     size_t nwatchers, watchcap;
+    unsigned *holders;         /* cluster: OTHER servers with live sockets of this user */
+    size_t nholders, holdcap;
     uint32_t mark;             /* de-duplication generation */
     ch_user *next_online;      /* list of users with sockets */
     ch_user *prev_online;
@@ -58,6 +60,7 @@ struct domain {
     ch_user *online;           /* users with at least one socket */
     uint32_t mark;             /* current generation for de-duplication */
     size_t nsessions[2];
+    presence_share share;      /* cluster: shared presence (all NULL otherwise) */
 };
 
 /* A store op in flight on behalf of the domain (and maybe a session). */
@@ -69,7 +72,7 @@ typedef struct pend {
     ch_channel *c;         /* NULL unless the op concerns a channel still in the model */
     char *str[3];          /* strings owned by the pend (inputs of the op) */
     store_member *members; /* owned array (channel create) */
-    int flag;
+    int flag;              /* the op's own use (appends: stale-id retries) */
 } pend;
 
 /* New pend (calloc'd) holding s (may be NULL). */
@@ -87,6 +90,8 @@ void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip);
 /* Maps a failed store status to an error frame. */
 void chat__store_error(session *s, int status, const char *type);
 
+/* Handles the frames a session received before it was open (domain.c). */
+void chat__replay_early(domain *d, session *s);
 /* Tells the other chat servers of a cluster that shared state changed. */
 void chat__publish_event(domain *d, const char *kind, const char *arg);
 /* Re-reads a channel and its members from the store into the model, then
@@ -131,6 +136,8 @@ ch_channel *chat__usable_channel(domain *d, session *s, const char *id, const ch
 
 /* presence.c */
 void presence__socket_open(domain *d, session *s);
+/* Cluster: first brings the user's channels up to date from the store. */
+void presence__socket_open_fresh(domain *d, session *s);
 void presence__socket_closed(domain *d, session *s);
 void presence__activity(domain *d, session *s);
 void presence__status(domain *d, session *s, request *r);
@@ -141,5 +148,7 @@ void presence__tick(domain *d);
 void presence__notify(domain *d, ch_user *u);
 /* Another chat server's presence event "<user> <status> <last_seen_ms>". */
 void presence__remote(domain *d, const char *arg);
+void presence__hello(domain *d, const char *arg);
+void presence__server_gone(domain *d, unsigned server_id);
 
 #endif

@@ -30,10 +30,27 @@ ch_channel *chat__usable_channel(domain *d, session *s, const char *id, const ch
 
 /* ---- chat_message ---- */
 
+#define MAX_STALE_RETRIES 8
+
+/* STORE_ESTALE: another server has put a newer id into the channel (ids
+ * follow seq order): take a greater one and append again. 1 when the
+ * append was resubmitted (p lives on). */
+static int retried_stale(pend *p) {
+    store_op *op = &p->op;
+    if (op->status != STORE_ESTALE || p->flag >= MAX_STALE_RETRIES) return 0;
+    p->flag++;
+    snowflake_skip_past(&p->d->ids, op->u.msg_append.newest_id);
+    op->u.msg_append.msg.id = snowflake_next(&p->d->ids, clock_now_ms());
+    op->status = STORE_OK;
+    chat__submit(p);
+    return 1;
+}
+
 static void append_done(store_op *op) {
     pend *p = op->data;
     domain *d = p->d;
     store_msg *m = &op->u.msg_append.msg;
+    if (retried_stale(p)) return;
     session *s = chat__live(p);
     if (op->status == STORE_OK) {
         ch_channel *c = chat__channel(d, m->channel_id);
@@ -73,6 +90,7 @@ void chat__message(domain *d, session *s, request *r) {
 static void notice_done(store_op *op) {
     pend *p = op->data;
     store_msg *m = &op->u.msg_append.msg;
+    if (retried_stale(p)) return;
     ch_channel *c = chat__channel(p->d, m->channel_id);
     if (op->status == STORE_OK && c) {
         /* The joiner sees the notice in channel_joined; everyone else live. */

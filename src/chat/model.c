@@ -112,6 +112,7 @@ void chat__model_free(domain *d) {
         ch_user *u = e->value;
         strmap_free(&u->channels);
         free(u->watchers);
+        free(u->holders);
         free(u);
     }
     strmap_free(&d->channels);

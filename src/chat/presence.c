@@ -4,11 +4,28 @@
  * status_update sets away/busy/offline explicitly. Everyone who shares a
  * channel with a user is subscribed to them automatically; `subscribe`
  * adds explicit watchers. Each change is encoded once and sent to every
- * interested presence socket (the user's own devices included). In a
- * cluster each change is also broadcast as a bus event, and every other
- * chat server tells its own sockets (presence__remote). A user's status is
- * decided by the server holding their sockets; a user connected to two
- * servers at once is not merged yet.
+ * interested presence socket (the user's own devices included).
+ *
+ * In a cluster a user's sockets may be spread over several servers. Every
+ * server broadcasts its view of a user as a bus event whenever the status
+ * or its own hold on the user changes:
+ *
+ *     presence  "<name> <status> <last_seen_ms> <server_id> <holds 0|1> <s|h>"
+ *
+ * ('s': the status was just set, every server tells its sockets; 'h': only
+ * this server's hold changed, so the others only note it)
+ *
+ * and every server keeps, per user, the set of OTHER servers that hold
+ * live sockets (ch_user.holders). A server whose last socket of a user
+ * closes (or falls silent) says "offline" only when nobody else holds the
+ * user; otherwise it just drops its hold. An "offline" from a server that
+ * thought itself last, arriving where the user is still held, is answered
+ * by re-asserting the hold. Statuses are a last-writer-wins register
+ * ordered by last_seen_ms (the servers' clocks must agree to within
+ * milliseconds, as NTP keeps them): an older event or shared copy never
+ * overwrites a newer one. A server that starts asks the others for
+ * their holds (presence_hello); a server that dies (its ZooKeeper znode
+ * vanishes) loses its holds everywhere (presence__server_gone).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +42,9 @@ static enc_presence_entry entry_of(const ch_user *u) {
 }
 
 static void send_if_new(domain *d, session *ps, rcbuf **frame, const ch_user *u, uint64_t *n) {
-    if (ps->mark == d->mark || ps->closed) return;
+    /* Not before its initial_presence (cluster: still opening), which
+     * will carry the news anyway. */
+    if (ps->mark == d->mark || ps->closed || !ps->counted) return;
     ps->mark = d->mark;
     if (!*frame) {
         enc_presence_entry e = entry_of(u);
@@ -54,60 +73,162 @@ void presence__notify(domain *d, ch_user *u) {
     (void)n;
 }
 
+static int local_active(const ch_user *u) { return u->nsockets > 0 && !u->timed_out; }
+
+/* Cluster: the shared store's copy of u's presence. */
+static void share_put(domain *d, const ch_user *u) {
+    if (d->share.put) d->share.put(d->share.ctx, u->name, u->status, u->last_seen_ms);
+}
+
+/* Cluster: this server's view of u, for the others. changed: the status
+ * was just set ('s': everyone tells their sockets) rather than only this
+ * server's hold ('h': told only where the status differs). */
+static void publish(domain *d, ch_user *u, int changed) {
+    char arg[96];
+    snprintf(arg, sizeof(arg), "%s %s %lld %u %d %c", u->name, u->status,
+             (long long)u->last_seen_ms, d->cfg.node_id, local_active(u), changed ? 's' : 'h');
+    chat__publish_event(d, "presence", arg);
+    share_put(d, u);
+}
+
 static void set_status(domain *d, ch_user *u, const char *status) {
     u->status = status;
     u->last_seen_ms = clock_now_ms();
     presence__notify(d, u);
-    /* Cluster: the other chat servers tell their own sockets. */
-    char arg[96];
-    snprintf(arg, sizeof(arg), "%s %s %lld", u->name, status, (long long)u->last_seen_ms);
-    chat__publish_event(d, "presence", arg);
+    publish(d, u, 1);
+}
+
+/* This server's hold on u (live, non-silent sockets) has just changed. */
+static void hold_changed(domain *d, ch_user *u) {
+    if (local_active(u)) {
+        if (!strcmp(u->status, "offline")) set_status(d, u, "online");
+        else publish(d, u, 0);
+    } else if (u->nholders == 0 && strcmp(u->status, "offline")) {
+        set_status(d, u, "offline");
+    } else {
+        publish(d, u, 0);
+    }
+}
+
+/* Adds (holds) or removes server_id from u's holders. */
+static void set_holder(ch_user *u, unsigned server_id, int holds) {
+    for (size_t i = 0; i < u->nholders; i++) {
+        if (u->holders[i] != server_id) continue;
+        if (!holds) u->holders[i] = u->holders[--u->nholders];
+        return;
+    }
+    if (!holds) return;
+    if (u->nholders == u->holdcap) {
+        u->holdcap = u->holdcap ? u->holdcap * 2 : 2;
+        u->holders = realloc(u->holders, u->holdcap * sizeof(*u->holders));
+        if (!u->holders) abort();
+    }
+    u->holders[u->nholders++] = server_id;
+}
+
+static const char *status_of(const char *s) {
+    for (size_t i = 0; i < 4; i++)
+        if (!strcmp(s, statuses[i])) return statuses[i];
+    return NULL;
 }
 
 void presence__remote(domain *d, const char *arg) {
     char name[33], status[16];
     long long seen = 0;
-    if (sscanf(arg, "%32s %15s %lld", name, status, &seen) != 3) return;
+    unsigned origin = 0;
+    int holds = 0;
+    char kind = 's';
+    int n = sscanf(arg, "%32s %15s %lld %u %d %c", name, status, &seen, &origin, &holds, &kind);
+    const char *st = n >= 3 ? status_of(status) : NULL;
+    if (!st || (n >= 5 && origin == d->cfg.node_id)) return;
     ch_user *u = chat__user_add(d, name);
-    for (size_t i = 0; i < 4; i++) {
-        if (strcmp(status, statuses[i])) continue;
-        u->status = statuses[i];
-        u->last_seen_ms = seen;
-        presence__notify(d, u);
+    if (n >= 5) {
+        set_holder(u, origin, holds);
+        /* "offline" from a server that let go, while the user is still held:
+         * not true; whoever holds the user re-asserts it. */
+        if (!holds && st == statuses[3] && (local_active(u) || u->nholders > 0)) {
+            if (local_active(u)) { /* newer than that offline, so it wins */
+                u->last_seen_ms = clock_now_ms();
+                publish(d, u, 0);
+            }
+            return;
+        }
+    }
+    /* Last writer wins: an event older than what we know is stale (events
+     * from different servers, and the shared copy, arrive in any order). */
+    if (seen < u->last_seen_ms) return;
+    /* A hold change repeats a status we may already have: no news then. */
+    if (u->status == st && (kind == 'h' || u->last_seen_ms == seen)) return;
+    u->status = st;
+    u->last_seen_ms = seen;
+    presence__notify(d, u);
+}
+
+void presence__hello(domain *d, const char *arg) {
+    (void)arg;
+    for (ch_user *u = d->online; u; u = u->next_online)
+        if (local_active(u)) publish(d, u, 0);
+}
+
+void presence__server_gone(domain *d, unsigned server_id) {
+    strmap_entry *e;
+    for (size_t i = 0; (e = strmap_next(&d->users, &i));) {
+        ch_user *u = e->value;
+        size_t before = u->nholders;
+        set_holder(u, server_id, 0);
+        if (u->nholders == before || local_active(u) || u->nholders > 0) continue;
+        if (strcmp(u->status, "offline")) { /* every server does this: no event */
+            u->status = "offline";
+            u->last_seen_ms = clock_now_ms();
+            presence__notify(d, u);
+            share_put(d, u);
+        }
     }
 }
 
-static void send_initial(domain *d, session *s) {
-    ch_user *me = s->user;
-    size_t cap = 16, n = 0;
-    enc_presence_entry *list = malloc(cap * sizeof(*list));
+/* Everyone who shares a channel with me (not me). */
+static size_t contacts_of(domain *d, ch_user *me, ch_user ***out) {
+    size_t n = 0, cap = 16;
+    ch_user **list = malloc(cap * sizeof(*list));
     if (!list) abort();
+    strmap_entry *ce, *me2;
     d->mark++;
     me->mark = d->mark;
-    strmap_entry *ce;
-    for (size_t i = 0; (ce = strmap_next(&me->channels, &i));) {
+    for (size_t a = 0; (ce = strmap_next(&me->channels, &a));) {
         ch_channel *c = ce->value;
-        strmap_entry *me2;
-        for (size_t j = 0; (me2 = strmap_next(&c->members, &j));) {
+        for (size_t b = 0; (me2 = strmap_next(&c->members, &b));) {
             ch_user *u = ((ch_member *)me2->value)->user;
             if (u->mark == d->mark) continue;
             u->mark = d->mark;
             if (n == cap) {
                 cap *= 2;
-                enc_presence_entry *nl = realloc(list, cap * sizeof(*list));
-                if (!nl) abort();
-                list = nl;
+                list = realloc(list, cap * sizeof(*list));
+                if (!list) abort();
             }
-            list[n++] = entry_of(u);
+            list[n++] = u;
         }
     }
+    *out = list;
+    return n;
+}
+
+static void send_initial(domain *d, session *s) {
+    ch_user **users;
+    size_t n = contacts_of(d, s->user, &users);
+    enc_presence_entry *list = malloc((n ? n : 1) * sizeof(*list));
+    if (!list) abort();
+    for (size_t i = 0; i < n; i++) list[i] = entry_of(users[i]);
     chat__send(s, enc_presence("initial_presence", list, n));
     free(list);
+    free(users);
 }
 
 void presence__socket_open(domain *d, session *s) {
     ch_user *u = s->user;
+    int was = local_active(u);
+    s->counted = 1;
     u->last_active_ms = clock_mono_ms();
+    u->timed_out = 0; /* a new socket is activity */
     if (u->nsockets++ == 0) {
         u->next_online = d->online;
         u->prev_online = NULL;
@@ -115,10 +236,7 @@ void presence__socket_open(domain *d, session *s) {
         d->online = u;
     }
     if (s->presence) send_initial(d, s);
-    if (!strcmp(u->status, "offline")) {
-        u->timed_out = 0;
-        set_status(d, u, "online");
-    }
+    if (!was) hold_changed(d, u);
 }
 
 static void unwatch(ch_user *target, session *s) {
@@ -130,18 +248,111 @@ static void unwatch(ch_user *target, session *s) {
     }
 }
 
+/* In a cluster, a channel created through another server reaches this
+ * one's model as a bus event, which may still be on its way when the
+ * user's presence socket opens here: read the user's channels from the
+ * store first, refresh those the model lacks, then the contacts' shared
+ * presence (another server's event may be on its way too), and only then
+ * open: initial_presence is then the truth, not this server's lag. */
+typedef struct fresh_open {
+    domain *d;
+    session *s;
+    unsigned waiting;
+    ch_user **contacts; /* asked about (users live as long as the domain) */
+} fresh_open;
+
+static void fresh_done(fresh_open *f) {
+    if (!f->s->closed) {
+        presence__socket_open(f->d, f->s);
+        chat__replay_early(f->d, f->s);
+    }
+    f->s->io->release(f->s);
+    free(f->contacts);
+    free(f);
+}
+
+/* Applies the shared presence where the model lags (and tells this
+ * server's watchers: they lag too). */
+static void fresh_shared(void *data, int status, const char *const *values, size_t n) {
+    fresh_open *f = data;
+    for (size_t i = 0; status == 0 && i < n; i++) {
+        ch_user *u = f->contacts[i];
+        char st[16];
+        long long seen;
+        const char *canon =
+            values[i] && sscanf(values[i], "%15s %lld", st, &seen) == 2 ? status_of(st) : NULL;
+        if (!canon || seen < u->last_seen_ms || (u->status == canon && u->last_seen_ms == seen))
+            continue;
+        u->status = canon;
+        u->last_seen_ms = seen;
+        presence__notify(f->d, u);
+    }
+    fresh_done(f);
+}
+
+static void fresh_step(void *data, int found) {
+    fresh_open *f = data;
+    (void)found;
+    if (--f->waiting) return;
+    if (f->s->closed || !f->d->share.get) {
+        fresh_done(f);
+        return;
+    }
+    size_t n = contacts_of(f->d, f->s->user, &f->contacts);
+    const char **names = malloc((n ? n : 1) * sizeof(*names));
+    if (!names) abort();
+    for (size_t i = 0; i < n; i++) names[i] = f->contacts[i]->name;
+    int rc = n ? f->d->share.get(f->d->share.ctx, names, n, fresh_shared, f) : -1;
+    free(names);
+    if (rc != 0) fresh_done(f); /* no contacts, or Redis away: this server's view */
+}
+
+static void fresh_listed(store_op *op) {
+    pend *p = op->data;
+    session *s = chat__live(p);
+    if (!s) {
+        chat__pend_free(p);
+        return;
+    }
+    fresh_open *f = calloc(1, sizeof(*f));
+    if (!f) abort();
+    f->d = p->d;
+    f->s = s;
+    f->waiting = 1; /* until every refresh below is issued */
+    s->io->hold(s);
+    for (size_t i = 0; op->status == STORE_OK && i < op->u.channels_for_user.n_entries; i++) {
+        const char *id = op->u.channels_for_user.entries[i].channel_id;
+        ch_channel *c = chat__channel(p->d, id);
+        if (c && chat__member(c, s->user->name)) continue;
+        f->waiting++;
+        chat__channel_refresh(p->d, id, fresh_step, f);
+    }
+    chat__pend_free(p);
+    fresh_step(f, 1);
+}
+
+void presence__socket_open_fresh(domain *d, session *s) {
+    pend *p = chat__pend(d, s, STORE_CHANNELS_FOR_USER, fresh_listed);
+    p->u = s->user;
+    p->op.u.channels_for_user.user_id = s->user->name;
+    chat__submit(p);
+}
+
 void presence__socket_closed(domain *d, session *s) {
     ch_user *u = s->user;
     for (size_t i = 0; i < s->nsubs; i++) unwatch(s->subs[i], s);
     free(s->subs);
     s->subs = NULL;
     s->nsubs = s->subcap = 0;
+    if (!s->counted) return; /* closed before it was opened (cluster) */
+    s->counted = 0;
+    int was = local_active(u);
     if (--u->nsockets > 0) return;
     if (u->prev_online) u->prev_online->next_online = u->next_online;
     else d->online = u->next_online;
     if (u->next_online) u->next_online->prev_online = u->prev_online;
     u->next_online = u->prev_online = NULL;
-    if (strcmp(u->status, "offline")) set_status(d, u, "offline");
+    if (was) hold_changed(d, u);
 }
 
 void presence__activity(domain *d, session *s) {
@@ -149,7 +360,7 @@ void presence__activity(domain *d, session *s) {
     u->last_active_ms = clock_mono_ms();
     if (u->timed_out) {
         u->timed_out = 0;
-        set_status(d, u, "online");
+        hold_changed(d, u);
     }
 }
 
@@ -159,9 +370,7 @@ void presence__heartbeat(domain *d, session *s) {
 }
 
 void presence__status(domain *d, session *s, request *r) {
-    const char *status = NULL;
-    for (size_t i = 0; i < 4; i++)
-        if (!strcmp(r->u.status.status, statuses[i])) status = statuses[i];
+    const char *status = status_of(r->u.status.status);
     if (!status) { /* request_decode checks this; keep the domain safe anyway */
         chat__error(s, PROTO_INVALID_FIELD, "status_update",
                     "status must be one of online, away, busy, offline");
@@ -216,10 +425,10 @@ void presence__subscribe(domain *d, session *s, request *r) {
 void presence__tick(domain *d) {
     uint64_t now = clock_mono_ms();
     for (ch_user *u = d->online; u; u = u->next_online) {
-        if (u->timed_out || !strcmp(u->status, "offline")) continue;
+        if (u->timed_out || !strcmp(u->status, "offline")) continue; /* or offline by choice */
         if (now - u->last_active_ms >= d->cfg.presence_timeout_ms) {
             u->timed_out = 1;
-            set_status(d, u, "offline");
+            hold_changed(d, u);
         }
     }
 }

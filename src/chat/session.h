@@ -31,6 +31,9 @@ struct session {
     ch_user *user;
     int presence;              /* 1: /presence socket, 0: /chat socket */
     int closed;                /* set by domain_session_closed */
+    int counted;               /* presence counts this socket (presence.c) */
+    struct early_frame *early; /* cluster: frames received while still opening (owned) */
+    size_t nearly;
     session *prev, *next;      /* in the user's list for this endpoint */
     uint32_t mark;             /* fan-out de-duplication generation */
     /* rate limit (token bucket) */

@@ -325,6 +325,70 @@ done:
     free(counts);
 }
 
+/* ---- presence ---- */
+
+void usermap_presence_put(usermap *m, const char *user, const char *status, int64_t seen_ms) {
+    char key[320], val[64];
+    if (snprintf(key, sizeof key, "presence:%s", user) >= (int)sizeof key) return;
+    snprintf(val, sizeof val, "%s %" PRId64, status, seen_ms);
+    const char *set[] = {"SET", key, val};
+    send_argv(m, on_write_reply, NULL, 3, set);
+}
+
+typedef struct presence_get {
+    usermap_presence_cb cb;
+    void *data;
+    size_t n;
+} presence_get;
+
+static void on_presence(redisAsyncContext *ac, void *reply, void *privdata) {
+    presence_get *g = privdata;
+    redisReply *r = reply;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != g->n) {
+        g->cb(g->data, r ? -EIO : -ENOTCONN, NULL, g->n);
+    } else {
+        const char **vals = calloc(g->n ? g->n : 1, sizeof *vals);
+        if (!vals) {
+            g->cb(g->data, -ENOMEM, NULL, g->n);
+        } else {
+            for (size_t i = 0; i < g->n; i++)
+                if (r->element[i]->type == REDIS_REPLY_STRING) vals[i] = r->element[i]->str;
+            g->cb(g->data, 0, vals, g->n);
+            free(vals);
+        }
+    }
+    free(g);
+}
+
+int usermap_presence_get(usermap *m, const char *const *users, size_t n, usermap_presence_cb cb,
+                         void *data) {
+    if (n == 0) return -EINVAL;
+    if (!m->ac || m->closing || !m->connected) return -ENOTCONN;
+    presence_get *g = malloc(sizeof *g);
+    const char **argv = malloc((n + 1) * sizeof *argv);
+    char(*keys)[320] = malloc((n ? n : 1) * sizeof *keys);
+    size_t *lens = malloc((n + 1) * sizeof *lens);
+    int rc = -ENOMEM;
+    if (g && argv && keys && lens) {
+        argv[0] = "MGET";
+        lens[0] = 4;
+        for (size_t i = 0; i < n; i++) {
+            int len = snprintf(keys[i], sizeof keys[i], "presence:%s", users[i]);
+            argv[i + 1] = keys[i];
+            lens[i + 1] = len < (int)sizeof keys[i] ? (size_t)len : sizeof keys[i] - 1;
+        }
+        *g = (presence_get){cb, data, n};
+        rc = redisAsyncCommandArgv(m->ac, on_presence, g, (int)n + 1, argv, lens) == REDIS_OK
+                 ? 0
+                 : -ENOTCONN;
+    }
+    if (rc != 0) free(g);
+    free(argv);
+    free(keys);
+    free(lens);
+    return rc;
+}
+
 /* ---- connection ---- */
 
 static void on_retry(uv_timer_t *t) {

@@ -1,9 +1,11 @@
 /*
- * usermap: which chat servers hold live sockets of which users (Redis).
- * A user may be connected to several servers (several devices).
+ * usermap: the cluster's per-user state in Redis — which chat servers hold
+ * live sockets of which users (a user may be connected to several servers:
+ * several devices), and each user's last presence status.
  *
  *   user:<name>:servers   SET of server ids      (read by dispatchers)
  *   server:<id>:users     HASH user -> socket count on that server
+ *   presence:<name>       STRING "<status> <last_seen_ms>" (chat/presence.c)
  *
  * A chat server calls usermap_add on a user's first socket there and
  * usermap_remove on the last (or on every socket: the hash counts them, and
@@ -22,6 +24,7 @@
 #define CHATD_USERMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct uv_loop_s uv_loop_t;
 typedef struct usermap usermap;
@@ -50,5 +53,18 @@ typedef void (*usermap_lookup_cb)(void *data, int status, const unsigned *const 
                                   const size_t *nservers, size_t n);
 void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_lookup_cb cb,
                     void *data);
+
+/* Presence: stores a user's status (static string) and last-seen time.
+ * Like the other writes, dropped while Redis is away (the next change of
+ * that user writes it again). */
+void usermap_presence_put(usermap *m, const char *user, const char *status, int64_t seen_ms);
+/* Reads the stored presence of n users: cb gets values[i] ("<status>
+ * <last_seen_ms>", or NULL when Redis has none) with status 0, or a
+ * negative status and NULL values when the connection failed meanwhile.
+ * Returns 0 (cb will run, never inside this call) or -EINVAL (n == 0),
+ * -ENOTCONN, -ENOMEM (cb will not run). */
+typedef void (*usermap_presence_cb)(void *data, int status, const char *const *values, size_t n);
+int usermap_presence_get(usermap *m, const char *const *users, size_t n, usermap_presence_cb cb,
+                         void *data);
 
 #endif

@@ -42,6 +42,7 @@ static const opt opts[] = {
     {"zookeeper", O_STR, F(zookeeper), "cluster: ZooKeeper HOST:PORT (discovery)"},
     {"bus", O_STR, F(bus), "cluster: kafka|redis (default kafka)"},
     {"kafka", O_STR, F(kafka), "cluster: Kafka bootstrap brokers (--bus kafka)"},
+    {"kafka-fetch-wait-ms", O_INT, F(kafka_fetch_wait_ms), "cluster: longest a Kafka fetch waits for data (default 100)"},
     {"pg", O_STR, F(pg), "cluster: PostgreSQL conninfo; password from <secrets>/db_password.txt"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -117,6 +118,7 @@ int config_parse(chatd_config *c, int argc, char **argv) {
     c->max_content = 4000;
     c->node_id = 1;
     c->log_level = LOG_INFO;
+    c->kafka_fetch_wait_ms = 100;
 
     for (size_t i = 0; i < NOPTS; i++) { /* environment */
         char env[64] = "CHATD_";

@@ -31,6 +31,7 @@ typedef struct chatd_config {
     const char *zookeeper;     /* HOST:PORT[,HOST:PORT...] */
     const char *bus;           /* "kafka" | "redis" */
     const char *kafka;         /* bootstrap brokers */
+    int kafka_fetch_wait_ms;   /* fetch.wait.max.ms of every consumer */
     const char *pg;            /* libpq conninfo (password from secrets/db_password.txt) */
 } chatd_config;
 

@@ -29,6 +29,14 @@ uint64_t snowflake_next(snowflake *s, int64_t now_ms) {
            ((uint64_t)s->node << SNOWFLAKE_SEQ_BITS) | s->seq;
 }
 
+void snowflake_skip_past(snowflake *s, uint64_t id) {
+    int64_t ms = snowflake_time_ms(id);
+    if (ms >= s->last_ms) { /* the next id takes a later millisecond */
+        s->last_ms = ms;
+        s->seq = SNOWFLAKE_MAX_SEQ;
+    }
+}
+
 int64_t snowflake_time_ms(uint64_t id) {
     return (int64_t)((id >> SNOWFLAKE_TIME_SHIFT) & SNOWFLAKE_TIME_MASK);
 }

@@ -38,6 +38,10 @@ void snowflake_init(snowflake *s, unsigned node_id /* 0..1023 */);
  * strictly greater than the previous id from the same generator. */
 uint64_t snowflake_next(snowflake *s, int64_t now_ms);
 
+/* Makes every later id from s greater than id (which another generator
+ * handed out): a cluster keeps a channel's ids in commit order with it. */
+void snowflake_skip_past(snowflake *s, uint64_t id);
+
 /* Milliseconds since the Unix epoch embedded in an id. */
 int64_t snowflake_time_ms(uint64_t id);
 

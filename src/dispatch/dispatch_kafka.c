@@ -248,7 +248,9 @@ fail:
 
 static int kafka_open(dispatcher **out, uv_loop_t *loop, const dispatcher_config *cfg, usermap *m) {
     static const char *const producer_kv[] = {"linger.ms", "2", "log_level", "4", NULL};
-    static const char *const consumer_kv[] = {"group.id",
+    char wait[16];
+    snprintf(wait, sizeof(wait), "%d", cfg && cfg->fetch_wait_ms > 0 ? cfg->fetch_wait_ms : 100);
+    const char *const consumer_kv[] = {"group.id",
                                               DISPATCH_GROUP,
                                               "enable.auto.commit",
                                               "true",
@@ -265,7 +267,7 @@ static int kafka_open(dispatcher **out, uv_loop_t *loop, const dispatcher_config
                                               "heartbeat.interval.ms",
                                               "1000",
                                               "fetch.wait.max.ms",
-                                              "100",
+                                              wait,
                                               "log_level",
                                               "4",
                                               NULL};

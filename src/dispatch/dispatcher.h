@@ -34,6 +34,7 @@ typedef struct dispatcher dispatcher;
 
 typedef struct dispatcher_config {
     const char *brokers;    /* Kafka bootstrap servers (kafka backend) */
+    int fetch_wait_ms;      /* kafka: fetch.wait.max.ms; 0 = 100 */
     const char *redis_host; /* Redis holding the streams (redis backend) */
     int redis_port;
     const char *consumer;   /* redis: this member's name, unique in the group;

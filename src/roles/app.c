@@ -108,6 +108,15 @@ int app_open_store(app *a, int pg) {
     return 0;
 }
 
+static void share_put(void *ctx, const char *user, const char *status, int64_t seen_ms) {
+    usermap_presence_put(ctx, user, status, seen_ms);
+}
+
+static int share_get(void *ctx, const char *const *users, size_t n, domain_presence_cb cb,
+                     void *data) {
+    return usermap_presence_get(ctx, users, n, cb, data);
+}
+
 int app_open_domain(app *a, int cluster) {
     const chatd_config *cfg = a->cfg;
     domain_config dcfg;
@@ -120,12 +129,21 @@ int app_open_domain(app *a, int cluster) {
     dcfg.limits.max_content = cfg->max_content;
     dcfg.cluster = cluster;
     a->dom = domain_new(&dcfg, a->sb, a->st);
-    if (!a->dom) log_error("cannot load users and channels from the store");
-    return a->dom ? 0 : -1;
+    if (!a->dom) {
+        log_error("cannot load users and channels from the store");
+        return -1;
+    }
+    if (cluster && a->um) { /* presence is shared through Redis */
+        presence_share ps = {a->um, share_put, share_get};
+        domain_attach_presence(a->dom, &ps);
+    }
+    return 0;
 }
 
 int app_open_bus(app *a, int cluster) {
-    bus_config bc = {.server_id = a->node_id, .brokers = a->cfg->kafka};
+    bus_config bc = {.server_id = a->node_id,
+                     .brokers = a->cfg->kafka,
+                     .fetch_wait_ms = a->cfg->kafka_fetch_wait_ms};
     char host[256];
     if (!cluster) {
         a->bb = &bus_local_backend;

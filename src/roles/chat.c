@@ -3,8 +3,9 @@
  * a cache of PostgreSQL and meet the others through the bus (Kafka or
  * Redis Streams). A chat server serves /chat, receives its deliveries in
  * its own inbox and keeps its users in the Redis user map; a presence
- * server serves /presence and learns every status change from the bus's
- * presence events. Each registers in ZooKeeper (/chat-service or
+ * server serves /presence. Both learn every status change from the bus's
+ * presence events and drop the presence holds of servers that die (see
+ * chat/presence.c). Each registers in ZooKeeper (/chat-service or
  * /presence-service) with a live connection count.
  */
 #include <stdio.h>
@@ -30,10 +31,20 @@ static void self_instance(app *a, discovery_instance *self) {
     self->timestamp_ms = clock_now_ms();
 }
 
+/* Chat and presence servers seen live at the last tick. */
+static cluster_seen seen_chat, seen_presence;
+
+static void server_gone(app *a, unsigned id) {
+    log_info("server %u is gone: its users' presence is dropped", id);
+    domain_server_gone(a->dom, id);
+}
+
 static void ws_tick(app *a) {
     int presence = a->endpoints == APP_EP_PRESENCE;
     a->dsb->update(a->disc, presence ? CLUSTER_PRESENCE_SERVICE : CLUSTER_CHAT_SERVICE,
                    domain_sessions(a->dom, presence));
+    cluster_watch(a, CLUSTER_CHAT_SERVICE, &seen_chat, server_gone);
+    cluster_watch(a, CLUSTER_PRESENCE_SERVICE, &seen_presence, server_gone);
 }
 
 /* endpoint: APP_EP_CHAT or APP_EP_PRESENCE. */
@@ -41,8 +52,9 @@ static int run_ws_server(const chatd_config *cfg, int endpoint) {
     const char *service = endpoint == APP_EP_CHAT ? CLUSTER_CHAT_SERVICE : CLUSTER_PRESENCE_SERVICE;
     app a;
     app_init(&a, cfg, endpoint == APP_EP_CHAT ? "chat" : "presence");
-    /* Only chat servers have users in the user map (it routes deliveries). */
-    if (app_load_secret(&a, 0) != 0 || app_open_cluster(&a, endpoint == APP_EP_CHAT, 1) != 0)
+    /* Redis: the user map (only chat servers add users: it routes
+     * deliveries) and the shared presence (both). */
+    if (app_load_secret(&a, 0) != 0 || app_open_cluster(&a, 1, 1) != 0)
         return app_fail(&a);
     /* One id sequence for both kinds: ids (inboxes, Snowflake nodes) never collide. */
     if (a.dsb->alloc_node_id(a.disc, CLUSTER_CHAT_SERVICE, &a.node_id) != 0) {

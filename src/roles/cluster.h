@@ -13,4 +13,15 @@
 /* api_config.pick for cluster roles (data = app*). */
 int cluster_pick(void *data, api_instance *chat, api_instance *presence);
 
+/* What a role remembers of one service between two cluster_watch calls. */
+typedef struct cluster_seen {
+    unsigned char alive[1024]; /* by node id: live at the last call */
+} cluster_seen;
+
+/* Calls gone(a, id) for every instance of service that was live at the
+ * previous call on seen (zero-initialised at first) and is not any more:
+ * its ZooKeeper session ended, i.e. the process died or was cut off. */
+void cluster_watch(app *a, const char *service, cluster_seen *seen,
+                   void (*gone)(app *a, unsigned id));
+
 #endif

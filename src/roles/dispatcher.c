@@ -17,22 +17,17 @@
 typedef struct dispatch_role {
     const dispatcher_backend *db;
     dispatcher *d;
-    unsigned char alive[1024]; /* chat servers seen live at the last tick */
+    cluster_seen chat; /* chat servers seen live at the last tick */
 } dispatch_role;
+
+static void chat_server_gone(app *a, unsigned id) {
+    log_info("chat server %u is gone: forgetting its users", id);
+    usermap_forget_server(a->um, id);
+}
 
 static void dispatch_tick(app *a) {
     dispatch_role *r = a->role_data;
-    discovery_instance list[1024];
-    size_t n = a->dsb->list(a->disc, CLUSTER_CHAT_SERVICE, list, 1024);
-    unsigned char now[1024] = {0};
-    for (size_t i = 0; i < n; i++) now[list[i].id % 1024] = 1;
-    for (unsigned id = 0; id < 1024; id++) {
-        if (r->alive[id] && !now[id]) {
-            log_info("chat server %u is gone: forgetting its users", id);
-            usermap_forget_server(a->um, id);
-        }
-    }
-    memcpy(r->alive, now, sizeof(now));
+    cluster_watch(a, CLUSTER_CHAT_SERVICE, &r->chat, chat_server_gone);
 }
 
 static void dispatch_stop(app *a) {
@@ -49,7 +44,7 @@ int role_dispatcher_run(const chatd_config *cfg) {
     a.role_data = &r;
     a.on_stop = dispatch_stop;
     if (app_open_cluster(&a, 1, 1) != 0) return app_fail(&a);
-    dispatcher_config dc = {.brokers = cfg->kafka};
+    dispatcher_config dc = {.brokers = cfg->kafka, .fetch_wait_ms = cfg->kafka_fetch_wait_ms};
     char host[256] = "";
     if (!strcmp(cfg->bus, "redis")) {
         const char *colon = strrchr(cfg->redis, ':');

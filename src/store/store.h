@@ -34,6 +34,7 @@ enum {
     STORE_EDUP = -3,      /* MSG_APPEND: client_msg_id seen before; msg holds the original */
     STORE_EIO = -4,       /* the backend failed (disk, connection): retry later */
     STORE_ECLOSED = -5,   /* submitted after close began */
+    STORE_ESTALE = -6,    /* MSG_APPEND: the channel has a newer message id (newest_id) */
 };
 
 typedef enum store_op_kind {
@@ -118,12 +119,17 @@ struct store_op {
         /* seq = the channel's last seq + 1, in the same transaction.
          * STORE_ENOTFOUND when the channel does not exist; STORE_EDUP when this
          * user already sent client_msg_id in this channel (checked within a
-         * batch too); STORE_EIO for a message id stored before. */
+         * batch too); STORE_EIO for a message id stored before; STORE_ESTALE
+         * (nothing stored, no seq taken) when msg.message_id is not greater
+         * than the channel's newest message id, which newest_id then holds:
+         * ids follow seq order even when several servers write one channel
+         * (the caller picks a greater id and submits again). */
         struct {
             /* in: every field but seq (metadata NULL = "{}"); out: seq, or on
              * STORE_EDUP the original message (the strings are then replaced
              * by backend-owned copies). */
             store_msg msg;
+            uint64_t newest_id; /* out, with STORE_ESTALE */
             int owned__;   /* backend: strings in msg are its own */
             store_msg caller__; /* backend: the caller's strings, put back by store_op_clear */
         } msg_append;

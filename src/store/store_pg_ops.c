@@ -213,7 +213,7 @@ static int op_member_remove(PGconn *c, store_op *op) {
 }
 
 /* Result columns of PQ_MSG_APPEND. */
-enum { AP_CHAN, AP_USED, AP_SEQ, AP_DUP };
+enum { AP_CHAN, AP_USED, AP_SEQ, AP_NEWEST, AP_DUP };
 
 /* The op's status from its PQ_MSG_APPEND row. */
 static int append_result(const PGresult *r, store_op *op) {
@@ -233,7 +233,12 @@ static int append_result(const PGresult *r, store_op *op) {
         return STORE_OK;
     }
     /* a message id stored before: this op fails, no seq was taken */
-    return get_i64(r, 0, AP_USED) ? STORE_EIO : STORE_PG__FATAL;
+    if (get_i64(r, 0, AP_USED)) return STORE_EIO;
+    /* the channel has a newer id (another server's, or from the same
+     * millisecond): the caller retries with a greater one. The value may be
+     * from before a concurrent append; the retry then learns a newer one. */
+    op->u.msg_append.newest_id = (uint64_t)get_i64(r, 0, AP_NEWEST);
+    return STORE_ESTALE;
 }
 
 static int append_valid(const store_op *op) {

@@ -60,6 +60,10 @@ static const char *const migrations[] = {
     "  PRIMARY KEY(channel_id, seq));"
     "CREATE UNIQUE INDEX messages_by_client_id ON messages(channel_id, user_id, client_msg_id)"
     "  WHERE client_msg_id IS NOT NULL;",
+    /* 2: a channel's newest message id, so appends keep ids in seq order */
+    "ALTER TABLE channels ADD COLUMN last_message_id BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE channels c SET last_message_id = COALESCE((SELECT m.message_id FROM messages m"
+    "  WHERE m.channel_id = c.channel_id AND m.seq = c.last_seq), 0);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -102,11 +106,12 @@ static const char *const sql[PQ__COUNT] = {
      * -> (channel exists 0/1, message id used 0/1, new seq or NULL,
      *     then the original's MSG_COLS or NULLs). */
     [PQ_MSG_APPEND] =
-        "WITH ch AS (SELECT 1 FROM channels WHERE channel_id = $1::text),"
+        "WITH ch AS (SELECT last_message_id FROM channels WHERE channel_id = $1::text),"
         " dup AS (SELECT " MSG_COLS " FROM messages"
         "         WHERE channel_id = $1::text AND user_id = $3::text AND client_msg_id = $6::text),"
         " used AS (SELECT 1 FROM messages WHERE message_id = $2::bigint),"
-        " s AS (UPDATE channels SET last_seq = last_seq + 1 WHERE channel_id = $1::text"
+        " s AS (UPDATE channels SET last_seq = last_seq + 1, last_message_id = $2::bigint"
+        "       WHERE channel_id = $1::text AND last_message_id < $2::bigint"
         "       AND NOT EXISTS (SELECT 1 FROM dup) AND NOT EXISTS (SELECT 1 FROM used)"
         "       RETURNING last_seq),"
         " i AS (INSERT INTO messages(channel_id, seq, message_id, user_id, content, metadata,"
@@ -114,7 +119,7 @@ static const char *const sql[PQ__COUNT] = {
         "       SELECT $1::text, last_seq, $2::bigint, $3::text, $4::text, $5::text, $6::text,"
         "              $7::bigint FROM s RETURNING seq)"
         " SELECT (SELECT count(*) FROM ch), (SELECT count(*) FROM used), (SELECT seq FROM i),"
-        "        dup.* FROM (VALUES (1)) AS one LEFT JOIN dup ON true",
+        "        (SELECT last_message_id FROM ch), dup.* FROM (VALUES (1)) AS one LEFT JOIN dup ON true",
     /* Locked: two servers moving one user's mark cannot move it backwards. */
     [PQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1),"
                        " (SELECT r.seq FROM messages r WHERE r.message_id = m.last_read_message_id)"

@@ -31,6 +31,7 @@ enum store_sqlite__stmt {
     SQ_MSG_BY_CLIENT_ID,
     SQ_MSG_INSERT,
     SQ_MSG_BY_ID,
+    SQ_MSG_ID_USED,
     SQ_MSG_LATEST,
     SQ_HIST_BEFORE,
     SQ_HIST_AFTER,

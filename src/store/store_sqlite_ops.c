@@ -235,7 +235,24 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
         if (r != 0) return r;
     }
 
-    sqlite3_stmt *s = st[SQ_MSG_INSERT];
+    sqlite3_stmt *s = st[SQ_MSG_LATEST]; /* ids must follow seq order */
+    bind_chan(s, 1, m->channel_id);
+    int rc = sqlite3_step(s);
+    uint64_t newest = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+    done_with(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+    if (newest >= m->id) { /* a reused id is EIO, as the insert below would say */
+        s = st[SQ_MSG_ID_USED];
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)m->id);
+        rc = sqlite3_step(s);
+        done_with(s);
+        if (rc == SQLITE_ROW) return STORE_EIO;
+        if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+        op->u.msg_append.newest_id = newest;
+        return STORE_ESTALE;
+    }
+
+    s = st[SQ_MSG_INSERT];
     bind_chan(s, 1, m->channel_id);
     sqlite3_bind_int64(s, 2, last + 1);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)m->id);
@@ -244,7 +261,7 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     bind_str(s, 6, m->metadata ? m->metadata : "{}");
     bind_str(s, 7, m->client_msg_id);
     sqlite3_bind_int64(s, 8, m->created_ms);
-    int rc = sqlite3_step(s);
+    rc = sqlite3_step(s);
     done_with(s);
     if (rc != SQLITE_DONE) /* a constraint here is a reused message id */
         return is_constraint(rc) ? STORE_EIO : STORE_SQLITE__FATAL;

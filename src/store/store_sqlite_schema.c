@@ -80,6 +80,7 @@ static const char *const sql[SQ__COUNT] = {
         "INSERT INTO messages(channel_id, seq, message_id, user_id, content, metadata,"
         " client_msg_id, created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [SQ_MSG_BY_ID] = "SELECT seq FROM messages WHERE message_id = ?2 AND channel_id = ?1",
+    [SQ_MSG_ID_USED] = "SELECT 1 FROM messages WHERE message_id = ?1",
     [SQ_MSG_LATEST] = "SELECT message_id, seq FROM messages WHERE channel_id = ?1"
                       " ORDER BY seq DESC LIMIT 1",
     [SQ_HIST_BEFORE] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = ?1 AND seq < ?2"

@@ -27,7 +27,11 @@ static int pred_list_without(json_t *f, const void *ctx) {
 }
 
 json_t *recv_list_with(tconn *c, const char *channel_id) {
-    return recv_match(c, pred_list_with, channel_id, H_TIMEOUT,
+    return recv_list_with_in(c, channel_id, H_TIMEOUT);
+}
+
+json_t *recv_list_with_in(tconn *c, const char *channel_id, int timeout_ms) {
+    return recv_match(c, pred_list_with, channel_id, timeout_ms,
                       hfmt("channels_list with %s", channel_id));
 }
 
@@ -168,3 +172,26 @@ json_t *fetch_all(tconn *c, const char *channel_id) {
     return all;
 }
 
+
+struct who_status {
+    const char *user, *status;
+};
+
+static int pred_presence(json_t *f, const void *ctx) {
+    const struct who_status *w = ctx;
+    json_t *t = json_object_get(f, "type"), *e;
+    size_t i;
+    if (!json_is_string(t) || strcmp(json_string_value(t), "presence_update") != 0) return 0;
+    json_array_foreach(json_object_get(f, "presence"), i, e) {
+        json_t *u = json_object_get(e, "user_id"), *st = json_object_get(e, "status");
+        if (json_is_string(u) && !strcmp(json_string_value(u), w->user) &&
+            (!w->status || (json_is_string(st) && !strcmp(json_string_value(st), w->status))))
+            return 1;
+    }
+    return 0;
+}
+
+json_t *try_recv_presence(tconn *c, const char *user, const char *status, int timeout_ms) {
+    struct who_status w = {user, status};
+    return try_recv_match(c, pred_presence, &w, timeout_ms);
+}

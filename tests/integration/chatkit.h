@@ -24,11 +24,17 @@ json_t *list_entry(json_t *channels_list, const char *channel_id);
 /* Next channels_list that has / lacks channel_id. */
 json_t *recv_list_with(tconn *c, const char *channel_id);
 json_t *recv_list_without(tconn *c, const char *channel_id);
+/* recv_list_with, waiting up to timeout_ms. */
+json_t *recv_list_with_in(tconn *c, const char *channel_id, int timeout_ms);
 /* Next chat_message in channel_id with this content. */
 json_t *recv_msg(tconn *c, const char *channel_id, const char *content);
 json_t *try_recv_msg(tconn *c, const char *channel_id, const char *content, int timeout_ms);
 /* Next `system` frame of channel_id whose metadata.event is event. */
 json_t *recv_system(tconn *c, const char *channel_id, const char *event);
+
+/* Next presence_update with an entry for user in status (NULL = any);
+ * NULL on timeout (no failure). */
+json_t *try_recv_presence(tconn *c, const char *user, const char *status, int timeout_ms);
 
 /* Asserts the compat + ext fields of a Message (chat_message or history
  * entry) and that it is from sender with content (NULL = not checked). */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "auth/token.h"
+#include "integration/hcluster.h"
 #include "net/client.h"
 
 /* ---- ownership: everything handed out is freed here ---- */
@@ -114,6 +115,10 @@ static int has_flag(const chatd_srv *s, const char *flag) {
 
 void chatd_dump_log(const chatd_srv *s, size_t tail_bytes) {
     char path[300];
+    if (s->cluster) {
+        hcluster_dump_logs(s->cluster);
+        return;
+    }
     snprintf(path, sizeof path, "%s/chatd.log", s->dir);
     FILE *f = fopen(path, "rb");
     if (!f) return;
@@ -127,6 +132,33 @@ void chatd_dump_log(const chatd_srv *s, size_t tail_bytes) {
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stderr);
     fprintf(stderr, "---- end of log ----\n");
     fclose(f);
+}
+
+/* out[] = the harness defaults not overridden by s->args, then s->args,
+ * then NULL (room: 2 * 3 + 40). */
+static void with_defaults(const chatd_srv *s, const char **out) {
+    static const char *defaults[][2] = {
+        {"--argon2", "min"}, {"--fsync", "off"}, {"--log-level", "info"}};
+    int n = 0;
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+        if (has_flag(s, defaults[i][0])) continue;
+        out[n++] = defaults[i][0];
+        out[n++] = defaults[i][1];
+    }
+    for (int i = 0; s->args[i]; i++) out[n++] = s->args[i];
+    out[n] = NULL;
+}
+
+/* Cluster mode: the whole cluster instead of one process. 0 or -1. */
+static int start_cluster(chatd_srv *s, const char *bus) {
+    const char *flags[50];
+    with_defaults(s, flags);
+    s->cluster = calloc(1, sizeof *s->cluster);
+    if (!s->cluster) abort();
+    if (hcluster_up(s->cluster, bus, flags) != 0) return -1;
+    s->port = s->cluster->api_port;
+    hcluster_warm_up(s);
+    return 0;
 }
 
 /* Spawns the process and waits for the port file. 0 or -1. */
@@ -143,22 +175,14 @@ static int spawn(chatd_srv *s) {
     snprintf(logpath, sizeof logpath, "%s/chatd.log", s->dir);
     unlink(portfile);
 
-    static const char *defaults[][2] = {
-        {"--host", "127.0.0.1"}, {"--port", "0"}, {"--argon2", "min"},
-        {"--fsync", "off"},      {"--log-level", "info"},
-    };
     argv[n++] = bin;
     argv[n++] = "all";
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
-        if (has_flag(s, defaults[i][0])) continue;
-        argv[n++] = defaults[i][0];
-        argv[n++] = defaults[i][1];
-    }
+    argv[n++] = "--host"; argv[n++] = "127.0.0.1";
+    argv[n++] = "--port"; argv[n++] = "0";
     argv[n++] = "--port-file"; argv[n++] = portfile;
     argv[n++] = "--data"; argv[n++] = data;
     argv[n++] = "--secrets"; argv[n++] = secrets;
-    for (int i = 0; s->args[i]; i++) argv[n++] = s->args[i];
-    argv[n] = NULL;
+    with_defaults(s, argv + n);
 
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -232,6 +256,11 @@ chatd_srv *chatd_start(const char *const *extra_args) {
             g_srvs[i] = s;
             break;
         }
+    const char *bus = hcluster_env_bus();
+    if (bus) {
+        if (start_cluster(s, bus) != 0) fail_msg("the cluster (%s bus) did not start", bus);
+        return s;
+    }
     if (spawn(s) != 0) {
         fail_msg("chatd did not start (dir %s)", s->dir);
         return NULL;
@@ -257,7 +286,12 @@ static int wait_exit(chatd_srv *s, int timeout_ms) {
     return -1000; /* still running */
 }
 
+static void single_only(const chatd_srv *s, const char *what) {
+    if (s && s->cluster) fail_msg("%s: not in cluster mode (one process only)", what);
+}
+
 int chatd_stop(chatd_srv *s) {
+    if (s && s->cluster) return hcluster_down(s->cluster);
     if (!s || s->pid <= 0) return -1;
     kill(s->pid, SIGTERM);
     int rc = wait_exit(s, 10000);
@@ -277,10 +311,12 @@ int chatd_stop(chatd_srv *s) {
 }
 
 void chatd_term(chatd_srv *s) {
+    single_only(s, "chatd_term");
     if (s && s->pid > 0) kill(s->pid, SIGTERM);
 }
 
 int chatd_wait(chatd_srv *s, int timeout_ms) {
+    single_only(s, "chatd_wait");
     if (!s || s->pid <= 0) fail_msg("chatd_wait: not running");
     int rc = wait_exit(s, timeout_ms);
     if (rc == -1000) {
@@ -293,6 +329,7 @@ int chatd_wait(chatd_srv *s, int timeout_ms) {
 }
 
 void chatd_kill9(chatd_srv *s) {
+    single_only(s, "chatd_kill9");
     if (!s || s->pid <= 0) return;
     kill(s->pid, SIGKILL);
     waitpid(s->pid, NULL, 0);
@@ -300,12 +337,18 @@ void chatd_kill9(chatd_srv *s) {
 }
 
 void chatd_restart(chatd_srv *s) {
+    single_only(s, "chatd_restart");
     assert_int_equal(s->pid, 0);
     if (spawn(s) != 0) fail_msg("chatd did not restart (dir %s)", s->dir);
 }
 
 void chatd_free(chatd_srv *s) {
     if (!s) return;
+    if (s->cluster) {
+        hcluster_down(s->cluster);
+        free(s->cluster);
+        s->cluster = NULL;
+    }
     if (s->pid > 0) chatd_kill9(s);
     const char *keep = getenv("CHATD_KEEP");
     if (keep && *keep && strcmp(keep, "0") != 0)
@@ -459,7 +502,33 @@ int raw_http(chatd_srv *s, const void *data, size_t len, const char **response) 
     return status;
 }
 
+int chatd_serves(const chatd_srv *s, const char *kind, int port) {
+    if (!s->cluster) return port == s->port;
+    int is_chat = strcmp(kind, "chat") == 0;
+    for (int i = 0; i < (is_chat ? HC_CHAT : HC_PRESENCE); i++)
+        if (port == (is_chat ? s->cluster->chat_port[i] : s->cluster->presence_port[i])) return 1;
+    return 0;
+}
+
+int chatd_ws_port(chatd_srv *s, const char *path) {
+    return s->cluster ? hcluster_ws_port(s->cluster, path) : s->port;
+}
+
+static double metric_one(chatd_srv *s, const char *name);
+
 double metric_value(chatd_srv *s, const char *name) {
+    if (!s->cluster) return metric_one(s, name);
+    int ports[16], n = hcluster_http_ports(s->cluster, ports, 16);
+    double sum = -1;
+    for (int i = 0; i < n; i++) {
+        chatd_srv one = {.port = ports[i]};
+        double v = metric_one(&one, name);
+        if (v >= 0) sum = (sum < 0 ? 0 : sum) + v;
+    }
+    return sum;
+}
+
+static double metric_one(chatd_srv *s, const char *name) {
     const char *raw = NULL;
     int st = http_call(s, "GET", "/metrics", NULL, NULL, &raw);
     size_t nl = strlen(name);

@@ -45,11 +45,17 @@ typedef struct chatd_srv {
     int port;
     char dir[256];     /* temp dir: secrets/, data/, port, chatd.log */
     char *args[40];    /* extra flags (owned copies), NULL-terminated */
+    struct hcluster *cluster; /* cluster mode (hcluster.h): the whole cluster */
 } chatd_srv;
 
 /* Starts chatd with the harness defaults plus extra flags (NULL-terminated
  * list, or NULL) and waits (max 10 s) for its port file. Fails the test
- * (returns NULL in a setup) when it does not come up. */
+ * (returns NULL in a setup) when it does not come up.
+ * Cluster mode (CHATD_IT_CLUSTER=redis|kafka, see hcluster.h): starts a
+ * whole cluster instead, every process with those flags, and waits until
+ * it delivers; .port is then the API server's, WebSockets are spread over
+ * the chat / presence servers, chatd_stop() stops the cluster, and the
+ * single-process controls (term, wait, kill9, restart) fail the test. */
 chatd_srv *chatd_start(const char *const *extra_args);
 /* SIGTERM + waitpid (max 10 s); returns the exit status (or -1 when it
  * died by a signal or did not exit; it is then killed). */
@@ -67,6 +73,11 @@ void chatd_restart(chatd_srv *s);
 void chatd_free(chatd_srv *s);
 /* Prints the last bytes of the server log to stderr (for failure reports). */
 void chatd_dump_log(const chatd_srv *s, size_t tail_bytes);
+/* 1 when port is where s serves WebSockets of this kind ("chat" or
+ * "presence"): s->port, or one of the cluster's servers of that role. */
+int chatd_serves(const chatd_srv *s, const char *kind, int port);
+/* The port a WebSocket to path should dial (see cluster mode above). */
+int chatd_ws_port(chatd_srv *s, const char *path);
 
 /* ---- names, tokens ---- */
 /* A unique valid username: prefix + counter + pid (≤ 32 chars). */
@@ -93,7 +104,8 @@ const char *auth(chatd_srv *s, const char *name, const char *pw);
  * response ("HTTP/1.1 NNN") or 0 when none arrived. */
 int raw_http(chatd_srv *s, const void *data, size_t len, const char **response);
 /* GET /metrics: value of the first sample line starting with `name ` (or
- * `name{`); -1 if absent. */
+ * `name{`); -1 if absent. Cluster mode: the sum over every process that
+ * has it. */
 double metric_value(chatd_srv *s, const char *name);
 
 /* ---- JSON accessors (fail the test when absent / wrong type) ---- */

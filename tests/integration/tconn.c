@@ -28,7 +28,7 @@ tconn *ws_open(chatd_srv *s, const char *path, const char *extra_headers, const 
         registered = 1;
         atexit(close_all); /* runs before harness_cleanup (registered earlier) */
     }
-    wsc *ws = wsc_connect("127.0.0.1", s->port, path, extra_headers, 5000, &status);
+    wsc *ws = wsc_connect("127.0.0.1", chatd_ws_port(s, path), path, extra_headers, 5000, &status);
     if (!ws) fail_msg("WebSocket upgrade %.80s failed: HTTP status %d", path, status);
     tconn *c = calloc(1, sizeof *c);
     if (!c) abort();
@@ -47,26 +47,29 @@ static void token_user(const char *token, char *out, size_t cap) {
         out[0] = '\0';
 }
 
-tconn *chat_connect(chatd_srv *s, const char *token) {
+/* Opens /<endpoint>?token=T and waits for the endpoint's first frame,
+ * which stays in the backlog for the test. */
+static tconn *connect_first(chatd_srv *s, const char *endpoint, const char *token,
+                            const char *first_type) {
     char user[40];
     token_user(token, user, sizeof user);
-    tconn *c = ws_open(s, hfmt("/chat?token=%s", token), NULL, hfmt("%s/chat", user));
+    tconn *c = ws_open(s, hfmt("/%s?token=%s", endpoint, token), NULL,
+                       hfmt("%s/%s", user, endpoint));
     snprintf(c->user, sizeof c->user, "%s", user);
-    json_t *cl = recv_type(c, "channels_list", H_TIMEOUT);
-    /* keep it available to the test */
+    json_t *first = recv_type(c, first_type, H_TIMEOUT);
     harness__grow((void **)&c->backlog, &c->cap_backlog, c->n_backlog, sizeof *c->backlog);
     memmove(c->backlog + 1, c->backlog, c->n_backlog * sizeof *c->backlog);
-    c->backlog[0] = json_incref(cl);
+    c->backlog[0] = json_incref(first);
     c->n_backlog++;
     return c;
 }
 
+tconn *chat_connect(chatd_srv *s, const char *token) {
+    return connect_first(s, "chat", token, "channels_list");
+}
+
 tconn *presence_connect(chatd_srv *s, const char *token) {
-    char user[40];
-    token_user(token, user, sizeof user);
-    tconn *c = ws_open(s, hfmt("/presence?token=%s", token), NULL, hfmt("%s/presence", user));
-    snprintf(c->user, sizeof c->user, "%s", user);
-    return c;
+    return connect_first(s, "presence", token, "initial_presence");
 }
 
 tconn *chat_login(chatd_srv *s, const char *user) {

@@ -34,7 +34,7 @@ typedef struct tconn {
 tconn *ws_open(chatd_srv *s, const char *path, const char *extra_headers, const char *label);
 /* /chat?token=T; waits for the initial channels_list (kept in the backlog). */
 tconn *chat_connect(chatd_srv *s, const char *token);
-/* /presence?token=T; the initial_presence frame stays in the backlog. */
+/* /presence?token=T; waits for initial_presence (kept in the backlog). */
 tconn *presence_connect(chatd_srv *s, const char *token);
 /* Convenience: auth + chat_connect / presence_connect. */
 tconn *chat_login(chatd_srv *s, const char *user);

@@ -10,6 +10,7 @@
  * elsewhere and recovers every acknowledged message exactly once.
  */
 #include "integration/chatkit.h"
+#include "integration/hcluster.h"
 
 #include <libgen.h>
 #include <signal.h>
@@ -18,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char dir[64];
+static hcluster cl;
 static chatd_srv api_srv; /* only .port is used: the API server */
 
 static int run(const char *cmd) {
@@ -26,38 +27,20 @@ static int run(const char *cmd) {
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-static int cluster_down(void **state);
-static void down_at_exit(void) { cluster_down(NULL); }
+static void down_at_exit(void) { hcluster_down(&cl); }
 
 static void cluster_up(const char *bus) {
     static int registered;
     if (!registered++) atexit(down_at_exit); /* even if a failure skips the teardown */
-    const char *bin = getenv("CHATD_BIN") ? getenv("CHATD_BIN") : "build/chatd";
-    char b[4096];
-    snprintf(b, sizeof b, "%s", bin);
-    snprintf(dir, sizeof dir, "/tmp/chatd-cluster-it-XXXXXX");
-    if (!mkdtemp(dir)) fail_msg("mkdtemp");
-    rmdir(dir); /* scripts/cluster creates it */
-    const char *cmd = hfmt("CHATD_CLUSTER_DIR=%s CHATD_BUILD=%s CHATD_CLUSTER_FLAGS='--argon2 min' "
-                           "scripts/cluster up --bus %s",
-                           dir, dirname(b), bus);
-    if (run(cmd) != 0) {
-        run(hfmt("tail -n 20 %s/*/chatd.log >&2", dir));
-        run(hfmt("CHATD_CLUSTER_DIR=%s scripts/cluster down", dir));
-        fail_msg("scripts/cluster up --bus %s failed", bus);
-    }
-    FILE *f = fopen(hfmt("%s/api/port", dir), "r");
-    if (!f || fscanf(f, "%d", &api_srv.port) != 1) fail_msg("no API port");
-    fclose(f);
+    const char *flags[] = {"--argon2", "min", NULL};
+    if (hcluster_up(&cl, bus, flags) != 0) fail_msg("scripts/cluster up --bus %s failed", bus);
+    api_srv.port = cl.api_port;
 }
 
 /* Teardown: always stops what cluster_up started, even after a failure. */
 static int cluster_down(void **state) {
     (void)state;
-    if (!dir[0]) return 0;
-    int rc = run(hfmt("CHATD_CLUSTER_DIR=%s scripts/cluster down >/dev/null", dir));
-    dir[0] = '\0';
-    return rc == 0 ? 0 : -1;
+    return hcluster_down(&cl);
 }
 
 /* The first deliveries after start-up wait for the dispatchers to join
@@ -65,20 +48,19 @@ static int cluster_down(void **state) {
  * rebalance (Kafka's session timeout): allow for that. */
 #define SLOW_MS 30000
 
-static int pred_list_with(json_t *f, const void *ctx) {
-    json_t *t = json_object_get(f, "type");
-    return json_is_string(t) && !strcmp(json_string_value(t), "channels_list") &&
-           list_entry(f, ctx) != NULL;
-}
-
 static void wait_list_with(tconn *c, const char *ch) {
-    recv_match(c, pred_list_with, ch, SLOW_MS, hfmt("channels_list with %s", ch));
+    recv_list_with_in(c, ch, SLOW_MS);
 }
 
 static json_t *wait_msg(tconn *c, const char *ch, const char *content) {
     json_t *m = try_recv_msg(c, ch, content, SLOW_MS);
     if (!m) fail_msg("no chat_message '%s' within %d ms", content, SLOW_MS);
     return m;
+}
+
+static void wait_presence(tconn *c, const char *user, const char *status) {
+    if (!try_recv_presence(c, user, status, SLOW_MS))
+        fail_msg("%s: no presence_update %s=%s within %d ms", c->label, user, status, SLOW_MS);
 }
 
 /* Logs in through the API and connects to the chat server it names;
@@ -161,29 +143,18 @@ static void cross_server_chat(void) {
     tconn *pb = presence_connect(&pres, token1);
     recv_type(pb, "initial_presence", H_TIMEOUT);
     /* A's presence socket on the other presence server. */
-    for (int i = 1; i <= 2; i++) {
-        FILE *pf = fopen(hfmt("%s/presence%d/port", dir, i), "r");
-        int port = 0;
-        if (!pf || fscanf(pf, "%d", &port) != 1) fail_msg("no presence%d port", i);
-        fclose(pf);
-        if (port != pres.port) pres2.port = port;
-    }
+    for (int i = 0; i < HC_PRESENCE; i++)
+        if (cl.presence_port[i] != pres.port) pres2.port = cl.presence_port[i];
     tconn *pa = presence_connect(&pres2, token0);
     recv_type(pa, "initial_presence", H_TIMEOUT);
     send_json(pa, "{\"type\":\"status_update\",\"status\":\"away\"}");
-    for (;;) {
-        json_t *p = recv_type(pb, "presence_update", SLOW_MS);
-        json_t *e = json_array_get(jarr(p, "presence"), 0);
-        if (e && !strcmp(jstr(e, "user_id"), u[0]) && !strcmp(jstr(e, "status"), "away")) break;
-    }
+    wait_presence(pb, u[0], "away");
     tconn_close(pa);
     tconn_close(pb);
 
     /* kill -9 one dispatcher: the other carries every message. */
-    FILE *f = fopen(hfmt("%s/pids/dispatcher1", dir), "r");
-    int pid = 0;
-    if (!f || fscanf(f, "%d", &pid) != 1) fail_msg("no dispatcher pid");
-    fclose(f);
+    int pid = hcluster_pid(&cl, "dispatcher1");
+    if (pid <= 0) fail_msg("no dispatcher pid");
     kill(pid, SIGKILL);
     for (int i = 0; i < 10; i++)
         send_json(c[0], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch,
@@ -195,8 +166,8 @@ static void cross_server_chat(void) {
     }
 
     /* Redis restarts (empty): service resumes without restarting chatd. */
-    assert_int_equal(run(hfmt("CHATD_CLUSTER_DIR=%s scripts/cluster restart-redis >/dev/null", dir)),
-                     0);
+    assert_int_equal(
+        run(hfmt("CHATD_CLUSTER_DIR=%s scripts/cluster restart-redis >/dev/null", cl.dir)), 0);
     for (int i = 0; i < 5; i++)
         send_json(c[1], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch,
                   hfmt("after redis %d", i));
@@ -231,7 +202,9 @@ static int pred_msg_in(json_t *f, const void *ch) {
 /* kill -9 the chat server of one member while another sends steadily: the
  * member re-authenticates, lands on a live server and recovers with
  * fetch_history after; every acknowledged message is there exactly once
- * after de-duplication by message_id. */
+ * after de-duplication by message_id. Meanwhile a watcher sees the member
+ * go offline when the dead server's ZooKeeper session expires, and online
+ * again after the reconnect. */
 static void chat_server_killed(void) {
     enum { N = 30, KILL_AT = 10 };
     static chatd_srv at[2];
@@ -250,19 +223,20 @@ static void chat_server_killed(void) {
     }
     const char *ch = create_group(cb, "fault", (const char *[]){a, NULL});
     wait_list_with(ca, ch);
+    /* B watches A's presence from a presence server. */
+    static chatd_srv pres;
+    pres.port = cl.presence_port[0];
+    tconn *pb = presence_connect(&pres, last_token);
+    recv_type(pb, "initial_presence", H_TIMEOUT);
 
     /* Which chatN is A's server? Its pid goes. */
     int victim = 0;
-    for (int i = 1; i <= 3 && !victim; i++) {
-        FILE *f = fopen(hfmt("%s/chat%d/port", dir, i), "r");
-        int port = 0;
-        if (f && fscanf(f, "%d", &port) == 1 && port == at[0].port) victim = i;
-        if (f) fclose(f);
-    }
+    for (int i = 0; i < HC_CHAT && !victim; i++)
+        if (cl.chat_port[i] == at[0].port) victim = i + 1;
     if (!victim) fail_msg("no chat server listens on %d", at[0].port);
     char acked[N][24];
     for (int i = 0; i < N; i++) {
-        if (i == KILL_AT) run(hfmt("kill -9 $(cat %s/pids/chat%d)", dir, victim));
+        if (i == KILL_AT) kill(hcluster_pid(&cl, hfmt("chat%d", victim)), SIGKILL);
         const char *text = hfmt("steady %d", i);
         send_json(cb, "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch, text);
         json_t *m = wait_msg(cb, ch, text); /* the echo: acknowledged */
@@ -280,6 +254,10 @@ static void chat_server_killed(void) {
     }
     tconn_drop(ca);
 
+    /* Its server's ZooKeeper session expires: A, held nowhere else, is
+     * offline for everyone. */
+    wait_presence(pb, a, "offline");
+
     /* Re-auth until /auth names a live server (the dead one's znode lasts
      * until its ZooKeeper session expires), then recover. */
     int port = 0;
@@ -293,6 +271,7 @@ static void chat_server_killed(void) {
     static chatd_srv again;
     again.port = port;
     ca = chat_connect(&again, token);
+    wait_presence(pb, a, "online");
     for (int page = 0; page < 10; page++) {
         json_t *h = fetch_history(ca, ch, NULL, last, 100);
         json_t *msgs = jarr(h, "messages");
@@ -307,6 +286,7 @@ static void chat_server_killed(void) {
         if (!json_object_get(seen, acked[i])) fail_msg("acknowledged message %d (%s) is missing", i, acked[i]);
     assert_int_equal(json_object_size(seen), N); /* exactly once after de-duplication */
     json_decref(seen);
+    tconn_close(pb);
     tconn_close(ca);
     tconn_close(cb);
 }

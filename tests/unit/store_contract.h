@@ -98,6 +98,16 @@ static void test_append_seq(void **state) {
     assert_int_equal(append(f, CH_A, "alice", 101, "again", NULL, &seq), STORE_EIO);
     assert_int_equal(append(f, CH_A, "alice", 104, "next", NULL, &seq), STORE_OK);
     assert_int_equal(seq, 4);
+    /* ids follow seq order: an unused id below the newest is refused
+     * (another server's clock, or the same millisecond), naming the newest,
+     * and burns no seq */
+    store_op op;
+    fill_append(&op, CH_A, "alice", 50, "late", NULL);
+    assert_int_equal(run_op(f, &op), STORE_ESTALE);
+    assert_true(op.u.msg_append.newest_id == 104);
+    store_op_clear(&op);
+    assert_int_equal(append(f, CH_A, "alice", 105, "then", NULL, &seq), STORE_OK);
+    assert_int_equal(seq, 5);
 }
 
 static void test_dedup_across_batches(void **state) {

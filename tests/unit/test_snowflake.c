@@ -111,6 +111,29 @@ static void test_sequence_exhaustion(void **state) {
     assert_int_equal(next & 0xfff, 0);
 }
 
+/* Another server's id in the same or a later millisecond: the next id of
+ * this (lower-numbered) node is still greater. */
+static void test_skip_past(void **state) {
+    snowflake a, b;
+    snowflake_init(&a, 3);
+    snowflake_init(&b, 700);
+    const int64_t t = 1790000000000LL;
+    uint64_t theirs = snowflake_next(&b, t);
+    assert_true(snowflake_next(&a, t) < theirs); /* node 3 < node 700, same ms */
+    snowflake_skip_past(&a, theirs);
+    uint64_t mine = snowflake_next(&a, t);
+    assert_true(mine > theirs);
+    assert_int_equal(snowflake_node(mine), 3);
+    /* an id from a clock 50 ms ahead */
+    uint64_t ahead = snowflake_next(&b, t + 50);
+    snowflake_skip_past(&a, ahead);
+    assert_true(snowflake_next(&a, t + 1) > ahead);
+    /* an older id changes nothing */
+    uint64_t before = snowflake_next(&a, t + 60);
+    snowflake_skip_past(&a, theirs);
+    assert_true(snowflake_next(&a, t + 60) == before + 1);
+}
+
 static void test_clock(void **state) {
     int64_t now = clock_now_ms();
     assert_true(now > T0); /* after 2023 */
@@ -125,6 +148,7 @@ int main(void) {
         cmocka_unit_test(test_monotonic_100k_real_clock),
         cmocka_unit_test(test_clock_backwards),
         cmocka_unit_test(test_sequence_exhaustion),
+        cmocka_unit_test(test_skip_past),
         cmocka_unit_test(test_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
