@@ -33,6 +33,12 @@ const ratio = (a, b) => (a == null || b == null || !b ? '—' : `${(a / b).toFix
 const get = (o, ...keys) => keys.reduce((v, k) => (v == null ? null : v[k]), o);
 const pass = (ok) => (ok == null ? '' : ok ? ' ✅' : ' ❌');
 
+const BUSES = { redis: 'Redis Streams bus', kafka: 'Kafka bus (librdkafka mock, 3 brokers)' };
+const cluster = {};
+for (const bus of Object.keys(BUSES)) cluster[bus] = load(`cluster-fanout-${env.FAN2}-${bus}`);
+const phasesOf = (r) => (r ? [r.saturation, ...(r.steps || [])].filter(Boolean) : []);
+const sum = (r, k) => (r ? phasesOf(r).reduce((a, p) => a + (p[k] || 0), 0) : null);
+
 const fan = {};
 for (const topo of [env.FAN1, env.FAN2]) {
   fan[topo] = { chatd: load(`fanout-${topo}-chatd`), baseline: load(`fanout-${topo}-baseline`) };
@@ -112,6 +118,13 @@ for (const topo of [env.FAN1, env.FAN2]) {
   w(`| store commit latency, fsync on: mean / p99 bucket | ${ms(get(dur.on, 'commit', 'mean_ms'))} ms / ≤ ${ms(get(dur.on, 'commit', 'p99_le_ms'))} ms (${ms(get(dur.on, 'commit', 'ops_per_commit'))} msgs per commit) | — | | |`);
   w(`| store commit latency, fsync off: mean / p99 bucket | ${ms(get(dur.off, 'commit', 'mean_ms'))} ms / ≤ ${ms(get(dur.off, 'commit', 'p99_le_ms'))} ms (${ms(get(dur.off, 'commit', 'ops_per_commit'))} msgs per commit) | — | | |`);
 }
+for (const [bus, label] of Object.entries(BUSES)) {
+  const r = cluster[bus];
+  const sat = get(r, 'saturation_deliveries_per_s');
+  const one = get(fan[env.FAN2].chatd, 'saturation_deliveries_per_s');
+  const missing = sum(r, 'missing_deliveries');
+  w(`| cluster, 3 chat servers, ${label}: fan-out ${env.FAN2} deliveries/s at saturation / p99 at half load / deliveries missing | ${int(sat)} / ${ms(get(r, 'half_load', 'latency', 'p99_ms'))} ms / ${int(missing)} | — | ${ratio(sat, one)} of one embedded chatd | runs, nothing lost${pass(r ? missing === 0 : null)} |`);
+}
 w();
 w('A delivery is one `chat_message` frame received by one member socket (the sender\'s own echo');
 w('included). "Saturation" is the throughput with every sender keeping a window of messages in');
@@ -158,6 +171,28 @@ for (const topo of [env.FAN1, env.FAN2]) {
   }
   w();
   w(`![latency vs load, ${topo}](bench-fanout-${topo}.png)`);
+}
+w();
+
+w('## Cluster');
+w();
+w('`scripts/cluster up --bus redis|kafka` on this same machine: PostgreSQL, Redis, ZooKeeper (and for');
+w('Kafka librdkafka\'s mock cluster, since no broker is packaged), then 1 api, 3 chat, 2 presence and 2');
+w('dispatcher chatd processes, every one of them sharing the two cores with the load generator. Every');
+w('message goes chat server → PostgreSQL (commit) → bus → a dispatcher → the inboxes of the chat');
+w('servers holding the members → their sockets. chat-bench registers and logs in through the API and');
+w('dials, for each user, the chat server `/auth` named (the least loaded), so members are spread over');
+w('the three. On two cores the point is correctness under load — nothing lost, nothing doubled, every');
+w('member served by whichever server holds it — not speed; a real cluster gives each process its own');
+w('machine. `missing` counts deliveries that had not arrived when the phase\'s drain ended.');
+for (const [bus, label] of Object.entries(BUSES)) {
+  const r = cluster[bus];
+  w();
+  w(`### ${env.FAN2} (channels × members), ${label}${r ? `, ${r.senders} senders, window ${r.window}` : ''}`);
+  w();
+  phaseTable(r).forEach((x) => w(x));
+  w();
+  w(`Reproduce: \`scripts/cluster up --bus ${bus}\` (with \`CHATD_CLUSTER_FLAGS="${env.CHATD_FLAGS}"\`), then \`${commands[`cluster-fanout-${env.FAN2}-${bus}`] || '?'}\` with \`--url\` the API URL it prints.`);
 }
 w();
 

@@ -12,6 +12,7 @@
 #   BENCH_HOLD=10      seconds the idle sockets are held
 #   BENCH_OUT=docs     where BENCHMARKS.md and the PNGs go
 #   BENCH_QUICK=1      a short smoke-sized run (for development)
+#   BENCH_CLUSTER=1    also fan-out against a whole cluster (scripts/cluster), each bus
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +59,7 @@ mkdir -p "$RES" "$OUT"
 : > "$RES/commands.tsv"
 SRV_PID=""
 SRV_URL=""
+CLUSTER_DIR=""
 
 stop_server() {
   if [ -n "$SRV_PID" ]; then
@@ -68,8 +70,13 @@ stop_server() {
   fi
   SRV_PID=""
 }
+cluster_down() {
+  [ -n "$CLUSTER_DIR" ] && CHATD_CLUSTER_DIR=$CLUSTER_DIR scripts/cluster down > /dev/null || true
+  CLUSTER_DIR=""
+}
 cleanup() {
   stop_server
+  cluster_down
   if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "run.sh: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -108,9 +115,10 @@ start_baseline() {
 # bench NAME ARGS... — one chat-bench run against the running server.
 bench() {
   local name=$1; shift
+  local pid=(); [ -n "$SRV_PID" ] && pid=(--server-pid "$SRV_PID")
   echo "== $name" >&2
   printf '%s\t%s\n' "$name" "$BENCH $* --json" >> "$RES/commands.tsv"
-  if ! "$BENCH" --url "$SRV_URL" --server-pid "$SRV_PID" --json "$@" > "$RES/$name.json"; then
+  if ! "$BENCH" --url "$SRV_URL" "${pid[@]}" --json "$@" > "$RES/$name.json"; then
     echo "run.sh: $name failed (see above); continuing" >&2
     echo '{"failed": true}' > "$RES/$name.json"
   fi
@@ -150,6 +158,27 @@ start_baseline
 bench durable-baseline --scenario durable --channels $DUR_R --members 1 --senders $DUR_R \
   --window $DUR_W --duration "$DURATION" --warmup "$WARMUP"
 stop_server
+
+# The cluster (1 api, 3 chat, 2 presence, 2 dispatcher chatd processes plus
+# Redis, ZooKeeper, PostgreSQL and, for Kafka, the mock broker, all on these
+# same cores): chat-bench registers through the API and dials the chat server
+# /auth names for each user. The point is correctness under load.
+if [ "${BENCH_CLUSTER:-1}" = 1 ]; then
+  for bus in redis kafka; do
+    CLUSTER_DIR=$WORK/cluster-$bus
+    if CHATD_CLUSTER_DIR=$CLUSTER_DIR CHATD_BUILD=$ROOT/$BUILD CHATD_CLUSTER_FLAGS="$CHATD_FLAGS" \
+        scripts/cluster up --bus $bus > "$WORK/cluster-$bus.log" 2>&1; then
+      SRV_URL=$(cat "$CLUSTER_DIR/api_url") SRV_PID=""
+      bench "cluster-fanout-${FAN2_R}x$FAN2_M-$bus" --scenario fanout --channels $FAN2_R \
+        --members $FAN2_M --senders $FAN2_S --duration "$DURATION" --warmup 3 --sweep 0.5 \
+        --window $FAN_W
+    else
+      echo "run.sh: the $bus cluster did not start:" >&2; tail -5 "$WORK/cluster-$bus.log" >&2
+      echo '{"failed": true}' > "$RES/cluster-fanout-${FAN2_R}x$FAN2_M-$bus.json"
+    fi
+    cluster_down
+  done
+fi
 ELAPSED=$(( $(date +%s) - T0 ))
 
 # ---- the report ----
