@@ -165,7 +165,7 @@ stop_server
 # /auth names for each user. The point is correctness under load.
 if [ "${BENCH_CLUSTER:-1}" = 1 ]; then
   for bus in redis kafka; do
-    CLUSTER_DIR=$WORK/cluster-$bus
+    CLUSTER_DIR=$(mktemp -u /tmp/chatd-bench-cluster.XXXXXX) # not under $WORK: PostgreSQL runs as postgres
     if CHATD_CLUSTER_DIR=$CLUSTER_DIR CHATD_BUILD=$ROOT/$BUILD CHATD_CLUSTER_FLAGS="$CHATD_FLAGS" \
         scripts/cluster up --bus $bus > "$WORK/cluster-$bus.log" 2>&1; then
       SRV_URL=$(cat "$CLUSTER_DIR/api_url") SRV_PID=""
