@@ -119,7 +119,7 @@ static int build_batches(dispatcher__poll *p, strmap *index, const unsigned *con
                 pairs[np++] = (pair){servers[u][k], rec->recipients[i]};
             }
         }
-        qsort(pairs, np, sizeof(*pairs), pair_cmp);
+        if (np > 1) qsort(pairs, np, sizeof(*pairs), pair_cmp); /* none held: pairs may be NULL */
         for (size_t i = 0; i < np && rc == 0;) {
             size_t j = i;
             while (j < np && pairs[j].server == pairs[i].server) {

@@ -18,7 +18,9 @@
  * setup, where a failure aborts the group).
  *
  * Environment: CHATD_BIN (default "build/chatd"); CHATD_KEEP=1 keeps the
- * temp dirs (the server log is <dir>/chatd.log) for post-mortems.
+ * temp dirs (the server log is <dir>/chatd.log; a cluster's logs are
+ * copied to <its dir>.logs) for post-mortems; CHATD_IT_CLUSTER=redis|kafka
+ * runs the tests against a whole cluster (see chatd_start, hcluster.h).
  */
 #ifndef CHATD_IT_HARNESS_H
 #define CHATD_IT_HARNESS_H
