@@ -63,9 +63,14 @@ static void bt_make(bt_msg *m, int i) {
     memset(m, 0, sizeof(*m));
     snprintf(m->chan, sizeof(m->chan), "c%d", i % 3);
     snprintf(m->frame, sizeof(m->frame), "frame-%d", i);
-    m->names[m->n++] = bt_user(i % BT_USERS);
-    if ((i * 7 + 3) % BT_USERS != i % BT_USERS) m->names[m->n++] = bt_user((i * 7 + 3) % BT_USERS);
-    m->names[m->n++] = "ghost";
+    if (i % 11 == 0) { /* nobody connected anywhere (record 0 opens the first poll) */
+        m->names[m->n++] = "ghost";
+    } else {
+        m->names[m->n++] = bt_user(i % BT_USERS);
+        if ((i * 7 + 3) % BT_USERS != i % BT_USERS)
+            m->names[m->n++] = bt_user((i * 7 + 3) % BT_USERS);
+        m->names[m->n++] = "ghost";
+    }
     m->presence = i % 5 == 0;
     m->buf = rcbuf_copy(m->frame, strlen(m->frame));
 }
