@@ -92,11 +92,14 @@ static int msg_seq(sqlite3_stmt **st, const char *ch, uint64_t id, int64_t *seq)
 }
 
 /* channels.last_seq: 1 found, 0 no such channel, <0 rc. */
-static int chan_last_seq(sqlite3_stmt **st, const char *ch, int64_t *last) {
+/* The channel's last seq and (newest not NULL) the id of that message, 0
+ * when the channel is empty. 1 found, 0 no such channel, negative error. */
+static int chan_last_seq(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest) {
     sqlite3_stmt *s = st[SQ_CHAN_LAST_SEQ];
     bind_chan(s, 1, ch);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) *last = sqlite3_column_int64(s, 0);
+    if (rc == SQLITE_ROW && newest) *newest = (uint64_t)sqlite3_column_int64(s, 1);
     done_with(s);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -rc;
 }
@@ -218,7 +221,8 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     int64_t last = 0;
     if (!m->user_id || !m->content) return STORE_EIO;
 
-    int r = chan_last_seq(st, m->channel_id, &last);
+    uint64_t newest = 0;
+    int r = chan_last_seq(st, m->channel_id, &last, &newest);
     if (r < 0) return STORE_SQLITE__FATAL;
     if (r == 0) return STORE_ENOTFOUND;
 
@@ -235,13 +239,9 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
         if (r != 0) return r;
     }
 
-    sqlite3_stmt *s = st[SQ_MSG_LATEST]; /* ids must follow seq order */
-    bind_chan(s, 1, m->channel_id);
-    int rc = sqlite3_step(s);
-    uint64_t newest = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
-    done_with(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
-    if (newest >= m->id) { /* a reused id is EIO, as the insert below would say */
+    sqlite3_stmt *s;
+    int rc;
+    if (newest >= m->id) { /* ids follow seq order; a reused id is EIO, as the insert says */
         s = st[SQ_MSG_ID_USED];
         sqlite3_bind_int64(s, 1, (sqlite3_int64)m->id);
         rc = sqlite3_step(s);
@@ -350,7 +350,7 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
 
     if (limit < 1) limit = 1;
     if (limit > 100) limit = 100;
-    int r = chan_last_seq(st, ch, &last);
+    int r = chan_last_seq(st, ch, &last, NULL);
     if (r <= 0) return r < 0 ? STORE_SQLITE__FATAL : STORE_ENOTFOUND;
     if (cursor_id) {
         r = msg_seq(st, ch, cursor_id, &cursor);

@@ -64,7 +64,8 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_USER_GET] = "SELECT pw_hash, created_ms FROM users WHERE username = ?1",
     [SQ_CHAN_INSERT] = "INSERT INTO channels(channel_id, name, is_direct, creator, created_ms)"
                        " VALUES(?1, ?2, ?3, ?4, ?5)",
-    [SQ_CHAN_LAST_SEQ] = "SELECT last_seq FROM channels WHERE channel_id = ?1",
+    [SQ_CHAN_LAST_SEQ] = "SELECT last_seq, (SELECT message_id FROM messages m WHERE m.channel_id = ?1"
+                         " AND m.seq = c.last_seq) FROM channels c WHERE channel_id = ?1",
     [SQ_CHAN_SET_SEQ] = "UPDATE channels SET last_seq = ?2 WHERE channel_id = ?1",
     [SQ_MEMBER_INSERT] = "INSERT OR IGNORE INTO members(channel_id, user_id, is_admin, joined_ms)"
                          " VALUES(?1, ?2, ?3, ?4)",

@@ -443,6 +443,10 @@ int register_user(chatd_srv *s, const char *name, const char *pw) {
 }
 
 const char *auth(chatd_srv *s, const char *name, const char *pw) {
+    return jstr(auth_response(s, name, pw), "sessionToken");
+}
+
+json_t *auth_response(chatd_srv *s, const char *name, const char *pw) {
     json_t *req = json_pack("{s:s,s:s}", "username", name, "password", pw);
     char *body = json_dumps(req, JSON_COMPACT);
     json_t *resp = NULL;
@@ -451,7 +455,7 @@ const char *auth(chatd_srv *s, const char *name, const char *pw) {
     int st = http_call(s, "POST", "/auth", body, &resp, &raw);
     free(body);
     if (st != 200) fail_msg("POST /auth %s: status %d body %s", name, st, raw);
-    return jstr(resp, "sessionToken");
+    return resp;
 }
 
 int raw_http(chatd_srv *s, const void *data, size_t len, const char **response) {

@@ -101,6 +101,8 @@ int http_call(chatd_srv *s, const char *method, const char *path, const char *bo
 int register_user(chatd_srv *s, const char *name, const char *pw);
 /* POST /auth with a correct password; asserts 200; returns the token. */
 const char *auth(chatd_srv *s, const char *name, const char *pw);
+/* The same, returning the whole answer (sessionToken, servers...). */
+json_t *auth_response(chatd_srv *s, const char *name, const char *pw);
 /* Writes raw bytes to a new TCP connection (send errors after the server
  * closed are ignored), reads until EOF/timeout; returns the status of the
  * response ("HTTP/1.1 NNN") or 0 when none arrived. */

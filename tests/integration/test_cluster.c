@@ -69,14 +69,7 @@ static const char *last_token;
 static int last_presence_port;
 
 static tconn *login_anywhere(const char *user, json_int_t *server, chatd_srv *where) {
-    json_t *req = json_pack("{s:s,s:s}", "username", user, "password", H_PASSWORD);
-    char *body = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    json_t *resp = NULL;
-    const char *raw = NULL;
-    int st = http_call(&api_srv, "POST", "/auth", body, &resp, &raw);
-    free(body);
-    if (st != 200) fail_msg("POST /auth %s: %d %s", user, st, raw);
+    json_t *resp = auth_response(&api_srv, user, H_PASSWORD);
     json_t *chat = jobj(jobj(resp, "servers"), "chat");
     where->port = atoi(jstr(chat, "port")); /* a string (compat) */
     *server = jint(chat, "id");
@@ -181,14 +174,7 @@ static void cross_server_chat(void) {
 
 /* Token and chat server of a fresh /auth, without connecting. */
 static const char *auth_only(const char *user, int *chat_port) {
-    json_t *req = json_pack("{s:s,s:s}", "username", user, "password", H_PASSWORD);
-    char *body = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    json_t *resp = NULL;
-    const char *raw = NULL;
-    int st = http_call(&api_srv, "POST", "/auth", body, &resp, &raw);
-    free(body);
-    if (st != 200) fail_msg("POST /auth %s: %d %s", user, st, raw);
+    json_t *resp = auth_response(&api_srv, user, H_PASSWORD);
     *chat_port = atoi(jstr(jobj(jobj(resp, "servers"), "chat"), "port"));
     return jstr(resp, "sessionToken");
 }
