@@ -21,7 +21,7 @@ typedef struct bench_opts {
     char host[256];
     int port;
     struct sockaddr_in dst;
-    const char *scenario; /* fanout | connections | durable */
+    const char *scenario; /* fanout | connections | durable | loopback */
     int channels;         /* R */
     int members;          /* M per channel (users are distinct per channel) */
     int senders;          /* S */
@@ -77,5 +77,7 @@ const struct sockaddr_in *bench_source(const bench_opts *o, size_t i);
 json_t *scenario_fanout(const bench_opts *o);
 json_t *scenario_connections(const bench_opts *o);
 json_t *scenario_durable(const bench_opts *o);
+/* No server: the kernel's CPU cost of one small loopback TCP write. */
+json_t *scenario_loopback(const bench_opts *o);
 
 #endif

@@ -131,9 +131,12 @@ const struct sockaddr_in *bench_source(const bench_opts *o, size_t i) {
 
 static void usage(FILE *f) {
     fputs("usage: chat-bench --url http://HOST:PORT --scenario fanout|connections|durable [options]\n"
+          "       chat-bench --scenario loopback [--members N] [--duration SEC]\n"
+          "                      (no server: the kernel's CPU cost of one delivery here)\n"
           "\n"
           "  --channels R        channels (fanout 1, durable 100)\n"
-          "  --members M         distinct users per channel (fanout 100, durable 1)\n"
+          "  --members M         distinct users per channel (fanout 100, durable 1;\n"
+          "                      loopback: sockets, 1000)\n"
           "  --senders S         sending users, spread over the channels (default R)\n"
           "  --rate X|open-loop  offered msgs/s in total; open-loop (= 0, the default) keeps\n"
           "                      --window messages in flight per sender: the saturation rate\n"
@@ -205,23 +208,26 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         }
     }
     int durable = strcmp(o->scenario, "durable") == 0;
+    int loopback = strcmp(o->scenario, "loopback") == 0;
     if (o->channels < 0) o->channels = durable ? 100 : 1;
-    if (o->members < 0) o->members = durable ? 1 : 100;
+    if (o->members < 0) o->members = durable ? 1 : loopback ? 1000 : 100;
     if (o->senders < 0) o->senders = o->channels;
-    if (!o->url) {
+    if (!o->url && !loopback) {
         fprintf(stderr, "chat-bench: --url is required\n");
         return -1;
     }
     client_url u;
-    if (client_parse_url(o->url, &u) < 0 || u.port <= 0) {
+    if (o->url && (client_parse_url(o->url, &u) < 0 || u.port <= 0)) {
         fprintf(stderr, "chat-bench: bad --url %s\n", o->url);
         return -1;
     }
-    snprintf(o->host, sizeof o->host, "%s", u.host);
-    o->port = u.port;
-    if (uv_ip4_addr(u.host, u.port, &o->dst) < 0) {
-        fprintf(stderr, "chat-bench: --url needs an IPv4 address (got %s)\n", u.host);
-        return -1;
+    if (o->url) {
+        snprintf(o->host, sizeof o->host, "%s", u.host);
+        o->port = u.port;
+        if (uv_ip4_addr(u.host, u.port, &o->dst) < 0) {
+            fprintf(stderr, "chat-bench: --url needs an IPv4 address (got %s)\n", u.host);
+            return -1;
+        }
     }
     if (o->channels < 1 || o->members < 1 || o->senders < 0 || o->window < 1 ||
         o->duration <= 0 || o->warmup < 0 || o->connections < 1 || o->hold < 0 ||
@@ -335,6 +341,7 @@ int main(int argc, char **argv) {
     if (strcmp(o.scenario, "fanout") == 0) r = scenario_fanout(&o);
     else if (conns) r = scenario_connections(&o);
     else if (strcmp(o.scenario, "durable") == 0) r = scenario_durable(&o);
+    else if (strcmp(o.scenario, "loopback") == 0) r = scenario_loopback(&o);
     else {
         fprintf(stderr, "chat-bench: unknown scenario %s\n", o.scenario);
         return 2;

@@ -55,6 +55,7 @@ for (const topo of [env.FAN1, env.FAN2]) {
     fs.writeFileSync(path.join(RES, `fanout-${topo}-${who}.dat`), `${text.join('\n')}\n`);
   }
 }
+const loop = load('loopback');
 const conn = { chatd: load('connections-chatd'), baseline: load('connections-baseline') };
 const dur = { on: load('durable-fsync-on-chatd'), off: load('durable-fsync-off-chatd'), baseline: load('durable-baseline') };
 
@@ -98,7 +99,10 @@ for (const topo of [env.FAN1, env.FAN2]) {
   const b = get(fan[topo].baseline, 'half_load');
   const cp = get(c, 'latency', 'p99_ms');
   const bp = get(b, 'latency', 'p99_ms');
-  w(`| fan-out ${topo}: p99 latency at half of own saturation | ${ms(cp)} ms (at ${int(get(c, 'deliveries_per_s'))} deliveries/s) | ${ms(bp)} ms (at ${int(get(b, 'deliveries_per_s'))} deliveries/s) | — | chatd ≤ 5 ms${pass(cp == null ? null : cp <= 5)} |`);
+  w(`| fan-out ${topo}: p99 latency at half of own saturation | ${ms(cp)} ms (at ${int(get(c, 'deliveries_per_s'))} deliveries/s) | ${ms(bp)} ms (at ${int(get(b, 'deliveries_per_s'))} deliveries/s) | — | chatd ≤ 5 ms${pass(cp == null ? null : cp <= 5)} (see [the kernel's floor](#the-kernels-floor-under-fan-out-latency)) |`);
+}
+if (loop) {
+  w(`| kernel CPU per delivery here (no server): unbatched / ${loop.batch_frames} frames per write | ${loop.us_per_delivery_unbatched.toFixed(2)} µs / ${loop.us_per_delivery_batched.toFixed(2)} µs | | | |`);
 }
 {
   const c = conn.chatd;
@@ -171,6 +175,49 @@ for (const topo of [env.FAN1, env.FAN2]) {
   }
   w();
   w(`![latency vs load, ${topo}](bench-fanout-${topo}.png)`);
+}
+w();
+
+w('## The kernel\'s floor under fan-out latency');
+w();
+if (!loop) {
+  w('(the loopback run failed; see the run.sh output)');
+} else {
+  const u = loop.us_per_delivery_unbatched;
+  const bt = loop.us_per_delivery_batched;
+  w(`\`chat-bench --scenario loopback\` runs no chat server: one thread writes ${loop.frame_bytes}-byte records (about a`);
+  w(`\`chat_message\` frame with 64 bytes of content) to ${int(loop.sockets)} loopback TCP sockets, paced so nothing queues,`);
+  w('while another thread reads them; the writer\'s CPU time per record is what the kernel charges a');
+  w('server for one delivery on this machine (on loopback the receiver\'s TCP processing runs inside');
+  w('the sender\'s system call). No server code is involved, so no server can go below it:');
+  w();
+  w('| | CPU per delivery | deliveries/s one core can write |');
+  w('|---|---|---|');
+  w(`| one frame per write (nothing queued for the socket) | ${u.toFixed(2)} µs | ${int(1e6 / u)} |`);
+  w(`| ${loop.batch_frames} frames per write (a queue of ${loop.batch_frames} for the socket) | ${bt.toFixed(2)} µs | ${int(1e6 / bt)} |`);
+  w();
+  const floor = loop.fanout_write_ms;
+  w(`So one message to a ${int(loop.sockets)}-member channel costs ${ms(floor)} ms of one core in the kernel alone`);
+  w(`before its last member has it, whatever the load${floor > 5 ? ': no server writing from one core can get' : '.'}`);
+  if (floor > 5) w(`a ${env.FAN1} fan-out to its p99 member within 5 ms on this machine.`);
+  w('At half of saturation the sockets would need this many cores to be written one frame per write,');
+  w(`and with batches of ${loop.batch_frames}:`);
+  w();
+  w(`| fan-out | deliveries/s at half of saturation | cores, one frame per write | cores, batches of ${loop.batch_frames} | this machine |`);
+  w('|---|---|---|---|---|');
+  for (const topo of [env.FAN1, env.FAN2]) {
+    const d = get(fan[topo].chatd, 'half_load', 'deliveries_per_s');
+    const cores = (x) => (d == null ? '—' : (d * x / 1e6).toFixed(1));
+    w(`| ${topo} | ${int(d)} | ${cores(u)} | ${cores(bt)} | ${env.MACHINE_NPROC}, shared with the generator |`);
+  }
+  const r2 = get(fan[env.FAN2].chatd, 'channels');
+  w();
+  w('Batching is what lets one core keep up, and a socket only has a batch once frames have waited');
+  w(`for it: in ${env.FAN2} each member socket gets 1/${r2 == null ? 'R' : int(r2)} of the messages, so a batch of a few frames means`);
+  w('that many times the gap between its channel\'s messages of waiting. That is the latency the Fan-out');
+  w('tables show at half of saturation; p99 ≤ 5 ms there needs several times the cores this machine has.');
+  w();
+  w(`Reproduce: \`${commands.loopback || '?'}\` (no server needed).`);
 }
 w();
 

@@ -115,10 +115,11 @@ start_baseline() {
 # bench NAME ARGS... — one chat-bench run against the running server.
 bench() {
   local name=$1; shift
-  local pid=(); [ -n "$SRV_PID" ] && pid=(--server-pid "$SRV_PID")
+  local pid=() url=(); [ -n "$SRV_PID" ] && pid=(--server-pid "$SRV_PID")
+  [ -n "$SRV_URL" ] && url=(--url "$SRV_URL")
   echo "== $name" >&2
   printf '%s\t%s\n' "$name" "$BENCH $* --json" >> "$RES/commands.tsv"
-  if ! "$BENCH" --url "$SRV_URL" "${pid[@]}" --json "$@" > "$RES/$name.json"; then
+  if ! "$BENCH" "${url[@]}" "${pid[@]}" --json "$@" > "$RES/$name.json"; then
     echo "run.sh: $name failed (see above); continuing" >&2
     echo '{"failed": true}' > "$RES/$name.json"
   fi
@@ -129,6 +130,8 @@ start_target() { # chatd|baseline
 }
 
 T0=$(date +%s)
+# No server: what one delivery costs the kernel here (the floor under fan-out latency).
+bench loopback --scenario loopback --members $FAN1_M --duration "$DURATION"
 for target in chatd baseline; do
   common=(--duration "$DURATION" --warmup "$WARMUP" --sweep "$SWEEP" --window $FAN_W)
   start_target $target

@@ -182,6 +182,25 @@ static void test_durable(void **state) {
     chatd_free(s);
 }
 
+/* No server: real loopback sockets, one thread writing, one reading. */
+static void test_loopback(void **state) {
+    static const char *const args[] = {"--scenario", "loopback", "--members", "20", "--duration",
+                                       "0.4", "--json", NULL};
+    const char *out = NULL;
+    assert_int_equal(run_bench(args, &out), 0);
+    json_error_t err;
+    json_t *r = json_loads(out, 0, &err);
+    if (!r) fail_msg("chat-bench --json printed no JSON (%s):\n%s", err.text, out);
+    harness__keep_json(r);
+    assert_string_equal(jstr(r, "scenario"), "loopback");
+    assert_int_equal((long)num(r, "sockets"), 20);
+    double one = num(r, "us_per_delivery_unbatched"), batched = num(r, "us_per_delivery_batched");
+    assert_true(one > 0 && batched > 0);
+    /* the whole point of batching: 10 frames in one write cost less per frame */
+    assert_true(batched < one);
+    assert_true(num(r, "fanout_write_ms") > 0);
+}
+
 static void test_bad_arguments(void **state) {
     static const char *const args[] = {"--url", "http://127.0.0.1:1", "--scenario", "nope", NULL};
     const char *out = NULL;
@@ -196,6 +215,7 @@ int main(void) {
         cmocka_unit_test(test_fanout),
         cmocka_unit_test(test_connections),
         cmocka_unit_test(test_durable),
+        cmocka_unit_test(test_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
