@@ -40,12 +40,27 @@ for bin in "$build"/tests/unit/test_* "$build"/tests/integration/test_*; do
   [ -n "$filter" ] && [[ "$bin" != *"$filter"* ]] && continue
   run_one "${bin#"$build"/tests/}" "$bin"
 done
+# One cluster per bus, shared by the suite's binaries in turn (a start
+# costs ~20 s): the first binary brings it up in $shared, the rest use it
+# (tests/integration/hcluster.h, hcluster_attach); it goes down here.
+shared=""
+shared_down() {
+  if [ -n "$shared" ] && [ -d "$shared" ]; then
+    CHATD_CLUSTER_DIR=$shared scripts/cluster down > /dev/null || echo "run-tests: cluster down ($shared) failed"
+  fi
+  shared=""
+}
+trap shared_down EXIT
+trap 'exit 130' INT TERM
 for bus in redis kafka; do
+  shared=$(mktemp -u /tmp/chatd-hc-shared.XXXXXX)
   for t in $PROTOCOL_SUITE; do
     name="integration/$t [cluster, $bus bus]"
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
-    run_one "$name" "$build/tests/integration/$t" CHATD_IT_CLUSTER=$bus
+    run_one "$name" "$build/tests/integration/$t" CHATD_IT_CLUSTER=$bus \
+      CHATD_IT_CLUSTER_SHARED="$shared"
   done
+  shared_down
 done
 rm -rf "$logdir"
 [ ${#failed_bins[@]} -gt 0 ] && echo "failed: ${failed_bins[*]}"

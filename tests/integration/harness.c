@@ -149,13 +149,18 @@ static void with_defaults(const chatd_srv *s, const char **out) {
     out[n] = NULL;
 }
 
-/* Cluster mode: the whole cluster instead of one process. 0 or -1. */
+/* Cluster mode: the whole cluster instead of one process. With the
+ * default flags and CHATD_IT_CLUSTER_SHARED=DIR (scripts/run-tests.sh),
+ * the one cluster in DIR that the test binaries share. 0 or -1. */
 static int start_cluster(chatd_srv *s, const char *bus) {
     const char *flags[50];
+    const char *shared = getenv("CHATD_IT_CLUSTER_SHARED");
     with_defaults(s, flags);
     s->cluster = calloc(1, sizeof *s->cluster);
     if (!s->cluster) abort();
-    if (hcluster_up(s->cluster, bus, flags) != 0) return -1;
+    int rc = shared && *shared && !s->args[0] ? hcluster_attach(s->cluster, bus, shared, flags)
+                                              : hcluster_up(s->cluster, bus, flags);
+    if (rc != 0) return -1;
     s->port = s->cluster->api_port;
     hcluster_warm_up(s);
     return 0;

@@ -56,14 +56,21 @@ void hcluster_dump_logs(const hcluster *c) {
     if (c->dir[0]) run(hfmt("tail -n 25 %s/*/chatd.log >&2", c->dir));
 }
 
-int hcluster_up(hcluster *c, const char *bus, const char *const *flags) {
+static void read_ports(hcluster *c) {
+    c->api_port = hcluster_port(c, "api");
+    for (int i = 0; i < HC_CHAT; i++) c->chat_port[i] = hcluster_port(c, hfmt("chat%d", i + 1));
+    for (int i = 0; i < HC_PRESENCE; i++)
+        c->presence_port[i] = hcluster_port(c, hfmt("presence%d", i + 1));
+}
+
+/* scripts/cluster up in c->dir (made, empty). 0 or -1 (then down). */
+static int up_in_dir(hcluster *c, const char *bus, const char *const *flags) {
     const char *bin = getenv("CHATD_BIN");
     char build[512], secret[160];
     char *extra = NULL;
     size_t extra_len = 0;
     FILE *ex = open_memstream(&extra, &extra_len);
 
-    memset(c, 0, sizeof *c);
     snprintf(c->bus, sizeof c->bus, "%s", bus);
     snprintf(build, sizeof build, "%s", bin && *bin ? bin : "build/chatd");
     for (int i = 0; flags && flags[i]; i++) fprintf(ex, "%s%s", i ? " " : "", flags[i]);
@@ -71,12 +78,6 @@ int hcluster_up(hcluster *c, const char *bus, const char *const *flags) {
     harness__keep_str(extra);
     if (strchr(extra, '\'')) {
         fprintf(stderr, "hcluster: a flag contains a quote: %s\n", extra);
-        return -1;
-    }
-
-    snprintf(c->dir, sizeof c->dir, "/tmp/chatd-hc-XXXXXX");
-    if (!mkdtemp(c->dir)) {
-        fprintf(stderr, "hcluster: mkdtemp: %s\n", strerror(errno));
         c->dir[0] = '\0';
         return -1;
     }
@@ -88,6 +89,7 @@ int hcluster_up(hcluster *c, const char *bus, const char *const *flags) {
     FILE *f = fopen(secret, "wb");
     if (!f || fwrite(H_SECRET, 1, H_SECRET_LEN, f) != H_SECRET_LEN || fclose(f) != 0) {
         fprintf(stderr, "hcluster: cannot write %s\n", secret);
+        c->dir[0] = '\0';
         return -1;
     }
 
@@ -96,18 +98,52 @@ int hcluster_up(hcluster *c, const char *bus, const char *const *flags) {
                  c->dir, dirname(build), extra, bus)) != 0) {
         fprintf(stderr, "hcluster: scripts/cluster up --bus %s failed\n", bus);
         hcluster_dump_logs(c);
+        c->shared = 0; /* this one is broken: take it down whoever made it */
         hcluster_down(c);
         return -1;
     }
-    c->api_port = hcluster_port(c, "api");
-    for (int i = 0; i < HC_CHAT; i++) c->chat_port[i] = hcluster_port(c, hfmt("chat%d", i + 1));
-    for (int i = 0; i < HC_PRESENCE; i++)
-        c->presence_port[i] = hcluster_port(c, hfmt("presence%d", i + 1));
+    read_ports(c);
     return 0;
+}
+
+int hcluster_up(hcluster *c, const char *bus, const char *const *flags) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->dir, sizeof c->dir, "/tmp/chatd-hc-XXXXXX");
+    if (!mkdtemp(c->dir)) {
+        fprintf(stderr, "hcluster: mkdtemp: %s\n", strerror(errno));
+        c->dir[0] = '\0';
+        return -1;
+    }
+    return up_in_dir(c, bus, flags);
+}
+
+int hcluster_attach(hcluster *c, const char *bus, const char *dir, const char *const *flags) {
+    memset(c, 0, sizeof *c);
+    if (strlen(dir) >= sizeof c->dir) {
+        fprintf(stderr, "hcluster: cluster dir too long: %s\n", dir);
+        return -1;
+    }
+    snprintf(c->dir, sizeof c->dir, "%s", dir);
+    snprintf(c->bus, sizeof c->bus, "%s", bus);
+    c->shared = 1;
+    if (access(hfmt("%s/api_url", dir), F_OK) == 0) { /* already up */
+        read_ports(c);
+        return 0;
+    }
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "hcluster: mkdir %s: %s\n", dir, strerror(errno));
+        c->dir[0] = '\0';
+        return -1;
+    }
+    return up_in_dir(c, bus, flags);
 }
 
 int hcluster_down(hcluster *c) {
     if (!c->dir[0]) return 0;
+    if (c->shared) { /* left up for the next test binary */
+        c->dir[0] = '\0';
+        return 0;
+    }
     const char *keep = getenv("CHATD_KEEP");
     if (keep && *keep && strcmp(keep, "0") != 0) { /* the logs outlive the cluster */
         run(hfmt("mkdir -p %s.logs && for f in %s/*/chatd.log; do "

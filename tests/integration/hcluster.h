@@ -30,6 +30,7 @@ typedef struct hcluster {
     int chat_port[HC_CHAT];    /* chat1..chat3 */
     int presence_port[HC_PRESENCE];
     unsigned next_chat, next_presence; /* round robin for hcluster_ws_port */
+    int shared;                /* attached (hcluster_attach): down leaves it up */
 } hcluster;
 
 /* The bus named by CHATD_IT_CLUSTER ("redis" or "kafka"), or NULL when the
@@ -41,8 +42,16 @@ const char *hcluster_env_bus(void);
  * (the cluster is then already down). */
 int hcluster_up(hcluster *c, const char *bus, const char *const *flags);
 
+/* The cluster in dir, shared by several test binaries in turn (one
+ * cluster start instead of one per binary): brought up there with flags
+ * when dir holds none yet, else used as it is. hcluster_down then only
+ * forgets it; whoever chose dir stops it (`scripts/cluster down`).
+ * 0, or -1 as hcluster_up. */
+int hcluster_attach(hcluster *c, const char *bus, const char *dir, const char *const *flags);
+
 /* scripts/cluster down: every process stopped by PID, the dir removed.
- * 0 when the script succeeded. A cluster that is not up: 0. */
+ * 0 when the script succeeded. A cluster that is not up: 0. A shared one
+ * (hcluster_attach) is left up: 0. */
 int hcluster_down(hcluster *c);
 
 /* PID / port of one process by its scripts/cluster name ("api", "chat2",
