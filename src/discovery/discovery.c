@@ -6,11 +6,14 @@
 
 int discovery_pick(const discovery_instance *list, size_t n, discovery_instance *out) {
     const discovery_instance *best = NULL;
-    for (size_t i = 0; i < n; i++) {
-        const discovery_instance *c = &list[i];
-        if (!best || c->connections < best->connections ||
-            (c->connections == best->connections && c->id < best->id))
-            best = c;
+    for (int any = 0; any < 2 && !best; any++) { /* the heard-from ones, else all */
+        for (size_t i = 0; i < n; i++) {
+            const discovery_instance *c = &list[i];
+            if (!any && c->silent_ms > DISCOVERY_STALE_MS) continue;
+            if (!best || c->connections < best->connections ||
+                (c->connections == best->connections && c->id < best->id))
+                best = c;
+        }
     }
     if (!best) return -1;
     *out = *best;

@@ -24,8 +24,16 @@ typedef struct discovery_instance {
     char host[256]; /* what clients dial */
     int port;
     uint64_t connections; /* live sockets */
-    int64_t timestamp_ms; /* last refresh */
+    int64_t timestamp_ms; /* last refresh, by the instance's own clock */
+    uint64_t silent_ms;   /* list(): how long ago this process last heard a
+                           * refresh from it (0 for the instance itself) */
 } discovery_instance;
+
+/* Live instances refresh every second (update()). One silent this long is
+ * presumed dead before its session expires: a process killed with -9 keeps
+ * its ephemeral znode for the whole ZooKeeper session timeout (10 s), and
+ * /auth should stop sending clients to it well before that. */
+#define DISCOVERY_STALE_MS 3000
 
 typedef struct discovery discovery;
 
@@ -55,7 +63,10 @@ extern const discovery_backend discovery_zookeeper_backend;
  * 0, or negative without a session. */
 int discovery_zookeeper_session(discovery *d, int64_t *session_id, char passwd[16]);
 
-/* The instance with the fewest connections (ties: lowest id); -1 if none. */
+/* The instance with the fewest connections (ties: lowest id) among those
+ * heard from within DISCOVERY_STALE_MS; when every one is silent (this
+ * process's own ZooKeeper link is what failed, most likely), among all of
+ * them. -1 if the list is empty. */
 int discovery_pick(const discovery_instance *list, size_t n, discovery_instance *out);
 
 #endif

@@ -50,6 +50,7 @@ typedef struct zk_entry {
     char name[24]; /* child node name: the decimal id */
     int have;      /* inst holds parsed data */
     int inflight;  /* a data read is queued */
+    uint64_t heard_ms; /* clock_mono_ms() when inst last got a new timestamp */
     discovery_instance inst;
 } zk_entry;
 
@@ -180,8 +181,15 @@ static void data_done(int rc, const char *value, int len, const struct Stat *sta
     if (e) {
         e->inflight = 0;
         if (rc == ZOK && value) {
-            e->have = parse_instance(value, len, &e->inst) == 0;
+            discovery_instance got;
+            int had = e->have;
+            e->have = parse_instance(value, len, &got) == 0;
             if (!e->have) log_warn("discovery: bad data in /%s/%s", s->name, r->name);
+            /* a refresh is a new timestamp: re-reading the same data (after
+             * a reconnect) says nothing about the instance being alive */
+            if (e->have && (!had || got.timestamp_ms != e->inst.timestamp_ms))
+                e->heard_ms = clock_mono_ms();
+            if (e->have) e->inst = got;
         } else if (rc == ZNONODE) {
             remove_entry_locked(s, e);
         }
@@ -522,9 +530,14 @@ static size_t zk_list(discovery *d, const char *service, discovery_instance *out
     }
 
     size_t n = 0;
+    uint64_t now = clock_mono_ms();
     pthread_mutex_lock(&d->mu);
-    for (size_t i = 0; i < s->n && n < max; i++)
-        if (s->entries[i].have) out[n++] = s->entries[i].inst;
+    for (size_t i = 0; i < s->n && n < max; i++) {
+        zk_entry *e = &s->entries[i];
+        if (!e->have) continue;
+        out[n] = e->inst;
+        out[n++].silent_ms = now > e->heard_ms ? now - e->heard_ms : 0;
+    }
     pthread_mutex_unlock(&d->mu);
     return n;
 }

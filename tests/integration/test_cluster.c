@@ -185,8 +185,10 @@ static int pred_msg_in(json_t *f, const void *ch) {
            json_is_string(c) && !strcmp(json_string_value(c), ch);
 }
 
-/* kill -9 the chat server of one member while another sends steadily: the
- * member re-authenticates, lands on a live server and recovers with
+/* kill -9 the chat server of one member while another sends steadily:
+ * within seconds /auth stops naming the silent server (long before its
+ * ZooKeeper session expires); the member re-authenticates, lands on a live
+ * server and recovers with
  * fetch_history after; every acknowledged message is there exactly once
  * after de-duplication by message_id. Meanwhile a watcher sees the member
  * go offline when the dead server's ZooKeeper session expires, and online
@@ -220,15 +222,47 @@ static void chat_server_killed(void) {
     for (int i = 0; i < HC_CHAT && !victim; i++)
         if (cl.chat_port[i] == at[0].port) victim = i + 1;
     if (!victim) fail_msg("no chat server listens on %d", at[0].port);
+    /* Two idle sockets of B's on each other chat server make A's the least
+     * loaded, so /auth names it until its silence is noticed: the pick
+     * below can only move on because the dead server went quiet. */
+    const char *token_b = last_token;
+    tconn *pad[2 * (HC_CHAT - 1)];
+    int npad = 0;
+    for (int i = 0; i < HC_CHAT; i++) {
+        static chatd_srv other[HC_CHAT];
+        if (i + 1 == victim) continue;
+        other[i].port = cl.chat_port[i];
+        for (int k = 0; k < 2; k++) pad[npad++] = chat_connect(&other[i], token_b);
+    }
+    for (int port = 0, tries = 0; port != at[0].port; sleep_ms(200)) {
+        auth_only(a, &port);
+        if (++tries > 50) fail_msg("/auth never named A's server (%d), the least loaded", at[0].port);
+    }
     char acked[N][24];
+    int64_t killed_at = 0;
     for (int i = 0; i < N; i++) {
-        if (i == KILL_AT) kill(hcluster_pid(&cl, hfmt("chat%d", victim)), SIGKILL);
+        if (i == KILL_AT) {
+            kill(hcluster_pid(&cl, hfmt("chat%d", victim)), SIGKILL);
+            killed_at = now_ms();
+        }
         const char *text = hfmt("steady %d", i);
         send_json(cb, "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch, text);
         json_t *m = wait_msg(cb, ch, text); /* the echo: acknowledged */
         snprintf(acked[i], sizeof acked[i], "%s", jstr(m, "message_id"));
         sleep_ms(50);
     }
+
+    /* /auth stops naming the dead server once it has been silent for
+     * DISCOVERY_STALE_MS (it refreshed every second), well before its
+     * ZooKeeper session (10 s) expires and takes its znode. */
+    for (int port = at[0].port; port == at[0].port; sleep_ms(200)) {
+        auth_only(a, &port);
+        if (now_ms() - killed_at > 8000)
+            fail_msg("/auth still names the dead server %lld ms after the kill",
+                     (long long)(now_ms() - killed_at));
+    }
+    fprintf(stderr, "/auth passed over the dead server %lld ms after the kill\n",
+            (long long)(now_ms() - killed_at));
 
     /* What A saw live before its server died. */
     json_t *seen = json_object();
@@ -244,8 +278,7 @@ static void chat_server_killed(void) {
      * offline for everyone. */
     wait_presence(pb, a, "offline");
 
-    /* Re-auth until /auth names a live server (the dead one's znode lasts
-     * until its ZooKeeper session expires), then recover. */
+    /* Re-auth (to a live server, as above), then recover. */
     int port = 0;
     const char *token = NULL;
     for (int64_t until = now_ms() + SLOW_MS;;) {
@@ -272,6 +305,7 @@ static void chat_server_killed(void) {
         if (!json_object_get(seen, acked[i])) fail_msg("acknowledged message %d (%s) is missing", i, acked[i]);
     assert_int_equal(json_object_size(seen), N); /* exactly once after de-duplication */
     json_decref(seen);
+    for (int i = 0; i < npad; i++) tconn_close(pad[i]);
     tconn_close(pb);
     tconn_close(ca);
     tconn_close(cb);

@@ -83,6 +83,14 @@ static long wait_listed(discovery *d, const char *service, unsigned id, int want
     }
 }
 
+/* The instance of service that d's list and discovery_pick choose. */
+static discovery_instance picked(discovery *d, const char *service) {
+    discovery_instance all[64], best;
+    size_t n = be->list(d, service, all, 64);
+    assert_int_equal(discovery_pick(all, n, &best), 0);
+    return best;
+}
+
 /* ---- discovery_pick ---- */
 
 static void test_pick(void **state) {
@@ -99,6 +107,18 @@ static void test_pick(void **state) {
     assert_int_equal(discovery_pick(l, 4, &out), 0);
     assert_int_equal(out.id, 2);
     assert_int_equal(out.port, 3);
+
+    /* silent past DISCOVERY_STALE_MS: presumed dead, skipped however idle */
+    l[1].silent_ms = l[2].silent_ms = DISCOVERY_STALE_MS + 1;
+    assert_int_equal(discovery_pick(l, 4, &out), 0);
+    assert_int_equal(out.id, 7);
+    l[0].silent_ms = DISCOVERY_STALE_MS; /* not past it yet */
+    assert_int_equal(discovery_pick(l, 4, &out), 0);
+    assert_int_equal(out.id, 7);
+    /* all silent: this process's own link is the likelier fault; pick among all */
+    l[0].silent_ms = l[3].silent_ms = 60000;
+    assert_int_equal(discovery_pick(l, 4, &out), 0);
+    assert_int_equal(out.id, 2);
 }
 
 /* ---- ZooKeeper ---- */
@@ -143,22 +163,54 @@ static void test_least_loaded_and_update(void **state) {
     assert_true(wait_listed(api, "pick-service", ida, 1, 10, 3000) >= 0);
     assert_true(wait_listed(api, "pick-service", idc, 1, 3, 3000) >= 0);
 
-    discovery_instance all[8], best;
-    size_t n = be->list(api, "pick-service", all, 8);
-    assert_int_equal(n, 2);
-    assert_int_equal(discovery_pick(all, n, &best), 0);
+    discovery_instance all[8];
+    assert_int_equal(be->list(api, "pick-service", all, 8), 2);
+    discovery_instance best = picked(api, "pick-service");
     assert_int_equal(best.id, idc);
     assert_int_equal(best.port, 9102);
 
     /* a sheds load: the other client sees the new count, the pick flips */
     assert_int_equal(be->update(a, "pick-service", 1), 0);
     assert_true(wait_listed(api, "pick-service", ida, 1, 1, 3000) >= 0);
-    n = be->list(api, "pick-service", all, 8);
-    assert_int_equal(discovery_pick(all, n, &best), 0);
-    assert_int_equal(best.id, ida);
+    assert_int_equal(picked(api, "pick-service").id, ida);
     assert_int_equal(be->update(a, "not-registered", 1), -ENOENT);
     be->close(a);
     be->close(c);
+    be->close(api);
+}
+
+/* An instance that stops refreshing (a process stopped, or killed before
+ * its session expires) goes silent for other clients, and /auth's pick
+ * passes it over even though it is the least loaded. */
+static void test_silent_passed_over(void **state) {
+    discovery *quiet = open_client(), *busy = open_client(), *api = open_client();
+    unsigned idq = register_new(quiet, "silent-service", 9201, 1);
+    unsigned idb = register_new(busy, "silent-service", 9202, 50);
+    assert_true(wait_listed(api, "silent-service", idq, 1, 1, 3000) >= 0);
+    assert_true(wait_listed(api, "silent-service", idb, 1, 50, 3000) >= 0);
+    discovery_instance in;
+    assert_int_equal(picked(api, "silent-service").id, idq); /* both heard from: the idle one */
+
+    /* busy refreshes every 500 ms, as a live server does every second */
+    for (uint64_t start = clock_mono_ms(); clock_mono_ms() - start < DISCOVERY_STALE_MS + 800;) {
+        assert_int_equal(be->update(busy, "silent-service", 50), 0);
+        for (int i = 0; i < 25; i++) {
+            uv_run(&loop, UV_RUN_NOWAIT);
+            usleep(20 * 1000);
+        }
+    }
+    assert_true(listed(api, "silent-service", idq, &in));
+    assert_true(in.silent_ms > DISCOVERY_STALE_MS);
+    assert_true(listed(api, "silent-service", idb, &in));
+    assert_true(in.silent_ms < DISCOVERY_STALE_MS);
+    assert_int_equal(picked(api, "silent-service").id, idb);
+
+    /* it speaks again: picked again */
+    assert_int_equal(be->update(quiet, "silent-service", 2), 0);
+    assert_true(wait_listed(api, "silent-service", idq, 1, 2, 3000) >= 0);
+    assert_int_equal(picked(api, "silent-service").id, idq);
+    be->close(quiet);
+    be->close(busy);
     be->close(api);
 }
 
@@ -273,7 +325,8 @@ int main(int argc, char **argv) {
     const struct CMUnitTest pure[] = {cmocka_unit_test(test_pick)};
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_ids_unique),         cmocka_unit_test(test_register_and_list),
-        cmocka_unit_test(test_least_loaded_and_update), cmocka_unit_test(test_close_removes),
+        cmocka_unit_test(test_least_loaded_and_update), cmocka_unit_test(test_silent_passed_over),
+        cmocka_unit_test(test_close_removes),
         cmocka_unit_test(test_crash_removes),           cmocka_unit_test(test_expiry_reregisters),
     };
     int failed = cmocka_run_group_tests_name("discovery_pick", pure, NULL, NULL);
