@@ -101,8 +101,16 @@ static void set_status(domain *d, ch_user *u, const char *status) {
 /* This server's hold on u (live, non-silent sockets) has just changed. */
 static void hold_changed(domain *d, ch_user *u) {
     if (local_active(u)) {
-        if (!strcmp(u->status, "offline")) set_status(d, u, "online");
-        else publish(d, u, 0);
+        /* A socket opened or spoke: the user is seen now. The fresh
+         * last_seen matters: another server may already have concluded
+         * "offline" (the user's previous server died, and this one has not
+         * noticed yet); an older last_seen would lose to that. */
+        if (!strcmp(u->status, "offline")) {
+            set_status(d, u, "online");
+            return;
+        }
+        u->last_seen_ms = clock_now_ms();
+        publish(d, u, 0);
     } else if (u->nholders == 0 && strcmp(u->status, "offline")) {
         set_status(d, u, "offline");
     } else {
