@@ -57,6 +57,18 @@ static const char SYNC_LUA[] = "for _, u in ipairs(redis.call('HKEYS', KEYS[1]))
                                "end\n"
                                "return 1\n";
 
+/* KEYS[1] presence:<name>; ARGV[1] "<status> <seen_ms>", ARGV[2] seen_ms.
+ * Last writer wins by last_seen, as in every server's model: servers write
+ * in any order (one concluding "offline" while another has just seen the
+ * user), and an older status must not overwrite a newer one. */
+static const char PRESENCE_LUA[] = "local cur = redis.call('GET', KEYS[1])\n"
+                                   "if cur then\n"
+                                   "  local seen = tonumber(string.match(cur, ' (%d+)$'))\n"
+                                   "  if seen and seen > tonumber(ARGV[2]) then return 0 end\n"
+                                   "end\n"
+                                   "redis.call('SET', KEYS[1], ARGV[1])\n"
+                                   "return 1\n";
+
 /* One usermap_lookup: n SMEMBERS replies gathered, then one callback. */
 typedef struct lookup {
     usermap_lookup_cb cb;
@@ -330,9 +342,11 @@ done:
 void usermap_presence_put(usermap *m, const char *user, const char *status, int64_t seen_ms) {
     char key[320], val[64];
     if (snprintf(key, sizeof key, "presence:%s", user) >= (int)sizeof key) return;
+    char seen[24];
     snprintf(val, sizeof val, "%s %" PRId64, status, seen_ms);
-    const char *set[] = {"SET", key, val};
-    send_argv(m, on_write_reply, NULL, 3, set);
+    snprintf(seen, sizeof seen, "%" PRId64, seen_ms);
+    const char *eval[] = {"EVAL", PRESENCE_LUA, "1", key, val, seen};
+    send_argv(m, on_write_reply, NULL, 6, eval);
 }
 
 typedef struct presence_get {

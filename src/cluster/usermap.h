@@ -54,9 +54,11 @@ typedef void (*usermap_lookup_cb)(void *data, int status, const unsigned *const 
 void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_lookup_cb cb,
                     void *data);
 
-/* Presence: stores a user's status (static string) and last-seen time.
- * Like the other writes, dropped while Redis is away (the next change of
- * that user writes it again). */
+/* Presence: stores a user's status (static string) and last-seen time,
+ * unless Redis already holds a later last-seen (last writer wins, so the
+ * order in which servers' writes arrive does not matter). Like the other
+ * writes, dropped while Redis is away (the next change of that user
+ * writes it again). */
 void usermap_presence_put(usermap *m, const char *user, const char *status, int64_t seen_ms);
 /* Reads the stored presence of n users: cb gets values[i] ("<status>
  * <last_seen_ms>", or NULL when Redis has none) with status 0, or a

@@ -201,6 +201,50 @@ static void test_forget_server(void **state) {
     close_map(survivor);
 }
 
+typedef struct presence_result {
+    int done, status;
+    char values[4][64]; /* "" for NULL */
+} presence_result;
+
+static void on_presence(void *data, int status, const char *const *values, size_t n) {
+    presence_result *r = data;
+    r->done++;
+    r->status = status;
+    for (size_t i = 0; status == 0 && i < n && i < 4; i++)
+        snprintf(r->values[i], sizeof r->values[i], "%s", values[i] ? values[i] : "");
+}
+
+static presence_result presence_of(usermap *m, const char *const *users, size_t n) {
+    presence_result r = {0};
+    assert_int_equal(usermap_presence_get(m, users, n, on_presence, &r), 0);
+    if (run_until(&r.done, 1, 3000) != 0) fail_msg("presence get never called back");
+    assert_int_equal(r.status, 0);
+    return r;
+}
+
+/* Servers write a user's presence in any order: the copy in Redis keeps
+ * the one with the latest last_seen, as every server's model does. */
+static void test_presence_last_writer_wins(void **state) {
+    usermap *a = open_connected(), *b = open_connected();
+    const char *users[] = {"carol", "dave", "erin"};
+    usermap_presence_put(a, "carol", "online", 2000);
+    presence_result r = presence_of(a, users, 3); /* a's write has landed */
+    assert_string_equal(r.values[0], "online 2000");
+    usermap_presence_put(b, "carol", "offline", 1000); /* concluded earlier, arrives later */
+    usermap_presence_put(b, "dave", "away", 5);
+    r = presence_of(b, users, 3);
+    assert_string_equal(r.values[0], "online 2000");
+    assert_string_equal(r.values[1], "away 5");
+    assert_string_equal(r.values[2], ""); /* never written */
+    usermap_presence_put(b, "carol", "busy", 3000); /* newer: replaces */
+    usermap_presence_put(a, "dave", "online", 5);   /* same instant: the later write */
+    r = presence_of(a, users, 3);
+    assert_string_equal(r.values[0], "busy 3000");
+    assert_string_equal(r.values[1], "online 5");
+    close_map(a);
+    close_map(b);
+}
+
 static void test_redis_restart(void **state) {
     usermap *m = open_connected();
     const char *users[] = {"alice", "bob", "carol"};
@@ -274,6 +318,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_add_remove_lookup, setup),
         cmocka_unit_test_setup(test_forget_server, setup),
+        cmocka_unit_test_setup(test_presence_last_writer_wins, setup),
         cmocka_unit_test_setup(test_redis_restart, setup),
         cmocka_unit_test(test_no_redis),
     };
