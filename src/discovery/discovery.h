@@ -26,7 +26,7 @@ typedef struct discovery_instance {
     uint64_t connections; /* live sockets */
     int64_t timestamp_ms; /* last refresh, by the instance's own clock */
     uint64_t silent_ms;   /* list(): how long ago this process last heard a
-                           * refresh from it (0 for the instance itself) */
+                           * refresh from it */
 } discovery_instance;
 
 /* Live instances refresh every second (update()). One silent this long is
