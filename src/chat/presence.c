@@ -151,7 +151,15 @@ void presence__remote(domain *d, const char *arg) {
     if (!st || (n >= 5 && origin == d->cfg.node_id)) return;
     ch_user *u = chat__user_add(d, name);
     if (n >= 5) {
+        size_t held_before = u->nholders;
         set_holder(u, origin, holds);
+        /* A hold on a user this server thought nobody held: its "offline"
+         * came from the last holder dying, which the hold (a fact of now,
+         * not a past status) disproves, even if its event left before
+         * that offline was concluded here. */
+        if (holds && held_before == 0 && u->nholders == 1 && !local_active(u) &&
+            u->status == statuses[3] && st != statuses[3] && seen < u->last_seen_ms)
+            seen = u->last_seen_ms;
         /* "offline" from a server that let go, while the user is still held:
          * not true; whoever holds the user re-asserts it. */
         if (!holds && st == statuses[3] && (local_active(u) || u->nholders > 0)) {

@@ -1,0 +1,227 @@
+/*
+ * Cross-server presence when events arrive in awkward orders. Two chat
+ * domains (the logic of two cluster servers: node 2, where the watcher's
+ * presence socket is, and node 3, where the user reconnects) share one
+ * real SQLite store; node 1 is a server that dies, known only through its
+ * events. The bus between them is this test's relay: every event a domain
+ * publishes is kept, and the test hands it to the other domain exactly
+ * when the ordering under test says — what no real bus lets a test
+ * choose (the real buses are covered by the cluster protocol suite).
+ * Sessions are captured in memory: what a socket would have been sent.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "bus/bus.h"
+#include "chat/domain.h"
+#include "store/store.h"
+
+/* ---- the relay bus: keeps what a domain publishes ---- */
+
+enum { MAX_EVENTS = 32 };
+
+struct bus {
+    char events[MAX_EVENTS][128]; /* presence event args, in order */
+    int n;
+};
+
+static int relay_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const bus_handler *h) {
+    *out = calloc(1, sizeof **out);
+    return *out ? 0 : -1;
+}
+static void relay_publish(bus *b, const bus_record *r) {}
+static void relay_event(bus *b, const char *kind, const char *arg) {
+    if (strcmp(kind, "presence") != 0 || b->n == MAX_EVENTS) return;
+    snprintf(b->events[b->n++], sizeof b->events[0], "%s", arg);
+}
+static void relay_close(bus *b) { free(b); }
+static const bus_backend relay = {"relay", relay_open, relay_publish, relay_event, relay_close};
+
+/* ---- captured sessions ---- */
+
+typedef struct tsession {
+    session s; /* first: the domain sees &t->s */
+    char last[512]; /* the last frame's JSON text */
+    int frames;
+} tsession;
+
+static void t_send(session *s, rcbuf *frame) {
+    tsession *t = (tsession *)s;
+    /* a server text frame: 2-byte header up to 125 bytes, 4 up to 65535 */
+    const unsigned char *p = (const unsigned char *)frame->data;
+    size_t len = p[1] & 0x7f, off = 2;
+    if (len == 126) {
+        len = (size_t)p[2] << 8 | p[3];
+        off = 4;
+    }
+    snprintf(t->last, sizeof t->last, "%.*s", (int)len, (const char *)p + off);
+    t->frames++;
+}
+static void t_close(session *s, uint16_t code, const char *reason) {}
+static void t_hold(session *s) {}
+static void t_release(session *s) {}
+static const session_io t_io = {t_send, t_close, t_hold, t_release};
+
+/* ---- fixture ---- */
+
+static uv_loop_t loop;
+static store *st;
+static char dir[64];
+static domain *w_dom, *y_dom; /* node 2: the watcher's server; node 3: where A comes back */
+static tsession socks[4];      /* outlive the store: its last done()s may name them */
+static int nsocks;
+
+static tsession *new_socket(void) {
+    assert_true(nsocks < 4);
+    tsession *t = &socks[nsocks++];
+    memset(t, 0, sizeof *t);
+    t->s.io = &t_io;
+    return t;
+}
+static bus *w_bus, *y_bus;
+
+static domain *open_domain(unsigned node, bus **b) {
+    domain_config cfg;
+    domain_config_default(&cfg);
+    cfg.node_id = node;
+    cfg.cluster = 1;
+    domain *d = domain_new(&cfg, &store_sqlite_backend, st);
+    assert_non_null(d);
+    assert_int_equal(relay.open(b, &loop, NULL, NULL), 0);
+    domain_attach_bus(d, &relay, *b);
+    domain_user_added(d, "alice");
+    domain_user_added(d, "wendy");
+    return d;
+}
+
+static int setup(void **state) {
+    char path[128];
+    nsocks = 0;
+    snprintf(dir, sizeof dir, "/tmp/chatd-porder-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/chatd.db", dir);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    store_config cfg = {.path = path, .fsync = 0, .max_batch = 64};
+    assert_int_equal(store_sqlite_backend.open(&st, &cfg, &loop), STORE_OK);
+    w_dom = open_domain(2, &w_bus);
+    y_dom = open_domain(3, &y_bus);
+    return 0;
+}
+
+static int teardown(void **state) {
+    store_sqlite_backend.close(st); /* the last done()s still need the domains */
+    uv_run(&loop, UV_RUN_NOWAIT);
+    domain_free(w_dom);
+    domain_free(y_dom);
+    relay.close(w_bus);
+    relay.close(y_bus);
+    uv_loop_close(&loop);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd);
+}
+
+/* Runs the loop until t has received at least `frames` frames. */
+static void run_until_frames(tsession *t, int frames) {
+    for (int i = 0; i < 400 && t->frames < frames; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(5000);
+    }
+    if (t->frames < frames) fail_msg("no frame %d (last: %s)", frames, t->last);
+}
+
+/* The status wendy was last told for alice ("" if none). */
+static const char *status_seen(const tsession *t) {
+    static char status[16];
+    json_t *j = json_loads(t->last, 0, NULL);
+    json_t *users = json_object_get(j, "presence");
+    status[0] = '\0';
+    for (size_t i = 0; i < json_array_size(users); i++) {
+        json_t *u = json_array_get(users, i);
+        if (!strcmp(json_string_value(json_object_get(u, "user_id")), "alice"))
+            snprintf(status, sizeof status, "%s", json_string_value(json_object_get(u, "status")));
+    }
+    json_decref(j);
+    return status;
+}
+
+/* wendy's presence socket on node 2, subscribed to alice, whom node 1
+ * (the server about to die) holds online since `since_ms`. */
+static tsession *watcher(long long since_ms) {
+    char ev[96];
+    snprintf(ev, sizeof ev, "alice online %lld 1 1 s", since_ms);
+    domain_event(w_dom, "presence", ev);
+    domain_event(y_dom, "presence", ev);
+    tsession *t = new_socket();
+    domain_session_open(w_dom, &t->s, "wendy", 1);
+    run_until_frames(t, 1); /* initial_presence, after the store was asked */
+    const char *sub = "{\"type\":\"subscribe\",\"userIds\":[\"alice\"]}";
+    domain_session_message(w_dom, &t->s, sub, strlen(sub));
+    run_until_frames(t, 2);
+    assert_string_equal(status_seen(t), "online");
+    return t;
+}
+
+static tsession *chat_socket(domain *d, const char *user) {
+    tsession *t = new_socket();
+    domain_session_open(d, &t->s, user, 0);
+    return t;
+}
+
+static void close_all(tsession *a, tsession *b) {
+    domain_session_closed(y_dom, &a->s);
+    domain_session_closed(w_dom, &b->s);
+}
+
+/* Node 1 dies; node 2 notices first and tells wendy alice is offline;
+ * alice reconnects to node 3 before node 3 has noticed. Node 3's hold
+ * must still win over node 2's (newer) offline. */
+static void test_reconnect_before_the_server_notices(void **state) {
+    tsession *w = watcher(1000);
+    domain_server_gone(w_dom, 1);
+    assert_string_equal(status_seen(w), "offline");
+    int before = y_bus->n;
+    tsession *a = chat_socket(y_dom, "alice");
+    assert_int_equal(y_bus->n, before + 1); /* node 3 announced its hold */
+    long long seen = 0;
+    assert_int_equal(sscanf(y_bus->events[before], "alice online %lld 3 1", &seen), 1);
+    assert_true(seen > 1000); /* stamped now: a socket opening is a sighting */
+    domain_event(w_dom, "presence", y_bus->events[before]);
+    assert_string_equal(status_seen(w), "online");
+    domain_server_gone(y_dom, 1); /* node 3 catches up: alice stays online */
+    close_all(a, w);
+}
+
+/* The other order: alice reconnects to node 3 first, but node 3's hold is
+ * still on the bus when node 2 notices node 1's death and concludes
+ * offline. The hold, arriving after, proves alice is held. */
+static void test_hold_in_flight_when_the_server_dies(void **state) {
+    tsession *w = watcher(1000);
+    int before = y_bus->n;
+    tsession *a = chat_socket(y_dom, "alice");
+    assert_int_equal(y_bus->n, before + 1);
+    usleep(3000); /* node 2's offline is concluded strictly later */
+    domain_server_gone(w_dom, 1);
+    assert_string_equal(status_seen(w), "offline");
+    domain_event(w_dom, "presence", y_bus->events[before]);
+    assert_string_equal(status_seen(w), "online");
+    close_all(a, w);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reconnect_before_the_server_notices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_in_flight_when_the_server_dies, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("presence_order", tests, NULL, NULL);
+}
