@@ -27,6 +27,7 @@ struct ch_user {
     size_t nwatchers, watchcap;
     unsigned *holders;         /* cluster: OTHER servers with live sockets of this user */
     size_t nholders, holdcap;
+    int orphaned;              /* cluster: offline only because its last holder died */
     uint32_t mark;             /* de-duplication generation */
     ch_user *next_online;      /* list of users with sockets */
     ch_user *prev_online;

@@ -93,6 +93,7 @@ static void publish(domain *d, ch_user *u, int changed) {
 
 static void set_status(domain *d, ch_user *u, const char *status) {
     u->status = status;
+    u->orphaned = 0;
     u->last_seen_ms = clock_now_ms();
     presence__notify(d, u);
     publish(d, u, 1);
@@ -153,12 +154,13 @@ void presence__remote(domain *d, const char *arg) {
     if (n >= 5) {
         size_t held_before = u->nholders;
         set_holder(u, origin, holds);
-        /* A hold on a user this server thought nobody held: its "offline"
-         * came from the last holder dying, which the hold (a fact of now,
-         * not a past status) disproves, even if its event left before
-         * that offline was concluded here. */
-        if (holds && held_before == 0 && u->nholders == 1 && !local_active(u) &&
-            u->status == statuses[3] && st != statuses[3] && seen < u->last_seen_ms)
+        /* A hold on a user this server set offline only because their
+         * last holder died: the hold (a fact of now, not a past status)
+         * disproves that offline, even if its event left before the death
+         * was noticed here. (Not after an offline learnt any other way: a
+         * late event may be older than what the shared copy said.) */
+        if (holds && held_before == 0 && u->nholders == 1 && u->orphaned && !local_active(u) &&
+            st != statuses[3] && seen < u->last_seen_ms)
             seen = u->last_seen_ms;
         /* "offline" from a server that let go, while the user is still held:
          * not true; whoever holds the user re-asserts it. */
@@ -177,6 +179,7 @@ void presence__remote(domain *d, const char *arg) {
     if (u->status == st && (kind == 'h' || u->last_seen_ms == seen)) return;
     u->status = st;
     u->last_seen_ms = seen;
+    u->orphaned = 0;
     presence__notify(d, u);
 }
 
@@ -195,6 +198,7 @@ void presence__server_gone(domain *d, unsigned server_id) {
         if (u->nholders == before || local_active(u) || u->nholders > 0) continue;
         if (strcmp(u->status, "offline")) { /* every server does this: no event */
             u->status = "offline";
+            u->orphaned = 1;
             u->last_seen_ms = clock_now_ms();
             presence__notify(d, u);
             share_put(d, u);
@@ -301,6 +305,7 @@ static void fresh_shared(void *data, int status, const char *const *values, size
             continue;
         u->status = canon;
         u->last_seen_ms = seen;
+        u->orphaned = 0;
         presence__notify(f->d, u);
     }
     fresh_done(f);

@@ -218,10 +218,31 @@ static void test_hold_in_flight_when_the_server_dies(void **state) {
     close_all(a, w);
 }
 
+/* An "offline" learnt from another server (not concluded from a death
+ * here) is not overturned by an older hold still on its way from a third:
+ * events from different servers overtake each other. */
+static void test_older_hold_after_an_offline(void **state) {
+    tsession *w = new_socket();
+    domain_session_open(w_dom, &w->s, "wendy", 1);
+    run_until_frames(w, 1);
+    const char *sub = "{\"type\":\"subscribe\",\"userIds\":[\"alice\"]}";
+    domain_session_message(w_dom, &w->s, sub, strlen(sub));
+    run_until_frames(w, 2);
+    domain_event(w_dom, "presence", "alice online 4000 4 1 s");
+    domain_event(w_dom, "presence", "alice offline 5000 4 0 s");
+    assert_string_equal(status_seen(w), "offline");
+    int frames = w->frames;
+    domain_event(w_dom, "presence", "alice online 3000 5 1 s"); /* left before that offline */
+    assert_int_equal(w->frames, frames);
+    assert_string_equal(status_seen(w), "offline");
+    domain_session_closed(w_dom, &w->s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reconnect_before_the_server_notices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_in_flight_when_the_server_dies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_older_hold_after_an_offline, setup, teardown),
     };
     return cmocka_run_group_tests_name("presence_order", tests, NULL, NULL);
 }
