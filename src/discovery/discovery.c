@@ -19,3 +19,26 @@ int discovery_pick(const discovery_instance *list, size_t n, discovery_instance 
     *out = *best;
     return 0;
 }
+
+int discovery_pick_spread(discovery_spread *sp, const discovery_instance *list, size_t n,
+                          discovery_instance *out) {
+    discovery_instance adj[DISCOVERY_SPREAD_MAX] = {{0}};
+    discovery_spread next = {.n = 0};
+    if (n > DISCOVERY_SPREAD_MAX) n = DISCOVERY_SPREAD_MAX;
+    for (size_t i = 0; i < n; i++) { /* carry the counts of instances still listed */
+        adj[i] = list[i];
+        next.seen[i].id = list[i].id;
+        next.seen[i].timestamp_ms = list[i].timestamp_ms;
+        next.seen[i].named = 0;
+        for (size_t j = 0; j < sp->n; j++)
+            if (sp->seen[j].id == list[i].id && sp->seen[j].timestamp_ms == list[i].timestamp_ms)
+                next.seen[i].named = sp->seen[j].named; /* no refresh since: still unseen */
+        adj[i].connections += next.seen[i].named;
+    }
+    next.n = n;
+    *sp = next;
+    if (discovery_pick(adj, n, out) != 0) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (sp->seen[i].id == out->id) sp->seen[i].named++;
+    return 0;
+}

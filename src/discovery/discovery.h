@@ -69,4 +69,26 @@ int discovery_zookeeper_session(discovery *d, int64_t *session_id, char passwd[1
  * them. -1 if the list is empty. */
 int discovery_pick(const discovery_instance *list, size_t n, discovery_instance *out);
 
+/* A burst of picks, spread: an instance's connection count is only as new
+ * as its last refresh (once a second), so a login storm would all land on
+ * whichever instance was least loaded then. This remembers how many
+ * clients were named to each instance since its last refresh and counts
+ * them as connections. One per service per picking process (plain data,
+ * zero-initialised; loop thread only). */
+enum { DISCOVERY_SPREAD_MAX = 64 };
+typedef struct discovery_spread {
+    struct {
+        unsigned id;
+        int64_t timestamp_ms; /* the refresh the count below is on top of */
+        uint64_t named;       /* clients named to it since that refresh */
+    } seen[DISCOVERY_SPREAD_MAX];
+    size_t n;
+} discovery_spread;
+
+/* discovery_pick over list (at most DISCOVERY_SPREAD_MAX instances are
+ * considered) with the clients named since each refresh added (out's
+ * connections include them); notes the pick. 0, or -1 if the list is empty. */
+int discovery_pick_spread(discovery_spread *sp, const discovery_instance *list, size_t n,
+                          discovery_instance *out);
+
 #endif

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static int pick_one(app *a, const char *service, api_instance *out) {
-    discovery_instance list[64], best;
-    size_t n = a->dsb->list(a->disc, service, list, 64);
-    if (discovery_pick(list, n, &best) != 0) return -1;
+static int pick_one(app *a, const char *service, discovery_spread *sp, api_instance *out) {
+    discovery_instance list[DISCOVERY_SPREAD_MAX], best;
+    size_t n = a->dsb->list(a->disc, service, list, DISCOVERY_SPREAD_MAX);
+    if (discovery_pick_spread(sp, list, n, &best) != 0) return -1;
     snprintf(out->host, sizeof(out->host), "%s", best.host);
     out->port = best.port;
     out->id = best.id;
@@ -16,10 +16,11 @@ static int pick_one(app *a, const char *service, api_instance *out) {
 }
 
 int cluster_pick(void *data, api_instance *chat, api_instance *presence) {
+    static discovery_spread chat_spread, presence_spread; /* loop thread only */
     app *a = data;
     if (!a->disc) return -1;
-    if (pick_one(a, CLUSTER_CHAT_SERVICE, chat) != 0) return -1;
-    return pick_one(a, CLUSTER_PRESENCE_SERVICE, presence);
+    if (pick_one(a, CLUSTER_CHAT_SERVICE, &chat_spread, chat) != 0) return -1;
+    return pick_one(a, CLUSTER_PRESENCE_SERVICE, &presence_spread, presence);
 }
 
 void cluster_watch(app *a, const char *service, cluster_seen *seen,

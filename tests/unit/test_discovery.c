@@ -121,6 +121,39 @@ static void test_pick(void **state) {
     assert_int_equal(out.id, 2);
 }
 
+/* A login storm between two refreshes is spread, not piled on the
+ * instance that was least loaded at the last refresh. */
+static void test_pick_spread(void **state) {
+    discovery_spread sp = {0};
+    discovery_instance out, l[3] = {make_instance(1, "a", 1, 10), make_instance(2, "b", 2, 10),
+                                    make_instance(3, "c", 3, 13)};
+    for (int i = 0; i < 3; i++) l[i].timestamp_ms = 1000;
+    unsigned named[4] = {0};
+    for (int i = 0; i < 9; i++) {
+        assert_int_equal(discovery_pick_spread(&sp, l, 3, &out), 0);
+        named[out.id]++;
+    }
+    /* 10+4, 10+4, 13+1: as even as the loads allow */
+    assert_int_equal(named[1], 4);
+    assert_int_equal(named[2], 4);
+    assert_int_equal(named[3], 1);
+    assert_int_equal(discovery_pick(l, 3, &out), 0); /* the plain pick would say 1 every time */
+    assert_int_equal(out.id, 1);
+
+    /* b refreshes: its count now includes those of its clients that have
+     * connected (2 of 4), and what was named to it before is no longer
+     * added on top: a 14, b 12, c 14 */
+    l[1].timestamp_ms = 2000;
+    l[1].connections = 12;
+    assert_int_equal(discovery_pick_spread(&sp, l, 3, &out), 0);
+    assert_int_equal(out.id, 2);
+    assert_int_equal(out.connections, 12);
+    /* an instance that leaves the list takes its count with it */
+    assert_int_equal(discovery_pick_spread(&sp, l, 1, &out), 0);
+    assert_int_equal(sp.n, 1);
+    assert_int_equal(discovery_pick_spread(&sp, NULL, 0, &out), -1);
+}
+
 /* ---- ZooKeeper ---- */
 
 static void test_node_ids_unique(void **state) {
@@ -322,7 +355,7 @@ static int group_teardown(void **state) {
 
 int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "--child")) return child_main(argv[2], argv[3]);
-    const struct CMUnitTest pure[] = {cmocka_unit_test(test_pick)};
+    const struct CMUnitTest pure[] = {cmocka_unit_test(test_pick), cmocka_unit_test(test_pick_spread)};
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_ids_unique),         cmocka_unit_test(test_register_and_list),
         cmocka_unit_test(test_least_loaded_and_update), cmocka_unit_test(test_silent_passed_over),
