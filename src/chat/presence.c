@@ -196,12 +196,17 @@ void presence__server_gone(domain *d, unsigned server_id) {
         size_t before = u->nholders;
         set_holder(u, server_id, 0);
         if (u->nholders == before || local_active(u) || u->nholders > 0) continue;
-        if (strcmp(u->status, "offline")) { /* every server does this: no event */
+        if (strcmp(u->status, "offline")) {
             u->status = "offline";
             u->orphaned = 1;
             u->last_seen_ms = clock_now_ms();
             presence__notify(d, u);
-            share_put(d, u);
+            /* Every server concludes this for itself, and the ones that
+             * agree hear no news in the event ('h'); it reaches a server
+             * whose view of the holders differed (the user left this one
+             * just before it noticed the death) and would otherwise keep
+             * showing the user online. */
+            publish(d, u, 0);
         }
     }
 }

@@ -238,11 +238,36 @@ static void test_older_hold_after_an_offline(void **state) {
     domain_session_closed(w_dom, &w->s);
 }
 
+/* Alice, held by node 1, also connects to node 3; node 2 hears that hold
+ * and survives node 1's death with alice online. Then alice leaves node
+ * 3 before node 3 has noticed the death (so it only drops its hold,
+ * thinking node 1 still has her). When node 3 does notice, it concludes
+ * offline, and node 2 must hear of it rather than show her online. */
+static void test_leaving_before_the_server_notices(void **state) {
+    tsession *w = watcher(1000);
+    int before = y_bus->n;
+    tsession *a = chat_socket(y_dom, "alice");
+    domain_event(w_dom, "presence", y_bus->events[before]);
+    domain_server_gone(w_dom, 1);
+    assert_string_equal(status_seen(w), "online");
+    int frames = w->frames;
+    domain_session_closed(y_dom, &a->s);
+    for (int i = before + 1; i < y_bus->n; i++) domain_event(w_dom, "presence", y_bus->events[i]);
+    assert_int_equal(w->frames, frames); /* node 3 only let go: no news yet */
+    before = y_bus->n;
+    domain_server_gone(y_dom, 1);
+    assert_true(y_bus->n > before);
+    for (int i = before; i < y_bus->n; i++) domain_event(w_dom, "presence", y_bus->events[i]);
+    assert_string_equal(status_seen(w), "offline");
+    domain_session_closed(w_dom, &w->s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reconnect_before_the_server_notices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_in_flight_when_the_server_dies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_older_hold_after_an_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leaving_before_the_server_notices, setup, teardown),
     };
     return cmocka_run_group_tests_name("presence_order", tests, NULL, NULL);
 }
