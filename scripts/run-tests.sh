@@ -10,6 +10,7 @@ filter=${2:-}
 export CHATD_BIN="$PWD/$build/chatd"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
 # The protocol suite: what a client sees, whatever the shape behind it.
 PROTOCOL_SUITE="test_http test_chat test_messages test_errors test_presence test_fanout"
 logdir=$(mktemp -d)
