@@ -66,13 +66,14 @@ $(BUILD)/chat-bench: $(BENCH_OBJ) $(BUILD)/libchatd.a
 $(BUILD)/kafka_mock: tests/tools/kafka_mock.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lrdkafka
 
+# Test programs depend on every header they include (-MMD: $@.d).
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests -MMD -MP -MF $@.d -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(INTEG_LIB) $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests -MMD -MP -MF $@.d -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -111,4 +112,5 @@ format:
 clean:
 	rm -rf build build-* data-test
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(BUILD)/src/main.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(BUILD)/src/main.d \
+         $(UNIT_BIN:=.d) $(INTEG_BIN:=.d)

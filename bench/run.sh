@@ -53,7 +53,7 @@ FDS=$(ulimit -n)
 if [ "$CONNS" -gt $((FDS - 200)) ]; then CONNS=$((FDS - 200)); fi
 if [ "$BCONNS" -gt "$CONNS" ]; then BCONNS=$CONNS; fi
 
-WORK=$(mktemp -d /tmp/chatd-bench.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/chatd-bench.XXXXXX")
 RES=$WORK/results
 mkdir -p "$RES" "$OUT"
 : > "$RES/commands.tsv"
@@ -168,7 +168,7 @@ stop_server
 # /auth names for each user. The point is correctness under load.
 if [ "${BENCH_CLUSTER:-1}" = 1 ]; then
   for bus in redis kafka; do
-    CLUSTER_DIR=$(mktemp -u /tmp/chatd-bench-cluster.XXXXXX) # not under $WORK: PostgreSQL runs as postgres
+    CLUSTER_DIR=$(mktemp -u "${TMPDIR:-/tmp}/chatd-bench-cluster.XXXXXX") # not under $WORK: PostgreSQL runs as postgres
     if CHATD_CLUSTER_DIR=$CLUSTER_DIR CHATD_BUILD=$ROOT/$BUILD CHATD_CLUSTER_FLAGS="$CHATD_FLAGS" \
         scripts/cluster up --bus $bus > "$WORK/cluster-$bus.log" 2>&1; then
       SRV_URL=$(cat "$CLUSTER_DIR/api_url") SRV_PID=""

@@ -13,6 +13,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
 # The protocol suite: what a client sees, whatever the shape behind it.
 PROTOCOL_SUITE="test_http test_chat test_messages test_errors test_presence test_fanout"
+# Every test starts from an empty TMPDIR of its own run: nothing a test
+# needs may come from the machine's state (traversable by the postgres user,
+# which the PostgreSQL starter runs as).
+export TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/chatd-t.XXXXXX")
+chmod 755 "$TMPDIR"
 logdir=$(mktemp -d)
 passed=0 failed=0
 failed_bins=()
@@ -41,6 +46,12 @@ for bin in "$build"/tests/unit/test_* "$build"/tests/integration/test_*; do
   [ -n "$filter" ] && [[ "$bin" != *"$filter"* ]] && continue
   run_one "${bin#"$build"/tests/}" "$bin"
 done
+# Script tests (tests/scripts/test_*.sh): they print cmocka's summary lines.
+for t in tests/scripts/test_*.sh; do
+  [ -x "$t" ] || continue
+  [ -n "$filter" ] && [[ "$t" != *"$filter"* ]] && continue
+  run_one "scripts/$(basename "$t")" "$t" BUILD="$build"
+done
 # One cluster per bus, shared by the suite's binaries in turn (a start
 # costs ~20 s): the first binary brings it up in $shared, the rest use it
 # (tests/integration/hcluster.h, hcluster_attach); it goes down here.
@@ -54,7 +65,7 @@ shared_down() {
 trap shared_down EXIT
 trap 'exit 130' INT TERM
 for bus in redis kafka; do
-  shared=$(mktemp -u /tmp/chatd-hc-shared.XXXXXX)
+  shared=$(mktemp -u "$TMPDIR/chatd-hc-shared.XXXXXX")
   for t in $PROTOCOL_SUITE; do
     name="integration/$t [cluster, $bus bus]"
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
@@ -63,7 +74,7 @@ for bus in redis kafka; do
   done
   shared_down
 done
-rm -rf "$logdir"
+rm -rf "$logdir" "$TMPDIR"
 [ ${#failed_bins[@]} -gt 0 ] && echo "failed: ${failed_bins[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

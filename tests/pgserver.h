@@ -40,7 +40,7 @@
 #define PGSERVER_BIN "/usr/lib/postgresql/15/bin"
 
 typedef struct pgserver {
-    char dir[64];       /* data in dir/pg, the unix socket, the logs */
+    char dir[128];       /* data in dir/pg, the unix socket, the logs */
     int port;           /* 127.0.0.1 */
     pid_t pid;          /* the postmaster; 0 while stopped */
     char conninfo[160]; /* user postgres, database postgres, over TCP */
@@ -86,7 +86,7 @@ static pid_t pgserver__spawn(char *const argv[], const char *log, int drop) {
 /* Starts the server in p->dir on p->port and waits until it accepts
  * connections (15 s at most). 0 or -1 (then it is not running). */
 static int pgserver_start(pgserver *p) {
-    char data[96], sockdir[96], port[16], log[96];
+    char data[192], sockdir[192], port[16], log[192];
     snprintf(data, sizeof data, "%s/pg", p->dir);
     snprintf(sockdir, sizeof sockdir, "unix_socket_directories=%s", p->dir);
     snprintf(port, sizeof port, "%d", p->port);
@@ -99,7 +99,7 @@ static int pgserver_start(pgserver *p) {
         p->pid = 0;
         return -1;
     }
-    char ping[128];
+    char ping[256];
     snprintf(ping, sizeof ping,
              "host=127.0.0.1 port=%d dbname=postgres user=postgres connect_timeout=2", p->port);
     for (double end = pgserver__now() + 15; pgserver__now() < end; pgserver__sleep_ms(10)) {
@@ -146,13 +146,12 @@ static void pgserver_destroy(pgserver *p) {
  * (then nothing is left behind). */
 static int pgserver_init(pgserver *p) {
     memset(p, 0, sizeof(*p));
-    snprintf(p->dir, sizeof p->dir, "/tmp/chatd-pg.XXXXXX");
-    if (!mkdtemp(p->dir)) return -1;
+    if (!svc_mkdtemp(p->dir, sizeof p->dir, "chatd-pg.")) return -1;
     if (geteuid() == 0) {
         struct passwd *pw = getpwnam("postgres");
         if (!pw || chown(p->dir, pw->pw_uid, pw->pw_gid) != 0) goto fail;
     }
-    char data[96], log[96];
+    char data[192], log[192];
     snprintf(data, sizeof data, "%s/pg", p->dir);
     snprintf(log, sizeof log, "%s/initdb.log", p->dir);
     char *initdb[] = {"/usr/sbin/runuser",

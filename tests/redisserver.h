@@ -34,7 +34,7 @@
 typedef struct redisserver {
     pid_t pid;
     int port;
-    char dir[64];
+    char dir[128];
 } redisserver;
 
 /* 1 when PING on 127.0.0.1:port answers +PONG. */
@@ -64,7 +64,7 @@ static inline void redisserver__kill(redisserver *s) {
 
 /* Runs redis-server on s->port in s->dir and waits (up to 10 s) for PONG. */
 static inline int redisserver__spawn(redisserver *s) {
-    char port[16], log[128];
+    char port[16], log[192];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(log, sizeof log, "%s/redis.log", s->dir);
     s->pid = fork();
@@ -104,8 +104,7 @@ static inline void redisserver_stop(redisserver *s) {
 /* Starts a server on a free port. 0 or -1 (nothing left running). */
 static inline int redisserver_start(redisserver *s) {
     memset(s, 0, sizeof *s);
-    snprintf(s->dir, sizeof s->dir, "/tmp/chatd-redis-XXXXXX");
-    if (!mkdtemp(s->dir)) {
+    if (!svc_mkdtemp(s->dir, sizeof s->dir, "chatd-redis-")) {
         s->dir[0] = '\0';
         return -1;
     }

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,19 @@ static inline int svc_free_port(void) {
         port = ntohs(a.sin_port);
     close(fd);
     return port;
+}
+
+/* Makes a fresh private directory "$TMPDIR/<prefix>XXXXXX" (TMPDIR unset or
+ * empty: /tmp) into out. Tests never assume any other path exists. Returns
+ * out, or NULL (out[0] = '\0') on failure. */
+static inline char *svc_mkdtemp(char *out, size_t cap, const char *prefix) {
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base) base = "/tmp";
+    if (snprintf(out, cap, "%s/%sXXXXXX", base, prefix) >= (int)cap || !mkdtemp(out)) {
+        if (cap) out[0] = '\0';
+        return NULL;
+    }
+    return out;
 }
 
 /* rm -rf path (no symlinks followed). */

@@ -39,7 +39,7 @@
 typedef struct zkserver {
     pid_t pid;
     int port;
-    char dir[64];
+    char dir[128];
     char connect[64]; /* "127.0.0.1:PORT", what discovery_zookeeper_backend.open takes */
 } zkserver;
 
@@ -79,16 +79,12 @@ static inline void zkserver_stop(zkserver *s) {
 /* Starts the server and waits (up to 20 s) until it serves. 0 or -1. */
 static inline int zkserver_start(zkserver *s) {
     memset(s, 0, sizeof *s);
-    snprintf(s->dir, sizeof s->dir, "/tmp/chatd-zk-XXXXXX");
-    if (!mkdtemp(s->dir)) {
-        s->dir[0] = '\0';
-        return -1;
-    }
+    if (!svc_mkdtemp(s->dir, sizeof s->dir, "chatd-zk-")) return -1;
     s->port = svc_free_port();
     if (s->port <= 0) goto fail;
     snprintf(s->connect, sizeof s->connect, "127.0.0.1:%d", s->port);
 
-    char cfg[128], log[128];
+    char cfg[192], log[192];
     snprintf(cfg, sizeof cfg, "%s/zoo.cfg", s->dir);
     snprintf(log, sizeof log, "%s/zk.log", s->dir);
     FILE *f = fopen(cfg, "w");

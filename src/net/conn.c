@@ -207,13 +207,20 @@ void conn_close_ws(conn *c, uint16_t code, const char *reason) {
 
 void conn_http_respond(conn *c, int status, const char *content_type, const char *body,
                        size_t len) {
+    http_response r = {status, content_type, NULL, body, len};
+    conn_http_send(c, &r);
+}
+
+void conn_http_send(conn *c, const http_response *r) {
     if (c->state != CONN_HTTP) return;
-    int keep = c->req && c->req->keep_alive && status < 400;
-    char head[512];
-    size_t hlen = http_format_head(head, sizeof(head), status, content_type, len, keep);
+    int keep = c->req && c->req->keep_alive && r->status < 400;
+    char head[HTTP_MAX_RESPONSE_HEAD];
+    size_t hlen = http_format_head(head, sizeof(head), r, keep);
+    if (hlen == 0) abort(); /* our own headers never get that long */
+    size_t len = r->len;
     rcbuf *b = rcbuf_new(hlen + len);
     memcpy(b->data, head, hlen);
-    if (len) memcpy(b->data + hlen, body, len);
+    if (len) memcpy(b->data + hlen, r->body, len);
     conn_send(c, b);
     rcbuf_unref(b);
     if (c->state == CONN_CLOSED) return;

@@ -68,7 +68,10 @@ void conn_send(conn *c, rcbuf *frame);
 void conn_close_ws(conn *c, uint16_t code, const char *reason);
 /* Drops the connection now (no close handshake). Idempotent. */
 void conn_abort(conn *c);
-/* Sends an HTTP response; body copied. Resumes reading on keep-alive. */
+/* Sends an HTTP response (head and body copied). Resumes reading on
+ * keep-alive; a status >= 400 closes the connection after it. */
+void conn_http_send(conn *c, const http_response *r);
+/* The same with no extra headers. */
 void conn_http_respond(conn *c, int status, const char *content_type, const char *body,
                        size_t len);
 /* Convenience: {"error": msg, "code": code} JSON response. */

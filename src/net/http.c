@@ -11,7 +11,17 @@
 #include <string.h>
 #include <strings.h>
 
-enum { H_NONE, H_WS_KEY, H_WS_VERSION, H_AUTH, H_UPGRADE };
+enum {
+    H_NONE,
+    H_WS_KEY,
+    H_WS_VERSION,
+    H_AUTH,
+    H_UPGRADE,
+    H_IF_NONE_MATCH,
+    H_ACCEPT_ENCODING,
+    H_FORWARDED_FOR,
+    H_ORIGIN
+};
 
 static http_req *req_of(http_parser *p) { return (http_req *)p->data; }
 
@@ -63,6 +73,10 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
             else if (!strcasecmp(r->hname, "Sec-WebSocket-Version")) r->cur_header = H_WS_VERSION;
             else if (!strcasecmp(r->hname, "Authorization")) r->cur_header = H_AUTH;
             else if (!strcasecmp(r->hname, "Upgrade")) r->cur_header = H_UPGRADE;
+            else if (!strcasecmp(r->hname, "If-None-Match")) r->cur_header = H_IF_NONE_MATCH;
+            else if (!strcasecmp(r->hname, "Accept-Encoding")) r->cur_header = H_ACCEPT_ENCODING;
+            else if (!strcasecmp(r->hname, "X-Forwarded-For")) r->cur_header = H_FORWARDED_FOR;
+            else if (!strcasecmp(r->hname, "Origin")) r->cur_header = H_ORIGIN;
         }
     }
     switch (r->cur_header) {
@@ -70,6 +84,14 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
     case H_WS_VERSION: append_value(r->ws_version, sizeof(r->ws_version), at, len); break;
     case H_AUTH: append_value(r->authorization, sizeof(r->authorization), at, len); break;
     case H_UPGRADE: append_value(r->upgrade_hdr, sizeof(r->upgrade_hdr), at, len); break;
+    case H_IF_NONE_MATCH: append_value(r->if_none_match, sizeof(r->if_none_match), at, len); break;
+    case H_ACCEPT_ENCODING:
+        append_value(r->accept_encoding, sizeof(r->accept_encoding), at, len);
+        break;
+    case H_FORWARDED_FOR:
+        append_value(r->x_forwarded_for, sizeof(r->x_forwarded_for), at, len);
+        break;
+    case H_ORIGIN: append_value(r->origin, sizeof(r->origin), at, len); break;
     default: break;
     }
     return 0;
@@ -207,8 +229,10 @@ const char *http_status_text(int status) {
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
@@ -222,12 +246,22 @@ const char *http_status_text(int status) {
     }
 }
 
-size_t http_format_head(char *out, size_t cap, int status, const char *content_type,
-                        size_t content_length, int keep_alive) {
-    int n = snprintf(out, cap,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Connection: %s\r\nCache-Control: no-store\r\n\r\n",
-                     status, http_status_text(status), content_type, content_length,
-                     keep_alive ? "keep-alive" : "close");
-    return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
+/* 1 when the header lines in `lines` include `name` (e.g. "Cache-Control:"). */
+static int has_header(const char *lines, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = lines; *p; p += strcspn(p, "\n"), p += *p == '\n')
+        if (!strncasecmp(p, name, n)) return 1;
+    return 0;
+}
+
+size_t http_format_head(char *out, size_t cap, const http_response *r, int keep_alive) {
+    const char *extra = r->headers ? r->headers : "";
+    int cache_set = has_header(extra, "Cache-Control:");
+    char ctype[160] = "";
+    if (r->content_type) snprintf(ctype, sizeof(ctype), "Content-Type: %s\r\n", r->content_type);
+    int n = snprintf(out, cap, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\nConnection: %s\r\n%s%s\r\n",
+                     r->status, http_status_text(r->status), ctype, r->len,
+                     keep_alive ? "keep-alive" : "close",
+                     cache_set ? "" : "Cache-Control: no-store\r\n", extra);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

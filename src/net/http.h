@@ -31,6 +31,10 @@ typedef struct http_req {
     char ws_version[8];
     char authorization[1024];
     char upgrade_hdr[32];
+    char if_none_match[128];  /* conditional GET (static files) */
+    char accept_encoding[128];
+    char x_forwarded_for[256];/* trusted only behind --trust-proxy */
+    char origin[256];         /* browser WebSocket upgrades */
     /* parser scratch */
     int cur_header;           /* which kept header the current value is for */
     char hname[32]; size_t hname_len; int hname_overflow;
@@ -53,10 +57,22 @@ int http_query_param(const char *url, const char *name, char *out, size_t cap);
 /* Length of the path part of url (up to '?' or end). */
 size_t http_path_len(const char *url);
 
-/* Formats a response head for status with Content-Type and Content-Length
- * into out (>= 512 bytes). Returns the length. */
-size_t http_format_head(char *out, size_t cap, int status, const char *content_type,
-                        size_t content_length, int keep_alive);
+/* One response. headers: extra header lines, each "Name: value\r\n" (NULL =
+ * none); unless they set Cache-Control, "Cache-Control: no-store" is sent. */
+typedef struct http_response {
+    int status;
+    const char *content_type;   /* NULL: no Content-Type (e.g. 304) */
+    const char *headers;
+    const void *body;
+    size_t len;
+} http_response;
+
+/* Longest head http_format_head writes (extra headers included). */
+#define HTTP_MAX_RESPONSE_HEAD 4096
+/* Formats r's head (status line, Content-Type, Content-Length, Connection,
+ * the extra headers) into out. Returns the length, or 0 when it does not
+ * fit in cap. */
+size_t http_format_head(char *out, size_t cap, const http_response *r, int keep_alive);
 const char *http_status_text(int status);
 
 #endif

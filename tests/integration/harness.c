@@ -27,6 +27,7 @@
 #include "auth/token.h"
 #include "integration/hcluster.h"
 #include "net/client.h"
+#include "svcutil.h"
 
 /* ---- ownership: everything handed out is freed here ---- */
 static char **g_strs;
@@ -243,8 +244,7 @@ chatd_srv *chatd_start(const char *const *extra_args) {
     if (!s) abort();
     for (; extra_args && extra_args[n] && n < 39; n++) s->args[n] = strdup(extra_args[n]);
     s->args[n] = NULL;
-    strcpy(s->dir, "/tmp/chatd-it-XXXXXX");
-    if (!mkdtemp(s->dir)) {
+    if (!svc_mkdtemp(s->dir, sizeof s->dir, "chatd-it-")) {
         free(s);
         fail_msg("mkdtemp: %s", strerror(errno));
         return NULL;

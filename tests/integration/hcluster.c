@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "integration/chatkit.h"
+#include "svcutil.h"
 
 #define WARM_MS 60000 /* first deliveries: consumer groups joining */
 
@@ -108,8 +109,7 @@ static int up_in_dir(hcluster *c, const char *bus, const char *const *flags) {
 
 int hcluster_up(hcluster *c, const char *bus, const char *const *flags) {
     memset(c, 0, sizeof *c);
-    snprintf(c->dir, sizeof c->dir, "/tmp/chatd-hc-XXXXXX");
-    if (!mkdtemp(c->dir)) {
+    if (!svc_mkdtemp(c->dir, sizeof c->dir, "chatd-hc-")) {
         fprintf(stderr, "hcluster: mkdtemp: %s\n", strerror(errno));
         c->dir[0] = '\0';
         return -1;

@@ -24,7 +24,7 @@
 enum { HC_CHAT = 3, HC_PRESENCE = 2 };
 
 typedef struct hcluster {
-    char dir[64];              /* CHATD_CLUSTER_DIR; "" when down */
+    char dir[128];              /* CHATD_CLUSTER_DIR; "" when down */
     char bus[8];               /* "redis" | "kafka" */
     int api_port;
     int chat_port[HC_CHAT];    /* chat1..chat3 */

@@ -30,6 +30,7 @@
 #include <uv.h>
 
 #include "store/store.h"
+#include "svcutil.h"
 #include "store/store_sqlite.h"
 
 #ifndef STORE_TEST_BACKEND
@@ -46,7 +47,7 @@
 static const store_backend *B = &STORE_TEST_BACKEND;
 
 typedef struct fx {
-    char dir[64];
+    char dir[128];
     char path[256]; /* SQLite: the database file; PostgreSQL: the conninfo */
     uv_loop_t loop;
     store *s;
@@ -84,8 +85,7 @@ static inline void fx_pause(fx *f, int pause) {
 static inline int setup(void **state) {
     fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_store.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(svc_mkdtemp(f->dir, sizeof f->dir, "test_store."));
     snprintf(f->path, sizeof f->path, "%s/chatd.db", f->dir);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     fx_open(f);

@@ -515,25 +515,33 @@ static void test_path_len(void **st) {
 
 static void test_format_head(void **st) {
     char out[512];
-    size_t n = http_format_head(out, sizeof out, 200, "application/json", 17, 1);
+    http_response r = {200, "application/json", NULL, NULL, 17};
+    size_t n = http_format_head(out, sizeof out, &r, 1);
     const char *want = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                        "Content-Length: 17\r\nConnection: keep-alive\r\n"
                        "Cache-Control: no-store\r\n\r\n";
     assert_string_equal(out, want);
     assert_int_equal(n, strlen(want));
 
-    n = http_format_head(out, sizeof out, 431, "text/plain", 0, 0);
+    r = (http_response){431, "text/plain", NULL, NULL, 0};
+    n = http_format_head(out, sizeof out, &r, 0);
     want = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n"
            "Content-Length: 0\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n";
     assert_string_equal(out, want);
     assert_int_equal(n, strlen(want));
 
-    /* too small a buffer: truncated, NUL-terminated, length = what fits */
+    /* extra headers; their own Cache-Control replaces the default; no type */
+    r = (http_response){304, NULL, "ETag: \"x\"\r\nCache-Control: no-cache\r\n", NULL, 0};
+    n = http_format_head(out, sizeof out, &r, 1);
+    want = "HTTP/1.1 304 Not Modified\r\nContent-Length: 0\r\nConnection: keep-alive\r\n"
+           "ETag: \"x\"\r\nCache-Control: no-cache\r\n\r\n";
+    assert_string_equal(out, want);
+    assert_int_equal(n, strlen(want));
+
+    /* too small a buffer: nothing usable, says 0 */
     char tiny[16];
-    memset(tiny, 'Z', sizeof tiny);
-    n = http_format_head(tiny, sizeof tiny, 200, "application/json", 17, 1);
-    assert_int_equal(n, sizeof tiny - 1);
-    assert_string_equal(tiny, "HTTP/1.1 200 OK");
+    r = (http_response){200, "application/json", NULL, NULL, 17};
+    assert_int_equal(http_format_head(tiny, sizeof tiny, &r, 1), 0);
 
     assert_string_equal(http_status_text(413), "Payload Too Large");
     assert_string_equal(http_status_text(429), "Too Many Requests");

@@ -25,6 +25,7 @@
 #include "bus/bus.h"
 #include "chat/domain.h"
 #include "store/store.h"
+#include "svcutil.h"
 
 /* ---- the relay bus: keeps what a domain publishes ---- */
 
@@ -76,7 +77,7 @@ static const session_io t_io = {t_send, t_close, t_hold, t_release};
 
 static uv_loop_t loop;
 static store *st;
-static char dir[64];
+static char dir[128];
 static domain *w_dom, *y_dom; /* node 2: the watcher's server; node 3: where A comes back */
 static tsession socks[4];      /* outlive the store: its last done()s may name them */
 static int nsocks;
@@ -105,10 +106,9 @@ static domain *open_domain(unsigned node, bus **b) {
 }
 
 static int setup(void **state) {
-    char path[128];
+    char path[192];
     nsocks = 0;
-    snprintf(dir, sizeof dir, "/tmp/chatd-porder-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_non_null(svc_mkdtemp(dir, sizeof dir, "chatd-porder-"));
     snprintf(path, sizeof path, "%s/chatd.db", dir);
     assert_int_equal(uv_loop_init(&loop), 0);
     store_config cfg = {.path = path, .fsync = 0, .max_batch = 64};

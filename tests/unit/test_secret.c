@@ -9,8 +9,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "auth/secret.h"
+#include "svcutil.h"
 
 static char root[256];
+static char elsewhere[300]; /* a path under root that does not exist */
+static char nosecrets[300]; /* likewise: a secrets dir nobody made */
 
 static void put(const char *path, const char *data, size_t len)
 {
@@ -22,16 +25,16 @@ static void put(const char *path, const char *data, size_t len)
 
 static int setup(void **state)
 {
-    snprintf(root, sizeof root, "/tmp/auth/secret_test_XXXXXX");
-    assert_non_null(mkdtemp(root));
+    assert_non_null(svc_mkdtemp(root, sizeof root, "secret_test_"));
+    snprintf(elsewhere, sizeof elsewhere, "%s/nowhere", root);
+    snprintf(nosecrets, sizeof nosecrets, "%s/nosecrets", root);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-    return system(cmd);
+    svc_rmrf(root);
+    return 0;
 }
 
 static void test_exact_bytes(void **state)
@@ -56,10 +59,10 @@ static void test_missing_not_allowed(void **state)
     char err[256];
     uint8_t *key;
     size_t len;
-    assert_int_equal(secret_load(root, "/tmp/auth/nowhere", 0, &key, &len, err, sizeof err), -1);
+    assert_int_equal(secret_load(root, elsewhere, 0, &key, &len, err, sizeof err), -1);
     assert_non_null(strstr(err, "jwt_secret.txt"));
     printf("msg: %s\n", err);
-    assert_int_equal(access("/tmp/auth/nowhere", F_OK), -1);
+    assert_int_equal(access(elsewhere, F_OK), -1);
 }
 
 static void test_generate_then_reload(void **state)
@@ -69,7 +72,7 @@ static void test_generate_then_reload(void **state)
     size_t len, len2;
     struct stat st;
     snprintf(data, sizeof data, "%s/data/nested", root);
-    assert_int_equal(secret_load("/tmp/auth/nosecrets", data, 1, &key, &len, err, sizeof err), 1);
+    assert_int_equal(secret_load(nosecrets, data, 1, &key, &len, err, sizeof err), 1);
     snprintf(p, sizeof p, "%s/jwt_secret.txt", data);
     assert_string_equal(err, p);
     assert_int_equal(len, 64);
@@ -78,7 +81,7 @@ static void test_generate_then_reload(void **state)
     assert_int_equal(stat(p, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(st.st_size, 64);
-    assert_int_equal(secret_load("/tmp/auth/nosecrets", data, 1, &key2, &len2, err, sizeof err), 0);
+    assert_int_equal(secret_load(nosecrets, data, 1, &key2, &len2, err, sizeof err), 0);
     assert_int_equal(len2, 64);
     assert_memory_equal(key, key2, 64);
     free(key);
