@@ -126,9 +126,8 @@ static int teardown(void **state) {
     relay.close(w_bus);
     relay.close(y_bus);
     uv_loop_close(&loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
+    svc_rmrf(dir);
+    return 0;
 }
 
 /* Runs the loop until t has received at least `frames` frames. */
