@@ -102,14 +102,14 @@ double bench_cpu_s(int pid) {
 }
 
 char *bench_fetch_metrics(const bench_opts *o) {
-    http_response r;
-    if (http_request(o->host, o->port, "GET", "/metrics", NULL, 0, 5000, &r) < 0) return NULL;
+    client_response r;
+    if (client_http_request(o->host, o->port, "GET", "/metrics", NULL, 0, 5000, &r) < 0) return NULL;
     char *body = NULL;
     if (r.status == 200) {
         body = r.body;
         r.body = NULL;
     }
-    http_response_free(&r);
+    client_response_free(&r);
     return body;
 }
 

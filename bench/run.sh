@@ -34,7 +34,9 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   DURATION=1 WARMUP=0.5 SWEEP=0.25,0.5 CONNS=2000 BCONNS=1000 HOLD=1
   FAN1_M=200 FAN2_R=10 FAN2_M=50 FAN2_S=10 DUR_R=20
 fi
-CHATD_FLAGS="--argon2 min --rate-per-sec 1000000 --rate-burst 1000000 --log-level warn"
+CHATD_FLAGS="--argon2 min --rate-per-sec 1000000 --rate-burst 1000000 --log-level warn
+  --register-per-sec 1000000 --auth-fail-per-addr 1000000 --max-conns-per-user 0
+  --max-hash-queue 1000000"
 BASELINE_FLAGS="--scrypt-cost 16"
 
 for f in "$BENCH" "$CHATD"; do

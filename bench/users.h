@@ -2,7 +2,7 @@
  * users: registers and logs in many users, the setup step of every
  * scenario, over a few keep-alive HTTP connections on the caller's loop.
  *
- * Why not src/net/client.h's http_request: it opens one TCP connection per
+ * Why not src/net/client.h's client_http_request: it opens one TCP connection per
  * request (Connection: close); 2 x 100,000 of those would churn through
  * the ephemeral ports. Here `concurrency` connections each run
  * POST /register (201, or 409 when the user exists from an earlier run:

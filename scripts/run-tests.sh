@@ -12,7 +12,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
 # The protocol suite: what a client sees, whatever the shape behind it.
-PROTOCOL_SUITE="test_http test_chat test_messages test_errors test_presence test_fanout"
+PROTOCOL_SUITE="test_http test_chat test_messages test_errors test_presence test_fanout test_abuse"
 # Every test starts from an empty TMPDIR of its own run: nothing a test
 # needs may come from the machine's state (traversable by the postgres user,
 # which the PostgreSQL starter runs as).

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/hashq.h"
 #include "api/throttle.h"
 #include "auth/token.h"
 #include "chat/domain.h"
@@ -25,16 +26,20 @@ struct api {
     const store_backend *sb;
     store *st;
     domain *d;
-    throttle auth_throttle;
+    throttle auth_throttle;     /* failed logins by username */
+    throttle addr_throttle;     /* failed logins by client address */
+    hashq *hashes;
+    double reg_tokens;          /* /register token bucket */
+    uint64_t reg_refill_ms;
     uint64_t started_ms;
     char dummy_hash[PASSWORD_HASH_LEN]; /* verify against it for unknown users */
 };
 
 typedef struct api_call {
+    hashq_job job;              /* first: the hash queue hands it back */
     api *a;
     conn *c;
     store_op op;
-    uv_work_t work;
     char username[33];
     char password[PASSWORD_MAX_LEN + 1];
     size_t password_len;
@@ -42,6 +47,12 @@ typedef struct api_call {
     int ok;
     int64_t created_ms;
 } api_call;
+
+/* The /register bucket holds two seconds' worth (at least one). */
+static double reg_burst(const api_config *cfg) {
+    double b = cfg->register_per_sec * 2;
+    return b < 1 ? 1 : b;
+}
 
 api *api_new(const api_config *cfg, uv_loop_t *loop, const store_backend *sb, store *st,
              domain *d) {
@@ -54,6 +65,14 @@ api *api_new(const api_config *cfg, uv_loop_t *loop, const store_backend *sb, st
     a->d = d;
     a->started_ms = clock_mono_ms();
     throttle_init(&a->auth_throttle, 10, 60000);
+    throttle_init(&a->addr_throttle, cfg->auth_fail_per_addr ? cfg->auth_fail_per_addr : 30,
+                  60000);
+    /* One address may fill a quarter of the queue: the rest stays for others. */
+    size_t qcap = cfg->max_hash_queue ? cfg->max_hash_queue : 64;
+    a->hashes = hashq_new(loop, cfg->hash_workers ? cfg->hash_workers : 2, qcap,
+                          qcap / 4 ? qcap / 4 : 1);
+    a->reg_tokens = reg_burst(cfg);
+    a->reg_refill_ms = a->started_ms;
     if (password_hash(&cfg->pw, "chatd-dummy-password", 20, a->dummy_hash) != 0) {
         free(a);
         return NULL;
@@ -63,11 +82,16 @@ api *api_new(const api_config *cfg, uv_loop_t *loop, const store_backend *sb, st
 
 void api_free(api *a) {
     if (!a) return;
+    hashq_free(a->hashes);
     throttle_free(&a->auth_throttle);
+    throttle_free(&a->addr_throttle);
     free(a);
 }
 
-void api_tick(api *a) { throttle_prune(&a->auth_throttle, clock_mono_ms()); }
+void api_tick(api *a) {
+    throttle_prune(&a->auth_throttle, clock_mono_ms());
+    throttle_prune(&a->addr_throttle, clock_mono_ms());
+}
 
 static void respond_json(conn *c, int status, json_t *body) {
     char *s = json_dumps(body, JSON_COMPACT);
@@ -79,6 +103,46 @@ static void respond_json(conn *c, int status, json_t *body) {
 
 static void respond_error(conn *c, int status, const char *code, const char *msg) {
     respond_json(c, status, json_pack("{s:s,s:s}", "error", msg, "code", code));
+}
+
+/* 429/503 with Retry-After: when to come back, in seconds. */
+static void respond_retry(conn *c, int status, const char *code, const char *msg, int after_s) {
+    json_t *body = json_pack("{s:s,s:s}", "error", msg, "code", code);
+    char *s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    char hdr[48];
+    snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", after_s);
+    http_response r = {status, "application/json", hdr, s, strlen(s)};
+    metrics_http(status);
+    conn_http_send(c, &r);
+    free(s);
+}
+
+/* The client's address: the peer, or behind a trusted proxy the last
+ * X-Forwarded-For entry (the one the proxy itself added). */
+static void client_addr(const api *a, conn *c, const http_req *req, char out[64]) {
+    const char *xff = req->x_forwarded_for;
+    if (a->cfg.trust_proxy && xff[0]) {
+        const char *last = strrchr(xff, ',');
+        last = last ? last + 1 : xff;
+        while (*last == ' ' || *last == '\t') last++;
+        size_t n = strcspn(last, " \t");
+        if (n > 63) n = 63;
+        memcpy(out, last, n);
+        out[n] = '\0';
+        if (n) return;
+    }
+    snprintf(out, 64, "%s", conn_peer(c));
+}
+
+/* Answers 503/429 for a hash the queue would not take. */
+static void respond_busy(conn *c, int rc) {
+    if (rc == HASHQ_EADDR)
+        respond_retry(c, 429, "rate_limited",
+                      "too many logins in progress from your address; retry shortly", 1);
+    else
+        respond_retry(c, 503, "unavailable", "the server is busy checking passwords; retry shortly",
+                      1);
 }
 
 static void call_free(api_call *k) {
@@ -114,6 +178,8 @@ static api_call *parse_credentials(api *a, conn *c, http_req *req) {
     snprintf(k->username, sizeof(k->username), "%s", json_string_value(u));
     k->password_len = json_string_length(p);
     memcpy(k->password, json_string_value(p), k->password_len);
+    client_addr(a, c, req, k->job.addr);
+    explicit_bzero((char *)json_string_value(p), k->password_len); /* jansson's copy */
     json_decref(root);
     return k;
 }
@@ -138,14 +204,19 @@ static void register_stored(store_op *op) {
     call_free(k);
 }
 
-static void hash_work(uv_work_t *w) {
-    api_call *k = w->data;
+static void hash_work(hashq_job *job) {
+    api_call *k = (api_call *)job;
     k->ok = password_hash(&k->a->cfg.pw, k->password, k->password_len, k->hash) == 0;
 }
 
-static void hash_done(uv_work_t *w, int status) {
-    api_call *k = w->data;
-    if (status != 0 || !k->ok) {
+static void hash_done(hashq_job *job, int status) {
+    api_call *k = (api_call *)job;
+    if (status == HASHQ_ECLOSED) {
+        respond_error(k->c, 503, "unavailable", "the server is shutting down; retry shortly");
+        call_free(k);
+        return;
+    }
+    if (!k->ok) {
         respond_error(k->c, 500, "internal", "could not hash the password");
         call_free(k);
         return;
@@ -174,27 +245,50 @@ static void handle_register(api *a, conn *c, http_req *req) {
         call_free(k);
         return;
     }
-    k->work.data = k;
-    uv_queue_work(a->loop, &k->work, hash_work, hash_done);
+    /* Accounts are cheap to ask for and costly to make: a global rate. */
+    uint64_t now = clock_mono_ms();
+    a->reg_tokens += (double)(now - a->reg_refill_ms) * a->cfg.register_per_sec / 1000.0;
+    if (a->reg_tokens > reg_burst(&a->cfg)) a->reg_tokens = reg_burst(&a->cfg);
+    a->reg_refill_ms = now;
+    if (a->reg_tokens < 1.0) {
+        respond_retry(c, 429, "rate_limited", "too many new accounts right now; retry shortly", 1);
+        call_free(k);
+        return;
+    }
+    k->job.run = hash_work;
+    k->job.done = hash_done;
+    int rc = hashq_submit(a->hashes, &k->job);
+    if (rc != 0) {
+        respond_busy(c, rc);
+        call_free(k);
+        return;
+    }
+    a->reg_tokens -= 1.0;
 }
 
 /* ---- POST /auth ---- */
 
-static void verify_work(uv_work_t *w) {
-    api_call *k = w->data;
+static void verify_work(hashq_job *job) {
+    api_call *k = (api_call *)job;
     const char *hash = k->hash[0] ? k->hash : k->a->dummy_hash;
     k->ok = password_verify(hash, k->password, k->password_len) == 0 && k->hash[0];
 }
 
-static void verify_done(uv_work_t *w, int status) {
-    api_call *k = w->data;
+static void verify_done(hashq_job *job, int status) {
+    api_call *k = (api_call *)job;
     api *a = k->a;
-    if (status != 0 || !k->ok) { /* the attempt was counted when it began */
+    if (status == HASHQ_ECLOSED) {
+        respond_error(k->c, 503, "unavailable", "the server is shutting down; retry shortly");
+        call_free(k);
+        return;
+    }
+    if (!k->ok) { /* the attempt was counted when it began */
         respond_error(k->c, 401, "unauthorized", "Invalid credentials");
         call_free(k);
         return;
     }
     throttle_success(&a->auth_throttle, k->username);
+    throttle_forgive(&a->addr_throttle, k->job.addr, clock_mono_ms());
     api_instance chat, pres;
     if (!a->cfg.pick || a->cfg.pick(a->cfg.pick_data, &chat, &pres) != 0) {
         respond_error(k->c, 503, "unavailable", "No available servers");
@@ -231,22 +325,36 @@ static void auth_loaded(store_op *op) {
         return;
     }
     /* Unknown users are checked against a dummy hash: same time, same answer. */
-    k->work.data = k;
-    uv_queue_work(k->a->loop, &k->work, verify_work, verify_done);
+    k->job.run = verify_work;
+    k->job.done = verify_done;
+    int rc = hashq_submit(k->a->hashes, &k->job);
+    if (rc != 0) {
+        respond_busy(k->c, rc);
+        call_free(k);
+    }
 }
 
 static void handle_auth(api *a, conn *c, http_req *req) {
     api_call *k = parse_credentials(a, c, req);
     if (!k) return;
-    if (throttle_blocked(&a->auth_throttle, k->username, clock_mono_ms())) {
-        respond_error(c, 429, "rate_limited",
-                      "too many failed attempts for this username; try again in a minute");
+    uint64_t now = clock_mono_ms();
+    if (throttle_blocked(&a->auth_throttle, k->username, now)) {
+        respond_retry(c, 429, "rate_limited",
+                      "too many failed attempts for this username; try again in a minute", 60);
+        call_free(k);
+        return;
+    }
+    /* Unknown usernames cost a hash too: a budget per client address. */
+    if (throttle_blocked(&a->addr_throttle, k->job.addr, now)) {
+        respond_retry(c, 429, "rate_limited",
+                      "too many failed logins from your address; try again in a minute", 60);
         call_free(k);
         return;
     }
     /* Count the attempt as failed until it succeeds, so that many concurrent
      * guesses cannot all slip past the check while their hashes run. */
-    throttle_failure(&a->auth_throttle, k->username, clock_mono_ms());
+    throttle_failure(&a->auth_throttle, k->username, now);
+    throttle_failure(&a->addr_throttle, k->job.addr, now);
     k->op.kind = STORE_USER_GET;
     k->op.done = auth_loaded;
     k->op.data = k;

@@ -1,7 +1,9 @@
 /*
  * api: the HTTP API — POST /auth, POST /register, GET /health,
  * GET /metrics (PROTOCOL.md section 1). Password hashing and checking run
- * on libuv's thread pool; user records come from the store.
+ * on libuv's thread pool through a bounded, per-address fair queue
+ * (hashq.h); user records come from the store. Logins are throttled by
+ * username and by client address, registrations by a global rate.
  */
 #ifndef CHATD_API_H
 #define CHATD_API_H
@@ -33,6 +35,12 @@ typedef struct api_config {
      * when none is available (-> 503). */
     int (*pick)(void *data, api_instance *chat, api_instance *presence);
     void *pick_data;
+    /* abuse limits (docs/OPERATIONS.md "Limits and abuse") */
+    unsigned hash_workers;      /* password hashes at once */
+    size_t max_hash_queue;      /* hashes waiting, in all: beyond, 503 */
+    double register_per_sec;    /* accounts created per second, in all: beyond, 429 */
+    unsigned auth_fail_per_addr;/* failed /auth per client address per minute: beyond, 429 */
+    int trust_proxy;            /* the client address is the last X-Forwarded-For entry */
 } api_config;
 
 typedef struct api api;

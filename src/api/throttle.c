@@ -41,6 +41,11 @@ void throttle_failure(throttle *t, const char *username, uint64_t now_ms) {
     if (++e->failures >= t->max_failures) e->blocked_until = now_ms + t->window_ms;
 }
 
+void throttle_forgive(throttle *t, const char *key, uint64_t now_ms) {
+    throttle_entry *e = strmap_get(&t->entries, key);
+    if (e && e->failures && now_ms >= e->blocked_until) e->failures--;
+}
+
 void throttle_success(throttle *t, const char *username) {
     free(strmap_del(&t->entries, username));
 }

@@ -1,7 +1,10 @@
 /*
  * channels: channels_list, create_channel (group and direct), join_channel
- * and leave_channel. The model changes at once (so later requests see it)
- * and the store op makes it durable; replies go out when the op commits.
+ * and leave_channel. A membership change reaches the in-memory model only
+ * once the store has committed it: a failed write leaves no trace. Until
+ * then the requesting session holds its later frames (chat__wait_begin),
+ * so a client that joins and at once posts sees its post handled after
+ * the join.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +36,6 @@ void chat__channels_list(domain *d, ch_user *u, session *only) {
     p->u = u;
     p->op.u.channels_for_user.user_id = u->name;
     chat__submit(p);
-}
-
-/* Pushes a fresh channels_list to every member of c (their set changed). */
-static void list_to_members(domain *d, ch_channel *c) {
-    strmap_entry *e;
-    for (size_t i = 0; (e = strmap_next(&c->members, &i));)
-        chat__channels_list(d, ((ch_member *)e->value)->user, NULL);
 }
 
 /* ---- channel_joined (last 50 messages + participants) ---- */
@@ -79,24 +75,78 @@ static void send_created(session *s, ch_channel *c) {
     free(names);
 }
 
+/* ---- caps ---- */
+
+/* Sends too_large naming the users (of names[0..n)) who are already in
+ * max_channels_per_user channels; returns how many there are. */
+static size_t over_channel_cap(domain *d, session *s, const char *type,
+                               const char *const *names, size_t n) {
+    size_t over = 0, off = 0;
+    char list[512] = "";
+    for (size_t i = 0; i < n; i++) {
+        ch_user *u = chat__user(d, names[i]);
+        if (!u || strmap_len(&u->channels) < d->cfg.max_channels_per_user) continue;
+        over++;
+        int w = snprintf(list + off, sizeof(list) - off, "%s%s", off ? ", " : "", u->name);
+        if (w > 0 && off + (size_t)w < sizeof(list)) off += (size_t)w;
+    }
+    if (over)
+        chat__error(s, PROTO_TOO_LARGE, type, "%s %s in %zu channels already (the limit): %s",
+                    over > 1 ? "these users" : "this user", over > 1 ? "are" : "is",
+                    d->cfg.max_channels_per_user, list);
+    return over;
+}
+
 /* ---- create_channel ---- */
+
+/* The channel exists in the store: put it (with the op's members) into the
+ * model, answer the creator and tell every member. */
+static void created(domain *d, session *s, store_op *op) {
+    const char *id = op->u.channel_create.channel_id;
+    ch_channel *c = chat__channel_add(d, id, op->u.channel_create.name,
+                                      op->u.channel_create.is_direct, op->u.channel_create.creator,
+                                      op->u.channel_create.created_ms);
+    for (size_t i = 0; i < op->u.channel_create.n_members; i++) {
+        const store_member *m = &op->u.channel_create.members[i];
+        ch_member *cm = chat__member_add(c, chat__user_add(d, m->user_id), m->is_admin,
+                                         m->joined_ms);
+        chat__list_changed(d, cm->user);
+    }
+    if (op->u.channel_create.dm_key) strmap_put(&d->dms, op->u.channel_create.dm_key, c);
+    if (s) {
+        send_created(s, c);
+        send_joined(d, s, c);
+    }
+    chat__publish_event(d, "channel", c->id);
+}
+
+/* A direct channel between the two exists already (another create won the
+ * race, maybe on another server): answer with that one. */
+static void dm_exists(void *data, int found) {
+    pend *p = data;
+    session *s = chat__live(p);
+    ch_channel *c = chat__channel(p->d, p->op.u.channel_create.existing_id);
+    if (s && c && found) {
+        send_created(s, c);
+        send_joined(p->d, s, c);
+    } else if (s) {
+        chat__store_error(s, STORE_EIO, "create_channel");
+    }
+    if (p->s) chat__wait_end(p->d, p->s);
+    chat__pend_free(p);
+}
 
 static void create_done(store_op *op) {
     pend *p = op->data;
     domain *d = p->d;
-    ch_channel *c = chat__channel(d, op->u.channel_create.channel_id);
     session *s = chat__live(p);
-    if (op->status != STORE_OK) {
-        if (c) chat__channel_drop(d, c);
-        chat__store_error(s, op->status, "create_channel");
-    } else if (c) {
-        if (s) {
-            send_created(s, c);
-            send_joined(d, s, c);
-        }
-        list_to_members(d, c);
-        chat__publish_event(d, "channel", c->id);
+    if (op->status == STORE_EEXIST && op->u.channel_create.existing_id[0]) {
+        chat__channel_refresh(d, op->u.channel_create.existing_id, dm_exists, p);
+        return;
     }
+    if (op->status == STORE_OK) created(d, s, op);
+    else chat__store_error(s, op->status, "create_channel");
+    if (p->s) chat__wait_end(d, p->s);
     chat__pend_free(p);
 }
 
@@ -117,6 +167,7 @@ static size_t check_participants(domain *d, session *s, request *r) {
     return unknown;
 }
 
+/* The model changes only once the store has the channel (create_done). */
 void chat__create(domain *d, session *s, request *r) {
     ch_user *me = s->user;
     if (check_participants(d, s, r)) return;
@@ -143,40 +194,65 @@ void chat__create(domain *d, session *s, request *r) {
             return;
         }
     }
-
-    char id[37];
-    uuid_v4(id);
-    int64_t now = clock_now_ms();
-    ch_channel *c = chat__channel_add(d, id, r->u.create.is_direct ? "" : r->u.create.name,
-                                      r->u.create.is_direct, me->name, now);
-    chat__member_add(c, me, 1, now);
-    for (size_t i = 0; i < r->u.create.n_participants; i++)
-        chat__member_add(c, chat__user(d, r->u.create.participants[i]), 0, now);
-    if (c->is_direct) strmap_put(&d->dms, dmkey, c);
+    const char *mine[1] = {me->name};
+    if (over_channel_cap(d, s, "create_channel", mine, 1) ||
+        over_channel_cap(d, s, "create_channel", r->u.create.participants,
+                         r->u.create.n_participants))
+        return;
 
     pend *p = chat__pend(d, s, STORE_CHANNEL_CREATE, create_done);
-    memcpy(p->op.u.channel_create.channel_id, id, 37);
-    p->op.u.channel_create.name = c->name;
-    p->op.u.channel_create.is_direct = c->is_direct;
+    int64_t now = clock_now_ms();
+    uuid_v4(p->op.u.channel_create.channel_id);
+    p->str[0] = strdup(r->u.create.is_direct || !r->u.create.name ? "" : r->u.create.name);
+    if (!p->str[0]) abort();
+    if (r->u.create.is_direct) {
+        p->str[1] = strdup(dmkey);
+        if (!p->str[1]) abort();
+    }
+    p->op.u.channel_create.name = p->str[0];
+    p->op.u.channel_create.dm_key = p->str[1];
+    p->op.u.channel_create.is_direct = r->u.create.is_direct;
     p->op.u.channel_create.creator = me->name;
     p->op.u.channel_create.created_ms = now;
-    p->op.u.channel_create.n_members = chat__members_array(c, &p->members);
+    /* The creator (admin) first, then each other participant once; user
+     * names point into the model, whose users live as long as the domain. */
+    size_t n = 1;
+    p->members = malloc((r->u.create.n_participants + 1) * sizeof(*p->members));
+    if (!p->members) abort();
+    p->members[0] = (store_member){me->name, 1, now};
+    for (size_t i = 0; i < r->u.create.n_participants; i++) {
+        ch_user *u = chat__user(d, r->u.create.participants[i]);
+        if (u != me) p->members[n++] = (store_member){u->name, 0, now};
+    }
     p->op.u.channel_create.members = p->members;
+    p->op.u.channel_create.n_members = n;
+    chat__wait_begin(s);
     chat__submit(p);
 }
 
 /* ---- join_channel / leave_channel ---- */
 
-static void member_done(store_op *op) {
+static void join_done(store_op *op) {
     pend *p = op->data;
-    const char *id = op->kind == STORE_MEMBER_ADD ? op->u.member_add.channel_id
-                                                  : op->u.member_remove.channel_id;
-    if (op->status != STORE_OK)
-        chat__store_error(chat__live(p), op->status,
-                          op->kind == STORE_MEMBER_ADD ? "join_channel" : "leave_channel");
-    else if (op->kind == STORE_MEMBER_REMOVE && chat__live(p))
-        chat__send(p->s, enc_channel_left(id));
-    if (op->status == STORE_OK) chat__publish_event(p->d, "channel", id);
+    domain *d = p->d;
+    session *s = chat__live(p);
+    ch_channel *c = chat__channel(d, op->u.member_add.channel_id);
+    if (op->status != STORE_OK) {
+        if (op->status == STORE_ENOTFOUND && s)
+            chat__error(s, PROTO_NOT_FOUND, "join_channel", "channel %s does not exist",
+                        op->u.member_add.channel_id);
+        else chat__store_error(s, op->status, "join_channel");
+    } else if (!c) { /* dropped from the model meanwhile (cluster refresh) */
+        if (s) chat__error(s, PROTO_NOT_FOUND, "join_channel", "channel %s does not exist",
+                           op->u.member_add.channel_id);
+    } else {
+        chat__member_add(c, p->u, 0, op->u.member_add.joined_ms);
+        if (op->u.member_add.added) chat__system_notice(d, c, p->u->name, "user_joined");
+        if (s) send_joined(d, s, c);
+        chat__list_changed(d, p->u);
+        chat__publish_event(d, "channel", c->id);
+    }
+    if (p->s) chat__wait_end(d, p->s);
     chat__pend_free(p);
 }
 
@@ -197,16 +273,35 @@ void chat__join(domain *d, session *s, request *r) {
                     "channel %s is a direct channel between two other users", c->id);
         return;
     }
-    int64_t now = clock_now_ms();
-    chat__member_add(c, me, 0, now);
-    pend *p = chat__pend(d, s, STORE_MEMBER_ADD, member_done);
+    const char *mine[1] = {me->name};
+    if (over_channel_cap(d, s, "join_channel", mine, 1)) return;
+    pend *p = chat__pend(d, s, STORE_MEMBER_ADD, join_done);
+    p->u = me;
     memcpy(p->op.u.member_add.channel_id, c->id, 37);
     p->op.u.member_add.user_id = me->name;
-    p->op.u.member_add.joined_ms = now;
+    p->op.u.member_add.joined_ms = clock_now_ms();
+    chat__wait_begin(s);
     chat__submit(p);
-    chat__system_notice(d, c, me->name, "user_joined");
-    send_joined(d, s, c);
-    chat__channels_list(d, me, NULL);
+}
+
+static void leave_done(store_op *op) {
+    pend *p = op->data;
+    domain *d = p->d;
+    session *s = chat__live(p);
+    const char *id = op->u.member_remove.channel_id;
+    ch_channel *c = chat__channel(d, id);
+    if (op->status == STORE_OK || op->status == STORE_ENOTFOUND) {
+        /* Not a member any more either way (ENOTFOUND: the model was stale). */
+        if (c) chat__member_remove(c, p->u);
+        if (op->status == STORE_OK && c) chat__system_notice(d, c, p->u->name, "user_left");
+        if (s) chat__send(s, enc_channel_left(id));
+        chat__list_changed(d, p->u);
+        chat__publish_event(d, "channel", id);
+    } else {
+        chat__store_error(s, op->status, "leave_channel");
+    }
+    if (p->s) chat__wait_end(d, p->s);
+    chat__pend_free(p);
 }
 
 void chat__leave(domain *d, session *s, request *r) {
@@ -216,14 +311,12 @@ void chat__leave(domain *d, session *s, request *r) {
         chat__error(s, PROTO_FORBIDDEN, "leave_channel", "direct channels cannot be left");
         return;
     }
-    ch_user *me = s->user;
-    chat__member_remove(c, me);
-    pend *p = chat__pend(d, s, STORE_MEMBER_REMOVE, member_done);
+    pend *p = chat__pend(d, s, STORE_MEMBER_REMOVE, leave_done);
+    p->u = s->user;
     memcpy(p->op.u.member_remove.channel_id, c->id, 37);
-    p->op.u.member_remove.user_id = me->name;
+    p->op.u.member_remove.user_id = s->user->name;
+    chat__wait_begin(s);
     chat__submit(p);
-    chat__system_notice(d, c, me->name, "user_left");
-    chat__channels_list(d, me, NULL);
 }
 
 /* ---- cluster: refreshing the model from the store ---- */
@@ -245,6 +338,7 @@ static void refresh_apply(domain *d, store_op *op) {
     if (!c)
         c = chat__channel_add(d, id, op->u.channel_get.name, op->u.channel_get.is_direct,
                               op->u.channel_get.creator, op->u.channel_get.created_ms);
+    c->fresh_ms = clock_mono_ms();
     d->mark++;
     for (size_t i = 0; i < op->u.channel_get.n_members; i++) {
         const store_member *m = &op->u.channel_get.members[i];

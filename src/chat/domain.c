@@ -23,6 +23,8 @@ void domain_config_default(domain_config *c) {
     c->abuse_close_ms = 10000;
     c->presence_timeout_ms = 60000;
     c->node_id = 1;
+    c->max_channels_per_user = 10000;
+    c->cache_ttl_ms = 5000;
 }
 
 /* ---- loading the model from the store ---- */
@@ -208,49 +210,59 @@ static void list_del(session **head, session *s) {
     s->prev = s->next = NULL;
 }
 
-/* A frame that came before its (cluster) presence socket finished opening:
- * kept, in order, and handled once it is open, as if it came then. */
-typedef struct early_frame {
-    struct early_frame *next;
+/* A frame held while its session waits (session.h). */
+typedef struct held_frame {
+    struct held_frame *next;
     size_t len;
     char data[];
-} early_frame;
+} held_frame;
 
-#define MAX_EARLY 64 /* a client does not need to say more before its initial_presence */
+/* What a waiting session may hold: more than a client sends while one of
+ * its requests commits, unless it floods. */
+#define MAX_HELD_FRAMES 256
+#define MAX_HELD_BYTES (1u << 20)
 
-static void keep_early(session *s, const char *payload, size_t len) {
-    if (s->nearly == MAX_EARLY) {
-        s->io->close(s, 1008, "too many frames before the session was ready");
+static void hold_frame(session *s, const char *payload, size_t len) {
+    if (s->nheld == MAX_HELD_FRAMES || s->held_bytes + len > MAX_HELD_BYTES) {
+        s->io->close(s, 1008, "too many frames while an earlier request was pending");
         return;
     }
-    early_frame *f = malloc(sizeof(*f) + len);
+    held_frame *f = malloc(sizeof(*f) + len);
     if (!f) abort();
     f->next = NULL;
     f->len = len;
     memcpy(f->data, payload, len);
-    early_frame **tail = &s->early;
-    while (*tail) tail = &(*tail)->next;
-    *tail = f;
-    s->nearly++;
+    if (s->held_tail) s->held_tail->next = f;
+    else s->held = f;
+    s->held_tail = f;
+    s->nheld++;
+    s->held_bytes += len;
 }
 
-static void drop_early(session *s) {
-    while (s->early) {
-        early_frame *f = s->early;
-        s->early = f->next;
+static void drop_held(session *s) {
+    while (s->held) {
+        held_frame *f = s->held;
+        s->held = f->next;
         free(f);
     }
-    s->nearly = 0;
+    s->held_tail = NULL;
+    s->nheld = s->held_bytes = 0;
 }
 
-void chat__replay_early(domain *d, session *s) {
-    early_frame *list = s->early;
-    s->early = NULL;
-    s->nearly = 0;
-    while (list) {
-        early_frame *f = list;
-        list = f->next;
-        domain_session_message(d, s, f->data, f->len); /* ignores a closed session */
+static void dispatch(domain *d, session *s, const char *payload, size_t len, int refreshed);
+
+void chat__wait_begin(session *s) { s->waits++; }
+
+void chat__wait_end(domain *d, session *s) {
+    if (s->waits) s->waits--;
+    /* Handle held frames in order until one makes the session wait again. */
+    while (!s->closed && s->waits == 0 && s->held) {
+        held_frame *f = s->held;
+        s->held = f->next;
+        if (!s->held) s->held_tail = NULL;
+        s->nheld--;
+        s->held_bytes -= f->len;
+        dispatch(d, s, f->data, f->len, 0);
         free(f);
     }
 }
@@ -264,6 +276,7 @@ void domain_session_open(domain *d, session *s, const char *username, int presen
     s->user = u;
     s->presence = presence;
     s->closed = 0;
+    u->nconns++;
     s->tokens = d->cfg.rate_burst;
     s->refill_ms = clock_mono_ms();
     list_add(presence ? &u->pres : &u->chat, s);
@@ -279,19 +292,21 @@ void domain_session_closed(domain *d, session *s) {
     ch_user *u = s->user;
     list_del(s->presence ? &u->pres : &u->chat, s);
     s->closed = 1;
+    u->nconns--;
     d->nsessions[s->presence ? 1 : 0]--;
     metrics_conn_close(s->presence);
     presence__socket_closed(d, s);
-    drop_early(s);
+    drop_held(s);
 }
 
 void domain_session_activity(domain *d, session *s) {
     if (!s->closed) presence__activity(d, s);
 }
 
-/* Token bucket; answers excess frames with rate_limited and closes the
- * connection with 1008 when the excess lasts abuse_close_ms. */
-static int rate_ok(domain *d, session *s) {
+/* Token bucket shared by every frame of a connection (pings included).
+ * 1 = go ahead. Past the budget: 0, and when the excess has lasted
+ * abuse_close_ms the connection is closed with 1008. */
+static int rate_take(domain *d, session *s) {
     uint64_t now = clock_mono_ms();
     s->tokens += (double)(now - s->refill_ms) * d->cfg.rate_per_sec / 1000.0;
     if (s->tokens > d->cfg.rate_burst) s->tokens = d->cfg.rate_burst;
@@ -305,17 +320,33 @@ static int rate_ok(domain *d, session *s) {
     if (now - s->abuse_start_ms >= d->cfg.abuse_close_ms) {
         log_warn("closing a connection of %s: sustained rate limit abuse", s->user->name);
         s->io->close(s, 1008, "rate limit exceeded for too long");
-        return 0;
     }
-    chat__error(s, PROTO_RATE_LIMITED, NULL,
+    return 0;
+}
+
+/* A frame over the budget is answered with rate_limited (naming its type)
+ * and dropped. */
+static int rate_ok(domain *d, session *s, const char *payload, size_t len) {
+    if (rate_take(d, s)) return 1;
+    if (s->closed) return 0;
+    char type[64];
+    request_peek_type(payload, len, type, sizeof(type));
+    chat__error(s, PROTO_RATE_LIMITED, type,
                 "too many requests: the limit is %.0f per second (burst %.0f)",
                 d->cfg.rate_per_sec, d->cfg.rate_burst);
     return 0;
 }
 
+int domain_session_ping(domain *d, session *s) {
+    if (s->closed || !s->user) return 0;
+    return rate_take(d, s);
+}
+
 /* Cluster: the model is a cache. When a request names a channel this
- * process does not know, or a membership it does not see, re-read the
- * channel from the store once before answering. */
+ * process does not know, or a membership it does not see, or members that
+ * the store has not confirmed for cache_ttl_ms (a lost event must not keep
+ * a removed member's access), re-read the channel from the store once
+ * before answering. */
 static int model_may_be_stale(domain *d, session *s, const request *r) {
     const char *id = NULL;
     switch (r->type) {
@@ -331,39 +362,42 @@ static int model_may_be_stale(domain *d, session *s, const request *r) {
     default: return 0;
     }
     ch_channel *c = chat__channel(d, id);
-    return !c || !chat__member(c, s->user->name);
+    if (!c || !chat__member(c, s->user->name)) return 1;
+    uint64_t now = clock_mono_ms();
+    if (now - c->fresh_ms < d->cfg.cache_ttl_ms) return 0;
+    c->fresh_ms = now; /* one re-read at a time: the others go on meanwhile */
+    return 1;
 }
 
+/* The request waits (the session holds later frames) until what it needs
+ * has been re-read from the store; then it is dispatched again. */
 typedef struct retry {
     domain *d;
     session *s;
-    char *payload;
-    size_t len;
     unsigned waiting;
+    size_t len;
+    char payload[];
 } retry;
-
-static void dispatch(domain *d, session *s, const char *payload, size_t len, int refreshed);
 
 static void retry_step(void *data, int exists) {
     retry *t = data;
     (void)exists;
     if (--t->waiting) return;
     if (!t->s->closed) dispatch(t->d, t->s, t->payload, t->len, 1);
+    chat__wait_end(t->d, t->s);
     t->s->io->release(t->s);
-    free(t->payload);
     free(t);
 }
 
 /* Refreshes what the request needs, then dispatches it again. */
 static void refresh_then_dispatch(domain *d, session *s, const request *r, const char *payload,
                                   size_t len) {
-    retry *t = calloc(1, sizeof(*t));
+    retry *t = calloc(1, sizeof(*t) + len);
     if (!t) abort();
     t->d = d;
     t->s = s;
     s->io->hold(s);
-    t->payload = malloc(len ? len : 1);
-    if (!t->payload) abort();
+    chat__wait_begin(s);
     memcpy(t->payload, payload, len);
     t->len = len;
     t->waiting = 1; /* held until every lookup below is issued */
@@ -413,17 +447,58 @@ static void dispatch(domain *d, session *s, const char *payload, size_t len, int
 }
 
 void domain_session_message(domain *d, session *s, const char *payload, size_t len) {
-    if (s->closed) return;
-    if (s->presence && !s->counted) {
-        keep_early(s, payload, len);
-        return;
-    }
-    if (!rate_ok(d, s)) return;
+    if (s->closed || !s->user) return; /* not open (yet): nothing may reach the domain */
+    if (!rate_ok(d, s, payload, len)) return;
     metrics_msg_in();
-    dispatch(d, s, payload, len, 0);
+    if (s->waits) hold_frame(s, payload, len);
+    else dispatch(d, s, payload, len, 0);
 }
 
-void domain_tick(domain *d) { presence__tick(d); }
+/* ---- channels_list coalescing ---- */
+
+/* Between two lists pushed to one user: a little under the 1 s tick, so
+ * that a list due meanwhile goes out at the next tick. */
+#define LIST_MIN_GAP_MS 900
+
+void chat__list_changed(domain *d, ch_user *u) {
+    if (u->list_pending) return;
+    u->list_pending = 1;
+    u->next_list = d->list_due;
+    d->list_due = u;
+}
+
+/* Sends the lists that are due; the others (pushed less than a second
+ * ago) stay for a later call. */
+static void send_due_lists(domain *d) {
+    uint64_t now = clock_mono_ms();
+    ch_user **link = &d->list_due;
+    while (*link) {
+        ch_user *u = *link;
+        if (u->list_sent_ms && now - u->list_sent_ms < LIST_MIN_GAP_MS) {
+            link = &u->next_list;
+            continue;
+        }
+        *link = u->next_list;
+        u->next_list = NULL;
+        u->list_pending = 0;
+        u->list_sent_ms = now;
+        chat__channels_list(d, u, NULL);
+    }
+}
+
+void domain_flush(domain *d) {
+    if (d->list_due) send_due_lists(d);
+}
+
+void domain_tick(domain *d) {
+    presence__tick(d);
+    domain_flush(d);
+}
+
+unsigned domain_user_conns(const domain *d, const char *username) {
+    const ch_user *u = strmap_get(&d->users, username);
+    return u ? u->nconns : 0;
+}
 
 /* ---- pending store ops ---- */
 

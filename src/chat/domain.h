@@ -26,6 +26,8 @@ typedef struct domain_config {
     uint64_t abuse_close_ms;    /* sustained over-limit time before close 1008 (10000) */
     uint64_t presence_timeout_ms; /* silence before a user counts as offline (60000) */
     unsigned node_id;           /* Snowflake node id */
+    size_t max_channels_per_user; /* create/join/add beyond it: too_large (10000) */
+    uint64_t cache_ttl_ms;      /* cluster: membership older than this is re-read (5000) */
     int cluster;                /* the model is a cache of a shared store */
 } domain_config;
 
@@ -77,8 +79,17 @@ void domain_session_activity(domain *d, session *s);
 /* The socket is gone. After this the domain holds no pointer to s except
  * inside pending store ops that hold() it. */
 void domain_session_closed(domain *d, session *s);
-/* Periodic housekeeping (presence timeouts). Call about once a second. */
+/* A ping arrived: 1 to answer it, 0 when the connection is over its
+ * rate-limit budget (pings share it with every other frame). */
+int domain_session_ping(domain *d, session *s);
+/* Periodic housekeeping (presence timeouts, delayed channel lists). Call
+ * about once a second. */
 void domain_tick(domain *d);
+/* End of a loop turn: sends what was coalesced during the turn (channel
+ * lists). Cheap when there is nothing to send. */
+void domain_flush(domain *d);
+/* Open sessions (chat + presence) of a user on this server. */
+unsigned domain_user_conns(const domain *d, const char *username);
 
 /* Live session counts (for discovery/health). */
 size_t domain_sessions(const domain *d, int presence);

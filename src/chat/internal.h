@@ -17,7 +17,11 @@ struct ch_user {
     char name[33];
     session *chat;             /* live /chat sessions (list) */
     session *pres;             /* live /presence sessions (list) */
-    unsigned nsockets;         /* chat + presence */
+    unsigned nsockets;         /* chat + presence, counted by presence.c */
+    unsigned nconns;           /* open sessions, chat + presence (the per-user cap) */
+    int list_pending;          /* a fresh channels_list is due (coalesced) */
+    uint64_t list_sent_ms;     /* monotonic: when the last one was asked for */
+    ch_user *next_list;        /* in domain.list_due */
     strmap channels;           /* channel_id -> ch_channel* the user is in */
     const char *status;        /* "online" | "away" | "busy" | "offline" (static) */
     int64_t last_seen_ms;      /* wall clock, for presence frames */
@@ -46,6 +50,7 @@ typedef struct ch_channel {
     char *creator;
     int64_t created_ms;
     strmap members;            /* username -> ch_member* */
+    uint64_t fresh_ms;         /* monotonic: when the store last confirmed the members */
 } ch_channel;
 
 struct domain {
@@ -59,6 +64,7 @@ struct domain {
     strmap channels;           /* channel_id -> ch_channel* */
     strmap dms;                /* "alice\nbob" (sorted) -> ch_channel* */
     ch_user *online;           /* users with at least one socket */
+    ch_user *list_due;         /* users owed a channels_list (list_pending) */
     uint32_t mark;             /* current generation for de-duplication */
     size_t nsessions[2];
     presence_share share;      /* cluster: shared presence (all NULL otherwise) */
@@ -91,8 +97,14 @@ void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip);
 /* Maps a failed store status to an error frame. */
 void chat__store_error(session *s, int status, const char *type);
 
-/* Handles the frames a session received before it was open (domain.c). */
-void chat__replay_early(domain *d, session *s);
+/* The session's later frames wait (are held) until as many wait_end as
+ * wait_begin; wait_end then handles them in order (domain.c). */
+void chat__wait_begin(session *s);
+void chat__wait_end(domain *d, session *s);
+/* u's set of channels changed: a fresh channels_list goes to every live
+ * connection of u, at most one per user per loop turn and per second
+ * (domain_flush / domain_tick send it). */
+void chat__list_changed(domain *d, ch_user *u);
 /* Tells the other chat servers of a cluster that shared state changed. */
 void chat__publish_event(domain *d, const char *kind, const char *arg);
 /* Re-reads a channel and its members from the store into the model, then
@@ -120,6 +132,8 @@ void chat__error(session *s, proto_code code, const char *type, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 
 /* channels.c */
+/* Builds u's channels_list and sends it to `only`, or (only NULL) to every
+ * live connection of u, wherever it is. */
 void chat__channels_list(domain *d, ch_user *u, session *only);
 void chat__create(domain *d, session *s, request *r);
 void chat__join(domain *d, session *s, request *r);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chat/internal.h"
+#include "core/clock.h"
 
 ch_user *chat__user(domain *d, const char *name) { return strmap_get(&d->users, name); }
 
@@ -35,6 +36,7 @@ ch_channel *chat__channel_add(domain *d, const char *id, const char *name, int i
     if (!c->name || !c->creator) abort();
     c->is_direct = is_direct;
     c->created_ms = created_ms;
+    c->fresh_ms = clock_mono_ms();
     strmap_init(&c->members);
     strmap_put(&d->channels, c->id, c);
     return c;

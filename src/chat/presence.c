@@ -175,8 +175,12 @@ void presence__remote(domain *d, const char *arg) {
     /* Last writer wins: an event older than what we know is stale (events
      * from different servers, and the shared copy, arrive in any order). */
     if (seen < u->last_seen_ms) return;
-    /* A hold change repeats a status we may already have: no news then. */
-    if (u->status == st && (kind == 'h' || u->last_seen_ms == seen)) return;
+    /* A hold change repeats a status we may already have: no news then,
+     * but a fresher last_seen (a heartbeat there) is kept. */
+    if (u->status == st && (kind == 'h' || u->last_seen_ms == seen)) {
+        u->last_seen_ms = seen;
+        return;
+    }
     u->status = st;
     u->last_seen_ms = seen;
     u->orphaned = 0;
@@ -287,10 +291,8 @@ typedef struct fresh_open {
 } fresh_open;
 
 static void fresh_done(fresh_open *f) {
-    if (!f->s->closed) {
-        presence__socket_open(f->d, f->s);
-        chat__replay_early(f->d, f->s);
-    }
+    if (!f->s->closed) presence__socket_open(f->d, f->s);
+    chat__wait_end(f->d, f->s); /* frames sent meanwhile are handled now */
     f->s->io->release(f->s);
     free(f->contacts);
     free(f);
@@ -358,6 +360,7 @@ static void fresh_listed(store_op *op) {
 }
 
 void presence__socket_open_fresh(domain *d, session *s) {
+    chat__wait_begin(s);
     pend *p = chat__pend(d, s, STORE_CHANNELS_FOR_USER, fresh_listed);
     p->u = s->user;
     p->op.u.channels_for_user.user_id = s->user->name;
@@ -391,8 +394,12 @@ void presence__activity(domain *d, session *s) {
 }
 
 void presence__heartbeat(domain *d, session *s) {
-    s->user->last_seen_ms = clock_now_ms();
+    ch_user *u = s->user;
+    u->last_seen_ms = clock_now_ms();
     presence__activity(d, s);
+    /* Cluster: the other servers (and the shared copy) learn the fresh
+     * last_seen too, as a hold event: no status news for anyone. */
+    if (d->cfg.cluster && local_active(u)) publish(d, u, 0);
 }
 
 void presence__status(domain *d, session *s, request *r) {
@@ -423,8 +430,18 @@ static void watch(session *s, ch_user *target) {
     target->watchers[target->nwatchers++] = s;
 }
 
+/* Explicit subscriptions one presence socket may hold (each costs memory
+ * on both sides); PROTOCOL.md section 4. */
+#define MAX_SUBSCRIPTIONS 10000
+
 void presence__subscribe(domain *d, session *s, request *r) {
     size_t n = r->u.subscribe.n, k = 0;
+    if (s->nsubs + n > MAX_SUBSCRIPTIONS) {
+        chat__error(s, PROTO_TOO_LARGE, "subscribe",
+                    "a connection may subscribe to at most %d users (it has %zu)",
+                    MAX_SUBSCRIPTIONS, s->nsubs);
+        return;
+    }
     enc_presence_entry *list = calloc(n ? n : 1, sizeof(*list));
     if (!list) abort();
     char unknown[512] = "";

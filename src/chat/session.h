@@ -32,8 +32,13 @@ struct session {
     int presence;              /* 1: /presence socket, 0: /chat socket */
     int closed;                /* set by domain_session_closed */
     int counted;               /* presence counts this socket (presence.c) */
-    struct early_frame *early; /* cluster: frames received while still opening (owned) */
-    size_t nearly;
+    /* Frames are handled in the order they came. While the session waits
+     * for something a later frame may depend on (a membership change to
+     * commit, a cache refresh, a cluster presence socket to open), frames
+     * are held here and handled when the wait ends (domain.c). */
+    unsigned waits;
+    struct held_frame *held, *held_tail; /* owned */
+    size_t nheld, held_bytes;
     session *prev, *next;      /* in the user's list for this endpoint */
     uint32_t mark;             /* fan-out de-duplication generation */
     /* rate limit (token bucket) */

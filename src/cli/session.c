@@ -65,7 +65,7 @@ static void free_body(char *body) {
 }
 
 /* The server's "error" sentence, or the status. */
-static void note_http_error(cli_session *s, const char *what, const http_response *r) {
+static void note_http_error(cli_session *s, const char *what, const client_response *r) {
     json_t *j = json_loads(r->body ? r->body : "", 0, NULL);
     const char *msg = json_string_value(json_object_get(j, "error"));
     snprintf(s->last_error, sizeof s->last_error, "%s: HTTP %d%s%s", what, r->status,
@@ -75,10 +75,10 @@ static void note_http_error(cli_session *s, const char *what, const http_respons
 
 /* POSTs {"username","password"} to path; fills *r. CLI_OK (any HTTP
  * status), CLI_EUSAGE or CLI_ECONNECT (with last_error set). */
-static int post_credentials(cli_session *s, const char *path, http_response *r) {
+static int post_credentials(cli_session *s, const char *path, client_response *r) {
     char *body = credentials_body(s);
     if (!body) return CLI_EUSAGE;
-    int rc = http_request(s->api_host, s->api_port, "POST", path, body, strlen(body),
+    int rc = client_http_request(s->api_host, s->api_port, "POST", path, body, strlen(body),
                           HTTP_TIMEOUT_MS, r);
     free_body(body);
     if (rc == 0) return CLI_OK;
@@ -87,14 +87,14 @@ static int post_credentials(cli_session *s, const char *path, http_response *r) 
 }
 
 int session_register(cli_session *s) {
-    http_response r;
+    client_response r;
     int rc = post_credentials(s, "/register", &r);
     if (rc != CLI_OK) return rc;
     if (r.status != 201) {
         note_http_error(s, "register", &r);
         rc = r.status >= 500 ? CLI_ECONNECT : CLI_EREJECT;
     }
-    http_response_free(&r);
+    client_response_free(&r);
     return rc;
 }
 
@@ -119,17 +119,17 @@ static int server_addr(const cli_session *s, json_t *servers, const char *name, 
 
 /* POST /auth: stores the token and the servers. */
 static int login(cli_session *s) {
-    http_response r;
+    client_response r;
     int rc = post_credentials(s, "/auth", &r);
     if (rc != CLI_OK) return rc;
     if (r.status != 200) {
         note_http_error(s, "login", &r);
         rc = (r.status == 401 || r.status == 429 || r.status == 400) ? CLI_EAUTH : CLI_ECONNECT;
-        http_response_free(&r);
+        client_response_free(&r);
         return rc;
     }
     json_t *j = json_loads(r.body, 0, NULL);
-    http_response_free(&r);
+    client_response_free(&r);
     const char *tok = json_string_value(json_object_get(j, "sessionToken"));
     json_t *servers = json_object_get(j, "servers");
     rc = CLI_OK;

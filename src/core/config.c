@@ -37,6 +37,18 @@ static const opt opts[] = {
     {"max-frame", O_INT, F(max_frame), "largest WebSocket message in bytes (default 65536)"},
     {"max-content", O_INT, F(max_content), "largest message content in bytes (default 4000)"},
     {"node-id", O_INT, F(node_id), "Snowflake node id 0..1023 (default 1)"},
+    {"max-connections", O_INT, F(max_connections), "sockets in all; the oldest handshake makes room (default: open-file limit - 100, at most 1000000)"},
+    {"max-pending-per-addr", O_INT, F(max_pending_per_addr), "sockets per peer address still in their handshake (default 256)"},
+    {"max-conns-per-user", O_INT, F(max_conns_per_user), "WebSockets per user on this server, 0 = no cap (default 20)"},
+    {"handshake-timeout-ms", O_INT, F(handshake_timeout_ms), "time to send a whole request; idle HTTP keep-alive (default 10000)"},
+    {"ping-interval-ms", O_INT, F(ping_interval_ms), "WebSocket silence before the server pings; twice = dead; 0 = never (default 30000)"},
+    {"max-queued-bytes", O_INT, F(max_queued_bytes), "unsent bytes for one socket before it is dropped (default 16777216)"},
+    {"max-channels-per-user", O_INT, F(max_channels_per_user), "channels one user may be in (default 10000)"},
+    {"max-hash-queue", O_INT, F(max_hash_queue), "password hashes waiting before /auth and /register answer 503 (default 64)"},
+    {"register-per-sec", O_DOUBLE, F(register_per_sec), "accounts created per second, all clients together (default 10)"},
+    {"auth-fail-per-addr", O_INT, F(auth_fail_per_addr), "failed logins per client address per minute before 429 (default 30)"},
+    {"cache-ttl-ms", O_INT, F(cache_ttl_ms), "cluster: members the store has not confirmed for this long are re-read before use (default 5000)"},
+    {"trust-proxy", O_ONOFF, F(trust_proxy), "on|off: the client address is the last X-Forwarded-For entry (default off)"},
     {"log-level", O_LEVEL, F(log_level), "debug|info|warn|error (default info)"},
     {"redis", O_STR, F(redis), "cluster: Redis HOST:PORT (user->server map)"},
     {"zookeeper", O_STR, F(zookeeper), "cluster: ZooKeeper HOST:PORT (discovery)"},
@@ -117,6 +129,16 @@ int config_parse(chatd_config *c, int argc, char **argv) {
     c->max_frame = 64 * 1024;
     c->max_content = 4000;
     c->node_id = 1;
+    c->max_pending_per_addr = 256;
+    c->max_conns_per_user = 20;
+    c->handshake_timeout_ms = 10000;
+    c->ping_interval_ms = 30000;
+    c->max_queued_bytes = 16u << 20;
+    c->max_channels_per_user = 10000;
+    c->max_hash_queue = 64;
+    c->register_per_sec = 10;
+    c->auth_fail_per_addr = 30;
+    c->cache_ttl_ms = 5000;
     c->log_level = LOG_INFO;
     c->kafka_fetch_wait_ms = 100;
 

@@ -25,6 +25,19 @@ typedef struct chatd_config {
     size_t max_frame;          /* WebSocket message cap */
     size_t max_content;
     unsigned node_id;
+    /* limits against abuse (docs/OPERATIONS.md "Limits and abuse") */
+    size_t max_connections;    /* 0 = derived from the open-file limit */
+    size_t max_pending_per_addr;
+    unsigned max_conns_per_user;
+    uint64_t handshake_timeout_ms;
+    uint64_t ping_interval_ms;
+    size_t max_queued_bytes;
+    size_t max_channels_per_user;
+    size_t max_hash_queue;     /* password hashes waiting, in all */
+    double register_per_sec;   /* accounts created per second, in all */
+    unsigned auth_fail_per_addr; /* failed logins per address per minute */
+    int trust_proxy;           /* take the client address from X-Forwarded-For */
+    uint64_t cache_ttl_ms;     /* cluster: channel members re-read from the store after this */
     int log_level;
     /* cluster roles */
     const char *redis;         /* HOST:PORT */

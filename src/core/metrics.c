@@ -38,6 +38,16 @@ void metrics_conn_close(int presence)
     atomic_fetch_sub_explicit(&conns[!!presence], 1, RELAXED);
 }
 
+static _Atomic uint64_t drops[METRICS_DROP_COUNT];
+static const char *const drop_names[METRICS_DROP_COUNT] = {"refused", "evicted", "handshake_timeout",
+                                                           "slow_reader", "dead_peer"};
+
+void metrics_conn_dropped(metrics_drop why)
+{
+    if ((unsigned)why < METRICS_DROP_COUNT)
+        atomic_fetch_add_explicit(&drops[why], 1, RELAXED);
+}
+
 void metrics_msg_in(void) { atomic_fetch_add_explicit(&msgs_in, 1, RELAXED); }
 
 void metrics_msg_out(uint64_t n) { atomic_fetch_add_explicit(&msgs_out, n, RELAXED); }
@@ -84,6 +94,12 @@ char *metrics_render(size_t *len)
           "# TYPE chatd_connections gauge\n", f);
     fprintf(f, "chatd_connections{endpoint=\"chat\"} %lld\n", (long long)LOAD(conns[0]));
     fprintf(f, "chatd_connections{endpoint=\"presence\"} %lld\n", (long long)LOAD(conns[1]));
+
+    fputs("# HELP chatd_connections_dropped_total Connections the server refused or closed itself.\n"
+          "# TYPE chatd_connections_dropped_total counter\n", f);
+    for (int i = 0; i < METRICS_DROP_COUNT; i++)
+        fprintf(f, "chatd_connections_dropped_total{reason=\"%s\"} %llu\n", drop_names[i],
+                (unsigned long long)LOAD(drops[i]));
 
     fputs("# HELP chatd_messages_in_total Client frames accepted.\n"
           "# TYPE chatd_messages_in_total counter\n", f);

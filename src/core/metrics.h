@@ -10,7 +10,18 @@
 
 #include "proto/request.h"
 
+/* Why the server itself closed a connection (abuse and liveness). */
+typedef enum metrics_drop {
+    METRICS_DROP_REFUSED,     /* at accept: a connection cap */
+    METRICS_DROP_EVICTED,     /* at the connection cap: the oldest handshake made room */
+    METRICS_DROP_HANDSHAKE,   /* no complete request in time, or idle keep-alive */
+    METRICS_DROP_SLOW_READER, /* over its queue cap */
+    METRICS_DROP_DEAD_PEER,   /* no answer to the server's ping */
+    METRICS_DROP_COUNT
+} metrics_drop;
+
 void metrics_conn_open(int presence);   /* a WebSocket became live */
+void metrics_conn_dropped(metrics_drop why);
 void metrics_conn_close(int presence);
 void metrics_msg_in(void);               /* a client frame was accepted */
 void metrics_msg_out(uint64_t n);        /* n frames queued to sockets */

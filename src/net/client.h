@@ -25,24 +25,24 @@ typedef struct client_url {
 int client_parse_url(const char *url, client_url *out);
 
 /* ---- HTTP ---- */
-typedef struct http_response {
+typedef struct client_response {
     int status;
     char *body;           /* NUL-terminated, malloc'd */
     size_t body_len;
     char *headers;        /* raw head: status line and header lines, each
                              ending "\r\n", then the empty line; malloc'd */
-} http_response;
+} client_response;
 
 /* Sends one request (Connection: close) and reads the whole response.
  * body may be NULL (no body); a body is sent as Content-Type:
  * application/json with its Content-Length. The response body ends at
  * Content-Length or when the server closes; a chunked body is decoded.
  * timeout_ms bounds the whole exchange. Returns 0 (any HTTP status; free
- * *out with http_response_free) or -1 on a network error/timeout/truncated
+ * *out with client_response_free) or -1 on a network error/timeout/truncated
  * response (then *out holds nothing to free). */
-int http_request(const char *host, int port, const char *method, const char *path,
-                 const char *body, size_t body_len, int timeout_ms, http_response *out);
-void http_response_free(http_response *r);
+int client_http_request(const char *host, int port, const char *method, const char *path,
+                 const char *body, size_t body_len, int timeout_ms, client_response *out);
+void client_response_free(client_response *r);
 
 /* ---- WebSocket ---- */
 typedef struct wsc wsc;

@@ -315,8 +315,8 @@ static int chunked_decode(char *p, size_t len, size_t *out_len)
     }
 }
 
-int http_request(const char *host, int port, const char *method, const char *path,
-                 const char *body, size_t body_len, int timeout_ms, http_response *out)
+int client_http_request(const char *host, int port, const char *method, const char *path,
+                 const char *body, size_t body_len, int timeout_ms, client_response *out)
 {
     int64_t deadline = client__deadline_after(timeout_ms);
     client__buf b = { 0 };
@@ -390,7 +390,7 @@ int http_request(const char *host, int port, const char *method, const char *pat
     return 0;
 
 fail:
-    http_response_free(out);
+    client_response_free(out);
     free(b.p);
     free(req);
     if (fd >= 0)
@@ -398,7 +398,7 @@ fail:
     return -1;
 }
 
-void http_response_free(http_response *r)
+void client_response_free(client_response *r)
 {
     if (!r)
         return;

@@ -1,11 +1,10 @@
 /*
- * conn: per-connection I/O. Reads go into the server's shared buffer and
- * are parsed in place; only an incomplete tail is copied into the
- * connection's own rbuf, so an idle connection holds no read buffer.
- * Writes are batched: conn_send only appends a reference to the queue and
- * marks the connection dirty; the server's check handle flushes every dirty
- * connection with one writev per loop turn (uv_try_write; a uv_write only
- * for what the socket did not take at once).
+ * conn: per-connection I/O around the wire (see conn.h). Reads are parsed
+ * in place in the server's shared buffer; writes are batched: conn_send
+ * only appends a reference to the queue and marks the connection dirty,
+ * and the server's check handle flushes every dirty connection with one
+ * writev per loop turn (uv_try_write; a uv_write only for what the socket
+ * did not take at once).
  */
 #include "net/conn.h"
 
@@ -13,14 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
-#include "core/utf8.h"
+#include "core/metrics.h"
 #include "net/server.h"
 #include "net/ws.h"
 
 #define LINGER_MS 2000
 
-static void process_input(conn *c, char *data, size_t len, size_t *used);
+/* What a queued frame really costs: the buffer, malloc's header and the
+ * queue slot. Shared frames are charged in full to every queue holding
+ * them: the cap must hold even if the others drop theirs. */
+static size_t frame_mem(const rcbuf *f) { return sizeof(rcbuf) + f->len + 16 + sizeof(rcbuf *); }
 
 static void on_uv_close(uv_handle_t *h) {
     conn *c = h->data;
@@ -30,14 +33,10 @@ static void on_uv_close(uv_handle_t *h) {
 static void free_conn(conn *c) {
     for (unsigned i = 0; i < c->qlen; i++) rcbuf_unref(c->q[i]);
     for (unsigned i = 0; i < c->nflight; i++) rcbuf_unref(c->inflight[i]);
+    rcbuf_unref(c->pong);
     free(c->q);
     free(c->inflight);
-    free(c->rbuf);
-    free(c->msg);
-    if (c->req) {
-        http_req_reset(c->req);
-        free(c->req);
-    }
+    wire_free(&c->w);
     free(c);
 }
 
@@ -47,11 +46,13 @@ void conn_unref(conn *c) {
 
 static void on_linger_closed(uv_handle_t *h) { free(h); }
 
-/* Final step: tell the application, then close the socket handle. */
-static void close_socket(conn *c) {
+/* Final step, run by the server at a safe point of the loop turn: tell the
+ * application, then close the socket handle. */
+void conn__close_now(conn *c) {
     if (c->state == CONN_CLOSED) return;
     int was_ws = c->endpoint >= 0 && c->user != NULL;
     c->state = CONN_CLOSED;
+    wire_stop(&c->w);
     if (c->linger) {
         uv_timer_stop(c->linger);
         uv_close((uv_handle_t *)c->linger, on_linger_closed);
@@ -63,16 +64,39 @@ static void close_socket(conn *c) {
     uv_close((uv_handle_t *)&c->tcp, on_uv_close);
 }
 
-void conn_abort(conn *c) { close_socket(c); }
+void conn_abort(conn *c) {
+    if (c->state == CONN_CLOSED || c->doomed) return;
+    c->doomed = 1;
+    if (c->state != CONN_CLOSING) c->since_ms = clock_mono_ms();
+    c->state = CONN_CLOSING;
+    wire_stop(&c->w);
+    server__doom(c->srv, c);
+}
 
 /* ---- write side ---- */
 
-void conn_send(conn *c, rcbuf *frame) {
-    if (c->state != CONN_WS && c->state != CONN_HTTP) return;
-    if (c->queued_bytes + frame->len > c->srv->lim.max_queued) {
-        log_warn("dropping a connection that does not read (%zu bytes queued)", c->queued_bytes);
-        close_socket(c);
-        return;
+static void pause_reading(conn *c) {
+    if (c->read_paused || c->state == CONN_CLOSED) return;
+    c->read_paused = 1;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+static void resume_reading(conn *c) {
+    if (!c->read_paused || c->state == CONN_CLOSED || c->doomed) return;
+    c->read_paused = 0;
+    server__read_start(c->srv, c);
+}
+
+/* Appends one reference to the queue; 0, or -1 when the connection was
+ * over its memory cap (it is then aborted). */
+static int enqueue(conn *c, rcbuf *frame) {
+    size_t mem = frame_mem(frame);
+    if (c->queued_mem + mem > c->srv->lim.max_queued) {
+        log_warn("dropping a connection from %s that does not read (%zu bytes queued)",
+                 conn_peer(c), c->queued_mem);
+        metrics_conn_dropped(METRICS_DROP_SLOW_READER);
+        conn_abort(c);
+        return -1;
     }
     if (c->qlen == c->qcap) {
         unsigned ncap = c->qcap ? c->qcap * 2 : 4;
@@ -82,28 +106,34 @@ void conn_send(conn *c, rcbuf *frame) {
         c->qcap = ncap;
     }
     c->q[c->qlen++] = rcbuf_ref(frame);
-    c->queued_bytes += frame->len;
-    server__mark_dirty(c->srv, c);
+    c->queued_mem += mem;
+    if (c->queued_mem > c->srv->lim.read_pause) pause_reading(c);
+    return 0;
 }
 
-static void on_linger_timeout(uv_timer_t *t) { close_socket(t->data); }
+void conn_send(conn *c, rcbuf *frame) {
+    if (c->state != CONN_WS && c->state != CONN_HTTP) return;
+    if (enqueue(c, frame) == 0) server__mark_dirty(c->srv, c);
+}
+
+static void on_linger_timeout(uv_timer_t *t) { conn_abort(t->data); }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
     conn *c = req->data;
-    if (status < 0) close_socket(c);
+    if (status < 0) conn_abort(c);
     conn_unref(c);
 }
 
 /* Our close frame is out: half-close and wait (bounded) for the peer's EOF,
  * so the peer reads the close frame instead of a reset. */
 static void begin_linger(conn *c) {
-    if (c->shut || c->state == CONN_CLOSED) return;
+    if (c->shut || c->state == CONN_CLOSED || c->doomed) return;
     c->shut = 1;
     c->sreq.data = c;
     conn_ref(c);
     if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
         conn_unref(c);
-        close_socket(c);
+        conn_abort(c);
         return;
     }
     c->linger = malloc(sizeof(*c->linger));
@@ -113,25 +143,35 @@ static void begin_linger(conn *c) {
     uv_timer_start(c->linger, on_linger_timeout, LINGER_MS, 0);
 }
 
-static void on_write(uv_write_t *req, int status) {
-    conn *c = req->data;
+static void release_flight(conn *c) {
     for (unsigned i = 0; i < c->nflight; i++) rcbuf_unref(c->inflight[i]);
     c->nflight = 0;
+    c->queued_mem -= c->flight_mem;
+    c->flight_mem = 0;
+    if (c->queued_mem <= c->srv->lim.read_pause / 2) resume_reading(c);
+}
+
+static void on_write(uv_write_t *req, int status) {
+    conn *c = req->data;
     c->writing = 0;
-    if (status < 0) {
-        close_socket(c);
-    } else if (c->qlen) {
-        server__mark_dirty(c->srv, c);
-    } else if (c->close_after_flush) {
-        begin_linger(c);
-    }
+    release_flight(c);
+    if (status < 0) conn_abort(c);
+    else if (c->qlen || c->pong) server__mark_dirty(c->srv, c);
+    else if (c->close_after_flush) begin_linger(c);
     conn_unref(c);
 }
 
-/* Called by the server's check handle: one uv_write of everything queued. */
+/* Called by the server's check handle: one writev of everything queued. */
 void conn__flush(conn *c) {
     c->dirty = 0;
-    if (c->writing || c->state == CONN_CLOSED) return;
+    if (c->writing || c->state == CONN_CLOSED || c->doomed) return;
+    if (c->pong) { /* the newest ping's answer goes out with this write */
+        rcbuf *p = c->pong;
+        c->pong = NULL;
+        if (c->state != CONN_CLOSING) enqueue(c, p);
+        rcbuf_unref(p);
+        if (c->doomed) return;
+    }
     if (c->qlen == 0) {
         if (c->close_after_flush) begin_linger(c);
         return;
@@ -145,7 +185,7 @@ void conn__flush(conn *c) {
     c->q = tmp;
     c->qcap = tmpcap;
     c->qlen = 0;
-    c->queued_bytes = 0;
+    c->flight_mem = c->queued_mem;
 
     uv_buf_t small[16];
     uv_buf_t *bufs = c->nflight <= 16 ? small : malloc(c->nflight * sizeof(uv_buf_t));
@@ -159,15 +199,14 @@ void conn__flush(conn *c) {
      * request, no callback. Only a partial write falls back to uv_write. */
     int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, c->nflight);
     if (n >= 0 && (size_t)n == total) {
-        for (unsigned i = 0; i < c->nflight; i++) rcbuf_unref(c->inflight[i]);
-        c->nflight = 0;
+        release_flight(c);
         if (bufs != small) free(bufs);
         if (c->close_after_flush) begin_linger(c);
         return;
     }
     if (n < 0 && n != UV_EAGAIN) {
         if (bufs != small) free(bufs);
-        close_socket(c);
+        conn_abort(c);
         return;
     }
     size_t done = n > 0 ? (size_t)n : 0;
@@ -183,23 +222,30 @@ void conn__flush(conn *c) {
     if (rc != 0) {
         c->writing = 0;
         conn_unref(c);
-        close_socket(c);
+        conn_abort(c);
     }
+}
+
+static rcbuf *control_frame(int opcode, const void *payload, size_t len) {
+    rcbuf *b = rcbuf_new(WS_MAX_HEADER + len);
+    size_t hlen = ws_write_header((uint8_t *)b->data, 1, opcode, len, NULL);
+    if (len) memcpy(b->data + hlen, payload, len);
+    b->len = hlen + len;
+    return b;
 }
 
 void conn_close_ws(conn *c, uint16_t code, const char *reason) {
     if (c->state != CONN_WS && c->state != CONN_HTTP) return;
-    rcbuf *b = rcbuf_new(WS_MAX_HEADER + 125);
     uint8_t payload[125];
     size_t plen = ws_close_payload(payload, code, reason);
-    size_t hlen = ws_write_header((uint8_t *)b->data, 1, WS_OP_CLOSE, plen, NULL);
-    memcpy(b->data + hlen, payload, plen);
-    b->len = hlen + plen;
+    rcbuf *b = control_frame(WS_OP_CLOSE, payload, plen);
     conn_send(c, b);
     rcbuf_unref(b);
-    if (c->state == CONN_CLOSED) return; /* conn_send dropped it */
+    if (c->doomed) return; /* conn_send dropped it */
     c->state = CONN_CLOSING;
+    c->since_ms = clock_mono_ms();
     c->close_after_flush = 1;
+    wire_stop(&c->w);
     server__mark_dirty(c->srv, c);
 }
 
@@ -213,33 +259,27 @@ void conn_http_respond(conn *c, int status, const char *content_type, const char
 
 void conn_http_send(conn *c, const http_response *r) {
     if (c->state != CONN_HTTP) return;
-    int keep = c->req && c->req->keep_alive && r->status < 400;
+    int keep = c->w.mode == WIRE_HTTP_HELD && c->w.req->keep_alive && r->status < 400;
     char head[HTTP_MAX_RESPONSE_HEAD];
     size_t hlen = http_format_head(head, sizeof(head), r, keep);
     if (hlen == 0) abort(); /* our own headers never get that long */
-    size_t len = r->len;
-    rcbuf *b = rcbuf_new(hlen + len);
+    rcbuf *b = rcbuf_new(hlen + r->len);
     memcpy(b->data, head, hlen);
-    if (len) memcpy(b->data + hlen, r->body, len);
+    if (r->len) memcpy(b->data + hlen, r->body, r->len);
     conn_send(c, b);
     rcbuf_unref(b);
-    if (c->state == CONN_CLOSED) return;
-    c->http_busy = 0;
+    if (c->doomed) return;
     if (!keep) {
         c->state = CONN_CLOSING;
+        c->since_ms = clock_mono_ms();
         c->close_after_flush = 1;
+        wire_stop(&c->w);
         server__mark_dirty(c->srv, c);
         return;
     }
-    http_req_reset(c->req);
-    if (c->rlen && !c->in_input) { /* a pipelined request is waiting */
-        size_t used = 0;
-        process_input(c, c->rbuf, c->rlen, &used);
-        if (c->state != CONN_CLOSED) {
-            memmove(c->rbuf, c->rbuf + used, c->rlen - used);
-            c->rlen -= used;
-        }
-    }
+    c->since_ms = clock_mono_ms(); /* idle keep-alive time starts now */
+    wire_http_done(&c->w);
+    if (wire_has_input(&c->w) && !c->pumping) server__resume(c->srv, c); /* pipelined */
 }
 
 void conn_http_error(conn *c, int status, const char *code, const char *msg) {
@@ -249,9 +289,9 @@ void conn_http_error(conn *c, int status, const char *code, const char *msg) {
 }
 
 void conn_ws_accept(conn *c, int endpoint) {
-    if (c->state != CONN_HTTP || !c->req) return;
+    if (c->state != CONN_HTTP || c->w.mode != WIRE_UPGRADE_HELD) return;
     char accept[29];
-    ws_accept_key(c->req->ws_key, strlen(c->req->ws_key), accept);
+    ws_accept_key(c->w.req->ws_key, strlen(c->w.req->ws_key), accept);
     char head[256];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -260,223 +300,116 @@ void conn_ws_accept(conn *c, int endpoint) {
     rcbuf *b = rcbuf_copy(head, (size_t)n);
     conn_send(c, b);
     rcbuf_unref(b);
-    if (c->state == CONN_CLOSED) return;
+    if (c->doomed) return;
     c->state = CONN_WS;
     c->endpoint = endpoint;
-    c->http_busy = 0;
-    http_req_reset(c->req);
-    free(c->req);
-    c->req = NULL;
-    if (c->srv->h.ws_open) c->srv->h.ws_open(c->srv->h.data, c);
-    if (c->rlen && c->state == CONN_WS && !c->in_input) { /* frames right behind the upgrade */
-        size_t used = 0;
-        process_input(c, c->rbuf, c->rlen, &used);
-        if (c->state != CONN_CLOSED) {
-            memmove(c->rbuf, c->rbuf + used, c->rlen - used);
-            c->rlen -= used;
-        }
-    }
+    wire_upgraded(&c->w);
+    server__upgraded(c->srv, c);
+    if (wire_has_input(&c->w) && !c->pumping) server__resume(c->srv, c);
 }
 
-/* ---- WebSocket input ---- */
+const char *conn_peer(const conn *c) { return server__peer(c); }
 
-static void ws_protocol_close(conn *c, uint16_t code, const char *why) {
-    log_debug("closing WebSocket %d: %s", code, why);
-    conn_close_ws(c, code, why);
+/* ---- input ---- */
+
+/* Only the newest ping is answered: its pong replaces an unsent one, in
+ * the same buffer (a flood of pings allocates nothing per ping). */
+static void set_pong(conn *c, const char *payload, size_t len) {
+    if (!c->pong) c->pong = rcbuf_new(WS_MAX_HEADER + 125);
+    size_t hlen = ws_write_header((uint8_t *)c->pong->data, 1, WS_OP_PONG, len, NULL);
+    if (len) memcpy(c->pong->data + hlen, payload, len);
+    c->pong->len = hlen + len;
 }
 
-static void send_control(conn *c, int opcode, const uint8_t *payload, size_t len) {
-    rcbuf *b = rcbuf_new(WS_MAX_HEADER + len);
-    size_t hlen = ws_write_header((uint8_t *)b->data, 1, opcode, len, NULL);
-    memcpy(b->data + hlen, payload, len);
-    b->len = hlen + len;
-    conn_send(c, b);
-    rcbuf_unref(b);
-}
-
-static void handle_close_frame(conn *c, const uint8_t *p, size_t len) {
-    uint16_t code = 1000;
-    int rc = ws_parse_close(p, len, &code);
-    if (rc == -2) ws_protocol_close(c, WS_CLOSE_BAD_DATA, "invalid UTF-8 in close reason");
-    else if (rc < 0) ws_protocol_close(c, WS_CLOSE_PROTOCOL, "invalid close frame");
-    else conn_close_ws(c, code == 1005 ? WS_CLOSE_NORMAL : code, "");
-}
-
-/* One whole frame with unmasked payload. */
-static void handle_frame(conn *c, const ws_header *h, uint8_t *p, size_t len) {
+/* One event from the wire to the application. */
+static void handle(conn *c, const wire_event *ev) {
     server *s = c->srv;
-    if (s->h.ws_activity) s->h.ws_activity(s->h.data, c);
-    switch (h->opcode) {
-    case WS_OP_PING: send_control(c, WS_OP_PONG, p, len); return;
-    case WS_OP_PONG: return;
-    case WS_OP_CLOSE: handle_close_frame(c, p, len); return;
-    case WS_OP_BINARY:
-        if (c->msg_op) break;
-        ws_protocol_close(c, WS_CLOSE_UNSUPPORTED, "binary frames are not supported");
+    switch (ev->kind) {
+    case WIRE_REQUEST: s->h.http(s->h.data, c, ev->req); return;
+    case WIRE_UPGRADE: s->h.ws_upgrade(s->h.data, c, ev->req); return;
+    case WIRE_BAD_REQUEST:
+        conn_http_error(c, ev->code, "invalid_request", ev->reason);
         return;
-    case WS_OP_TEXT:
-        if (c->msg_op) break;
-        if (!utf8_valid(p, len) && h->fin) {
-            ws_protocol_close(c, WS_CLOSE_BAD_DATA, "invalid UTF-8 in text frame");
-            return;
-        }
-        if (h->fin) {
-            s->h.ws_message(s->h.data, c, (const char *)p, len);
-            return;
-        }
-        c->msg_op = WS_OP_TEXT;
-        c->utf8_state = 0;
-        c->msg_len = 0;
-        /* fall into the continuation path */
-        goto append;
-    case WS_OP_CONT:
-        if (!c->msg_op) {
-            ws_protocol_close(c, WS_CLOSE_PROTOCOL, "continuation frame without a message");
-            return;
-        }
-        goto append;
-    default: break;
-    }
-    ws_protocol_close(c, WS_CLOSE_PROTOCOL, "new data frame inside a fragmented message");
-    return;
-
-append:
-    if (c->msg_len + len > s->lim.max_message) {
-        ws_protocol_close(c, WS_CLOSE_TOO_BIG, "message too large");
+    case WIRE_TEXT:
+        if (s->h.ws_activity) s->h.ws_activity(s->h.data, c);
+        s->h.ws_message(s->h.data, c, ev->data, ev->len);
         return;
-    }
-    if (utf8_feed(&c->utf8_state, p, len) < 0) {
-        ws_protocol_close(c, WS_CLOSE_BAD_DATA, "invalid UTF-8 in text frame");
+    case WIRE_PING:
+        if (s->h.ws_activity) s->h.ws_activity(s->h.data, c);
+        if (s->h.ws_ping && !s->h.ws_ping(s->h.data, c)) return; /* over its budget */
+        set_pong(c, ev->data, ev->len);
+        server__mark_dirty(s, c);
         return;
-    }
-    if (len) {
-        char *n = realloc(c->msg, c->msg_len + len + 1);
-        if (!n) abort();
-        c->msg = n;
-        memcpy(c->msg + c->msg_len, p, len);
-        c->msg_len += len;
-    }
-    if (!h->fin) return;
-    if (c->utf8_state != 0) {
-        ws_protocol_close(c, WS_CLOSE_BAD_DATA, "truncated UTF-8 at message end");
+    case WIRE_PONG:
+        if (s->h.ws_activity) s->h.ws_activity(s->h.data, c);
         return;
+    case WIRE_CLOSE: conn_close_ws(c, ev->code, ""); return;
+    case WIRE_VIOLATION:
+        log_debug("closing WebSocket %d: %s", ev->code, ev->reason);
+        conn_close_ws(c, ev->code, ev->reason);
+        return;
+    case WIRE_IDLE: return;
     }
-    char *msg = c->msg;
-    size_t mlen = c->msg_len;
-    c->msg = NULL;
-    c->msg_len = 0;
-    c->msg_op = 0;
-    s->h.ws_message(s->h.data, c, msg ? msg : "", mlen);
-    free(msg);
 }
 
-static size_t process_ws(conn *c, char *data, size_t len) {
-    size_t off = 0;
-    while (off < len && c->state == CONN_WS) {
-        ws_header h;
-        int hl = ws_parse_header((uint8_t *)data + off, len - off, 1, c->srv->lim.max_message, &h);
-        if (hl == WS_INCOMPLETE) break;
-        if (hl == WS_ERR_TOO_BIG) {
-            ws_protocol_close(c, WS_CLOSE_TOO_BIG, "frame too large");
-            return len;
-        }
-        if (hl < 0) {
-            ws_protocol_close(c, WS_CLOSE_PROTOCOL, "malformed frame");
-            return len;
-        }
-        if (len - off - (size_t)hl < h.payload_len) break; /* payload incomplete */
-        uint8_t *p = (uint8_t *)data + off + hl;
-        ws_mask(p, (size_t)h.payload_len, h.mask, 0);
-        off += (size_t)hl + (size_t)h.payload_len;
-        handle_frame(c, &h, p, (size_t)h.payload_len);
-    }
-    if (c->state != CONN_WS) return len; /* closing: ignore the rest */
-    return off;
-}
-
-static size_t process_http(conn *c, char *data, size_t len) {
-    size_t off = 0;
-    while (off < len && c->state == CONN_HTTP && !c->http_busy) {
-        size_t used = 0;
-        int rc = http_req_feed(c->req, data + off, len - off, &used);
-        off += used;
-        if (rc < 0) {
-            int st = c->req->error_status ? c->req->error_status : 400;
-            c->req->keep_alive = 0;
-            conn_http_error(c, st, "invalid_request",
-                            st == 431   ? "request head too large (limit 16 KiB)"
-                            : st == 413 ? "request body too large (limit 64 KiB)"
-                                        : "malformed HTTP request");
-            return len;
-        }
-        if (rc == 0) break;
-        c->http_busy = 1;
-        if (c->req->upgrade) {
-            c->srv->h.ws_upgrade(c->srv->h.data, c, c->req);
-            return off; /* the rest is WebSocket data, kept for after the 101 */
-        }
-        c->srv->h.http(c->srv->h.data, c, c->req);
-    }
-    return off;
-}
-
-/* Parses as much of data as possible; *used says how much was consumed. */
-static void process_input(conn *c, char *data, size_t len, size_t *used) {
+/* Hands out events while the connection takes input. */
+void conn__pump(conn *c) {
+    if (c->pumping) return;
     conn_ref(c); /* handlers may close c */
-    c->in_input = 1;
-    size_t off = 0;
-    for (;;) {
-        size_t n = 0;
-        if (c->state == CONN_HTTP && !c->http_busy) n = process_http(c, data + off, len - off);
-        else if (c->state == CONN_WS) n = process_ws(c, data + off, len - off);
-        else if (c->state == CONN_CLOSING) n = len - off; /* discard */
-        off += n;
-        if (n == 0 || off >= len) break;
+    c->pumping = 1;
+    while ((c->state == CONN_HTTP || c->state == CONN_WS) && !c->doomed) {
+        wire_event ev;
+        if (wire_next(&c->w, &ev) == WIRE_IDLE) break;
+        handle(c, &ev);
     }
-    *used = off;
-    c->in_input = 0;
+    c->pumping = 0;
     conn_unref(c);
 }
 
-static void append_tail(conn *c, const char *p, size_t n) {
-    size_t need = c->rlen + n;
-    size_t cap_limit = c->srv->lim.max_message + WS_MAX_HEADER + HTTP_MAX_HEAD + HTTP_MAX_BODY;
-    if (need > cap_limit) {
-        conn_abort(c);
-        return;
-    }
-    if (need > c->rcap) {
-        size_t ncap = c->rcap ? c->rcap : 1024;
-        while (ncap < need) ncap *= 2;
-        char *nb = realloc(c->rbuf, ncap);
-        if (!nb) abort();
-        c->rbuf = nb;
-        c->rcap = ncap;
-    }
-    memcpy(c->rbuf + c->rlen, p, n);
-    c->rlen += n;
-}
-
 void conn__on_read(conn *c, char *data, size_t len) {
-    if (c->state == CONN_CLOSED) return;
-    if (c->rlen == 0) {
-        size_t used = 0;
-        process_input(c, data, len, &used);
-        if (c->state != CONN_CLOSED && used < len) append_tail(c, data + used, len - used);
+    if (c->state == CONN_CLOSED || c->doomed) return;
+    int http = c->state == CONN_HTTP;
+    c->last_rx_ms = clock_mono_ms();
+    c->pinged = 0;
+    conn_ref(c);
+    if (wire_feed(&c->w, data, len) != 0) {
+        conn_abort(c);
     } else {
-        append_tail(c, data, len);
-        if (c->state == CONN_CLOSED) return;
-        size_t used = 0;
-        process_input(c, c->rbuf, c->rlen, &used);
-        if (c->state == CONN_CLOSED) return;
-        memmove(c->rbuf, c->rbuf + used, c->rlen - used);
-        c->rlen -= used;
+        conn__pump(c);
+        if (wire_keep_rest(&c->w) != 0) conn_abort(c);
     }
-    if (c->rlen == 0 && c->rbuf) { /* idle connections keep no buffer */
-        free(c->rbuf);
-        c->rbuf = NULL;
-        c->rcap = 0;
-    }
+    if (http) explicit_bzero(data, len); /* HTTP bodies carry passwords */
+    conn_unref(c);
 }
 
-void conn__on_eof(conn *c) { close_socket(c); }
+void conn__on_eof(conn *c) { conn_abort(c); }
+
+/* Once a second: timeouts and liveness pings. */
+void conn__sweep(conn *c, uint64_t now) {
+    const server_limits *l = &c->srv->lim;
+    if (c->doomed || c->state == CONN_CLOSED) return;
+    if (c->state == CONN_HTTP) {
+        /* A handshake or an idle keep-alive: not while the app answers. */
+        if (c->w.mode != WIRE_HTTP_HELD && c->w.mode != WIRE_UPGRADE_HELD &&
+            now - c->since_ms >= l->handshake_ms) {
+            log_debug("dropping %s: no complete request within %llu ms", conn_peer(c),
+                      (unsigned long long)l->handshake_ms);
+            metrics_conn_dropped(METRICS_DROP_HANDSHAKE);
+            conn_abort(c);
+        }
+    } else if (c->state == CONN_WS && l->ping_ms) {
+        uint64_t silent = now - c->last_rx_ms;
+        if (silent >= 2 * l->ping_ms) {
+            log_debug("dropping %s: no answer to ping", conn_peer(c));
+            metrics_conn_dropped(METRICS_DROP_DEAD_PEER);
+            conn_abort(c);
+        } else if (silent >= l->ping_ms && !c->pinged) {
+            c->pinged = 1;
+            rcbuf *p = control_frame(WS_OP_PING, "chatd", 5);
+            conn_send(c, p);
+            rcbuf_unref(p);
+        }
+    } else if (c->state == CONN_CLOSING && now - c->since_ms >= l->handshake_ms) {
+        conn_abort(c); /* its close never got out: the peer does not read */
+    }
+}

@@ -157,6 +157,7 @@ void http_req_init(http_req *r) {
 
 void http_req_reset(http_req *r) {
     free(r->url);
+    if (r->body) explicit_bzero(r->body, r->body_len); /* may hold a password */
     free(r->body);
     http_req_init(r);
 }
@@ -212,7 +213,7 @@ int http_query_param(const char *url, const char *name, char *out, size_t cap) {
                 } else if (c == '+') {
                     c = ' ';
                 }
-                if (o + 1 >= cap || c == 0) return -1; /* too long, or an encoded NUL */
+                if (o + 1 >= cap || c == 0) return HTTP_QUERY_EBAD; /* too long, or NUL */
                 out[o++] = (char)c;
             }
             out[o] = '\0';

@@ -52,7 +52,10 @@ void http_req_reset(http_req *r);
 int http_req_feed(http_req *r, const char *data, size_t len, size_t *consumed);
 
 /* Finds query parameter `name` in url; copies its URL-decoded value into
- * out (cap bytes). Returns value length, or -1 when absent/too long. */
+ * out (cap bytes). Returns the value's length, -1 when absent, or
+ * HTTP_QUERY_EBAD when present but too long for out or holding an encoded
+ * NUL. */
+#define HTTP_QUERY_EBAD (-2)
 int http_query_param(const char *url, const char *name, char *out, size_t cap);
 /* Length of the path part of url (up to '?' or end). */
 size_t http_path_len(const char *url);

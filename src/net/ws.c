@@ -204,3 +204,17 @@ void ws_accept_key(const char *client_key, size_t key_len, char out[29])
     }
     EVP_EncodeBlock((unsigned char *)out, digest, 20); /* 28 chars + NUL */
 }
+
+int ws_key_valid(const char *key, size_t len)
+{
+    /* base64 of 16 bytes: 22 significant characters, the last one carrying
+     * only 2 bits (so one of A, Q, g, w), then "==". */
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (len != 24 || key[22] != '=' || key[23] != '=')
+        return 0;
+    for (size_t i = 0; i < 22; i++)
+        if (!key[i] || !strchr(alphabet, key[i]))
+            return 0;
+    return strchr("AQgw", key[21]) != NULL;
+}

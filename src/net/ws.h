@@ -103,6 +103,10 @@ size_t ws_close_payload(uint8_t *out, uint16_t code, const char *reason);
  */
 int ws_parse_close(const uint8_t *payload, size_t len, uint16_t *code);
 
+/* 1 when a Sec-WebSocket-Key is what RFC 6455 4.1 requires: the base64
+ * encoding of 16 bytes (24 characters), else 0. */
+int ws_key_valid(const char *key, size_t len);
+
 /* Computes Sec-WebSocket-Accept for a client key: writes 28 chars + NUL
  * (base64 of SHA-1(key + RFC GUID)). If OpenSSL fails, writes "" (which
  * matches no key, so the handshake fails rather than being accepted). */

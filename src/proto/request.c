@@ -660,3 +660,19 @@ void request_free(request *req)
     json_decref(req->root__);
     memset(req, 0, sizeof *req);
 }
+
+void request_peek_type(const char *payload, size_t len, char *out, size_t cap)
+{
+    request r;
+    proto_error e;
+    if (cap == 0)
+        return;
+    /* The decoder fills request_type as soon as it has read "type", even
+     * when the rest of the frame is wrong. */
+    if (request_decode(payload, len, REQ_ENDPOINT_CHAT, NULL, &r, &e) == 0) {
+        copy_cut(out, cap, r.type_name, strlen(r.type_name));
+        request_free(&r);
+    } else {
+        copy_cut(out, cap, e.request_type, strlen(e.request_type));
+    }
+}

@@ -107,6 +107,9 @@ typedef struct proto_error {
 int request_decode(const char *payload, size_t len, req_endpoint ep, const proto_limits *lim,
                    request *req, proto_error *err);
 void request_free(request *req);
+/* The frame's "type" string (cut to fit out), or "" when it has none: for
+ * errors about a frame that is not decoded otherwise (rate limiting). */
+void request_peek_type(const char *payload, size_t len, char *out, size_t cap);
 
 /* Validation helpers shared with HTTP handlers. 1 = valid. */
 int proto_valid_username(const char *s, size_t len);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "auth/secret.h"
@@ -127,6 +128,8 @@ int app_open_domain(app *a, int cluster) {
     dcfg.presence_timeout_ms = cfg->presence_timeout_ms;
     dcfg.node_id = a->node_id;
     dcfg.limits.max_content = cfg->max_content;
+    dcfg.max_channels_per_user = cfg->max_channels_per_user;
+    dcfg.cache_ttl_ms = cfg->cache_ttl_ms;
     dcfg.cluster = cluster;
     a->dom = domain_new(&dcfg, a->sb, a->st);
     if (!a->dom) {
@@ -224,6 +227,11 @@ int app_serve(app *a, int endpoints, int (*pick)(void *, api_instance *, api_ins
                        .token_ttl_s = cfg->token_ttl_s, .role = a->role, .pick = pick,
                        .pick_data = a};
     password_params_default(&acfg.pw);
+    acfg.hash_workers = 2;
+    acfg.max_hash_queue = cfg->max_hash_queue;
+    acfg.register_per_sec = cfg->register_per_sec;
+    acfg.auth_fail_per_addr = cfg->auth_fail_per_addr;
+    acfg.trust_proxy = cfg->trust_proxy;
     if (cfg->argon2_min) {
         acfg.pw.opslimit = 1; /* crypto_pwhash_OPSLIMIT_MIN */
         acfg.pw.memlimit = 8192;
@@ -233,7 +241,22 @@ int app_serve(app *a, int endpoints, int (*pick)(void *, api_instance *, api_ins
     a->endpoints = endpoints;
     server_handlers h;
     app__server_handlers(a, &h);
-    server_limits lim = {cfg->max_frame, 16u << 20};
+    server_limits lim;
+    server_limits_default(&lim);
+    lim.max_message = cfg->max_frame;
+    lim.max_queued = cfg->max_queued_bytes;
+    if (lim.read_pause > lim.max_queued / 2) lim.read_pause = lim.max_queued / 2;
+    lim.max_pending_per_addr = cfg->max_pending_per_addr;
+    lim.handshake_ms = cfg->handshake_timeout_ms;
+    lim.ping_ms = cfg->ping_interval_ms;
+    lim.max_connections = cfg->max_connections;
+    if (!lim.max_connections) { /* what the descriptors allow, less room for the engines */
+        struct rlimit rl;
+        lim.max_connections = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 200
+                                  ? (size_t)rl.rlim_cur - 100
+                                  : 1000;
+        if (lim.max_connections > 1000000) lim.max_connections = 1000000;
+    }
     int rc = server_start(&a->srv, a->loop, cfg->host, cfg->port, &h, &lim);
     if (rc != 0) {
         log_error("cannot listen on %s:%d: %s", cfg->host, cfg->port, uv_strerror(rc));
@@ -300,6 +323,11 @@ int app_fail(app *a) {
     return 1;
 }
 
+static void on_turn_end(uv_check_t *h) {
+    app *a = h->data;
+    if (a->dom) domain_flush(a->dom);
+}
+
 int app_run(app *a) {
     uv_signal_init(a->loop, &a->sigint);
     uv_signal_init(a->loop, &a->sigterm);
@@ -309,6 +337,9 @@ int app_run(app *a) {
     uv_timer_init(a->loop, &a->tick);
     a->tick.data = a;
     uv_timer_start(&a->tick, on_tick, 1000, 1000);
+    uv_check_init(a->loop, &a->turn_end);
+    a->turn_end.data = a;
+    uv_check_start(&a->turn_end, on_turn_end);
     signal(SIGPIPE, SIG_IGN);
 
     uv_run(a->loop, UV_RUN_DEFAULT);

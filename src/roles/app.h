@@ -53,6 +53,7 @@ struct app {
 
     uv_signal_t sigint, sigterm;
     uv_timer_t tick;
+    uv_check_t turn_end;          /* the domain's end-of-turn work (domain_flush) */
     int stopping;
     uint64_t stop_deadline;
 };

@@ -57,9 +57,15 @@ typedef struct pending_upgrade {
 static void user_checked(void *data, int exists) {
     pending_upgrade *p = data;
     conn *c = p->c;
+    unsigned cap = p->a->cfg->max_conns_per_user;
     if (c->state != CONN_HTTP) { /* the client went away meanwhile */
     } else if (!exists) {
         refuse(c, p->ep, 0);
+    } else if (cap && domain_user_conns(p->a->dom, p->user) >= cap) {
+        char why[96];
+        snprintf(why, sizeof(why), "too many connections for this user (limit %u)", cap);
+        conn_ws_accept(c, p->ep);
+        conn_close_ws(c, WS_CLOSE_POLICY, why);
     } else {
         ws_session *w = calloc(1, sizeof(*w));
         if (!w) abort();
@@ -91,22 +97,33 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
         conn_http_error(c, 404, "not_found", "no such WebSocket endpoint on this server");
         return;
     }
-    if (strcmp(req->ws_version, "13") != 0 || !req->ws_key[0]) {
+    if (strcmp(req->ws_version, "13") != 0) {
         conn_http_error(c, 400, "invalid_request",
                         "unsupported WebSocket handshake (need version 13)");
         return;
     }
+    if (!ws_key_valid(req->ws_key, strlen(req->ws_key))) {
+        conn_http_error(c, 400, "invalid_request",
+                        "Sec-WebSocket-Key must be the base64 encoding of 16 bytes");
+        return;
+    }
+    /* A token that is there but unusable (too long) is a bad token, not a
+     * missing one. */
     char token[2048];
-    int have = http_query_param(url, "token", token, sizeof(token)) > 0;
-    if (!have && !strncasecmp(req->authorization, "Bearer ", 7)) {
+    int q = http_query_param(url, "token", token, sizeof(token));
+    int have = q > 0, bad = q == HTTP_QUERY_EBAD;
+    if (!have && !bad && !strncasecmp(req->authorization, "Bearer ", 7)) {
+        /* (a header longer than http.h keeps is cut, so it fails to verify) */
         snprintf(token, sizeof(token), "%s", req->authorization + 7);
         have = token[0] != '\0';
     }
     pending_upgrade *p = calloc(1, sizeof(*p));
     if (!p) abort();
-    int rc = have ? token_verify(a->key, a->key_len, token, clock_now_ms() / 1000, p->user,
-                                 sizeof(p->user))
-                  : TOKEN_EMISSING;
+    int rc = have  ? token_verify(a->key, a->key_len, token, clock_now_ms() / 1000, p->user,
+                                  sizeof(p->user))
+             : bad ? TOKEN_EINVALID
+                   : TOKEN_EMISSING;
+    explicit_bzero(token, sizeof(token));
     if (rc != 0) {
         free(p);
         refuse(c, ep, rc == TOKEN_EMISSING);
@@ -121,10 +138,13 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
 
 static void on_http(void *data, conn *c, http_req *req) { api_handle(((app *)data)->api, c, req); }
 
-static void on_ws_open(void *data, conn *c) { (void)data, (void)c; }
-
 static void on_ws_message(void *data, conn *c, const char *payload, size_t len) {
     if (c->user) domain_session_message(((app *)data)->dom, c->user, payload, len);
+}
+
+/* Pings share the connection's rate-limit budget (PROTOCOL.md section 4). */
+static int on_ws_ping(void *data, conn *c) {
+    return c->user ? domain_session_ping(((app *)data)->dom, c->user) : 1;
 }
 
 static void on_ws_activity(void *data, conn *c) {
@@ -142,6 +162,6 @@ static void on_ws_closed(void *data, conn *c) {
 }
 
 void app__server_handlers(app *a, server_handlers *h) {
-    *h = (server_handlers){a,           on_http,        on_ws_upgrade, on_ws_open,
-                           on_ws_message, on_ws_activity, on_ws_closed};
+    *h = (server_handlers){a,          on_http,        on_ws_upgrade, on_ws_message,
+                           on_ws_ping, on_ws_activity, on_ws_closed};
 }

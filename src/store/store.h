@@ -96,11 +96,15 @@ struct store_op {
         /* STORE_ENOTFOUND when there is no such user. */
         struct { const char *username; char *pw_hash; /* out, malloc */ int64_t created_ms; /* out */ } user_get;
         /* The channel and its members, all or nothing; STORE_EEXIST when the id
-         * is taken. A user listed twice is stored once. */
+         * is taken, or when dm_key is given and a direct channel with that
+         * key exists (existing_id then names it). A user listed twice is
+         * stored once. */
         struct {
             char channel_id[37];
             const char *name;      /* NULL = "" (direct channels need none) */
             int is_direct;
+            const char *dm_key;    /* direct: the pair "a\nb" (sorted), unique; else NULL */
+            char existing_id[37];  /* out, with STORE_EEXIST for a taken dm_key */
             const char *creator;
             int64_t created_ms;
             const store_member *members; /* creator included, as admin */

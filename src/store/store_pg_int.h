@@ -18,6 +18,7 @@ enum store_pg__stmt {
     PQ_USER_INSERT,
     PQ_USER_GET,
     PQ_CHAN_INSERT,
+    PQ_CHAN_BY_DM,
     PQ_CHAN_GET,
     PQ_CHAN_LAST_SEQ,
     PQ_MEMBER_INSERT,

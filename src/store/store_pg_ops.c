@@ -172,10 +172,19 @@ static int op_channel_create(PGconn *c, store_op *op) {
     const char *name = op->u.channel_create.name ? op->u.channel_create.name : "";
     if (!op->u.channel_create.creator) return STORE_EIO;
     PGresult *r = EXEC(c, PQ_CHAN_INSERT, ch.s, name, op->u.channel_create.is_direct ? "t" : "f",
-                       op->u.channel_create.creator, i64(op->u.channel_create.created_ms).s);
+                       op->u.channel_create.creator, i64(op->u.channel_create.created_ms).s,
+                       op->u.channel_create.dm_key);
     if (!r) return STORE_PG__FATAL;
     long n = changed(r);
     PQclear(r);
+    if (n != 1 && op->u.channel_create.dm_key) { /* the pair has a direct channel */
+        r = EXEC(c, PQ_CHAN_BY_DM, op->u.channel_create.dm_key);
+        if (!r) return STORE_PG__FATAL;
+        if (PQntuples(r) == 1)
+            snprintf(op->u.channel_create.existing_id, sizeof op->u.channel_create.existing_id,
+                     "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
     if (n != 1) return STORE_EEXIST;
 
     for (size_t i = 0; i < op->u.channel_create.n_members; i++) {

@@ -64,6 +64,16 @@ static const char *const migrations[] = {
     "ALTER TABLE channels ADD COLUMN last_message_id BIGINT NOT NULL DEFAULT 0;"
     "UPDATE channels c SET last_message_id = COALESCE((SELECT m.message_id FROM messages m"
     "  WHERE m.channel_id = c.channel_id AND m.seq = c.last_seq), 0);",
+    /* 3: a direct channel is unique per pair of users ("a\nb", sorted); of
+     * duplicates made before, the oldest keeps the key. */
+    "ALTER TABLE channels ADD COLUMN dm_key TEXT;"
+    "UPDATE channels c SET dm_key = (SELECT min(m.user_id) || chr(10) || max(m.user_id)"
+    "  FROM members m WHERE m.channel_id = c.channel_id)"
+    "  WHERE is_direct AND (SELECT count(*) FROM members m WHERE m.channel_id = c.channel_id) = 2;"
+    "UPDATE channels c SET dm_key = NULL WHERE dm_key IS NOT NULL AND EXISTS("
+    "  SELECT 1 FROM channels o WHERE o.dm_key = c.dm_key AND"
+    "  (o.created_ms < c.created_ms OR (o.created_ms = c.created_ms AND o.ord < c.ord)));"
+    "CREATE UNIQUE INDEX channels_by_dm_key ON channels(dm_key) WHERE dm_key IS NOT NULL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -83,8 +93,9 @@ static const char *const sql[PQ__COUNT] = {
     [PQ_USER_INSERT] = "INSERT INTO users(username, pw_hash, created_ms) VALUES($1, $2, $3)"
                        " ON CONFLICT DO NOTHING",
     [PQ_USER_GET] = "SELECT pw_hash, created_ms FROM users WHERE username = $1",
-    [PQ_CHAN_INSERT] = "INSERT INTO channels(channel_id, name, is_direct, creator, created_ms)"
-                       " VALUES($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    [PQ_CHAN_INSERT] = "INSERT INTO channels(channel_id, name, is_direct, creator, created_ms,"
+                       " dm_key) VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    [PQ_CHAN_BY_DM] = "SELECT channel_id FROM channels WHERE dm_key = $1",
     [PQ_CHAN_GET] = "SELECT name, is_direct, creator, created_ms FROM channels"
                     " WHERE channel_id = $1",
     [PQ_CHAN_LAST_SEQ] = "SELECT last_seq FROM channels WHERE channel_id = $1",

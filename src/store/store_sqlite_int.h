@@ -22,6 +22,7 @@ enum store_sqlite__stmt {
     SQ_USER_INSERT,
     SQ_USER_GET,
     SQ_CHAN_INSERT,
+    SQ_CHAN_BY_DM,
     SQ_CHAN_LAST_SEQ,
     SQ_CHAN_SET_SEQ,
     SQ_MEMBER_INSERT,

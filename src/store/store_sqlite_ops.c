@@ -143,9 +143,18 @@ static int channel_insert(sqlite3_stmt **st, store_op *op) {
     sqlite3_bind_int(s, 3, op->u.channel_create.is_direct ? 1 : 0);
     bind_str(s, 4, op->u.channel_create.creator);
     sqlite3_bind_int64(s, 5, op->u.channel_create.created_ms);
+    bind_str(s, 6, op->u.channel_create.dm_key);
     int rc = sqlite3_step(s);
     done_with(s);
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return STORE_EEXIST;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE && op->u.channel_create.dm_key) { /* the pair has one */
+        s = st[SQ_CHAN_BY_DM];
+        bind_str(s, 1, op->u.channel_create.dm_key);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) col_chan(s, 0, op->u.channel_create.existing_id);
+        done_with(s);
+        return rc == SQLITE_ROW ? STORE_EEXIST : STORE_SQLITE__FATAL;
+    }
     if (rc != SQLITE_DONE) return is_constraint(rc) ? STORE_EIO : STORE_SQLITE__FATAL;
 
     s = st[SQ_MEMBER_INSERT];

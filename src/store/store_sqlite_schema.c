@@ -46,6 +46,18 @@ static const char *const migrations[] = {
     "  PRIMARY KEY(channel_id, seq));"
     "CREATE UNIQUE INDEX messages_by_client_id ON messages(channel_id, user_id, client_msg_id)"
     "  WHERE client_msg_id IS NOT NULL;",
+    /* 2: a direct channel is unique per pair of users ("a\nb", sorted); of
+     * duplicates made before, the oldest keeps the key. */
+    "ALTER TABLE channels ADD COLUMN dm_key TEXT;"
+    "UPDATE channels SET dm_key = (SELECT min(m.user_id) || char(10) || max(m.user_id)"
+    "  FROM members m WHERE m.channel_id = channels.channel_id)"
+    "  WHERE is_direct = 1 AND (SELECT count(*) FROM members m"
+    "                           WHERE m.channel_id = channels.channel_id) = 2;"
+    "UPDATE channels SET dm_key = NULL WHERE dm_key IS NOT NULL AND EXISTS("
+    "  SELECT 1 FROM channels o WHERE o.dm_key = channels.dm_key AND"
+    "  (o.created_ms < channels.created_ms OR"
+    "   (o.created_ms = channels.created_ms AND o.rowid < channels.rowid)));"
+    "CREATE UNIQUE INDEX channels_by_dm_key ON channels(dm_key) WHERE dm_key IS NOT NULL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -62,8 +74,9 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_ROLLBACK_TO] = "ROLLBACK TO op",
     [SQ_USER_INSERT] = "INSERT INTO users(username, pw_hash, created_ms) VALUES(?1, ?2, ?3)",
     [SQ_USER_GET] = "SELECT pw_hash, created_ms FROM users WHERE username = ?1",
-    [SQ_CHAN_INSERT] = "INSERT INTO channels(channel_id, name, is_direct, creator, created_ms)"
-                       " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [SQ_CHAN_INSERT] = "INSERT INTO channels(channel_id, name, is_direct, creator, created_ms,"
+                       " dm_key) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQ_CHAN_BY_DM] = "SELECT channel_id FROM channels WHERE dm_key = ?1",
     [SQ_CHAN_LAST_SEQ] = "SELECT last_seq, (SELECT message_id FROM messages m WHERE m.channel_id = ?1"
                          " AND m.seq = c.last_seq) FROM channels c WHERE channel_id = ?1",
     [SQ_CHAN_SET_SEQ] = "UPDATE channels SET last_seq = ?2 WHERE channel_id = ?1",

@@ -136,10 +136,12 @@ void chatd_dump_log(const chatd_srv *s, size_t tail_bytes) {
 }
 
 /* out[] = the harness defaults not overridden by s->args, then s->args,
- * then NULL (room: 2 * 3 + 40). */
+ * then NULL (room: 2 * 5 + 40). */
 static void with_defaults(const chatd_srv *s, const char **out) {
     static const char *defaults[][2] = {
-        {"--argon2", "min"}, {"--fsync", "off"}, {"--log-level", "info"}};
+        {"--argon2", "min"}, {"--fsync", "off"}, {"--log-level", "info"},
+        /* tests make accounts and fail logins faster than people do */
+        {"--register-per-sec", "100000"}, {"--auth-fail-per-addr", "100000"}};
     int n = 0;
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
         if (has_flag(s, defaults[i][0])) continue;
@@ -234,6 +236,22 @@ static int spawn(chatd_srv *s) {
     chatd_dump_log(s, 4000);
     chatd_kill9(s);
     return -1;
+}
+
+chatd_srv *H_SRV;
+
+int harness_group_setup(void **state) {
+    (void)state;
+    H_SRV = chatd_start(NULL);
+    return H_SRV ? 0 : -1;
+}
+
+int harness_group_teardown(void **state) {
+    (void)state;
+    int rc = chatd_stop(H_SRV);
+    chatd_free(H_SRV);
+    H_SRV = NULL;
+    return rc == 0 ? 0 : -1;
 }
 
 chatd_srv *chatd_start(const char *const *extra_args) {
@@ -421,11 +439,11 @@ const char *b64url(const void *data, size_t len) {
 /* ---- HTTP ---- */
 int http_call(chatd_srv *s, const char *method, const char *path, const char *body,
               json_t **body_json, const char **raw) {
-    http_response r;
+    client_response r;
     memset(&r, 0, sizeof r);
     if (body_json) *body_json = NULL;
     if (raw) *raw = NULL;
-    if (http_request("127.0.0.1", s->port, method, path, body, body ? strlen(body) : 0, 10000,
+    if (client_http_request("127.0.0.1", s->port, method, path, body, body ? strlen(body) : 0, 10000,
                      &r) != 0)
         fail_msg("HTTP %s %s: network error/timeout (server port %d)", method, path, s->port);
     int status = r.status;
@@ -434,7 +452,7 @@ int http_call(chatd_srv *s, const char *method, const char *path, const char *bo
         *raw = r.body ? harness__keep_str(r.body) : "";
         r.body = NULL;
     }
-    http_response_free(&r);
+    client_response_free(&r);
     return status;
 }
 

@@ -81,6 +81,14 @@ int chatd_serves(const chatd_srv *s, const char *kind, int port);
 /* The port a WebSocket to path should dial (see cluster mode above). */
 int chatd_ws_port(chatd_srv *s, const char *path);
 
+/* ---- one server for a whole test file ---- */
+/* cmocka group setup / teardown: H_SRV is one server with the harness
+ * defaults, shared by every test of the group (users are new in each test).
+ * Teardown fails the group when the server did not stop cleanly. */
+extern chatd_srv *H_SRV;
+int harness_group_setup(void **state);
+int harness_group_teardown(void **state);
+
 /* ---- names, tokens ---- */
 /* A unique valid username: prefix + counter + pid (≤ 32 chars). */
 const char *uniq_name(const char *prefix);

@@ -81,7 +81,8 @@ static int run_bench(const char *const *args, const char **out) {
 
 static chatd_srv *start_server(void) {
     static const char *const extra[] = {"--rate-per-sec", "1000000", "--rate-burst", "1000000",
-                                        NULL};
+                                        "--max-hash-queue", "100000", "--max-conns-per-user",
+                                        "0", NULL};
     return chatd_start(extra);
 }
 

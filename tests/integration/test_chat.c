@@ -8,19 +8,6 @@
 
 #include <string.h>
 
-static chatd_srv *S;
-
-static int setup(void **state) {
-    S = chatd_start(NULL);
-    return S ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    int rc = chatd_stop(S);
-    chatd_free(S);
-    return rc == 0 ? 0 : -1;
-}
-
 static void check_entry(json_t *e, const char *me, const char *type, const char *other) {
     assert_string_equal(jstr(e, "user_id"), me);
     if (!is_uuid(jstr(e, "channel_id"))) fail_msg("channel_id not a UUID: %s", jdump(e));
@@ -43,16 +30,16 @@ static void check_entry(json_t *e, const char *me, const char *type, const char 
 }
 
 static void test_channels_list_on_connect(void **state) {
-    const char *a = new_user(S, "cl");
-    tconn *c = chat_login(S, a);
+    const char *a = new_user(H_SRV, "cl");
+    tconn *c = chat_login(H_SRV, a);
     json_t *l = recv_type(c, "channels_list", H_TIMEOUT);
     assert_int_equal(json_array_size(jarr(l, "channels")), 0);
 
-    const char *b = new_user(S, "cl");
+    const char *b = new_user(H_SRV, "cl");
     const char *id = create_group(c, "list test", (const char *[]){b, NULL});
     tconn_close(c);
 
-    c = chat_login(S, a);
+    c = chat_login(H_SRV, a);
     l = recv_type(c, "channels_list", H_TIMEOUT);
     assert_int_equal(json_array_size(jarr(l, "channels")), 1);
     json_t *e = list_entry(l, id);
@@ -64,8 +51,8 @@ static void test_channels_list_on_connect(void **state) {
 }
 
 static void test_create_group(void **state) {
-    const char *a = new_user(S, "cg"), *b = new_user(S, "cg"), *c = new_user(S, "cg");
-    tconn *ca = chat_login(S, a), *cb = chat_login(S, b), *cc = chat_login(S, c);
+    const char *a = new_user(H_SRV, "cg"), *b = new_user(H_SRV, "cg"), *c = new_user(H_SRV, "cg");
+    tconn *ca = chat_login(H_SRV, a), *cb = chat_login(H_SRV, b), *cc = chat_login(H_SRV, c);
     drain(ca, 0);
     drain(cb, 0);
     drain(cc, 0);
@@ -118,8 +105,8 @@ static void test_odd_names(void **state) {
     const char *names[] = {"with \"quotes\" and \\backslash\\", "  spaces  around  ",
                            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "<script>alert(1)</script>",
                            "tab\there", "x"};
-    const char *a = new_user(S, "odd"), *b = new_user(S, "odd");
-    tconn *ca = chat_login(S, a), *cb = chat_login(S, b);
+    const char *a = new_user(H_SRV, "odd"), *b = new_user(H_SRV, "odd");
+    tconn *ca = chat_login(H_SRV, a), *cb = chat_login(H_SRV, b);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         send_pack(ca, "{s:s,s:s,s:[s]}", "type", "create_channel", "name", names[i],
                   "participants", b);
@@ -144,8 +131,8 @@ static void test_odd_names(void **state) {
 }
 
 static void test_direct_channel(void **state) {
-    const char *a = new_user(S, "dm"), *b = new_user(S, "dm"), *c = new_user(S, "dm");
-    tconn *ca = chat_login(S, a), *cb = chat_login(S, b), *cc = chat_login(S, c);
+    const char *a = new_user(H_SRV, "dm"), *b = new_user(H_SRV, "dm"), *c = new_user(H_SRV, "dm");
+    tconn *ca = chat_login(H_SRV, a), *cb = chat_login(H_SRV, b), *cc = chat_login(H_SRV, c);
 
     send_pack(ca, "{s:s,s:[s],s:s}", "type", "create_channel", "participants", b, "kind", "direct");
     json_t *ch = jobj(recv_type(ca, "channel_created", H_TIMEOUT), "channel");
@@ -192,8 +179,8 @@ static void test_direct_channel(void **state) {
 }
 
 static void test_group_without_name(void **state) {
-    const char *a = new_user(S, "nn"), *b = new_user(S, "nn");
-    tconn *ca = chat_login(S, a);
+    const char *a = new_user(H_SRV, "nn"), *b = new_user(H_SRV, "nn");
+    tconn *ca = chat_login(H_SRV, a);
     send_pack(ca, "{s:s,s:[s]}", "type", "create_channel", "participants", b);
     expect_error(ca, "invalid_field", "create_channel");
     send_pack(ca, "{s:s,s:s,s:[s]}", "type", "create_channel", "name", "", "participants", b);
@@ -204,11 +191,11 @@ static void test_group_without_name(void **state) {
 
 static void test_join_channel(void **state) {
     member m[2];
-    const char *id = group_with(S, m, 2, "jn");
+    const char *id = group_with(H_SRV, m, 2, "jn");
     for (int i = 0; i < 55; i++) send_msg(m[0].c, id, hfmt("msg %d", i));
 
-    const char *c = new_user(S, "jn");
-    tconn *cc = chat_login(S, c);
+    const char *c = new_user(H_SRV, "jn");
+    tconn *cc = chat_login(H_SRV, c);
     send_pack(cc, "{s:s,s:s}", "type", "join_channel", "channelId", id);
     json_t *j = recv_type(cc, "channel_joined", H_TIMEOUT);
     assert_string_equal(jstr(j, "channelId"), id);
@@ -263,7 +250,7 @@ static void test_join_channel(void **state) {
 
 static void test_leave_channel(void **state) {
     member m[3];
-    const char *id = group_with(S, m, 3, "lv");
+    const char *id = group_with(H_SRV, m, 3, "lv");
     send_pack(m[1].c, "{s:s,s:s}", "type", "leave_channel", "channelId", id);
     json_t *left = recv_type(m[1].c, "channel_left", H_TIMEOUT);
     assert_string_equal(jstr(left, "channelId"), id);
@@ -283,7 +270,7 @@ static void test_leave_channel(void **state) {
     expect_error(m[1].c, "forbidden", "chat_message");
 
     /* the remaining members' lists no longer show the leaver */
-    tconn *again = chat_login(S, m[0].name);
+    tconn *again = chat_login(H_SRV, m[0].name);
     json_t *e = list_entry(recv_type(again, "channels_list", H_TIMEOUT), id);
     assert_non_null(e);
     assert_false(jarr_has_str(jarr(e, "other_participants"), m[1].name));
@@ -298,8 +285,8 @@ static void test_leave_channel(void **state) {
 }
 
 static void test_multi_device(void **state) {
-    const char *a = new_user(S, "md"), *b = new_user(S, "md");
-    tconn *a1 = chat_login(S, a), *a2 = chat_login(S, a), *cb = chat_login(S, b);
+    const char *a = new_user(H_SRV, "md"), *b = new_user(H_SRV, "md");
+    tconn *a1 = chat_login(H_SRV, a), *a2 = chat_login(H_SRV, a), *cb = chat_login(H_SRV, b);
     drain(a2, 0);
 
     /* a channel created on one device shows up on both */
@@ -342,5 +329,5 @@ int main(void) {
         cmocka_unit_test(test_leave_channel),
         cmocka_unit_test(test_multi_device),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, harness_group_setup, harness_group_teardown);
 }

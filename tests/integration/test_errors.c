@@ -310,6 +310,9 @@ static int count_code(tconn *c, const char *code) {
     json_t *e;
     while ((e = try_recv_type(c, "error", 0)) != NULL) {
         if (strcmp(jstr(e, "code"), code) != 0) fail_msg("unexpected error: %s", jdump(e));
+        /* rate_limited names the type of the frame it dropped */
+        if (!strcmp(code, "rate_limited") && strcmp(jstr(e, "request_type"), "fetch_history"))
+            fail_msg("rate_limited without the frame's request_type: %s", jdump(e));
         n++;
     }
     return n;

@@ -13,22 +13,8 @@
 
 #include "auth/token.h"
 
-static chatd_srv *S;
-
-static int setup(void **state) {
-    S = chatd_start(NULL);
-    return S ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    int rc = chatd_stop(S);
-    chatd_free(S);
-    S = NULL;
-    return rc == 0 ? 0 : -1;
-}
-
 static int post(const char *path, const char *body, json_t **resp) {
-    return http_call(S, "POST", path, body, resp, NULL);
+    return http_call(H_SRV, "POST", path, body, resp, NULL);
 }
 
 static const char *creds(const char *user, const char *pw) {
@@ -66,9 +52,9 @@ static void test_register_boundaries_ok(void **state) {
     name32[32] = '\0';
     memset(pw128, 'p', 128);
     pw128[128] = '\0';
-    assert_int_equal(register_user(S, name32, pw128), 201);
-    assert_int_equal(register_user(S, uniq_name("Aa0_.-"), "12345678"), 201);
-    auth(S, name32, pw128);
+    assert_int_equal(register_user(H_SRV, name32, pw128), 201);
+    assert_int_equal(register_user(H_SRV, uniq_name("Aa0_.-"), "12345678"), 201);
+    auth(H_SRV, name32, pw128);
 }
 
 static void test_register_bad_names(void **state) {
@@ -108,12 +94,12 @@ static void test_register_bad_passwords(void **state) {
 }
 
 static void test_register_taken(void **state) {
-    const char *name = new_user(S, "taken");
+    const char *name = new_user(H_SRV, "taken");
     json_t *resp;
     assert_int_equal(post("/register", creds(name, "another-password"), &resp), 409);
     error_of(resp);
     /* the original password still works */
-    auth(S, name, H_PASSWORD);
+    auth(H_SRV, name, H_PASSWORD);
 }
 
 static void test_register_bad_body(void **state) {
@@ -136,14 +122,14 @@ static void check_server(json_t *servers, const char *which) {
     json_t *sv = jobj(servers, which);
     assert_true(strlen(jstr(sv, "host")) > 0);
     const char *port = jstr(sv, "port"); /* compat: a STRING */
-    if (!is_decimal_id(port) || !chatd_serves(S, which, atoi(port)))
+    if (!is_decimal_id(port) || !chatd_serves(H_SRV, which, atoi(port)))
         fail_msg("servers.%s.port \"%s\": not where %s is served", which, port, which);
     json_t *id = json_object_get(sv, "id");
     if (!json_is_number(id)) fail_msg("servers.%s.id is not a number: %s", which, jdump(sv));
 }
 
 static void test_auth_ok(void **state) {
-    const char *name = new_user(S, "auth");
+    const char *name = new_user(H_SRV, "auth");
     json_t *resp;
     assert_int_equal(post("/auth", creds(name, H_PASSWORD), &resp), 200);
     const char *tok = jstr(resp, "sessionToken");
@@ -198,7 +184,7 @@ static void test_auth_ok(void **state) {
 }
 
 static void test_auth_invalid_credentials(void **state) {
-    const char *name = new_user(S, "wrong");
+    const char *name = new_user(H_SRV, "wrong");
     json_t *resp;
     assert_int_equal(post("/auth", creds(name, "not-the-password"), &resp), 401);
     assert_string_equal(error_of(resp), "Invalid credentials");
@@ -207,8 +193,8 @@ static void test_auth_invalid_credentials(void **state) {
 }
 
 static void test_auth_throttle(void **state) {
-    const char *victim = new_user(S, "thr");
-    const char *bystander = new_user(S, "bys");
+    const char *victim = new_user(H_SRV, "thr");
+    const char *bystander = new_user(H_SRV, "bys");
     json_t *resp;
     for (int i = 1; i <= 10; i++) {
         int st = post("/auth", creds(victim, "bad-password"), &resp);
@@ -221,13 +207,13 @@ static void test_auth_throttle(void **state) {
     st = post("/auth", creds(victim, "bad-password"), &resp);
     assert_int_equal(st, 429);
     /* other usernames are unaffected */
-    auth(S, bystander, H_PASSWORD);
+    auth(H_SRV, bystander, H_PASSWORD);
     assert_int_equal(post("/auth", creds(bystander, "bad-password"), NULL), 401);
 }
 
 static void test_health(void **state) {
     json_t *resp;
-    assert_int_equal(http_call(S, "GET", "/health", NULL, &resp, NULL), 200);
+    assert_int_equal(http_call(H_SRV, "GET", "/health", NULL, &resp, NULL), 200);
     assert_string_equal(jstr(resp, "status"), "ok");
     assert_string_equal(jstr(resp, "service"), "chatd");
     jstr(resp, "role");
@@ -238,7 +224,7 @@ static void test_health(void **state) {
 
 static void test_metrics(void **state) {
     const char *raw;
-    assert_int_equal(http_call(S, "GET", "/metrics", NULL, NULL, &raw), 200);
+    assert_int_equal(http_call(H_SRV, "GET", "/metrics", NULL, NULL, &raw), 200);
     const char *names[] = {"chatd_connections", "chatd_messages_in_total",
                            "chatd_store_commit_seconds_bucket", "chatd_errors_total"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -247,9 +233,9 @@ static void test_metrics(void **state) {
 
 static void test_unknown_path(void **state) {
     json_t *resp;
-    assert_int_equal(http_call(S, "GET", "/no/such/path", NULL, &resp, NULL), 404);
+    assert_int_equal(http_call(H_SRV, "GET", "/no/such/path", NULL, &resp, NULL), 404);
     error_of(resp);
-    assert_int_equal(http_call(S, "POST", "/nothing-here", "{}", &resp, NULL), 404);
+    assert_int_equal(http_call(H_SRV, "POST", "/nothing-here", "{}", &resp, NULL), 404);
     error_of(resp);
 }
 
@@ -261,11 +247,11 @@ static void test_head_too_large(void **state) {
     n += (int)fill;
     n += sprintf(req + n, "\r\n\r\n");
     const char *resp;
-    int st = raw_http(S, req, (size_t)n, &resp);
+    int st = raw_http(H_SRV, req, (size_t)n, &resp);
     free(req);
     if (st != 431) fail_msg("17 KiB head: status %d, expected 431; response: %.300s", st, resp);
     /* the server is still fine */
-    assert_int_equal(http_call(S, "GET", "/health", NULL, NULL, NULL), 200);
+    assert_int_equal(http_call(H_SRV, "GET", "/health", NULL, NULL, NULL), 200);
 }
 
 static void test_body_too_large(void **state) {
@@ -279,10 +265,10 @@ static void test_body_too_large(void **state) {
     req[n] = '{';
     req[n + blen - 1] = '}';
     const char *resp;
-    int st = raw_http(S, req, (size_t)n + blen, &resp);
+    int st = raw_http(H_SRV, req, (size_t)n + blen, &resp);
     free(req);
     if (st != 413) fail_msg("70 KiB body: status %d, expected 413; response: %.300s", st, resp);
-    assert_int_equal(http_call(S, "GET", "/health", NULL, NULL, NULL), 200);
+    assert_int_equal(http_call(H_SRV, "GET", "/health", NULL, NULL, NULL), 200);
 }
 
 int main(void) {
@@ -302,5 +288,5 @@ int main(void) {
         cmocka_unit_test(test_head_too_large),
         cmocka_unit_test(test_body_too_large),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, harness_group_setup, harness_group_teardown);
 }

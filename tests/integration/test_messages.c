@@ -8,26 +8,13 @@
 
 #include <string.h>
 
-static chatd_srv *S;
-
-static int setup(void **state) {
-    S = chatd_start(NULL);
-    return S ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    int rc = chatd_stop(S);
-    chatd_free(S);
-    return rc == 0 ? 0 : -1;
-}
-
 static void close_all(member *m, int n) {
     for (int i = 0; i < n; i++) tconn_close(m[i].c);
 }
 
 static void test_chat_message_delivery(void **state) {
     member m[3];
-    const char *id = group_with(S, m, 3, "dl");
+    const char *id = group_with(H_SRV, m, 3, "dl");
 
     send_json(m[0].c,
               "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"hi all\","
@@ -72,13 +59,13 @@ static void test_chat_message_delivery(void **state) {
 
 static void test_seq_gapless(void **state) {
     member m[2];
-    const char *id = group_with(S, m, 2, "sq");
+    const char *id = group_with(H_SRV, m, 2, "sq");
     json_int_t s0 = jint(send_msg(m[0].c, id, "one"), "seq");
     assert_int_equal(jint(send_msg(m[1].c, id, "two"), "seq"), s0 + 1);
     assert_int_equal(jint(send_msg(m[0].c, id, "three"), "seq"), s0 + 2);
     /* a system notice takes a seq too */
-    const char *c = new_user(S, "sq");
-    tconn *cc = chat_login(S, c);
+    const char *c = new_user(H_SRV, "sq");
+    tconn *cc = chat_login(H_SRV, c);
     send_pack(cc, "{s:s,s:s}", "type", "join_channel", "channelId", id);
     recv_type(cc, "channel_joined", H_TIMEOUT);
     json_t *sys = recv_system(m[0].c, id, "user_joined");
@@ -107,7 +94,7 @@ static void test_seq_gapless(void **state) {
 
 static void test_client_msg_id_dedup(void **state) {
     member m[2];
-    const char *id = group_with(S, m, 2, "dd");
+    const char *id = group_with(H_SRV, m, 2, "dd");
     const char *fmt = "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\","
                       "\"client_msg_id\":\"%s\"}";
     send_json(m[0].c, fmt, id, "once", "cm-1");
@@ -143,13 +130,13 @@ static void test_client_msg_id_dedup(void **state) {
 
 static void test_mark_read_and_unread(void **state) {
     member m[3];
-    const char *id = group_with(S, m, 3, "rd");
+    const char *id = group_with(H_SRV, m, 3, "rd");
     send_msg(m[0].c, id, "r1");
     json_t *last = send_msg(m[0].c, id, "r2");
     recv_msg(m[1].c, id, "r2");
 
     /* unread before any mark: 2 */
-    tconn *b2 = chat_login(S, m[1].name);
+    tconn *b2 = chat_login(H_SRV, m[1].name);
     json_t *e = list_entry(recv_type(b2, "channels_list", H_TIMEOUT), id);
     assert_int_equal(jint(e, "unread_count"), 2);
     assert_string_equal(jstr(e, "last_message_id"), jstr(last, "message_id"));
@@ -168,12 +155,12 @@ static void test_mark_read_and_unread(void **state) {
     send_msg(m[0].c, id, "r3");
     send_msg(m[2].c, id, "r4");
     send_msg(m[1].c, id, "own");
-    const char *d = new_user(S, "rd");
-    tconn *cd = chat_login(S, d);
+    const char *d = new_user(H_SRV, "rd");
+    tconn *cd = chat_login(H_SRV, d);
     send_pack(cd, "{s:s,s:s}", "type", "join_channel", "channelId", id);
     recv_type(cd, "channel_joined", H_TIMEOUT);
     recv_system(m[1].c, id, "user_joined");
-    b2 = chat_login(S, m[1].name);
+    b2 = chat_login(H_SRV, m[1].name);
     e = list_entry(recv_type(b2, "channels_list", H_TIMEOUT), id);
     assert_int_equal(jint(e, "unread_count"), 2);
     assert_string_equal(jstr(e, "last_read_message_id"), jstr(last, "message_id"));
@@ -204,7 +191,7 @@ static void expect_page(json_t *h, json_t *all, size_t from, size_t n, int has_m
 
 static void test_history_paging(void **state) {
     member m[2];
-    const char *id = group_with(S, m, 2, "hp");
+    const char *id = group_with(H_SRV, m, 2, "hp");
     for (int i = 1; i <= 7; i++) send_msg(m[i % 2].c, id, hfmt("h%d", i));
     json_t *all = fetch_all(m[1].c, id);
     size_t n = json_array_size(all);
@@ -240,10 +227,10 @@ static void test_history_paging(void **state) {
 
 static void test_non_member_forbidden(void **state) {
     member m[2];
-    const char *id = group_with(S, m, 2, "fb");
+    const char *id = group_with(H_SRV, m, 2, "fb");
     send_msg(m[0].c, id, "secret");
-    const char *x = new_user(S, "fb");
-    tconn *cx = chat_login(S, x);
+    const char *x = new_user(H_SRV, "fb");
+    tconn *cx = chat_login(H_SRV, x);
 
     send_pack(cx, "{s:s,s:s,s:s}", "type", "chat_message", "channelId", id, "content", "intrude");
     expect_error(cx, "forbidden", "chat_message");
@@ -284,5 +271,5 @@ int main(void) {
         cmocka_unit_test(test_history_paging),
         cmocka_unit_test(test_non_member_forbidden),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, harness_group_setup, harness_group_teardown);
 }

@@ -193,14 +193,14 @@ static void test_http_content_length(void **st)
     static const char reply[] = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
                                 "Content-Length: 11\r\n\r\n{\"ok\":true}";
     srv s;
-    http_response r;
+    client_response r;
     srv_start(&s, script_reply, reply, sizeof(reply) - 1);
-    assert_int_equal(http_request("127.0.0.1", s.port, "POST", "/register", "{\"a\":1}", 7, 2000, &r), 0);
+    assert_int_equal(client_http_request("127.0.0.1", s.port, "POST", "/register", "{\"a\":1}", 7, 2000, &r), 0);
     assert_int_equal(r.status, 201);
     assert_int_equal(r.body_len, 11);
     assert_string_equal(r.body, "{\"ok\":true}");
     assert_non_null(strstr(r.headers, "Content-Type: application/json\r\n"));
-    http_response_free(&r);
+    client_response_free(&r);
     assert_null(r.body);
     srv_join(&s);
 
@@ -216,29 +216,29 @@ static void test_http_until_close_and_chunked(void **st)
 {
     static const char plain[] = "HTTP/1.1 503 Service Unavailable\r\n\r\n{\"error\":\"down\"}";
     srv s;
-    http_response r;
+    client_response r;
     srv_start(&s, script_reply, plain, sizeof(plain) - 1);
-    assert_int_equal(http_request("127.0.0.1", s.port, "GET", "/health", NULL, 0, 2000, &r), 0);
+    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/health", NULL, 0, 2000, &r), 0);
     assert_int_equal(r.status, 503);
     assert_string_equal(r.body, "{\"error\":\"down\"}");
-    http_response_free(&r);
+    client_response_free(&r);
     srv_join(&s);
     assert_null(strstr(s.req, "Content-Length"));
 
     static const char chunked[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                                   "4\r\nWiki\r\n6;ext=1\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\n\r\n";
     srv_start(&s, script_reply, chunked, sizeof(chunked) - 1);
-    assert_int_equal(http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 2000, &r), 0);
+    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 2000, &r), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "Wikipedia in \r\n\r\nchunks.");
-    http_response_free(&r);
+    client_response_free(&r);
     srv_join(&s);
 
     /* Closed before Content-Length bytes arrived: a network error. */
     static const char cut[] = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX: y\r\n\r\nabc";
     srv_start(&s, script_reply, cut, sizeof(cut) - 1);
     s.reply_len = sizeof(cut) - 1;
-    assert_int_equal(http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 300, &r), -1);
+    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 300, &r), -1);
     assert_null(r.body);
     srv_join(&s);
 }
@@ -246,14 +246,14 @@ static void test_http_until_close_and_chunked(void **st)
 static void test_http_timeout_and_refused(void **st)
 {
     srv s;
-    http_response r;
+    client_response r;
     srv_start(&s, script_silent, NULL, 0);
-    assert_int_equal(http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 200, &r), -1);
+    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 200, &r), -1);
     shutdown(s.lfd, SHUT_RDWR);
     srv_join(&s);
 
     /* Nothing listens on the port we just closed. */
-    assert_int_equal(http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 500, &r), -1);
+    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 500, &r), -1);
 }
 
 /* ---- WebSocket ---- */
