@@ -56,6 +56,11 @@ for (const topo of [env.FAN1, env.FAN2]) {
   }
 }
 const loop = load('loopback');
+// durable scenario results report msgs/s; fan-out saturation is read from the phase
+for (const who of ['prev', 'cur']) {
+  const r = load(`${who}-durable`);
+  if (r && r.stored_msgs_per_s == null && r.saturation) r.stored_msgs_per_s = r.saturation.msgs_per_s;
+}
 const conn = { chatd: load('connections-chatd'), baseline: load('connections-baseline') };
 const dur = { on: load('durable-fsync-on-chatd'), off: load('durable-fsync-off-chatd'), baseline: load('durable-baseline') };
 
@@ -135,6 +140,30 @@ w('included). "Saturation" is the throughput with every sender keeping a window 
 w('flight (the echo is the ack); latency is end to end, from the sender\'s `CLOCK_MONOTONIC` stamp');
 w('in the message content to its arrival at each receiver.');
 w();
+
+if (env.BENCH_PREVIOUS) {
+  w('## Against the previous build');
+  w();
+  w(`\`${env.PREVIOUS_VERSION}\` and this build, each scenario run for one then the other, back to back in this`);
+  w('run (same machine state), fresh server each, flags as in Settings (the older binary gets those it');
+  w('knows). Saturation only (no fixed-rate sweep); connects/s over ' + int(Number(env.BCONNS || 0) || null) + ' sockets.');
+  w();
+  w('| figure | previous | this build | this / previous |');
+  w('|---|---|---|---|');
+  const rows = [
+    [`fan-out ${env.FAN1}: deliveries/s at saturation`, `fanout-${env.FAN1}`, 'saturation_deliveries_per_s'],
+    [`fan-out ${env.FAN2}: deliveries/s at saturation`, `fanout-${env.FAN2}`, 'saturation_deliveries_per_s'],
+    ['WebSocket connects/s (with auth)', 'connections', 'connects_per_s'],
+    ['server RSS per idle connection (bytes)', 'connections', 'rss_per_connection_bytes'],
+    ['durable: stored msgs/s, fsync on', 'durable', 'stored_msgs_per_s'],
+  ];
+  for (const [label, name, key] of rows) {
+    const p = get(load(`prev-${name}`), key);
+    const c = get(load(`cur-${name}`), key);
+    w(`| ${label} | ${int(p)} | ${int(c)} | ${p && c ? (c / p).toFixed(3) : '—'} |`);
+  }
+  w();
+}
 
 w('## Settings');
 w();

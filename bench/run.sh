@@ -13,6 +13,9 @@
 #   BENCH_OUT=docs     where BENCHMARKS.md and the PNGs go
 #   BENCH_QUICK=1      a short smoke-sized run (for development)
 #   BENCH_CLUSTER=1    also fan-out against a whole cluster (scripts/cluster), each bus
+#   BENCH_PREVIOUS=BIN an older chatd binary: fan-out, connects and durable writes are
+#                      measured for it and for this build back to back (same run, same
+#                      machine state) and reported side by side with the ratio
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,13 +98,27 @@ wait_port() { # FILE -> prints the port
   return 1
 }
 
-start_chatd() { # FSYNC(on|off)
+# The flags of CHATD_FLAGS that BINARY knows (an older build lacks newer ones).
+flags_for() { # BINARY
+  local help out="" f v; help=$("$1" --help 2>&1)
+  # shellcheck disable=SC2086
+  set -- $CHATD_FLAGS
+  while [ $# -ge 2 ]; do
+    f=$1 v=$2; shift 2
+    grep -q -- "$f " <<< "$help" && out="$out $f $v"
+  done
+  echo "$out"
+}
+
+start_chatd() { # FSYNC(on|off) [BINARY]
+  local bin=${2:-$CHATD} flags=$CHATD_FLAGS
+  [ "$bin" != "$CHATD" ] && flags=$(flags_for "$bin")
   local d; d=$(mktemp -d "$WORK/chatd.XXXX")
   mkdir -p "$d/data" "$d/secrets"
   head -c 32 /dev/urandom | base64 > "$d/secrets/jwt_secret.txt"
   # shellcheck disable=SC2086
-  "$CHATD" --port 0 --port-file "$d/port" --data "$d/data" --secrets "$d/secrets" \
-    --fsync "$1" $CHATD_FLAGS > "$d/server.log" 2>&1 &
+  "$bin" --port 0 --port-file "$d/port" --data "$d/data" --secrets "$d/secrets" \
+    --fsync "$1" $flags > "$d/server.log" 2>&1 &
   SRV_PID=$!
   SRV_URL="http://127.0.0.1:$(wait_port "$d/port")"
 }
@@ -164,6 +181,30 @@ bench durable-baseline --scenario durable --channels $DUR_R --members 1 --sender
   --window $DUR_W --duration "$DURATION" --warmup "$WARMUP"
 stop_server
 
+# This build against an older one, scenario by scenario, back to back.
+if [ -n "${BENCH_PREVIOUS:-}" ]; then
+  [ -x "$BENCH_PREVIOUS" ] || { echo "run.sh: BENCH_PREVIOUS=$BENCH_PREVIOUS is not executable" >&2; exit 1; }
+  for who in prev cur; do
+    bin=$CHATD; [ $who = prev ] && bin=$BENCH_PREVIOUS
+    start_chatd on "$bin"
+    bench "$who-fanout-1x$FAN1_M" --scenario fanout --channels 1 --members $FAN1_M \
+      --senders $FAN1_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W
+    stop_server
+    start_chatd on "$bin"
+    bench "$who-fanout-${FAN2_R}x$FAN2_M" --scenario fanout --channels $FAN2_R \
+      --members $FAN2_M --senders $FAN2_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" \
+      --window $FAN_W
+    stop_server
+    start_chatd on "$bin"
+    bench "$who-connections" --scenario connections --connections "$BCONNS" --hold 1
+    stop_server
+    start_chatd on "$bin"
+    bench "$who-durable" --scenario durable --channels $DUR_R --members 1 --senders $DUR_R \
+      --window $DUR_W --duration "$DURATION" --warmup "$WARMUP"
+    stop_server
+  done
+fi
+
 # The cluster (1 api, 3 chat, 2 presence, 2 dispatcher chatd processes plus
 # Redis, ZooKeeper, PostgreSQL and, for Kafka, the mock broker, all on these
 # same cores): chat-bench registers through the API and dials the chat server
@@ -189,6 +230,7 @@ ELAPSED=$(( $(date +%s) - T0 ))
 # ---- the report ----
 echo "== writing $OUT/BENCHMARKS.md" >&2
 export RES OUT ELAPSED CHATD_FLAGS BASELINE_FLAGS FDS DURATION WARMUP SWEEP HOLD
+export BENCH_PREVIOUS=${BENCH_PREVIOUS:-} PREVIOUS_VERSION=${BENCH_PREVIOUS_LABEL:-$BENCH_PREVIOUS}
 export FAN1="1x$FAN1_M" FAN2="${FAN2_R}x$FAN2_M"
 export MACHINE_NPROC=$(nproc)
 export MACHINE_CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')

@@ -7,6 +7,7 @@
 #include "integration/chatkit.h"
 
 #include <string.h>
+#include <time.h>
 
 #define TIMEOUT_MS 1500
 
@@ -177,6 +178,39 @@ static void test_subscribe(void **state) {
     tconn_close(pc);
 }
 
+/* "2026-11-24T20:31:05.123Z" -> ms since the epoch. */
+static int64_t iso_ms(const char *s) {
+    struct tm tm = {0};
+    int ms = 0;
+    if (sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        fail_msg("not an ISO time: %s", s);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* A heartbeat refreshes last_seen for watchers everywhere (in a cluster
+ * the watcher sits on another presence server than the heartbeat). */
+static void test_heartbeat_refreshes_last_seen(void **state) {
+    const char *a = new_user(S, "hb"), *w = new_user(S, "hw");
+    tconn *pa = presence_login(S, a), *pw = presence_login(S, w);
+    sleep_ms(1000); /* (under the silence timeout) */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t before = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    send_pack(pa, "{s:s}", "type", "heartbeat");
+    sleep_ms(500); /* a bus hop in a cluster */
+    send_pack(pw, "{s:s,s:[s]}", "type", "subscribe", "userIds", a);
+    json_t *p = expect_update(pw, a, "online", H_TIMEOUT);
+    int64_t seen = iso_ms(jstr(p, "last_seen"));
+    if (seen < before - 5)
+        fail_msg("last_seen %s is older than the heartbeat (%lld ms before it)",
+                 jstr(p, "last_seen"), (long long)(before - seen));
+    tconn_close(pa);
+    tconn_close(pw);
+}
+
 static void test_offline_on_last_close(void **state) {
     const char *a, *b;
     pair(&a, &b);
@@ -257,6 +291,7 @@ int main(void) {
         cmocka_unit_test(test_initial_presence),
         cmocka_unit_test(test_status_update),
         cmocka_unit_test(test_subscribe),
+        cmocka_unit_test(test_heartbeat_refreshes_last_seen),
         cmocka_unit_test(test_offline_on_last_close),
         cmocka_unit_test(test_silence_times_out),
         cmocka_unit_test(test_heartbeat_keeps_online),
