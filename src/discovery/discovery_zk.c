@@ -25,9 +25,11 @@
  * every reconnect), and every znode is created with `acl`: READ for
  * world:anyone, ALL for digest:chatd:<hash>. Nobody else can then register
  * a fake instance (CREATE on /<service>), rewrite or delete ours. A parent
- * that already exists with another ACL (made by an older chatd, or by
- * someone else first) gets ours with zoo_set_acl; if that is refused, the
- * caller's open-time step fails with a message saying so.
+ * that already exists open to others (made by an older chatd) or closed to
+ * us gets ours with zoo_set_acl; if that is refused (someone else made it
+ * first), the caller's open-time step fails with a message saying so. A
+ * parent that also names another chatd digest is left as it is (a
+ * password rotation, docs/OPERATIONS.md).
  *
  * Locking rules: `mu` protects the caches, the registrations, `zh`,
  * `connected` and `restore`. Asynchronous zoo_a* calls may be made with
@@ -165,28 +167,28 @@ static const char *why(int rc) {
                          : zerror(rc);
 }
 
-static int same_id(const struct Id *a, const struct Id *b) {
-    return !strcmp(a->scheme, b->scheme) && !strcmp(a->id, b->id);
-}
-
-/* 1 when v holds exactly the entries of want (in any order). */
-static int same_acl(const struct ACL_vector *v, const struct ACL_vector *want) {
-    if (v->count != want->count) return 0;
-    for (int i = 0; i < want->count; i++) {
-        int found = 0;
-        for (int k = 0; k < v->count && !found; k++)
-            found = v->data[k].perms == want->data[i].perms && same_id(&v->data[k].id, &want->data[i].id);
-        if (!found) return 0;
+/* 1 when v lets our identity do everything and every identity that is not
+ * a digest (world, ip...) at most read. Other digest entries are left
+ * alone: during a password rotation a parent names both passwords. */
+static int acl_closed(const struct ACL_vector *v, const char *digest_id) {
+    int ours = 0;
+    for (int i = 0; i < v->count; i++) {
+        const struct ACL *a = &v->data[i];
+        int digest = !strcmp(a->id.scheme, "digest");
+        if (digest && !strcmp(a->id.id, digest_id) && (a->perms & ZOO_PERM_ALL) == ZOO_PERM_ALL)
+            ours = 1;
+        if (!digest && (a->perms & ~ZOO_PERM_READ)) return 0;
     }
-    return 1;
+    return ours;
 }
 
-/* With a password: gives an existing node our ACL if it has another. */
+/* With a password: gives an existing node our ACL if it is open to others
+ * or closed to us. */
 static int close_node(discovery *d, const char *path) {
     struct ACL_vector have = {0};
     struct Stat st;
     int rc = zoo_get_acl(d->zh, path, &have, &st);
-    if (rc == ZOK && !same_acl(&have, &d->acl)) {
+    if (rc == ZOK && !acl_closed(&have, d->digest_id)) {
         rc = zoo_set_acl(d->zh, path, st.aversion, &d->acl);
         if (rc == ZOK) log_info("discovery: %s was open to others: now only chatd may change it", path);
     }

@@ -465,6 +465,25 @@ static void test_acl_closes_open_parent(void **state) {
     unsigned id;
     assert_int_equal(be->alloc_node_id(a, "taken-service", &id), -EIO);
     zookeeper_close(zh);
+
+    /* mid-rotation, a parent that names both chatd passwords is left so */
+    char ours[128], next[128];
+    assert_int_equal(discovery_zookeeper_digest("chatd", ZK_PW, ours, sizeof ours), 0);
+    assert_int_equal(discovery_zookeeper_digest("chatd", "next pw", next, sizeof next), 0);
+    struct ACL both[] = {{ZOO_PERM_READ, ZOO_ANYONE_ID_UNSAFE},
+                         {ZOO_PERM_ALL, {"digest", ours}},
+                         {ZOO_PERM_ALL, {"digest", next}}};
+    struct ACL_vector rot = {3, both};
+    zh = raw_client("chatd", ZK_PW);
+    assert_int_equal(zoo_create(zh, "/rotating-service", NULL, -1, &rot, ZOO_PERSISTENT, NULL, 0),
+                     ZOK);
+    register_new(a, "rotating-service", 9602, 0);
+    struct ACL_vector now = {0};
+    struct Stat st;
+    assert_int_equal(zoo_get_acl(zh, "/rotating-service", &now, &st), ZOK);
+    assert_int_equal(now.count, 3);
+    deallocate_ACL_vector(&now);
+    zookeeper_close(zh);
     be->close(a);
 }
 
