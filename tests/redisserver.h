@@ -133,11 +133,14 @@ static inline int redisserver_start(redisserver *s) {
     return redisserver__start(s);
 }
 
-/* The same, requiring password (at most 63 bytes, no newline). */
+/* The same, requiring password (at most 63 bytes, no newline, no quote);
+ * NULL = none. Says on stderr what is missing when it fails. */
 static inline int redisserver_start_auth(redisserver *s, const char *password) {
     memset(s, 0, sizeof *s);
-    snprintf(s->password, sizeof s->password, "%s", password);
-    return redisserver__start(s);
+    snprintf(s->password, sizeof s->password, "%s", password ? password : "");
+    if (redisserver__start(s) == 0) return 0;
+    fprintf(stderr, "cannot start redis-server (package redis-server)\n");
+    return -1;
 }
 
 /* Stops the server and starts a new, empty one on the same port. */

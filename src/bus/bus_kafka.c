@@ -38,7 +38,7 @@
 struct bus {
     bus_handler h;
     kafka_link *link;
-    rd_kafka_t *producer, *consumer; /* the link's */
+    rd_kafka_t *producer; /* the link's */
     unsigned server_id;
     const record_key *key;
     record_buf enc;
@@ -75,7 +75,8 @@ static int add_topic_end(bus *b, const char *topic, rd_kafka_topic_partition_lis
     for (int p = 0; p < parts && rc == 0; p++) {
         int64_t lo, hi;
         rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(b->consumer, topic, p, &lo, &hi, OPEN_TIMEOUT_MS);
+            rd_kafka_query_watermark_offsets(kafka_link_consumer(b->link), topic, p, &lo, &hi,
+                                             OPEN_TIMEOUT_MS);
         if (e) {
             log_error("bus_kafka: %s[%d]: %s", topic, p, rd_kafka_err2str(e));
             rc = -1;
@@ -89,7 +90,8 @@ static int add_topic_end(bus *b, const char *topic, rd_kafka_topic_partition_lis
 static int assign_at_end(bus *b) {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     int rc = add_topic_end(b, b->inbox, list) || add_topic_end(b, EVENTS, list) ? -1 : 0;
-    rd_kafka_resp_err_t e = rc ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_assign(b->consumer, list);
+    rd_kafka_resp_err_t e =
+        rc ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_assign(kafka_link_consumer(b->link), list);
     if (e) {
         log_error("bus_kafka: assign: %s", rd_kafka_err2str(e));
         rc = -1;
@@ -126,7 +128,6 @@ static void free_bus(void *data) {
 }
 
 static int kafka_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const bus_handler *h) {
-    char err[256] = "";
     if (!cfg || !cfg->kafka || !cfg->key) return -1;
     bus *b = calloc(1, sizeof(*b));
     if (!b) return -1;
@@ -140,14 +141,11 @@ static int kafka_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const b
     const char *const consumer_kv[] = {"enable.auto.commit", "false", "enable.partition.eof",
                                        "false", "group.id", b->inbox, NULL};
     kafka_link_handler kh = {b, pump, on_delivery, free_bus};
-    if (kafka_link_open(&b->link, loop, cfg->kafka, producer_kv, consumer_kv, &kh, err,
-                        sizeof(err)) != 0) {
-        log_error("bus_kafka: %s", err);
+    if (kafka_link_open(&b->link, loop, cfg->kafka, "bus_kafka", producer_kv, consumer_kv, &kh)) {
         free_bus(b);
         return -1;
     }
     b->producer = kafka_link_producer(b->link);
-    b->consumer = kafka_link_consumer(b->link);
     if (assign_at_end(b)) {
         kafka_link_close(b->link); /* frees b once closed */
         return -1;

@@ -38,7 +38,7 @@ struct dispatcher {
     const record_key *key;
     unsigned batch_max;
     kafka_link *link;
-    rd_kafka_t *producer, *consumer; /* the link's */
+    rd_kafka_t *producer; /* the link's */
     int closing;
     /* the poll in flight */
     int state;
@@ -71,9 +71,9 @@ static void produce_batch(dispatcher *d, size_t i) {
 }
 
 static void finish_poll(dispatcher *d) {
-    rd_kafka_resp_err_t e = rd_kafka_offsets_store(d->consumer, d->offsets);
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(kafka_link_consumer(d->link), d->offsets);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-        rd_kafka_commit(d->consumer, NULL, 1);
+        rd_kafka_commit(kafka_link_consumer(d->link), NULL, 1);
     else /* the partitions were revoked meanwhile: their next owner redoes them */
         log_info("dispatcher: offsets not stored: %s", rd_kafka_err2str(e));
     d->st.polls++;
@@ -229,7 +229,6 @@ static int kafka_open(dispatcher **out, uv_loop_t *loop, const dispatcher_config
                                               "heartbeat.interval.ms",
                                               "1000",
                                               NULL};
-    char err[256] = "";
     if (!cfg || !cfg->kafka || !cfg->key) return -1;
     dispatcher *d = calloc(1, sizeof(*d));
     if (!d) return -1;
@@ -238,17 +237,14 @@ static int kafka_open(dispatcher **out, uv_loop_t *loop, const dispatcher_config
     d->key = cfg->key;
     d->batch_max = cfg->batch_max ? cfg->batch_max : 500;
     kafka_link_handler kh = {d, pump, on_delivery, free_dispatcher};
-    if (kafka_link_open(&d->link, loop, cfg->kafka, producer_kv, consumer_kv, &kh, err,
-                        sizeof(err)) != 0) {
-        log_error("dispatcher: kafka: %s", err);
+    if (kafka_link_open(&d->link, loop, cfg->kafka, "dispatcher", producer_kv, consumer_kv, &kh)) {
         free_dispatcher(d);
         return -1;
     }
     d->producer = kafka_link_producer(d->link);
-    d->consumer = kafka_link_consumer(d->link);
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, DISPATCH_TOPIC, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(d->consumer, topics);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(kafka_link_consumer(d->link), topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
         log_error("dispatcher: kafka: subscribe: %s", rd_kafka_err2str(e));

@@ -92,19 +92,21 @@ static int load_redis(backends *b, const chatd_config *cfg, const char *role) {
 
 /* ---- ZooKeeper ---- */
 
-/* "h:p,h:p[/chroot]": every server a valid HOST:PORT. */
+/* "h:p,h:p[/chroot]": every server a valid HOST:PORT, none empty. */
 static int zk_connect_valid(const char *s) {
-    char copy[1024], host[256];
+    char host[256], one[300];
     int port;
-    if (strlen(s) >= sizeof(copy)) return 0;
-    snprintf(copy, sizeof(copy), "%s", s);
-    char *chroot = strchr(copy, '/');
-    if (chroot) *chroot = '\0';
-    char *save = NULL;
-    int n = 0;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++)
-        if (hostport_parse(t, host, sizeof(host), &port, 0) != 0) return 0;
-    return n > 0 && copy[strlen(copy) - 1] != ',';
+    size_t servers = strcspn(s, "/");
+    for (const char *p = s;;) {
+        size_t len = strcspn(p, ",/");
+        if (len >= sizeof(one)) return 0;
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (hostport_parse(one, host, sizeof(host), &port, 0) != 0) return 0;
+        p += len;
+        if ((size_t)(p - s) >= servers) return 1; /* the end, or the chroot */
+        p++;                                     /* past the comma */
+    }
 }
 
 static int load_zookeeper(backends *b, const chatd_config *cfg, const char *role) {

@@ -14,6 +14,8 @@
 
 #include <uv.h>
 
+#include "core/log.h"
+
 struct kafka_link {
     kafka_link_handler h;
     rd_kafka_t *producer, *consumer;
@@ -103,15 +105,16 @@ static rd_kafka_t *make_handle(rd_kafka_type_t type, const kafka_link_config *cf
 }
 
 int kafka_link_open(kafka_link **out, uv_loop_t *loop, const kafka_link_config *cfg,
-                    const char *const *producer_kv, const char *const *consumer_kv,
-                    const kafka_link_handler *h, char *err, size_t errlen) {
-    char wait[16];
+                    const char *name, const char *const *producer_kv,
+                    const char *const *consumer_kv, const kafka_link_handler *h) {
+    char wait[16], err[256] = "";
+    const size_t errlen = sizeof(err);
     snprintf(wait, sizeof(wait), "%d", cfg->fetch_wait_ms > 0 ? cfg->fetch_wait_ms : 100);
     const char *const consumer_extra[] = {"fetch.wait.max.ms", wait, NULL};
     *out = NULL;
     kafka_link *l = calloc(1, sizeof(*l));
     if (!l) {
-        snprintf(err, errlen, "out of memory");
+        log_error("%s: out of memory", name);
         return -1;
     }
     l->h = *h;
@@ -138,6 +141,7 @@ int kafka_link_open(kafka_link **out, uv_loop_t *loop, const kafka_link_config *
     *out = l;
     return 0;
 fail:
+    log_error("%s: %s", name, err);
     destroy(l);
     return -1;
 }

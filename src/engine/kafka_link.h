@@ -57,10 +57,10 @@ typedef struct kafka_link kafka_link;
 
 /* Makes the producer (cfg + producer_kv) and the consumer (cfg +
  * fetch.wait.max.ms + consumer_kv) and starts waking the loop for them.
- * 0, or -1 with err set (nothing is left open). */
+ * 0, or -1 after logging why, prefixed with name (nothing is left open). */
 int kafka_link_open(kafka_link **out, uv_loop_t *loop, const kafka_link_config *cfg,
-                    const char *const *producer_kv, const char *const *consumer_kv,
-                    const kafka_link_handler *h, char *err, size_t errlen);
+                    const char *name, const char *const *producer_kv,
+                    const char *const *consumer_kv, const kafka_link_handler *h);
 rd_kafka_t *kafka_link_producer(const kafka_link *l);
 rd_kafka_t *kafka_link_consumer(const kafka_link *l);
 rd_kafka_queue_t *kafka_link_consumer_queue(const kafka_link *l);

@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
 
+#include "bus_forge.h"
 #include "net/ws.h"
 
 void hforge_message(record_buf *out, const hcluster *c, int genuine, int batch,
@@ -35,13 +36,7 @@ void hforge_message(record_buf *out, const hcluster *c, int genuine, int batch,
     memcpy(frame->data + hl, json, strlen(json));
     const char *to[] = {recipient};
     bus_record r = {channel, frame, to, 1, 0};
-    if (batch) {
-        assert_int_equal(record_batch_begin(out), 0);
-        assert_int_equal(record_batch_add(out, &r), 0);
-        assert_int_equal(record_seal(out, k), 0);
-    } else {
-        assert_int_equal(record_encode(out, &r, k), 0);
-    }
+    bus_forge(out, k, &r, batch);
     rcbuf_unref(frame);
     record_key_free(k);
 }

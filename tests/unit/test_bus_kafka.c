@@ -115,7 +115,7 @@ static void test_sasl_settings_applied(void **state) {
 }
 
 /* librdkafka takes any name in the configuration and refuses it when the
- * handle is made: the link does not open. */
+ * handle is made: the link does not open (and logs librdkafka's reason). */
 static void test_unknown_mechanism_refused(void **state) {
     char err[256] = "";
     kafka_link_config k = {.brokers = "127.0.0.1:1",
@@ -124,8 +124,11 @@ static void test_unknown_mechanism_refused(void **state) {
                            .sasl_password = "pw"};
     kafka_link *l = NULL;
     kafka_link_handler h = {NULL, NULL, NULL, NULL};
-    assert_int_equal(kafka_link_open(&l, &g.loop, &k, NULL, NULL, &h, err, sizeof err), -1);
+    assert_int_equal(kafka_link_open(&l, &g.loop, &k, "test", NULL, NULL, &h), -1);
     assert_null(l);
+    rd_kafka_conf_t *c = kafka_link_conf(&k, NULL, err, sizeof err);
+    assert_null(rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err));
+    rd_kafka_conf_destroy(c);
     print_message("refused: %s\n", err);
     assert_non_null(strstr(err, "NOT-A-MECHANISM"));
 }

@@ -22,6 +22,24 @@
 
 static record_key *K; /* the cluster secret of these tests */
 
+/* A new buffer of exactly n bytes of src (a trailing zero byte when n is
+ * past its end), then sealed when seal is set. */
+static record_buf prefix(const record_buf *src, size_t n, int seal) {
+    record_buf b = {0};
+    b.data = calloc(1, n + RECORD_MAC_LEN + 1);
+    memcpy(b.data, src->data, n < src->len ? n : src->len);
+    b.len = b.cap = n;
+    if (seal) assert_int_equal(record_seal(&b, K), 0);
+    return b;
+}
+
+/* Sealed payload p with one zero byte added to its body, sealed again. */
+static record_buf trailing_byte(const record_buf *p) {
+    record_buf body = *p;
+    body.len -= RECORD_MAC_LEN;
+    return prefix(&body, body.len + 1, 1);
+}
+
 /* Replaces b's mac by a fresh one over its (changed) bytes. */
 static void reseal(record_buf *b) {
     assert_true(b->sealed && b->len >= RECORD_MAC_LEN);
@@ -149,11 +167,7 @@ static void test_truncations_rejected(void **state) {
     /* every truncation, of the sealed bytes and (sealed again) of the body */
     for (int sealed_again = 0; sealed_again < 2; sealed_again++) {
         for (size_t n = 0; n < rec.len - RECORD_MAC_LEN * sealed_again; n++) {
-            record_buf cut = {0};
-            cut.data = malloc(n + RECORD_MAC_LEN + 1);
-            memcpy(cut.data, rec.data, n);
-            cut.len = cut.cap = n;
-            if (sealed_again) assert_int_equal(record_seal(&cut, K), 0);
+            record_buf cut = prefix(&rec, n, sealed_again);
             uint8_t *copy = malloc(cut.len ? cut.len : 1); /* exact size: ASan catches overreads */
             memcpy(copy, cut.data, cut.len);
             assert_true(record_decode(copy, cut.len, K, &d) < 0);
@@ -162,22 +176,13 @@ static void test_truncations_rejected(void **state) {
             record_buf_free(&cut);
         }
         for (size_t n = 0; n < bat.len - RECORD_MAC_LEN * sealed_again; n++) {
-            record_buf cut = {0};
-            cut.data = malloc(n + RECORD_MAC_LEN + 1);
-            memcpy(cut.data, bat.data, n);
-            cut.len = cut.cap = n;
-            if (sealed_again) assert_int_equal(record_seal(&cut, K), 0);
+            record_buf cut = prefix(&bat, n, sealed_again);
             assert_true(record_batch_open(&it, cut.data, cut.len, K) < 0);
             record_buf_free(&cut);
         }
     }
     /* trailing garbage, inside the mac */
-    record_buf longer = {0};
-    longer.data = malloc(rec.len + 1);
-    memcpy(longer.data, rec.data, rec.len - RECORD_MAC_LEN);
-    longer.data[rec.len - RECORD_MAC_LEN] = 0;
-    longer.len = longer.cap = rec.len - RECORD_MAC_LEN + 1;
-    assert_int_equal(record_seal(&longer, K), 0);
+    record_buf longer = trailing_byte(&rec);
     assert_int_equal(record_decode(longer.data, longer.len, K, &d), RECORD_EINVAL);
     record_buf_free(&longer);
     /* a record is not a batch and vice versa */
@@ -292,19 +297,11 @@ static void test_event_roundtrip(void **state) {
     /* every truncation (sealed again) and a trailing byte are rejected */
     assert_int_equal(record_event_encode(&b, K, 3, "user", "bob"), 0);
     for (size_t n = 0; n + RECORD_MAC_LEN < b.len; n++) {
-        record_buf cut = {0};
-        cut.data = malloc(n + RECORD_MAC_LEN + 1);
-        memcpy(cut.data, b.data, n);
-        cut.len = cut.cap = n;
-        assert_int_equal(record_seal(&cut, K), 0);
+        record_buf cut = prefix(&b, n, 1);
         assert_true(record_event_decode(cut.data, cut.len, K, &e) < 0);
         record_buf_free(&cut);
     }
-    record_buf longer = {0};
-    longer.data = calloc(1, b.len + RECORD_MAC_LEN + 1);
-    memcpy(longer.data, b.data, b.len - RECORD_MAC_LEN);
-    longer.len = longer.cap = b.len - RECORD_MAC_LEN + 1;
-    assert_int_equal(record_seal(&longer, K), 0);
+    record_buf longer = trailing_byte(&b);
     assert_int_equal(record_event_decode(longer.data, longer.len, K, &e), RECORD_EINVAL);
     record_buf_free(&longer);
     /* an event is neither a record nor a batch */
@@ -318,7 +315,8 @@ static void test_event_roundtrip(void **state) {
 /* A flipped bit anywhere, another secret, or no mac at all: EAUTH, for
  * records, batches and events alike; nothing is decoded. */
 static void test_mac_rejects_forgeries(void **state) {
-    rcbuf *f = rcbuf_copy("{\"type\":\"chat_message\"}", 25);
+    const char *json = "{\"type\":\"chat_message\"}";
+    rcbuf *f = rcbuf_copy(json, strlen(json));
     bus_record r = make(f, "chan", names3, 3, 0);
     record_key *other;
     assert_int_equal(record_key_new(&other, "another cluster", 15), 0);

@@ -302,11 +302,7 @@ static void test_no_redis(void **state) {
 
 static int group_setup(void **state) {
     uv_loop_init(&loop);
-    if (redisserver_start(&rs) != 0) {
-        fprintf(stderr, "cannot start redis-server (package redis-server)\n");
-        return -1;
-    }
-    return 0;
+    return redisserver_start_auth(&rs, NULL);
 }
 
 static int group_teardown(void **state) {
