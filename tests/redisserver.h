@@ -7,6 +7,9 @@
  * redisserver_restart stops it and starts a fresh one on the same port,
  * which is how tests simulate "Redis went away and came back" (the data
  * is gone, as with a real restart of a non-persistent Redis).
+ * redisserver_start_auth starts one that requires a password
+ * (--requirepass, given in a config file so it is not on the command
+ * line); restarts keep it.
  *
  * Header-only (static functions) so each test binary gets its own copy.
  */
@@ -35,9 +38,11 @@ typedef struct redisserver {
     pid_t pid;
     int port;
     char dir[128];
+    char password[64]; /* "" = none */
 } redisserver;
 
-/* 1 when PING on 127.0.0.1:port answers +PONG. */
+/* 1 when PING on 127.0.0.1:port answers +PONG (or, with a password,
+ * -NOAUTH: up, and asking for it). */
 static inline int redisserver__pong(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return 0;
@@ -48,7 +53,8 @@ static inline int redisserver__pong(int port) {
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     char buf[16] = {0};
     int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0 && write(fd, "PING\r\n", 6) == 6 &&
-             read(fd, buf, sizeof buf - 1) >= 5 && !strncmp(buf, "+PONG", 5);
+             read(fd, buf, sizeof buf - 1) >= 5 &&
+             (!strncmp(buf, "+PONG", 5) || !strncmp(buf, "-NOAUTH", 7));
     close(fd);
     return ok;
 }
@@ -64,9 +70,14 @@ static inline void redisserver__kill(redisserver *s) {
 
 /* Runs redis-server on s->port in s->dir and waits (up to 10 s) for PONG. */
 static inline int redisserver__spawn(redisserver *s) {
-    char port[16], log[192];
+    char port[16], log[192], conf[192];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(log, sizeof log, "%s/redis.log", s->dir);
+    snprintf(conf, sizeof conf, "%s/redis.conf", s->dir);
+    FILE *cf = fopen(conf, "w"); /* the password, if any, stays off the command line */
+    if (!cf) return -1;
+    if (s->password[0]) fprintf(cf, "requirepass \"%s\"\n", s->password); /* no quotes in it */
+    fclose(cf);
     s->pid = fork();
     if (s->pid < 0) return -1;
     if (s->pid == 0) {
@@ -76,7 +87,7 @@ static inline int redisserver__spawn(redisserver *s) {
             dup2(fd, 1);
             close(fd);
         }
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--dir",
+        execlp("redis-server", "redis-server", conf, "--port", port, "--bind", "127.0.0.1", "--dir",
                s->dir, "--save", "", "--appendonly", "no", "--logfile", log, (char *)NULL);
         _exit(127);
     }
@@ -93,6 +104,21 @@ static inline int redisserver__spawn(redisserver *s) {
     return -1;
 }
 
+static inline void redisserver_stop(redisserver *s);
+
+static inline int redisserver__start(redisserver *s) {
+    if (!svc_mkdtemp(s->dir, sizeof s->dir, "chatd-redis-")) {
+        s->dir[0] = '\0';
+        return -1;
+    }
+    s->port = svc_free_port();
+    if (s->port <= 0 || redisserver__spawn(s) != 0) {
+        redisserver_stop(s);
+        return -1;
+    }
+    return 0;
+}
+
 static inline void redisserver_stop(redisserver *s) {
     redisserver__kill(s);
     if (s->dir[0]) {
@@ -104,16 +130,17 @@ static inline void redisserver_stop(redisserver *s) {
 /* Starts a server on a free port. 0 or -1 (nothing left running). */
 static inline int redisserver_start(redisserver *s) {
     memset(s, 0, sizeof *s);
-    if (!svc_mkdtemp(s->dir, sizeof s->dir, "chatd-redis-")) {
-        s->dir[0] = '\0';
-        return -1;
-    }
-    s->port = svc_free_port();
-    if (s->port <= 0 || redisserver__spawn(s) != 0) {
-        redisserver_stop(s);
-        return -1;
-    }
-    return 0;
+    return redisserver__start(s);
+}
+
+/* The same, requiring password (at most 63 bytes, no newline, no quote);
+ * NULL = none. Says on stderr what is missing when it fails. */
+static inline int redisserver_start_auth(redisserver *s, const char *password) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->password, sizeof s->password, "%s", password ? password : "");
+    if (redisserver__start(s) == 0) return 0;
+    fprintf(stderr, "cannot start redis-server (package redis-server)\n");
+    return -1;
 }
 
 /* Stops the server and starts a new, empty one on the same port. */

@@ -30,41 +30,38 @@ static void set_err(char *errbuf, size_t errlen, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* Read a whole key file. Returns 0 (key set), -ENOENT when the file does
- * not exist, or -1 with errbuf set for every other problem. */
-static int read_key_file(const char *path, uint8_t **key, size_t *key_len, char *errbuf,
-                         size_t errlen) {
+int secret_read_file(const char *path, const char *what, size_t max, uint8_t **key,
+                     size_t *key_len, char *errbuf, size_t errlen) {
     uint8_t *buf = NULL;
     size_t len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
         if (errno == ENOENT) return -ENOENT;
-        set_err(errbuf, errlen, "cannot open JWT secret %s: %s", path, strerror(errno));
+        set_err(errbuf, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
         return -1;
     }
-    buf = malloc(SECRET_MAX_BYTES + 1);
+    buf = malloc(max + 1);
     if (!buf) {
-        set_err(errbuf, errlen, "out of memory reading JWT secret %s", path);
+        set_err(errbuf, errlen, "out of memory reading %s %s", what, path);
         goto fail;
     }
     for (;;) {
-        ssize_t n = read(fd, buf + len, SECRET_MAX_BYTES + 1 - len);
+        ssize_t n = read(fd, buf + len, max + 1 - len);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            set_err(errbuf, errlen, "cannot read JWT secret %s: %s", path, strerror(errno));
+            set_err(errbuf, errlen, "cannot read %s %s: %s", what, path, strerror(errno));
             goto fail;
         }
         if (n == 0) break;
         len += (size_t)n;
-        if (len > SECRET_MAX_BYTES) {
-            set_err(errbuf, errlen, "JWT secret %s is larger than %d bytes", path,
-                    SECRET_MAX_BYTES);
+        if (len > max) {
+            set_err(errbuf, errlen, "%s %s is larger than %zu bytes", what, path, max);
             goto fail;
         }
     }
     if (len == 0) {
-        set_err(errbuf, errlen, "JWT secret %s is empty", path);
+        set_err(errbuf, errlen, "%s %s is empty", what, path);
         goto fail;
     }
     close(fd);
@@ -73,11 +70,16 @@ static int read_key_file(const char *path, uint8_t **key, size_t *key_len, char 
     return 0;
 fail:
     if (buf) {
-        sodium_memzero(buf, SECRET_MAX_BYTES + 1);
+        sodium_memzero(buf, max + 1);
         free(buf);
     }
     close(fd);
     return -1;
+}
+
+static int read_key_file(const char *path, uint8_t **key, size_t *key_len, char *errbuf,
+                         size_t errlen) {
+    return secret_read_file(path, "JWT secret", SECRET_MAX_BYTES, key, key_len, errbuf, errlen);
 }
 
 /* mkdir -p for dir (mode 0700 for the directories we create). */

@@ -19,6 +19,9 @@
 #include "core/rcbuf.h"
 
 typedef struct uv_loop_s uv_loop_t;
+typedef struct record_key record_key;               /* bus/record.h */
+typedef struct redis_link_config redis_link_config; /* engine/redis_link.h */
+typedef struct kafka_link_config kafka_link_config; /* engine/kafka_link.h */
 
 typedef struct bus_record {
     const char *channel_id;          /* partition key; NULL for per-user pushes */
@@ -41,12 +44,13 @@ typedef struct bus_handler {
 
 typedef struct bus bus;
 
+/* Everything is borrowed and must outlive the bus. */
 typedef struct bus_config {
-    unsigned server_id;        /* this chat server's node id: its inbox */
-    const char *brokers;       /* Kafka bootstrap servers (kafka backend) */
-    int fetch_wait_ms;         /* kafka: fetch.wait.max.ms; 0 = 100 */
-    const char *redis_host;    /* Redis (redis backend) */
-    int redis_port;
+    unsigned server_id;             /* this chat server's node id: its inbox */
+    const record_key *key;          /* the cluster secret: seals what is published, and
+                                     * whatever is read must carry its mac */
+    const kafka_link_config *kafka; /* kafka backend */
+    const redis_link_config *redis; /* redis backend */
 } bus_config;
 
 typedef struct bus_backend {

@@ -6,30 +6,30 @@
  *   inbox          XREAD BLOCK on chat-inbox.<server_id> and chat-events
  *
  * The dispatchers (dispatch_redis.c) turn chat-messages entries into
- * batches in our inbox. Two async hiredis connections on the loop (libuv
- * adapter): one only ever waits in XREAD BLOCK, the other publishes, so a
- * blocked read never delays a publish. The read starts after the last
- * entries that existed when open() ran (looked up synchronously, start-up
- * only) and then always names the last id it saw, so nothing is skipped
- * between two reads. Lost connections are re-made every RECONNECT_MS. A
- * publish made while the publishing connection is down, or lost with it
- * before Redis answered, waits in a bounded queue and is sent again on
- * reconnect (at-least-once: clients de-duplicate by message_id); only past
+ * batches in our inbox. Two Redis links (engine/redis_link.h: connect
+ * timeout, AUTH, reconnect with backoff): one only ever waits in XREAD
+ * BLOCK, the other publishes, so a blocked read never delays a publish.
+ * The read starts after the last entries that existed when open() ran
+ * (looked up synchronously, start-up only) and then always names the last
+ * id it saw, so nothing is skipped between two reads. A publish made while
+ * the publishing link is down, or lost with it before Redis answered,
+ * waits in a bounded queue and is sent again when the link is up
+ * (at-least-once: clients de-duplicate by message_id); only past
  * PENDING_MAX records is one dropped (it is in the store: clients recover
- * it with fetch_history).
+ * it with fetch_history). Every payload is sealed with the cluster secret,
+ * and what is read must carry its mac (bus/inbox.h drops the rest).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/adapters/libuv.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
 #include <uv.h>
 
 #include "bus/bus.h"
+#include "bus/inbox.h"
 #include "bus/record.h"
 #include "core/log.h"
+#include "engine/redis_link.h"
 
 #define TOPIC "chat-messages"
 #define EVENTS "chat-events"
@@ -38,8 +38,7 @@
 #define EVENTS_MAXLEN 10000
 #define READ_COUNT 256
 #define READ_BLOCK_MS 5000
-#define RECONNECT_MS 500
-#define CONNECT_TIMEOUT_MS 2000 /* hiredis has none: a connect may hang while Redis restarts */
+#define OPEN_TIMEOUT_MS 2000
 #define PENDING_MAX 100000
 
 /* One XADD, kept until Redis has answered it. */
@@ -57,69 +56,17 @@ struct bus {
     uv_loop_t *loop;
     bus_handler h;
     unsigned server_id;
-    char host[256];
-    int port;
-    redisAsyncContext *pub, *sub; /* NULL while down */
-    int pub_ok, sub_ok;           /* their connect has completed */
-    uv_timer_t timer;             /* reconnects */
-    int closing;
+    const record_key *key;
+    redis_link *pub, *sub;
+    int closing, links; /* links: opened and not yet closed */
     char inbox[64];
     char inbox_id[64], events_id[64]; /* last entry ids seen */
     record_buf enc;
     unsigned dropped; /* publishes lost past PENDING_MAX, logged once per outage */
+    int pub_was_up;   /* the publishing link has been up before (a reconnect) */
     pub_entry *pending, *pending_tail; /* waiting for a connection */
     size_t npending;
 };
-
-static void on_timer(uv_timer_t *t);
-
-static void lost(bus *b, const redisAsyncContext *ac) {
-    if (b->pub == ac) b->pub = NULL, b->pub_ok = 0;
-    if (b->sub == ac) b->sub = NULL, b->sub_ok = 0;
-    if (!b->closing && !uv_is_active((uv_handle_t *)&b->timer))
-        uv_timer_start(&b->timer, on_timer, RECONNECT_MS, 0);
-}
-
-static void flush_pending(bus *b);
-
-static void on_connect(const redisAsyncContext *ac, int status) {
-    bus *b = ac->data;
-    if (status == REDIS_OK) {
-        if (ac == b->sub) b->sub_ok = 1;
-        if (ac == b->pub) {
-            b->pub_ok = 1;
-            if (b->npending)
-                log_info("bus_redis: publishing again (%zu records were waiting, %u dropped)",
-                         b->npending, b->dropped);
-            b->dropped = 0;
-            flush_pending(b);
-        }
-        return;
-    }
-    log_warn("bus_redis: cannot connect to Redis %s:%d: %s", b->host, b->port, ac->errstr);
-    lost(b, ac);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status) {
-    bus *b = ac->data;
-    if (!b->closing) log_warn("bus_redis: lost Redis %s:%d", b->host, b->port);
-    lost(b, ac);
-}
-
-static redisAsyncContext *make_conn(bus *b) {
-    redisAsyncContext *ac = redisAsyncConnect(b->host, b->port);
-    if (!ac) return NULL;
-    if (ac->err) {
-        log_warn("bus_redis: %s", ac->errstr);
-        redisAsyncFree(ac);
-        return NULL;
-    }
-    ac->data = b;
-    redisLibuvAttach(ac, b->loop);
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    return ac;
-}
 
 static const redisReply *field(const redisReply *kv, const char *name) {
     if (!kv || kv->type != REDIS_REPLY_ARRAY) return NULL;
@@ -129,38 +76,16 @@ static const redisReply *field(const redisReply *kv, const char *name) {
     return NULL;
 }
 
-static void deliver_batch(bus *b, const redisReply *v) {
-    record_batch_iter it;
-    record_decoded d;
-    if (!v || record_batch_open(&it, v->str, v->len) < 0) {
-        log_warn("bus_redis: skipping a malformed inbox entry");
-        return;
-    }
-    while (record_batch_next(&it, &d) == 1) {
-        b->h.deliver(b->h.data, &d.r);
-        record_decoded_clear(&d);
-    }
-}
-
-static void deliver_event(bus *b, const redisReply *v) {
-    record_event e;
-    if (!v || record_event_decode(v->str, v->len, &e)) {
-        log_warn("bus_redis: skipping a malformed event");
-        return;
-    }
-    if (e.server_id != b->server_id && b->h.event) b->h.event(b->h.data, e.kind, e.arg);
-}
-
 static void read_inbox(bus *b);
 
 /* reply: nil (BLOCK timed out) or [[stream, [[id, [field, value...]]...]]...] */
 static void on_read(redisAsyncContext *ac, void *r, void *priv) {
     bus *b = priv;
     const redisReply *reply = r;
-    if (!reply || b->closing || ac != b->sub) return;
+    if (!reply || b->closing || ac != redis_link_ctx(b->sub)) return;
     if (reply->type == REDIS_REPLY_ERROR) {
         log_warn("bus_redis: XREAD: %s", reply->str);
-        redisAsyncDisconnect(ac); /* reconnect in a moment rather than spin */
+        redis_link_reset(b->sub); /* reconnect in a moment rather than spin */
         return;
     }
     for (size_t s = 0; reply->type == REDIS_REPLY_ARRAY && s < reply->elements; s++) {
@@ -177,11 +102,13 @@ static void on_read(redisAsyncContext *ac, void *r, void *priv) {
                 e->element[0]->type != REDIS_REPLY_STRING)
                 continue;
             snprintf(last, sizeof(b->inbox_id), "%s", e->element[0]->str);
+            const redisReply *v = field(e->element[1], is_events ? "e" : "b");
             if (is_events)
-                deliver_event(b, field(e->element[1], "e"));
+                bus_inbox_event(&b->h, b->key, b->server_id, v ? v->str : NULL, v ? v->len : 0,
+                                EVENTS);
             else
-                deliver_batch(b, field(e->element[1], "b"));
-            if (b->closing || ac != b->sub) /* a handler closed the bus */
+                bus_inbox_batch(&b->h, b->key, v ? v->str : NULL, v ? v->len : 0, b->inbox);
+            if (b->closing || ac != redis_link_ctx(b->sub)) /* a handler closed the bus */
                 return;
         }
     }
@@ -189,90 +116,15 @@ static void on_read(redisAsyncContext *ac, void *r, void *priv) {
 }
 
 static void read_inbox(bus *b) {
-    if (b->sub)
-        redisAsyncCommand(b->sub, on_read, b, "XREAD COUNT %d BLOCK %d STREAMS %s %s %s %s",
-                          READ_COUNT, READ_BLOCK_MS, b->inbox, EVENTS, b->inbox_id, b->events_id);
+    redis_link_command(b->sub, on_read, b, "XREAD COUNT %d BLOCK %d STREAMS %s %s %s %s",
+                       READ_COUNT, READ_BLOCK_MS, b->inbox, EVENTS, b->inbox_id, b->events_id);
 }
 
-static void connect_sub(bus *b) {
-    if ((b->sub = make_conn(b))) read_inbox(b);
+static void sub_up(void *data) {
+    read_inbox(data);
 }
 
-static void connect_pub(bus *b) {
-    b->pub = make_conn(b);
-}
-
-static void on_timer(uv_timer_t *t) {
-    bus *b = t->data;
-    /* A connect that has not completed by now never will: start again. */
-    redisAsyncContext *stuck;
-    if (b->pub && !b->pub_ok) stuck = b->pub, b->pub = NULL, redisAsyncFree(stuck);
-    if (b->sub && !b->sub_ok) stuck = b->sub, b->sub = NULL, redisAsyncFree(stuck);
-    if (!b->pub) connect_pub(b);
-    if (!b->sub) connect_sub(b);
-    if (!b->pub_ok || !b->sub_ok)
-        uv_timer_start(&b->timer, on_timer, b->pub && b->sub ? CONNECT_TIMEOUT_MS : RECONNECT_MS, 0);
-}
-
-/* Synchronously (start-up only) finds the last id of a stream, "0-0" if empty. */
-static int last_id(redisContext *c, const char *stream, char *out, size_t outlen) {
-    redisReply *r = redisCommand(c, "XREVRANGE %s + - COUNT 1", stream);
-    int rc = -1;
-    if (r && r->type == REDIS_REPLY_ARRAY) {
-        rc = 0;
-        if (r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
-            r->element[0]->elements >= 1 && r->element[0]->element[0]->type == REDIS_REPLY_STRING)
-            snprintf(out, outlen, "%s", r->element[0]->element[0]->str);
-        else
-            snprintf(out, outlen, "0-0");
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-static void on_timer_closed(uv_handle_t *h) {
-    bus *b = h->data;
-    record_buf_free(&b->enc);
-    free(b);
-}
-
-static int redis_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const bus_handler *h) {
-    if (!cfg || !cfg->redis_host || strlen(cfg->redis_host) >= sizeof(((bus *)0)->host)) return -1;
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
-    if (!c || c->err) {
-        log_error("bus_redis: cannot connect to Redis %s:%d: %s", cfg->redis_host, cfg->redis_port,
-                  c ? c->errstr : "out of memory");
-        if (c) redisFree(c);
-        return -1;
-    }
-    bus *b = calloc(1, sizeof(*b));
-    if (!b) {
-        redisFree(c);
-        return -1;
-    }
-    b->loop = loop;
-    b->h = *h;
-    b->server_id = cfg->server_id;
-    snprintf(b->host, sizeof(b->host), "%s", cfg->redis_host);
-    b->port = cfg->redis_port;
-    snprintf(b->inbox, sizeof(b->inbox), INBOX_PREFIX "%u", cfg->server_id);
-    int rc = last_id(c, b->inbox, b->inbox_id, sizeof(b->inbox_id)) ||
-             last_id(c, EVENTS, b->events_id, sizeof(b->events_id));
-    redisFree(c);
-    if (rc) {
-        log_error("bus_redis: cannot read the inbox %s", b->inbox);
-        free(b);
-        return -1;
-    }
-    uv_timer_init(loop, &b->timer);
-    b->timer.data = b;
-    connect_pub(b);
-    connect_sub(b);
-    uv_timer_start(&b->timer, on_timer, b->pub && b->sub ? CONNECT_TIMEOUT_MS : RECONNECT_MS, 0);
-    *out = b;
-    return 0;
-}
+/* ---- publishing ---- */
 
 static void queue_pending(bus *b, pub_entry *e) {
     if (b->npending >= PENDING_MAX) {
@@ -301,23 +153,25 @@ static void on_published(redisAsyncContext *ac, void *r, void *priv) {
 }
 
 static void send_entry(bus *b, pub_entry *e) {
-    if (redisAsyncCommand(b->pub, on_published, e, "XADD %s MAXLEN ~ %d * %s %b", e->stream,
-                          e->maxlen, e->field, e->data, e->len) != REDIS_OK)
+    if (redis_link_command(b->pub, on_published, e, "XADD %s MAXLEN ~ %d * %s %b", e->stream,
+                           e->maxlen, e->field, e->data, e->len) != 0)
         queue_pending(b, e);
 }
 
-static void flush_pending(bus *b) {
+/* The publishing link is up: send what waited. */
+static void pub_up(void *data) {
+    bus *b = data;
+    if (b->pub_was_up && (b->npending || b->dropped))
+        log_info("bus_redis: publishing again (%zu records were waiting, %u dropped)", b->npending,
+                 b->dropped);
+    b->pub_was_up = 1;
+    b->dropped = 0;
     pub_entry *e = b->pending;
     b->pending = b->pending_tail = NULL;
     b->npending = 0;
-    while (e && b->pub) {
+    while (e) { /* send_entry queues again whatever cannot go (the link went again) */
         pub_entry *next = e->next;
         send_entry(b, e);
-        e = next;
-    }
-    while (e) { /* the connection went again meanwhile */
-        pub_entry *next = e->next;
-        queue_pending(b, e);
         e = next;
     }
 }
@@ -331,12 +185,11 @@ static void add_entry(bus *b, const char *stream, int maxlen, const char *fieldn
     e->field = fieldname;
     e->len = b->enc.len;
     memcpy(e->data, b->enc.data, b->enc.len);
-    if (b->pub) send_entry(b, e);
-    else queue_pending(b, e);
+    send_entry(b, e);
 }
 
 static void redis_publish(bus *b, const bus_record *r) {
-    if (record_encode(&b->enc, r)) {
+    if (record_encode(&b->enc, r, b->key)) {
         log_warn("bus_redis: record not encodable, dropped");
         return;
     }
@@ -344,27 +197,91 @@ static void redis_publish(bus *b, const bus_record *r) {
 }
 
 static void redis_publish_event(bus *b, const char *kind, const char *arg) {
-    if (record_event_encode(&b->enc, b->server_id, kind, arg)) {
+    if (record_event_encode(&b->enc, b->key, b->server_id, kind, arg)) {
         log_warn("bus_redis: event not encodable, dropped");
         return;
     }
     add_entry(b, EVENTS, EVENTS_MAXLEN, "e");
 }
 
-static void redis_close(bus *b) {
-    b->closing = 1;
-    uv_timer_stop(&b->timer);
-    /* Frees call pending callbacks with no reply and on_disconnect; both
-     * see closing and do nothing. */
-    if (b->pub) redisAsyncFree(b->pub);
-    if (b->sub) redisAsyncFree(b->sub);
-    b->pub = b->sub = NULL;
+/* ---- opening and closing ---- */
+
+/* Synchronously (start-up only) finds the last id of a stream, "0-0" if empty. */
+static int last_id(redisContext *c, const char *stream, char *out, size_t outlen) {
+    redisReply *r = redisCommand(c, "XREVRANGE %s + - COUNT 1", stream);
+    int rc = -1;
+    if (r && r->type == REDIS_REPLY_ARRAY) {
+        rc = 0;
+        if (r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+            r->element[0]->elements >= 1 && r->element[0]->element[0]->type == REDIS_REPLY_STRING)
+            snprintf(out, outlen, "%s", r->element[0]->element[0]->str);
+        else
+            snprintf(out, outlen, "0-0");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static void free_bus(bus *b) {
     while (b->pending) {
         pub_entry *next = b->pending->next;
         free(b->pending);
         b->pending = next;
     }
-    uv_close((uv_handle_t *)&b->timer, on_timer_closed);
+    record_buf_free(&b->enc);
+    free(b);
+}
+
+static void link_closed(void *data) {
+    bus *b = data;
+    if (--b->links == 0) free_bus(b);
+}
+
+static int redis_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const bus_handler *h) {
+    char err[512];
+    redisContext *c;
+    if (!cfg || !cfg->redis || !cfg->key) return -1;
+    if (redis_link_connect_sync(cfg->redis, OPEN_TIMEOUT_MS, &c, err, sizeof(err)) != 0) {
+        log_error("bus_redis: %s", err);
+        return -1;
+    }
+    bus *b = calloc(1, sizeof(*b));
+    if (!b) {
+        redisFree(c);
+        return -1;
+    }
+    b->loop = loop;
+    b->h = *h;
+    b->server_id = cfg->server_id;
+    b->key = cfg->key;
+    snprintf(b->inbox, sizeof(b->inbox), INBOX_PREFIX "%u", cfg->server_id);
+    int rc = last_id(c, b->inbox, b->inbox_id, sizeof(b->inbox_id)) ||
+             last_id(c, EVENTS, b->events_id, sizeof(b->events_id));
+    redisFree(c);
+    if (rc) {
+        log_error("bus_redis: cannot read the inbox %s", b->inbox);
+        free_bus(b);
+        return -1;
+    }
+    redis_link_handler ph = {b, pub_up, NULL, link_closed}, sh = {b, sub_up, NULL, link_closed};
+    if (redis_link_open(&b->pub, loop, cfg->redis, "bus_redis", &ph) != 0 ||
+        (b->links++, redis_link_open(&b->sub, loop, cfg->redis, "bus_redis inbox", &sh) != 0)) {
+        b->closing = 1;
+        if (b->links) redis_link_close(b->pub); /* frees b when closed */
+        else free_bus(b);
+        return -1;
+    }
+    b->links++;
+    *out = b;
+    return 0;
+}
+
+static void redis_close(bus *b) {
+    b->closing = 1;
+    /* Pending callbacks run now (or right after the running one) with no
+     * reply and see closing; b goes when both links are gone. */
+    redis_link_close(b->pub);
+    redis_link_close(b->sub);
 }
 
 const bus_backend bus_redis_backend = {"redis", redis_open, redis_publish, redis_publish_event,

@@ -12,21 +12,34 @@
  *
  * Wire format (all integers big-endian):
  *
- *   header   : 'c' 'b' version(=1) kind(1 record | 2 batch)
- *   record   : header body
- *   batch    : header count:u32 body{count}
- *   event    : header server_id:u32 kind_len:u16 kind arg_len:u16 arg
- *              (kind 3; kind non-empty, arg may be empty)
+ *   header   : 'c' 'b' version(=2) kind(1 record | 2 batch | 3 event)
+ *   record   : header body mac
+ *   batch    : header count:u32 body{count} mac
+ *   event    : header server_id:u32 kind_len:u16 kind arg_len:u16 arg mac
+ *              (kind non-empty, arg may be empty)
  *   body     : flags:u8 (bit0 presence, bit1 has channel)
  *              [channel_len:u16 channel]      (only with bit1)
  *              n_recipients:u32 (name_len:u16 name){n_recipients}
  *              frame_len:u32 frame
+ *   mac      : HMAC-SHA256(cluster secret, every byte before it), 32 bytes
+ *
+ * Version 2 added the mac: whoever can write to Redis or Kafka could
+ * otherwise put any frame in front of any user (a chat_message "from"
+ * anyone). Every payload is sealed with the key of cluster_secret.txt and
+ * every decoder checks the mac (constant time) BEFORE it parses anything,
+ * so only bytes written by a holder of the secret reach the parser; a
+ * payload that fails is RECORD_EAUTH. A v1 payload (no mac) fails too.
+ * The mac does not stop a replay of a genuine payload: delivery is
+ * at-least-once anyway and clients de-duplicate by message_id.
  *
  * Decoding never trusts its input: every length is checked against the
  * bytes left and against the caps below, names and channel ids must be
  * non-empty and contain no NUL byte, unknown flag bits, versions or kinds
  * and trailing bytes are rejected. A batch is validated as a whole before
  * the first delivery is handed out, so garbage never half-delivers.
+ *
+ * Threading: a record_key is read-only once made (every operation copies
+ * its precomputed HMAC state), so one key serves any number of threads.
  */
 #ifndef CHATD_RECORD_H
 #define CHATD_RECORD_H
@@ -36,29 +49,54 @@
 
 #include "bus/bus.h"
 
-#define RECORD_VERSION 1
+#define RECORD_VERSION 2
+#define RECORD_MAC_LEN 32                    /* HMAC-SHA256 */
 #define RECORD_MAX_NAME 255                  /* bytes of a username or channel id */
 #define RECORD_MAX_RECIPIENTS 100000         /* per body */
 #define RECORD_MAX_FRAME (16u * 1024 * 1024) /* bytes of one frame */
 #define RECORD_MAX_BATCH 100000              /* deliveries per batch */
 
-enum { RECORD_EINVAL = -1, RECORD_ETOOBIG = -2, RECORD_ENOMEM = -3 };
+/* RECORD_EAUTH: the mac is wrong (forged, corrupted, another cluster's
+ * secret, or a v1 payload); RECORD_EINVAL: authentic but malformed. */
+enum { RECORD_EINVAL = -1, RECORD_ETOOBIG = -2, RECORD_ENOMEM = -3, RECORD_EAUTH = -4 };
 
-/* A growable output buffer. Zero-initialise it; record_buf_free releases. */
+/* The cluster secret, ready to seal and check payloads. */
+typedef struct record_key record_key;
+
+/* Makes a key from secret (len > 0 bytes, copied into HMAC state; the
+ * caller may wipe its copy). 0, RECORD_EINVAL or RECORD_ENOMEM. */
+int record_key_new(record_key **out, const void *secret, size_t len);
+/* Also accepts payloads sealed with `secret` (never seals with it): the
+ * middle step of a secret rotation. One such extra key at most; a second
+ * call replaces it. 0 or RECORD_EINVAL. Not thread-safe with users of k. */
+int record_key_accept(record_key *k, const void *secret, size_t len);
+/* Wipes and frees k (NULL is fine). */
+void record_key_free(record_key *k);
+
+/* A growable output buffer. Zero-initialise it; record_buf_free releases.
+ * sealed: the mac is the last RECORD_MAC_LEN bytes (nothing may be added). */
 typedef struct record_buf {
     uint8_t *data;
     size_t len, cap;
+    int sealed;
 } record_buf;
 
 void record_buf_free(record_buf *b);
 
-/* Replaces out's contents with the encoding of r as a RECORD.
- * 0, RECORD_EINVAL (a name empty/too long, NULL frame) or RECORD_ETOOBIG. */
-int record_encode(record_buf *out, const bus_record *r);
+/* Appends the mac of b's bytes under k and marks b sealed. The encoders
+ * below seal by themselves; this is for a batch (after its last
+ * record_batch_add) and for tests that sign bytes of their own. 0,
+ * RECORD_EINVAL (already sealed) or RECORD_ENOMEM. */
+int record_seal(record_buf *b, const record_key *k);
 
-/* Replaces out's contents with an empty BATCH; record_batch_add appends one
- * delivery (r's recipients are the ones that server holds) and updates the
- * count in place. 0 or negative (out is unchanged on failure). */
+/* Replaces out's contents with the sealed encoding of r as a RECORD.
+ * 0, RECORD_EINVAL (a name empty/too long, NULL frame) or RECORD_ETOOBIG. */
+int record_encode(record_buf *out, const bus_record *r, const record_key *k);
+
+/* Replaces out's contents with an empty, unsealed BATCH; record_batch_add
+ * appends one delivery (r's recipients are the ones that server holds) and
+ * updates the count in place; record_seal(out, k) finishes it. 0 or
+ * negative (out is unchanged on failure; RECORD_EINVAL once sealed). */
 int record_batch_begin(record_buf *out);
 int record_batch_add(record_buf *out, const bus_record *r);
 
@@ -70,13 +108,15 @@ typedef struct record_decoded {
     void *mem;
 } record_decoded;
 
-/* Decodes a RECORD. 0 (fill *out; clear it later) or negative (*out is
- * zeroed; nothing to clear). */
-int record_decode(const void *buf, size_t len, record_decoded *out);
+/* Checks the mac under k, then decodes a RECORD. 0 (fill *out; clear it
+ * later) or negative, RECORD_EAUTH for a wrong mac (*out is zeroed;
+ * nothing to clear). */
+int record_decode(const void *buf, size_t len, const record_key *k, record_decoded *out);
 void record_decoded_clear(record_decoded *d);
 
-/* Reads a BATCH. record_batch_open validates all of buf (pure, no
- * allocation) and returns the number of deliveries, or negative. Then
+/* Reads a BATCH. record_batch_open checks the mac under k and validates all
+ * of buf (pure: nothing is allocated but the HMAC's context) and returns the number of deliveries, or
+ * negative (RECORD_EAUTH for a wrong mac). Then
  * record_batch_next decodes them one by one: 1 (filled *out), 0 (end) or
  * RECORD_ENOMEM. buf must outlive the iterator. */
 typedef struct record_batch_iter {
@@ -85,18 +125,20 @@ typedef struct record_batch_iter {
     uint32_t remaining;
 } record_batch_iter;
 
-int record_batch_open(record_batch_iter *it, const void *buf, size_t len);
+int record_batch_open(record_batch_iter *it, const void *buf, size_t len, const record_key *k);
 int record_batch_next(record_batch_iter *it, record_decoded *out);
 
 /* EVENT: kind and arg are C strings of at most RECORD_MAX_NAME bytes with
- * no NUL; decoding copies them into *out. 0 or negative. */
+ * no NUL; encoding seals, decoding checks the mac then copies them into
+ * *out. 0 or negative (RECORD_EAUTH for a wrong mac). */
 typedef struct record_event {
     unsigned server_id; /* the publisher, so that it can skip its own events */
     char kind[RECORD_MAX_NAME + 1];
     char arg[RECORD_MAX_NAME + 1];
 } record_event;
 
-int record_event_encode(record_buf *out, unsigned server_id, const char *kind, const char *arg);
-int record_event_decode(const void *buf, size_t len, record_event *out);
+int record_event_encode(record_buf *out, const record_key *k, unsigned server_id, const char *kind,
+                        const char *arg);
+int record_event_decode(const void *buf, size_t len, const record_key *k, record_event *out);
 
 #endif

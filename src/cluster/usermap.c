@@ -12,7 +12,8 @@
  *
  * Reads never wait for a connection: a lookup while disconnected fails on
  * the next loop turn; one in flight when the connection drops fails when
- * hiredis reports the disconnect. Reconnects back off from 100 ms to 5 s.
+ * hiredis reports the disconnect. The connection itself (connect timeout,
+ * AUTH, reconnects with backoff) is a redis_link.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,18 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/adapters/libuv.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
 #include <uv.h>
 
 #include "cluster/usermap.h"
 #include "core/log.h"
 #include "core/strmap.h"
+#include "engine/redis_link.h"
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
-#define CONNECT_TIMEOUT_MS 2000
 #define MAX_FORGETS 64 /* pending forgets kept while disconnected */
 
 /* KEYS[1] server:<id>:users, KEYS[2] user:<u>:servers; ARGV user, id. */
@@ -82,22 +78,15 @@ typedef struct lookup {
 
 struct usermap {
     uv_loop_t *loop;
-    char host[256];
-    int port;
-    redisAsyncContext *ac; /* NULL while waiting to reconnect */
-    int connected;
+    redis_link *link;
     int closing;
-    int open_handles; /* timer + fail_timer, for freeing after close */
-    int backoff_ms;
-    uv_timer_t timer;      /* reconnect backoff, or connect timeout */
+    int open_handles;      /* link + fail_timer, for freeing after close */
     uv_timer_t fail_timer; /* fires failed lookups on the next loop turn */
     lookup *failed;
     strmap mine; /* "<id>:<user>" -> (void *)(uintptr_t)count */
     unsigned forgets[MAX_FORGETS];
     size_t nforgets;
 };
-
-static void start_connect(usermap *m);
 
 /* ---- lookups ---- */
 
@@ -174,7 +163,7 @@ void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_look
     l->nservers = calloc(n ? n : 1, sizeof *l->nservers);
     if (!l->servers || !l->nservers)
         l->status = -ENOMEM;
-    else if (!m->ac || m->closing)
+    else if (!redis_link_is_up(m->link) || m->closing)
         l->status = -ENOTCONN;
     if (l->status != 0 || n == 0) {
         lookup_defer(m, l);
@@ -189,7 +178,7 @@ void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_look
         const char *argv[2] = {"SMEMBERS", key};
         size_t argvlen[2] = {8, (size_t)len};
         if (!p || len >= (int)sizeof key ||
-            redisAsyncCommandArgv(m->ac, on_members, p, 2, argv, argvlen) != REDIS_OK) {
+            redis_link_command_argv(m->link, on_members, p, 2, argv, argvlen) != 0) {
             free(p);
             l->status = -EIO;
             l->remaining--;
@@ -208,11 +197,9 @@ static void on_write_reply(redisAsyncContext *ac, void *reply, void *privdata) {
     if (r && r->type == REDIS_REPLY_ERROR) log_warn("usermap: redis: %s", r->str);
 }
 
+/* Dropped while Redis is away (resync repairs on reconnect). */
 static void send_argv(usermap *m, redisCallbackFn *fn, void *priv, int argc, const char **argv) {
-    size_t len[argc];
-    for (int i = 0; i < argc; i++)
-        len[i] = strlen(argv[i]);
-    if (m->ac && !m->closing) redisAsyncCommandArgv(m->ac, fn, priv, argc, argv, len);
+    if (!m->closing) redis_link_command_argv(m->link, fn, priv, argc, argv, NULL);
 }
 
 /* Adds delta to this process's own record of (server_id, user). */
@@ -257,13 +244,20 @@ static void forget_pending(usermap *m, unsigned server_id, int pending) {
     if (!pending && i < m->nforgets) m->forgets[i] = m->forgets[--m->nforgets];
 }
 
+/* The privdata of one forget: lives until its reply. */
+typedef struct forget_req {
+    usermap *m;
+    unsigned server_id;
+} forget_req;
+
 static void on_forget_reply(redisAsyncContext *ac, void *reply, void *privdata) {
-    usermap *m = ac->data;
+    forget_req *f = privdata;
     redisReply *r = reply;
-    if (r && r->type != REDIS_REPLY_ERROR)
-        forget_pending(m, (unsigned)(uintptr_t)privdata, 0);
-    else if (r)
+    if (r && r->type != REDIS_REPLY_ERROR && !f->m->closing)
+        forget_pending(f->m, f->server_id, 0);
+    else if (r && r->type == REDIS_REPLY_ERROR)
         log_warn("usermap: forget: %s", r->str);
+    free(f);
 }
 
 static void send_forget(usermap *m, unsigned server_id) {
@@ -271,7 +265,13 @@ static void send_forget(usermap *m, unsigned server_id) {
     snprintf(hash, sizeof hash, "server:%u:users", server_id);
     snprintf(id, sizeof id, "%u", server_id);
     const char *eval[] = {"EVAL", SYNC_LUA, "1", hash, id};
-    send_argv(m, on_forget_reply, (void *)(uintptr_t)server_id, 5, eval);
+    forget_req *f = malloc(sizeof(*f));
+    if (!f || m->closing) {
+        free(f);
+        return;
+    }
+    *f = (forget_req){m, server_id};
+    if (redis_link_command_argv(m->link, on_forget_reply, f, 5, eval, NULL) != 0) free(f);
 }
 
 void usermap_forget_server(usermap *m, unsigned server_id) {
@@ -377,7 +377,7 @@ static void on_presence(redisAsyncContext *ac, void *reply, void *privdata) {
 int usermap_presence_get(usermap *m, const char *const *users, size_t n, usermap_presence_cb cb,
                          void *data) {
     if (n == 0) return -EINVAL;
-    if (!m->ac || m->closing || !m->connected) return -ENOTCONN;
+    if (!redis_link_is_up(m->link) || m->closing) return -ENOTCONN;
     presence_get *g = malloc(sizeof *g);
     const char **argv = malloc((n + 1) * sizeof *argv);
     char(*keys)[320] = malloc((n ? n : 1) * sizeof *keys);
@@ -392,7 +392,7 @@ int usermap_presence_get(usermap *m, const char *const *users, size_t n, usermap
             lens[i + 1] = len < (int)sizeof keys[i] ? (size_t)len : sizeof keys[i] - 1;
         }
         *g = (presence_get){cb, data, n};
-        rc = redisAsyncCommandArgv(m->ac, on_presence, g, (int)n + 1, argv, lens) == REDIS_OK
+        rc = redis_link_command_argv(m->link, on_presence, g, (int)n + 1, argv, lens) == 0
                  ? 0
                  : -ENOTCONN;
     }
@@ -405,108 +405,50 @@ int usermap_presence_get(usermap *m, const char *const *users, size_t n, usermap
 
 /* ---- connection ---- */
 
-static void on_retry(uv_timer_t *t) {
-    start_connect(t->data);
+static void link_up(void *data) {
+    resync(data);
 }
 
-static void schedule_retry(usermap *m) {
-    if (m->closing) return;
-    uv_timer_start(&m->timer, on_retry, (uint64_t)m->backoff_ms, 0);
-    m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
-}
-
-static void on_connected(const redisAsyncContext *ac, int status) {
-    usermap *m = ac->data;
-    uv_timer_stop(&m->timer);
-    if (status != REDIS_OK) { /* hiredis frees ac after this returns */
-        log_debug("usermap: connect to %s:%d failed: %s", m->host, m->port, ac->errstr);
-        m->ac = NULL;
-        schedule_retry(m);
-        return;
-    }
-    log_info("usermap: connected to Redis %s:%d", m->host, m->port);
-    m->connected = 1;
-    m->backoff_ms = BACKOFF_MIN_MS;
-    resync(m);
-}
-
-static void on_disconnected(const redisAsyncContext *ac, int status) {
-    usermap *m = ac->data; /* hiredis frees ac after this returns */
-    m->ac = NULL;
-    m->connected = 0;
-    if (m->closing) return;
-    log_warn("usermap: lost Redis %s:%d: %s", m->host, m->port,
-             status == REDIS_OK ? "closed" : ac->errstr);
-    schedule_retry(m);
-}
-
-static void on_connect_timeout(uv_timer_t *t) {
-    usermap *m = t->data;
-    if (!m->ac || m->connected) return;
-    log_debug("usermap: connect to %s:%d timed out", m->host, m->port);
-    redisAsyncContext *ac = m->ac;
-    m->ac = NULL;
-    redisAsyncFree(ac); /* fails whatever was queued on it */
-    schedule_retry(m);
-}
-
-static void start_connect(usermap *m) {
-    redisAsyncContext *ac = redisAsyncConnect(m->host, m->port);
-    if (!ac || ac->err || redisLibuvAttach(ac, m->loop) != REDIS_OK) {
-        log_debug("usermap: connect to %s:%d: %s", m->host, m->port,
-                  ac ? ac->errstr : "out of memory");
-        if (ac) redisAsyncFree(ac);
-        schedule_retry(m);
-        return;
-    }
-    ac->data = m;
-    redisAsyncSetConnectCallback(ac, on_connected);
-    redisAsyncSetDisconnectCallback(ac, on_disconnected);
-    m->ac = ac;
-    uv_timer_start(&m->timer, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
-}
-
-int usermap_open(usermap **out, uv_loop_t *loop, const char *host, int port) {
-    *out = NULL;
-    if (!host || strlen(host) >= sizeof((usermap *)0)->host || port <= 0 || port > 65535)
-        return -EINVAL;
-    usermap *m = calloc(1, sizeof *m);
-    if (!m) return -ENOMEM;
-    m->loop = loop;
-    snprintf(m->host, sizeof m->host, "%s", host);
-    m->port = port;
-    m->backoff_ms = BACKOFF_MIN_MS;
-    strmap_init(&m->mine);
-    uv_timer_init(loop, &m->timer);
-    uv_timer_init(loop, &m->fail_timer);
-    m->timer.data = m->fail_timer.data = m;
-    m->open_handles = 2;
-    start_connect(m);
-    *out = m;
-    return 0;
-}
-
-int usermap_connected(const usermap *m) {
-    return m->connected;
-}
-
-static void on_handle_closed(uv_handle_t *h) {
-    usermap *m = h->data;
+static void on_closed(void *data) {
+    usermap *m = data;
     if (--m->open_handles == 0) {
         strmap_free(&m->mine);
         free(m);
     }
 }
 
+static void on_handle_closed(uv_handle_t *h) {
+    on_closed(h->data);
+}
+
+int usermap_open(usermap **out, uv_loop_t *loop, const redis_link_config *cfg) {
+    *out = NULL;
+    usermap *m = calloc(1, sizeof *m);
+    if (!m) return -ENOMEM;
+    m->loop = loop;
+    strmap_init(&m->mine);
+    redis_link_handler h = {m, link_up, NULL, on_closed};
+    int rc = redis_link_open(&m->link, loop, cfg, "usermap", &h);
+    if (rc != 0) {
+        strmap_free(&m->mine);
+        free(m);
+        return rc;
+    }
+    uv_timer_init(loop, &m->fail_timer);
+    m->fail_timer.data = m;
+    m->open_handles = 2;
+    *out = m;
+    return 0;
+}
+
+int usermap_connected(const usermap *m) {
+    return redis_link_is_up(m->link);
+}
+
 void usermap_close(usermap *m) {
     if (!m) return;
     m->closing = 1;
-    if (m->ac) {
-        redisAsyncContext *ac = m->ac;
-        m->ac = NULL;
-        redisAsyncFree(ac); /* in-flight lookups complete with -ENOTCONN */
-    }
+    redis_link_close(m->link);     /* in-flight lookups complete with -ENOTCONN */
     on_fail_timer(&m->fail_timer); /* and so do deferred ones, now */
-    uv_close((uv_handle_t *)&m->timer, on_handle_closed);
     uv_close((uv_handle_t *)&m->fail_timer, on_handle_closed);
 }

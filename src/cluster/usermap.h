@@ -28,11 +28,13 @@
 
 typedef struct uv_loop_s uv_loop_t;
 typedef struct usermap usermap;
+typedef struct redis_link_config redis_link_config; /* engine/redis_link.h */
 
-/* Connects to Redis at host:port (reconnecting by itself after failures,
- * backing off from 100 ms to 5 s). Returns at once: the connection is made
+/* Connects to Redis as cfg says (borrowed; with AUTH when it has a
+ * password), on a redis_link: reconnecting by itself after failures,
+ * backing off from 100 ms to 2 s. Returns at once: the connection is made
  * on the loop. 0 or negative (bad arguments, out of memory). */
-int usermap_open(usermap **out, uv_loop_t *loop, const char *host, int port);
+int usermap_open(usermap **out, uv_loop_t *loop, const redis_link_config *cfg);
 /* 1 while connected to Redis, else 0. */
 int usermap_connected(const usermap *m);
 /* Lookups still pending complete (status negative) before it returns; the

@@ -56,6 +56,9 @@ static const opt opts[] = {
     {"kafka", O_STR, F(kafka), "cluster: Kafka bootstrap brokers (--bus kafka)"},
     {"kafka-fetch-wait-ms", O_INT, F(kafka_fetch_wait_ms), "cluster: longest a Kafka fetch waits for data (default 100)"},
     {"pg", O_STR, F(pg), "cluster: PostgreSQL conninfo; password from <secrets>/db_password.txt"},
+    {"allowed-hosts", O_STR, F(allowed_hosts), "cluster: HOST[,HOST...] the only chat/presence hosts /auth may name"},
+    {"kafka-sasl-mechanism", O_STR, F(kafka_sasl_mechanism), "cluster: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512 with <secrets>/kafka_username.txt, kafka_password.txt (default PLAIN)"},
+    {"kafka-tls", O_ONOFF, F(kafka_tls), "cluster: on|off: TLS to the Kafka brokers (default off)"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 

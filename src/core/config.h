@@ -46,6 +46,9 @@ typedef struct chatd_config {
     const char *kafka;         /* bootstrap brokers */
     int kafka_fetch_wait_ms;   /* fetch.wait.max.ms of every consumer */
     const char *pg;            /* libpq conninfo (password from secrets/db_password.txt) */
+    const char *allowed_hosts; /* HOST[,HOST...]: the only hosts /auth may name; NULL = any */
+    const char *kafka_sasl_mechanism; /* PLAIN (default) | SCRAM-SHA-256 | SCRAM-SHA-512 */
+    int kafka_tls;             /* TLS to the Kafka brokers */
 } chatd_config;
 
 /* Fills defaults, applies CHATD_* then argv. Returns 0, 1 when --help or

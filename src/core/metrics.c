@@ -30,6 +30,7 @@ static const double commit_bounds[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
 #define N_BOUNDS (sizeof commit_bounds / sizeof commit_bounds[0])
 static _Atomic uint64_t commit_buckets[N_BOUNDS + 1]; /* last slot: +Inf only */
 static _Atomic uint64_t commit_sum_ns, commit_ops;
+static _Atomic uint64_t bus_rejected[2]; /* [0] malformed, [1] forged */
 
 void metrics_conn_open(int presence) { atomic_fetch_add_explicit(&conns[!!presence], 1, RELAXED); }
 
@@ -80,7 +81,11 @@ void metrics_commit(double seconds, unsigned n_ops)
     atomic_fetch_add_explicit(&commit_ops, n_ops, RELAXED);
 }
 
+void metrics_bus_rejected(int forged) { atomic_fetch_add_explicit(&bus_rejected[!!forged], 1, RELAXED); }
+
 #define LOAD(x) atomic_load_explicit(&(x), RELAXED)
+
+uint64_t metrics_bus_rejected_count(int forged) { return LOAD(bus_rejected[!!forged]); }
 
 char *metrics_render(size_t *len)
 {
@@ -138,6 +143,14 @@ char *metrics_render(size_t *len)
     fputs("# HELP chatd_store_commit_ops_total Store operations committed.\n"
           "# TYPE chatd_store_commit_ops_total counter\n", f);
     fprintf(f, "chatd_store_commit_ops_total %llu\n", (unsigned long long)LOAD(commit_ops));
+
+    fputs("# HELP chatd_bus_rejected_total Cluster bus payloads dropped: reason auth failed the "
+          "HMAC check (forged, or another cluster secret), malformed was authentic but unreadable.\n"
+          "# TYPE chatd_bus_rejected_total counter\n", f);
+    fprintf(f, "chatd_bus_rejected_total{reason=\"auth\"} %llu\n",
+            (unsigned long long)LOAD(bus_rejected[1]));
+    fprintf(f, "chatd_bus_rejected_total{reason=\"malformed\"} %llu\n",
+            (unsigned long long)LOAD(bus_rejected[0]));
 
     if (fclose(f) != 0)
         abort();

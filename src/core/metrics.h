@@ -28,6 +28,10 @@ void metrics_msg_out(uint64_t n);        /* n frames queued to sockets */
 void metrics_error(proto_code code);     /* an error frame was sent */
 void metrics_http(int status);           /* an HTTP response was sent */
 void metrics_commit(double seconds, unsigned n_ops); /* one store transaction */
+/* A cluster bus payload was dropped: forged = it failed the HMAC check,
+ * else it was authentic but malformed. _count reads the counter back. */
+void metrics_bus_rejected(int forged);
+uint64_t metrics_bus_rejected_count(int forged);
 
 /* Renders all metrics in Prometheus text format; caller frees. */
 char *metrics_render(size_t *len);

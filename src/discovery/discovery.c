@@ -1,8 +1,11 @@
 /*
  * discovery: the backend-independent part of service discovery — choosing
- * which live instance a new client is sent to.
+ * which live instance a new client is sent to, and which hosts it may be.
  */
 #include "discovery/discovery.h"
+
+#include <string.h>
+#include <strings.h>
 
 int discovery_pick(const discovery_instance *list, size_t n, discovery_instance *out) {
     const discovery_instance *best = NULL;
@@ -41,4 +44,41 @@ int discovery_pick_spread(discovery_spread *sp, const discovery_instance *list, 
     for (size_t i = 0; i < n; i++)
         if (sp->seen[i].id == out->id) sp->seen[i].named++;
     return 0;
+}
+
+/* Calls each(name, len, arg) for every comma-separated name; stops at the
+ * first nonzero return and returns it. */
+static int each_name(const char *list, int (*each)(const char *, size_t, const void *),
+                     const void *arg) {
+    for (const char *p = list;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        int rc = each(p, len, arg);
+        if (rc || !comma) return rc;
+        p = comma + 1;
+    }
+}
+
+static int name_invalid(const char *name, size_t len, const void *arg) {
+    (void)arg;
+    return len == 0 || len >= 256 || memchr(name, ' ', len) != NULL;
+}
+
+static int name_is(const char *name, size_t len, const void *host) {
+    return strlen(host) == len && strncasecmp(name, host, len) == 0;
+}
+
+int discovery_allowed_valid(const char *allowed) {
+    return !allowed || !*allowed || each_name(allowed, name_invalid, NULL) ? -1 : 0;
+}
+
+int discovery_host_allowed(const char *allowed, const char *host) {
+    return !allowed || each_name(allowed, name_is, host);
+}
+
+size_t discovery_filter_allowed(const char *allowed, discovery_instance *list, size_t n) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (discovery_host_allowed(allowed, list[i].host)) list[kept++] = list[i];
+    return kept;
 }

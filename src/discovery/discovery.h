@@ -37,14 +37,30 @@ typedef struct discovery_instance {
 
 typedef struct discovery discovery;
 
+/* How to reach the registry. Borrowed by open (copied). */
+typedef struct discovery_config {
+    const char *connect;    /* backend-specific ("127.0.0.1:2181" for ZooKeeper) */
+    int session_timeout_ms; /* > 0 */
+    /* ZooKeeper: NULL or "" leaves every znode open to all (the ACL
+     * world:anyone:cdrwa). Otherwise the client adds digest auth as
+     * DISCOVERY_ZK_USER:<password> (<secrets>/zookeeper_password.txt) and
+     * every znode it creates may be read by anyone but created under,
+     * written, deleted or re-ACLed only by that identity; a parent node it
+     * finds open is closed the same way, and one whose ACL it cannot fix
+     * makes open-time calls fail. Never logged. */
+    const char *password;
+} discovery_config;
+
+#define DISCOVERY_ZK_USER "chatd"
+
 typedef struct discovery_backend {
     const char *name;
-    /* connect: backend-specific ("127.0.0.1:2181" for ZooKeeper). Blocks
-     * until connected or session_timeout_ms passes. 0 or negative. An
-     * instance whose process dies drops out of others' list() within the
-     * session timeout. With a loop, an expired session is replaced on the
-     * loop thread and this process's registrations are re-created. */
-    int (*open)(discovery **out, const char *connect, uv_loop_t *loop, int session_timeout_ms);
+    /* Connects as cfg says and blocks until connected or the session
+     * timeout passes. 0 or negative. An instance whose process dies drops
+     * out of others' list() within the session timeout. With a loop, an
+     * expired session is replaced on the loop thread and this process's
+     * registrations are re-created. */
+    int (*open)(discovery **out, const discovery_config *cfg, uv_loop_t *loop);
     /* Allocates a node id for `service` ("chat-service", "presence-service"). */
     int (*alloc_node_id)(discovery *d, const char *service, unsigned *node_id);
     /* Registers this process as a live instance of service (ephemeral). */
@@ -62,6 +78,11 @@ extern const discovery_backend discovery_zookeeper_backend;
  * session id and password (as zookeeper_init's clientid_t takes them).
  * 0, or negative without a session. */
 int discovery_zookeeper_session(discovery *d, int64_t *session_id, char passwd[16]);
+
+/* ZooKeeper's digest id for user:password, as its DigestAuthenticationProvider
+ * computes it: "user:" base64(sha1("user:password")). 0, or -1 when out is
+ * too small. */
+int discovery_zookeeper_digest(const char *user, const char *password, char *out, size_t cap);
 
 /* The instance with the fewest connections (ties: lowest id) among those
  * heard from within DISCOVERY_STALE_MS; when every one is silent (this
@@ -90,5 +111,20 @@ typedef struct discovery_spread {
  * connections include them); notes the pick. 0, or -1 if the list is empty. */
 int discovery_pick_spread(discovery_spread *sp, const discovery_instance *list, size_t n,
                           discovery_instance *out);
+
+/* --allowed-hosts (a comma-separated list of host names or addresses,
+ * compared case-insensitively with an instance's advertised host): /auth
+ * names only instances on those hosts, so that a rogue znode (someone who
+ * got write access to ZooKeeper, or a misconfigured --advertise) cannot
+ * send clients elsewhere. allowed NULL: every host.
+ *
+ * discovery_allowed_valid: 0 when allowed is well formed (non-empty names
+ * without spaces, each shorter than 256 bytes), else -1.
+ * discovery_host_allowed: 1 when host is in allowed (or allowed is NULL).
+ * discovery_filter_allowed: keeps, in order, the instances of list whose
+ * host is allowed; returns how many (the others are dropped). */
+int discovery_allowed_valid(const char *allowed);
+int discovery_host_allowed(const char *allowed, const char *host);
+size_t discovery_filter_allowed(const char *allowed, discovery_instance *list, size_t n);
 
 #endif

@@ -19,6 +19,18 @@
  * connects, the watcher re-creates this process's registrations and
  * re-arms the watches.
  *
+ * Who may change what: with a password (zookeeper_password.txt) every
+ * handle adds digest auth as DISCOVERY_ZK_USER right after zookeeper_init
+ * (the client library sends it before any queued request, and again on
+ * every reconnect), and every znode is created with `acl`: READ for
+ * world:anyone, ALL for digest:chatd:<hash>. Nobody else can then register
+ * a fake instance (CREATE on /<service>), rewrite or delete ours. A parent
+ * that already exists open to others (made by an older chatd) or closed to
+ * us gets ours with zoo_set_acl; if that is refused (someone else made it
+ * first), the caller's open-time step fails with a message saying so. A
+ * parent that also names another chatd digest is left as it is (a
+ * password rotation, docs/OPERATIONS.md).
+ *
  * Locking rules: `mu` protects the caches, the registrations, `zh`,
  * `connected` and `restore`. Asynchronous zoo_a* calls may be made with
  * `mu` held (they only queue a request); synchronous zoo_* calls never are
@@ -34,6 +46,8 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <uv.h>
 #include <zookeeper/zookeeper.h>
 
@@ -76,6 +90,10 @@ struct discovery {
     int restore;   /* zh is a replacement session: re-register on connect */
     char connect[256];
     int timeout_ms;
+    char auth[320];         /* "chatd:<password>", "" without a password; wiped on close */
+    char digest_id[128];    /* "chatd:<base64 sha1>" */
+    struct ACL acl_entries[2];
+    struct ACL_vector acl;  /* what every znode is created with */
     uv_async_t *expired; /* NULL without a loop; freed by its close callback */
     zk_service svc[ZK_MAX_SERVICES];
     zk_reg reg[ZK_MAX_SERVICES];
@@ -143,11 +161,49 @@ static int parse_instance(const char *buf, int len, discovery_instance *out) {
     return rc;
 }
 
+static const char *why(int rc) {
+    return rc == ZNOAUTH ? "not allowed (the znode belongs to someone else, or "
+                           "zookeeper_password.txt differs from the other processes')"
+                         : zerror(rc);
+}
+
+/* 1 when v lets our identity do everything and every identity that is not
+ * a digest (world, ip...) at most read. Other digest entries are left
+ * alone: during a password rotation a parent names both passwords. */
+static int acl_closed(const struct ACL_vector *v, const char *digest_id) {
+    int ours = 0;
+    for (int i = 0; i < v->count; i++) {
+        const struct ACL *a = &v->data[i];
+        int digest = !strcmp(a->id.scheme, "digest");
+        if (digest && !strcmp(a->id.id, digest_id) && (a->perms & ZOO_PERM_ALL) == ZOO_PERM_ALL)
+            ours = 1;
+        if (!digest && (a->perms & ~ZOO_PERM_READ)) return 0;
+    }
+    return ours;
+}
+
+/* With a password: gives an existing node our ACL if it is open to others
+ * or closed to us. */
+static int close_node(discovery *d, const char *path) {
+    struct ACL_vector have = {0};
+    struct Stat st;
+    int rc = zoo_get_acl(d->zh, path, &have, &st);
+    if (rc == ZOK && !acl_closed(&have, d->digest_id)) {
+        rc = zoo_set_acl(d->zh, path, st.aversion, &d->acl);
+        if (rc == ZOK) log_info("discovery: %s was open to others: now only chatd may change it", path);
+    }
+    deallocate_ACL_vector(&have);
+    if (rc == ZOK) return 0;
+    log_error("discovery: cannot secure %s: %s", path, why(rc));
+    return -1;
+}
+
 /* Creates a persistent node if it is missing (synchronous). */
 static int ensure_node(discovery *d, const char *path) {
-    int rc = zoo_create(d->zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
-    if (rc == ZOK || rc == ZNODEEXISTS) return 0;
-    log_error("discovery: create %s: %s", path, zerror(rc));
+    int rc = zoo_create(d->zh, path, NULL, -1, &d->acl, ZOO_PERSISTENT, NULL, 0);
+    if (rc == ZOK) return 0;
+    if (rc == ZNODEEXISTS) return d->auth[0] ? close_node(d, path) : 0;
+    log_error("discovery: create %s: %s", path, why(rc));
     return -1;
 }
 
@@ -298,8 +354,24 @@ static void children_done(int rc, const struct String_vector *strings, const voi
 
 /* ---- session ---- */
 
+static void session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
+
 static void create_done(const int rc, const char *value, const void *data) {
-    if (rc != ZOK && rc != ZCLOSING) log_warn("discovery: re-register: %s", zerror(rc));
+    if (rc != ZOK && rc != ZCLOSING) log_warn("discovery: re-register: %s", why(rc));
+}
+
+/* A new handle (mu held or not yet shared); with a password, logs in. */
+static zhandle_t *new_handle(discovery *d) {
+    zhandle_t *zh = zookeeper_init(d->connect, session_watcher, d->timeout_ms, NULL, d, 0);
+    if (zh && d->auth[0]) {
+        int rc = zoo_add_auth(zh, "digest", d->auth, (int)strlen(d->auth), NULL, NULL);
+        if (rc != ZOK) {
+            log_error("discovery: zoo_add_auth: %s", zerror(rc));
+            zookeeper_close(zh);
+            return NULL;
+        }
+    }
+    return zh;
 }
 
 /* A new session after expiry: put back what the old one had. */
@@ -312,8 +384,8 @@ static void restore_locked(discovery *d) {
         g->self.timestamp_ms = clock_now_ms();
         char *json = instance_json(&g->self);
         if (!json) continue;
-        int rc = zoo_acreate(d->zh, path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE,
-                             ZOO_EPHEMERAL, create_done, NULL);
+        int rc = zoo_acreate(d->zh, path, json, (int)strlen(json), &d->acl, ZOO_EPHEMERAL,
+                             create_done, NULL);
         if (rc != ZOK) log_warn("discovery: re-register %s: %s", path, zerror(rc));
         free(json);
     }
@@ -356,7 +428,7 @@ static void on_expired(uv_async_t *async) {
     pthread_mutex_lock(&d->mu);
     d->restore = 1;
     d->connected = 0;
-    d->zh = zookeeper_init(d->connect, session_watcher, d->timeout_ms, NULL, d, 0);
+    d->zh = new_handle(d);
     if (!d->zh) log_error("discovery: zookeeper_init %s: %s", d->connect, strerror(errno));
     pthread_mutex_unlock(&d->mu);
 }
@@ -375,21 +447,59 @@ static void zk_close(discovery *d) {
     if (zh) zookeeper_close(zh); /* ends the session: our ephemeral nodes go now */
     for (int i = 0; i < ZK_MAX_SERVICES; i++)
         free(d->svc[i].entries);
+    explicit_bzero(d->auth, sizeof d->auth);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
     free(d);
 }
 
-static int zk_open(discovery **out, const char *connect, uv_loop_t *loop, int session_timeout_ms) {
+int discovery_zookeeper_digest(const char *user, const char *password, char *out, size_t cap) {
+    char cred[320];
+    unsigned char sha[SHA_DIGEST_LENGTH];
+    unsigned char b64[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
+    int n = snprintf(cred, sizeof cred, "%s:%s", user, password);
+    if (n < 0 || (size_t)n >= sizeof cred) return -1;
+    SHA1((const unsigned char *)cred, (size_t)n, sha);
+    explicit_bzero(cred, sizeof cred);
+    EVP_EncodeBlock(b64, sha, SHA_DIGEST_LENGTH);
+    n = snprintf(out, cap, "%s:%s", user, (const char *)b64);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Fills d->acl: open to all without a password, else read-all, chatd-all. */
+static int set_acl(discovery *d, const char *password) {
+    if (!password || !*password) {
+        d->acl = ZOO_OPEN_ACL_UNSAFE;
+        return 0;
+    }
+    int n = snprintf(d->auth, sizeof d->auth, "%s:%s", DISCOVERY_ZK_USER, password);
+    if (n < 0 || (size_t)n >= sizeof d->auth ||
+        discovery_zookeeper_digest(DISCOVERY_ZK_USER, password, d->digest_id,
+                                   sizeof d->digest_id) != 0)
+        return -1;
+    d->acl_entries[0] = (struct ACL){ZOO_PERM_READ, ZOO_ANYONE_ID_UNSAFE};
+    d->acl_entries[1] = (struct ACL){ZOO_PERM_ALL, {"digest", d->digest_id}};
+    d->acl = (struct ACL_vector){2, d->acl_entries};
+    return 0;
+}
+
+static int zk_open(discovery **out, const discovery_config *cfg, uv_loop_t *loop) {
     *out = NULL;
-    if (!connect || strlen(connect) >= sizeof((discovery *)0)->connect || session_timeout_ms <= 0)
+    if (!cfg || !cfg->connect || strlen(cfg->connect) >= sizeof((discovery *)0)->connect ||
+        cfg->session_timeout_ms <= 0)
         return -EINVAL;
+    const char *connect = cfg->connect;
+    int session_timeout_ms = cfg->session_timeout_ms;
     discovery *d = calloc(1, sizeof *d);
     if (!d) return -ENOMEM;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     snprintf(d->connect, sizeof d->connect, "%s", connect);
     d->timeout_ms = session_timeout_ms;
+    if (set_acl(d, cfg->password) != 0) {
+        zk_close(d);
+        return -EINVAL;
+    }
     for (int i = 0; i < ZK_MAX_SERVICES; i++)
         d->svc[i].d = d;
     if (loop) {
@@ -407,7 +517,7 @@ static int zk_open(discovery **out, const char *connect, uv_loop_t *loop, int se
     struct timespec deadline;
     deadline_after(&deadline, session_timeout_ms);
     pthread_mutex_lock(&d->mu);
-    d->zh = zookeeper_init(connect, session_watcher, session_timeout_ms, NULL, d, 0);
+    d->zh = new_handle(d);
     int rc = d->zh ? 0 : -EIO;
     while (rc == 0 && !d->connected)
         if (pthread_cond_timedwait(&d->cv, &d->mu, &deadline) == ETIMEDOUT) rc = -ETIMEDOUT;
@@ -431,10 +541,10 @@ static int zk_alloc_node_id(discovery *d, const char *service, unsigned *node_id
     snprintf(path, sizeof path, "/%s/server-ids", service);
     if (ensure_node(d, path) != 0) return -EIO;
     snprintf(path, sizeof path, "/%s/server-ids/id-", service);
-    int rc = zoo_create(d->zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL_SEQUENTIAL,
-                        created, sizeof created);
+    int rc = zoo_create(d->zh, path, NULL, -1, &d->acl, ZOO_EPHEMERAL_SEQUENTIAL, created,
+                        sizeof created);
     if (rc != ZOK) {
-        log_error("discovery: create %s: %s", path, zerror(rc));
+        log_error("discovery: create %s: %s", path, why(rc));
         return -EIO;
     }
     const char *digits = strrchr(created, '-');
@@ -463,11 +573,10 @@ static int zk_register(discovery *d, const char *service, const discovery_instan
     char *json = instance_json(&me);
     if (!json) return -ENOMEM;
     snprintf(path, sizeof path, "/%s/%u", service, me.id);
-    int rc = zoo_create(d->zh, path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL,
-                        NULL, 0);
+    int rc = zoo_create(d->zh, path, json, (int)strlen(json), &d->acl, ZOO_EPHEMERAL, NULL, 0);
     free(json);
     if (rc != ZOK) {
-        log_error("discovery: register %s: %s", path, zerror(rc));
+        log_error("discovery: register %s: %s", path, why(rc));
         return rc == ZNODEEXISTS ? -EEXIST : -EIO;
     }
     pthread_mutex_lock(&d->mu);
@@ -478,7 +587,7 @@ static int zk_register(discovery *d, const char *service, const discovery_instan
 }
 
 static void set_done(int rc, const struct Stat *stat, const void *data) {
-    if (rc != ZOK && rc != ZCLOSING) log_warn("discovery: refresh: %s", zerror(rc));
+    if (rc != ZOK && rc != ZCLOSING) log_warn("discovery: refresh: %s", why(rc));
 }
 
 static int zk_update(discovery *d, const char *service, uint64_t connections) {

@@ -9,24 +9,24 @@
  * or librdkafka's automatic one, or the final one in consumer_close — can
  * only cover records whose batches the brokers already hold.
  *
- * As in bus_kafka.c, the loop is woken through a pipe written by
- * librdkafka's queues and never blocks, except in open and close.
+ * A record that fails the HMAC check or does not parse is skipped (its
+ * offset is committed with the poll's) and counted (bus/inbox.h).
+ *
+ * The handles, their settings (brokers, SASL, TLS) and the loop's
+ * wake-ups are a kafka_link (engine/kafka_link.h), as in bus_kafka.c; the
+ * loop never blocks, except in open and close.
  */
-#define _GNU_SOURCE /* pipe2 */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <uv.h>
 
 #include "core/log.h"
 #include "dispatch/dispatcher.h"
+#include "engine/kafka_link.h"
 
-#define TICK_MS 100
 #define RETRY_MS 500
 
 enum { IDLE, ROUTING, PRODUCING, WAITING }; /* WAITING: route again at the next tick */
@@ -35,13 +35,11 @@ struct dispatcher {
     uv_loop_t *loop;
     usermap *map;
     dispatcher_stats st;
+    const record_key *key;
     unsigned batch_max;
-    rd_kafka_t *producer, *consumer;
-    rd_kafka_queue_t *pq, *cq;
-    int pipefd[2];
-    uv_poll_t wake;
-    uv_timer_t tick;
-    int handles, closing;
+    kafka_link *link;
+    rd_kafka_t *producer; /* the link's */
+    int closing;
     /* the poll in flight */
     int state;
     dispatcher__poll *cur;
@@ -50,8 +48,6 @@ struct dispatcher {
     unsigned char *failed;                    /* per batch of cur: must be produced again */
     uint64_t retry_at;
 };
-
-static void pump(dispatcher *d);
 
 static void produce_batch(dispatcher *d, size_t i) {
     const dispatcher__batch *b = &d->cur->out[i];
@@ -75,9 +71,9 @@ static void produce_batch(dispatcher *d, size_t i) {
 }
 
 static void finish_poll(dispatcher *d) {
-    rd_kafka_resp_err_t e = rd_kafka_offsets_store(d->consumer, d->offsets);
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(kafka_link_consumer(d->link), d->offsets);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-        rd_kafka_commit(d->consumer, NULL, 1);
+        rd_kafka_commit(kafka_link_consumer(d->link), NULL, 1);
     else /* the partitions were revoked meanwhile: their next owner redoes them */
         log_info("dispatcher: offsets not stored: %s", rd_kafka_err2str(e));
     d->st.polls++;
@@ -155,7 +151,8 @@ static void on_routed(void *data, dispatcher__poll *p, int status) {
 static int start_poll(dispatcher *d) {
     rd_kafka_message_t **msgs = malloc(d->batch_max * sizeof(*msgs));
     if (!msgs) return 0;
-    ssize_t n = rd_kafka_consume_batch_queue(d->cq, 0, msgs, d->batch_max);
+    ssize_t n = rd_kafka_consume_batch_queue(kafka_link_consumer_queue(d->link), 0, msgs,
+                                             d->batch_max);
     size_t good = 0;
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = msgs[i];
@@ -166,14 +163,12 @@ static int start_poll(dispatcher *d) {
             continue;
         }
         if (!d->cur) {
-            d->cur = dispatcher__poll_new();
+            d->cur = dispatcher__poll_new(d->key);
             d->offsets = rd_kafka_topic_partition_list_new(8);
             if (!d->cur || !d->offsets) abort();
         }
-        if (dispatcher__poll_add(d->cur, m->payload, m->len)) {
+        if (dispatcher__poll_add(d->cur, m->payload, m->len, DISPATCH_TOPIC) != 0)
             d->st.rejected++;
-            log_warn("dispatcher: skipping a malformed record (partition %d)", (int)m->partition);
-        }
         const char *topic = rd_kafka_topic_name(m->rkt);
         rd_kafka_topic_partition_t *tp =
             rd_kafka_topic_partition_list_find(d->offsets, topic, m->partition);
@@ -189,10 +184,8 @@ static int start_poll(dispatcher *d) {
     return 1;
 }
 
-static void pump(dispatcher *d) {
-    char drain[64];
-    while (read(d->pipefd[0], drain, sizeof(drain)) > 0) {
-    }
+static void pump(void *data) {
+    dispatcher *d = data;
     rd_kafka_poll(d->producer, 0); /* delivery reports */
     if (d->state == WAITING && uv_now(d->loop) >= d->retry_at) {
         if (d->cur->n_out && d->failed) {
@@ -209,48 +202,17 @@ static void pump(dispatcher *d) {
     }
 }
 
-static void on_wake(uv_poll_t *h, int status, int events) {
-    pump(h->data);
-}
-static void on_tick(uv_timer_t *t) {
-    pump(t->data);
-}
-
-static void free_dispatcher(dispatcher *d) {
-    if (d->pq) rd_kafka_queue_destroy(d->pq);
-    if (d->cq) rd_kafka_queue_destroy(d->cq);
-    if (d->consumer) {
-        rd_kafka_consumer_close(d->consumer); /* commits the stored offsets, leaves the group */
-        rd_kafka_destroy(d->consumer);
-    }
-    if (d->producer) rd_kafka_destroy(d->producer);
-    for (int i = 0; i < 2; i++)
-        if (d->pipefd[i] >= 0) close(d->pipefd[i]);
+static void free_dispatcher(void *data) {
+    dispatcher *d = data;
     dispatcher__poll_free(d->cur);
     free(d->failed);
     if (d->offsets) rd_kafka_topic_partition_list_destroy(d->offsets);
     free(d);
 }
 
-static rd_kafka_conf_t *make_conf(const char *brokers, const char *const *kv, void *opaque,
-                                  char *err, size_t errlen) {
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(c, "bootstrap.servers", brokers, err, errlen) != RD_KAFKA_CONF_OK)
-        goto fail;
-    for (; *kv; kv += 2)
-        if (rd_kafka_conf_set(c, kv[0], kv[1], err, errlen) != RD_KAFKA_CONF_OK) goto fail;
-    rd_kafka_conf_set_opaque(c, opaque);
-    return c;
-fail:
-    rd_kafka_conf_destroy(c);
-    return NULL;
-}
-
 static int kafka_open(dispatcher **out, uv_loop_t *loop, const dispatcher_config *cfg, usermap *m) {
-    static const char *const producer_kv[] = {"linger.ms", "2", "log_level", "4", NULL};
-    char wait[16];
-    snprintf(wait, sizeof(wait), "%d", cfg && cfg->fetch_wait_ms > 0 ? cfg->fetch_wait_ms : 100);
-    const char *const consumer_kv[] = {"group.id",
+    static const char *const producer_kv[] = {"linger.ms", "2", NULL};
+    static const char *const consumer_kv[] = {"group.id",
                                               DISPATCH_GROUP,
                                               "enable.auto.commit",
                                               "true",
@@ -266,78 +228,41 @@ static int kafka_open(dispatcher **out, uv_loop_t *loop, const dispatcher_config
                                               "6000",
                                               "heartbeat.interval.ms",
                                               "1000",
-                                              "fetch.wait.max.ms",
-                                              wait,
-                                              "log_level",
-                                              "4",
                                               NULL};
-    char err[256] = "";
-    rd_kafka_conf_t *c;
-    if (!cfg || !cfg->brokers) return -1;
+    if (!cfg || !cfg->kafka || !cfg->key) return -1;
     dispatcher *d = calloc(1, sizeof(*d));
     if (!d) return -1;
     d->loop = loop;
     d->map = m;
+    d->key = cfg->key;
     d->batch_max = cfg->batch_max ? cfg->batch_max : 500;
-    d->pipefd[0] = d->pipefd[1] = -1;
-
-    if (!(c = make_conf(cfg->brokers, producer_kv, d, err, sizeof(err)))) goto fail;
-    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
-    if (!(d->producer = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err)))) {
-        rd_kafka_conf_destroy(c);
-        goto fail;
+    kafka_link_handler kh = {d, pump, on_delivery, free_dispatcher};
+    if (kafka_link_open(&d->link, loop, cfg->kafka, "dispatcher", producer_kv, consumer_kv, &kh)) {
+        free_dispatcher(d);
+        return -1;
     }
-    if (!(c = make_conf(cfg->brokers, consumer_kv, d, err, sizeof(err)))) goto fail;
-    if (!(d->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err)))) {
-        rd_kafka_conf_destroy(c);
-        goto fail;
-    }
-    rd_kafka_poll_set_consumer(d->consumer);
-    d->cq = rd_kafka_queue_get_consumer(d->consumer);
-    d->pq = rd_kafka_queue_get_main(d->producer);
+    d->producer = kafka_link_producer(d->link);
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, DISPATCH_TOPIC, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(d->consumer, topics);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(kafka_link_consumer(d->link), topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
-        snprintf(err, sizeof(err), "subscribe: %s", rd_kafka_err2str(e));
-        goto fail;
+        log_error("dispatcher: kafka: subscribe: %s", rd_kafka_err2str(e));
+        d->closing = 1;
+        kafka_link_close(d->link); /* frees d once closed */
+        return -1;
     }
-    if (pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC)) {
-        snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
-        goto fail;
-    }
-    rd_kafka_queue_io_event_enable(d->cq, d->pipefd[1], "w", 1);
-    rd_kafka_queue_io_event_enable(d->pq, d->pipefd[1], "w", 1);
-    uv_poll_init(loop, &d->wake, d->pipefd[0]);
-    uv_timer_init(loop, &d->tick);
-    d->wake.data = d->tick.data = d;
-    d->handles = 2;
-    uv_poll_start(&d->wake, UV_READABLE, on_wake);
-    uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
     *out = d;
     return 0;
-fail:
-    log_error("dispatcher: kafka: %s", err);
-    free_dispatcher(d);
-    return -1;
 }
 
 static void kafka_stats(const dispatcher *d, dispatcher_stats *out) {
     *out = d->st;
 }
 
-static void on_handle_closed(uv_handle_t *h) {
-    dispatcher *d = h->data;
-    if (--d->handles == 0) free_dispatcher(d);
-}
-
 static void kafka_close(dispatcher *d) {
     d->closing = 1;
-    rd_kafka_queue_io_event_enable(d->cq, -1, NULL, 0);
-    rd_kafka_queue_io_event_enable(d->pq, -1, NULL, 0);
-    uv_close((uv_handle_t *)&d->wake, on_handle_closed);
-    uv_close((uv_handle_t *)&d->tick, on_handle_closed);
+    kafka_link_close(d->link); /* commits the stored offsets, leaves the group, frees d */
 }
 
 const dispatcher_backend dispatcher_kafka_backend = {"kafka", kafka_open, kafka_stats, kafka_close};

@@ -15,26 +15,27 @@
  * a dispatcher killed mid-poll leaves its entries pending; after
  * claim_idle_ms any member claims them with XAUTOCLAIM (which it runs
  * every claim_idle_ms / 2) and delivers them: at-least-once. A lost
- * connection abandons the poll the same way and reconnects; a missing
- * group (Redis restarted empty) is created again.
+ * connection abandons the poll the same way; the Redis link
+ * (engine/redis_link.h) reconnects, with AUTH, and the group is created
+ * again if it is missing (Redis restarted empty). An entry whose record
+ * fails the HMAC check or does not parse is acknowledged and dropped
+ * (bus/inbox.h counts it).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <hiredis/adapters/libuv.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
 #include <uv.h>
 
+#include "bus/inbox.h"
 #include "core/log.h"
 #include "dispatch/dispatcher.h"
+#include "engine/redis_link.h"
 
 #define INBOX_MAXLEN 100000
 #define BLOCK_MS 1000
 #define RETRY_MS 500
-#define CONNECT_TIMEOUT_MS 2000
 
 enum { IDLE, READING, ROUTING, ROUTE_WAIT, PRODUCING, PRODUCE_WAIT, ACKING };
 
@@ -42,14 +43,13 @@ struct dispatcher {
     uv_loop_t *loop;
     usermap *map;
     dispatcher_stats st;
-    char host[256];
-    int port;
+    const record_key *key;
     char consumer[128];
     unsigned batch_max, claim_idle_ms;
-    redisAsyncContext *ac; /* NULL while down */
-    int connected;         /* ac has completed its connect */
-    uv_timer_t timer;      /* reconnects and retries */
+    redis_link *link;
+    uv_timer_t timer; /* retries */
     int closing, state;
+    int handles; /* the timer and the link, until closed */
     uint64_t next_claim;
     char cursor[64]; /* XAUTOCLAIM position */
     /* the poll in flight */
@@ -61,7 +61,6 @@ struct dispatcher {
 };
 
 static void step(dispatcher *d);
-static void connect_redis(dispatcher *d);
 
 static void drop_poll(dispatcher *d) {
     dispatcher__poll_free(d->cur); /* deferred if a lookup is in flight */
@@ -74,43 +73,21 @@ static void drop_poll(dispatcher *d) {
     d->state = IDLE;
 }
 
-static void lost(dispatcher *d, const redisAsyncContext *ac);
-
-static void on_connect(const redisAsyncContext *ac, int status) {
-    dispatcher *d = ac->data;
-    if (status == REDIS_OK && ac == d->ac) d->connected = 1;
-    if (status != REDIS_OK) {
-        log_warn("dispatcher: cannot connect to Redis %s:%d: %s", d->host, d->port, ac->errstr);
-        lost(d, ac);
-    }
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status) {
-    dispatcher *d = ac->data;
-    if (!d->closing) log_warn("dispatcher: lost Redis %s:%d", d->host, d->port);
-    lost(d, ac);
-}
-
 static void on_timer(uv_timer_t *t) {
-    dispatcher *d = t->data;
-    if (d->ac && !d->connected) { /* a connect that never completed (hiredis has no timeout) */
-        redisAsyncContext *ac = d->ac;
-        d->ac = NULL;
-        redisAsyncFree(ac);
-    }
-    if (!d->ac) {
-        connect_redis(d);
-        return;
-    }
-    step(d);
+    step(t->data);
 }
 
-static void lost(dispatcher *d, const redisAsyncContext *ac) {
-    if (d->ac != ac) return;
-    d->ac = NULL;
-    d->connected = 0;
-    drop_poll(d); /* its entries stay pending: XAUTOCLAIM brings them back */
-    if (!d->closing) uv_timer_start(&d->timer, on_timer, RETRY_MS, 0);
+/* The link went down: the poll is abandoned, its entries stay pending
+ * (XAUTOCLAIM brings them back). */
+static void link_down(void *data) {
+    dispatcher *d = data;
+    uv_timer_stop(&d->timer);
+    drop_poll(d);
+}
+
+/* ac is the context a reply came on: 1 when it is still the live one. */
+static int current(const dispatcher *d, const redisAsyncContext *ac) {
+    return !d->closing && ac == redis_link_ctx(d->link);
 }
 
 static void wait_then_step(dispatcher *d, int state) {
@@ -121,7 +98,7 @@ static void wait_then_step(dispatcher *d, int state) {
 static void on_group(redisAsyncContext *ac, void *r, void *priv) {
     dispatcher *d = priv;
     const redisReply *reply = r;
-    if (!reply || d->closing || ac != d->ac) return;
+    if (!reply || !current(d, ac)) return;
     if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9) != 0)
         log_warn("dispatcher: XGROUP CREATE: %s", reply->str);
     d->state = IDLE;
@@ -130,32 +107,22 @@ static void on_group(redisAsyncContext *ac, void *r, void *priv) {
 
 static void create_group(dispatcher *d) {
     d->state = READING; /* busy until on_group */
-    redisAsyncCommand(d->ac, on_group, d, "XGROUP CREATE %s %s 0 MKSTREAM", DISPATCH_TOPIC,
-                      DISPATCH_GROUP);
+    if (redis_link_command(d->link, on_group, d, "XGROUP CREATE %s %s 0 MKSTREAM", DISPATCH_TOPIC,
+                           DISPATCH_GROUP) != 0)
+        d->state = IDLE; /* down again: the next up starts over */
 }
 
-static void connect_redis(dispatcher *d) {
-    redisAsyncContext *ac = redisAsyncConnect(d->host, d->port);
-    if (!ac || ac->err) {
-        log_warn("dispatcher: Redis: %s", ac ? ac->errstr : "out of memory");
-        if (ac) redisAsyncFree(ac);
-        uv_timer_start(&d->timer, on_timer, RETRY_MS, 0);
-        return;
-    }
-    ac->data = d;
-    redisLibuvAttach(ac, d->loop);
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    d->ac = ac;
-    d->connected = 0;
+/* Connected (again): make sure the group exists, then poll. */
+static void link_up(void *data) {
+    dispatcher *d = data;
+    drop_poll(d);
     create_group(d);
-    uv_timer_start(&d->timer, on_timer, CONNECT_TIMEOUT_MS, 0); /* watchdog until connected */
 }
 
 static void on_acked(redisAsyncContext *ac, void *r, void *priv) {
     dispatcher *d = priv;
     const redisReply *reply = r;
-    if (!reply || d->closing || ac != d->ac) return;
+    if (!reply || !current(d, ac)) return;
     if (reply->type == REDIS_REPLY_ERROR) { /* entries stay pending; claimed again later */
         log_warn("dispatcher: XACK: %s", reply->str);
     } else {
@@ -180,7 +147,7 @@ static void ack(dispatcher *d) {
     for (size_t i = 0; i < d->n_ids; i++)
         argv[3 + i] = d->ids[i];
     d->state = ACKING;
-    redisAsyncCommandArgv(d->ac, on_acked, d, (int)argc, argv, NULL);
+    redis_link_command_argv(d->link, on_acked, d, (int)argc, argv, NULL); /* down: link_down resets */
     free(argv);
 }
 
@@ -189,7 +156,7 @@ static void produce(dispatcher *d);
 static void on_added(redisAsyncContext *ac, void *r, void *priv) {
     dispatcher *d = priv;
     const redisReply *reply = r;
-    if (!reply || d->closing || ac != d->ac || d->state != PRODUCING) return;
+    if (!reply || !current(d, ac) || d->state != PRODUCING) return;
     if (reply->type == REDIS_REPLY_ERROR) {
         log_warn("dispatcher: XADD to an inbox: %s", reply->str);
         d->failed = 1;
@@ -207,8 +174,10 @@ static void produce(dispatcher *d) {
     d->outstanding = d->cur->n_out;
     for (size_t i = 0; i < d->cur->n_out; i++) {
         const dispatcher__batch *b = &d->cur->out[i];
-        redisAsyncCommand(d->ac, on_added, d, "XADD " DISPATCH_INBOX_PREFIX "%u MAXLEN ~ %d * b %b",
-                          b->server_id, INBOX_MAXLEN, b->buf.data, b->buf.len);
+        if (redis_link_command(d->link, on_added, d,
+                               "XADD " DISPATCH_INBOX_PREFIX "%u MAXLEN ~ %d * b %b", b->server_id,
+                               INBOX_MAXLEN, b->buf.data, b->buf.len) != 0)
+            return; /* down: link_down drops the poll */
     }
     if (d->outstanding == 0) ack(d);
 }
@@ -233,7 +202,7 @@ static void take_entries(dispatcher *d, const redisReply *entries, int claimed) 
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
             e->element[0]->type != REDIS_REPLY_STRING)
             continue; /* deleted by trimming (Redis < 7 reports nil) */
-        if (!d->cur && !(d->cur = dispatcher__poll_new())) abort();
+        if (!d->cur && !(d->cur = dispatcher__poll_new(d->key))) abort();
         if (d->n_ids == d->ids_cap) {
             d->ids_cap = d->ids_cap ? d->ids_cap * 2 : 64;
             if (!(d->ids = realloc(d->ids, d->ids_cap * sizeof(*d->ids)))) abort();
@@ -245,9 +214,11 @@ static void take_entries(dispatcher *d, const redisReply *entries, int claimed) 
                 strcmp(kv->element[k]->str, "r") == 0 &&
                 kv->element[k + 1]->type == REDIS_REPLY_STRING)
                 v = kv->element[k + 1];
-        if (!v || dispatcher__poll_add(d->cur, v->str, v->len)) {
+        if (!v) {
             d->st.rejected++;
-            log_warn("dispatcher: skipping malformed entry %s", e->element[0]->str);
+            bus_inbox_reject(RECORD_EINVAL, DISPATCH_TOPIC);
+        } else if (dispatcher__poll_add(d->cur, v->str, v->len, DISPATCH_TOPIC) != 0) {
+            d->st.rejected++;
         }
         d->st.claimed += claimed;
     }
@@ -256,7 +227,7 @@ static void take_entries(dispatcher *d, const redisReply *entries, int claimed) 
 static void on_entries(redisAsyncContext *ac, void *r, void *priv, int claim) {
     dispatcher *d = priv;
     const redisReply *reply = r;
-    if (!reply || d->closing || ac != d->ac) return;
+    if (!reply || !current(d, ac)) return;
     d->state = IDLE;
     if (reply->type == REDIS_REPLY_ERROR) {
         log_warn("dispatcher: %s: %s", claim ? "XAUTOCLAIM" : "XREADGROUP", reply->str);
@@ -284,7 +255,7 @@ static void on_entries(redisAsyncContext *ac, void *r, void *priv, int claim) {
         return;
     }
     if (!d->cur) /* only undecodable entries: just acknowledge them */
-        d->cur = dispatcher__poll_new();
+        d->cur = dispatcher__poll_new(d->key);
     d->state = ROUTING;
     dispatcher__poll_route(d->cur, d->map, on_routed, d);
 }
@@ -298,7 +269,7 @@ static void on_claim(redisAsyncContext *ac, void *r, void *priv) {
 
 /* Starts the next action for the current state, unless one is in flight. */
 static void step(dispatcher *d) {
-    if (d->closing || !d->ac) return;
+    if (d->closing || !redis_link_is_up(d->link)) return;
     switch (d->state) {
     case ROUTE_WAIT:
         d->state = ROUTING;
@@ -313,24 +284,39 @@ static void step(dispatcher *d) {
         return;
     }
     d->state = READING;
+    int rc;
     if (uv_now(d->loop) >= d->next_claim)
-        redisAsyncCommand(d->ac, on_claim, d, "XAUTOCLAIM %s %s %s %u %s COUNT %u", DISPATCH_TOPIC,
-                          DISPATCH_GROUP, d->consumer, d->claim_idle_ms, d->cursor, d->batch_max);
+        rc = redis_link_command(d->link, on_claim, d, "XAUTOCLAIM %s %s %s %u %s COUNT %u",
+                                DISPATCH_TOPIC, DISPATCH_GROUP, d->consumer, d->claim_idle_ms,
+                                d->cursor, d->batch_max);
     else
-        redisAsyncCommand(d->ac, on_read, d,
-                          "XREADGROUP GROUP %s %s COUNT %u BLOCK %d STREAMS %s >", DISPATCH_GROUP,
-                          d->consumer, d->batch_max, BLOCK_MS, DISPATCH_TOPIC);
+        rc = redis_link_command(d->link, on_read, d,
+                                "XREADGROUP GROUP %s %s COUNT %u BLOCK %d STREAMS %s >",
+                                DISPATCH_GROUP, d->consumer, d->batch_max, BLOCK_MS, DISPATCH_TOPIC);
+    if (rc != 0) d->state = IDLE;
+}
+
+static void free_dispatcher(dispatcher *d) {
+    free(d->ids);
+    free(d);
+}
+
+static void on_closed(void *data) {
+    dispatcher *d = data;
+    if (--d->handles == 0) free_dispatcher(d);
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+    on_closed(h->data);
 }
 
 static int redis_open(dispatcher **out, uv_loop_t *loop, const dispatcher_config *cfg, usermap *m) {
-    if (!cfg || !cfg->redis_host || strlen(cfg->redis_host) >= sizeof(((dispatcher *)0)->host))
-        return -1;
+    if (!cfg || !cfg->redis || !cfg->key) return -1;
     dispatcher *d = calloc(1, sizeof(*d));
     if (!d) return -1;
     d->loop = loop;
     d->map = m;
-    snprintf(d->host, sizeof(d->host), "%s", cfg->redis_host);
-    d->port = cfg->redis_port;
+    d->key = cfg->key;
     d->batch_max = cfg->batch_max ? cfg->batch_max : 500;
     d->claim_idle_ms = cfg->claim_idle_ms ? cfg->claim_idle_ms : 10000;
     if (cfg->consumer) {
@@ -342,9 +328,14 @@ static int redis_open(dispatcher **out, uv_loop_t *loop, const dispatcher_config
     }
     snprintf(d->cursor, sizeof(d->cursor), "0-0");
     d->next_claim = uv_now(loop); /* claim first: a restarted member's own leftovers */
+    redis_link_handler h = {d, link_up, link_down, on_closed};
+    if (redis_link_open(&d->link, loop, cfg->redis, "dispatcher", &h) != 0) {
+        free_dispatcher(d);
+        return -1;
+    }
     uv_timer_init(loop, &d->timer);
     d->timer.data = d;
-    connect_redis(d);
+    d->handles = 2;
     *out = d;
     return 0;
 }
@@ -353,20 +344,10 @@ static void redis_stats(const dispatcher *d, dispatcher_stats *out) {
     *out = d->st;
 }
 
-static void on_timer_closed(uv_handle_t *h) {
-    dispatcher *d = h->data;
-    free(d->ids);
-    free(d);
-}
-
 static void redis_close(dispatcher *d) {
     d->closing = 1;
     uv_timer_stop(&d->timer);
-    if (d->ac) {
-        redisAsyncContext *ac = d->ac;
-        d->ac = NULL;
-        redisAsyncFree(ac); /* pending callbacks see closing and return */
-    }
+    redis_link_close(d->link); /* pending callbacks see closing and return */
     drop_poll(d);
     uv_close((uv_handle_t *)&d->timer, on_timer_closed);
 }

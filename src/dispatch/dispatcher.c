@@ -10,14 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/inbox.h"
 #include "core/log.h"
 #include "core/strmap.h"
 
-dispatcher__poll *dispatcher__poll_new(void) {
-    return calloc(1, sizeof(dispatcher__poll));
+dispatcher__poll *dispatcher__poll_new(const record_key *key) {
+    dispatcher__poll *p = calloc(1, sizeof(dispatcher__poll));
+    if (p) p->key = key;
+    return p;
 }
 
-int dispatcher__poll_add(dispatcher__poll *p, const void *buf, size_t len) {
+int dispatcher__poll_add(dispatcher__poll *p, const void *buf, size_t len, const char *source) {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
         record_decoded *r = realloc(p->recs, cap * sizeof(*r));
@@ -25,8 +28,11 @@ int dispatcher__poll_add(dispatcher__poll *p, const void *buf, size_t len) {
         p->recs = r;
         p->cap = cap;
     }
-    int rc = record_decode(buf, len, &p->recs[p->n]);
-    if (rc) return rc;
+    int rc = record_decode(buf, len, p->key, &p->recs[p->n]);
+    if (rc) {
+        bus_inbox_reject(rc, source);
+        return rc;
+    }
     p->n++;
     return 0;
 }
@@ -136,6 +142,8 @@ static int build_batches(dispatcher__poll *p, strmap *index, const unsigned *con
 done:
     free(pairs);
     free(names);
+    for (size_t i = 0; i < p->n_out && rc == 0; i++)
+        rc = record_seal(&p->out[i].buf, p->key);
     return rc;
 }
 

@@ -32,11 +32,12 @@
 
 typedef struct dispatcher dispatcher;
 
+/* Pointers are borrowed and must outlive the dispatcher. */
 typedef struct dispatcher_config {
-    const char *brokers;    /* Kafka bootstrap servers (kafka backend) */
-    int fetch_wait_ms;      /* kafka: fetch.wait.max.ms; 0 = 100 */
-    const char *redis_host; /* Redis holding the streams (redis backend) */
-    int redis_port;
+    const record_key *key;          /* the cluster secret: records must carry its mac,
+                                     * batches are sealed with it */
+    const kafka_link_config *kafka; /* kafka backend */
+    const redis_link_config *redis; /* Redis holding the streams (redis backend) */
     const char *consumer;   /* redis: this member's name, unique in the group;
                                NULL = "<hostname>-<pid>" */
     unsigned batch_max;     /* records per poll; 0 = 500 */
@@ -48,7 +49,7 @@ typedef struct dispatcher_stats {
     uint64_t records;    /* records in those polls */
     uint64_t batches;    /* inbox records written (about one per server per poll) */
     uint64_t deliveries; /* (frame, server) pairs inside those batches */
-    uint64_t rejected;   /* undecodable records, acknowledged and skipped */
+    uint64_t rejected;   /* forged or undecodable records, acknowledged and skipped */
     uint64_t claimed;    /* redis: entries taken over from other consumers */
 } dispatcher_stats;
 
@@ -80,7 +81,8 @@ typedef struct dispatcher__poll dispatcher__poll;
 typedef void (*dispatcher__done_cb)(void *data, dispatcher__poll *p, int status);
 
 struct dispatcher__poll {
-    record_decoded *recs; /* the decoded records of this poll */
+    const record_key *key; /* checks the records, seals the batches (borrowed) */
+    record_decoded *recs;  /* the decoded records of this poll */
     size_t n, cap;
     dispatcher__batch *out;
     size_t n_out;
@@ -90,11 +92,15 @@ struct dispatcher__poll {
     int lookup_pending, orphaned;
 };
 
-dispatcher__poll *dispatcher__poll_new(void); /* NULL on OOM */
-/* Decodes one record into p. 0, or negative for garbage (p unchanged). */
-int dispatcher__poll_add(dispatcher__poll *p, const void *buf, size_t len);
+/* NULL on OOM. key (borrowed) must outlive the poll. */
+dispatcher__poll *dispatcher__poll_new(const record_key *key);
+/* Checks and decodes one record into p. 0, or negative for garbage or a
+ * forgery (p unchanged), already counted and logged (bus_inbox_reject)
+ * as coming from `source`. */
+int dispatcher__poll_add(dispatcher__poll *p, const void *buf, size_t len, const char *source);
 /* Looks up all recipients with one usermap_lookup and builds p->out: for
- * each target server one batch (split only past DISPATCH_BATCH_BYTES). */
+ * each target server one sealed batch (split only past
+ * DISPATCH_BATCH_BYTES). */
 void dispatcher__poll_route(dispatcher__poll *p, usermap *m, dispatcher__done_cb done, void *data);
 /* Frees p and its batches. With a lookup in flight, done is not called and
  * the memory goes when the lookup returns. */

@@ -44,45 +44,6 @@ int app_load_secret(app *a, int allow_generate) {
     return 0;
 }
 
-/* Splits "host:port"; 0 or -1. */
-static int split_hostport(const char *s, char *host, size_t cap, int *port) {
-    const char *colon = s ? strrchr(s, ':') : NULL;
-    if (!colon || (size_t)(colon - s) >= cap || colon == s) return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || p <= 0 || p > 65535) return -1;
-    *port = (int)p;
-    return 0;
-}
-
-/* --pg plus the password file, quoted for libpq. Caller frees. */
-static char *pg_conninfo(const chatd_config *cfg) {
-    char path[4096], pw[512] = "";
-    snprintf(path, sizeof(path), "%s/db_password.txt", cfg->secrets_dir);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (!fgets(pw, sizeof(pw), f)) pw[0] = '\0';
-        fclose(f);
-        pw[strcspn(pw, "\r\n")] = '\0';
-    }
-    size_t cap = strlen(cfg->pg) + 2 * strlen(pw) + 32;
-    char *out = malloc(cap);
-    if (!out) abort();
-    size_t n = (size_t)snprintf(out, cap, "%s", cfg->pg);
-    if (pw[0]) {
-        n += (size_t)snprintf(out + n, cap - n, " password='");
-        for (const char *p = pw; *p; p++) {
-            if (*p == '\'' || *p == '\\') out[n++] = '\\';
-            out[n++] = *p;
-        }
-        out[n++] = '\'';
-        out[n] = '\0';
-    }
-    return out;
-}
-
 int app_open_store(app *a, int pg) {
     char path[4096];
     store_config scfg = {path, a->cfg->fsync, 1024};
@@ -92,7 +53,7 @@ int app_open_store(app *a, int pg) {
             log_error("the %s role needs --pg CONNINFO (PostgreSQL)", a->role);
             return -1;
         }
-        conninfo = pg_conninfo(a->cfg);
+        if (!(conninfo = backends_pg_conninfo(a->cfg))) return -1;
         scfg.path = conninfo;
         a->sb = &store_pg_backend;
     } else {
@@ -144,25 +105,15 @@ int app_open_domain(app *a, int cluster) {
 }
 
 int app_open_bus(app *a, int cluster) {
-    bus_config bc = {.server_id = a->node_id,
-                     .brokers = a->cfg->kafka,
-                     .fetch_wait_ms = a->cfg->kafka_fetch_wait_ms};
-    char host[256];
+    bus_config bc = {.server_id = a->node_id};
     if (!cluster) {
         a->bb = &bus_local_backend;
-    } else if (!strcmp(a->cfg->bus, "redis")) {
-        if (split_hostport(a->cfg->redis, host, sizeof(host), &bc.redis_port) != 0) {
-            log_error("--bus redis needs --redis HOST:PORT");
-            return -1;
-        }
-        bc.redis_host = host;
-        a->bb = &bus_redis_backend;
     } else {
-        if (!a->cfg->kafka) {
-            log_error("--bus kafka needs --kafka BROKERS");
-            return -1;
-        }
-        a->bb = &bus_kafka_backend;
+        if (backends_load(&a->be, a->cfg, a->role, BACKENDS_BUS) != 0) return -1;
+        bc.key = a->be.key;
+        bc.redis = &a->be.redis;
+        bc.kafka = &a->be.kafka;
+        a->bb = a->be.bus_redis ? &bus_redis_backend : &bus_kafka_backend;
     }
     bus_handler bh = {a->dom, domain_deliver, domain_event};
     if (a->bb->open(&a->bus, a->loop, &bc, &bh) != 0) {
@@ -175,25 +126,15 @@ int app_open_bus(app *a, int cluster) {
 }
 
 int app_open_cluster(app *a, int need_redis, int need_zookeeper) {
-    if (need_redis) {
-        char host[256];
-        int port;
-        if (split_hostport(a->cfg->redis, host, sizeof(host), &port) != 0) {
-            log_error("the %s role needs --redis HOST:PORT", a->role);
-            return -1;
-        }
-        if (usermap_open(&a->um, a->loop, host, port) != 0) {
-            log_error("cannot reach Redis at %s", a->cfg->redis);
-            return -1;
-        }
+    unsigned need = (need_redis ? BACKENDS_REDIS : 0) | (need_zookeeper ? BACKENDS_ZOOKEEPER : 0);
+    if (backends_load(&a->be, a->cfg, a->role, need) != 0) return -1;
+    if (need_redis && usermap_open(&a->um, a->loop, &a->be.redis) != 0) {
+        log_error("cannot reach Redis at %s", a->cfg->redis);
+        return -1;
     }
     if (need_zookeeper) {
-        if (!a->cfg->zookeeper) {
-            log_error("the %s role needs --zookeeper HOST:PORT", a->role);
-            return -1;
-        }
         a->dsb = &discovery_zookeeper_backend;
-        if (a->dsb->open(&a->disc, a->cfg->zookeeper, a->loop, 10000) != 0) {
+        if (a->dsb->open(&a->disc, &a->be.zk, a->loop) != 0) {
             log_error("cannot reach ZooKeeper at %s", a->cfg->zookeeper);
             a->disc = NULL;
             return -1;
@@ -315,6 +256,7 @@ int app_fail(app *a) {
     a->disc = NULL;
     uv_walk(a->loop, close_walk, NULL);
     uv_run(a->loop, UV_RUN_DEFAULT);
+    backends_free(&a->be); /* after the bus and the dispatcher have released theirs */
     if (a->serving || a->srv.loop) server_free(&a->srv);
     api_free(a->api);
     domain_free(a->dom);

@@ -19,6 +19,7 @@
 #include "cluster/usermap.h"
 #include "core/config.h"
 #include "discovery/discovery.h"
+#include "engine/backends.h"
 #include "net/server.h"
 #include "store/store.h"
 
@@ -39,6 +40,7 @@ struct app {
     const bus_backend *bb;
     bus *bus;
     api *api;
+    backends be;                  /* cluster: engine settings and secrets (engine/backends.h) */
     usermap *um;                  /* cluster: Redis user -> chat servers */
     const discovery_backend *dsb; /* cluster: ZooKeeper */
     discovery *disc;
@@ -66,9 +68,11 @@ int app_load_secret(app *a, int allow_generate);
 int app_open_store(app *a, int pg);
 /* Opens the domain on the store; cluster = the model is a cache. */
 int app_open_domain(app *a, int cluster);
-/* Opens the bus (local, or --bus kafka|redis for this node id) for the domain. */
+/* Opens the bus (local, or --bus kafka|redis for this node id, sealed with
+ * the cluster secret) for the domain. */
 int app_open_bus(app *a, int cluster);
-/* Opens the cluster clients named by the flags (--redis, --zookeeper). */
+/* Opens the cluster clients named by the flags (--redis, --zookeeper),
+ * with their secret files (engine/backends.h). */
 int app_open_cluster(app *a, int need_redis, int need_zookeeper);
 /* Opens the HTTP API and starts listening; endpoints: APP_EP_* WebSockets.
  * pick answers /auth's choice of servers. */

@@ -6,7 +6,8 @@
  * server serves /presence. Both learn every status change from the bus's
  * presence events and drop the presence holds of servers that die (see
  * chat/presence.c). Each registers in ZooKeeper (/chat-service or
- * /presence-service) with a live connection count.
+ * /presence-service) with a live connection count. The bus needs the
+ * cluster secret (cluster_secret.txt): without it the role does not start.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,21 +15,23 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "engine/hostport.h"
 #include "roles/cluster.h"
 #include "roles/roles.h"
 
-/* This instance as clients should dial it: --advertise HOST[:PORT]. */
-static void self_instance(app *a, discovery_instance *self) {
+/* This instance as clients should dial it: --advertise HOST[:PORT]
+ * (the listening port when it names none). 0, or -1 when malformed. */
+static int self_instance(app *a, discovery_instance *self) {
     memset(self, 0, sizeof(*self));
     self->id = a->node_id;
-    snprintf(self->host, sizeof(self->host), "%s", a->cfg->advertise);
     self->port = a->srv.port;
-    char *colon = strrchr(self->host, ':');
-    if (colon && !strchr(colon, ']')) {
-        *colon = '\0';
-        self->port = atoi(colon + 1);
-    }
     self->timestamp_ms = clock_now_ms();
+    if (hostport_parse(a->cfg->advertise, self->host, sizeof(self->host), &self->port, 1) != 0) {
+        log_error("--advertise: '%s' is not HOST[:PORT] (IPv6 as [ADDRESS]:PORT)",
+                  a->cfg->advertise);
+        return -1;
+    }
+    return 0;
 }
 
 /* Chat and presence servers seen live at the last tick. */
@@ -65,7 +68,7 @@ static int run_ws_server(const chatd_config *cfg, int endpoint) {
         app_serve(&a, endpoint, cluster_pick) != 0)
         return app_fail(&a);
     discovery_instance self;
-    self_instance(&a, &self);
+    if (self_instance(&a, &self) != 0) return app_fail(&a);
     if (a.dsb->register_instance(a.disc, service, &self) != 0) {
         log_error("cannot register in ZooKeeper");
         return app_fail(&a);

@@ -1,6 +1,8 @@
 /*
  * cluster: what the cluster roles share on top of app — /auth's pick of
- * the least-loaded live chat and presence servers from ZooKeeper.
+ * the least-loaded live chat and presence servers from ZooKeeper, among
+ * those on the hosts of --allowed-hosts when it is given (the others are
+ * skipped and logged, at most once every 10 s).
  */
 #ifndef CHATD_ROLES_CLUSTER_H
 #define CHATD_ROLES_CLUSTER_H

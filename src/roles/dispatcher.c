@@ -5,8 +5,6 @@
  * It also watches /chat-service in ZooKeeper and forgets, in the user map,
  * every user of a chat server whose znode has vanished (the server died).
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -43,22 +41,11 @@ int role_dispatcher_run(const chatd_config *cfg) {
     app_init(&a, cfg, "dispatcher");
     a.role_data = &r;
     a.on_stop = dispatch_stop;
-    if (app_open_cluster(&a, 1, 1) != 0) return app_fail(&a);
-    dispatcher_config dc = {.brokers = cfg->kafka, .fetch_wait_ms = cfg->kafka_fetch_wait_ms};
-    char host[256] = "";
-    if (!strcmp(cfg->bus, "redis")) {
-        const char *colon = strrchr(cfg->redis, ':');
-        snprintf(host, sizeof(host), "%.*s", (int)(colon - cfg->redis), cfg->redis);
-        dc.redis_host = host;
-        dc.redis_port = atoi(colon + 1);
-        r.db = &dispatcher_redis_backend;
-    } else {
-        if (!cfg->kafka) {
-            log_error("--bus kafka needs --kafka BROKERS");
-            return app_fail(&a);
-        }
-        r.db = &dispatcher_kafka_backend;
-    }
+    if (app_open_cluster(&a, 1, 1) != 0 ||
+        backends_load(&a.be, cfg, a.role, BACKENDS_BUS) != 0)
+        return app_fail(&a);
+    dispatcher_config dc = {.key = a.be.key, .kafka = &a.be.kafka, .redis = &a.be.redis};
+    r.db = a.be.bus_redis ? &dispatcher_redis_backend : &dispatcher_kafka_backend;
     if (r.db->open(&r.d, a.loop, &dc, a.um) != 0) {
         log_error("cannot start the %s dispatcher", r.db->name);
         r.d = NULL;

@@ -53,6 +53,19 @@ int hcluster_port(const hcluster *c, const char *name) {
     return c->dir[0] ? read_int(c, "%s/%s/port", name) : 0;
 }
 
+int hcluster_engine_port(const hcluster *c, const char *name) {
+    return c->dir[0] ? read_int(c, "%s/ports/%s", name) : 0;
+}
+
+int hcluster_secret(const hcluster *c, const char *name, char *buf, size_t cap) {
+    FILE *f = c->dir[0] && cap ? fopen(hfmt("%s/secrets/%s", c->dir, name), "rb") : NULL;
+    if (!f) return -1;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return (int)n;
+}
+
 void hcluster_dump_logs(const hcluster *c) {
     if (c->dir[0]) run(hfmt("tail -n 25 %s/*/chatd.log >&2", c->dir));
 }

@@ -14,7 +14,11 @@
  *    test's users are spread over all of them.
  *
  * The cluster uses the harness's JWT secret (H_SECRET), so forged tokens
- * work on it. Memory: an hcluster is plain data owned by the caller.
+ * work on it. It is authenticated as scripts/cluster makes it (a cluster
+ * secret for the bus, Redis with requirepass, ZooKeeper digest auth);
+ * hcluster_secret reads those files for tests that act as an insider or
+ * as an intruder (hforge.h). Memory: an hcluster is plain data owned by
+ * the caller.
  */
 #ifndef CHATD_IT_HCLUSTER_H
 #define CHATD_IT_HCLUSTER_H
@@ -58,6 +62,11 @@ int hcluster_down(hcluster *c);
  * "presence1", "dispatcher1", "redis"...); 0 when unknown. */
 int hcluster_pid(const hcluster *c, const char *name);
 int hcluster_port(const hcluster *c, const char *name);
+/* Port of an engine ("redis", "zookeeper"); 0 when unknown. */
+int hcluster_engine_port(const hcluster *c, const char *name);
+/* Bytes of <secrets>/<name> ("cluster_secret.txt", "redis_password.txt"...)
+ * into buf, NUL-terminated, trailing newlines kept; the length, or -1. */
+int hcluster_secret(const hcluster *c, const char *name, char *buf, size_t cap);
 
 /* The port a WebSocket to `path` goes to: the next chat server for /chat,
  * the next presence server for /presence, the API server otherwise. */

@@ -8,9 +8,21 @@
  * nothing lost; Redis restarted empty and service resumes; a chat server
  * killed with -9 under steady traffic: its user re-authenticates, lands
  * elsewhere and recovers every acknowledged message exactly once.
+ *
+ * Trust (the cluster is authenticated: bus HMAC, Redis requirepass,
+ * ZooKeeper digest ACLs; hforge.h plays the intruder): a chat_message
+ * forged into chat-messages and into an inbox, straight through Redis or
+ * Kafka, reaches nobody and is counted, while the same payload sealed with
+ * the cluster secret is delivered; an anonymous ZooKeeper client cannot
+ * register, rewrite or delete a server, and a rogue znode written with
+ * ZooKeeper's password is never named by /auth (--allowed-hosts); a role
+ * with a wrong Redis password, or without the cluster secret, refuses to
+ * start and says why.
  */
 #include "integration/chatkit.h"
 #include "integration/hcluster.h"
+#include "integration/hforge.h"
+#include "svcutil.h"
 
 #include <libgen.h>
 #include <signal.h>
@@ -29,11 +41,11 @@ static int run(const char *cmd) {
 
 static void down_at_exit(void) { hcluster_down(&cl); }
 
-static void cluster_up(const char *bus) {
+static void cluster_up(const char *bus_name) {
     static int registered;
     if (!registered++) atexit(down_at_exit); /* even if a failure skips the teardown */
-    const char *flags[] = {"--argon2", "min", NULL};
-    if (hcluster_up(&cl, bus, flags) != 0) fail_msg("scripts/cluster up --bus %s failed", bus);
+    const char *flags[] = {"--argon2", "min", "--allowed-hosts", "127.0.0.1", NULL};
+    if (hcluster_up(&cl, bus_name, flags) != 0) fail_msg("scripts/cluster up --bus %s failed", bus_name);
     api_srv.port = cl.api_port;
 }
 
@@ -334,8 +346,141 @@ static void chat_server_killed(void) {
     tconn_close(cb);
 }
 
+/* ---- trust ---- */
+
+/* The bus payloads every process has dropped for a wrong mac. */
+static double bus_rejected(void) {
+    chatd_srv all = {.cluster = &cl};
+    double v = metric_value(&all, "chatd_bus_rejected_total"); /* the reason="auth" line */
+    return v < 0 ? 0 : v;
+}
+
+static void forged_records_dropped(void) {
+    static chatd_srv at_a, at_b;
+    const char *a = uniq_name("fa"), *b = uniq_name("fb");
+    json_int_t sa, sb;
+    assert_int_equal(register_user(&api_srv, a, H_PASSWORD), 201);
+    assert_int_equal(register_user(&api_srv, b, H_PASSWORD), 201);
+    tconn *ca = login_anywhere(a, &sa, &at_a);
+    recv_type(ca, "channels_list", H_TIMEOUT);
+    tconn *cb = login_anywhere(b, &sb, &at_b);
+    const char *ch = create_group(cb, "forgeries", (const char *[]){a, NULL});
+    wait_list_with(ca, ch);
+    send_json(cb, "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"warm\"}", ch);
+    wait_msg(ca, ch, "warm"); /* the dispatchers have joined */
+
+    double before = bus_rejected();
+    const char *inbox = hfmt("chat-inbox.%lld", (long long)sa);
+    record_buf p = {0};
+    hforge_message(&p, &cl, 0, 0, ch, b, a, "forged via chat-messages");
+    hforge_inject(&cl, "chat-messages", ch, p.data, p.len);
+    hforge_message(&p, &cl, 0, 1, ch, b, a, "forged via the inbox");
+    hforge_inject(&cl, inbox, ch, p.data, p.len);
+    hforge_message(&p, &cl, 1, 1, ch, b, a, "genuine via the inbox"); /* the control */
+    hforge_inject(&cl, inbox, ch, p.data, p.len);
+    record_buf_free(&p);
+    /* through the real path, behind the forged record on its partition */
+    send_json(cb, "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch,
+              "after the forgeries");
+    wait_msg(ca, ch, "genuine via the inbox");
+    wait_msg(ca, ch, "after the forgeries");
+    /* frames wait in the connection's backlog: a forged one would be found */
+    if (try_recv_msg(ca, ch, "forged via chat-messages", 1000))
+        fail_msg("a record forged into chat-messages was delivered");
+    if (try_recv_msg(ca, ch, "forged via the inbox", 100))
+        fail_msg("a batch forged into %s was delivered", inbox);
+    double after = bus_rejected();
+    fprintf(stderr, "bus payloads rejected for a wrong mac: %.0f -> %.0f\n", before, after);
+    assert_true(after >= before + 2); /* one at a dispatcher, one at the chat server */
+    tconn_close(ca);
+    tconn_close(cb);
+}
+
+static void rogue_znode_never_named(void) {
+    const char *u = uniq_name("rogue");
+    assert_int_equal(register_user(&api_srv, u, H_PASSWORD), 201);
+    const char *rogue = "/chat-service/999";
+    zhandle_t *anon = hforge_zk(&cl, 0), *insider = hforge_zk(&cl, 1);
+    struct String_vector kids = {0};
+    assert_int_equal(zoo_get_children(anon, "/chat-service", 0, &kids), ZOK); /* readable */
+    const char *real = NULL;
+    for (int i = 0; i < kids.count && !real; i++)
+        if (strcmp(kids.data[i], "server-ids") != 0) real = hfmt("/chat-service/%s", kids.data[i]);
+    deallocate_String_vector(&kids);
+    if (!real) fail_msg("no chat server in ZooKeeper");
+    const char *json = "{\"id\":999,\"host\":\"evil.example\",\"port\":6666,\"timestamp\":1,"
+                       "\"connections\":0}";
+    /* anonymous: nothing */
+    assert_int_equal(zoo_create(anon, rogue, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE,
+                                ZOO_EPHEMERAL, NULL, 0),
+                     ZNOAUTH);
+    assert_int_equal(zoo_set(anon, real, json, (int)strlen(json), -1), ZNOAUTH);
+    assert_int_equal(zoo_delete(anon, real, -1), ZNOAUTH);
+    /* with ZooKeeper's password: a rogue server, idle and fresh, which every
+     * pick would choose; /auth must never name it */
+    assert_int_equal(zoo_create(insider, rogue, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE,
+                                ZOO_EPHEMERAL, NULL, 0),
+                     ZOK);
+    for (int i = 0; i < 20; i++) {
+        const char *fresh = hfmt("{\"id\":999,\"host\":\"evil.example\",\"port\":6666,"
+                                 "\"timestamp\":%lld,\"connections\":0}",
+                                 (long long)now_ms());
+        assert_int_equal(zoo_set(insider, rogue, fresh, (int)strlen(fresh), -1), ZOK);
+        json_t *chat = jobj(jobj(auth_response(&api_srv, u, H_PASSWORD), "servers"), "chat");
+        if (!strcmp(jstr(chat, "host"), "evil.example") || jint(chat, "id") == 999)
+            fail_msg("/auth named the rogue server: %s", jdump(chat));
+        sleep_ms(150);
+    }
+    zookeeper_close(insider);
+    zookeeper_close(anon);
+    if (run(hfmt("grep -q 'not in --allowed-hosts' %s/api/chatd.log", cl.dir)) != 0)
+        fail_msg("the API server never saw the rogue instance (no skip in its log)");
+}
+
+/* Runs `chatd dispatcher` with flags and a secrets dir; it must exit 1
+ * within seconds, its log saying `why` (no single quote at its start). */
+static void refuses_to_start(const char *secrets, const char *flags, const char *why) {
+    const char *bin = getenv("CHATD_BIN");
+    const char *log = hfmt("%s/refusal.log", secrets);
+    int rc = run(hfmt("timeout 20 %s dispatcher --port 0 --data %s --secrets %s %s > %s 2>&1",
+                      bin && *bin ? bin : "build/chatd", secrets, secrets, flags, log));
+    if (rc != 1) fail_msg("chatd %s: exit %d, not 1 (see %s)", flags, rc, log);
+    if (run(hfmt("grep -q -- '%s' %s", why, log)) != 0) {
+        run(hfmt("cat %s >&2", log));
+        fail_msg("chatd %s: its log does not say '%s'", flags, why);
+    }
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) fail_msg("cannot write %s", path);
+}
+
+static void startup_refusals(void) {
+    char dir[128], pw[512];
+    if (!svc_mkdtemp(dir, sizeof dir, "chatd-refuse-")) fail_msg("mkdtemp");
+    const char *engines = hfmt("--bus redis --redis 127.0.0.1:%d --zookeeper 127.0.0.1:%d",
+                               hcluster_engine_port(&cl, "redis"),
+                               hcluster_engine_port(&cl, "zookeeper"));
+    write_file(hfmt("%s/cluster_secret.txt", dir), "any");
+    write_file(hfmt("%s/redis_password.txt", dir), "not the password\n");
+    refuses_to_start(dir, engines, "refused our password (redis_password.txt)");
+    remove(hfmt("%s/redis_password.txt", dir));
+    refuses_to_start(dir, engines, "requires a password: put it in redis_password.txt");
+    assert_true(hcluster_secret(&cl, "redis_password.txt", pw, sizeof pw) > 0);
+    write_file(hfmt("%s/redis_password.txt", dir), pw);
+    remove(hfmt("%s/cluster_secret.txt", dir));
+    refuses_to_start(dir, engines, "no cluster secret: ");
+    refuses_to_start(dir, "--bus redis --redis 127.0.0.1:99999 --zookeeper 127.0.0.1:1",
+                     "error --redis: ");
+    svc_rmrf(dir);
+}
+
 static void test_cluster_redis_streams(void **state) {
     cluster_up("redis");
+    forged_records_dropped();
+    rogue_znode_never_named();
+    startup_refusals();
     cross_server_chat();
     auth_burst_spreads();
     chat_server_killed();
@@ -343,6 +488,7 @@ static void test_cluster_redis_streams(void **state) {
 
 static void test_cluster_kafka(void **state) {
     cluster_up("kafka");
+    forged_records_dropped();
     cross_server_chat();
 }
 

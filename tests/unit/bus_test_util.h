@@ -35,10 +35,21 @@ static int bt_user_on(const char *name, unsigned server) {
     return k == 5 || (server == 1 ? k < 10 : k >= 10);
 }
 
+/* A synchronous connection to Redis, logged in with password (or none). */
+static redisContext *bt_redis(int port, const char *password) {
+    redisContext *c = redisConnect("127.0.0.1", port);
+    if (c && !c->err && password) freeReplyObject(redisCommand(c, "AUTH %s", password));
+    if (c && c->err) {
+        redisFree(c);
+        c = NULL;
+    }
+    return c;
+}
+
 /* Writes the usermap keys (usermap.h's layout) for the users above. */
-static int bt_populate(const char *host, int port) {
-    redisContext *c = redisConnect(host, port);
-    if (!c || c->err) return -1;
+static int bt_populate(int port, const char *password) {
+    redisContext *c = bt_redis(port, password);
+    if (!c) return -1;
     for (int k = 0; k < BT_USERS; k++)
         for (unsigned s = 1; s <= 2; s++)
             if (bt_user_on(bt_user(k), s)) {

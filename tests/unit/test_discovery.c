@@ -26,16 +26,22 @@
 
 #define TIMEOUT_MS 4000
 #define TICK_MS 2000 /* the server's tickTime: expiry is checked once per tick */
+#define ZK_PW "zk secret"
 
 static zkserver zk;
 static uv_loop_t loop;
 static const discovery_backend *be = &discovery_zookeeper_backend;
 
-static discovery *open_client(void) {
+static discovery *open_client_pw(const char *password) {
     discovery *d = NULL;
-    int rc = be->open(&d, zk.connect, &loop, TIMEOUT_MS);
+    discovery_config cfg = {zk.connect, TIMEOUT_MS, password};
+    int rc = be->open(&d, &cfg, &loop);
     if (rc != 0) fail_msg("open %s: %d", zk.connect, rc);
     return d;
+}
+
+static discovery *open_client(void) {
+    return open_client_pw(NULL);
 }
 
 static discovery_instance make_instance(unsigned id, const char *host, int port, uint64_t conns) {
@@ -154,6 +160,47 @@ static void test_pick_spread(void **state) {
     assert_int_equal(discovery_pick_spread(&sp, NULL, 0, &out), -1);
 }
 
+/* --allowed-hosts: only instances on listed hosts are ever picked. */
+static void test_allowed_hosts(void **state) {
+    assert_int_equal(discovery_allowed_valid("chat1.example,10.0.0.7,::1"), 0);
+    assert_int_equal(discovery_allowed_valid(""), -1);
+    assert_int_equal(discovery_allowed_valid("a,,b"), -1);
+    assert_int_equal(discovery_allowed_valid("a,"), -1);
+    assert_int_equal(discovery_allowed_valid("a b"), -1);
+    assert_true(discovery_host_allowed(NULL, "anything"));
+    assert_true(discovery_host_allowed("chat1.example,10.0.0.7", "CHAT1.example"));
+    assert_true(discovery_host_allowed("chat1.example,10.0.0.7", "10.0.0.7"));
+    assert_false(discovery_host_allowed("chat1.example,10.0.0.7", "10.0.0.70"));
+    assert_false(discovery_host_allowed("chat1.example", "chat1.example.evil.com"));
+    assert_false(discovery_host_allowed("chat1.example", "chat1"));
+
+    /* a rogue instance, idle and fresh, would win any pick: it is never named */
+    discovery_instance l[3] = {make_instance(1, "chat1.example", 1, 50),
+                               make_instance(666, "evil.example", 6, 0),
+                               make_instance(2, "10.0.0.7", 2, 40)};
+    discovery_instance out;
+    assert_int_equal(discovery_pick(l, 3, &out), 0);
+    assert_string_equal(out.host, "evil.example"); /* what the old pick did */
+    size_t n = discovery_filter_allowed("chat1.example,10.0.0.7", l, 3);
+    assert_int_equal(n, 2);
+    assert_int_equal(discovery_pick(l, n, &out), 0);
+    assert_int_equal(out.id, 2);
+    discovery_instance only_rogue = make_instance(666, "evil.example", 6, 0);
+    assert_int_equal(discovery_filter_allowed("chat1.example", &only_rogue, 1), 0);
+}
+
+/* Digest ids as ZooKeeper 3.8 computes them (`java -cp zookeeper.jar
+ * org.apache.zookeeper.server.auth.DigestAuthenticationProvider
+ * super:superpw chatd:pw`). */
+static void test_digest_id(void **state) {
+    char id[128];
+    assert_int_equal(discovery_zookeeper_digest("super", "superpw", id, sizeof id), 0);
+    assert_string_equal(id, "super:g9oN2HttPfn8MMWJZ2r45Np/LIA=");
+    assert_int_equal(discovery_zookeeper_digest("chatd", "pw", id, sizeof id), 0);
+    assert_string_equal(id, "chatd:Tq3NsOV+R3ef6NmTWFLY4pcvEZ0=");
+    assert_int_equal(discovery_zookeeper_digest("chatd", "pw", id, 10), -1);
+}
+
 /* ---- ZooKeeper ---- */
 
 static void test_node_ids_unique(void **state) {
@@ -262,7 +309,8 @@ static int child_main(const char *connect, const char *service) {
     discovery *d;
     unsigned id;
     discovery_instance me;
-    if (discovery_zookeeper_backend.open(&d, connect, NULL, TIMEOUT_MS) != 0 ||
+    discovery_config cfg = {connect, TIMEOUT_MS, NULL};
+    if (discovery_zookeeper_backend.open(&d, &cfg, NULL) != 0 ||
         discovery_zookeeper_backend.alloc_node_id(d, service, &id) != 0)
         return 1;
     me = make_instance(id, "127.0.0.1", 9301, 0);
@@ -320,8 +368,10 @@ static void kill_session(discovery *a) {
     zookeeper_close(zh);
 }
 
+/* With a password too: the new session logs in again before it puts the
+ * registration back under the closed parent. */
 static void test_expiry_reregisters(void **state) {
-    discovery *a = open_client(), *b = open_client();
+    discovery *a = open_client_pw(ZK_PW), *b = open_client();
     unsigned id = register_new(a, "expire-service", 9401, 4);
     assert_true(wait_listed(b, "expire-service", id, 1, -1, 3000) >= 0);
 
@@ -335,6 +385,106 @@ static void test_expiry_reregisters(void **state) {
     assert_true(wait_listed(b, "expire-service", id, 1, 6, 3000) >= 0);
     be->close(a);
     be->close(b);
+}
+
+/* A bare client of the test's own, with digest auth as user:password
+ * when password is given (NULL: anonymous), connected. */
+static zhandle_t *raw_client(const char *user, const char *password) {
+    zhandle_t *zh = zookeeper_init(zk.connect, noop_watcher, TIMEOUT_MS, NULL, NULL, 0);
+    assert_non_null(zh);
+    if (password) {
+        char cred[128];
+        snprintf(cred, sizeof cred, "%s:%s", user, password);
+        assert_int_equal(zoo_add_auth(zh, "digest", cred, (int)strlen(cred), NULL, NULL), ZOK);
+    }
+    for (int i = 0; i < 150 && zoo_state(zh) != ZOO_CONNECTED_STATE; i++)
+        usleep(20 * 1000);
+    assert_int_equal(zoo_state(zh), ZOO_CONNECTED_STATE);
+    return zh;
+}
+
+/* With zookeeper_password.txt: whoever lacks it (anonymous, or guessing)
+ * can read chatd's znodes but not register a fake instance, overwrite or
+ * delete a real one, or take a node id; chatd itself still works. */
+static void test_acl_keeps_others_out(void **state) {
+    discovery *a = open_client_pw(ZK_PW), *api = open_client_pw(ZK_PW);
+    unsigned id = register_new(a, "acl-service", 9501, 3);
+    assert_true(wait_listed(api, "acl-service", id, 1, 3, 3000) >= 0);
+    char path[64], fake[] = "{\"id\":666,\"host\":\"evil.example\",\"port\":6,"
+                            "\"timestamp\":1,\"connections\":0}";
+    snprintf(path, sizeof path, "/acl-service/%u", id);
+    const char *strangers[][2] = {{NULL, NULL}, {"chatd", "a guess"}, {"mallory", ZK_PW}};
+    for (int i = 0; i < 3; i++) {
+        zhandle_t *zh = raw_client(strangers[i][0], strangers[i][1]);
+        char buf[512];
+        int len = sizeof buf;
+        assert_int_equal(zoo_get(zh, path, 0, buf, &len, NULL), ZOK); /* readable by all */
+        assert_int_equal(zoo_create(zh, "/acl-service/666", fake, (int)strlen(fake),
+                                    &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0),
+                         ZNOAUTH);
+        assert_int_equal(zoo_set(zh, path, fake, (int)strlen(fake), -1), ZNOAUTH);
+        assert_int_equal(zoo_delete(zh, path, -1), ZNOAUTH);
+        assert_int_equal(zoo_create(zh, "/acl-service/server-ids/id-", NULL, -1,
+                                    &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL_SEQUENTIAL, NULL, 0),
+                         ZNOAUTH);
+        assert_int_equal(zoo_set_acl(zh, "/acl-service", -1, &ZOO_OPEN_ACL_UNSAFE), ZNOAUTH);
+        zookeeper_close(zh);
+    }
+    /* chatd's own identity may (another chatd process) */
+    zhandle_t *zh = raw_client("chatd", ZK_PW);
+    assert_int_equal(zoo_set(zh, path, fake, (int)strlen(fake), -1), ZOK);
+    zookeeper_close(zh);
+    assert_int_equal(be->update(a, "acl-service", 4), 0); /* and chatd keeps working */
+    assert_true(wait_listed(api, "acl-service", id, 1, 4, 3000) >= 0);
+    be->close(a);
+    be->close(api);
+}
+
+/* A parent znode made open (by an older chatd, or by someone else first)
+ * is closed when chatd with a password meets it. */
+static void test_acl_closes_open_parent(void **state) {
+    zhandle_t *zh = raw_client(NULL, NULL);
+    assert_int_equal(zoo_create(zh, "/open-service", NULL, -1, &ZOO_OPEN_ACL_UNSAFE,
+                                ZOO_PERSISTENT, NULL, 0),
+                     ZOK);
+    discovery *a = open_client_pw(ZK_PW);
+    register_new(a, "open-service", 9601, 0);
+    assert_int_equal(zoo_create(zh, "/open-service/666", NULL, -1, &ZOO_OPEN_ACL_UNSAFE,
+                                ZOO_EPHEMERAL, NULL, 0),
+                     ZNOAUTH);
+    /* and one someone else has closed to chatd stops chatd, saying so */
+    struct ACL mine[] = {{ZOO_PERM_ALL, ZOO_ANYONE_ID_UNSAFE}};
+    char digest[128];
+    assert_int_equal(discovery_zookeeper_digest("mallory", "m", digest, sizeof digest), 0);
+    mine[0].id = (struct Id){"digest", digest};
+    struct ACL_vector acl = {1, mine};
+    zookeeper_close(zh);
+    zh = raw_client("mallory", "m");
+    assert_int_equal(zoo_create(zh, "/taken-service", NULL, -1, &acl, ZOO_PERSISTENT, NULL, 0),
+                     ZOK);
+    unsigned id;
+    assert_int_equal(be->alloc_node_id(a, "taken-service", &id), -EIO);
+    zookeeper_close(zh);
+
+    /* mid-rotation, a parent that names both chatd passwords is left so */
+    char ours[128], next[128];
+    assert_int_equal(discovery_zookeeper_digest("chatd", ZK_PW, ours, sizeof ours), 0);
+    assert_int_equal(discovery_zookeeper_digest("chatd", "next pw", next, sizeof next), 0);
+    struct ACL both[] = {{ZOO_PERM_READ, ZOO_ANYONE_ID_UNSAFE},
+                         {ZOO_PERM_ALL, {"digest", ours}},
+                         {ZOO_PERM_ALL, {"digest", next}}};
+    struct ACL_vector rot = {3, both};
+    zh = raw_client("chatd", ZK_PW);
+    assert_int_equal(zoo_create(zh, "/rotating-service", NULL, -1, &rot, ZOO_PERSISTENT, NULL, 0),
+                     ZOK);
+    register_new(a, "rotating-service", 9602, 0);
+    struct ACL_vector now = {0};
+    struct Stat st;
+    assert_int_equal(zoo_get_acl(zh, "/rotating-service", &now, &st), ZOK);
+    assert_int_equal(now.count, 3);
+    deallocate_ACL_vector(&now);
+    zookeeper_close(zh);
+    be->close(a);
 }
 
 static int group_setup(void **state) {
@@ -355,12 +505,15 @@ static int group_teardown(void **state) {
 
 int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "--child")) return child_main(argv[2], argv[3]);
-    const struct CMUnitTest pure[] = {cmocka_unit_test(test_pick), cmocka_unit_test(test_pick_spread)};
+    const struct CMUnitTest pure[] = {cmocka_unit_test(test_pick), cmocka_unit_test(test_pick_spread),
+                                      cmocka_unit_test(test_allowed_hosts),
+                                      cmocka_unit_test(test_digest_id)};
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_ids_unique),         cmocka_unit_test(test_register_and_list),
         cmocka_unit_test(test_least_loaded_and_update), cmocka_unit_test(test_silent_passed_over),
         cmocka_unit_test(test_close_removes),
         cmocka_unit_test(test_crash_removes),           cmocka_unit_test(test_expiry_reregisters),
+        cmocka_unit_test(test_acl_keeps_others_out),    cmocka_unit_test(test_acl_closes_open_parent),
     };
     int failed = cmocka_run_group_tests_name("discovery_pick", pure, NULL, NULL);
     return failed +

@@ -21,6 +21,7 @@
 
 #include "cluster/usermap.h"
 #include "core/clock.h"
+#include "engine/redis_link.h"
 #include "redisserver.h"
 
 static redisserver rs;
@@ -55,7 +56,8 @@ static int wait_connected(usermap *m, int want, int ms) {
 
 static usermap *open_connected(void) {
     usermap *m = NULL;
-    assert_int_equal(usermap_open(&m, &loop, "127.0.0.1", rs.port), 0);
+    redis_link_config rc = {"127.0.0.1", rs.port, NULL};
+    assert_int_equal(usermap_open(&m, &loop, &rc), 0);
     if (wait_connected(m, 1, 3000) != 0) fail_msg("no connection to Redis on %d", rs.port);
     return m;
 }
@@ -284,7 +286,8 @@ static void test_redis_restart(void **state) {
 
 static void test_no_redis(void **state) {
     usermap *m = NULL;
-    assert_int_equal(usermap_open(&m, &loop, "127.0.0.1", svc_free_port()), 0);
+    redis_link_config nowhere = {"127.0.0.1", svc_free_port(), NULL};
+    assert_int_equal(usermap_open(&m, &loop, &nowhere), 0);
     const char *users[] = {"alice"};
     usermap_add(m, "alice", 1); /* must not crash or block */
     uint64_t t0 = clock_mono_ms();
@@ -293,16 +296,13 @@ static void test_no_redis(void **state) {
     assert_true(clock_mono_ms() - t0 < 2500); /* at worst the connect timeout */
     assert_int_equal(usermap_connected(m), 0);
     close_map(m);
-    assert_int_equal(usermap_open(&m, &loop, "127.0.0.1", 0), -EINVAL);
+    nowhere.port = 0;
+    assert_int_equal(usermap_open(&m, &loop, &nowhere), -EINVAL);
 }
 
 static int group_setup(void **state) {
     uv_loop_init(&loop);
-    if (redisserver_start(&rs) != 0) {
-        fprintf(stderr, "cannot start redis-server (package redis-server)\n");
-        return -1;
-    }
-    return 0;
+    return redisserver_start_auth(&rs, NULL);
 }
 
 static int group_teardown(void **state) {
