@@ -243,10 +243,11 @@ rcbuf *enc_channels_list(const char *user, const store_channel_entry *e, size_t 
         set(o, "is_direct", json_boolean(c->is_direct));
         set(o, "last_read_at", c->last_read_ms < 0 ? json_null() : jtime(c->last_read_ms));
         json_t *others = json_array();
-        for (size_t j = 0; j < c->n_participants; j++)
+        for (size_t j = 0; j < c->n_participants && json_array_size(others) < ENC_MAX_OTHERS; j++)
             if (c->participants[j] && (!user || strcmp(c->participants[j], user) != 0))
                 json_array_append_new(others, jstr(c->participants[j]));
         set(o, "other_participants", others);
+        set(o, "member_count", json_integer(c->member_count));
         set(o, "unread_count", json_integer(c->unread_count));
         set(o, "last_message_id", jid(c->last_message_id));
         set(o, "last_read_message_id", jid(c->last_read_message_id));

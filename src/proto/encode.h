@@ -35,6 +35,9 @@ rcbuf *enc_chat_message(const store_msg *m);
 rcbuf *enc_system(const store_msg *m);
 /* error: {"type":"error","error","code","request_type"} */
 rcbuf *enc_error(const proto_error *e);
+/* Names in a channels_list entry's other_participants, at most (its
+ * member_count says how many there are). */
+#define ENC_MAX_OTHERS 100
 /* channels_list for `user`: entries' other_participants exclude `user`. */
 rcbuf *enc_channels_list(const char *user, const store_channel_entry *e, size_t n);
 /* channel_created: {"type":"channel_created","channel":{channel_id,type,created_at,

@@ -68,7 +68,12 @@ typedef struct store_member {
     int64_t joined_ms;
 } store_member;
 
-/* One row of a user's channels_list. */
+/* Members listed per channel in a channels_list (the first to join): a
+ * channel may have any number, the list stays small. */
+#define STORE_LIST_MEMBERS 101
+
+/* One row of a user's channels_list. Costs O(1) to read, whatever the
+ * history: counts come from counters kept at write time. */
 typedef struct store_channel_entry {
     char channel_id[37];
     char *name;
@@ -77,7 +82,9 @@ typedef struct store_channel_entry {
     uint64_t last_read_message_id; /* 0 = none */
     uint64_t last_message_id;      /* 0 = channel empty */
     int64_t unread_count;          /* others' non-system messages after the mark */
-    char **participants;           /* every member, the user included */
+    int64_t member_count;
+    char **participants;           /* the first STORE_LIST_MEMBERS members to join, the
+                                      user among them or not */
     size_t n_participants;
 } store_channel_entry;
 

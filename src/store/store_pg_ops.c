@@ -187,14 +187,19 @@ static int op_channel_create(PGconn *c, store_op *op) {
     }
     if (n != 1) return STORE_EEXIST;
 
+    long added = 0;
     for (size_t i = 0; i < op->u.channel_create.n_members; i++) {
         const store_member *m = &op->u.channel_create.members[i];
         if (!m->user_id) return STORE_PG__FATAL; /* the channel row is in: undo it all */
         r = EXEC(c, PQ_MEMBER_INSERT, ch.s, m->user_id, m->is_admin ? "t" : "f",
                  i64(m->joined_ms).s);
         if (!r) return STORE_PG__FATAL;
+        added += changed(r);
         PQclear(r);
     }
+    r = EXEC(c, PQ_CHAN_MEMBERS_ADD, ch.s, i64(added).s);
+    if (!r) return STORE_PG__FATAL;
+    PQclear(r);
     return STORE_OK;
 }
 
@@ -216,7 +221,7 @@ static int op_member_remove(PGconn *c, store_op *op) {
     PGresult *r = EXEC(c, PQ_MEMBER_DELETE, chan_of(op->u.member_remove.channel_id).s,
                        op->u.member_remove.user_id);
     if (!r) return STORE_PG__FATAL;
-    long n = changed(r);
+    int64_t n = PQntuples(r) == 1 ? get_i64(r, 0, 0) : 0;
     PQclear(r);
     return n > 0 ? STORE_OK : STORE_ENOTFOUND;
 }
@@ -250,6 +255,11 @@ static int append_result(const PGresult *r, store_op *op) {
     return STORE_ESTALE;
 }
 
+/* "1" when a message counts for unread counts (a user's, not a notice). */
+static const char *countable(const store_msg *m) {
+    return strcmp(m->user_id, "system") ? "1" : "0";
+}
+
 static int append_valid(const store_op *op) {
     return op->u.msg_append.msg.user_id && op->u.msg_append.msg.content;
 }
@@ -261,10 +271,10 @@ static int append_send(PGconn *c, store_op *op) {
     chan ch = chan_of(m->channel_id);
     const char *params[] = {
         ch.s, id.s, m->user_id, m->content, m->metadata ? m->metadata : "{}", m->client_msg_id,
-        at.s};
+        at.s, countable(m)};
     char name[16];
     snprintf(name, sizeof name, "s%d", PQ_MSG_APPEND);
-    return PQsendQueryPrepared(c, name, 7, params, NULL, NULL, 0);
+    return PQsendQueryPrepared(c, name, 8, params, NULL, NULL, 0);
 }
 
 /* Every query's results end with a NULL from PQgetResult. */
@@ -319,29 +329,36 @@ static int op_msg_append(PGconn *c, store_op *op) {
     if (!append_valid(op)) return STORE_EIO;
     PGresult *r =
         EXEC(c, PQ_MSG_APPEND, chan_of(m->channel_id).s, u64(m->id).s, m->user_id, m->content,
-             m->metadata ? m->metadata : "{}", m->client_msg_id, i64(m->created_ms).s);
+             m->metadata ? m->metadata : "{}", m->client_msg_id, i64(m->created_ms).s,
+             countable(m));
     if (!r) return STORE_PG__FATAL;
     int status = append_result(r, op);
     PQclear(r);
     return status;
 }
 
-/* The seq of message `id` in channel ch: 1 found, 0 not, FATAL on error. */
-static int msg_seq(PGconn *c, const char *ch, uint64_t id, int64_t *seq) {
+/* The seq of message `id` in channel ch and (count_no not NULL) the
+ * channel's count of countable messages up to it: 1 found, 0 not, FATAL. */
+static int msg_seq(PGconn *c, const char *ch, uint64_t id, int64_t *seq, int64_t *count_no) {
     PGresult *r = EXEC(c, PQ_MSG_SEQ, ch, u64(id).s);
     if (!r) return STORE_PG__FATAL;
     int found = PQntuples(r) == 1;
     if (found) *seq = get_i64(r, 0, 0);
+    if (found && count_no) *count_no = get_i64(r, 0, 1);
     PQclear(r);
     return found;
 }
 
+/* A read mark keeps, beside the message, the counters as of it (the
+ * channel's countable messages and the reader's own), so that unread =
+ * (channel now - at mark) - (own now - own at mark) needs no scan. */
 static int op_mark_read(PGconn *c, store_op *op) {
     chan ch = chan_of(op->u.mark_read.channel_id);
+    const char *user = op->u.mark_read.user_id;
     uint64_t old_id, new_id = op->u.mark_read.message_id;
-    int64_t old_ms, old_seq, new_seq = 0;
+    int64_t old_ms, old_seq, own_count, new_seq = 0, new_count = 0, last;
 
-    PGresult *r = EXEC(c, PQ_MEMBER_MARK, ch.s, op->u.mark_read.user_id);
+    PGresult *r = EXEC(c, PQ_MEMBER_MARK, ch.s, user);
     if (!r) return STORE_PG__FATAL;
     if (PQntuples(r) != 1) { /* not a member (or no such channel) */
         PQclear(r);
@@ -349,19 +366,25 @@ static int op_mark_read(PGconn *c, store_op *op) {
     }
     old_id = get_u64(r, 0, 0);
     old_ms = get_i64(r, 0, 1);
-    old_seq = get_i64(r, 0, 2); /* NULL (no mark) reads as 0 */
+    old_seq = get_i64(r, 0, 2);
+    own_count = get_i64(r, 0, 3);
     PQclear(r);
 
-    if (new_id == 0) {
-        r = EXEC(c, PQ_MSG_LATEST, ch.s);
-        if (!r) return STORE_PG__FATAL;
-        if (PQntuples(r) == 1) {
-            new_id = get_u64(r, 0, 0);
-            new_seq = get_i64(r, 0, 1);
-        }
+    r = EXEC(c, PQ_CHAN_LAST_SEQ, ch.s);
+    if (!r) return STORE_PG__FATAL;
+    if (PQntuples(r) != 1) {
         PQclear(r);
-    } else {
-        int found = msg_seq(c, ch.s, new_id, &new_seq);
+        return STORE_ENOTFOUND;
+    }
+    last = get_i64(r, 0, 0);
+    if (new_id == 0) { /* the latest (none in an empty channel) */
+        new_id = get_u64(r, 0, 1);
+        new_count = get_i64(r, 0, 2);
+        new_seq = last;
+    }
+    PQclear(r);
+    if (op->u.mark_read.message_id) {
+        int found = msg_seq(c, ch.s, new_id, &new_seq, &new_count);
         if (found != 1) return found == 0 ? STORE_ENOTFOUND : found;
     }
 
@@ -371,8 +394,17 @@ static int op_mark_read(PGconn *c, store_op *op) {
         op->u.mark_read.moved = 0;
         return STORE_OK;
     }
-    r = EXEC(c, PQ_MEMBER_SET_MARK, ch.s, op->u.mark_read.user_id, u64(new_id).s,
-             i64(op->u.mark_read.at_ms).s);
+    /* The reader's own messages up to the mark: all of them when it is the
+     * latest, else the count kept on their last one before it. */
+    int64_t own_at = own_count;
+    if (new_seq < last) {
+        r = EXEC(c, PQ_MSG_OWN_AT, ch.s, user, i64(new_seq).s);
+        if (!r) return STORE_PG__FATAL;
+        own_at = PQntuples(r) == 1 ? get_i64(r, 0, 0) : 0;
+        PQclear(r);
+    }
+    r = EXEC(c, PQ_MEMBER_SET_MARK, ch.s, user, u64(new_id).s, i64(op->u.mark_read.at_ms).s,
+             i64(new_seq).s, i64(new_count).s, i64(own_at).s);
     if (!r) return STORE_PG__FATAL;
     PQclear(r);
     op->u.mark_read.message_id = new_id;
@@ -396,7 +428,7 @@ static int op_history(PGconn *c, store_op *op) {
     PQclear(r);
     if (!found) return STORE_ENOTFOUND;
     if (cursor_id) {
-        found = msg_seq(c, ch.s, cursor_id, &cursor);
+        found = msg_seq(c, ch.s, cursor_id, &cursor, NULL);
         if (found != 1) return found == 0 ? STORE_ENOTFOUND : found;
     }
 
@@ -423,7 +455,9 @@ static int op_history(PGconn *c, store_op *op) {
 /* Fills each entry's participants from PQ_PARTICIPANTS_OF_USER (rows
  * grouped by channel). STORE_OK, STORE_EIO (memory) or FATAL. */
 static int read_participants(PGconn *c, const char *user, store_channel_entry *es, size_t n) {
-    PGresult *r = EXEC(c, PQ_PARTICIPANTS_OF_USER, user);
+    char page[16];
+    snprintf(page, sizeof page, "%d", STORE_LIST_MEMBERS);
+    PGresult *r = EXEC(c, PQ_PARTICIPANTS_OF_USER, user, page);
     if (!r) return STORE_PG__FATAL;
     int ok = 1, rows = PQntuples(r);
     size_t e = 0, cap = 0;
@@ -470,6 +504,7 @@ static int op_channels_for_user(PGconn *c, store_op *op) {
         e->last_read_ms = get_i64(r, row, 4);
         e->last_message_id = get_u64(r, row, 5);
         e->unread_count = get_i64(r, row, 6);
+        e->member_count = get_i64(r, row, 7);
     }
     PQclear(r);
     /* Hand the (possibly partial) list over so one function frees it. */

@@ -74,6 +74,39 @@ static const char *const migrations[] = {
     "  SELECT 1 FROM channels o WHERE o.dm_key = c.dm_key AND"
     "  (o.created_ms < c.created_ms OR (o.created_ms = c.created_ms AND o.ord < c.ord)));"
     "CREATE UNIQUE INDEX channels_by_dm_key ON channels(dm_key) WHERE dm_key IS NOT NULL;",
+    /* 4: counters kept at write time, so that a user's channel list costs
+     * O(their channels) however long the history (store_pg_ops.c,
+     * "Counters"); filled from the history there is. */
+    "ALTER TABLE channels ADD COLUMN msg_count BIGINT NOT NULL DEFAULT 0,"
+    "  ADD COLUMN member_count BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN read_seq BIGINT NOT NULL DEFAULT 0,"
+    "  ADD COLUMN read_count BIGINT NOT NULL DEFAULT 0,"
+    "  ADD COLUMN own_count BIGINT NOT NULL DEFAULT 0,"
+    "  ADD COLUMN read_own BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN count_no BIGINT NOT NULL DEFAULT 0,"
+    "  ADD COLUMN own_no BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE messages m SET count_no = w.cn, own_no = w.own FROM ("
+    "  SELECT message_id,"
+    "    sum((user_id <> 'system')::int) OVER (PARTITION BY channel_id ORDER BY seq) AS cn,"
+    "    CASE WHEN user_id = 'system' THEN 0 ELSE"
+    "      row_number() OVER (PARTITION BY channel_id, user_id ORDER BY seq) END AS own"
+    "  FROM messages) AS w WHERE w.message_id = m.message_id;"
+    "CREATE INDEX messages_by_sender ON messages(channel_id, user_id, seq);"
+    "CREATE INDEX members_by_join ON members(channel_id, joined_ms, ord);"
+    "UPDATE channels c SET"
+    "  msg_count = COALESCE((SELECT max(m.count_no) FROM messages m"
+    "    WHERE m.channel_id = c.channel_id), 0),"
+    "  member_count = (SELECT count(*) FROM members m WHERE m.channel_id = c.channel_id);"
+    "UPDATE members b SET"
+    "  own_count = COALESCE((SELECT max(x.own_no) FROM messages x"
+    "    WHERE x.channel_id = b.channel_id AND x.user_id = b.user_id), 0),"
+    "  read_seq = COALESCE((SELECT r.seq FROM messages r"
+    "    WHERE r.message_id = b.last_read_message_id), 0);"
+    "UPDATE members b SET"
+    "  read_count = COALESCE((SELECT r.count_no FROM messages r"
+    "    WHERE r.channel_id = b.channel_id AND r.seq = b.read_seq), 0),"
+    "  read_own = COALESCE((SELECT max(x.own_no) FROM messages x WHERE x.channel_id ="
+    "    b.channel_id AND x.user_id = b.user_id AND x.seq <= b.read_seq), 0);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -98,16 +131,28 @@ static const char *const sql[PQ__COUNT] = {
     [PQ_CHAN_BY_DM] = "SELECT channel_id FROM channels WHERE dm_key = $1",
     [PQ_CHAN_GET] = "SELECT name, is_direct, creator, created_ms FROM channels"
                     " WHERE channel_id = $1",
-    [PQ_CHAN_LAST_SEQ] = "SELECT last_seq FROM channels WHERE channel_id = $1",
+    [PQ_CHAN_LAST_SEQ] = "SELECT last_seq, last_message_id, msg_count FROM channels"
+                         " WHERE channel_id = $1",
+    [PQ_CHAN_MEMBERS_ADD] = "UPDATE channels SET member_count = member_count + $2::bigint"
+                            " WHERE channel_id = $1",
     [PQ_MEMBER_INSERT] = "INSERT INTO members(channel_id, user_id, is_admin, joined_ms)"
                          " VALUES($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    /* -> (channel exists 0/1, inserted 0/1) */
+    /* -> (channel exists 0/1, inserted 0/1). A member who comes back counts
+     * the messages they sent before. */
     [PQ_MEMBER_ADD] = "WITH c AS (SELECT channel_id FROM channels WHERE channel_id = $1::text),"
-                      " i AS (INSERT INTO members(channel_id, user_id, is_admin, joined_ms)"
-                      "       SELECT channel_id, $2::text, $3::boolean, $4::bigint FROM c"
-                      "       ON CONFLICT DO NOTHING RETURNING 1)"
+                      " i AS (INSERT INTO members(channel_id, user_id, is_admin, joined_ms, own_count)"
+                      "       SELECT channel_id, $2::text, $3::boolean, $4::bigint,"
+                      "         COALESCE((SELECT own_no FROM messages WHERE channel_id = $1::text"
+                      "           AND user_id = $2::text ORDER BY seq DESC LIMIT 1), 0) FROM c"
+                      "       ON CONFLICT DO NOTHING RETURNING 1),"
+                      " u AS (UPDATE channels SET member_count = member_count + 1"
+                      "       WHERE channel_id = $1::text AND EXISTS (SELECT 1 FROM i))"
                       " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM i)",
-    [PQ_MEMBER_DELETE] = "DELETE FROM members WHERE channel_id = $1 AND user_id = $2",
+    [PQ_MEMBER_DELETE] = "WITH d AS (DELETE FROM members WHERE channel_id = $1 AND user_id = $2"
+                         "   RETURNING 1),"
+                         " u AS (UPDATE channels SET member_count = member_count - 1"
+                         "       WHERE channel_id = $1 AND EXISTS (SELECT 1 FROM d))"
+                         " SELECT count(*) FROM d",
     [PQ_MEMBERS_FULL] = "SELECT user_id, is_admin, joined_ms FROM members WHERE channel_id = $1"
                         " ORDER BY joined_ms, ord",
     /* One round trip per append. The channel row is already locked by
@@ -121,45 +166,51 @@ static const char *const sql[PQ__COUNT] = {
         " dup AS (SELECT " MSG_COLS " FROM messages"
         "         WHERE channel_id = $1::text AND user_id = $3::text AND client_msg_id = $6::text),"
         " used AS (SELECT 1 FROM messages WHERE message_id = $2::bigint),"
-        " s AS (UPDATE channels SET last_seq = last_seq + 1, last_message_id = $2::bigint"
+        " s AS (UPDATE channels SET last_seq = last_seq + 1, last_message_id = $2::bigint,"
+        "         msg_count = msg_count + $8::int"
         "       WHERE channel_id = $1::text AND last_message_id < $2::bigint"
         "       AND NOT EXISTS (SELECT 1 FROM dup) AND NOT EXISTS (SELECT 1 FROM used)"
-        "       RETURNING last_seq),"
+        "       RETURNING last_seq, msg_count),"
+        /* Counters: a user's message counts for the channel and its sender. */
+        " o AS (UPDATE members SET own_count = own_count + 1"
+        "       WHERE channel_id = $1::text AND user_id = $3::text AND $8::int = 1"
+        "       AND EXISTS (SELECT 1 FROM s) RETURNING own_count),"
         " i AS (INSERT INTO messages(channel_id, seq, message_id, user_id, content, metadata,"
-        "                            client_msg_id, created_ms)"
+        "                            client_msg_id, created_ms, count_no, own_no)"
         "       SELECT $1::text, last_seq, $2::bigint, $3::text, $4::text, $5::text, $6::text,"
-        "              $7::bigint FROM s RETURNING seq)"
+        "              $7::bigint, msg_count, COALESCE((SELECT own_count FROM o), 0) FROM s"
+        "       RETURNING seq)"
         " SELECT (SELECT count(*) FROM ch), (SELECT count(*) FROM used), (SELECT seq FROM i),"
         "        (SELECT last_message_id FROM ch), dup.* FROM (VALUES (1)) AS one LEFT JOIN dup ON true",
     /* Locked: two servers moving one user's mark cannot move it backwards. */
-    [PQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1),"
-                       " (SELECT r.seq FROM messages r WHERE r.message_id = m.last_read_message_id)"
-                       " FROM members m WHERE m.channel_id = $1 AND m.user_id = $2 FOR UPDATE",
-    [PQ_MEMBER_SET_MARK] = "UPDATE members SET last_read_message_id = $3, last_read_ms = $4"
+    [PQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1), m.read_seq,"
+                       " m.own_count FROM members m WHERE m.channel_id = $1 AND m.user_id = $2"
+                       " FOR UPDATE",
+    [PQ_MEMBER_SET_MARK] = "UPDATE members SET last_read_message_id = $3, last_read_ms = $4,"
+                           " read_seq = $5, read_count = $6, read_own = $7"
                            " WHERE channel_id = $1 AND user_id = $2",
-    [PQ_MSG_SEQ] = "SELECT seq FROM messages WHERE channel_id = $1 AND message_id = $2",
-    [PQ_MSG_LATEST] = "SELECT message_id, seq FROM messages WHERE channel_id = $1"
-                      " ORDER BY seq DESC LIMIT 1",
+    [PQ_MSG_SEQ] = "SELECT seq, count_no FROM messages WHERE channel_id = $1 AND message_id = $2",
+    [PQ_MSG_OWN_AT] = "SELECT own_no FROM messages WHERE channel_id = $1 AND user_id = $2"
+                      " AND seq <= $3 ORDER BY seq DESC LIMIT 1",
     [PQ_HIST_BEFORE] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = $1 AND seq < $2"
                        " ORDER BY seq DESC LIMIT $3",
     [PQ_HIST_AFTER] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = $1 AND seq > $2"
                       " ORDER BY seq ASC LIMIT $3",
-    /* unread: others' non-system messages after the mark's seq (0 = none). */
+    /* unread: others' non-system messages after the mark = the channel's
+     * count of them now and at the mark, less the user's own. O(channels). */
     [PQ_CHANNELS_OF_USER] =
         "SELECT c.channel_id, c.name, c.is_direct, COALESCE(m.last_read_message_id, 0),"
-        " COALESCE(m.last_read_ms, -1),"
-        " COALESCE((SELECT l.message_id FROM messages l"
-        "           WHERE l.channel_id = c.channel_id AND l.seq = c.last_seq), 0),"
-        " (SELECT count(*) FROM messages x WHERE x.channel_id = c.channel_id"
-        "   AND x.seq > COALESCE((SELECT r.seq FROM messages r"
-        "                         WHERE r.message_id = m.last_read_message_id), 0)"
-        "   AND x.user_id <> $1 AND x.user_id <> 'system')"
+        " COALESCE(m.last_read_ms, -1), c.last_message_id,"
+        " (c.msg_count - m.read_count) - (m.own_count - m.read_own), c.member_count"
         " FROM members m JOIN channels c ON c.channel_id = m.channel_id"
         " WHERE m.user_id = $1 ORDER BY c.created_ms, c.ord",
-    /* Every member of every channel of the user, in one round trip. */
-    [PQ_PARTICIPANTS_OF_USER] = "SELECT p.channel_id, p.user_id FROM members m JOIN members p ON "
-                                "p.channel_id = m.channel_id"
-                                " WHERE m.user_id = $1 ORDER BY p.channel_id, p.joined_ms, p.ord",
+    /* The first members of every channel of the user, at most a page each,
+     * in one round trip (store_channel_entry). */
+    [PQ_PARTICIPANTS_OF_USER] =
+        "SELECT m.channel_id, p.user_id FROM members m CROSS JOIN LATERAL"
+        " (SELECT q.user_id, q.joined_ms, q.ord FROM members q WHERE q.channel_id = m.channel_id"
+        "  ORDER BY q.joined_ms, q.ord LIMIT $2::int) p"
+        " WHERE m.user_id = $1 ORDER BY m.channel_id, p.joined_ms, p.ord",
     [PQ_LOAD_USERS] = "SELECT username FROM users ORDER BY created_ms, ord",
     [PQ_LOAD_CHANNELS] = "SELECT channel_id, name, is_direct, creator, created_ms FROM channels"
                          " ORDER BY created_ms, ord",

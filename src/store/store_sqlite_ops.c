@@ -80,28 +80,45 @@ static int read_msg(sqlite3_stmt *s, store_msg *m) {
     return -1;
 }
 
-/* Looks up the seq of message `id` in channel ch: 1 found, 0 not, <0 rc. */
-static int msg_seq(sqlite3_stmt **st, const char *ch, uint64_t id, int64_t *seq) {
+/* Looks up message `id` in channel ch: its seq and (count_no not NULL) the
+ * channel's count of countable messages up to it. 1 found, 0 not, <0 rc. */
+static int msg_seq(sqlite3_stmt **st, const char *ch, uint64_t id, int64_t *seq,
+                   int64_t *count_no) {
     sqlite3_stmt *s = st[SQ_MSG_BY_ID];
     bind_chan(s, 1, ch);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)id);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) *seq = sqlite3_column_int64(s, 0);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(s, 0);
+        if (count_no) *count_no = sqlite3_column_int64(s, 1);
+    }
     done_with(s);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -rc;
 }
 
-/* channels.last_seq: 1 found, 0 no such channel, <0 rc. */
-/* The channel's last seq and (newest not NULL) the id of that message, 0
- * when the channel is empty. 1 found, 0 no such channel, negative error. */
-static int chan_last_seq(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest) {
+/* The channel's counters: last seq, newest message id (0 when empty) and
+ * countable messages. Any pointer may be NULL. 1 found, 0 no such
+ * channel, negative error. */
+static int chan_last_seq(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest,
+                         int64_t *msg_count) {
     sqlite3_stmt *s = st[SQ_CHAN_LAST_SEQ];
     bind_chan(s, 1, ch);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) *last = sqlite3_column_int64(s, 0);
-    if (rc == SQLITE_ROW && newest) *newest = (uint64_t)sqlite3_column_int64(s, 1);
+    if (rc == SQLITE_ROW) {
+        if (last) *last = sqlite3_column_int64(s, 0);
+        if (newest) *newest = (uint64_t)sqlite3_column_int64(s, 1);
+        if (msg_count) *msg_count = sqlite3_column_int64(s, 2);
+    }
     done_with(s);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -rc;
+}
+
+/* channels.member_count += delta. 0 or FATAL. */
+static int members_add(sqlite3_stmt **st, const char *ch, int64_t delta) {
+    sqlite3_stmt *s = st[SQ_CHAN_MEMBERS_ADD];
+    bind_chan(s, 1, ch);
+    sqlite3_bind_int64(s, 2, delta);
+    return store_sqlite__run(s) == SQLITE_OK ? 0 : STORE_SQLITE__FATAL;
 }
 
 /* ---- the ops ---------------------------------------------------------- */
@@ -158,6 +175,7 @@ static int channel_insert(sqlite3_stmt **st, store_op *op) {
     if (rc != SQLITE_DONE) return is_constraint(rc) ? STORE_EIO : STORE_SQLITE__FATAL;
 
     s = st[SQ_MEMBER_INSERT];
+    int64_t added = 0;
     for (size_t i = 0; i < op->u.channel_create.n_members; i++) {
         const store_member *m = &op->u.channel_create.members[i];
         bind_chan(s, 1, op->u.channel_create.channel_id);
@@ -167,8 +185,9 @@ static int channel_insert(sqlite3_stmt **st, store_op *op) {
         rc = sqlite3_step(s);
         done_with(s);
         if (rc != SQLITE_DONE) return is_constraint(rc) ? STORE_EIO : STORE_SQLITE__FATAL;
+        added += sqlite3_changes(sqlite3_db_handle(s));
     }
-    return STORE_OK;
+    return members_add(st, op->u.channel_create.channel_id, added);
 }
 
 /* Several statements: all or nothing, without failing the whole batch. */
@@ -193,6 +212,7 @@ static int op_member_add(sqlite3_stmt **st, store_op *op) {
     done_with(s);
     if (rc == SQLITE_DONE) {
         op->u.member_add.added = sqlite3_changes(sqlite3_db_handle(s)) > 0;
+        if (op->u.member_add.added) return members_add(st, op->u.member_add.channel_id, 1);
         return STORE_OK;
     }
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return STORE_ENOTFOUND;
@@ -206,7 +226,8 @@ static int op_member_remove(sqlite3_stmt **st, store_op *op) {
     int rc = sqlite3_step(s);
     done_with(s);
     if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
-    return sqlite3_changes(sqlite3_db_handle(s)) > 0 ? STORE_OK : STORE_ENOTFOUND;
+    if (sqlite3_changes(sqlite3_db_handle(s)) == 0) return STORE_ENOTFOUND;
+    return members_add(st, op->u.member_remove.channel_id, -1);
 }
 
 /* The message with the same (channel, user, client_msg_id): 1 found (and
@@ -225,13 +246,30 @@ static int find_client_dup(sqlite3_stmt **st, const store_msg *m, store_msg *ori
     return r;
 }
 
+/* Takes back an own_count increment (an append that stored nothing). */
+static int own_dec(sqlite3_stmt **st, const store_msg *m) {
+    sqlite3_stmt *s = st[SQ_MEMBER_OWN_INC];
+    (void)s;
+    sqlite3 *db = sqlite3_db_handle(st[SQ_BEGIN]);
+    sqlite3_stmt *d = NULL;
+    if (sqlite3_prepare_v2(db, "UPDATE members SET own_count = own_count - 1"
+                               " WHERE channel_id = ?1 AND user_id = ?2", -1, &d, NULL) != SQLITE_OK)
+        return -1;
+    bind_chan(d, 1, m->channel_id);
+    bind_str(d, 2, m->user_id);
+    int rc = sqlite3_step(d);
+    sqlite3_finalize(d);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     store_msg *m = &op->u.msg_append.msg;
     int64_t last = 0;
     if (!m->user_id || !m->content) return STORE_EIO;
 
     uint64_t newest = 0;
-    int r = chan_last_seq(st, m->channel_id, &last, &newest);
+    int64_t msg_count = 0;
+    int r = chan_last_seq(st, m->channel_id, &last, &newest, &msg_count);
     if (r < 0) return STORE_SQLITE__FATAL;
     if (r == 0) return STORE_ENOTFOUND;
 
@@ -261,6 +299,20 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
         return STORE_ESTALE;
     }
 
+    /* Counters: a user's message counts for the channel and for its sender
+     * (a system notice for neither); the row keeps both, as of itself. */
+    int countable = strcmp(m->user_id, "system") != 0;
+    int64_t own_no = 0;
+    if (countable) {
+        s = st[SQ_MEMBER_OWN_INC];
+        bind_chan(s, 1, m->channel_id);
+        bind_str(s, 2, m->user_id);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) own_no = sqlite3_column_int64(s, 0);
+        done_with(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+    }
+
     s = st[SQ_MSG_INSERT];
     bind_chan(s, 1, m->channel_id);
     sqlite3_bind_int64(s, 2, last + 1);
@@ -270,15 +322,23 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     bind_str(s, 6, m->metadata ? m->metadata : "{}");
     bind_str(s, 7, m->client_msg_id);
     sqlite3_bind_int64(s, 8, m->created_ms);
+    sqlite3_bind_int64(s, 9, msg_count + countable);
+    sqlite3_bind_int64(s, 10, own_no);
     rc = sqlite3_step(s);
     done_with(s);
-    if (rc != SQLITE_DONE) /* a constraint here is a reused message id */
-        return is_constraint(rc) ? STORE_EIO : STORE_SQLITE__FATAL;
+    if (rc != SQLITE_DONE) { /* a constraint here is a reused message id */
+        if (!is_constraint(rc)) return STORE_SQLITE__FATAL;
+        /* nothing stored: the sender's count goes back too */
+        if (countable && own_no > 0 && own_dec(st, m) != 0) return STORE_SQLITE__FATAL;
+        return STORE_EIO;
+    }
 
-    /* The row is in; the counter must follow or the transaction goes. */
+    /* The row is in; the counters must follow or the transaction goes. */
     s = st[SQ_CHAN_SET_SEQ];
     bind_chan(s, 1, m->channel_id);
     sqlite3_bind_int64(s, 2, last + 1);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)m->id);
+    sqlite3_bind_int64(s, 4, msg_count + countable);
     rc = sqlite3_step(s);
     done_with(s);
     if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
@@ -286,36 +346,36 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     return STORE_OK;
 }
 
+/* A read mark keeps, beside the message, the counters as of it (the
+ * channel's countable messages and the reader's own), so that unread =
+ * (channel now - at mark) - (own now - own at mark) needs no scan. */
 static int op_mark_read(sqlite3_stmt **st, store_op *op) {
     const char *ch = op->u.mark_read.channel_id;
+    const char *user = op->u.mark_read.user_id;
     uint64_t old_id = 0, new_id = op->u.mark_read.message_id;
-    int64_t old_ms = -1, old_seq = 0, new_seq = 0;
+    int64_t old_ms = -1, old_seq = 0, own_count = 0, new_seq = 0, new_count = 0;
 
     sqlite3_stmt *s = st[SQ_MEMBER_MARK];
     bind_chan(s, 1, ch);
-    bind_str(s, 2, op->u.mark_read.user_id);
+    bind_str(s, 2, user);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         old_id = (uint64_t)sqlite3_column_int64(s, 0);
         old_ms = sqlite3_column_int64(s, 1);
-        old_seq = sqlite3_column_int64(s, 2); /* NULL (no mark) reads as 0 */
+        old_seq = sqlite3_column_int64(s, 2);
+        own_count = sqlite3_column_int64(s, 3);
     }
     done_with(s);
     if (rc == SQLITE_DONE) return STORE_ENOTFOUND; /* not a member (or no such channel) */
     if (rc != SQLITE_ROW) return STORE_SQLITE__FATAL;
 
-    if (new_id == 0) {
-        s = st[SQ_MSG_LATEST];
-        bind_chan(s, 1, ch);
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) {
-            new_id = (uint64_t)sqlite3_column_int64(s, 0);
-            new_seq = sqlite3_column_int64(s, 1);
-        }
-        done_with(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+    int64_t last = 0;
+    int r = chan_last_seq(st, ch, &last, new_id ? NULL : &new_id, new_id ? NULL : &new_count);
+    if (r <= 0) return r < 0 ? STORE_SQLITE__FATAL : STORE_ENOTFOUND;
+    if (op->u.mark_read.message_id == 0) {
+        new_seq = last; /* the latest (0 in an empty channel) */
     } else {
-        int r = msg_seq(st, ch, new_id, &new_seq);
+        r = msg_seq(st, ch, new_id, &new_seq, &new_count);
         if (r < 0) return STORE_SQLITE__FATAL;
         if (r == 0) return STORE_ENOTFOUND;
     }
@@ -326,11 +386,27 @@ static int op_mark_read(sqlite3_stmt **st, store_op *op) {
         op->u.mark_read.moved = 0;
         return STORE_OK;
     }
+    /* The reader's own messages up to the mark: all of them when it is the
+     * latest, else the count kept on their last one before it. */
+    int64_t own_at = own_count;
+    if (new_seq < last) {
+        s = st[SQ_MSG_OWN_AT];
+        bind_chan(s, 1, ch);
+        bind_str(s, 2, user);
+        sqlite3_bind_int64(s, 3, new_seq);
+        rc = sqlite3_step(s);
+        own_at = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        done_with(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+    }
     s = st[SQ_MEMBER_SET_MARK];
     bind_chan(s, 1, ch);
-    bind_str(s, 2, op->u.mark_read.user_id);
+    bind_str(s, 2, user);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)new_id);
     sqlite3_bind_int64(s, 4, op->u.mark_read.at_ms);
+    sqlite3_bind_int64(s, 5, new_seq);
+    sqlite3_bind_int64(s, 6, new_count);
+    sqlite3_bind_int64(s, 7, own_at);
     rc = sqlite3_step(s);
     done_with(s);
     if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
@@ -359,10 +435,10 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
 
     if (limit < 1) limit = 1;
     if (limit > 100) limit = 100;
-    int r = chan_last_seq(st, ch, &last, NULL);
+    int r = chan_last_seq(st, ch, &last, NULL, NULL);
     if (r <= 0) return r < 0 ? STORE_SQLITE__FATAL : STORE_ENOTFOUND;
     if (cursor_id) {
-        r = msg_seq(st, ch, cursor_id, &cursor);
+        r = msg_seq(st, ch, cursor_id, &cursor, NULL);
         if (r <= 0) return r < 0 ? STORE_SQLITE__FATAL : STORE_ENOTFOUND;
     }
 
@@ -416,6 +492,7 @@ static int read_participants(sqlite3_stmt **st, store_channel_entry *e) {
     size_t cap = 0;
     int rc, ok = 1;
     bind_chan(s, 1, e->channel_id);
+    sqlite3_bind_int(s, 2, STORE_LIST_MEMBERS);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (e->n_participants == cap) {
             size_t ncap = cap ? cap * 2 : 8;
@@ -463,6 +540,7 @@ static int op_channels_for_user(sqlite3_stmt **st, store_op *op) {
         e->last_read_ms = sqlite3_column_int64(s, 4);
         e->last_message_id = (uint64_t)sqlite3_column_int64(s, 5);
         e->unread_count = sqlite3_column_int64(s, 6);
+        e->member_count = sqlite3_column_int64(s, 7);
         if (!ok) break;
     }
     done_with(s);

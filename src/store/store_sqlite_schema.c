@@ -58,6 +58,42 @@ static const char *const migrations[] = {
     "  (o.created_ms < channels.created_ms OR"
     "   (o.created_ms = channels.created_ms AND o.rowid < channels.rowid)));"
     "CREATE UNIQUE INDEX channels_by_dm_key ON channels(dm_key) WHERE dm_key IS NOT NULL;",
+    /* 3: counters kept at write time, so that a user's channel list costs
+     * O(their channels) however long the history (store_sqlite_ops.c,
+     * "Counters"); filled from the history there is. */
+    "ALTER TABLE channels ADD COLUMN last_message_id INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE channels ADD COLUMN msg_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE channels ADD COLUMN member_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN read_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN own_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN read_own INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN count_no INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN own_no INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE messages SET count_no = w.cn, own_no = w.own FROM ("
+    "  SELECT rowid AS r,"
+    "    sum(user_id <> 'system') OVER (PARTITION BY channel_id ORDER BY seq) AS cn,"
+    "    CASE WHEN user_id = 'system' THEN 0 ELSE"
+    "      row_number() OVER (PARTITION BY channel_id, user_id ORDER BY seq) END AS own"
+    "  FROM messages) AS w WHERE w.r = messages.rowid;"
+    "CREATE INDEX messages_by_sender ON messages(channel_id, user_id, seq);"
+    "CREATE INDEX members_by_join ON members(channel_id, joined_ms);"
+    "UPDATE channels SET"
+    "  last_message_id = COALESCE((SELECT m.message_id FROM messages m"
+    "    WHERE m.channel_id = channels.channel_id AND m.seq = channels.last_seq), 0),"
+    "  msg_count = COALESCE((SELECT max(m.count_no) FROM messages m"
+    "    WHERE m.channel_id = channels.channel_id), 0),"
+    "  member_count = (SELECT count(*) FROM members m WHERE m.channel_id = channels.channel_id);"
+    "UPDATE members SET"
+    "  own_count = COALESCE((SELECT max(x.own_no) FROM messages x"
+    "    WHERE x.channel_id = members.channel_id AND x.user_id = members.user_id), 0),"
+    "  read_seq = COALESCE((SELECT r.seq FROM messages r"
+    "    WHERE r.message_id = members.last_read_message_id), 0);"
+    "UPDATE members SET"
+    "  read_count = COALESCE((SELECT r.count_no FROM messages r"
+    "    WHERE r.channel_id = members.channel_id AND r.seq = members.read_seq), 0),"
+    "  read_own = COALESCE((SELECT max(x.own_no) FROM messages x WHERE x.channel_id ="
+    "    members.channel_id AND x.user_id = members.user_id AND x.seq <= members.read_seq), 0);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -77,43 +113,51 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_CHAN_INSERT] = "INSERT INTO channels(channel_id, name, is_direct, creator, created_ms,"
                        " dm_key) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [SQ_CHAN_BY_DM] = "SELECT channel_id FROM channels WHERE dm_key = ?1",
-    [SQ_CHAN_LAST_SEQ] = "SELECT last_seq, (SELECT message_id FROM messages m WHERE m.channel_id = ?1"
-                         " AND m.seq = c.last_seq) FROM channels c WHERE channel_id = ?1",
-    [SQ_CHAN_SET_SEQ] = "UPDATE channels SET last_seq = ?2 WHERE channel_id = ?1",
-    [SQ_MEMBER_INSERT] = "INSERT OR IGNORE INTO members(channel_id, user_id, is_admin, joined_ms)"
-                         " VALUES(?1, ?2, ?3, ?4)",
+    [SQ_CHAN_LAST_SEQ] = "SELECT last_seq, last_message_id, msg_count FROM channels"
+                         " WHERE channel_id = ?1",
+    [SQ_CHAN_SET_SEQ] = "UPDATE channels SET last_seq = ?2, last_message_id = ?3, msg_count = ?4"
+                        " WHERE channel_id = ?1",
+    [SQ_CHAN_MEMBERS_ADD] = "UPDATE channels SET member_count = member_count + ?2"
+                            " WHERE channel_id = ?1",
+    /* A member who comes back counts the messages they sent before. */
+    [SQ_MEMBER_INSERT] = "INSERT OR IGNORE INTO members(channel_id, user_id, is_admin, joined_ms,"
+                         " own_count) VALUES(?1, ?2, ?3, ?4, COALESCE((SELECT own_no FROM messages"
+                         " WHERE channel_id = ?1 AND user_id = ?2 ORDER BY seq DESC LIMIT 1), 0))",
     [SQ_MEMBER_DELETE] = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2",
-    [SQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1),"
-                       " (SELECT r.seq FROM messages r WHERE r.message_id = m.last_read_message_id)"
-                       " FROM members m WHERE m.channel_id = ?1 AND m.user_id = ?2",
-    [SQ_MEMBER_SET_MARK] = "UPDATE members SET last_read_message_id = ?3, last_read_ms = ?4"
+    [SQ_MEMBER_OWN_INC] = "UPDATE members SET own_count = own_count + 1"
+                          " WHERE channel_id = ?1 AND user_id = ?2 RETURNING own_count",
+    [SQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1), m.read_seq,"
+                       " m.own_count FROM members m WHERE m.channel_id = ?1 AND m.user_id = ?2",
+    [SQ_MEMBER_SET_MARK] = "UPDATE members SET last_read_message_id = ?3, last_read_ms = ?4,"
+                           " read_seq = ?5, read_count = ?6, read_own = ?7"
                            " WHERE channel_id = ?1 AND user_id = ?2",
+    [SQ_MSG_OWN_AT] = "SELECT own_no FROM messages WHERE channel_id = ?1 AND user_id = ?2"
+                      " AND seq <= ?3 ORDER BY seq DESC LIMIT 1",
     [SQ_MSG_BY_CLIENT_ID] = "SELECT " MSG_COLS " FROM messages"
                             " WHERE channel_id = ?1 AND user_id = ?2 AND client_msg_id = ?3",
     [SQ_MSG_INSERT] =
         "INSERT INTO messages(channel_id, seq, message_id, user_id, content, metadata,"
-        " client_msg_id, created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [SQ_MSG_BY_ID] = "SELECT seq FROM messages WHERE message_id = ?2 AND channel_id = ?1",
+        " client_msg_id, created_ms, count_no, own_no) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " ?10)",
+    [SQ_MSG_BY_ID] = "SELECT seq, count_no FROM messages WHERE message_id = ?2 AND channel_id = ?1",
     [SQ_MSG_ID_USED] = "SELECT 1 FROM messages WHERE message_id = ?1",
-    [SQ_MSG_LATEST] = "SELECT message_id, seq FROM messages WHERE channel_id = ?1"
-                      " ORDER BY seq DESC LIMIT 1",
+    [SQ_MSG_LATEST] = "SELECT last_message_id, last_seq, msg_count FROM channels"
+                      " WHERE channel_id = ?1",
     [SQ_HIST_BEFORE] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = ?1 AND seq < ?2"
                        " ORDER BY seq DESC LIMIT ?3",
     [SQ_HIST_AFTER] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = ?1 AND seq > ?2"
                       " ORDER BY seq ASC LIMIT ?3",
-    /* unread: others' non-system messages after the mark's seq (0 = none). */
+    /* unread: others' non-system messages after the mark = the channel's
+     * count of them now and at the mark, less the user's own. O(channels). */
     [SQ_CHANNELS_OF_USER] =
         "SELECT c.channel_id, c.name, c.is_direct, m.last_read_message_id,"
-        " COALESCE(m.last_read_ms, -1),"
-        " (SELECT l.message_id FROM messages l WHERE l.channel_id = c.channel_id AND l.seq = "
-        "c.last_seq),"
-        " (SELECT COUNT(*) FROM messages x WHERE x.channel_id = c.channel_id"
-        "   AND x.seq > COALESCE((SELECT r.seq FROM messages r"
-        "                         WHERE r.message_id = m.last_read_message_id), 0)"
-        "   AND x.user_id <> ?1 AND x.user_id <> 'system')"
+        " COALESCE(m.last_read_ms, -1), c.last_message_id,"
+        " (c.msg_count - m.read_count) - (m.own_count - m.read_own), c.member_count"
         " FROM members m JOIN channels c ON c.channel_id = m.channel_id"
         " WHERE m.user_id = ?1 ORDER BY c.created_ms, c.rowid",
-    [SQ_MEMBERS_OF] = "SELECT user_id FROM members WHERE channel_id = ?1 ORDER BY joined_ms, rowid",
+    /* The first members to join, at most a page (store_channel_entry). */
+    [SQ_MEMBERS_OF] = "SELECT user_id FROM members WHERE channel_id = ?1"
+                      " ORDER BY joined_ms, rowid LIMIT ?2",
     [SQ_LOAD_USERS] = "SELECT username FROM users ORDER BY created_ms, rowid",
     [SQ_LOAD_CHANNELS] = "SELECT channel_id, name, is_direct, creator, created_ms FROM channels"
                          " ORDER BY created_ms, rowid",
