@@ -1,6 +1,7 @@
 /*
  * api: the HTTP API — POST /auth, POST /register, GET /health,
- * GET /metrics (PROTOCOL.md section 1). Password hashing and checking run
+ * GET /metrics (PROTOCOL.md section 1), and the browser client's files
+ * (web/web.h) on a server that answers /auth. Password hashing and checking run
  * on libuv's thread pool; user records come from the store.
  */
 #ifndef CHATD_API_H
@@ -13,6 +14,7 @@
 #include "auth/password.h"
 #include "net/conn.h"
 #include "store/store.h"
+#include "web/web.h"
 
 typedef struct domain domain;
 
@@ -33,6 +35,7 @@ typedef struct api_config {
      * when none is available (-> 503). */
     int (*pick)(void *data, api_instance *chat, api_instance *presence);
     void *pick_data;
+    web_config web;             /* the browser client, served where /auth is */
 } api_config;
 
 typedef struct api api;

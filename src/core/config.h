@@ -33,6 +33,9 @@ typedef struct chatd_config {
     const char *kafka;         /* bootstrap brokers */
     int kafka_fetch_wait_ms;   /* fetch.wait.max.ms of every consumer */
     const char *pg;            /* libpq conninfo (password from secrets/db_password.txt) */
+    /* the browser client (web/web.h) */
+    const char *web_root;      /* serve it from this directory, not the built-in copy */
+    int no_web;                /* do not serve it */
 } chatd_config;
 
 /* Fills defaults, applies CHATD_* then argv. Returns 0, 1 when --help or
