@@ -242,8 +242,10 @@ export class ChatClient {
     if (!msg.channel_id || !msg.message_id) return;
     const st = this.state;
     const wasKnown = st.channels.get(msg.channel_id)?.messages.has(msg.message_id);
-    const gapAfter = st.addMessage(msg, true);
-    if (gapAfter) this.fetch(msg.channel_id, { after: gapAfter, limit: HISTORY_PAGE }, false);
+    const gap = st.addMessage(msg, true);
+    if (gap) { // without a message to read after, the newest page covers the gap
+      this.fetch(msg.channel_id, gap.after ? { after: gap.after, limit: HISTORY_PAGE } : { limit: HISTORY_PAGE }, false);
+    }
     const ch = st.channels.get(msg.channel_id);
     if (!ch || wasKnown) return;
     if (ch.id === st.activeId) this.markRead();

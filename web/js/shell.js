@@ -76,7 +76,6 @@ export function startShell(root, getSession, hooks) {
 
   function open(id) {
     chat.open(id);
-    sessionStorage.setItem(ACTIVE_KEY, id);
     composer.focus();
   }
 
@@ -133,6 +132,9 @@ export function startShell(root, getSession, hooks) {
 
   // The conversation open before a reload comes back once the list is known.
   const restore = sessionStorage.getItem(ACTIVE_KEY);
+  state.subscribe((topic) => {
+    if (topic === 'channels' && state.activeId) sessionStorage.setItem(ACTIVE_KEY, state.activeId);
+  });
   if (restore) {
     const off = state.subscribe((topic) => {
       if (topic !== 'channels' || state.activeId) return;

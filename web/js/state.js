@@ -180,8 +180,9 @@ export class ChatState {
 
   /**
    * A message arrived (live: pushed as it happened, else from history).
-   * Returns the id after which messages are missing (a seq gap: fetch
-   * history after it), or null.
+   * Returns null, or {after} when its seq shows that messages are missing
+   * (a gap): they follow message `after` (null: the channel held none), so
+   * history after it should be read.
    */
   addMessage(msg, live) {
     const ch = this.channels.get(msg.channel_id);
@@ -195,13 +196,12 @@ export class ChatState {
       this.changed('channels');
       return null;
     }
-    let gapAfter = null;
-    if (live && msg.seq && ch.maxSeq && msg.seq > ch.maxSeq + 1) gapAfter = ch.lastStoredId;
+    const gap = live && msg.seq > ch.maxSeq + 1 ? { after: ch.lastStoredId } : null;
     const fresh = this.storeMessage(ch, msg, live);
     if (fresh && msg.user_id === 'system') this.applyNotice(ch, msg);
     this.changed('messages');
     if (fresh && live) this.changed('channels');
-    return gapAfter;
+    return gap;
   }
 
   /** history: a page of messages, oldest first. older: it was a `before` page. */
