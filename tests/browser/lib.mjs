@@ -35,11 +35,19 @@ export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+function withTimeout(promise, ms, what) {
+  let timer;
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
 /** Polls fn until it returns a truthy value (returned), or throws after ms. */
 export async function until(what, fn, ms = 10000) {
   const end = Date.now() + ms;
   for (;;) {
-    const v = await fn();
+    const v = await withTimeout(fn(), Math.max(end - Date.now(), 1000), `waiting for ${what}`);
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(25);
@@ -192,6 +200,8 @@ export function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+const CASE_TIMEOUT_MS = 120000;
+
 /** Runs named async cases in order, printing cmocka-style lines; returns failures. */
 export async function runCases(cases) {
   let failed = 0;
@@ -200,7 +210,7 @@ export async function runCases(cases) {
     console.log(`[ RUN      ] ${name}`);
     const t0 = Date.now();
     try {
-      await fn();
+      await withTimeout(fn(), CASE_TIMEOUT_MS, name);
       console.log(`[       OK ] ${name} (${Date.now() - t0} ms)`);
     } catch (e) {
       failed += 1;
