@@ -234,6 +234,26 @@ export function embeddedCases(browser, metrics) {
       await expectShownOnce(bob, 'after a reload');
       noProblems();
     }],
+
+    ['token refused: the page logs in again by itself, or asks', async () => {
+      // A new JWT secret: every token issued so far is refused (close 3000).
+      await server.stop();
+      fs.mkdirSync(path.join(server.dir, 'secrets'), { recursive: true });
+      fs.writeFileSync(path.join(server.dir, 'secrets', 'jwt_secret.txt'), 'another-secret-0123456789abcdef\n');
+      await server.start();
+      // bob logged in on this page load: it still holds his password
+      await say(bob, 'still here with a new token');
+      await expectShownOnce(bob, 'still here with a new token', 15000);
+      // alice's page was reloaded since: it must ask
+      await alice.waitForSelector('.login-form .form-error:text("Your session has ended")', { timeout: 15000 });
+      await alice.fill('#login-password', 'correct-horse-1');
+      await alice.fill('#login-username', 'alice');
+      await alice.click('#login-submit');
+      await alice.waitForSelector('.shell');
+      await openConversation(alice, '# Team Chat');
+      await expectShownOnce(alice, 'still here with a new token');
+      noProblems();
+    }],
   ];
 
   return {

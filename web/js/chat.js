@@ -231,6 +231,7 @@ export class ChatClient {
       case 'error':
         if (f.request_type === 'fetch_history') this.history.shift();
         if (f.request_type === 'join_channel') this.joining.clear();
+        if (f.request_type === 'create_channel' && this.creating > 0) this.creating -= 1;
         if (f.code !== 'rate_limited') st.notice(f.error || 'the server reported an error');
         break;
       default:

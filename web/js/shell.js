@@ -33,20 +33,24 @@ export function startShell(root, getSession, hooks) {
   const state = new ChatState(getSession().username);
   state.visible = !document.hidden;
   const notifier = new Notifier(state);
-  let renewing = false;
+  let renewing = null; // the login in flight, shared by whoever asks meanwhile
 
-  async function renew(why) {
-    if (renewing) return;
-    renewing = true;
-    const ok = await hooks.renew(why);
-    renewing = false;
-    if (ok) {
-      banner.setStuck(false);
-      chat.socket.retryNow();
-      presence.socket.retryNow();
-    } else if (why === 'auth') {
-      hooks.onLogout('Your session has ended: log in again.');
+  /** Logs in again (hooks.renew); true when the sockets can dial again. */
+  function renew(why) {
+    if (!renewing) {
+      renewing = hooks.renew(why).then((ok) => {
+        renewing = null;
+        if (ok) {
+          banner.setStuck(false);
+          chat.socket.retryNow();
+          presence.socket.retryNow();
+        } else if (why === 'auth') {
+          hooks.onLogout('Your session has ended: log in again.');
+        }
+        return ok;
+      });
     }
+    return renewing;
   }
 
   function onDown(attempts) {
@@ -55,9 +59,10 @@ export function startShell(root, getSession, hooks) {
     renew('unreachable'); // /auth may name other servers (a cluster lost one)
   }
 
+  /** A socket was refused its token (expired, or the user is gone). */
   async function onAuthFailed() {
-    await renew('auth');
-    chat.socket.start();
+    if (!(await renew('auth'))) return;
+    chat.socket.start(); // a refused socket stops itself; start() is a no-op on the other
     presence.socket.start();
   }
 

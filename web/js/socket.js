@@ -32,7 +32,9 @@ export class Socket {
     return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
   }
 
+  /** Starts dialing (no-op when already started). */
   start() {
+    if (!this.stopped) return;
     this.stopped = false;
     window.addEventListener('online', this.onOnline);
     this.dial();
