@@ -115,6 +115,11 @@ export function embeddedCases(browser, metrics) {
       assert(js.length === onDisk, `the page loaded ${js.length} of the ${onDisk} modules`);
       assert(metrics.jsBytes < JS_LIMIT_BYTES, `page JS is ${metrics.jsBytes} bytes`);
 
+      // a little more conversation (it is also the README's picture)
+      await say(alice, 'release notes are at https://example.com/releases/1.4');
+      await say(bob, 'reading them now.\nthe new search is fast');
+      await expectShownOnce(alice, 'reading them now.\nthe new search is fast');
+      await alice.waitForSelector('.msg.mine .seen');
       if (process.env.CHATD_WEB_SCREENSHOT) {
         await alice.mouse.move(0, 0);
         await alice.screenshot({ path: process.env.CHATD_WEB_SCREENSHOT });
@@ -143,6 +148,7 @@ export function embeddedCases(browser, metrics) {
       assert(found.owned === undefined, 'message text ran as code');
       assert(found.elements === 0, 'message text became markup');
       assert(JSON.stringify(found.links) === JSON.stringify([
+        ['https://example.com/releases/1.4', 'noopener noreferrer', '_blank'],
         ['https://example.com/a?b=1&c=2', 'noopener noreferrer', '_blank'],
       ]), `links: ${JSON.stringify(found.links)}`);
       noProblems();
