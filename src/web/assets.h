@@ -14,12 +14,12 @@
 #define WEB_ETAG_HEX 32
 
 typedef struct web_asset {
-    const char *path;           /* URL path: "/index.html", "/js/main.js" */
-    const unsigned char *data;  /* the file's bytes */
+    const char *path;          /* URL path: "/index.html", "/js/main.js" */
+    const unsigned char *data; /* the file's bytes */
     size_t len;
-    const unsigned char *gz;    /* gzip form; gz_len 0 when it is not smaller */
+    const unsigned char *gz; /* gzip form; gz_len 0 when it is not smaller */
     size_t gz_len;
-    const char *hash;           /* WEB_ETAG_HEX lowercase hex digits */
+    const char *hash; /* WEB_ETAG_HEX lowercase hex digits */
 } web_asset;
 
 extern const web_asset web_assets[];

@@ -20,8 +20,8 @@
  * and wss: because in a cluster the chat and presence servers are other
  * origins (other ports); 'self' covers /auth and /register. */
 #define WEB_SECURITY_HEADERS                                                                       \
-    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "          \
-    "img-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; "     \
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "           \
+    "img-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; "      \
     "frame-ancestors 'none'; form-action 'none'\r\n"                                               \
     "X-Content-Type-Options: nosniff\r\n"                                                          \
     "Referrer-Policy: no-referrer\r\n"
@@ -38,11 +38,16 @@ const char *web_content_type(const char *path) {
     static const struct {
         const char *ext, *type;
     } types[] = {
-        {".html", "text/html; charset=utf-8"},  {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".svg", "image/svg+xml"},              {".png", "image/png"},
-        {".ico", "image/x-icon"},               {".json", "application/json"},
-        {".webmanifest", "application/manifest+json"}, {".txt", "text/plain; charset=utf-8"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".json", "application/json"},
+        {".webmanifest", "application/manifest+json"},
+        {".txt", "text/plain; charset=utf-8"},
         {".woff2", "font/woff2"},
     };
     const char *dot = strrchr(path, '.');
@@ -61,8 +66,10 @@ static int each_element(const char *v, int (*fn)(void *, const char *, size_t), 
         const char *end = strchr(v, ',');
         size_t n = end ? (size_t)(end - v) : strlen(v);
         const char *s = v;
-        while (n && (*s == ' ' || *s == '\t')) s++, n--;
-        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+        while (n && (*s == ' ' || *s == '\t'))
+            s++, n--;
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            n--;
         int r = n ? fn(ctx, s, n) : 0;
         if (r) return r;
         v = end ? end + 1 : NULL;
@@ -75,14 +82,16 @@ static int each_element(const char *v, int (*fn)(void *, const char *, size_t), 
 static int gzip_element(void *ctx, const char *s, size_t n) {
     (void)ctx;
     size_t name = 0;
-    while (name < n && s[name] != ';' && s[name] != ' ' && s[name] != '\t') name++;
+    while (name < n && s[name] != ';' && s[name] != ' ' && s[name] != '\t')
+        name++;
     if (!((name == 4 && !strncasecmp(s, "gzip", 4)) || (name == 6 && !strncasecmp(s, "x-gzip", 6))))
         return 0;
     for (size_t i = name; i + 2 < n; i++) {
         if ((s[i] == 'q' || s[i] == 'Q') && s[i + 1] == '=') {
             const char *q = s + i + 2; /* q=0, q=0.0, q=0.000: refused */
             if (*q != '0') return 1;
-            for (q++; q < s + n && (*q == '.' || *q == '0'); q++) {}
+            for (q++; q < s + n && (*q == '.' || *q == '0'); q++) {
+            }
             return q < s + n && *q >= '1' && *q <= '9' ? 1 : -1;
         }
     }
@@ -112,8 +121,10 @@ static const web_asset *embedded_find(const char *path, size_t len) {
         int c = strncmp(p, path, len);
         if (c == 0 && p[len] != '\0') c = 1;
         if (c == 0) return &web_assets[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -157,9 +168,10 @@ static void respond(conn *c, const http_req *req, const char *path, const web_fi
     char etag[WEB_ETAG_HEX + 8];
     snprintf(etag, sizeof(etag), "\"%s%s\"", f->hash, gz ? "-gz" : "");
     char headers[1024];
-    snprintf(headers, sizeof(headers),
-             "Cache-Control: no-cache\r\nETag: %s\r\nVary: Accept-Encoding\r\n%s" WEB_SECURITY_HEADERS,
-             etag, gz ? "Content-Encoding: gzip\r\n" : "");
+    snprintf(
+        headers, sizeof(headers),
+        "Cache-Control: no-cache\r\nETag: %s\r\nVary: Accept-Encoding\r\n%s" WEB_SECURITY_HEADERS,
+        etag, gz ? "Content-Encoding: gzip\r\n" : "");
     http_response r = {200, web_content_type(path), headers, gz ? f->gz : f->data,
                        gz ? f->gz_len : f->len};
     if (web_etag_matches(req->if_none_match, etag)) {
@@ -190,8 +202,8 @@ int web_handle(const web_config *cfg, conn *c, const http_req *req) {
         free(f.owned);
         metrics_http(405);
         conn_http_send(c, &(http_response){405, "application/json",
-                                            "Allow: GET, HEAD\r\n" WEB_SECURITY_HEADERS, body,
-                                            sizeof(body) - 1});
+                                           "Allow: GET, HEAD\r\n" WEB_SECURITY_HEADERS, body,
+                                           sizeof(body) - 1});
         return 1;
     }
     char p[520];

@@ -20,8 +20,8 @@ int webroot_path_ok(const char *path, size_t len) {
     if (len < 2 || len > 512 || path[0] != '/') return 0;
     for (size_t i = 0; i < len; i++) {
         char ch = path[i];
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                 (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' || ch == '/';
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '_' || ch == '-' || ch == '.' || ch == '/';
         if (!ok) return 0;
         /* each segment: non-empty, not starting with '.' */
         if (ch == '/' && (i + 1 == len || path[i + 1] == '/' || path[i + 1] == '.')) return 0;

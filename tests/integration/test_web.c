@@ -22,8 +22,8 @@
 #include "svcutil.h"
 
 #define CSP                                                                                        \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "             \
-    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "   \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "    \
     "form-action 'none'"
 
 /* One response read off a raw socket (harness-owned memory). */
@@ -76,8 +76,9 @@ static resp fetch_raw(int port, const char *request) {
 
 /* METHOD path with extra header lines ("Name: v\r\n..." or ""). */
 static resp fetch(chatd_srv *s, const char *method, const char *path, const char *headers) {
-    return fetch_raw(s->port, hfmt("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n",
-                                   method, path, headers));
+    return fetch_raw(s->port,
+                     hfmt("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n",
+                          method, path, headers));
 }
 
 /* The value of header name in r (case-insensitive name), or NULL. */
@@ -87,7 +88,8 @@ static const char *header(const resp *r, const char *name) {
         const char *line = p + 2;
         if (!strncasecmp(line, name, n) && line[n] == ':') {
             const char *v = line + n + 1;
-            while (*v == ' ') v++;
+            while (*v == ' ')
+                v++;
             return hfmt("%.*s", (int)(strstr(v, "\r\n") - v), v);
         }
     }
@@ -167,7 +169,8 @@ static void test_etag_304(void **state) {
     expect_file(&other, "text/javascript; charset=utf-8");
     /* another file's tag does not validate this one */
     resp css = fetch(s, "GET", "/style.css", "");
-    resp cross = fetch(s, "GET", "/js/main.js", hfmt("If-None-Match: %s\r\n", header(&css, "ETag")));
+    resp cross =
+        fetch(s, "GET", "/js/main.js", hfmt("If-None-Match: %s\r\n", header(&css, "ETag")));
     assert_int_equal(cross.status, 200);
     chatd_free(s);
 }
@@ -211,8 +214,9 @@ static void test_gzip(void **state) {
         const char *back = gunzip(gz.body, gz.body_len, &n);
         assert_int_equal(n, plain.body_len);
         assert_memory_equal(back, plain.body, n);
-        resp nm = fetch(s, "GET", paths[i],
-                        hfmt("Accept-Encoding: gzip\r\nIf-None-Match: %s\r\n", header(&gz, "ETag")));
+        resp nm =
+            fetch(s, "GET", paths[i],
+                  hfmt("Accept-Encoding: gzip\r\nIf-None-Match: %s\r\n", header(&gz, "ETag")));
         assert_int_equal(nm.status, 304);
         expect_header(&nm, "ETag", header(&gz, "ETag"));
     }
@@ -241,8 +245,7 @@ static void test_head_and_methods(void **state) {
     expect_header(&two, "Content-Type", "text/javascript; charset=utf-8");
     expect_security_headers(&two);
     if (two.body_len < 12 || memcmp(two.body, "HTTP/1.1 200", 12))
-        fail_msg("HEAD sent a body: the next response should follow the head, got %.60s",
-                 two.body);
+        fail_msg("HEAD sent a body: the next response should follow the head, got %.60s", two.body);
 
     resp post = fetch(s, "POST", "/", "Content-Length: 0\r\n");
     assert_int_equal(post.status, 405);
@@ -309,13 +312,20 @@ static void test_web_root(void **state) {
     assert_int_equal(r3.status, 304);
 
     const char *escapes[] = {
-        "/../outside/secret.txt",       "/js/../../outside/secret.txt",
-        "/%2e%2e/outside/secret.txt",   "/js/..%2f..%2foutside/secret.txt",
-        "/.env",                        "/js/./app.js",
-        "//etc/passwd",                 "/..",
-        "/link.txt",                    "/js/out/secret.txt",
-        "/js/..\\..\\outside/secret.txt", "/js/app.js%00.html",
-        "/site/../outside/secret.txt",  hfmt("/%s/secret.txt", outside),
+        "/../outside/secret.txt",
+        "/js/../../outside/secret.txt",
+        "/%2e%2e/outside/secret.txt",
+        "/js/..%2f..%2foutside/secret.txt",
+        "/.env",
+        "/js/./app.js",
+        "//etc/passwd",
+        "/..",
+        "/link.txt",
+        "/js/out/secret.txt",
+        "/js/..\\..\\outside/secret.txt",
+        "/js/app.js%00.html",
+        "/site/../outside/secret.txt",
+        hfmt("/%s/secret.txt", outside),
     };
     for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
         resp e = fetch(s, "GET", escapes[i], "");
@@ -331,8 +341,8 @@ static void test_web_root_must_exist(void **state) {
     char dir[512];
     if (!svc_mkdtemp(dir, sizeof dir, "chatd-webroot-")) fail_msg("mkdtemp failed");
     const char *bin = getenv("CHATD_BIN") ? getenv("CHATD_BIN") : "build/chatd";
-    int rc = system(hfmt("'%s' --web-root '%s/missing' --port 0 --data '%s/d' > '%s/out' 2>&1",
-                         bin, dir, dir, dir));
+    int rc = system(hfmt("'%s' --web-root '%s/missing' --port 0 --data '%s/d' > '%s/out' 2>&1", bin,
+                         dir, dir, dir));
     assert_int_equal(WEXITSTATUS(rc), 2);
     svc_rmrf(dir);
 }
