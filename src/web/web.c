@@ -129,21 +129,24 @@ static const web_asset *embedded_find(const char *path, size_t len) {
     return NULL;
 }
 
-static void hash_hex(const void *data, size_t len, char out[WEB_ETAG_HEX + 1]) {
+/* The ETag hash of data (hex, as the build computes it): 0, or -1 when
+ * OpenSSL fails (no tag rather than a wrong one). */
+static int hash_hex(const void *data, size_t len, char out[WEB_ETAG_HEX + 1]) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     static const char hex[] = "0123456789abcdef";
     if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen * 2 < WEB_ETAG_HEX)
-        memset(md, 0, sizeof(md)); /* still a valid tag; it just never changes */
+        return -1;
     for (int i = 0; i < WEB_ETAG_HEX / 2; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[WEB_ETAG_HEX] = '\0';
+    return 0;
 }
 
-/* Finds the file for path (len bytes, "/index.html" for "/"): 0, or -1 when
- * the client has no such file. */
+/* Finds the file for path (len bytes, "/index.html" for "/"): 0, -1 when
+ * the client has no such file, -2 when it could not be hashed. */
 static int load(const web_config *cfg, const char *path, size_t len, web_file *f) {
     memset(f, 0, sizeof(*f));
     if (!cfg->root) {
@@ -159,7 +162,10 @@ static int load(const web_config *cfg, const char *path, size_t len, web_file *f
     if (webroot_read(cfg->root, p, WEB_MAX_FILE, &f->owned, &n) != 0) return -1;
     f->data = (const unsigned char *)f->owned;
     f->len = n;
-    hash_hex(f->data, f->len, f->hash);
+    if (hash_hex(f->data, f->len, f->hash) != 0) {
+        free(f->owned);
+        return -2;
+    }
     return 0;
 }
 
@@ -195,7 +201,13 @@ int web_handle(const web_config *cfg, conn *c, const http_req *req) {
     }
     if (!webroot_path_ok(path, len)) return 0;
     web_file f;
-    if (load(cfg, path, len, &f) != 0) return 0;
+    int rc = load(cfg, path, len, &f);
+    if (rc == -2) {
+        metrics_http(500);
+        conn_http_error(c, 500, "internal", "could not hash the file");
+        return 1;
+    }
+    if (rc != 0) return 0;
     if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
         static const char body[] = "{\"error\":\"method not allowed for this endpoint\","
                                    "\"code\":\"method_not_allowed\"}";
