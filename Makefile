@@ -30,6 +30,12 @@ INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_LIB := $(filter-out $(INTEG_SRC),$(wildcard tests/integration/*.c))
 
+# The browser client (web/) is built in: scripts/web-embed.sh turns its files
+# into a generated C source in the build dir (bytes, gzip form, ETag hash).
+WEB_FILES := $(shell find web -type f ! -name '.*' 2>/dev/null)
+WEB_GEN   := $(BUILD)/gen/web_assets.c
+WEB_OBJ   := $(BUILD)/gen/web_assets.o
+
 # The load generator (bench/*.c) is a program linked against the library.
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
@@ -49,7 +55,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libchatd.a: $(LIB_OBJ)
+# Depends on the directories too, so adding or removing a file regenerates.
+$(WEB_GEN): scripts/web-embed.sh $(WEB_FILES) $(shell find web -type d 2>/dev/null)
+	@mkdir -p $(dir $@)
+	scripts/web-embed.sh web $@
+
+$(WEB_OBJ): $(WEB_GEN) src/web/assets.h
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libchatd.a: $(LIB_OBJ) $(WEB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -91,7 +105,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_FLAGS = -std=gnu11 -g -O1 -Isrc -DTHREADED -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
-build-fuzz/%: tests/fuzz/%.c $(filter-out $(MAINS),$(LIB_SRC))
+build-fuzz/%: tests/fuzz/%.c $(filter-out $(MAINS),$(LIB_SRC)) $(WEB_GEN)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
 fuzz: deps-test $(FUZZ_BIN)

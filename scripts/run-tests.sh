@@ -52,6 +52,11 @@ for t in tests/scripts/test_*.sh; do
   [ -n "$filter" ] && [[ "$t" != *"$filter"* ]] && continue
   run_one "scripts/$(basename "$t")" "$t" BUILD="$build"
 done
+# Browser tests (tests/browser): the web client in headless Chromium, against
+# a chatd of their own and a cluster of their own; cmocka's summary lines.
+if [ -z "$filter" ] || [[ "browser/web-client" == *"$filter"* ]]; then
+  run_one "browser/web-client" tests/browser/run.sh BUILD="$build"
+fi
 # One cluster per bus, shared by the suite's binaries in turn (a start
 # costs ~20 s): the first binary brings it up in $shared, the rest use it
 # (tests/integration/hcluster.h, hcluster_attach); it goes down here.

@@ -394,6 +394,8 @@ void api_handle(api *a, conn *c, http_req *req) {
     const char *url = req->url ? req->url : "/";
 #define ROUTE(p) (plen == sizeof(p) - 1 && !memcmp(url, p, plen))
     int known = ROUTE("/auth") || ROUTE("/register") || ROUTE("/health") || ROUTE("/metrics");
+    /* The browser client, where it can log in (its /auth is same-origin). */
+    if (!known && a->st && web_handle(&a->cfg.web, c, req)) return;
     if (!known) {
         respond_error(c, 404, "not_found", "no such endpoint");
     } else if (!a->st && (ROUTE("/auth") || ROUTE("/register"))) {

@@ -1,7 +1,8 @@
 /*
  * api: the HTTP API — POST /auth, POST /register, GET /health,
- * GET /metrics (PROTOCOL.md section 1). Password hashing and checking run
- * on libuv's thread pool through a bounded, per-address fair queue
+ * GET /metrics (PROTOCOL.md section 1), and the browser client's files
+ * (web/web.h) on a server that answers /auth. Password hashing and checking
+ * run on libuv's thread pool through a bounded, per-address fair queue
  * (hashq.h); user records come from the store. Logins are throttled by
  * username and by client address, registrations by a global rate.
  */
@@ -15,6 +16,7 @@
 #include "auth/password.h"
 #include "net/conn.h"
 #include "store/store.h"
+#include "web/web.h"
 
 typedef struct domain domain;
 
@@ -41,6 +43,7 @@ typedef struct api_config {
     double register_per_sec;    /* accounts created per second, in all: beyond, 429 */
     unsigned auth_fail_per_addr;/* failed /auth per client address per minute: beyond, 429 */
     int trust_proxy;            /* the client address is the last X-Forwarded-For entry */
+    web_config web;             /* the browser client, served where /auth is */
 } api_config;
 
 typedef struct api api;

@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/log.h"
 
-enum opt_kind { O_STR, O_INT, O_BOOL, O_DOUBLE, O_LEVEL, O_ONOFF };
+enum opt_kind { O_STR, O_INT, O_BOOL, O_DOUBLE, O_LEVEL, O_ONOFF, O_FLAG /* no argument */ };
 
 typedef struct opt {
     const char *name;
@@ -59,6 +60,8 @@ static const opt opts[] = {
     {"allowed-hosts", O_STR, F(allowed_hosts), "cluster: HOST[,HOST...] the only chat/presence hosts /auth may name"},
     {"kafka-sasl-mechanism", O_STR, F(kafka_sasl_mechanism), "cluster: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512 with <secrets>/kafka_username.txt, kafka_password.txt (default PLAIN)"},
     {"kafka-tls", O_ONOFF, F(kafka_tls), "cluster: on|off: TLS to the Kafka brokers (default off)"},
+    {"web-root", O_STR, F(web_root), "serve the browser client from this directory, read on each request (development)"},
+    {"no-web", O_FLAG, F(no_web), "do not serve the browser client (then / is 404)"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -80,6 +83,12 @@ static int set_opt(chatd_config *c, const opt *o, const char *v) {
     char *end = NULL;
     switch (o->kind) {
     case O_STR: *(const char **)p = v; return 0;
+    case O_FLAG: /* the flag itself (v NULL), or CHATD_NO_WEB=1|0 */
+        if (!v || !strcmp(v, "1") || !strcmp(v, "0")) {
+            *(int *)p = !v || !strcmp(v, "1");
+            return 0;
+        }
+        break;
     case O_INT: {
         long long n = strtoll(v, &end, 10);
         if (!*v || *end || n < 0) break;
@@ -157,7 +166,9 @@ int config_parse(chatd_config *c, int argc, char **argv) {
 
     struct option lopts[NOPTS + 3];
     for (size_t i = 0; i < NOPTS; i++)
-        lopts[i] = (struct option){opts[i].name, required_argument, NULL, (int)i + 1000};
+        lopts[i] = (struct option){opts[i].name,
+                                   opts[i].kind == O_FLAG ? no_argument : required_argument, NULL,
+                                   (int)i + 1000};
     lopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
     lopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, 'V'};
     lopts[NOPTS + 2] = (struct option){NULL, 0, NULL, 0};
@@ -183,12 +194,17 @@ int config_parse(chatd_config *c, int argc, char **argv) {
         fprintf(stderr, "chatd: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
+    struct stat st;
     if (c->node_id > 1023) {
         fprintf(stderr, "chatd: --node-id must be 0..1023\n");
         return -1;
     }
     if (c->port > 65535) {
         fprintf(stderr, "chatd: --port must be 0..65535\n");
+        return -1;
+    }
+    if (c->web_root && (stat(c->web_root, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "chatd: --web-root %s is not a directory\n", c->web_root);
         return -1;
     }
     if (!c->advertise) c->advertise = c->host;

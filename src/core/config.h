@@ -49,6 +49,9 @@ typedef struct chatd_config {
     const char *allowed_hosts; /* HOST[,HOST...]: the only hosts /auth may name; NULL = any */
     const char *kafka_sasl_mechanism; /* PLAIN (default) | SCRAM-SHA-256 | SCRAM-SHA-512 */
     int kafka_tls;             /* TLS to the Kafka brokers */
+    /* the browser client (web/web.h) */
+    const char *web_root;      /* serve it from this directory, not the built-in copy */
+    int no_web;                /* do not serve it */
 } chatd_config;
 
 /* Fills defaults, applies CHATD_* then argv. Returns 0, 1 when --help or

@@ -263,9 +263,11 @@ void conn_http_send(conn *c, const http_response *r) {
     char head[HTTP_MAX_RESPONSE_HEAD];
     size_t hlen = http_format_head(head, sizeof(head), r, keep);
     if (hlen == 0) abort(); /* our own headers never get that long */
-    rcbuf *b = rcbuf_new(hlen + r->len);
+    /* HEAD: the head announces the GET's Content-Length; no body follows. */
+    size_t len = c->w.mode == WIRE_HTTP_HELD && c->w.req->method == HTTP_HEAD ? 0 : r->len;
+    rcbuf *b = rcbuf_new(hlen + len);
     memcpy(b->data, head, hlen);
-    if (r->len) memcpy(b->data + hlen, r->body, r->len);
+    if (len) memcpy(b->data + hlen, r->body, len);
     conn_send(c, b);
     rcbuf_unref(b);
     if (c->doomed) return;

@@ -166,7 +166,7 @@ int app_serve(app *a, int endpoints, int (*pick)(void *, api_instance *, api_ins
     const chatd_config *cfg = a->cfg;
     api_config acfg = {.jwt_key = a->key, .jwt_key_len = a->key_len,
                        .token_ttl_s = cfg->token_ttl_s, .role = a->role, .pick = pick,
-                       .pick_data = a};
+                       .pick_data = a, .web = {cfg->web_root, cfg->no_web}};
     password_params_default(&acfg.pw);
     acfg.hash_workers = 2;
     acfg.max_hash_queue = cfg->max_hash_queue;

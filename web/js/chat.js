@@ -1,0 +1,255 @@
+// chat: the /chat WebSocket (PROTOCOL.md section 2) as seen from the page.
+// Turns frames into state changes and user actions into frames, and makes
+// a reconnect invisible: after every (re)connect it reads what each open
+// channel missed (fetch_history after its last message, page by page),
+// joins the channel on screen, and sends again every message not yet
+// acknowledged, with the same client_msg_id (the server stores it once).
+// A seq gap in live messages is read the same way.
+
+import { Socket } from './socket.js';
+import { utf8Length } from './state.js';
+
+const HISTORY_PAGE = 100;
+const RESEND_AFTER_MS = 8000; // no echo this long on an open socket: send again
+const MAX_ATTEMPTS = 5;
+export const MAX_CONTENT_BYTES = 4000;
+
+export class ChatClient {
+  /**
+   * @param {import('./state.js').ChatState} state
+   * @param {Object} hooks
+   * @param {() => string} hooks.url  the /chat URL (with the token)
+   * @param {(code: number) => void} hooks.onAuthFailed
+   * @param {(attempts: number) => void} [hooks.onDown]  failed (re)connects in a row
+   * @param {(users: string[]) => void} [hooks.onMembers]  members of a channel just read
+   * @param {(msg: Object, ch: Object) => void} [hooks.onLiveMessage]  a new message pushed
+   */
+  constructor(state, hooks) {
+    this.state = state;
+    this.hooks = hooks;
+    this.recovering = false;
+    this.joining = new Set();
+    this.history = []; // outstanding fetch_history: {channelId, older}, oldest first
+    this.creating = 0; // channels this page asked to create (open them when they come)
+    this.socket = new Socket({
+      url: hooks.url,
+      onOpen: () => this.opened(),
+      onFrame: (f) => this.frame(f),
+      onDown: ({ attempts }) => {
+        state.setConnection('chat', 'down');
+        if (hooks.onDown) hooks.onDown(attempts);
+      },
+      onAuthFailed: hooks.onAuthFailed,
+    });
+    this.resendTimer = 0;
+  }
+
+  start() {
+    this.socket.start();
+    this.resendTimer = setInterval(() => this.resendStale(), 1000);
+  }
+
+  stop() {
+    clearInterval(this.resendTimer);
+    this.socket.stop();
+  }
+
+  // ---- user actions ----
+
+  /** Shows a channel: reads its history once, marks it read. */
+  open(channelId) {
+    this.state.setActive(channelId);
+    const ch = this.state.active;
+    if (ch && !ch.loaded) this.join(channelId);
+    this.markRead();
+  }
+
+  join(channelId) {
+    if (this.joining.has(channelId)) return;
+    if (this.socket.send({ type: 'join_channel', channelId })) this.joining.add(channelId);
+  }
+
+  /**
+   * Sends a message: pending at once, confirmed by its echo.
+   * @returns {string|null} why it cannot be sent, or null
+   */
+  send(channelId, content) {
+    if (!content.trim()) return 'a message cannot be empty';
+    if (utf8Length(content) > MAX_CONTENT_BYTES) {
+      return `a message is at most ${MAX_CONTENT_BYTES} bytes`;
+    }
+    const p = this.state.addPending(channelId, content);
+    this.transmit(p);
+    return null;
+  }
+
+  /** Sends a failed message again (the user asked). */
+  retry(clientMsgId) {
+    const p = this.state.pending.get(clientMsgId);
+    if (!p) return;
+    p.failed = false;
+    p.attempts = 0;
+    this.transmit(p);
+    this.state.changed('messages');
+  }
+
+  /** Forgets a message that was never acknowledged. */
+  discard(clientMsgId) {
+    if (this.state.pending.delete(clientMsgId)) this.state.changed('messages');
+  }
+
+  createChannel(name, participants) {
+    this.creating += 1;
+    return this.socket.send({ type: 'create_channel', name, participants, kind: 'group' });
+  }
+
+  openDirect(user) {
+    this.creating += 1;
+    return this.socket.send({ type: 'create_channel', name: '', participants: [user], kind: 'direct' });
+  }
+
+  leave(channelId) {
+    return this.socket.send({ type: 'leave_channel', channelId });
+  }
+
+  loadOlder(channelId) {
+    const ch = this.state.channels.get(channelId);
+    if (!ch || !ch.firstStoredId || this.history.some((h) => h.channelId === channelId && h.older)) {
+      return;
+    }
+    this.fetch(channelId, { before: ch.firstStoredId, limit: 50 }, true);
+  }
+
+  /** Marks the channel on screen read up to its newest message (when the user can see it). */
+  markRead() {
+    const ch = this.state.active;
+    if (!ch || !this.state.visible) return;
+    const latest = this.state.unmarkedLatest(ch);
+    if (latest && this.socket.send({ type: 'mark_channel_read', channelId: ch.id, message_id: latest })) {
+      ch.lastReadMessageId = latest; // the receipt confirms it
+      ch.unread = 0;
+      this.state.changed('channels');
+    }
+  }
+
+  // ---- the socket ----
+
+  opened() {
+    this.state.setConnection('chat', 'open');
+    this.recovering = true; // the channels_list that opens every connection triggers it
+    this.joining.clear();
+    this.history = [];
+  }
+
+  /** After a (re)connect: catch up on every channel read before, resend the unacknowledged. */
+  recover() {
+    this.recovering = false;
+    for (const ch of this.state.channels.values()) {
+      if (!ch.loaded) continue;
+      if (ch.lastStoredId) this.fetch(ch.id, { after: ch.lastStoredId, limit: HISTORY_PAGE }, false);
+      else this.join(ch.id);
+    }
+    const active = this.state.active;
+    if (active && !active.loaded) this.join(active.id);
+    for (const p of this.state.pending.values()) if (!p.failed) this.transmit(p);
+  }
+
+  transmit(p) {
+    p.sentAt = Date.now();
+    p.attempts += 1;
+    this.socket.send({
+      type: 'chat_message', channelId: p.channelId, content: p.content, client_msg_id: p.clientMsgId,
+    });
+  }
+
+  resendStale() {
+    if (!this.socket.open || this.recovering) return;
+    const now = Date.now();
+    for (const p of this.state.pending.values()) {
+      if (p.failed || now - p.sentAt < RESEND_AFTER_MS) continue;
+      if (p.attempts >= MAX_ATTEMPTS) {
+        p.failed = true;
+        this.state.changed('messages');
+      } else {
+        this.transmit(p);
+      }
+    }
+  }
+
+  fetch(channelId, cursor, older) {
+    if (this.socket.send({ type: 'fetch_history', channelId, ...cursor })) {
+      this.history.push({ channelId, older });
+    }
+  }
+
+  frame(f) {
+    const st = this.state;
+    switch (f.type) {
+      case 'channels_list':
+        st.setChannels(Array.isArray(f.channels) ? f.channels : []);
+        if (this.recovering) this.recover();
+        break;
+      case 'channel_created': {
+        if (!f.channel || !f.channel.channel_id) break;
+        st.addCreated(f.channel);
+        if (this.creating > 0) {
+          this.creating -= 1;
+          st.setActive(f.channel.channel_id);
+          this.joining.add(f.channel.channel_id); // channel_joined follows by itself
+        }
+        break;
+      }
+      case 'channel_joined': {
+        this.joining.delete(f.channelId);
+        const participants = Array.isArray(f.participants) ? f.participants : [];
+        const ch = st.setJoined(f.channelId, Array.isArray(f.messages) ? f.messages : [], participants);
+        if (this.hooks.onMembers) this.hooks.onMembers([...ch.members.keys()]);
+        if (ch.id === st.activeId) this.markRead();
+        break;
+      }
+      case 'channel_left':
+        st.leave(f.channelId);
+        break;
+      case 'chat_message':
+      case 'system':
+        this.live(f);
+        break;
+      case 'history': {
+        const i = this.history.findIndex((h) => h.channelId === f.channel_id);
+        const req = i >= 0 ? this.history.splice(i, 1)[0] : { older: false };
+        const msgs = Array.isArray(f.messages) ? f.messages : [];
+        st.addHistory(f.channel_id, msgs, !!f.has_more, req.older);
+        if (!req.older && f.has_more && msgs.length) {
+          this.fetch(f.channel_id, { after: msgs[msgs.length - 1].message_id, limit: HISTORY_PAGE }, false);
+        }
+        if (f.channel_id === st.activeId) this.markRead();
+        break;
+      }
+      case 'channel_read':
+        st.setRead(f.channel_id, f.user_id, f.last_read_message_id);
+        break;
+      case 'error':
+        if (f.request_type === 'fetch_history') this.history.shift();
+        if (f.request_type === 'join_channel') this.joining.clear();
+        if (f.request_type === 'create_channel' && this.creating > 0) this.creating -= 1;
+        if (f.code !== 'rate_limited') st.notice(f.error || 'the server reported an error');
+        break;
+      default:
+        break; // frames of later protocol versions: ignored until handled
+    }
+  }
+
+  live(msg) {
+    if (!msg.channel_id || !msg.message_id) return;
+    const st = this.state;
+    const wasKnown = st.channels.get(msg.channel_id)?.messages.has(msg.message_id);
+    const gap = st.addMessage(msg, true);
+    if (gap) { // without a message to read after, the newest page covers the gap
+      this.fetch(msg.channel_id, gap.after ? { after: gap.after, limit: HISTORY_PAGE } : { limit: HISTORY_PAGE }, false);
+    }
+    const ch = st.channels.get(msg.channel_id);
+    if (!ch || wasKnown) return;
+    if (ch.id === st.activeId) this.markRead();
+    if (this.hooks.onLiveMessage) this.hooks.onLiveMessage(msg, ch);
+  }
+}

@@ -1,0 +1,167 @@
+// shell: the logged-in page. Creates the state, the two socket clients and
+// the views, and wires them: frames change state, state changes re-render
+// the views that show them (once per turn, however many frames came in),
+// views call back into the clients.
+
+import { el } from './dom.js';
+import { ChatState } from './state.js';
+import { ChatClient } from './chat.js';
+import { PresenceClient } from './presence.js';
+import { Notifier } from './notify.js';
+import { socketUrl } from './api.js';
+import { sidebarView } from './views/sidebar.js';
+import { channelView } from './views/channel.js';
+import { composerView } from './views/composer.js';
+import { membersView } from './views/members.js';
+import { dialogsView } from './views/dialogs.js';
+import { bannerView } from './views/banner.js';
+
+const STUCK_AFTER = 4; // failed reconnects in a row before the servers are thought gone
+const ACTIVE_KEY = 'chatd.active';
+
+/**
+ * Mounts the logged-in page into root.
+ * @param {HTMLElement} root
+ * @param {() => import('./session.js').Session} getSession  the current session (it may be renewed)
+ * @param {Object} hooks
+ * @param {() => void} hooks.onLogout
+ * @param {(why: string) => Promise<boolean>} hooks.renew  logs in again for new servers / a new
+ *        token; false when it cannot (then the user must)
+ * @returns {{stop: () => void, state: ChatState}}
+ */
+export function startShell(root, getSession, hooks) {
+  const state = new ChatState(getSession().username);
+  state.visible = !document.hidden;
+  const notifier = new Notifier(state);
+  let renewing = null; // the login in flight, shared by whoever asks meanwhile
+
+  /** Logs in again (hooks.renew); true when the sockets can dial again. */
+  function renew(why) {
+    if (!renewing) {
+      renewing = hooks.renew(why).then((ok) => {
+        renewing = null;
+        if (ok) {
+          banner.setStuck(false);
+          chat.socket.retryNow();
+          presence.socket.retryNow();
+        } else if (why === 'auth') {
+          hooks.onLogout('Your session has ended: log in again.');
+        }
+        return ok;
+      });
+    }
+    return renewing;
+  }
+
+  function onDown(attempts) {
+    if (attempts < STUCK_AFTER) return;
+    banner.setStuck(true);
+    renew('unreachable'); // /auth may name other servers (a cluster lost one)
+  }
+
+  /** A socket was refused its token (expired, or the user is gone). */
+  async function onAuthFailed() {
+    if (!(await renew('auth'))) return;
+    chat.socket.start(); // a refused socket stops itself; start() is a no-op on the other
+    presence.socket.start();
+  }
+
+  const chat = new ChatClient(state, {
+    url: () => socketUrl(getSession().chat, '/chat', getSession().token),
+    onAuthFailed,
+    onDown,
+    onMembers: (users) => presence.subscribe(users),
+    onLiveMessage: (msg, ch) => notifier.message(msg, ch),
+  });
+  const presence = new PresenceClient(state, {
+    url: () => socketUrl(getSession().presence, '/presence', getSession().token),
+    onAuthFailed,
+    onDown,
+  });
+
+  function open(id) {
+    chat.open(id);
+    composer.focus();
+  }
+
+  const sidebar = sidebarView({
+    state,
+    onOpen: open,
+    onStatus: (s) => presence.setStatus(s),
+    onNewChannel: () => dialogs.newChannel(),
+    onNewDirect: () => dialogs.newDirect(),
+    onLogout: () => hooks.onLogout(''),
+    onEnableNotifications: notifier.supported && !notifier.enabled
+      ? () => notifier.enable().then(() => sidebar.render()) : null,
+    notificationsOn: () => notifier.enabled,
+  });
+  const channel = channelView({
+    state,
+    onLoadOlder: (id) => chat.loadOlder(id),
+    onLeave: (id) => chat.leave(id),
+    onRetry: (id) => chat.retry(id),
+    onDiscard: (id) => chat.discard(id),
+  });
+  const composer = composerView({ state, onSend: (id, text) => chat.send(id, text) });
+  const members = membersView({ state });
+  const dialogs = dialogsView({
+    me: state.me,
+    onCreateChannel: (name, users) => (chat.createChannel(name, users) ? null : 'not connected'),
+    onOpenDirect: (user) => (chat.openDirect(user) ? null : 'not connected'),
+  });
+  const banner = bannerView({ state, onRelogin: () => hooks.onLogout('Log in again.') });
+  notifier.onOpen = open;
+
+  root.replaceChildren(el('div', { class: 'shell' },
+    sidebar.root,
+    el('main', { class: 'main' }, banner.root, channel.root, composer.root),
+    members.root), dialogs.root);
+
+  // Views re-render once per turn for everything that changed in it.
+  const views = {
+    channels: [sidebar, channel, composer, members],
+    messages: [channel],
+    presence: [sidebar, members, channel],
+    connection: [banner],
+    notices: [banner],
+  };
+  const dirty = new Set();
+  state.subscribe((topic) => {
+    if (dirty.size === 0) queueMicrotask(flush);
+    for (const v of views[topic] || []) dirty.add(v);
+  });
+  function flush() {
+    for (const v of dirty) v.render();
+    dirty.clear();
+  }
+
+  // The conversation open before a reload comes back once the list is known.
+  const restore = sessionStorage.getItem(ACTIVE_KEY);
+  state.subscribe((topic) => {
+    if (topic === 'channels' && state.activeId) sessionStorage.setItem(ACTIVE_KEY, state.activeId);
+  });
+  if (restore) {
+    const off = state.subscribe((topic) => {
+      if (topic !== 'channels' || state.activeId) return;
+      off();
+      if (state.channels.has(restore)) queueMicrotask(() => chat.open(restore));
+    });
+  }
+
+  function onVisibility() {
+    state.visible = !document.hidden;
+    if (state.visible) chat.markRead();
+  }
+  document.addEventListener('visibilitychange', onVisibility);
+
+  chat.start();
+  presence.start();
+  return {
+    state,
+    stop() {
+      document.removeEventListener('visibilitychange', onVisibility);
+      chat.stop();
+      presence.stop();
+    },
+  };
+}

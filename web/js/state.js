@@ -1,0 +1,355 @@
+// state: everything the client knows and the rules for changing it. No I/O
+// and no DOM: the socket controllers feed frames in, the views read it and
+// re-render when told (subscribe). Messages are kept per channel, keyed by
+// message_id and ordered by seq, so a message arriving twice (a live echo
+// and a history page, at-least-once delivery) is stored once, and later
+// kinds of change (edits, reactions…) can update one message in place.
+
+/**
+ * Orders two decimal message ids (64-bit Snowflakes: too big for a Number).
+ * @returns {number} <0, 0 or >0
+ */
+export function compareIds(a, b) {
+  if (a === b) return 0;
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : 1;
+}
+
+/** Bytes of s in UTF-8 (the server's content limit counts bytes). */
+export function utf8Length(s) {
+  return new TextEncoder().encode(s).length;
+}
+
+/**
+ * A random id for client_msg_id and local keys (crypto.randomUUID needs a
+ * secure context; a page served over plain http is not one).
+ */
+export function newId() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+function byPosition(a, b) {
+  const sa = a.seq || 0;
+  const sb = b.seq || 0;
+  return sa !== sb ? sa - sb : compareIds(a.message_id, b.message_id);
+}
+
+/**
+ * One channel as the client sees it.
+ * messages: message_id -> Message (the wire object); order: ids, oldest
+ * first; maxSeq: the highest seq stored; loaded: its history has been read
+ * (join_channel), so live messages are kept and gaps are noticed.
+ */
+export class Channel {
+  constructor(id) {
+    this.id = id;
+    this.name = '';
+    this.isDirect = false;
+    this.others = [];
+    this.unread = 0;
+    this.lastMessageId = null;
+    this.lastReadMessageId = null;
+    this.members = new Map(); // user -> "admin" | "member"
+    this.reads = new Map(); // user -> last_read_message_id (receipts seen live)
+    this.loaded = false;
+    this.hasOlder = false;
+    this.messages = new Map();
+    this.order = [];
+    this.maxSeq = 0;
+  }
+
+  /** What the user sees as the channel's name. */
+  get title() {
+    if (this.isDirect) return this.others[0] || this.name || 'direct message';
+    return this.name || '(unnamed)';
+  }
+
+  get lastStoredId() {
+    return this.order.length ? this.order[this.order.length - 1] : null;
+  }
+
+  get firstStoredId() {
+    return this.order.length ? this.order[0] : null;
+  }
+
+  /** Inserts or replaces one message; returns true when it was new. */
+  put(msg) {
+    const known = this.messages.has(msg.message_id);
+    this.messages.set(msg.message_id, msg);
+    if (!known) {
+      let i = this.order.length; // usually the newest: search from the end
+      while (i > 0 && byPosition(this.messages.get(this.order[i - 1]), msg) > 0) i -= 1;
+      this.order.splice(i, 0, msg.message_id);
+      if (msg.seq > this.maxSeq) this.maxSeq = msg.seq;
+    }
+    if (!this.lastMessageId || compareIds(msg.message_id, this.lastMessageId) > 0) {
+      this.lastMessageId = msg.message_id;
+    }
+    return !known;
+  }
+}
+
+export class ChatState {
+  /** @param {string} me  the logged-in username */
+  constructor(me) {
+    this.me = me;
+    /** @type {Map<string, Channel>} */
+    this.channels = new Map();
+    /** user -> {status, last_seen} */
+    this.presence = new Map();
+    this.myStatus = 'online';
+    /** client_msg_id -> {clientMsgId, channelId, content, createdAt, sentAt, attempts, failed} */
+    this.pending = new Map();
+    this.activeId = null;
+    this.visible = true; // the page is on screen (unread counting)
+    this.connection = { chat: 'connecting', presence: 'connecting' };
+    this.notices = [];
+    this.listeners = new Set();
+  }
+
+  /** fn(topic) after each change; topics: channels, messages, presence, connection, notices. */
+  subscribe(fn) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  changed(topic) {
+    for (const fn of this.listeners) fn(topic);
+  }
+
+  get active() {
+    return this.activeId ? this.channels.get(this.activeId) || null : null;
+  }
+
+  channel(id) {
+    let ch = this.channels.get(id);
+    if (!ch) {
+      ch = new Channel(id);
+      this.channels.set(id, ch);
+    }
+    return ch;
+  }
+
+  /** channels_list: the user's channels now; keeps what is loaded of the rest. */
+  setChannels(entries) {
+    const seen = new Set();
+    for (const e of entries) {
+      const ch = this.channel(e.channel_id);
+      seen.add(ch.id);
+      ch.name = e.channel_name || '';
+      ch.isDirect = !!e.is_direct || e.channel_type === 'direct';
+      ch.others = Array.isArray(e.other_participants) ? e.other_participants : [];
+      if (typeof e.unread_count === 'number') ch.unread = e.unread_count;
+      if (e.last_message_id && (!ch.lastMessageId
+          || compareIds(e.last_message_id, ch.lastMessageId) > 0)) {
+        ch.lastMessageId = e.last_message_id;
+      }
+      if (e.last_read_message_id) ch.lastReadMessageId = e.last_read_message_id;
+      if (ch.id === this.activeId && this.visible) ch.unread = this.unreadAfterMark(ch);
+    }
+    for (const id of [...this.channels.keys()]) if (!seen.has(id)) this.channels.delete(id);
+    if (this.activeId && !this.channels.has(this.activeId)) this.activeId = null;
+    this.changed('channels');
+  }
+
+  /** channel_created: known before the channels_list that follows it. */
+  addCreated(c) {
+    const ch = this.channel(c.channel_id);
+    ch.isDirect = c.type === 'direct';
+    ch.name = (c.metadata && c.metadata.name) || '';
+    const parts = Array.isArray(c.participants) ? c.participants : [];
+    ch.others = parts.filter((u) => u !== this.me);
+    this.changed('channels');
+    return ch;
+  }
+
+  /** channel_joined: members and the latest messages. */
+  setJoined(channelId, messages, participants) {
+    const ch = this.channel(channelId);
+    ch.members = new Map(participants.map((p) => [p.user_id, p.role || 'member']));
+    if (!ch.isDirect && ch.others.length === 0) {
+      ch.others = participants.map((p) => p.user_id).filter((u) => u !== this.me);
+    }
+    if (!ch.loaded) ch.hasOlder = messages.length > 0 && messages[0].seq > 1;
+    ch.loaded = true;
+    for (const m of messages) this.storeMessage(ch, m, false);
+    this.changed('messages');
+    return ch;
+  }
+
+  /**
+   * A message arrived (live: pushed as it happened, else from history).
+   * Returns null, or {after} when its seq shows that messages are missing
+   * (a gap): they follow message `after` (null: the channel held none), so
+   * history after it should be read.
+   */
+  addMessage(msg, live) {
+    const ch = this.channels.get(msg.channel_id);
+    if (!ch) return null;
+    this.confirmPending(msg);
+    if (!ch.loaded) { // not open yet: joining will read it; just count it
+      if (live && this.countsAsUnread(ch, msg) && !ch.messages.has(msg.message_id)) ch.unread += 1;
+      if (!ch.lastMessageId || compareIds(msg.message_id, ch.lastMessageId) > 0) {
+        ch.lastMessageId = msg.message_id;
+      }
+      this.changed('channels');
+      return null;
+    }
+    const gap = live && msg.seq > ch.maxSeq + 1 ? { after: ch.lastStoredId } : null;
+    const fresh = this.storeMessage(ch, msg, live);
+    if (fresh && msg.user_id === 'system') this.applyNotice(ch, msg);
+    this.changed('messages');
+    if (fresh && live) this.changed('channels');
+    return gap;
+  }
+
+  /** history: a page of messages, oldest first. older: it was a `before` page. */
+  addHistory(channelId, messages, hasMore, older) {
+    const ch = this.channels.get(channelId);
+    if (!ch) return;
+    for (const m of messages) {
+      this.confirmPending(m);
+      this.storeMessage(ch, m, false);
+    }
+    if (older) ch.hasOlder = hasMore;
+    this.changed('messages');
+  }
+
+  storeMessage(ch, msg, live) {
+    const fresh = ch.put(msg);
+    if (fresh && live && this.countsAsUnread(ch, msg)
+        && !(ch.id === this.activeId && this.visible)) {
+      ch.unread += 1;
+    }
+    return fresh;
+  }
+
+  countsAsUnread(ch, msg) {
+    if (msg.user_id === this.me || msg.user_id === 'system') return false;
+    return !ch.lastReadMessageId || compareIds(msg.message_id, ch.lastReadMessageId) > 0;
+  }
+
+  /** Members follow the join/leave notices (PROTOCOL.md section 4). */
+  applyNotice(ch, msg) {
+    const meta = msg.metadata || {};
+    if (meta.event === 'user_joined' && meta.user_id) {
+      if (!ch.members.has(meta.user_id)) ch.members.set(meta.user_id, 'member');
+    } else if (meta.event === 'user_left' && meta.user_id) {
+      ch.members.delete(meta.user_id);
+    }
+  }
+
+  /** channel_read: a read receipt (ours moves our mark and unread count). */
+  setRead(channelId, user, messageId) {
+    const ch = this.channels.get(channelId);
+    if (!ch || !messageId) return;
+    ch.reads.set(user, messageId);
+    if (user === this.me) {
+      if (!ch.lastReadMessageId || compareIds(messageId, ch.lastReadMessageId) >= 0) {
+        ch.lastReadMessageId = messageId;
+      }
+      ch.unread = this.unreadAfterMark(ch);
+      this.changed('channels');
+    }
+    this.changed('messages');
+  }
+
+  /** Unread messages of others after our mark, among those we hold. */
+  unreadAfterMark(ch) {
+    if (!ch.lastMessageId) return 0;
+    if (ch.lastReadMessageId && compareIds(ch.lastReadMessageId, ch.lastMessageId) >= 0) return 0;
+    if (!ch.loaded) return ch.unread;
+    let n = 0;
+    for (const id of ch.order) if (this.countsAsUnread(ch, ch.messages.get(id))) n += 1;
+    return n;
+  }
+
+  /** The newest message of a channel the user has not marked read, or null. */
+  unmarkedLatest(ch) {
+    const last = ch.lastStoredId;
+    if (!last) return null;
+    if (ch.lastReadMessageId && compareIds(ch.lastReadMessageId, last) >= 0) return null;
+    return last;
+  }
+
+  setActive(id) {
+    this.activeId = id;
+    this.changed('channels');
+    this.changed('messages');
+  }
+
+  leave(channelId) {
+    this.channels.delete(channelId);
+    for (const [k, p] of this.pending) if (p.channelId === channelId) this.pending.delete(k);
+    if (this.activeId === channelId) this.activeId = null;
+    this.changed('channels');
+    this.changed('messages');
+  }
+
+  // ---- messages not yet acknowledged ----
+
+  /** A message the user just wrote: shown at once, acknowledged by its echo. */
+  addPending(channelId, content) {
+    const p = {
+      clientMsgId: newId(),
+      channelId,
+      content,
+      createdAt: new Date().toISOString(),
+      sentAt: 0,
+      attempts: 0,
+      failed: false,
+    };
+    this.pending.set(p.clientMsgId, p);
+    this.changed('messages');
+    return p;
+  }
+
+  confirmPending(msg) {
+    if (msg.client_msg_id && msg.user_id === this.me && this.pending.delete(msg.client_msg_id)) {
+      this.changed('messages');
+    }
+  }
+
+  pendingIn(channelId) {
+    return [...this.pending.values()].filter((p) => p.channelId === channelId);
+  }
+
+  // ---- presence ----
+
+  /** presence entries {user_id, status, last_seen}. */
+  setPresence(list) {
+    for (const p of list) {
+      if (!p || !p.user_id) continue;
+      this.presence.set(p.user_id, { status: p.status, lastSeen: p.last_seen });
+      if (p.user_id === this.me && p.status) this.myStatus = p.status;
+    }
+    this.changed('presence');
+  }
+
+  statusOf(user) {
+    if (user === this.me) return this.myStatus;
+    const p = this.presence.get(user);
+    return p ? p.status : 'offline';
+  }
+
+  // ---- connection and notices ----
+
+  setConnection(which, status) {
+    if (this.connection[which] === status) return;
+    this.connection[which] = status;
+    this.changed('connection');
+  }
+
+  /** A short message for the user (errors the server reported…). */
+  notice(text) {
+    this.notices.push({ id: newId(), text, at: Date.now() });
+    if (this.notices.length > 5) this.notices.shift();
+    this.changed('notices');
+  }
+
+  dismissNotice(id) {
+    this.notices = this.notices.filter((n) => n.id !== id);
+    this.changed('notices');
+  }
+}

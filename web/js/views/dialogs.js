@@ -1,0 +1,73 @@
+// dialogs: starting a conversation — a new group channel (a name and the
+// people in it) or a direct message with one person. Native <dialog>
+// elements: focus, Escape and the backdrop come with them.
+
+import { el } from '../dom.js';
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
+
+/** "bob, carol dave" -> ["bob","carol","dave"], or an error sentence. */
+export function parseUsers(text, me) {
+  const users = [...new Set(text.split(/[\s,]+/).filter(Boolean))].filter((u) => u !== me);
+  const bad = users.find((u) => !NAME_RE.test(u));
+  return bad ? `"${bad}" is not a valid username` : users;
+}
+
+function dialog(id, titleText, fields, submitText, onSubmit) {
+  const error = el('p', { class: 'form-error', role: 'alert' });
+  const form = el('form', {},
+    el('h2', { id: `${id}-title` }, titleText),
+    fields,
+    error,
+    el('div', { class: 'form-actions' },
+      el('button', { type: 'submit', class: 'primary', id: `${id}-submit` }, submitText),
+      el('button', { type: 'button', onclick: () => d.close() }, 'Cancel')));
+  const d = el('dialog', { id, 'aria-labelledby': `${id}-title` }, form);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const why = onSubmit();
+    error.textContent = why || '';
+    if (!why) d.close();
+  });
+  d.addEventListener('close', () => {
+    error.textContent = '';
+    form.reset();
+  });
+  return d;
+}
+
+/**
+ * @param {Object} opts
+ * @param {string} opts.me
+ * @param {(name: string, users: string[]) => string|null} opts.onCreateChannel
+ * @param {(user: string) => string|null} opts.onOpenDirect
+ */
+export function dialogsView(opts) {
+  const name = el('input', { id: 'new-channel-name', required: true, maxlength: 100, autocomplete: 'off' });
+  const people = el('input', { id: 'new-channel-people', autocomplete: 'off', placeholder: 'bob, carol' });
+  const channel = dialog('new-channel-dialog', 'New channel', [
+    el('label', { for: 'new-channel-name' }, 'Name'), name,
+    el('label', { for: 'new-channel-people' }, 'People (usernames, separated by commas)'), people,
+  ], 'Create', () => {
+    if (!name.value.trim()) return 'a channel needs a name';
+    const users = parseUsers(people.value, opts.me);
+    if (typeof users === 'string') return users;
+    return opts.onCreateChannel(name.value.trim(), users);
+  });
+
+  const who = el('input', { id: 'new-direct-user', required: true, autocomplete: 'off', maxlength: 32 });
+  const direct = dialog('new-direct-dialog', 'New direct message', [
+    el('label', { for: 'new-direct-user' }, 'Username'), who,
+  ], 'Open', () => {
+    const users = parseUsers(who.value, opts.me);
+    if (typeof users === 'string') return users;
+    if (users.length !== 1) return 'name exactly one other person';
+    return opts.onOpenDirect(users[0]);
+  });
+
+  return {
+    root: el('div', {}, channel, direct),
+    newChannel: () => channel.showModal(),
+    newDirect: () => direct.showModal(),
+  };
+}
