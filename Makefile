@@ -83,11 +83,11 @@ $(BUILD)/kafka_mock: tests/tools/kafka_mock.c
 # Test programs depend on every header they include (-MMD: $@.d).
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests -DCHATD_FIXTURES=\"$(CURDIR)/tests/fixtures\" -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(INTEG_LIB) $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests -DCHATD_FIXTURES=\"$(CURDIR)/tests/fixtures\" -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
 run: deps
 	@$(MAKE) --no-print-directory all

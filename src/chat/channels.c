@@ -6,6 +6,7 @@
  * so a client that joins and at once posts sees its post handled after
  * the join.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static void joined_done(store_op *op) {
     ch_channel *c = chat__channel(p->d, op->u.history.channel_id);
     if (s && c && op->status == STORE_OK) {
         store_member *m;
-        size_t n = chat__members_array(c, &m);
+        size_t n = chat__members_array(c, chat__is_big(p->d, c) ? CHAT_BIG_LISTED : SIZE_MAX, &m);
         chat__send(s, enc_channel_joined(c->id, op->u.history.msgs, op->u.history.n_msgs, m, n));
         free(m);
     } else if (s && op->status != STORE_OK) {

@@ -24,6 +24,7 @@ void domain_config_default(domain_config *c) {
     c->presence_timeout_ms = 60000;
     c->node_id = 1;
     c->max_channels_per_user = 10000;
+    c->big_channel = 500;
     c->cache_ttl_ms = 5000;
 }
 
@@ -531,12 +532,17 @@ void chat__store_error(session *s, int status, const char *type) {
                     "storage is unavailable; nothing was changed, retry shortly");
 }
 
-size_t chat__members_array(const ch_channel *c, store_member **out) {
+int chat__is_big(const domain *d, const ch_channel *c) {
+    return strmap_len(&c->members) > d->cfg.big_channel;
+}
+
+size_t chat__members_array(const ch_channel *c, size_t max, store_member **out) {
     size_t n = strmap_len(&c->members), k = 0;
+    if (n > max) n = max;
     store_member *a = malloc((n ? n : 1) * sizeof(*a));
     if (!a) abort();
     strmap_entry *e;
-    for (size_t i = 0; (e = strmap_next(&c->members, &i));) {
+    for (size_t i = 0; k < n && (e = strmap_next(&c->members, &i));) {
         ch_member *m = e->value;
         a[k].user_id = m->user->name;
         a[k].is_admin = m->is_admin;

@@ -27,6 +27,8 @@ typedef struct domain_config {
     uint64_t presence_timeout_ms; /* silence before a user counts as offline (60000) */
     unsigned node_id;           /* Snowflake node id */
     size_t max_channels_per_user; /* create/join/add beyond it: too_large (10000) */
+    size_t big_channel;         /* more members than this: a big channel (500), see
+                                   chat__is_big */
     uint64_t cache_ttl_ms;      /* cluster: membership older than this is re-read (5000) */
     int cluster;                /* the model is a cache of a shared store */
 } domain_config;

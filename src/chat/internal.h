@@ -89,8 +89,17 @@ void chat__pend_free(pend *p);
 static inline void chat__submit(pend *p) { p->d->sb->submit(p->d->st, &p->op); }
 /* The session to answer, or NULL when it has gone away meanwhile. */
 static inline session *chat__live(pend *p) { return p->s && !p->s->closed ? p->s : NULL; }
-/* Members of c as store_member rows (strings point into the model). */
-size_t chat__members_array(const ch_channel *c, store_member **out);
+/* Members of c as store_member rows (strings point into the model), at
+ * most max of them. */
+size_t chat__members_array(const ch_channel *c, size_t max, store_member **out);
+/* A big channel (more members than domain_config.big_channel) is quieter,
+ * so that its cost grows with its traffic, not with members squared
+ * (PROTOCOL.md "Big channels"): joins and leaves are stored but not pushed
+ * live, a read receipt goes only to the reader's own connections, its
+ * members are not one another's presence contacts, and channel_joined
+ * lists at most CHAT_BIG_LISTED of its participants. */
+int chat__is_big(const domain *d, const ch_channel *c);
+#define CHAT_BIG_LISTED 100
 /* Publishes frame on the bus for every member of c (except skip); drops
  * our reference. */
 void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip);

@@ -92,8 +92,9 @@ static void notice_done(store_op *op) {
     store_msg *m = &op->u.msg_append.msg;
     if (retried_stale(p)) return;
     ch_channel *c = chat__channel(p->d, m->channel_id);
-    if (op->status == STORE_OK && c) {
-        /* The joiner sees the notice in channel_joined; everyone else live. */
+    if (op->status == STORE_OK && c && !chat__is_big(p->d, c)) {
+        /* The joiner sees the notice in channel_joined; everyone else live
+         * (in a big channel it is only stored: history and fetch show it). */
         chat__fanout(p->d, c, enc_system(m), p->u);
     }
     chat__pend_free(p);
@@ -125,11 +126,12 @@ static void read_done(store_op *op) {
     session *s = chat__live(p);
     ch_channel *c = chat__channel(p->d, op->u.mark_read.channel_id);
     if (op->status == STORE_OK) {
-        if (c)
-            chat__fanout(p->d, c,
-                         enc_channel_read(c->id, p->u->name, op->u.mark_read.message_id,
-                                          op->u.mark_read.at_ms),
-                         NULL);
+        rcbuf *f = c ? enc_channel_read(c->id, p->u->name, op->u.mark_read.message_id,
+                                        op->u.mark_read.at_ms)
+                     : NULL;
+        /* In a big channel the receipt is the reader's own business. */
+        if (f && chat__is_big(p->d, c)) chat__send_user(p->d, p->u, f, 0);
+        else if (f) chat__fanout(p->d, c, f, NULL);
     } else if (op->status == STORE_ENOTFOUND) {
         if (s) chat__error(s, PROTO_NOT_FOUND, "mark_channel_read",
                            "message %s is not in channel %s", p->str[0] ? p->str[0] : "?",

@@ -62,6 +62,7 @@ void presence__notify(domain *d, ch_user *u) {
     strmap_entry *ce;
     for (size_t i = 0; (ce = strmap_next(&u->channels, &i));) {
         ch_channel *c = ce->value;
+        if (chat__is_big(d, c)) continue; /* not presence contacts */
         strmap_entry *me;
         for (size_t j = 0; (me = strmap_next(&c->members, &j));) {
             ch_user *m = ((ch_member *)me->value)->user;
@@ -215,7 +216,7 @@ void presence__server_gone(domain *d, unsigned server_id) {
     }
 }
 
-/* Everyone who shares a channel with me (not me). */
+/* Everyone who shares a channel with me (not me), big channels aside. */
 static size_t contacts_of(domain *d, ch_user *me, ch_user ***out) {
     size_t n = 0, cap = 16;
     ch_user **list = malloc(cap * sizeof(*list));
@@ -225,6 +226,7 @@ static size_t contacts_of(domain *d, ch_user *me, ch_user ***out) {
     me->mark = d->mark;
     for (size_t a = 0; (ce = strmap_next(&me->channels, &a));) {
         ch_channel *c = ce->value;
+        if (chat__is_big(d, c)) continue;
         for (size_t b = 0; (me2 = strmap_next(&c->members, &b));) {
             ch_user *u = ((ch_member *)me2->value)->user;
             if (u->mark == d->mark) continue;

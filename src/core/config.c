@@ -48,6 +48,7 @@ static const opt opts[] = {
     {"max-hash-queue", O_INT, F(max_hash_queue), "password hashes waiting before /auth and /register answer 503 (default 64)"},
     {"register-per-sec", O_DOUBLE, F(register_per_sec), "accounts created per second, all clients together (default 10)"},
     {"auth-fail-per-addr", O_INT, F(auth_fail_per_addr), "failed logins per client address per minute before 429 (default 30)"},
+    {"big-channel", O_INT, F(big_channel), "a channel with more members is big: joins, leaves and read receipts are not pushed to everyone, no presence contacts (default 500)"},
     {"cache-ttl-ms", O_INT, F(cache_ttl_ms), "cluster: members the store has not confirmed for this long are re-read before use (default 5000)"},
     {"trust-proxy", O_ONOFF, F(trust_proxy), "on|off: the client address is the last X-Forwarded-For entry (default off)"},
     {"log-level", O_LEVEL, F(log_level), "debug|info|warn|error (default info)"},
@@ -151,6 +152,7 @@ int config_parse(chatd_config *c, int argc, char **argv) {
     c->register_per_sec = 10;
     c->auth_fail_per_addr = 30;
     c->cache_ttl_ms = 5000;
+    c->big_channel = 500;
     c->log_level = LOG_INFO;
     c->kafka_fetch_wait_ms = 100;
 

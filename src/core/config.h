@@ -37,7 +37,8 @@ typedef struct chatd_config {
     double register_per_sec;   /* accounts created per second, in all */
     unsigned auth_fail_per_addr; /* failed logins per address per minute */
     int trust_proxy;           /* take the client address from X-Forwarded-For */
-    uint64_t cache_ttl_ms;     /* cluster: channel members re-read from the store after this */
+    uint64_t cache_ttl_ms;
+    size_t big_channel;        /* members beyond which a channel is "big" (quieter) */     /* cluster: channel members re-read from the store after this */
     int log_level;
     /* cluster roles */
     const char *redis;         /* HOST:PORT */

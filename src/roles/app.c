@@ -91,6 +91,7 @@ int app_open_domain(app *a, int cluster) {
     dcfg.limits.max_content = cfg->max_content;
     dcfg.max_channels_per_user = cfg->max_channels_per_user;
     dcfg.cache_ttl_ms = cfg->cache_ttl_ms;
+    dcfg.big_channel = cfg->big_channel;
     dcfg.cluster = cluster;
     a->dom = domain_new(&dcfg, a->sb, a->st);
     if (!a->dom) {

@@ -302,6 +302,116 @@ static void test_unread_counts(void **state) {
     store_op_clear(&op);
 }
 
+/* Unread counts come from counters kept at write time (issue #11): they
+ * must stay exact against a brute-force count of the history through
+ * sends (and notices), read marks at the latest and at older messages,
+ * leave and rejoin, and a reopen of the store. */
+typedef struct oracle_msg {
+    int64_t seq;
+    uint64_t id;
+    const char *user;
+} oracle_msg;
+
+static int64_t oracle_unread(const oracle_msg *msgs, int n, const char *user, int64_t mark_seq) {
+    int64_t k = 0;
+    for (int i = 0; i < n; i++)
+        if (msgs[i].seq > mark_seq && strcmp(msgs[i].user, user) && strcmp(msgs[i].user, "system"))
+            k++;
+    return k;
+}
+
+static void check_unread(fx *f, const char *user, int64_t want, int member) {
+    store_op op;
+    assert_int_equal(channels_for(f, &op, user), STORE_OK);
+    store_channel_entry *e = NULL;
+    for (size_t i = 0; i < op.u.channels_for_user.n_entries; i++)
+        if (!strcmp(op.u.channels_for_user.entries[i].channel_id, CH_A))
+            e = &op.u.channels_for_user.entries[i];
+    if (!member) {
+        assert_null(e);
+    } else {
+        assert_non_null(e);
+        if (e->unread_count != want)
+            fail_msg("%s: unread %lld, the history says %lld", user, (long long)e->unread_count,
+                     (long long)want);
+    }
+    store_op_clear(&op);
+}
+
+static void test_unread_counters_exact(void **state) {
+    fx *f = *state;
+    static const char *users[] = {"alice", "bob", "carol"};
+    const char *all[] = {"alice", "bob", "carol", NULL};
+    assert_int_equal(chan_create(f, CH_A, "g", 0, 1000, all), STORE_OK);
+    oracle_msg msgs[400];
+    int n = 0;
+    int64_t marks[3] = {0, 0, 0};
+    int member[3] = {1, 1, 1};
+    uint64_t id = 1000;
+    uint32_t rnd = 12345;
+    for (int step = 0; step < 300; step++) {
+        rnd = rnd * 1103515245u + 12345u;
+        int what = (int)(rnd >> 16) % 10, who = (int)(rnd >> 8) % 3;
+        if (what < 5 && member[who]) { /* a message */
+            int64_t seq;
+            assert_int_equal(append(f, CH_A, users[who], ++id, "m", NULL, &seq), STORE_OK);
+            msgs[n++] = (oracle_msg){seq, id, users[who]};
+        } else if (what == 5) { /* a notice */
+            int64_t seq;
+            assert_int_equal(append(f, CH_A, "system", ++id, "notice", NULL, &seq), STORE_OK);
+            msgs[n++] = (oracle_msg){seq, id, "system"};
+        } else if (what == 6 && member[who]) { /* read to the latest */
+            store_op op;
+            assert_int_equal(mark(f, CH_A, users[who], 0, 5000 + step, &op), STORE_OK);
+            if (n) marks[who] = msgs[n - 1].seq;
+        } else if (what == 7 && member[who] && n) { /* read up to an older message */
+            int at = (int)(rnd >> 4) % n;
+            store_op op;
+            assert_int_equal(mark(f, CH_A, users[who], msgs[at].id, 5000 + step, &op), STORE_OK);
+            if (msgs[at].seq > marks[who]) marks[who] = msgs[at].seq; /* never backwards */
+        } else if (what == 8 && who == 2) { /* carol leaves or comes back */
+            if (member[2]) {
+                assert_int_equal(member_remove(f, CH_A, "carol"), STORE_OK);
+            } else {
+                int added;
+                assert_int_equal(member_add(f, CH_A, "carol", 6000 + step, &added), STORE_OK);
+                marks[2] = 0; /* a new membership starts unread */
+            }
+            member[2] = !member[2];
+        } else if (what == 9 && step % 50 == 9) { /* a restart */
+            fx_close(f);
+            fx_open(f);
+        }
+        for (int u = 0; u < 3; u++)
+            check_unread(f, users[u], oracle_unread(msgs, n, users[u], marks[u]), member[u]);
+    }
+    /* member_count follows joins and leaves */
+    store_op op;
+    assert_int_equal(channels_for(f, &op, "alice"), STORE_OK);
+    assert_int_equal(entry(&op, CH_A)->member_count, 2 + member[2]);
+    store_op_clear(&op);
+}
+
+/* A channel of any size lists a bounded page of members, the first to join. */
+static void test_big_channel_member_page(void **state) {
+    fx *f = *state;
+    assert_int_equal(chan_create(f, CH_A, "big", 0, 1000, ALICE_BOB), STORE_OK);
+    for (int i = 0; i < 150; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "u%03d", i);
+        int added;
+        assert_int_equal(member_add(f, CH_A, name, 2000 + i, &added), STORE_OK);
+    }
+    store_op op;
+    assert_int_equal(channels_for(f, &op, "u149"), STORE_OK);
+    store_channel_entry *e = entry(&op, CH_A);
+    assert_int_equal(e->member_count, 152);
+    assert_int_equal(e->n_participants, STORE_LIST_MEMBERS);
+    assert_string_equal(e->participants[0], "alice");
+    assert_string_equal(e->participants[2], "u000");
+    store_op_clear(&op);
+}
+
 static void test_channel_get(void **state) {
     fx *f = *state;
     store_op op;
@@ -621,6 +731,8 @@ static void test_persistence_and_load(void **state) {
         cmocka_unit_test_setup_teardown(test_history, su, td),                                     \
         cmocka_unit_test_setup_teardown(test_read_marks, su, td),                                  \
         cmocka_unit_test_setup_teardown(test_unread_counts, su, td),                               \
+        cmocka_unit_test_setup_teardown(test_unread_counters_exact, su, td),                       \
+        cmocka_unit_test_setup_teardown(test_big_channel_member_page, su, td),                     \
         cmocka_unit_test_setup_teardown(test_channel_get, su, td)
 
 #define STORE_CONTRACT_BATCH_TESTS(su, td)                                                         \

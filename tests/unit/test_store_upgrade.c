@@ -1,0 +1,197 @@
+/*
+ * test_store_upgrade: a data directory written by an older chatd (schema
+ * before the counters of issue #11) is upgraded in place when the current
+ * store opens it, on both backends: the migrations fill the counters from
+ * the history there is, so every user's channel list reads exactly what
+ * the old chatd computed by counting (the expectations below were taken
+ * from it), and new messages and read marks keep them exact. The fixtures
+ * in tests/fixtures were written by that chatd (SQL text, to be readable).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <uv.h>
+
+#include "pgserver.h"
+#include "store/store.h"
+#include "svcutil.h"
+
+#define CH_A "11111111-1111-4111-8111-111111111111"
+#define CH_B "22222222-2222-4222-8222-222222222222"
+
+/* What the old chatd's channels_list said: user, channel, unread, last
+ * message id, last read message id, participants. */
+static const struct expect {
+    const char *user, *channel;
+    int64_t unread;
+    uint64_t last_id, read_id;
+    size_t participants;
+} EXPECT[] = {
+    {"alice", "11111111-1111-4111-8111-111111111111", 11, 5037, 5021, 3},
+    {"alice", "22222222-2222-4222-8222-222222222222", 1, 5043, 5041, 2},
+    {"alice", "33333333-3333-4333-8333-333333333333", 0, 5048, 0, 2},
+    {"alice", "44444444-4444-4444-8444-444444444444", 0, 0, 0, 2},
+    {"bob", "11111111-1111-4111-8111-111111111111", 12, 5037, 5010, 3},
+    {"bob", "22222222-2222-4222-8222-222222222222", 3, 5043, 0, 2},
+    {"bob", "44444444-4444-4444-8444-444444444444", 0, 0, 0, 2},
+    {"carol", "11111111-1111-4111-8111-111111111111", 23, 5037, 0, 3},
+    {"dave", "33333333-3333-4333-8333-333333333333", 1, 5048, 5047, 2},
+};
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+typedef struct fx {
+    uv_loop_t loop;
+    const store_backend *b;
+    store *s;
+} fx;
+
+static void count_done(store_op *op) { (*(int *)op->data)++; }
+
+static int run_op(fx *f, store_op *op) {
+    int n = 0;
+    op->done = count_done;
+    op->data = &n;
+    f->b->submit(f->s, op);
+    while (n == 0) uv_run(&f->loop, UV_RUN_ONCE);
+    return op->status;
+}
+
+static store_channel_entry *find(store_op *op, const char *ch) {
+    for (size_t i = 0; i < op->u.channels_for_user.n_entries; i++)
+        if (!strcmp(op->u.channels_for_user.entries[i].channel_id, ch))
+            return &op->u.channels_for_user.entries[i];
+    return NULL;
+}
+
+static int64_t unread(fx *f, const char *user, const char *ch) {
+    store_op op = {.kind = STORE_CHANNELS_FOR_USER};
+    op.u.channels_for_user.user_id = user;
+    assert_int_equal(run_op(f, &op), STORE_OK);
+    store_channel_entry *e = find(&op, ch);
+    assert_non_null(e);
+    int64_t n = e->unread_count;
+    store_op_clear(&op);
+    return n;
+}
+
+/* Opens path with backend b (running the migrations) and checks it. */
+static void check_upgraded(const store_backend *b, const char *path) {
+    fx f = {.b = b};
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    store_config cfg = {.path = path, .fsync = 0, .max_batch = 64};
+    assert_int_equal(b->open(&f.s, &cfg, &f.loop), STORE_OK);
+
+    for (size_t i = 0; i < sizeof EXPECT / sizeof EXPECT[0]; i++) {
+        const struct expect *x = &EXPECT[i];
+        store_op op = {.kind = STORE_CHANNELS_FOR_USER};
+        op.u.channels_for_user.user_id = x->user;
+        assert_int_equal(run_op(&f, &op), STORE_OK);
+        store_channel_entry *e = find(&op, x->channel);
+        if (!e) fail_msg("%s: %s is missing after the upgrade", x->user, x->channel);
+        if (e->unread_count != x->unread || e->last_message_id != x->last_id ||
+            e->last_read_message_id != x->read_id || e->n_participants != x->participants ||
+            e->member_count != (int64_t)x->participants)
+            fail_msg("%s in %s: unread %lld last %llu read %llu members %zu/%lld, the old chatd said "
+                     "%lld %llu %llu %zu",
+                     x->user, x->channel, (long long)e->unread_count,
+                     (unsigned long long)e->last_message_id,
+                     (unsigned long long)e->last_read_message_id, e->n_participants,
+                     (long long)e->member_count, (long long)x->unread,
+                     (unsigned long long)x->last_id, (unsigned long long)x->read_id,
+                     x->participants);
+        store_op_clear(&op);
+    }
+
+    /* and they stay exact: two more from alice, bob reads one of them */
+    int64_t bob = unread(&f, "bob", CH_A), carol = unread(&f, "carol", CH_A);
+    for (uint64_t id = 9001; id <= 9002; id++) {
+        store_op op = {.kind = STORE_MSG_APPEND};
+        op.u.msg_append.msg = (store_msg){.id = id, .created_ms = 9001, .user_id = "alice",
+                                          .content = "after the upgrade", .metadata = "{}"};
+        memcpy(op.u.msg_append.msg.channel_id, CH_A, 37);
+        assert_int_equal(run_op(&f, &op), STORE_OK);
+        store_op_clear(&op);
+    }
+    assert_int_equal(unread(&f, "bob", CH_A), bob + 2);
+    assert_int_equal(unread(&f, "carol", CH_A), carol + 2);
+    store_op m = {.kind = STORE_MARK_READ};
+    memcpy(m.u.mark_read.channel_id, CH_A, 37);
+    m.u.mark_read.user_id = "bob";
+    m.u.mark_read.message_id = 9001;
+    m.u.mark_read.at_ms = 9100;
+    assert_int_equal(run_op(&f, &m), STORE_OK);
+    assert_int_equal(unread(&f, "bob", CH_A), 1);
+
+    /* two direct channels between alice and bob were made before they were
+     * unique: the older one is the pair's from now on */
+    store_member two[2] = {{"alice", 1, 9200}, {"bob", 0, 9200}};
+    store_op c = {.kind = STORE_CHANNEL_CREATE};
+    snprintf(c.u.channel_create.channel_id, 37, "55555555-5555-4555-8555-555555555555");
+    c.u.channel_create.name = "";
+    c.u.channel_create.is_direct = 1;
+    c.u.channel_create.dm_key = "alice\nbob";
+    c.u.channel_create.creator = "alice";
+    c.u.channel_create.created_ms = 9200;
+    c.u.channel_create.members = two;
+    c.u.channel_create.n_members = 2;
+    assert_int_equal(run_op(&f, &c), STORE_EEXIST);
+    assert_string_equal(c.u.channel_create.existing_id, CH_B);
+
+    b->close(f.s);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f.loop), 0);
+}
+
+static void test_sqlite_v1(void **state) {
+    char dir[256], path[300];
+    assert_non_null(svc_mkdtemp(dir, sizeof dir, "upgrade-"));
+    snprintf(path, sizeof path, "%s/chatd.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *sql = slurp(CHATD_FIXTURES "/store-v1.sqlite.sql");
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    free(sql);
+    sqlite3_close(db);
+    check_upgraded(&store_sqlite_backend, path);
+    svc_rmrf(dir);
+}
+
+static void test_pg_v2(void **state) {
+    pgserver srv;
+    assert_int_equal(pgserver_init(&srv), 0);
+    assert_int_equal(pgserver_exec(&srv, NULL, "CREATE DATABASE old"), 0);
+    char *sql = slurp(CHATD_FIXTURES "/store-v2.pg.sql");
+    assert_int_equal(pgserver_exec(&srv, "old", sql), 0);
+    free(sql);
+    char conninfo[128];
+    snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d user=postgres dbname=old", srv.port);
+    check_upgraded(&store_pg_backend, conninfo);
+    pgserver_destroy(&srv);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sqlite_v1),
+        cmocka_unit_test(test_pg_v2),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
