@@ -1,7 +1,7 @@
 /*
  * bus: how a committed message reaches the sockets of its recipients.
  *
- * The domain publishes ONE record per delivery: an already-encoded frame
+ * The domain publishes ONE record per delivery: an already-encoded payload
  * and the list of recipient usernames. The backend gets the record to
  * every process that holds a socket of a recipient and hands it to that
  * process's deliver callback. In the embedded shape (bus_local) that is a
@@ -25,7 +25,8 @@ typedef struct kafka_link_config kafka_link_config; /* engine/kafka_link.h */
 
 typedef struct bus_record {
     const char *channel_id;          /* partition key; NULL for per-user pushes */
-    rcbuf *frame;                    /* complete WebSocket frame (borrowed) */
+    rcbuf *payload;                  /* the JSON text of the frame, encoded once (borrowed);
+                                        each transport frames it once, in place */
     const char *const *recipients;   /* usernames (borrowed) */
     size_t n_recipients;
     int presence;                    /* 1: to /presence sockets, 0: to /chat sockets */
@@ -33,7 +34,7 @@ typedef struct bus_record {
 
 typedef struct bus_handler {
     void *data;
-    /* Writes r->frame to the local sockets of r's recipients. The record
+    /* Writes r->payload to the local sockets of r's recipients. The record
      * and everything in it are only valid during the call. */
     void (*deliver)(void *data, const bus_record *r);
     /* Cluster only: another chat server changed shared state. kind is
@@ -59,7 +60,7 @@ typedef struct bus_backend {
      * local backend. 0 or negative. */
     int (*open)(bus **out, uv_loop_t *loop, const bus_config *cfg, const bus_handler *h);
     /* Sends r to every process holding a recipient. The backend takes its
-     * own reference to r->frame if it keeps it past the call. */
+     * own reference to r->payload if it keeps it past the call. */
     void (*publish)(bus *b, const bus_record *r);
     /* Broadcasts a state-change event to every OTHER chat server (their
      * handler.event). NULL for the local backend: nobody else to tell. */

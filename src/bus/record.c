@@ -161,7 +161,7 @@ static int name_ok(const char *s, size_t *len) {
 /* Size of r's body, or 0 when r cannot be encoded. */
 static size_t body_size(const bus_record *r) {
     size_t n = 1 + 4 + 4, len;
-    if (!r->frame || r->frame->len > RECORD_MAX_FRAME || r->n_recipients > RECORD_MAX_RECIPIENTS)
+    if (!r->payload || r->payload->len > RECORD_MAX_PAYLOAD || r->n_recipients > RECORD_MAX_RECIPIENTS)
         return 0;
     if (r->channel_id) {
         if (!name_ok(r->channel_id, &len)) return 0;
@@ -171,7 +171,7 @@ static size_t body_size(const bus_record *r) {
         if (!name_ok(r->recipients[i], &len)) return 0;
         n += 2 + len;
     }
-    return n + r->frame->len;
+    return n + r->payload->len;
 }
 
 static void put_body(record_buf *b, const bus_record *r) {
@@ -189,9 +189,9 @@ static void put_body(record_buf *b, const bus_record *r) {
         put_u16(b, (unsigned)len);
         put_bytes(b, r->recipients[i], len);
     }
-    put_u32(b->data + b->len, (uint32_t)r->frame->len);
+    put_u32(b->data + b->len, (uint32_t)r->payload->len);
     b->len += 4;
-    put_bytes(b, r->frame->data, r->frame->len);
+    put_bytes(b, rcbuf_payload(r->payload), r->payload->len);
 }
 
 static void put_header(record_buf *b, unsigned kind) {
@@ -263,8 +263,8 @@ typedef struct body_view {
     const uint8_t *names; /* n_names (u16 len, bytes) pairs, already checked */
     size_t names_len;     /* bytes of the names area */
     uint32_t n_names;
-    const uint8_t *frame;
-    size_t frame_len;
+    const uint8_t *payload;
+    size_t payload_len;
 } body_view;
 
 static int get_name(const uint8_t **p, size_t *left, const uint8_t **name, size_t *len) {
@@ -303,12 +303,12 @@ static int parse_body(const uint8_t **pp, size_t *leftp, body_view *v) {
     }
     v->names_len = (size_t)(p - v->names);
     if (left < 4) return RECORD_EINVAL;
-    v->frame_len = get_u32(p);
+    v->payload_len = get_u32(p);
     p += 4, left -= 4;
-    if (v->frame_len > RECORD_MAX_FRAME || v->frame_len > left) return RECORD_EINVAL;
-    v->frame = p;
-    *pp = p + v->frame_len;
-    *leftp = left - v->frame_len;
+    if (v->payload_len > RECORD_MAX_PAYLOAD || v->payload_len > left) return RECORD_EINVAL;
+    v->payload = p;
+    *pp = p + v->payload_len;
+    *leftp = left - v->payload_len;
     return 0;
 }
 
@@ -347,7 +347,7 @@ static int materialise(const body_view *v, record_decoded *out) {
     out->r.recipients = names;
     out->r.n_recipients = v->n_names;
     out->r.presence = (v->flags & FLAG_PRESENCE) != 0;
-    out->r.frame = rcbuf_copy(v->frame, v->frame_len);
+    out->r.payload = rcbuf_copy(v->payload, v->payload_len);
     return 0;
 }
 
@@ -365,7 +365,7 @@ int record_decode(const void *buf, size_t len, const record_key *k, record_decod
 }
 
 void record_decoded_clear(record_decoded *d) {
-    rcbuf_unref(d->r.frame);
+    rcbuf_unref(d->r.payload);
     free(d->mem);
     memset(d, 0, sizeof(*d));
 }

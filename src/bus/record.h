@@ -4,9 +4,9 @@
  * Two payloads travel through Kafka topics and Redis streams:
  *
  *  - a RECORD (chat server -> `chat-messages`): one bus_record, i.e. one
- *    frame, its channel id, the presence flag and ALL its recipients;
+ *    payload (a frame's JSON text), its channel id, the presence flag and ALL its recipients;
  *  - a BATCH (dispatcher -> `chat-inbox.<serverId>`): many deliveries for
- *    one chat server, each a frame with only the recipients that server
+ *    one chat server, each a payload with only the recipients that server
  *    holds. Batching is what keeps the inbox traffic at one record per
  *    server per dispatcher poll instead of one per recipient.
  *
@@ -20,7 +20,7 @@
  *   body     : flags:u8 (bit0 presence, bit1 has channel)
  *              [channel_len:u16 channel]      (only with bit1)
  *              n_recipients:u32 (name_len:u16 name){n_recipients}
- *              frame_len:u32 frame
+ *              payload_len:u32 payload
  *   mac      : HMAC-SHA256(cluster secret, every byte before it), 32 bytes
  *
  * Version 2 added the mac: whoever can write to Redis or Kafka could
@@ -53,7 +53,7 @@
 #define RECORD_MAC_LEN 32                    /* HMAC-SHA256 */
 #define RECORD_MAX_NAME 255                  /* bytes of a username or channel id */
 #define RECORD_MAX_RECIPIENTS 100000         /* per body */
-#define RECORD_MAX_FRAME (16u * 1024 * 1024) /* bytes of one frame */
+#define RECORD_MAX_PAYLOAD (16u * 1024 * 1024) /* bytes of one payload */
 #define RECORD_MAX_BATCH 100000              /* deliveries per batch */
 
 /* RECORD_EAUTH: the mac is wrong (forged, corrupted, another cluster's
@@ -90,7 +90,7 @@ void record_buf_free(record_buf *b);
 int record_seal(record_buf *b, const record_key *k);
 
 /* Replaces out's contents with the sealed encoding of r as a RECORD.
- * 0, RECORD_EINVAL (a name empty/too long, NULL frame) or RECORD_ETOOBIG. */
+ * 0, RECORD_EINVAL (a name empty/too long, NULL payload) or RECORD_ETOOBIG. */
 int record_encode(record_buf *out, const bus_record *r, const record_key *k);
 
 /* Replaces out's contents with an empty, unsealed BATCH; record_batch_add
@@ -101,7 +101,7 @@ int record_batch_begin(record_buf *out);
 int record_batch_add(record_buf *out, const bus_record *r);
 
 /* A decoded record. d->r is valid until record_decoded_clear; d owns one
- * reference to d->r.frame (take your own with rcbuf_ref to keep it) and the
+ * reference to d->r.payload (take your own with rcbuf_ref to keep it) and the
  * memory behind channel_id and recipients. */
 typedef struct record_decoded {
     bus_record r;

@@ -46,7 +46,7 @@ static void joined_done(store_op *op) {
     session *s = chat__live(p);
     ch_channel *c = chat__channel(p->d, op->u.history.channel_id);
     if (s && c && op->status == STORE_OK) {
-        store_member *m;
+        proto_member *m;
         size_t n = chat__members_array(c, chat__is_big(p->d, c) ? CHAT_BIG_LISTED : SIZE_MAX, &m);
         chat__send(s, enc_channel_joined(c->id, op->u.history.msgs, op->u.history.n_msgs, m, n));
         free(m);
@@ -108,7 +108,7 @@ static void created(domain *d, session *s, store_op *op) {
                                       op->u.channel_create.is_direct, op->u.channel_create.creator,
                                       op->u.channel_create.created_ms);
     for (size_t i = 0; i < op->u.channel_create.n_members; i++) {
-        const store_member *m = &op->u.channel_create.members[i];
+        const proto_member *m = &op->u.channel_create.members[i];
         ch_member *cm = chat__member_add(c, chat__user_add(d, m->user_id), m->is_admin,
                                          m->joined_ms);
         chat__list_changed(d, cm->user);
@@ -220,10 +220,10 @@ void chat__create(domain *d, session *s, request *r) {
     size_t n = 1;
     p->members = malloc((r->u.create.n_participants + 1) * sizeof(*p->members));
     if (!p->members) abort();
-    p->members[0] = (store_member){me->name, 1, now};
+    p->members[0] = (proto_member){me->name, 1, now};
     for (size_t i = 0; i < r->u.create.n_participants; i++) {
         ch_user *u = chat__user(d, r->u.create.participants[i]);
-        if (u != me) p->members[n++] = (store_member){u->name, 0, now};
+        if (u != me) p->members[n++] = (proto_member){u->name, 0, now};
     }
     p->op.u.channel_create.members = p->members;
     p->op.u.channel_create.n_members = n;
@@ -342,7 +342,7 @@ static void refresh_apply(domain *d, store_op *op) {
     c->fresh_ms = clock_mono_ms();
     d->mark++;
     for (size_t i = 0; i < op->u.channel_get.n_members; i++) {
-        const store_member *m = &op->u.channel_get.members[i];
+        const proto_member *m = &op->u.channel_get.members[i];
         ch_user *u = chat__user_add(d, m->user_id);
         chat__member_add(c, u, m->is_admin, m->joined_ms);
         u->mark = d->mark;

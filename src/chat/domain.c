@@ -37,7 +37,7 @@ static void load_channel(void *data, const char *id, const char *name, int is_di
     chat__channel_add(data, id, name, is_direct, creator, created_ms);
 }
 
-static void load_member(void *data, const char *channel_id, const store_member *m) {
+static void load_member(void *data, const char *channel_id, const proto_member *m) {
     domain *d = data;
     ch_channel *c = chat__channel(d, channel_id);
     ch_user *u = chat__user_add(d, m->user_id);
@@ -176,7 +176,7 @@ void domain_deliver(void *data, const bus_record *r) {
         ch_user *u = chat__user(d, r->recipients[i]);
         if (!u) continue;
         for (session *s = r->presence ? u->pres : u->chat; s; s = s->next) {
-            s->io->send(s, r->frame);
+            s->io->send(s, r->payload);
             n++;
         }
     }
@@ -536,10 +536,10 @@ int chat__is_big(const domain *d, const ch_channel *c) {
     return strmap_len(&c->members) > d->cfg.big_channel;
 }
 
-size_t chat__members_array(const ch_channel *c, size_t max, store_member **out) {
+size_t chat__members_array(const ch_channel *c, size_t max, proto_member **out) {
     size_t n = strmap_len(&c->members), k = 0;
     if (n > max) n = max;
-    store_member *a = malloc((n ? n : 1) * sizeof(*a));
+    proto_member *a = malloc((n ? n : 1) * sizeof(*a));
     if (!a) abort();
     strmap_entry *e;
     for (size_t i = 0; k < n && (e = strmap_next(&c->members, &i));) {

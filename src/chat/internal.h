@@ -78,7 +78,7 @@ typedef struct pend {
     ch_user *u;            /* users are never freed while the domain lives */
     ch_channel *c;         /* NULL unless the op concerns a channel still in the model */
     char *str[3];          /* strings owned by the pend (inputs of the op) */
-    store_member *members; /* owned array (channel create) */
+    proto_member *members; /* owned array (channel create) */
     int flag;              /* the op's own use (appends: stale-id retries) */
 } pend;
 
@@ -89,9 +89,9 @@ void chat__pend_free(pend *p);
 static inline void chat__submit(pend *p) { p->d->sb->submit(p->d->st, &p->op); }
 /* The session to answer, or NULL when it has gone away meanwhile. */
 static inline session *chat__live(pend *p) { return p->s && !p->s->closed ? p->s : NULL; }
-/* Members of c as store_member rows (strings point into the model), at
+/* Members of c as proto_member rows (strings point into the model), at
  * most max of them. */
-size_t chat__members_array(const ch_channel *c, size_t max, store_member **out);
+size_t chat__members_array(const ch_channel *c, size_t max, proto_member **out);
 /* A big channel (more members than domain_config.big_channel) is quieter,
  * so that its cost grows with its traffic, not with members squared
  * (PROTOCOL.md "Big channels"): joins and leaves are stored but not pushed

@@ -49,7 +49,7 @@ static int retried_stale(pend *p) {
 static void append_done(store_op *op) {
     pend *p = op->data;
     domain *d = p->d;
-    store_msg *m = &op->u.msg_append.msg;
+    proto_msg *m = &op->u.msg_append.msg;
     if (retried_stale(p)) return;
     session *s = chat__live(p);
     if (op->status == STORE_OK) {
@@ -70,7 +70,7 @@ void chat__message(domain *d, session *s, request *r) {
     ch_channel *c = chat__usable_channel(d, s, r->u.chat.channel_id, "chat_message");
     if (!c) return;
     pend *p = chat__pend(d, s, STORE_MSG_APPEND, append_done);
-    store_msg *m = &p->op.u.msg_append.msg;
+    proto_msg *m = &p->op.u.msg_append.msg;
     int64_t now = clock_now_ms();
     m->id = snowflake_next(&d->ids, now);
     m->created_ms = now;
@@ -89,7 +89,7 @@ void chat__message(domain *d, session *s, request *r) {
 
 static void notice_done(store_op *op) {
     pend *p = op->data;
-    store_msg *m = &op->u.msg_append.msg;
+    proto_msg *m = &op->u.msg_append.msg;
     if (retried_stale(p)) return;
     ch_channel *c = chat__channel(p->d, m->channel_id);
     if (op->status == STORE_OK && c && !chat__is_big(p->d, c)) {
@@ -104,7 +104,7 @@ void chat__system_notice(domain *d, ch_channel *c, const char *user, const char 
     pend *p = chat__pend(d, NULL, STORE_MSG_APPEND, notice_done);
     int joined = !strcmp(event, "user_joined");
     p->u = joined ? chat__user(d, user) : NULL;
-    store_msg *m = &p->op.u.msg_append.msg;
+    proto_msg *m = &p->op.u.msg_append.msg;
     int64_t now = clock_now_ms();
     m->id = snowflake_next(&d->ids, now);
     m->created_ms = now;

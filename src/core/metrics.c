@@ -17,7 +17,9 @@
 
 static _Atomic int64_t conns[2]; /* [0] chat, [1] presence */
 static _Atomic uint64_t msgs_in, msgs_out;
-static _Atomic uint64_t errors[PROTO_CODE_COUNT];
+static _Atomic uint64_t errors[METRICS_MAX_CODES];
+static const char *const *error_names; /* set once at start-up */
+static unsigned n_error_names;
 
 /* HTTP statuses chatd sends; anything else is counted as "other". */
 static const int http_codes[] = {101, 200, 201, 204, 400, 401, 403, 404, 405,
@@ -53,11 +55,16 @@ void metrics_msg_in(void) { atomic_fetch_add_explicit(&msgs_in, 1, RELAXED); }
 
 void metrics_msg_out(uint64_t n) { atomic_fetch_add_explicit(&msgs_out, n, RELAXED); }
 
-void metrics_error(proto_code code)
+void metrics_error(unsigned code)
 {
-    if ((unsigned)code >= PROTO_CODE_COUNT)
-        code = PROTO_INTERNAL;
-    atomic_fetch_add_explicit(&errors[code], 1, RELAXED);
+    if (code < METRICS_MAX_CODES)
+        atomic_fetch_add_explicit(&errors[code], 1, RELAXED);
+}
+
+void metrics_error_names(const char *const *names, unsigned n)
+{
+    error_names = names;
+    n_error_names = n < METRICS_MAX_CODES ? n : METRICS_MAX_CODES;
 }
 
 void metrics_http(int status)
@@ -115,8 +122,8 @@ char *metrics_render(size_t *len)
 
     fputs("# HELP chatd_errors_total Error frames sent, by protocol error code.\n"
           "# TYPE chatd_errors_total counter\n", f);
-    for (int c = 0; c < PROTO_CODE_COUNT; c++)
-        fprintf(f, "chatd_errors_total{code=\"%s\"} %llu\n", proto_code_name((proto_code)c),
+    for (unsigned c = 0; c < n_error_names; c++)
+        fprintf(f, "chatd_errors_total{code=\"%s\"} %llu\n", error_names[c],
                 (unsigned long long)LOAD(errors[c]));
 
     fputs("# HELP chatd_http_responses_total HTTP responses sent, by status.\n"

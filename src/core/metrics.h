@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/request.h"
 
 /* Why the server itself closed a connection (abuse and liveness). */
 typedef enum metrics_drop {
@@ -25,7 +24,12 @@ void metrics_conn_dropped(metrics_drop why);
 void metrics_conn_close(int presence);
 void metrics_msg_in(void);               /* a client frame was accepted */
 void metrics_msg_out(uint64_t n);        /* n frames queued to sockets */
-void metrics_error(proto_code code);     /* an error frame was sent */
+/* Error frames sent, by error code (0..METRICS_MAX_CODES-1; the protocol's
+ * codes). metrics_error_names labels them for rendering (the protocol layer
+ * knows the names; core does not): call it once at start-up. */
+#define METRICS_MAX_CODES 16
+void metrics_error(unsigned code);
+void metrics_error_names(const char *const *names, unsigned n);
 void metrics_http(int status);           /* an HTTP response was sent */
 void metrics_commit(double seconds, unsigned n_ops); /* one store transaction */
 /* A cluster bus payload was dropped: forged = it failed the HMAC check,

@@ -23,7 +23,9 @@
 /* What a queued frame really costs: the buffer, malloc's header and the
  * queue slot. Shared frames are charged in full to every queue holding
  * them: the cap must hold even if the others drop theirs. */
-static size_t frame_mem(const rcbuf *f) { return sizeof(rcbuf) + f->len + 16 + sizeof(rcbuf *); }
+static size_t frame_mem(const rcbuf *f) {
+    return sizeof(rcbuf) + f->head + f->len + 16 + sizeof(rcbuf *);
+}
 
 static void on_uv_close(uv_handle_t *h) {
     conn *c = h->data;
@@ -116,6 +118,18 @@ void conn_send(conn *c, rcbuf *frame) {
     if (enqueue(c, frame) == 0) server__mark_dirty(c->srv, c);
 }
 
+void conn_send_text(conn *c, rcbuf *payload) {
+    if (c->state != CONN_WS) return;
+    if (ws_frame_text(payload) == 0) { /* once: the first recipient frames it for all */
+        conn_send(c, payload);
+        return;
+    }
+    rcbuf *copy = rcbuf_copy(rcbuf_payload(payload), payload->len); /* no room in front */
+    ws_frame_text(copy);
+    conn_send(c, copy);
+    rcbuf_unref(copy);
+}
+
 static void on_linger_timeout(uv_timer_t *t) { conn_abort(t->data); }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -192,8 +206,8 @@ void conn__flush(conn *c) {
     if (!bufs) abort();
     size_t total = 0;
     for (unsigned i = 0; i < c->nflight; i++) {
-        bufs[i] = uv_buf_init(c->inflight[i]->data, (unsigned)c->inflight[i]->len);
-        total += c->inflight[i]->len;
+        bufs[i] = uv_buf_init(rcbuf_wire(c->inflight[i]), (unsigned)rcbuf_wire_len(c->inflight[i]));
+        total += bufs[i].len;
     }
     /* Usually the socket takes everything at once: one writev, no write
      * request, no callback. Only a partial write falls back to uv_write. */

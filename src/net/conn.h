@@ -83,8 +83,13 @@ typedef struct conn {
     uint64_t last_rx_ms;    /* last byte received */
 } conn;
 
-/* Queues a frame (takes a new reference; the caller keeps its own). */
+/* Queues raw bytes: an HTTP response, a control frame (takes a new
+ * reference; the caller keeps its own). */
 void conn_send(conn *c, rcbuf *frame);
+/* Queues a text message: payload is a frame's JSON text, framed in place
+ * the first time it is sent (ws_frame_text), so a payload shared by many
+ * connections is framed once (takes a new reference). WebSocket only. */
+void conn_send_text(conn *c, rcbuf *payload);
 /* Queues a close frame and closes after it is flushed. Idempotent. */
 void conn_close_ws(conn *c, uint16_t code, const char *reason);
 /* Drops the connection without a close handshake, later in this loop turn

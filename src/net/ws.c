@@ -8,6 +8,7 @@
  */
 #include "net/ws.h"
 
+#include "core/rcbuf.h"
 #include "core/utf8.h"
 
 #include <openssl/evp.h>
@@ -217,4 +218,17 @@ int ws_key_valid(const char *key, size_t len)
         if (!key[i] || !strchr(alphabet, key[i]))
             return 0;
     return strchr("AQgw", key[21]) != NULL;
+}
+
+int ws_frame_text(rcbuf *b)
+{
+    if (b->hdr)
+        return 0;
+    uint8_t hdr[WS_MAX_HEADER];
+    size_t n = ws_write_header(hdr, 1, WS_OP_TEXT, b->len, NULL);
+    if (n > b->head)
+        return -1;
+    memcpy(b->data + b->head - n, hdr, n);
+    b->hdr = (uint16_t)n;
+    return 0;
 }

@@ -103,6 +103,12 @@ size_t ws_close_payload(uint8_t *out, uint16_t code, const char *reason);
  */
 int ws_parse_close(const uint8_t *payload, size_t len, uint16_t *code);
 
+/* Frames a text payload in place, once: writes the header into the room
+ * kept in front of it (rcbuf.h). Framing it again does nothing. 0, or -1
+ * when there is not enough room (nothing changed then). */
+struct rcbuf;
+int ws_frame_text(struct rcbuf *b);
+
 /* 1 when a Sec-WebSocket-Key is what RFC 6455 4.1 requires: the base64
  * encoding of 16 bytes (24 characters), else 0. */
 int ws_key_valid(const char *key, size_t len);

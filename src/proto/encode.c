@@ -1,13 +1,14 @@
 /*
- * encode: every server -> client frame, built as a jansson object, dumped
- * once and WebSocket-framed once into one rcbuf (see encode.h).
+ * encode: every server -> client frame's payload, built as a jansson
+ * object and dumped once into one rcbuf, with room in front for the
+ * transport to frame it in place (see encode.h).
  *
  * Why a scratch buffer: jansson cannot tell the size of a dump without
  * doing it, and a sizing pass (json_dumpb(obj, NULL, 0)) serialises twice.
  * Instead we dump once into a per-thread scratch buffer that keeps its
- * capacity between calls, then copy the bytes once, behind the frame
- * header, into an exactly-sized rcbuf. A memcpy is far cheaper than a
- * second serialisation, and the rcbuf holds no slack.
+ * capacity between calls, then copy the bytes once into an exactly-sized
+ * rcbuf. A memcpy is far cheaper than a second serialisation, and the
+ * rcbuf holds no slack.
  */
 #include "proto/encode.h"
 
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "net/ws.h"
 
 static _Atomic uint64_t n_encodes;
 
@@ -115,7 +115,7 @@ static json_t *jmetadata(const char *s)
 static void set(json_t *obj, const char *key, json_t *v) { json_object_set_new(obj, key, v); }
 
 /* The Message object of PROTOCOL.md (without "type"). */
-static json_t *jmessage(const store_msg *m, json_t *obj)
+static json_t *jmessage(const proto_msg *m, json_t *obj)
 {
     set(obj, "channel_id", jstr(m->channel_id));
     set(obj, "message_id", jid(m->id));
@@ -130,7 +130,7 @@ static json_t *jmessage(const store_msg *m, json_t *obj)
     return obj;
 }
 
-static json_t *jmessages(const store_msg *msgs, size_t n)
+static json_t *jmessages(const proto_msg *msgs, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
@@ -143,19 +143,6 @@ static json_t *typed(const char *type)
     json_t *obj = json_object();
     set(obj, "type", json_string(type));
     return obj;
-}
-
-/* ---- framing ---- */
-
-static rcbuf *frame(int opcode, const void *payload, size_t len)
-{
-    uint8_t hdr[WS_MAX_HEADER];
-    size_t hlen = ws_write_header(hdr, 1, opcode, len, NULL);
-    rcbuf *b = rcbuf_new(hlen + len);
-    memcpy(b->data, hdr, hlen);
-    if (len)
-        memcpy(b->data + hlen, payload, len);
-    return b;
 }
 
 typedef struct scratch {
@@ -186,7 +173,7 @@ static int scratch_append(const char *buf, size_t size, void *data)
     return 0;
 }
 
-/* Dumps obj once (counted), frames it, and releases obj. */
+/* Dumps obj once (counted) into a payload rcbuf, and releases obj. */
 static rcbuf *finish(json_t *obj)
 {
     scratch *s = &tls_scratch;
@@ -195,7 +182,7 @@ static rcbuf *finish(json_t *obj)
     if (json_dump_callback(obj, scratch_append, s, JSON_COMPACT) < 0)
         s->len = 0; /* cannot happen for objects we build; send an empty frame */
     json_decref(obj);
-    rcbuf *b = frame(WS_OP_TEXT, s->p, s->len);
+    rcbuf *b = rcbuf_copy(s->p, s->len);
     if (s->cap > SCRATCH_KEEP) { /* a rare huge frame: do not hold on to its memory */
         free(s->p);
         *s = (scratch){0};
@@ -205,9 +192,9 @@ static rcbuf *finish(json_t *obj)
 
 /* ---- the frames ---- */
 
-rcbuf *enc_chat_message(const store_msg *m) { return finish(jmessage(m, typed("chat_message"))); }
+rcbuf *enc_chat_message(const proto_msg *m) { return finish(jmessage(m, typed("chat_message"))); }
 
-rcbuf *enc_system(const store_msg *m)
+rcbuf *enc_system(const proto_msg *m)
 {
     json_t *obj = typed("system");
     set(obj, "channel_id", jstr(m->channel_id));
@@ -230,11 +217,11 @@ rcbuf *enc_error(const proto_error *e)
     return finish(obj);
 }
 
-rcbuf *enc_channels_list(const char *user, const store_channel_entry *e, size_t n)
+rcbuf *enc_channels_list(const char *user, const proto_channel_entry *e, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        const store_channel_entry *c = &e[i];
+        const proto_channel_entry *c = &e[i];
         json_t *o = json_object();
         set(o, "user_id", jstr(user));
         set(o, "channel_id", jstr(c->channel_id));
@@ -279,8 +266,8 @@ rcbuf *enc_channel_created(const char *channel_id, int is_direct, int64_t create
     return finish(obj);
 }
 
-rcbuf *enc_channel_joined(const char *channel_id, const store_msg *msgs, size_t n_msgs,
-                          const store_member *members, size_t n_members)
+rcbuf *enc_channel_joined(const char *channel_id, const proto_msg *msgs, size_t n_msgs,
+                          const proto_member *members, size_t n_members)
 {
     json_t *parts = json_array();
     for (size_t i = 0; i < n_members; i++) {
@@ -316,7 +303,7 @@ rcbuf *enc_channel_read(const char *channel_id, const char *user_id, uint64_t me
     return finish(obj);
 }
 
-rcbuf *enc_history(const char *channel_id, const store_msg *msgs, size_t n, int has_more)
+rcbuf *enc_history(const char *channel_id, const proto_msg *msgs, size_t n, int has_more)
 {
     json_t *obj = typed("history");
     set(obj, "channel_id", jstr(channel_id));
@@ -340,11 +327,4 @@ rcbuf *enc_presence(const char *type, const enc_presence_entry *p, size_t n)
     return finish(obj);
 }
 
-rcbuf *enc_frame_text(const char *json, size_t len) { return frame(WS_OP_TEXT, json, len); }
-
-rcbuf *enc_frame_close(uint16_t code, const char *reason)
-{
-    uint8_t payload[125];
-    size_t len = ws_close_payload(payload, code, reason);
-    return frame(WS_OP_CLOSE, payload, len);
-}
+rcbuf *enc_raw(const char *json, size_t len) { return rcbuf_copy(json, len); }

@@ -1,11 +1,13 @@
 /*
  * encode: builds every server -> client frame of PROTOCOL.md.
  *
- * Each enc_* function does exactly ONE JSON encode and returns a complete,
- * unmasked WebSocket text frame (header + payload) in a fresh rcbuf with
- * refcount 1, ready to be queued on any number of connections (the caller
- * owns that one reference). enc_count() says how many JSON encodes have
- * happened in this process: tests use it to prove fan-out encodes once.
+ * Each enc_* function does exactly ONE JSON encode and returns the frame's
+ * payload (the JSON text) in a fresh rcbuf with refcount 1 and room in
+ * front for the transport's header (the WebSocket layer frames it in
+ * place, once, however many connections it is queued on; the caller owns
+ * the one reference). No framing here: proto knows JSON, not transports.
+ * enc_count() says how many JSON encodes have happened in this process:
+ * tests use it to prove fan-out encodes once.
  *
  * Input strings are borrowed for the call only. NULL optional strings are
  * encoded as null (a NULL channel name as ""); message id 0 as null. Safe
@@ -20,7 +22,7 @@
 
 #include "core/rcbuf.h"
 #include "proto/request.h"
-#include "store/store.h"
+#include "proto/types.h"
 
 /* Total JSON encodes performed by enc_* so far (monotonic). */
 uint64_t enc_count(void);
@@ -29,17 +31,17 @@ uint64_t enc_count(void);
 void enc_iso_time(int64_t ms, char out[25]);
 
 /* chat_message: {"type":"chat_message", <Message fields>} */
-rcbuf *enc_chat_message(const store_msg *m);
+rcbuf *enc_chat_message(const proto_msg *m);
 /* system: {"type":"system", channel_id, content, created_at, metadata,
  *  sender_id:"system", user_id:"system", message_id, seq} */
-rcbuf *enc_system(const store_msg *m);
+rcbuf *enc_system(const proto_msg *m);
 /* error: {"type":"error","error","code","request_type"} */
 rcbuf *enc_error(const proto_error *e);
 /* Names in a channels_list entry's other_participants, at most (its
  * member_count says how many there are). */
 #define ENC_MAX_OTHERS 100
 /* channels_list for `user`: entries' other_participants exclude `user`. */
-rcbuf *enc_channels_list(const char *user, const store_channel_entry *e, size_t n);
+rcbuf *enc_channels_list(const char *user, const proto_channel_entry *e, size_t n);
 /* channel_created: {"type":"channel_created","channel":{channel_id,type,created_at,
  *  metadata:{creator_id,name},participants}} */
 rcbuf *enc_channel_created(const char *channel_id, int is_direct, int64_t created_ms,
@@ -47,15 +49,15 @@ rcbuf *enc_channel_created(const char *channel_id, int is_direct, int64_t create
                            size_t n_participants);
 /* channel_joined: {"type":"channel_joined","channelId","messages","participants":
  *  [{channel_id,user_id,joined_at,role}]} */
-rcbuf *enc_channel_joined(const char *channel_id, const store_msg *msgs, size_t n_msgs,
-                          const store_member *members, size_t n_members);
+rcbuf *enc_channel_joined(const char *channel_id, const proto_msg *msgs, size_t n_msgs,
+                          const proto_member *members, size_t n_members);
 /* channel_left: {"type":"channel_left","channelId"} */
 rcbuf *enc_channel_left(const char *channel_id);
 /* channel_read: {"type":"channel_read",channel_id,user_id,last_read_message_id,last_read_at} */
 rcbuf *enc_channel_read(const char *channel_id, const char *user_id, uint64_t message_id,
                         int64_t at_ms);
 /* history: {"type":"history","channel_id","messages","has_more"} */
-rcbuf *enc_history(const char *channel_id, const store_msg *msgs, size_t n, int has_more);
+rcbuf *enc_history(const char *channel_id, const proto_msg *msgs, size_t n, int has_more);
 
 typedef struct enc_presence_entry {
     const char *user_id;
@@ -65,9 +67,7 @@ typedef struct enc_presence_entry {
 /* {"type": type ("initial_presence"|"presence_update"), "presence":[{user_id,status,last_seen}]} */
 rcbuf *enc_presence(const char *type, const enc_presence_entry *p, size_t n);
 
-/* Wraps an already-serialised JSON text into a text frame (no encode counted). */
-rcbuf *enc_frame_text(const char *json, size_t len);
-/* A close frame with code and reason. */
-rcbuf *enc_frame_close(uint16_t code, const char *reason);
+/* An already-serialised JSON text as a payload (no encode counted). */
+rcbuf *enc_raw(const char *json, size_t len);
 
 #endif

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const code_names[PROTO_CODE_COUNT] = {
+const char *const proto_code_names[PROTO_CODE_COUNT] = {
     "bad_json", "unknown_type", "invalid_field", "not_found", "forbidden",
     "too_large", "rate_limited", "unavailable", "internal",
 };
@@ -31,7 +31,7 @@ const char *proto_code_name(proto_code c)
 {
     if ((unsigned)c >= PROTO_CODE_COUNT)
         return "internal";
-    return code_names[c];
+    return proto_code_names[c];
 }
 
 void proto_limits_default(proto_limits *l)

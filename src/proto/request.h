@@ -30,8 +30,9 @@ typedef enum proto_code {
     PROTO_CODE_COUNT
 } proto_code;
 
-/* "bad_json", "unknown_type", ... */
+/* "bad_json", "unknown_type", ... (the array is indexed by proto_code) */
 const char *proto_code_name(proto_code c);
+extern const char *const proto_code_names[PROTO_CODE_COUNT];
 
 typedef struct proto_limits {
     size_t max_content;      /* bytes, default 4000 */

@@ -15,6 +15,8 @@
 
 #include "auth/secret.h"
 #include "core/clock.h"
+#include "core/metrics.h"
+#include "proto/request.h"
 #include "core/log.h"
 #include "net/ws.h"
 
@@ -22,6 +24,7 @@ void app__server_handlers(app *a, server_handlers *h); /* app_ws.c */
 
 void app_init(app *a, const chatd_config *cfg, const char *role) {
     memset(a, 0, sizeof(*a));
+    metrics_error_names(proto_code_names, PROTO_CODE_COUNT);
     a->cfg = cfg;
     a->role = role;
     a->loop = uv_default_loop();

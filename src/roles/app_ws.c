@@ -23,7 +23,7 @@ typedef struct ws_session {
     char user[TOKEN_USERNAME_MAX + 1];
 } ws_session;
 
-static void sess_send(session *s, rcbuf *f) { conn_send(((ws_session *)s)->c, f); }
+static void sess_send(session *s, rcbuf *f) { conn_send_text(((ws_session *)s)->c, f); }
 static void sess_close(session *s, uint16_t code, const char *reason) {
     conn_close_ws(((ws_session *)s)->c, code, reason);
 }

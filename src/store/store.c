@@ -6,7 +6,7 @@
 
 #include <stdlib.h>
 
-static void msg_free_strings(store_msg *m) {
+static void msg_free_strings(proto_msg *m) {
     free(m->user_id);
     free(m->content);
     free(m->metadata);
@@ -22,8 +22,8 @@ void store_op_clear(store_op *op) {
         break;
     case STORE_MSG_APPEND:
         if (op->u.msg_append.owned__) {
-            store_msg *m = &op->u.msg_append.msg;
-            const store_msg *c = &op->u.msg_append.caller__;
+            proto_msg *m = &op->u.msg_append.msg;
+            const proto_msg *c = &op->u.msg_append.caller__;
             msg_free_strings(m);
             m->user_id = c->user_id;
             m->content = c->content;
@@ -41,7 +41,7 @@ void store_op_clear(store_op *op) {
         break;
     case STORE_CHANNELS_FOR_USER:
         for (size_t i = 0; i < op->u.channels_for_user.n_entries; i++) {
-            store_channel_entry *e = &op->u.channels_for_user.entries[i];
+            proto_channel_entry *e = &op->u.channels_for_user.entries[i];
             free(e->name);
             for (size_t j = 0; j < e->n_participants; j++)
                 free(e->participants[j]);

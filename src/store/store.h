@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/types.h"
+
 typedef struct uv_loop_s uv_loop_t;
 
 enum {
@@ -50,43 +52,9 @@ typedef enum store_op_kind {
     STORE_CHANNEL_GET,
 } store_op_kind;
 
-/* One message as stored. Strings are NUL-terminated. */
-typedef struct store_msg {
-    uint64_t id;           /* Snowflake, assigned by the caller before APPEND */
-    int64_t seq;           /* per-channel 1,2,3.. assigned by the store at commit */
-    int64_t created_ms;    /* ms since epoch */
-    char channel_id[37];   /* UUID text */
-    char *user_id;         /* sender; "system" for notices */
-    char *content;
-    char *metadata;        /* serialised JSON object, "{}" when none */
-    char *client_msg_id;   /* NULL when the sender gave none */
-} store_msg;
-
-typedef struct store_member {
-    char *user_id;
-    int is_admin;          /* role: admin (creator) or member */
-    int64_t joined_ms;
-} store_member;
-
 /* Members listed per channel in a channels_list (the first to join): a
  * channel may have any number, the list stays small. */
 #define STORE_LIST_MEMBERS 101
-
-/* One row of a user's channels_list. Costs O(1) to read, whatever the
- * history: counts come from counters kept at write time. */
-typedef struct store_channel_entry {
-    char channel_id[37];
-    char *name;
-    int is_direct;
-    int64_t last_read_ms;          /* -1 = never read */
-    uint64_t last_read_message_id; /* 0 = none */
-    uint64_t last_message_id;      /* 0 = channel empty */
-    int64_t unread_count;          /* others' non-system messages after the mark */
-    int64_t member_count;
-    char **participants;           /* the first STORE_LIST_MEMBERS members to join, the
-                                      user among them or not */
-    size_t n_participants;
-} store_channel_entry;
 
 typedef struct store_op store_op;
 typedef void (*store_done_cb)(store_op *op);
@@ -114,7 +82,7 @@ struct store_op {
             char existing_id[37];  /* out, with STORE_EEXIST for a taken dm_key */
             const char *creator;
             int64_t created_ms;
-            const store_member *members; /* creator included, as admin */
+            const proto_member *members; /* creator included, as admin */
             size_t n_members;
         } channel_create;
         /* STORE_ENOTFOUND when the channel does not exist. */
@@ -139,10 +107,10 @@ struct store_op {
             /* in: every field but seq (metadata NULL = "{}"); out: seq, or on
              * STORE_EDUP the original message (the strings are then replaced
              * by backend-owned copies). */
-            store_msg msg;
+            proto_msg msg;
             uint64_t newest_id; /* out, with STORE_ESTALE */
             int owned__;   /* backend: strings in msg are its own */
-            store_msg caller__; /* backend: the caller's strings, put back by store_op_clear */
+            proto_msg caller__; /* backend: the caller's strings, put back by store_op_clear */
         } msg_append;
         /* STORE_ENOTFOUND when the user is not a member, or message_id is not
          * a message of this channel. */
@@ -165,14 +133,14 @@ struct store_op {
             uint64_t before, after; /* message id cursors; 0 = none (at most one set;
                                      * if both are, `before` wins) */
             int limit;              /* 1..100 (clamped to it) */
-            store_msg *msgs;        /* out: oldest first, backend-owned */
+            proto_msg *msgs;        /* out: oldest first, backend-owned */
             size_t n_msgs;
             int has_more;
         } history;
         /* Every channel the user is in, oldest first (by created_ms). */
         struct {
             const char *user_id;
-            store_channel_entry *entries; /* out, backend-owned */
+            proto_channel_entry *entries; /* out, backend-owned */
             size_t n_entries;
         } channels_for_user;
         /* One channel and its members (oldest member first), as load() would
@@ -184,7 +152,7 @@ struct store_op {
             int is_direct;          /* out */
             char *creator;          /* out, backend-owned */
             int64_t created_ms;     /* out */
-            store_member *members;  /* out, backend-owned (user_id strings too) */
+            proto_member *members;  /* out, backend-owned (user_id strings too) */
             size_t n_members;
         } channel_get;
     } u;
@@ -196,7 +164,7 @@ typedef struct store_load_cbs {
     void (*user)(void *data, const char *username);
     void (*channel)(void *data, const char *channel_id, const char *name, int is_direct,
                     const char *creator, int64_t created_ms);
-    void (*member)(void *data, const char *channel_id, const store_member *m);
+    void (*member)(void *data, const char *channel_id, const proto_member *m);
 } store_load_cbs;
 
 typedef struct store_config {

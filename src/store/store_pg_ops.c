@@ -73,7 +73,7 @@ static long changed(PGresult *r) {
     return strtol(PQcmdTuples(r), NULL, 10);
 }
 
-static void free_msg_strings(store_msg *m) {
+static void free_msg_strings(proto_msg *m) {
     free(m->user_id);
     free(m->content);
     free(m->metadata);
@@ -83,7 +83,7 @@ static void free_msg_strings(store_msg *m) {
 
 /* Fills m from MSG_COLS starting at column c. 0, or -1 when out of memory
  * (m is then left with no strings). */
-static int read_msg(const PGresult *r, int row, int c, store_msg *m) {
+static int read_msg(const PGresult *r, int row, int c, proto_msg *m) {
     int ok = 1;
     m->id = get_u64(r, row, c);
     m->seq = get_i64(r, row, c + 1);
@@ -189,7 +189,7 @@ static int op_channel_create(PGconn *c, store_op *op) {
 
     long added = 0;
     for (size_t i = 0; i < op->u.channel_create.n_members; i++) {
-        const store_member *m = &op->u.channel_create.members[i];
+        const proto_member *m = &op->u.channel_create.members[i];
         if (!m->user_id) return STORE_PG__FATAL; /* the channel row is in: undo it all */
         r = EXEC(c, PQ_MEMBER_INSERT, ch.s, m->user_id, m->is_admin ? "t" : "f",
                  i64(m->joined_ms).s);
@@ -231,11 +231,11 @@ enum { AP_CHAN, AP_USED, AP_SEQ, AP_NEWEST, AP_DUP };
 
 /* The op's status from its PQ_MSG_APPEND row. */
 static int append_result(const PGresult *r, store_op *op) {
-    store_msg *m = &op->u.msg_append.msg;
+    proto_msg *m = &op->u.msg_append.msg;
     if (PQntuples(r) != 1) return STORE_PG__FATAL;
     if (get_i64(r, 0, AP_CHAN) == 0) return STORE_ENOTFOUND;
     if (!PQgetisnull(r, 0, AP_DUP)) { /* this user sent client_msg_id here before */
-        store_msg orig = {0};
+        proto_msg orig = {0};
         if (read_msg(r, 0, AP_DUP, &orig) != 0) return STORE_EIO;
         op->u.msg_append.caller__ = *m;
         *m = orig;
@@ -256,7 +256,7 @@ static int append_result(const PGresult *r, store_op *op) {
 }
 
 /* "1" when a message counts for unread counts (a user's, not a notice). */
-static const char *countable(const store_msg *m) {
+static const char *countable(const proto_msg *m) {
     return strcmp(m->user_id, "system") ? "1" : "0";
 }
 
@@ -266,7 +266,7 @@ static int append_valid(const store_op *op) {
 
 /* Queues one append on a connection in pipeline mode. 1 sent, 0 not. */
 static int append_send(PGconn *c, store_op *op) {
-    store_msg *m = &op->u.msg_append.msg;
+    proto_msg *m = &op->u.msg_append.msg;
     num id = u64(m->id), at = i64(m->created_ms);
     chan ch = chan_of(m->channel_id);
     const char *params[] = {
@@ -325,7 +325,7 @@ int store_pg__append_run(PGconn *c, store_op *first, int n) {
 }
 
 static int op_msg_append(PGconn *c, store_op *op) {
-    store_msg *m = &op->u.msg_append.msg;
+    proto_msg *m = &op->u.msg_append.msg;
     if (!append_valid(op)) return STORE_EIO;
     PGresult *r =
         EXEC(c, PQ_MSG_APPEND, chan_of(m->channel_id).s, u64(m->id).s, m->user_id, m->content,
@@ -437,11 +437,11 @@ static int op_history(PGconn *c, store_op *op) {
     if (!r) return STORE_PG__FATAL;
     size_t rows = (size_t)PQntuples(r);
     size_t n = rows > (size_t)limit ? (size_t)limit : rows;
-    store_msg *msgs = calloc(n ? n : 1, sizeof(*msgs));
+    proto_msg *msgs = calloc(n ? n : 1, sizeof(*msgs));
     int status = msgs ? STORE_OK : STORE_EIO;
     /* Fetched newest first unless ascending; the page is oldest first. */
     for (size_t i = 0; i < n && status == STORE_OK; i++) {
-        store_msg *m = &msgs[ascending ? i : n - 1 - i];
+        proto_msg *m = &msgs[ascending ? i : n - 1 - i];
         if (read_msg(r, (int)i, 0, m) != 0) status = STORE_EIO;
     }
     PQclear(r);
@@ -454,7 +454,7 @@ static int op_history(PGconn *c, store_op *op) {
 
 /* Fills each entry's participants from PQ_PARTICIPANTS_OF_USER (rows
  * grouped by channel). STORE_OK, STORE_EIO (memory) or FATAL. */
-static int read_participants(PGconn *c, const char *user, store_channel_entry *es, size_t n) {
+static int read_participants(PGconn *c, const char *user, proto_channel_entry *es, size_t n) {
     char page[16];
     snprintf(page, sizeof page, "%d", STORE_LIST_MEMBERS);
     PGresult *r = EXEC(c, PQ_PARTICIPANTS_OF_USER, user, page);
@@ -469,7 +469,7 @@ static int read_participants(PGconn *c, const char *user, store_channel_entry *e
             if (e == n) continue; /* joined between the two reads */
             cap = es[e].n_participants;
         }
-        store_channel_entry *en = &es[e];
+        proto_channel_entry *en = &es[e];
         if (en->n_participants == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             char **p = realloc(en->participants, ncap * sizeof(*p));
@@ -492,10 +492,10 @@ static int op_channels_for_user(PGconn *c, store_op *op) {
     PGresult *r = EXEC(c, PQ_CHANNELS_OF_USER, user);
     if (!r) return STORE_PG__FATAL;
     size_t n = (size_t)PQntuples(r);
-    store_channel_entry *es = calloc(n ? n : 1, sizeof(*es));
+    proto_channel_entry *es = calloc(n ? n : 1, sizeof(*es));
     int ok = es != NULL;
     for (size_t i = 0; i < n && ok; i++) {
-        store_channel_entry *e = &es[i];
+        proto_channel_entry *e = &es[i];
         int row = (int)i;
         snprintf(e->channel_id, sizeof e->channel_id, "%s", PQgetvalue(r, row, 0));
         e->name = dup_val(r, row, 1, &ok);
@@ -533,7 +533,7 @@ static int op_channel_get(PGconn *c, store_op *op) {
     r = EXEC(c, PQ_MEMBERS_FULL, ch.s);
     int status = r ? STORE_OK : STORE_PG__FATAL;
     size_t n = r ? (size_t)PQntuples(r) : 0;
-    store_member *ms = r ? calloc(n ? n : 1, sizeof(*ms)) : NULL;
+    proto_member *ms = r ? calloc(n ? n : 1, sizeof(*ms)) : NULL;
     if (r && !ms) ok = 0;
     op->u.channel_get.members = ms;
     for (size_t i = 0; ms && i < n && ok; i++) {
@@ -594,7 +594,7 @@ static int load_rows(PGconn *c, const store_load_cbs *cbs) {
     r = store_pg__exec(c, PQ_LOAD_MEMBERS, 0, NULL);
     if (!r) return -1;
     for (int i = 0; i < PQntuples(r); i++) {
-        store_member m = {
+        proto_member m = {
             .user_id = PQgetvalue(r, i, 1),
             .is_admin = get_bool(r, i, 2),
             .joined_ms = get_i64(r, i, 3),

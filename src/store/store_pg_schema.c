@@ -205,7 +205,7 @@ static const char *const sql[PQ__COUNT] = {
         " FROM members m JOIN channels c ON c.channel_id = m.channel_id"
         " WHERE m.user_id = $1 ORDER BY c.created_ms, c.ord",
     /* The first members of every channel of the user, at most a page each,
-     * in one round trip (store_channel_entry). */
+     * in one round trip (proto_channel_entry). */
     [PQ_PARTICIPANTS_OF_USER] =
         "SELECT m.channel_id, p.user_id FROM members m CROSS JOIN LATERAL"
         " (SELECT q.user_id, q.joined_ms, q.ord FROM members q WHERE q.channel_id = m.channel_id"

@@ -61,7 +61,7 @@ static void col_chan(sqlite3_stmt *s, int i, char out[37]) {
 
 /* Fills m from a row of MSG_COLS (store_sqlite_schema.c). 0, or -1 when out of memory (m is then
  * left with no strings). */
-static int read_msg(sqlite3_stmt *s, store_msg *m) {
+static int read_msg(sqlite3_stmt *s, proto_msg *m) {
     int ok = 1;
     m->id = (uint64_t)sqlite3_column_int64(s, 0);
     m->seq = sqlite3_column_int64(s, 1);
@@ -177,7 +177,7 @@ static int channel_insert(sqlite3_stmt **st, store_op *op) {
     s = st[SQ_MEMBER_INSERT];
     int64_t added = 0;
     for (size_t i = 0; i < op->u.channel_create.n_members; i++) {
-        const store_member *m = &op->u.channel_create.members[i];
+        const proto_member *m = &op->u.channel_create.members[i];
         bind_chan(s, 1, op->u.channel_create.channel_id);
         bind_str(s, 2, m->user_id);
         sqlite3_bind_int(s, 3, m->is_admin ? 1 : 0);
@@ -232,7 +232,7 @@ static int op_member_remove(sqlite3_stmt **st, store_op *op) {
 
 /* The message with the same (channel, user, client_msg_id): 1 found (and
  * copied into *orig), 0 none, STORE_EIO out of memory, FATAL on error. */
-static int find_client_dup(sqlite3_stmt **st, const store_msg *m, store_msg *orig) {
+static int find_client_dup(sqlite3_stmt **st, const proto_msg *m, proto_msg *orig) {
     sqlite3_stmt *s = st[SQ_MSG_BY_CLIENT_ID];
     bind_chan(s, 1, m->channel_id);
     bind_str(s, 2, m->user_id);
@@ -247,7 +247,7 @@ static int find_client_dup(sqlite3_stmt **st, const store_msg *m, store_msg *ori
 }
 
 /* Takes back an own_count increment (an append that stored nothing). */
-static int own_dec(sqlite3_stmt **st, const store_msg *m) {
+static int own_dec(sqlite3_stmt **st, const proto_msg *m) {
     sqlite3_stmt *s = st[SQ_MEMBER_OWN_INC];
     (void)s;
     sqlite3 *db = sqlite3_db_handle(st[SQ_BEGIN]);
@@ -263,7 +263,7 @@ static int own_dec(sqlite3_stmt **st, const store_msg *m) {
 }
 
 static int op_msg_append(sqlite3_stmt **st, store_op *op) {
-    store_msg *m = &op->u.msg_append.msg;
+    proto_msg *m = &op->u.msg_append.msg;
     int64_t last = 0;
     if (!m->user_id || !m->content) return STORE_EIO;
 
@@ -275,7 +275,7 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
 
     /* Earlier appends of this batch are visible: same transaction. */
     if (m->client_msg_id) {
-        store_msg orig = {0};
+        proto_msg orig = {0};
         r = find_client_dup(st, m, &orig);
         if (r == 1) {
             op->u.msg_append.caller__ = *m;
@@ -416,7 +416,7 @@ static int op_mark_read(sqlite3_stmt **st, store_op *op) {
     return STORE_OK;
 }
 
-static void free_msgs(store_msg *msgs, size_t n) {
+static void free_msgs(proto_msg *msgs, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(msgs[i].user_id);
         free(msgs[i].content);
@@ -443,7 +443,7 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
     }
 
     /* One row more than asked says whether more remain. */
-    store_msg *msgs = calloc((size_t)limit + 1, sizeof(*msgs));
+    proto_msg *msgs = calloc((size_t)limit + 1, sizeof(*msgs));
     if (!msgs) return STORE_EIO;
     sqlite3_stmt *s = st[ascending ? SQ_HIST_AFTER : SQ_HIST_BEFORE];
     bind_chan(s, 1, ch);
@@ -467,7 +467,7 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
 
     op->u.history.has_more = n > (size_t)limit;
     if (n > (size_t)limit) { /* drop the probe row */
-        store_msg *extra = &msgs[limit];
+        proto_msg *extra = &msgs[limit];
         free(extra->user_id);
         free(extra->content);
         free(extra->metadata);
@@ -476,7 +476,7 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
     }
     if (!ascending) { /* fetched newest first; the page is oldest first */
         for (size_t i = 0; i < n / 2; i++) {
-            store_msg t = msgs[i];
+            proto_msg t = msgs[i];
             msgs[i] = msgs[n - 1 - i];
             msgs[n - 1 - i] = t;
         }
@@ -487,7 +487,7 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
 }
 
 /* Fills e->participants. STORE_OK, STORE_EIO (memory) or FATAL. */
-static int read_participants(sqlite3_stmt **st, store_channel_entry *e) {
+static int read_participants(sqlite3_stmt **st, proto_channel_entry *e) {
     sqlite3_stmt *s = st[SQ_MEMBERS_OF];
     size_t cap = 0;
     int rc, ok = 1;
@@ -514,7 +514,7 @@ static int read_participants(sqlite3_stmt **st, store_channel_entry *e) {
 }
 
 static int op_channels_for_user(sqlite3_stmt **st, store_op *op) {
-    store_channel_entry *es = NULL;
+    proto_channel_entry *es = NULL;
     size_t n = 0, cap = 0;
     int rc, ok = 1, status = STORE_OK;
 
@@ -523,7 +523,7 @@ static int op_channels_for_user(sqlite3_stmt **st, store_op *op) {
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 8;
-            store_channel_entry *p = realloc(es, ncap * sizeof(*p));
+            proto_channel_entry *p = realloc(es, ncap * sizeof(*p));
             if (!p) {
                 ok = 0;
                 break;
@@ -531,7 +531,7 @@ static int op_channels_for_user(sqlite3_stmt **st, store_op *op) {
             es = p;
             cap = ncap;
         }
-        store_channel_entry *e = &es[n++];
+        proto_channel_entry *e = &es[n++];
         memset(e, 0, sizeof(*e));
         col_chan(s, 0, e->channel_id);
         e->name = dup_col(s, 1, &ok);
@@ -590,7 +590,7 @@ static int channel_get_rows(sqlite3 *db, store_op *op) {
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (op->u.channel_get.n_members == cap) {
             size_t ncap = cap ? cap * 2 : 8;
-            store_member *p = realloc(op->u.channel_get.members, ncap * sizeof(*p));
+            proto_member *p = realloc(op->u.channel_get.members, ncap * sizeof(*p));
             if (!p) {
                 ok = 0;
                 break;
@@ -598,7 +598,7 @@ static int channel_get_rows(sqlite3 *db, store_op *op) {
             op->u.channel_get.members = p;
             cap = ncap;
         }
-        store_member *m = &op->u.channel_get.members[op->u.channel_get.n_members];
+        proto_member *m = &op->u.channel_get.members[op->u.channel_get.n_members];
         m->user_id = dup_col(s, 0, &ok);
         if (!ok) break;
         m->is_admin = sqlite3_column_int(s, 1);
@@ -663,7 +663,7 @@ static int load_rows(sqlite3_stmt **st, const store_load_cbs *cbs) {
 
     s = st[SQ_LOAD_MEMBERS];
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        store_member m = {
+        proto_member m = {
             .user_id = (char *)sqlite3_column_text(s, 1),
             .is_admin = sqlite3_column_int(s, 2),
             .joined_ms = sqlite3_column_int64(s, 3),

@@ -155,7 +155,7 @@ static const char *const sql[SQ__COUNT] = {
         " (c.msg_count - m.read_count) - (m.own_count - m.read_own), c.member_count"
         " FROM members m JOIN channels c ON c.channel_id = m.channel_id"
         " WHERE m.user_id = ?1 ORDER BY c.created_ms, c.rowid",
-    /* The first members to join, at most a page (store_channel_entry). */
+    /* The first members to join, at most a page (proto_channel_entry). */
     [SQ_MEMBERS_OF] = "SELECT user_id FROM members WHERE channel_id = ?1"
                       " ORDER BY joined_ms, rowid LIMIT ?2",
     [SQ_LOAD_USERS] = "SELECT username FROM users ORDER BY created_ms, rowid",

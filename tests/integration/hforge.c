@@ -29,11 +29,7 @@ void hforge_message(record_buf *out, const hcluster *c, int genuine, int batch,
                             "\"%lld\",\"sender_id\":\"%s\",\"content\":\"%s\",\"seq\":999,"
                             "\"timestamp\":\"2026-01-01T00:00:00.000Z\"}",
                             channel, (long long)now_ms(), sender, content);
-    uint8_t head[WS_MAX_HEADER];
-    size_t hl = ws_write_header(head, 1, WS_OP_TEXT, strlen(json), NULL);
-    rcbuf *frame = rcbuf_new(hl + strlen(json));
-    memcpy(frame->data, head, hl);
-    memcpy(frame->data + hl, json, strlen(json));
+    rcbuf *frame = rcbuf_copy(json, strlen(json)); /* a payload, as chat servers publish */
     const char *to[] = {recipient};
     bus_record r = {channel, frame, to, 1, 0};
     bus_forge(out, k, &r, batch);

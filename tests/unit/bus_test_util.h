@@ -63,7 +63,7 @@ static int bt_populate(int port, const char *password) {
 }
 
 typedef struct bt_msg {
-    char chan[16], frame[32];
+    char chan[16], payload[32];
     const char *names[3];
     size_t n;
     int presence;
@@ -73,7 +73,7 @@ typedef struct bt_msg {
 static void bt_make(bt_msg *m, int i) {
     memset(m, 0, sizeof(*m));
     snprintf(m->chan, sizeof(m->chan), "c%d", i % 3);
-    snprintf(m->frame, sizeof(m->frame), "frame-%d", i);
+    snprintf(m->payload, sizeof(m->payload), "frame-%d", i);
     if (i % 11 == 0) { /* nobody connected anywhere (record 0 opens the first poll) */
         m->names[m->n++] = "ghost";
     } else {
@@ -83,7 +83,7 @@ static void bt_make(bt_msg *m, int i) {
         m->names[m->n++] = "ghost";
     }
     m->presence = i % 5 == 0;
-    m->buf = rcbuf_copy(m->frame, strlen(m->frame));
+    m->buf = rcbuf_copy(m->payload, strlen(m->payload));
 }
 
 /* Publishes records [from, to) through b. */
@@ -128,7 +128,7 @@ static void bt_deliver(void *data, const bus_record *r) {
         s->cap = s->cap ? s->cap * 2 : 64;
         s->got = realloc(s->got, s->cap * sizeof(*s->got));
     }
-    s->got[s->n++] = bt_canon(r->frame->data, r->frame->len, r->channel_id, r->presence,
+    s->got[s->n++] = bt_canon(rcbuf_payload(r->payload), r->payload->len, r->channel_id, r->presence,
                               (const char *const *)r->recipients, r->n_recipients);
 }
 
@@ -174,7 +174,7 @@ static int bt_check(bt_sink *s, int from, int to) {
             if (bt_user_on(m.names[k], s->server)) mine[n++] = m.names[k];
         if (n)
             exp[ne++] =
-                bt_canon(m.frame, strlen(m.frame), i % 4 == 3 ? NULL : m.chan, m.presence, mine, n);
+                bt_canon(m.payload, strlen(m.payload), i % 4 == 3 ? NULL : m.chan, m.presence, mine, n);
         rcbuf_unref(m.buf);
     }
     qsort(exp, ne, sizeof(*exp), bt_cmp_str);

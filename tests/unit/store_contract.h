@@ -53,7 +53,7 @@ static void test_channels_and_members(void **state) {
     store_op op;
     assert_int_equal(channels_for(f, &op, "carol"), STORE_OK);
     assert_int_equal(op.u.channels_for_user.n_entries, 1);
-    store_channel_entry *e = &op.u.channels_for_user.entries[0];
+    proto_channel_entry *e = &op.u.channels_for_user.entries[0];
     assert_string_equal(e->channel_id, CH_A);
     assert_string_equal(e->name, "general");
     assert_int_equal(e->n_participants, 3);
@@ -122,7 +122,7 @@ static void test_dedup_across_batches(void **state) {
     store_op op;
     fill_append(&op, CH_A, "alice", 102, mine, "c-1");
     assert_int_equal(run_op(f, &op), STORE_EDUP);
-    store_msg *m = &op.u.msg_append.msg;
+    proto_msg *m = &op.u.msg_append.msg;
     assert_int_equal(op.u.msg_append.owned__, 1);
     assert_int_equal(m->id, 101);
     assert_int_equal(m->seq, 1);
@@ -262,7 +262,7 @@ static void test_unread_counts(void **state) {
 
     assert_int_equal(channels_for(f, &op, "bob"), STORE_OK);
     assert_int_equal(op.u.channels_for_user.n_entries, 3);
-    store_channel_entry *e = op.u.channels_for_user.entries;
+    proto_channel_entry *e = op.u.channels_for_user.entries;
     assert_string_equal(e[0].channel_id, CH_A);
     assert_string_equal(e[1].channel_id, CH_B);
     assert_string_equal(e[2].channel_id, CH_C);
@@ -323,7 +323,7 @@ static int64_t oracle_unread(const oracle_msg *msgs, int n, const char *user, in
 static void check_unread(fx *f, const char *user, int64_t want, int member) {
     store_op op;
     assert_int_equal(channels_for(f, &op, user), STORE_OK);
-    store_channel_entry *e = NULL;
+    proto_channel_entry *e = NULL;
     for (size_t i = 0; i < op.u.channels_for_user.n_entries; i++)
         if (!strcmp(op.u.channels_for_user.entries[i].channel_id, CH_A))
             e = &op.u.channels_for_user.entries[i];
@@ -404,7 +404,7 @@ static void test_big_channel_member_page(void **state) {
     }
     store_op op;
     assert_int_equal(channels_for(f, &op, "u149"), STORE_OK);
-    store_channel_entry *e = entry(&op, CH_A);
+    proto_channel_entry *e = entry(&op, CH_A);
     assert_int_equal(e->member_count, 152);
     assert_int_equal(e->n_participants, STORE_LIST_MEMBERS);
     assert_string_equal(e->participants[0], "alice");
@@ -432,7 +432,7 @@ static void test_channel_get(void **state) {
     assert_string_equal(op.u.channel_get.creator, "alice");
     assert_int_equal(op.u.channel_get.created_ms, 1000);
     assert_int_equal(op.u.channel_get.n_members, 3); /* oldest first */
-    store_member *m = op.u.channel_get.members;
+    proto_member *m = op.u.channel_get.members;
     assert_string_equal(m[0].user_id, "alice");
     assert_int_equal(m[0].is_admin, 1);
     assert_int_equal(m[0].joined_ms, 1000);
@@ -668,7 +668,7 @@ static void on_channel(void *data, const char *channel_id, const char *name, int
     }
 }
 
-static void on_member(void *data, const char *channel_id, const store_member *m) {
+static void on_member(void *data, const char *channel_id, const proto_member *m) {
     loaded *l = data;
     l->members++;
     if (strcmp(channel_id, CH_A) == 0 && strcmp(m->user_id, "bob") == 0) {

@@ -138,11 +138,11 @@ static inline int user_create(fx *f, const char *name, const char *hash, int64_t
 /* members: NULL-terminated; the first is the creator (admin). */
 static inline int chan_create(fx *f, const char *ch, const char *name, int is_direct, int64_t ms,
                               const char **members) {
-    store_member m[8];
+    proto_member m[8];
     size_t n = 0;
     for (; members[n]; n++) {
         assert_true(n < 8);
-        m[n] = (store_member){.user_id = (char *)members[n], .is_admin = n == 0, .joined_ms = ms};
+        m[n] = (proto_member){.user_id = (char *)members[n], .is_admin = n == 0, .joined_ms = ms};
     }
     store_op op = {.kind = STORE_CHANNEL_CREATE};
     snprintf(op.u.channel_create.channel_id, 37, "%.36s", ch);
@@ -159,7 +159,7 @@ static inline void fill_append(store_op *op, const char *ch, const char *user, u
                                const char *content, const char *cmid) {
     memset(op, 0, sizeof(*op));
     op->kind = STORE_MSG_APPEND;
-    store_msg *m = &op->u.msg_append.msg;
+    proto_msg *m = &op->u.msg_append.msg;
     snprintf(m->channel_id, sizeof m->channel_id, "%.36s", ch);
     m->id = id;
     m->created_ms = (int64_t)id;
@@ -246,7 +246,7 @@ static inline void assert_page(store_op *op, int64_t first_seq, size_t n, int ha
 
 static const char *ALICE_BOB[] = {"alice", "bob", NULL};
 
-static inline store_channel_entry *entry(store_op *op, const char *ch) {
+static inline proto_channel_entry *entry(store_op *op, const char *ch) {
     for (size_t i = 0; i < op->u.channels_for_user.n_entries; i++)
         if (strcmp(op->u.channels_for_user.entries[i].channel_id, ch) == 0)
             return &op->u.channels_for_user.entries[i];

@@ -20,42 +20,23 @@
 #define CH "123e4567-e89b-42d3-a456-426614174000"
 #define T0 1795552265123LL /* 2026-11-24T20:31:05.123Z */
 
-/*
- * Checks b is one unmasked FIN frame with the given opcode whose length
- * field matches, and returns its payload (len in *plen).
- */
-static const char *payload_of(const rcbuf *b, int opcode, size_t *plen)
+/* b's payload (len in *plen): JSON text, with room kept in front for the
+ * transport's header and no header written yet (proto does not frame). */
+static const char *payload_of(rcbuf *b, size_t *plen)
 {
-    const uint8_t *d = (const uint8_t *)b->data;
-    assert_true(b->len >= 2);
-    assert_int_equal(d[0], 0x80 | opcode);
-    assert_int_equal(d[1] & 0x80, 0); /* server frames are unmasked */
-    size_t hlen, len = d[1] & 0x7F;
-    if (len <= 125) {
-        hlen = 2;
-    } else if (len == 126) {
-        hlen = 4;
-        len = ((size_t)d[2] << 8) | d[3];
-        assert_true(len > 125); /* minimal encoding */
-    } else {
-        hlen = 10;
-        len = 0;
-        for (int i = 2; i < 10; i++)
-            len = (len << 8) | d[i];
-        assert_true(len > 0xFFFF);
-    }
-    assert_int_equal(b->len, hlen + len);
-    *plen = len;
-    return b->data + hlen;
+    assert_true(b->head >= 14);
+    assert_int_equal(b->hdr, 0);
+    *plen = b->len;
+    return rcbuf_payload(b);
 }
 
-/* Parses a text frame back; checks "type"; frees the rcbuf. Caller decrefs. */
+/* Parses a payload back; checks "type"; frees the rcbuf. Caller decrefs. */
 static json_t *parse(rcbuf *b, const char *type)
 {
     assert_non_null(b);
     assert_int_equal(b->refs, 1);
     size_t len;
-    const char *p = payload_of(b, 0x1, &len);
+    const char *p = payload_of(b, &len);
     assert_null(memchr(p, '\n', len)); /* compact */
     json_error_t err;
     json_t *v = json_loadb(p, len, 0, &err);
@@ -99,10 +80,10 @@ static void is_null(json_t *o, const char *key)
         b_;                                                                                        \
     })
 
-static store_msg msg(uint64_t id, int64_t seq, const char *user, const char *content,
+static proto_msg msg(uint64_t id, int64_t seq, const char *user, const char *content,
                      const char *metadata, const char *cmid)
 {
-    store_msg m = {.id = id, .seq = seq, .created_ms = T0};
+    proto_msg m = {.id = id, .seq = seq, .created_ms = T0};
     strcpy(m.channel_id, CH);
     m.user_id = (char *)user;
     m.content = (char *)content;
@@ -111,7 +92,7 @@ static store_msg msg(uint64_t id, int64_t seq, const char *user, const char *con
     return m;
 }
 
-static void check_message(json_t *o, const store_msg *m, const char *metadata_json)
+static void check_message(json_t *o, const proto_msg *m, const char *metadata_json)
 {
     char id[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)m->id);
@@ -151,7 +132,7 @@ static void test_iso_time(void **state)
 
 static void test_chat_message(void **state)
 {
-    store_msg m = msg(7205759403792793ULL, 3, "alice", "hi \"you\" \xc3\xa9\n",
+    proto_msg m = msg(7205759403792793ULL, 3, "alice", "hi \"you\" \xc3\xa9\n",
                       "{\"reply_to\":\"12\",\"n\":[1]}", "c-1");
     json_t *v = parse(COUNTED(1, enc_chat_message(&m)), "chat_message");
     check_message(v, &m, "{\"reply_to\":\"12\",\"n\":[1]}");
@@ -159,7 +140,7 @@ static void test_chat_message(void **state)
     json_decref(v);
 
     /* no client_msg_id; metadata missing or unparsable becomes {} */
-    store_msg m2 = msg(1, 1, "bob", "x", NULL, NULL);
+    proto_msg m2 = msg(1, 1, "bob", "x", NULL, NULL);
     v = parse(COUNTED(1, enc_chat_message(&m2)), "chat_message");
     check_message(v, &m2, "{}");
     assert_int_equal(json_object_size(v), 9);
@@ -177,7 +158,7 @@ static void test_chat_message(void **state)
 
 static void test_system(void **state)
 {
-    store_msg m = msg(42, 9, "system", "bob has left the channel",
+    proto_msg m = msg(42, 9, "system", "bob has left the channel",
                       "{\"event\":\"user_left\",\"user_id\":\"bob\"}", NULL);
     json_t *v = parse(COUNTED(1, enc_system(&m)), "system");
     assert_string_equal(str(v, "channel_id"), CH);
@@ -218,9 +199,10 @@ static void test_channels_list(void **state)
 {
     char *p1[] = {"alice", "bob", "carol"};
     char *p2[] = {"bob", "alice"};
-    store_channel_entry e[2] = {
+    proto_channel_entry e[2] = {
         {.name = "general", .is_direct = 0, .last_read_ms = T0, .last_read_message_id = 10,
-         .last_message_id = 12, .unread_count = 2, .participants = p1, .n_participants = 3},
+         .last_message_id = 12, .unread_count = 2, .member_count = 3, .participants = p1,
+         .n_participants = 3},
         {.name = NULL, .is_direct = 1, .last_read_ms = -1, .last_read_message_id = 0,
          .last_message_id = 0, .unread_count = 0, .participants = p2, .n_participants = 2},
     };
@@ -244,7 +226,8 @@ static void test_channels_list(void **state)
     assert_int_equal(num(a, "unread_count"), 2);
     assert_string_equal(str(a, "last_message_id"), "12");
     assert_string_equal(str(a, "last_read_message_id"), "10");
-    assert_int_equal(json_object_size(a), 10);
+    assert_int_equal(num(a, "member_count"), 3);
+    assert_int_equal(json_object_size(a), 11);
 
     json_t *b = json_array_get(arr, 1);
     assert_string_equal(str(b, "channel_id"), "00000000-0000-4000-8000-000000000001");
@@ -306,9 +289,9 @@ static void test_channel_created(void **state)
 
 static void test_channel_joined(void **state)
 {
-    store_msg msgs[2] = {msg(100, 1, "alice", "first", "{}", NULL),
+    proto_msg msgs[2] = {msg(100, 1, "alice", "first", "{}", NULL),
                          msg(101, 2, "bob", "second", "{\"k\":1}", "b-7")};
-    store_member mem[2] = {{.user_id = "alice", .is_admin = 1, .joined_ms = T0},
+    proto_member mem[2] = {{.user_id = "alice", .is_admin = 1, .joined_ms = T0},
                            {.user_id = "bob", .is_admin = 0, .joined_ms = T0 + 1000}};
     json_t *v = parse(COUNTED(1, enc_channel_joined(CH, msgs, 2, mem, 2)), "channel_joined");
     assert_string_equal(str(v, "channelId"), CH);
@@ -357,7 +340,7 @@ static void test_history_and_frame_sizes(void **state)
 {
     /* 20 x 4000-byte messages: > 64 KiB, so the 8-byte length form */
     enum { N = 20 };
-    store_msg msgs[N];
+    proto_msg msgs[N];
     char *content = malloc(4001);
     memset(content, 'z', 4000);
     content[4000] = '\0';
@@ -406,37 +389,17 @@ static void test_presence(void **state)
     json_decref(v);
 }
 
-static void test_raw_frames(void **state)
+static void test_raw_payloads(void **state)
 {
     const char *json = "{\"type\":\"x\"}";
-    rcbuf *b = COUNTED(0, enc_frame_text(json, strlen(json)));
+    rcbuf *b = COUNTED(0, enc_raw(json, strlen(json)));
     size_t len;
-    const char *p = payload_of(b, 0x1, &len);
+    const char *p = payload_of(b, &len);
     assert_int_equal(len, strlen(json));
     assert_memory_equal(p, json, len);
-    assert_int_equal((uint8_t)b->data[0], 0x81);
-    assert_int_equal((uint8_t)b->data[1], len);
     rcbuf_unref(b);
-
-    b = COUNTED(0, enc_frame_text("", 0));
-    assert_int_equal(b->len, 2);
-    rcbuf_unref(b);
-
-    b = COUNTED(0, enc_frame_close(3000, "Authentication failed"));
-    p = payload_of(b, 0x8, &len);
-    assert_int_equal((uint8_t)b->data[0], 0x88);
-    assert_int_equal(len, 2 + strlen("Authentication failed"));
-    assert_int_equal((uint8_t)p[0], 3000 >> 8);
-    assert_int_equal((uint8_t)p[1], 3000 & 0xFF);
-    assert_memory_equal(p + 2, "Authentication failed", len - 2);
-    rcbuf_unref(b);
-
-    char long_reason[300];
-    memset(long_reason, 'r', 299);
-    long_reason[299] = '\0';
-    b = COUNTED(0, enc_frame_close(1001, long_reason));
-    p = payload_of(b, 0x8, &len);
-    assert_true(len <= 125); /* control frames are capped */
+    b = COUNTED(0, enc_raw("", 0));
+    assert_int_equal(b->len, 0);
     rcbuf_unref(b);
 }
 
@@ -453,6 +416,7 @@ static void has_line(const char *text, const char *line)
 
 static void test_metrics(void **state)
 {
+    metrics_error_names(proto_code_names, PROTO_CODE_COUNT);
     metrics_conn_open(0);
     metrics_conn_open(0);
     metrics_conn_open(1);
@@ -526,7 +490,7 @@ int main(void)
         cmocka_unit_test(test_channel_left_and_read),
         cmocka_unit_test(test_history_and_frame_sizes),
         cmocka_unit_test(test_presence),
-        cmocka_unit_test(test_raw_frames),
+        cmocka_unit_test(test_raw_payloads),
         cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

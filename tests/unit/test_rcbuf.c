@@ -28,17 +28,17 @@ static void test_copy(void **st) {
     rcbuf *b = rcbuf_copy(src, sizeof src - 1);
     assert_int_equal(b->refs, 1);
     assert_int_equal(b->len, sizeof src - 1);
-    assert_memory_equal(b->data, "hello, world", sizeof src - 1);
-    assert_ptr_not_equal(b->data, src);
+    assert_memory_equal(rcbuf_payload(b), "hello, world", sizeof src - 1);
+    assert_ptr_not_equal(rcbuf_payload(b), src);
     src[0] = 'J'; /* the copy is independent of the source */
-    assert_int_equal(b->data[0], 'h');
+    assert_int_equal(rcbuf_payload(b)[0], 'h');
     rcbuf_unref(b);
 
     /* binary data with NULs is copied whole */
     const char bin[] = {0, 1, 0, 2, (char)0xff};
     b = rcbuf_copy(bin, sizeof bin);
     assert_int_equal(b->len, sizeof bin);
-    assert_memory_equal(b->data, bin, sizeof bin);
+    assert_memory_equal(rcbuf_payload(b), bin, sizeof bin);
     rcbuf_unref(b);
 }
 
@@ -55,12 +55,12 @@ static void test_ref_unref_counts(void **st) {
         rcbuf_unref(holders[i]);
         /* still alive: under ASan reading it after a wrong free would fail */
         assert_int_equal(b->refs, 1002 - (unsigned)i - 1);
-        assert_memory_equal(b->data, "frame", 5);
+        assert_memory_equal(rcbuf_payload(b), "frame", 5);
     }
     assert_int_equal(b->refs, 2);
     rcbuf_unref(b);
     assert_int_equal(b->refs, 1);
-    assert_memory_equal(b->data, "frame", 5);
+    assert_memory_equal(rcbuf_payload(b), "frame", 5);
     rcbuf_unref(b); /* the last reference frees it (ASan: no leak) */
 }
 

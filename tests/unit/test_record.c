@@ -65,8 +65,8 @@ static void assert_same(const bus_record *a, const bus_record *b) {
     assert_int_equal(a->n_recipients, b->n_recipients);
     for (size_t i = 0; i < a->n_recipients; i++)
         assert_string_equal(a->recipients[i], b->recipients[i]);
-    assert_int_equal(a->frame->len, b->frame->len);
-    assert_memory_equal(a->frame->data, b->frame->data, a->frame->len);
+    assert_int_equal(a->payload->len, b->payload->len);
+    assert_memory_equal(rcbuf_payload(a->payload), rcbuf_payload(b->payload), a->payload->len);
 }
 
 static void test_record_roundtrip(void **state) {

@@ -191,7 +191,7 @@ static void test_dedup_across_servers(void **state) {
     while (done < 2 * N)
         uv_run(&f->loop, UV_RUN_ONCE);
     for (int i = 0; i < N; i++) {
-        store_msg *a = &ops[0][i].u.msg_append.msg, *b = &ops[1][i].u.msg_append.msg;
+        proto_msg *a = &ops[0][i].u.msg_append.msg, *b = &ops[1][i].u.msg_append.msg;
         int oks = (ops[0][i].status == STORE_OK) + (ops[1][i].status == STORE_OK);
         int dups = (ops[0][i].status == STORE_EDUP) + (ops[1][i].status == STORE_EDUP);
         assert_int_equal(oks, 1); /* exactly one stored, the other told so */

@@ -75,7 +75,7 @@ static int run_op(fx *f, store_op *op) {
     return op->status;
 }
 
-static store_channel_entry *find(store_op *op, const char *ch) {
+static proto_channel_entry *find(store_op *op, const char *ch) {
     for (size_t i = 0; i < op->u.channels_for_user.n_entries; i++)
         if (!strcmp(op->u.channels_for_user.entries[i].channel_id, ch))
             return &op->u.channels_for_user.entries[i];
@@ -86,7 +86,7 @@ static int64_t unread(fx *f, const char *user, const char *ch) {
     store_op op = {.kind = STORE_CHANNELS_FOR_USER};
     op.u.channels_for_user.user_id = user;
     assert_int_equal(run_op(f, &op), STORE_OK);
-    store_channel_entry *e = find(&op, ch);
+    proto_channel_entry *e = find(&op, ch);
     assert_non_null(e);
     int64_t n = e->unread_count;
     store_op_clear(&op);
@@ -105,7 +105,7 @@ static void check_upgraded(const store_backend *b, const char *path) {
         store_op op = {.kind = STORE_CHANNELS_FOR_USER};
         op.u.channels_for_user.user_id = x->user;
         assert_int_equal(run_op(&f, &op), STORE_OK);
-        store_channel_entry *e = find(&op, x->channel);
+        proto_channel_entry *e = find(&op, x->channel);
         if (!e) fail_msg("%s: %s is missing after the upgrade", x->user, x->channel);
         if (e->unread_count != x->unread || e->last_message_id != x->last_id ||
             e->last_read_message_id != x->read_id || e->n_participants != x->participants ||
@@ -125,7 +125,7 @@ static void check_upgraded(const store_backend *b, const char *path) {
     int64_t bob = unread(&f, "bob", CH_A), carol = unread(&f, "carol", CH_A);
     for (uint64_t id = 9001; id <= 9002; id++) {
         store_op op = {.kind = STORE_MSG_APPEND};
-        op.u.msg_append.msg = (store_msg){.id = id, .created_ms = 9001, .user_id = "alice",
+        op.u.msg_append.msg = (proto_msg){.id = id, .created_ms = 9001, .user_id = "alice",
                                           .content = "after the upgrade", .metadata = "{}"};
         memcpy(op.u.msg_append.msg.channel_id, CH_A, 37);
         assert_int_equal(run_op(&f, &op), STORE_OK);
@@ -143,7 +143,7 @@ static void check_upgraded(const store_backend *b, const char *path) {
 
     /* two direct channels between alice and bob were made before they were
      * unique: the older one is the pair's from now on */
-    store_member two[2] = {{"alice", 1, 9200}, {"bob", 0, 9200}};
+    proto_member two[2] = {{"alice", 1, 9200}, {"bob", 0, 9200}};
     store_op c = {.kind = STORE_CHANNEL_CREATE};
     snprintf(c.u.channel_create.channel_id, 37, "55555555-5555-4555-8555-555555555555");
     c.u.channel_create.name = "";

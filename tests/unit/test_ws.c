@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/rcbuf.h"
 #include "core/utf8.h"
 #include "net/ws.h"
 
@@ -372,6 +373,38 @@ static void test_close_payload_build(void **st)
     assert_int_equal(ws_parse_close(out, n, &code), 0);
 }
 
+/* A payload is framed in place, once, however many times it is sent. */
+static void test_frame_text_in_place(void **st)
+{
+    rcbuf *b = rcbuf_copy("hello", 5);
+    char *payload = rcbuf_payload(b);
+    assert_int_equal(ws_frame_text(b), 0);
+    assert_int_equal(b->hdr, 2);
+    assert_ptr_equal(rcbuf_wire(b) + 2, payload); /* no copy: the header went in front */
+    assert_int_equal(rcbuf_wire_len(b), 7);
+    assert_int_equal((uint8_t)rcbuf_wire(b)[0], 0x81);
+    assert_int_equal((uint8_t)rcbuf_wire(b)[1], 5);
+    assert_int_equal(ws_frame_text(b), 0); /* again: nothing changes */
+    assert_int_equal(b->hdr, 2);
+    rcbuf_unref(b);
+
+    /* a 70000-byte payload takes a 10-byte header */
+    b = rcbuf_new_room(RCBUF_ROOM, 70000);
+    memset(rcbuf_payload(b), 'x', 70000);
+    assert_int_equal(ws_frame_text(b), 0);
+    ws_header h;
+    assert_int_equal(ws_parse_header((uint8_t *)rcbuf_wire(b), rcbuf_wire_len(b), 0, UINT64_MAX, &h), 10);
+    assert_int_equal(h.payload_len, 70000);
+    rcbuf_unref(b);
+
+    /* no room in front: refused, untouched */
+    b = rcbuf_new(3);
+    memcpy(b->data, "abc", 3);
+    assert_int_equal(ws_frame_text(b), -1);
+    assert_int_equal(b->hdr, 0);
+    rcbuf_unref(b);
+}
+
 static void test_accept_key(void **st)
 {
     /* The worked example of RFC 6455 section 1.3. */
@@ -404,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_write_header),
         cmocka_unit_test(test_close_payload_parse),
         cmocka_unit_test(test_close_payload_build),
+        cmocka_unit_test(test_frame_text_in_place),
         cmocka_unit_test(test_accept_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
