@@ -44,7 +44,9 @@ static void down_at_exit(void) { hcluster_down(&cl); }
 static void cluster_up(const char *bus_name) {
     static int registered;
     if (!registered++) atexit(down_at_exit); /* even if a failure skips the teardown */
-    const char *flags[] = {"--argon2", "min", "--allowed-hosts", "127.0.0.1", NULL};
+    /* one user holds 20 idle sockets per server in the dead-server drill */
+    const char *flags[] = {"--argon2", "min", "--allowed-hosts", "127.0.0.1",
+                           "--max-conns-per-user", "100", NULL};
     if (hcluster_up(&cl, bus_name, flags) != 0) fail_msg("scripts/cluster up --bus %s failed", bus_name);
     api_srv.port = cl.api_port;
 }
