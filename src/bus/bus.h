@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "core/rcbuf.h"
+#include "proto/types.h"
 
 typedef struct uv_loop_s uv_loop_t;
 typedef struct record_key record_key;               /* bus/record.h */
@@ -32,15 +33,41 @@ typedef struct bus_record {
     int presence;                    /* 1: to /presence sockets, 0: to /chat sockets */
 } bus_record;
 
+/* A change of shared state one server tells every other (cluster only).
+ * Typed: one struct per kind, one binary codec (record.c). */
+typedef enum bus_event_kind {
+    BUS_EV_CHANNEL = 1,        /* a channel's record or membership changed: re-read it */
+    BUS_EV_PRESENCE = 2,       /* the publisher's view of a user's presence */
+    BUS_EV_PRESENCE_HELLO = 3, /* the publisher started: tell it which users you hold */
+} bus_event_kind;
+
+#define BUS_EVENT_NAME_MAX 64 /* bytes of a channel id or a username in an event */
+
+typedef struct bus_event {
+    bus_event_kind kind;
+    unsigned server_id; /* the publisher (set by the bus) */
+    union {
+        struct {
+            char channel_id[BUS_EVENT_NAME_MAX + 1];
+        } channel;
+        struct {
+            char user[BUS_EVENT_NAME_MAX + 1];
+            proto_status status;
+            int64_t last_seen_ms; /* when that status was seen: last writer wins */
+            int holds;            /* the publisher holds live sockets of the user */
+            int status_set;       /* the status was just set (not only the hold changed) */
+        } presence;
+    } u;
+} bus_event;
+
 typedef struct bus_handler {
     void *data;
     /* Writes r->payload to the local sockets of r's recipients. The record
      * and everything in it are only valid during the call. */
     void (*deliver)(void *data, const bus_record *r);
-    /* Cluster only: another chat server changed shared state. kind is
-     * "channel" (arg = channel id: its record or membership changed) or
-     * "user" (arg = username: a user was registered). May be NULL. */
-    void (*event)(void *data, const char *kind, const char *arg);
+    /* Cluster only: another server changed shared state (never our own
+     * events). The event is valid during the call. May be NULL. */
+    void (*event)(void *data, const bus_event *e);
 } bus_handler;
 
 typedef struct bus bus;
@@ -64,7 +91,7 @@ typedef struct bus_backend {
     void (*publish)(bus *b, const bus_record *r);
     /* Broadcasts a state-change event to every OTHER chat server (their
      * handler.event). NULL for the local backend: nobody else to tell. */
-    void (*publish_event)(bus *b, const char *kind, const char *arg);
+    void (*publish_event)(bus *b, const bus_event *e);
     void (*close)(bus *b);
 } bus_backend;
 

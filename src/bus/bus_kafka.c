@@ -178,12 +178,18 @@ static void kafka_publish(bus *b, const bus_record *r) {
     produce(b, TOPIC, r->channel_id ? r->channel_id : r->n_recipients ? r->recipients[0] : "");
 }
 
-static void kafka_publish_event(bus *b, const char *kind, const char *arg) {
-    if (record_event_encode(&b->enc, b->key, b->server_id, kind, arg)) {
+static void kafka_publish_event(bus *b, const bus_event *e) {
+    bus_event mine = *e;
+    mine.server_id = b->server_id;
+    if (record_event_encode(&b->enc, b->key, &mine)) {
         log_warn("bus_kafka: event not encodable, dropped");
         return;
     }
-    produce(b, EVENTS, kind);
+    /* Keyed by what the event is about: one user's (one channel's) events
+     * stay in order. */
+    produce(b, EVENTS, e->kind == BUS_EV_PRESENCE  ? e->u.presence.user
+                       : e->kind == BUS_EV_CHANNEL ? e->u.channel.channel_id
+                                                   : "hello");
 }
 
 static void kafka_close(bus *b) {

@@ -196,8 +196,10 @@ static void redis_publish(bus *b, const bus_record *r) {
     add_entry(b, TOPIC, TOPIC_MAXLEN, "r");
 }
 
-static void redis_publish_event(bus *b, const char *kind, const char *arg) {
-    if (record_event_encode(&b->enc, b->key, b->server_id, kind, arg)) {
+static void redis_publish_event(bus *b, const bus_event *e) {
+    bus_event mine = *e;
+    mine.server_id = b->server_id;
+    if (record_event_encode(&b->enc, b->key, &mine)) {
         log_warn("bus_redis: event not encodable, dropped");
         return;
     }

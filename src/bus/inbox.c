@@ -46,11 +46,11 @@ void bus_inbox_batch(const bus_handler *h, const record_key *k, const void *buf,
 
 void bus_inbox_event(const bus_handler *h, const record_key *k, unsigned self, const void *buf,
                      size_t len, const char *source) {
-    record_event e;
+    bus_event e;
     int rc = buf ? record_event_decode(buf, len, k, &e) : RECORD_EINVAL;
     if (rc < 0) {
         bus_inbox_reject(rc, source);
         return;
     }
-    if (e.server_id != self && h->event) h->event(h->data, e.kind, e.arg);
+    if (e.server_id != self && h->event) h->event(h->data, &e);
 }

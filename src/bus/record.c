@@ -405,40 +405,91 @@ int record_batch_next(record_batch_iter *it, record_decoded *out) {
 
 /* ---- events ------------------------------------------------------------ */
 
-int record_event_encode(record_buf *out, const record_key *k, unsigned server_id, const char *kind,
-                        const char *arg) {
-    size_t klen, alen = arg ? strlen(arg) : 0;
-    if (!k || !name_ok(kind, &klen) || alen > RECORD_MAX_NAME || (arg && memchr(arg, 0, alen)))
-        return RECORD_EINVAL;
-    int rc = buf_restart(out, HEADER_LEN + 4 + 2 + klen + 2 + alen);
+/* An event's name (channel id or username): 1..BUS_EVENT_NAME_MAX, no NUL. */
+static int event_name_ok(const char *s, size_t *len) {
+    *len = strnlen(s, BUS_EVENT_NAME_MAX + 1);
+    return *len > 0 && *len <= BUS_EVENT_NAME_MAX;
+}
+
+static void put_u64(record_buf *b, uint64_t v) {
+    for (int i = 7; i >= 0; i--) put_u8(b, (unsigned)(v >> (8 * i)) & 0xff);
+}
+
+int record_event_encode(record_buf *out, const record_key *k, const bus_event *e) {
+    const char *name = NULL;
+    size_t nlen = 0;
+    if (!k) return RECORD_EINVAL;
+    switch (e->kind) {
+    case BUS_EV_CHANNEL: name = e->u.channel.channel_id; break;
+    case BUS_EV_PRESENCE:
+        name = e->u.presence.user;
+        if ((unsigned)e->u.presence.status >= PROTO_STATUS_COUNT) return RECORD_EINVAL;
+        break;
+    case BUS_EV_PRESENCE_HELLO: break;
+    default: return RECORD_EINVAL;
+    }
+    if (name && !event_name_ok(name, &nlen)) return RECORD_EINVAL;
+    int rc = buf_restart(out, HEADER_LEN + 4 + 1 + 2 + nlen + 1 + 8 + 1);
     if (rc) return rc;
     put_header(out, KIND_EVENT);
-    put_u32(out->data + out->len, server_id);
+    put_u32(out->data + out->len, e->server_id);
     out->len += 4;
-    put_u16(out, (unsigned)klen);
-    put_bytes(out, kind, klen);
-    put_u16(out, (unsigned)alen);
-    put_bytes(out, arg, alen);
+    put_u8(out, (unsigned)e->kind);
+    if (name) {
+        put_u16(out, (unsigned)nlen);
+        put_bytes(out, name, nlen);
+    }
+    if (e->kind == BUS_EV_PRESENCE) {
+        put_u8(out, (unsigned)e->u.presence.status);
+        put_u64(out, (uint64_t)e->u.presence.last_seen_ms);
+        put_u8(out, (e->u.presence.holds ? 1u : 0u) | (e->u.presence.status_set ? 2u : 0u));
+    }
     return record_seal(out, k);
 }
 
-int record_event_decode(const void *buf, size_t len, const record_key *k, record_event *out) {
-    const uint8_t *p = buf, *s;
+/* Reads an event name into out (BUS_EVENT_NAME_MAX + 1 bytes). */
+static int get_event_name(const uint8_t **p, size_t *left, char *out) {
+    const uint8_t *s;
     size_t n;
+    if (get_name(p, left, &s, &n) || n > BUS_EVENT_NAME_MAX) return RECORD_EINVAL;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int decode_event(const uint8_t *p, size_t len, bus_event *out) {
+    if (check_header(p, len, KIND_EVENT) || len < HEADER_LEN + 5) return RECORD_EINVAL;
+    out->server_id = get_u32(p + HEADER_LEN);
+    out->kind = (bus_event_kind)p[HEADER_LEN + 4];
+    p += HEADER_LEN + 5, len -= HEADER_LEN + 5;
+    switch (out->kind) {
+    case BUS_EV_CHANNEL:
+        if (get_event_name(&p, &len, out->u.channel.channel_id)) return RECORD_EINVAL;
+        break;
+    case BUS_EV_PRESENCE: {
+        if (get_event_name(&p, &len, out->u.presence.user) || len < 10) return RECORD_EINVAL;
+        unsigned status = p[0], flags = p[9];
+        uint64_t seen = 0;
+        for (int i = 1; i <= 8; i++) seen = seen << 8 | p[i];
+        if (status >= PROTO_STATUS_COUNT || (flags & ~3u)) return RECORD_EINVAL;
+        out->u.presence.status = (proto_status)status;
+        out->u.presence.last_seen_ms = (int64_t)seen;
+        out->u.presence.holds = flags & 1;
+        out->u.presence.status_set = (flags >> 1) & 1;
+        p += 10, len -= 10;
+        break;
+    }
+    case BUS_EV_PRESENCE_HELLO: break;
+    default: return RECORD_EINVAL;
+    }
+    return len == 0 ? 0 : RECORD_EINVAL;
+}
+
+int record_event_decode(const void *buf, size_t len, const record_key *k, bus_event *out) {
     memset(out, 0, sizeof(*out));
     long body = unsealed_len(buf, len, k);
     if (body < 0) return (int)body;
-    len = (size_t)body;
-    if (check_header(p, len, KIND_EVENT) || len < HEADER_LEN + 4) return RECORD_EINVAL;
-    out->server_id = get_u32(p + HEADER_LEN);
-    p += HEADER_LEN + 4, len -= HEADER_LEN + 4;
-    if (get_name(&p, &len, &s, &n)) return RECORD_EINVAL;
-    memcpy(out->kind, s, n);
-    if (len >= 2 && p[0] == 0 && p[1] == 0 && len == 2) return 0; /* empty arg */
-    if (get_name(&p, &len, &s, &n) || len != 0) {
-        memset(out, 0, sizeof(*out));
-        return RECORD_EINVAL;
-    }
-    memcpy(out->arg, s, n);
-    return 0;
+    int rc = decode_event(buf, (size_t)body, out);
+    if (rc) memset(out, 0, sizeof(*out));
+    return rc;
 }

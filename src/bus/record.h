@@ -15,8 +15,12 @@
  *   header   : 'c' 'b' version(=2) kind(1 record | 2 batch | 3 event)
  *   record   : header body mac
  *   batch    : header count:u32 body{count} mac
- *   event    : header server_id:u32 kind_len:u16 kind arg_len:u16 arg mac
- *              (kind non-empty, arg may be empty)
+ *   event    : header server_id:u32 ev:u8 ev_body mac       (a bus_event)
+ *   ev_body  : ev 1 channel changed : name                 (the channel id)
+ *              ev 2 presence        : name status:u8 last_seen_ms:i64 flags:u8
+ *                                     (bit0 holds, bit1 status set; status < 4)
+ *              ev 3 presence hello  : (nothing)
+ *   name     : name_len:u16 name (1..BUS_EVENT_NAME_MAX bytes, no NUL)
  *   body     : flags:u8 (bit0 presence, bit1 has channel)
  *              [channel_len:u16 channel]      (only with bit1)
  *              n_recipients:u32 (name_len:u16 name){n_recipients}
@@ -128,17 +132,12 @@ typedef struct record_batch_iter {
 int record_batch_open(record_batch_iter *it, const void *buf, size_t len, const record_key *k);
 int record_batch_next(record_batch_iter *it, record_decoded *out);
 
-/* EVENT: kind and arg are C strings of at most RECORD_MAX_NAME bytes with
- * no NUL; encoding seals, decoding checks the mac then copies them into
- * *out. 0 or negative (RECORD_EAUTH for a wrong mac). */
-typedef struct record_event {
-    unsigned server_id; /* the publisher, so that it can skip its own events */
-    char kind[RECORD_MAX_NAME + 1];
-    char arg[RECORD_MAX_NAME + 1];
-} record_event;
-
-int record_event_encode(record_buf *out, const record_key *k, unsigned server_id, const char *kind,
-                        const char *arg);
-int record_event_decode(const void *buf, size_t len, const record_key *k, record_event *out);
+/* EVENT: one bus_event (bus.h). Encoding takes e->server_id as the
+ * publisher and seals; RECORD_EINVAL for an unknown kind, a name that is
+ * empty, too long or holds a NUL, or a status out of range. Decoding checks
+ * the mac, then every field, and fills *out (zeroed on failure). 0 or
+ * negative (RECORD_EAUTH for a wrong mac). */
+int record_event_encode(record_buf *out, const record_key *k, const bus_event *e);
+int record_event_decode(const void *buf, size_t len, const record_key *k, bus_event *out);
 
 #endif

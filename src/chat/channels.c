@@ -118,7 +118,7 @@ static void created(domain *d, session *s, store_op *op) {
         send_created(s, c);
         send_joined(d, s, c);
     }
-    chat__publish_event(d, "channel", c->id);
+    chat__channel_changed(d, c->id);
 }
 
 /* A direct channel between the two exists already (another create won the
@@ -251,7 +251,7 @@ static void join_done(store_op *op) {
         if (op->u.member_add.added) chat__system_notice(d, c, p->u->name, "user_joined");
         if (s) send_joined(d, s, c);
         chat__list_changed(d, p->u);
-        chat__publish_event(d, "channel", c->id);
+        chat__channel_changed(d, c->id);
     }
     if (p->s) chat__wait_end(d, p->s);
     chat__pend_free(p);
@@ -297,7 +297,7 @@ static void leave_done(store_op *op) {
         if (op->status == STORE_OK && c) chat__system_notice(d, c, p->u->name, "user_left");
         if (s) chat__send(s, enc_channel_left(id));
         chat__list_changed(d, p->u);
-        chat__publish_event(d, "channel", id);
+        chat__channel_changed(d, id);
     } else {
         chat__store_error(s, op->status, "leave_channel");
     }

@@ -125,16 +125,23 @@ void domain_user_lookup(domain *d, const char *username, domain_user_cb cb, void
     chat__submit(p);
 }
 
-void chat__publish_event(domain *d, const char *kind, const char *arg) {
-    if (d->bb && d->bb->publish_event) d->bb->publish_event(d->bus, kind, arg);
+void chat__publish_event(domain *d, const bus_event *e) {
+    if (d->bb && d->bb->publish_event) d->bb->publish_event(d->bus, e);
 }
 
-void domain_event(void *data, const char *kind, const char *arg) {
+void chat__channel_changed(domain *d, const char *channel_id) {
+    bus_event e = {.kind = BUS_EV_CHANNEL};
+    snprintf(e.u.channel.channel_id, sizeof(e.u.channel.channel_id), "%s", channel_id);
+    chat__publish_event(d, &e);
+}
+
+void domain_event(void *data, const bus_event *e) {
     domain *d = data;
-    if (!strcmp(kind, "user")) chat__user_add(d, arg);
-    else if (!strcmp(kind, "channel")) chat__channel_refresh(d, arg, NULL, NULL);
-    else if (!strcmp(kind, "presence")) presence__remote(d, arg);
-    else if (!strcmp(kind, "presence_hello")) presence__hello(d, arg);
+    switch (e->kind) {
+    case BUS_EV_CHANNEL: chat__channel_refresh(d, e->u.channel.channel_id, NULL, NULL); break;
+    case BUS_EV_PRESENCE: presence__remote(d, e); break;
+    case BUS_EV_PRESENCE_HELLO: presence__hello(d); break;
+    }
 }
 
 void domain_server_gone(domain *d, unsigned server_id) { presence__server_gone(d, server_id); }
@@ -164,9 +171,8 @@ void domain_attach_bus(domain *d, const bus_backend *bb, bus *b) {
     d->bb = bb;
     d->bus = b;
     /* Cluster: the others answer with the users they hold (presence.c). */
-    char id[16];
-    snprintf(id, sizeof(id), "%u", d->cfg.node_id);
-    chat__publish_event(d, "presence_hello", id);
+    bus_event hello = {.kind = BUS_EV_PRESENCE_HELLO};
+    chat__publish_event(d, &hello);
 }
 
 void domain_deliver(void *data, const bus_record *r) {

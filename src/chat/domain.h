@@ -51,20 +51,21 @@ int domain_user_exists(const domain *d, const char *username);
  * (cluster: registered through another process) after asking the store. */
 typedef void (*domain_user_cb)(void *data, int exists);
 void domain_user_lookup(domain *d, const char *username, domain_user_cb cb, void *data);
-/* bus_handler.event: another chat server changed shared state. */
-void domain_event(void *data, const char *kind, const char *arg);
+/* bus_handler.event: another server changed shared state. */
+void domain_event(void *data, const bus_event *e);
 /* Cluster: the chat or presence server with this node id has died (its
  * ZooKeeper znode vanished); users it alone held go offline. */
 void domain_server_gone(domain *d, unsigned server_id);
 /* Cluster: where every server keeps each user's latest presence, so that a
  * presence socket opening here starts from the truth rather than from what
  * this server's events have told it so far (Redis: usermap_presence_*).
- * get: 0 and cb later (values[i] "<status> <last_seen_ms>" or NULL), or
- * negative and no cb. */
-typedef void (*domain_presence_cb)(void *data, int status, const char *const *values, size_t n);
+ * get: 0 and cb later (values[i] for users[i]; status 0, or negative and
+ * nothing read), or negative and no cb. */
+typedef void (*domain_presence_cb)(void *data, int status, const proto_presence *values,
+                                   size_t n);
 typedef struct presence_share {
     void *ctx;
-    void (*put)(void *ctx, const char *user, const char *status, int64_t seen_ms);
+    void (*put)(void *ctx, const char *user, proto_status status, int64_t seen_ms);
     int (*get)(void *ctx, const char *const *users, size_t n, domain_presence_cb cb, void *data);
 } presence_share;
 void domain_attach_presence(domain *d, const presence_share *ps);

@@ -23,7 +23,7 @@ struct ch_user {
     uint64_t list_sent_ms;     /* monotonic: when the last one was asked for */
     ch_user *next_list;        /* in domain.list_due */
     strmap channels;           /* channel_id -> ch_channel* the user is in */
-    const char *status;        /* "online" | "away" | "busy" | "offline" (static) */
+    proto_status status;
     int64_t last_seen_ms;      /* wall clock, for presence frames */
     uint64_t last_active_ms;   /* monotonic, for the silence timeout */
     int timed_out;             /* offline because silent, not by choice */
@@ -114,8 +114,11 @@ void chat__wait_end(domain *d, session *s);
  * connection of u, at most one per user per loop turn and per second
  * (domain_flush / domain_tick send it). */
 void chat__list_changed(domain *d, ch_user *u);
-/* Tells the other chat servers of a cluster that shared state changed. */
-void chat__publish_event(domain *d, const char *kind, const char *arg);
+/* Tells the other servers of a cluster that shared state changed (e's
+ * server_id is filled by the bus). */
+void chat__publish_event(domain *d, const bus_event *e);
+/* BUS_EV_CHANNEL for channel_id. */
+void chat__channel_changed(domain *d, const char *channel_id);
 /* Re-reads a channel and its members from the store into the model, then
  * calls cb(data, found) if cb is not NULL. */
 void chat__channel_refresh(domain *d, const char *channel_id, domain_user_cb cb, void *data);
@@ -170,9 +173,9 @@ void presence__subscribe(domain *d, session *s, request *r);
 void presence__tick(domain *d);
 /* The user's presence changed: tell everyone here who watches them. */
 void presence__notify(domain *d, ch_user *u);
-/* Another chat server's presence event "<user> <status> <last_seen_ms>". */
-void presence__remote(domain *d, const char *arg);
-void presence__hello(domain *d, const char *arg);
+/* Another server's BUS_EV_PRESENCE / BUS_EV_PRESENCE_HELLO. */
+void presence__remote(domain *d, const bus_event *e);
+void presence__hello(domain *d);
 void presence__server_gone(domain *d, unsigned server_id);
 
 #endif

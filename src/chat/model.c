@@ -19,7 +19,7 @@ ch_user *chat__user_add(domain *d, const char *name) {
     if (!u) abort();
     snprintf(u->name, sizeof(u->name), "%s", name);
     strmap_init(&u->channels);
-    u->status = "offline";
+    u->status = PROTO_OFFLINE;
     strmap_put(&d->users, name, u);
     return u;
 }

@@ -7,37 +7,28 @@
  * interested presence socket (the user's own devices included).
  *
  * In a cluster a user's sockets may be spread over several servers. Every
- * server broadcasts its view of a user as a bus event whenever the status
- * or its own hold on the user changes:
- *
- *     presence  "<name> <status> <last_seen_ms> <server_id> <holds 0|1> <s|h>"
- *
- * ('s': the status was just set, every server tells its sockets; 'h': only
- * this server's hold changed, so the others only note it)
- *
- * and every server keeps, per user, the set of OTHER servers that hold
- * live sockets (ch_user.holders). A server whose last socket of a user
- * closes (or falls silent) says "offline" only when nobody else holds the
- * user; otherwise it just drops its hold. An "offline" from a server that
- * thought itself last, arriving where the user is still held, is answered
- * by re-asserting the hold. Statuses are a last-writer-wins register
- * ordered by last_seen_ms (the servers' clocks must agree to within
- * milliseconds, as NTP keeps them): an older event or shared copy never
- * overwrites a newer one. A server that starts asks the others for
- * their holds (presence_hello); a server that dies (its ZooKeeper znode
- * vanishes) loses its holds everywhere (presence__server_gone).
+ * server broadcasts its view of a user as a typed bus event
+ * (BUS_EV_PRESENCE: status, last_seen, whether it holds live sockets, and
+ * whether the status was just set or only its hold changed) whenever the
+ * status or its own hold on the user changes, and keeps, per user, the set
+ * of OTHER servers that hold live sockets (ch_user.holders). How a server
+ * merges all that is a set of pure rules (presence_rules.h); this file
+ * only feeds them and acts on what they say. A server that starts asks the
+ * others for their holds (BUS_EV_PRESENCE_HELLO); a server that dies (its
+ * ZooKeeper znode vanishes) loses its holds everywhere
+ * (presence__server_gone). The servers' clocks must agree to within
+ * milliseconds (NTP): statuses are ordered by last_seen.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chat/internal.h"
+#include "chat/presence_rules.h"
 #include "core/clock.h"
 
-static const char *const statuses[] = {"online", "away", "busy", "offline"};
-
 static enc_presence_entry entry_of(const ch_user *u) {
-    enc_presence_entry e = {u->name, u->status, u->last_seen_ms};
+    enc_presence_entry e = {u->name, proto_status_name(u->status), u->last_seen_ms};
     return e;
 }
 
@@ -81,115 +72,71 @@ static void share_put(domain *d, const ch_user *u) {
     if (d->share.put) d->share.put(d->share.ctx, u->name, u->status, u->last_seen_ms);
 }
 
-/* Cluster: this server's view of u, for the others. changed: the status
- * was just set ('s': everyone tells their sockets) rather than only this
- * server's hold ('h': told only where the status differs). */
-static void publish(domain *d, ch_user *u, int changed) {
-    char arg[96];
-    snprintf(arg, sizeof(arg), "%s %s %lld %u %d %c", u->name, u->status,
-             (long long)u->last_seen_ms, d->cfg.node_id, local_active(u), changed ? 's' : 'h');
-    chat__publish_event(d, "presence", arg);
+/* Cluster: this server's view of u, for the others. status_set: the status
+ * was just set (every server tells its sockets) rather than only this
+ * server's hold (told only where the status differs). */
+static void publish(domain *d, ch_user *u, int status_set) {
+    bus_event e = {.kind = BUS_EV_PRESENCE};
+    snprintf(e.u.presence.user, sizeof(e.u.presence.user), "%s", u->name);
+    e.u.presence.status = u->status;
+    e.u.presence.last_seen_ms = u->last_seen_ms;
+    e.u.presence.holds = local_active(u);
+    e.u.presence.status_set = status_set;
+    chat__publish_event(d, &e);
     share_put(d, u);
 }
 
-static void set_status(domain *d, ch_user *u, const char *status) {
-    u->status = status;
-    u->orphaned = 0;
-    u->last_seen_ms = clock_now_ms();
-    presence__notify(d, u);
-    publish(d, u, 1);
+/* The rules' view of u, and back. */
+static presence_state state_of(const ch_user *u) {
+    presence_state st = {u->status, u->last_seen_ms, u->orphaned, local_active(u),
+                         (unsigned)u->nholders};
+    return st;
+}
+
+/* Stores what a rule decided and does what it asks. */
+static void apply(domain *d, ch_user *u, const presence_state *st, int effects) {
+    u->status = st->status;
+    u->last_seen_ms = st->last_seen_ms;
+    u->orphaned = st->orphaned;
+    if (effects & PRESENCE_NOTIFY) presence__notify(d, u);
+    if (effects & (PRESENCE_PUBLISH_STATUS | PRESENCE_PUBLISH_HOLD))
+        publish(d, u, (effects & PRESENCE_PUBLISH_STATUS) != 0);
 }
 
 /* This server's hold on u (live, non-silent sockets) has just changed. */
 static void hold_changed(domain *d, ch_user *u) {
-    if (local_active(u)) {
-        /* A socket opened or spoke: the user is seen now. The fresh
-         * last_seen matters: another server may already have concluded
-         * "offline" (the user's previous server died, and this one has not
-         * noticed yet); an older last_seen would lose to that. */
-        if (!strcmp(u->status, "offline")) {
-            set_status(d, u, "online");
-            return;
-        }
-        u->last_seen_ms = clock_now_ms();
-        publish(d, u, 0);
-    } else if (u->nholders == 0 && strcmp(u->status, "offline")) {
-        set_status(d, u, "offline");
-    } else {
-        publish(d, u, 0);
-    }
+    presence_state st = state_of(u);
+    apply(d, u, &st, presence_hold_changed(&st, clock_now_ms()));
 }
 
-/* Adds (holds) or removes server_id from u's holders. */
-static void set_holder(ch_user *u, unsigned server_id, int holds) {
+/* Adds (holds) or removes server_id from u's holders; 1 when it was one. */
+static int set_holder(ch_user *u, unsigned server_id, int holds) {
     for (size_t i = 0; i < u->nholders; i++) {
         if (u->holders[i] != server_id) continue;
         if (!holds) u->holders[i] = u->holders[--u->nholders];
-        return;
+        return 1;
     }
-    if (!holds) return;
+    if (!holds) return 0;
     if (u->nholders == u->holdcap) {
         u->holdcap = u->holdcap ? u->holdcap * 2 : 2;
         u->holders = realloc(u->holders, u->holdcap * sizeof(*u->holders));
         if (!u->holders) abort();
     }
     u->holders[u->nholders++] = server_id;
+    return 0;
 }
 
-static const char *status_of(const char *s) {
-    for (size_t i = 0; i < 4; i++)
-        if (!strcmp(s, statuses[i])) return statuses[i];
-    return NULL;
+void presence__remote(domain *d, const bus_event *e) {
+    if (e->server_id == d->cfg.node_id) return;
+    ch_user *u = chat__user_add(d, e->u.presence.user);
+    presence_state st = state_of(u);
+    presence_news n = {e->u.presence.status, e->u.presence.last_seen_ms, e->u.presence.holds, 0,
+                       e->u.presence.status_set};
+    n.held = set_holder(u, e->server_id, e->u.presence.holds);
+    apply(d, u, &st, presence_merge(&st, &n, clock_now_ms()));
 }
 
-void presence__remote(domain *d, const char *arg) {
-    char name[33], status[16];
-    long long seen = 0;
-    unsigned origin = 0;
-    int holds = 0;
-    char kind = 's';
-    int n = sscanf(arg, "%32s %15s %lld %u %d %c", name, status, &seen, &origin, &holds, &kind);
-    const char *st = n >= 3 ? status_of(status) : NULL;
-    if (!st || (n >= 5 && origin == d->cfg.node_id)) return;
-    ch_user *u = chat__user_add(d, name);
-    if (n >= 5) {
-        size_t held_before = u->nholders;
-        set_holder(u, origin, holds);
-        /* A hold on a user this server set offline only because their
-         * last holder died: the hold (a fact of now, not a past status)
-         * disproves that offline, even if its event left before the death
-         * was noticed here. (Not after an offline learnt any other way: a
-         * late event may be older than what the shared copy said.) */
-        if (holds && held_before == 0 && u->nholders == 1 && u->orphaned && !local_active(u) &&
-            st != statuses[3] && seen < u->last_seen_ms)
-            seen = u->last_seen_ms;
-        /* "offline" from a server that let go, while the user is still held:
-         * not true; whoever holds the user re-asserts it. */
-        if (!holds && st == statuses[3] && (local_active(u) || u->nholders > 0)) {
-            if (local_active(u)) { /* newer than that offline, so it wins */
-                u->last_seen_ms = clock_now_ms();
-                publish(d, u, 0);
-            }
-            return;
-        }
-    }
-    /* Last writer wins: an event older than what we know is stale (events
-     * from different servers, and the shared copy, arrive in any order). */
-    if (seen < u->last_seen_ms) return;
-    /* A hold change repeats a status we may already have: no news then,
-     * but a fresher last_seen (a heartbeat there) is kept. */
-    if (u->status == st && (kind == 'h' || u->last_seen_ms == seen)) {
-        u->last_seen_ms = seen;
-        return;
-    }
-    u->status = st;
-    u->last_seen_ms = seen;
-    u->orphaned = 0;
-    presence__notify(d, u);
-}
-
-void presence__hello(domain *d, const char *arg) {
-    (void)arg;
+void presence__hello(domain *d) {
     for (ch_user *u = d->online; u; u = u->next_online)
         if (local_active(u)) publish(d, u, 0);
 }
@@ -198,21 +145,9 @@ void presence__server_gone(domain *d, unsigned server_id) {
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&d->users, &i));) {
         ch_user *u = e->value;
-        size_t before = u->nholders;
-        set_holder(u, server_id, 0);
-        if (u->nholders == before || local_active(u) || u->nholders > 0) continue;
-        if (strcmp(u->status, "offline")) {
-            u->status = "offline";
-            u->orphaned = 1;
-            u->last_seen_ms = clock_now_ms();
-            presence__notify(d, u);
-            /* Every server concludes this for itself, and the ones that
-             * agree hear no news in the event ('h'); it reaches a server
-             * whose view of the holders differed (the user left this one
-             * just before it noticed the death) and would otherwise keep
-             * showing the user online. */
-            publish(d, u, 0);
-        }
+        presence_state st = state_of(u);
+        if (!set_holder(u, server_id, 0)) continue; /* it did not hold u */
+        apply(d, u, &st, presence_holder_gone(&st, clock_now_ms()));
     }
 }
 
@@ -302,20 +237,13 @@ static void fresh_done(fresh_open *f) {
 
 /* Applies the shared presence where the model lags (and tells this
  * server's watchers: they lag too). */
-static void fresh_shared(void *data, int status, const char *const *values, size_t n) {
+static void fresh_shared(void *data, int status, const proto_presence *values, size_t n) {
     fresh_open *f = data;
     for (size_t i = 0; status == 0 && i < n; i++) {
+        if (!values[i].known) continue;
         ch_user *u = f->contacts[i];
-        char st[16];
-        long long seen;
-        const char *canon =
-            values[i] && sscanf(values[i], "%15s %lld", st, &seen) == 2 ? status_of(st) : NULL;
-        if (!canon || seen < u->last_seen_ms || (u->status == canon && u->last_seen_ms == seen))
-            continue;
-        u->status = canon;
-        u->last_seen_ms = seen;
-        u->orphaned = 0;
-        presence__notify(f->d, u);
+        presence_state st = state_of(u);
+        apply(f->d, u, &st, presence_merge_shared(&st, values[i].status, values[i].seen_ms));
     }
     fresh_done(f);
 }
@@ -405,14 +333,10 @@ void presence__heartbeat(domain *d, session *s) {
 }
 
 void presence__status(domain *d, session *s, request *r) {
-    const char *status = status_of(r->u.status.status);
-    if (!status) { /* request_decode checks this; keep the domain safe anyway */
-        chat__error(s, PROTO_INVALID_FIELD, "status_update",
-                    "status must be one of online, away, busy, offline");
-        return;
-    }
-    s->user->timed_out = 0;
-    set_status(d, s->user, status);
+    ch_user *u = s->user;
+    u->timed_out = 0;
+    presence_state st = state_of(u);
+    apply(d, u, &st, presence_set(&st, r->u.status.status, clock_now_ms()));
 }
 
 static void watch(session *s, ch_user *target) {
@@ -470,7 +394,7 @@ void presence__subscribe(domain *d, session *s, request *r) {
 void presence__tick(domain *d) {
     uint64_t now = clock_mono_ms();
     for (ch_user *u = d->online; u; u = u->next_online) {
-        if (u->timed_out || !strcmp(u->status, "offline")) continue; /* or offline by choice */
+        if (u->timed_out || u->status == PROTO_OFFLINE) continue; /* or offline by choice */
         if (now - u->last_active_ms >= d->cfg.presence_timeout_ms) {
             u->timed_out = 1;
             hold_changed(d, u);

@@ -339,11 +339,11 @@ done:
 
 /* ---- presence ---- */
 
-void usermap_presence_put(usermap *m, const char *user, const char *status, int64_t seen_ms) {
+void usermap_presence_put(usermap *m, const char *user, proto_status status, int64_t seen_ms) {
     char key[320], val[64];
     if (snprintf(key, sizeof key, "presence:%s", user) >= (int)sizeof key) return;
     char seen[24];
-    snprintf(val, sizeof val, "%s %" PRId64, status, seen_ms);
+    snprintf(val, sizeof val, "%s %" PRId64, proto_status_name(status), seen_ms);
     snprintf(seen, sizeof seen, "%" PRId64, seen_ms);
     const char *eval[] = {"EVAL", PRESENCE_LUA, "1", key, val, seen};
     send_argv(m, on_write_reply, NULL, 6, eval);
@@ -355,18 +355,38 @@ typedef struct presence_get {
     size_t n;
 } presence_get;
 
+/* "<status> <last_seen_ms>" as stored by usermap_presence_put; anything
+ * else (Redis is shared: trust nothing) is unknown. */
+static proto_presence parse_presence(const char *s, size_t len) {
+    proto_presence p = {0};
+    const char *sp = memchr(s, ' ', len);
+    if (!sp || proto_status_parse(s, (size_t)(sp - s), &p.status) != 0) return p;
+    char num[24];
+    size_t n = len - (size_t)(sp + 1 - s);
+    if (n == 0 || n >= sizeof num) return p;
+    memcpy(num, sp + 1, n);
+    num[n] = '\0';
+    char *end;
+    long long v = strtoll(num, &end, 10);
+    if (*end || v < 0) return p;
+    p.seen_ms = v;
+    p.known = 1;
+    return p;
+}
+
 static void on_presence(redisAsyncContext *ac, void *reply, void *privdata) {
     presence_get *g = privdata;
     redisReply *r = reply;
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != g->n) {
         g->cb(g->data, r ? -EIO : -ENOTCONN, NULL, g->n);
     } else {
-        const char **vals = calloc(g->n ? g->n : 1, sizeof *vals);
+        proto_presence *vals = calloc(g->n ? g->n : 1, sizeof *vals);
         if (!vals) {
             g->cb(g->data, -ENOMEM, NULL, g->n);
         } else {
             for (size_t i = 0; i < g->n; i++)
-                if (r->element[i]->type == REDIS_REPLY_STRING) vals[i] = r->element[i]->str;
+                if (r->element[i]->type == REDIS_REPLY_STRING)
+                    vals[i] = parse_presence(r->element[i]->str, r->element[i]->len);
             g->cb(g->data, 0, vals, g->n);
             free(vals);
         }

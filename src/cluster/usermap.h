@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/types.h"
+
 typedef struct uv_loop_s uv_loop_t;
 typedef struct usermap usermap;
 typedef struct redis_link_config redis_link_config; /* engine/redis_link.h */
@@ -56,18 +58,20 @@ typedef void (*usermap_lookup_cb)(void *data, int status, const unsigned *const 
 void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_lookup_cb cb,
                     void *data);
 
-/* Presence: stores a user's status (static string) and last-seen time,
+/* Presence: stores a user's status and last-seen time,
  * unless Redis already holds a later last-seen (last writer wins, so the
  * order in which servers' writes arrive does not matter). Like the other
  * writes, dropped while Redis is away (the next change of that user
  * writes it again). */
-void usermap_presence_put(usermap *m, const char *user, const char *status, int64_t seen_ms);
-/* Reads the stored presence of n users: cb gets values[i] ("<status>
- * <last_seen_ms>", or NULL when Redis has none) with status 0, or a
- * negative status and NULL values when the connection failed meanwhile.
- * Returns 0 (cb will run, never inside this call) or -EINVAL (n == 0),
- * -ENOTCONN, -ENOMEM (cb will not run). */
-typedef void (*usermap_presence_cb)(void *data, int status, const char *const *values, size_t n);
+void usermap_presence_put(usermap *m, const char *user, proto_status status, int64_t seen_ms);
+/* Reads the stored presence of n users: cb gets values[i] for users[i]
+ * (known 0 when Redis has none, or a value that does not parse) with
+ * status 0, or a negative status and NULL values when the connection
+ * failed meanwhile. Returns 0 (cb will run, never inside this call) or
+ * -EINVAL (n == 0), -ENOTCONN, -ENOMEM (cb will not run). In Redis the
+ * value is "<status> <last_seen_ms>" (the Lua compare-and-set reads it). */
+typedef void (*usermap_presence_cb)(void *data, int status, const proto_presence *values,
+                                    size_t n);
 int usermap_presence_get(usermap *m, const char *const *users, size_t n, usermap_presence_cb cb,
                          void *data);
 

@@ -523,16 +523,12 @@ static int dec_history(ctx *c, request *r)
 
 static int dec_status(ctx *c, request *r)
 {
-    static const char *const ok[] = {"online", "away", "busy", "offline"};
     const char *s;
     size_t n;
     if (get_str(c, "status", 0, &s, &n) < 0)
         return -1;
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (strcmp(s, ok[i]) == 0) {
-            r->u.status.status = ok[i];
-            return 0;
-        }
+    if (proto_status_parse(s, n, &r->u.status.status) == 0)
+        return 0;
     return fail(c->err, PROTO_INVALID_FIELD,
                 "\"status\" must be one of online, away, busy, offline");
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/types.h"
+
 typedef struct json_t json_t;
 
 /* Error codes of PROTOCOL.md. */
@@ -81,7 +83,7 @@ typedef struct request {
         } chat;
         struct { char channel_id[37]; uint64_t message_id; /* 0 = latest */ } mark_read;
         struct { char channel_id[37]; uint64_t before, after; int limit; } history;
-        struct { const char *status; } status;
+        struct { proto_status status; } status;
         struct { const char **user_ids; size_t n; } subscribe;
     } u;
 } request;

@@ -11,6 +11,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A user's presence status (PROTOCOL.md section 3). */
+typedef enum proto_status {
+    PROTO_ONLINE,
+    PROTO_AWAY,
+    PROTO_BUSY,
+    PROTO_OFFLINE,
+    PROTO_STATUS_COUNT
+} proto_status;
+
+/* "online", "away", "busy", "offline" ("offline" for anything else). */
+const char *proto_status_name(proto_status s);
+/* Parses s[0..len) exactly: 0 and *out, or -1. */
+int proto_status_parse(const char *s, size_t len, proto_status *out);
+
+/* A user's presence as some store last knew it. */
+typedef struct proto_presence {
+    int known;             /* 0: the store has nothing for this user */
+    proto_status status;
+    int64_t seen_ms;       /* when that status was seen */
+} proto_presence;
+
 /* One message (or system notice), as stored and as sent. Strings are
  * NUL-terminated. */
 typedef struct proto_msg {

@@ -73,7 +73,7 @@ int app_open_store(app *a, int pg) {
     return 0;
 }
 
-static void share_put(void *ctx, const char *user, const char *status, int64_t seen_ms) {
+static void share_put(void *ctx, const char *user, proto_status status, int64_t seen_ms) {
     usermap_presence_put(ctx, user, status, seen_ms);
 }
 

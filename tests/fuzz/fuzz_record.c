@@ -54,9 +54,9 @@ static int decode_all(const uint8_t *data, size_t size, const record_key *k) {
         CHECK(out.len == size && memcmp(out.data, data, size) == 0);
         accepted++;
     }
-    record_event e;
+    bus_event e;
     if (record_event_decode(data, size, k, &e) == 0) {
-        CHECK(record_event_encode(&out, k, e.server_id, e.kind, e.arg) == 0);
+        CHECK(record_event_encode(&out, k, &e) == 0);
         CHECK(out.len == size && memcmp(out.data, data, size) == 0);
         accepted++;
     }

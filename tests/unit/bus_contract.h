@@ -184,7 +184,8 @@ static int got_event(void *arg) {
 static void test_events(void **state) {
     assert_non_null(BE->publish_event);
     size_t want = 1;
-    BE->publish_event(g.b1, "channel", "c1");
+    bus_event c1 = bt_channel_event(0, "c1");
+    BE->publish_event(g.b1, &c1);
     assert_true(bt_run_until(&g.loop, got_event, &want, 10000));
     bt_run_for(&g.loop, 200);
     assert_int_equal(g.s2.events, 1);
@@ -257,8 +258,9 @@ static void test_forged_event_dropped(void **state) {
     record_buf forged = {0}, genuine = {0};
     g.s1.events = 0;
     uint64_t counted = metrics_bus_rejected_count(1);
-    assert_int_equal(record_event_encode(&forged, g.forger, 7, "channel", "forged"), 0);
-    assert_int_equal(record_event_encode(&genuine, g.key, 7, "channel", "genuine"), 0);
+    bus_event fe = bt_channel_event(7, "forged"), ge = bt_channel_event(7, "genuine");
+    assert_int_equal(record_event_encode(&forged, g.forger, &fe), 0);
+    assert_int_equal(record_event_encode(&genuine, g.key, &ge), 0);
     bc_inject(BC_EVENTS, forged.data, forged.len);
     bc_inject(BC_EVENTS, genuine.data, genuine.len);
     size_t before = g.s2.events, want = before + 1;

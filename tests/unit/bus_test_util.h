@@ -119,7 +119,7 @@ typedef struct bt_sink {
     char **got;
     size_t n, cap;
     size_t events;
-    char last_event[64];
+    char last_event[96];
 } bt_sink;
 
 static void bt_deliver(void *data, const bus_record *r) {
@@ -132,10 +132,19 @@ static void bt_deliver(void *data, const bus_record *r) {
                               (const char *const *)r->recipients, r->n_recipients);
 }
 
-static void bt_event(void *data, const char *kind, const char *arg) {
+/* A channel event with this id (the tests' events are channel events). */
+static inline bus_event bt_channel_event(unsigned server_id, const char *id) {
+    bus_event e = {.kind = BUS_EV_CHANNEL, .server_id = server_id};
+    snprintf(e.u.channel.channel_id, sizeof e.u.channel.channel_id, "%s", id);
+    return e;
+}
+
+static void bt_event(void *data, const bus_event *e) {
     bt_sink *s = data;
     s->events++;
-    snprintf(s->last_event, sizeof(s->last_event), "%s:%s", kind, arg);
+    snprintf(s->last_event, sizeof(s->last_event), "%s:%s",
+             e->kind == BUS_EV_CHANNEL ? "channel" : "other",
+             e->kind == BUS_EV_CHANNEL ? e->u.channel.channel_id : "");
 }
 
 static void bt_sink_reset(bt_sink *s) {

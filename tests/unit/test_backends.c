@@ -169,13 +169,13 @@ static void test_secret_files(void **state) {
     /* the key is the exact bytes, newline included; the accepted one works too */
     record_key *k;
     record_buf buf = {0};
-    record_event e;
+    bus_event e, hello = {.kind = BUS_EV_PRESENCE_HELLO, .server_id = 1};
     assert_int_equal(record_key_new(&k, "exact bytes\n", 12), 0);
-    assert_int_equal(record_event_encode(&buf, k, 1, "user", "x"), 0);
+    assert_int_equal(record_event_encode(&buf, k, &hello), 0);
     assert_int_equal(record_event_decode(buf.data, buf.len, b.key, &e), 0);
     record_key_free(k);
     assert_int_equal(record_key_new(&k, "the next one", 12), 0);
-    assert_int_equal(record_event_encode(&buf, k, 1, "user", "x"), 0);
+    assert_int_equal(record_event_encode(&buf, k, &hello), 0);
     assert_int_equal(record_event_decode(buf.data, buf.len, b.key, &e), 0);
     record_key_free(k);
     record_buf_free(&buf);

@@ -32,8 +32,9 @@
 enum { MAX_EVENTS = 32 };
 
 struct bus {
-    char events[MAX_EVENTS][128]; /* presence event args, in order */
+    bus_event events[MAX_EVENTS]; /* presence events published, in order */
     int n;
+    unsigned node;                /* the publisher's node id (the bus fills it) */
 };
 
 static int relay_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const bus_handler *h) {
@@ -41,9 +42,22 @@ static int relay_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const b
     return *out ? 0 : -1;
 }
 static void relay_publish(bus *b, const bus_record *r) {}
-static void relay_event(bus *b, const char *kind, const char *arg) {
-    if (strcmp(kind, "presence") != 0 || b->n == MAX_EVENTS) return;
-    snprintf(b->events[b->n++], sizeof b->events[0], "%s", arg);
+static void relay_event(bus *b, const bus_event *e) {
+    if (e->kind != BUS_EV_PRESENCE || b->n == MAX_EVENTS) return;
+    b->events[b->n] = *e;
+    b->events[b->n++].server_id = b->node;
+}
+
+/* A presence event as another server would publish it. */
+static bus_event pres(const char *user, proto_status status, long long seen, unsigned origin,
+                      int holds, int status_set) {
+    bus_event e = {.kind = BUS_EV_PRESENCE, .server_id = origin};
+    snprintf(e.u.presence.user, sizeof e.u.presence.user, "%s", user);
+    e.u.presence.status = status;
+    e.u.presence.last_seen_ms = seen;
+    e.u.presence.holds = holds;
+    e.u.presence.status_set = status_set;
+    return e;
 }
 static void relay_close(bus *b) { free(b); }
 static const bus_backend relay = {"relay", relay_open, relay_publish, relay_event, relay_close};
@@ -93,6 +107,7 @@ static domain *open_domain(unsigned node, bus **b) {
     domain *d = domain_new(&cfg, &store_sqlite_backend, st);
     assert_non_null(d);
     assert_int_equal(relay.open(b, &loop, NULL, NULL), 0);
+    (*b)->node = node;
     domain_attach_bus(d, &relay, *b);
     domain_user_added(d, "alice");
     domain_user_added(d, "wendy");
@@ -151,10 +166,9 @@ static const char *status_seen(const tsession *t) {
 /* wendy's presence socket on node 2, subscribed to alice, whom node 1
  * (the server about to die) holds online since `since_ms`. */
 static tsession *watcher(long long since_ms) {
-    char ev[96];
-    snprintf(ev, sizeof ev, "alice online %lld 1 1 s", since_ms);
-    domain_event(w_dom, "presence", ev);
-    domain_event(y_dom, "presence", ev);
+    bus_event ev = pres("alice", PROTO_ONLINE, since_ms, 1, 1, 1);
+    domain_event(w_dom, &ev);
+    domain_event(y_dom, &ev);
     tsession *t = new_socket();
     domain_session_open(w_dom, &t->s, "wendy", 1);
     run_until_frames(t, 1); /* initial_presence, after the store was asked */
@@ -186,10 +200,13 @@ static void test_reconnect_before_the_server_notices(void **state) {
     int before = y_bus->n;
     tsession *a = chat_socket(y_dom, "alice");
     assert_int_equal(y_bus->n, before + 1); /* node 3 announced its hold */
-    long long seen = 0;
-    assert_int_equal(sscanf(y_bus->events[before], "alice online %lld 3 1", &seen), 1);
-    assert_true(seen > 1000); /* stamped now: a socket opening is a sighting */
-    domain_event(w_dom, "presence", y_bus->events[before]);
+    const bus_event *held = &y_bus->events[before];
+    assert_string_equal(held->u.presence.user, "alice");
+    assert_int_equal(held->u.presence.status, PROTO_ONLINE);
+    assert_int_equal(held->server_id, 3);
+    assert_true(held->u.presence.holds);
+    assert_true(held->u.presence.last_seen_ms > 1000); /* stamped now: a socket opening is a sighting */
+    domain_event(w_dom, held);
     assert_string_equal(status_seen(w), "online");
     domain_server_gone(y_dom, 1); /* node 3 catches up: alice stays online */
     close_all(a, w);
@@ -206,7 +223,7 @@ static void test_hold_in_flight_when_the_server_dies(void **state) {
     usleep(3000); /* node 2's offline is concluded strictly later */
     domain_server_gone(w_dom, 1);
     assert_string_equal(status_seen(w), "offline");
-    domain_event(w_dom, "presence", y_bus->events[before]);
+    domain_event(w_dom, &y_bus->events[before]);
     assert_string_equal(status_seen(w), "online");
     close_all(a, w);
 }
@@ -221,11 +238,14 @@ static void test_older_hold_after_an_offline(void **state) {
     const char *sub = "{\"type\":\"subscribe\",\"userIds\":[\"alice\"]}";
     domain_session_message(w_dom, &w->s, sub, strlen(sub));
     run_until_frames(w, 2);
-    domain_event(w_dom, "presence", "alice online 4000 4 1 s");
-    domain_event(w_dom, "presence", "alice offline 5000 4 0 s");
+    bus_event on4 = pres("alice", PROTO_ONLINE, 4000, 4, 1, 1);
+    bus_event off4 = pres("alice", PROTO_OFFLINE, 5000, 4, 0, 1);
+    bus_event on5 = pres("alice", PROTO_ONLINE, 3000, 5, 1, 1);
+    domain_event(w_dom, &on4);
+    domain_event(w_dom, &off4);
     assert_string_equal(status_seen(w), "offline");
     int frames = w->frames;
-    domain_event(w_dom, "presence", "alice online 3000 5 1 s"); /* left before that offline */
+    domain_event(w_dom, &on5); /* left before that offline */
     assert_int_equal(w->frames, frames);
     assert_string_equal(status_seen(w), "offline");
     domain_session_closed(w_dom, &w->s);
@@ -240,17 +260,17 @@ static void test_leaving_before_the_server_notices(void **state) {
     tsession *w = watcher(1000);
     int before = y_bus->n;
     tsession *a = chat_socket(y_dom, "alice");
-    domain_event(w_dom, "presence", y_bus->events[before]);
+    domain_event(w_dom, &y_bus->events[before]);
     domain_server_gone(w_dom, 1);
     assert_string_equal(status_seen(w), "online");
     int frames = w->frames;
     domain_session_closed(y_dom, &a->s);
-    for (int i = before + 1; i < y_bus->n; i++) domain_event(w_dom, "presence", y_bus->events[i]);
+    for (int i = before + 1; i < y_bus->n; i++) domain_event(w_dom, &y_bus->events[i]);
     assert_int_equal(w->frames, frames); /* node 3 only let go: no news yet */
     before = y_bus->n;
     domain_server_gone(y_dom, 1);
     assert_true(y_bus->n > before);
-    for (int i = before; i < y_bus->n; i++) domain_event(w_dom, "presence", y_bus->events[i]);
+    for (int i = before; i < y_bus->n; i++) domain_event(w_dom, &y_bus->events[i]);
     assert_string_equal(status_seen(w), "offline");
     domain_session_closed(w_dom, &w->s);
 }

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "bus/record.h"
+#include <stdio.h>
 #include "core/clock.h"
 
 static record_key *K; /* the cluster secret of these tests */
@@ -282,20 +283,55 @@ static void test_random_garbage(void **state) {
     assert_true(accepted < 100); /* random bytes are almost never a record */
 }
 
+static bus_event ev_presence(unsigned server, const char *user, proto_status st, int64_t seen,
+                             int holds, int set) {
+    bus_event e = {.kind = BUS_EV_PRESENCE, .server_id = server};
+    snprintf(e.u.presence.user, sizeof e.u.presence.user, "%s", user);
+    e.u.presence.status = st;
+    e.u.presence.last_seen_ms = seen;
+    e.u.presence.holds = holds;
+    e.u.presence.status_set = set;
+    return e;
+}
+
+/* Every kind of typed event comes back as it went. */
 static void test_event_roundtrip(void **state) {
     record_buf b = {0};
-    record_event e;
-    assert_int_equal(record_event_encode(&b, K, 7, "channel", "c-42"), 0);
+    bus_event e, in = {.kind = BUS_EV_CHANNEL, .server_id = 7};
+    snprintf(in.u.channel.channel_id, sizeof in.u.channel.channel_id, "c-42");
+    assert_int_equal(record_event_encode(&b, K, &in), 0);
     assert_int_equal(record_event_decode(b.data, b.len, K, &e), 0);
+    assert_int_equal(e.kind, BUS_EV_CHANNEL);
     assert_int_equal(e.server_id, 7);
-    assert_string_equal(e.kind, "channel");
-    assert_string_equal(e.arg, "c-42");
-    assert_int_equal(record_event_encode(&b, K, 1, "user", ""), 0);
+    assert_string_equal(e.u.channel.channel_id, "c-42");
+
+    in = ev_presence(3, "bob", PROTO_BUSY, 1795552265123LL, 1, 0);
+    assert_int_equal(record_event_encode(&b, K, &in), 0);
     assert_int_equal(record_event_decode(b.data, b.len, K, &e), 0);
-    assert_string_equal(e.arg, "");
-    assert_int_equal(record_event_encode(&b, K, 1, "", "x"), RECORD_EINVAL);
+    assert_int_equal(e.kind, BUS_EV_PRESENCE);
+    assert_string_equal(e.u.presence.user, "bob");
+    assert_int_equal(e.u.presence.status, PROTO_BUSY);
+    assert_int_equal(e.u.presence.last_seen_ms, 1795552265123LL);
+    assert_int_equal(e.u.presence.holds, 1);
+    assert_int_equal(e.u.presence.status_set, 0);
+
+    in = (bus_event){.kind = BUS_EV_PRESENCE_HELLO, .server_id = 9};
+    assert_int_equal(record_event_encode(&b, K, &in), 0);
+    assert_int_equal(record_event_decode(b.data, b.len, K, &e), 0);
+    assert_int_equal(e.kind, BUS_EV_PRESENCE_HELLO);
+    assert_int_equal(e.server_id, 9);
+
+    /* what cannot be encoded */
+    in = ev_presence(1, "", PROTO_ONLINE, 1, 1, 1);
+    assert_int_equal(record_event_encode(&b, K, &in), RECORD_EINVAL);
+    in = ev_presence(1, "x", (proto_status)7, 1, 1, 1);
+    assert_int_equal(record_event_encode(&b, K, &in), RECORD_EINVAL);
+    in = (bus_event){.kind = (bus_event_kind)99};
+    assert_int_equal(record_event_encode(&b, K, &in), RECORD_EINVAL);
+
     /* every truncation (sealed again) and a trailing byte are rejected */
-    assert_int_equal(record_event_encode(&b, K, 3, "user", "bob"), 0);
+    in = ev_presence(3, "bob", PROTO_AWAY, 5, 0, 1);
+    assert_int_equal(record_event_encode(&b, K, &in), 0);
     for (size_t n = 0; n + RECORD_MAC_LEN < b.len; n++) {
         record_buf cut = prefix(&b, n, 1);
         assert_true(record_event_decode(cut.data, cut.len, K, &e) < 0);
@@ -304,6 +340,18 @@ static void test_event_roundtrip(void **state) {
     record_buf longer = trailing_byte(&b);
     assert_int_equal(record_event_decode(longer.data, longer.len, K, &e), RECORD_EINVAL);
     record_buf_free(&longer);
+    /* a status or flag out of range, resealed, is refused */
+    size_t status_at = b.len - RECORD_MAC_LEN - 10;
+    record_buf bad = prefix(&b, b.len - RECORD_MAC_LEN, 0);
+    bad.data[status_at] = 4;
+    assert_int_equal(record_seal(&bad, K), 0);
+    assert_int_equal(record_event_decode(bad.data, bad.len, K, &e), RECORD_EINVAL);
+    record_buf_free(&bad);
+    bad = prefix(&b, b.len - RECORD_MAC_LEN, 0);
+    bad.data[b.len - RECORD_MAC_LEN - 1] = 4; /* flags: an unknown bit */
+    assert_int_equal(record_seal(&bad, K), 0);
+    assert_int_equal(record_event_decode(bad.data, bad.len, K, &e), RECORD_EINVAL);
+    record_buf_free(&bad);
     /* an event is neither a record nor a batch */
     record_decoded d;
     record_batch_iter it;
@@ -325,10 +373,11 @@ static void test_mac_rejects_forgeries(void **state) {
     assert_int_equal(record_batch_begin(&bufs[1]), 0);
     assert_int_equal(record_batch_add(&bufs[1], &r), 0);
     assert_int_equal(record_seal(&bufs[1], K), 0);
-    assert_int_equal(record_event_encode(&bufs[2], K, 4, "user", "mallory"), 0);
+    bus_event mallory = ev_presence(4, "mallory", PROTO_ONLINE, 1, 1, 1);
+    assert_int_equal(record_event_encode(&bufs[2], K, &mallory), 0);
     record_decoded d;
     record_batch_iter it;
-    record_event e;
+    bus_event e;
 #define DECODE(i, buf, len, key)                                                                   \
     ((i) == 0   ? record_decode(buf, len, key, &d)                                                 \
      : (i) == 1 ? record_batch_open(&it, buf, len, key)                                            \

@@ -640,7 +640,7 @@ static void test_status_update(void **state)
         snprintf(buf, sizeof buf, "{\"type\":\"status_update\",\"status\":\"%s\"}", ok_status[i]);
         ok(buf, PRES, &r);
         assert_int_equal(r.type, REQ_STATUS_UPDATE);
-        assert_string_equal(r.u.status.status, ok_status[i]);
+        assert_string_equal(proto_status_name(r.u.status.status), ok_status[i]);
         request_free(&r);
     }
     const char *t = "status_update";

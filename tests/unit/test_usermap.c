@@ -208,12 +208,18 @@ typedef struct presence_result {
     char values[4][64]; /* "" for NULL */
 } presence_result;
 
-static void on_presence(void *data, int status, const char *const *values, size_t n) {
+/* Writes each value as "<status> <seen>" ("" when unknown) for comparison. */
+static void on_presence(void *data, int status, const proto_presence *values, size_t n) {
     presence_result *r = data;
     r->done++;
     r->status = status;
-    for (size_t i = 0; status == 0 && i < n && i < 4; i++)
-        snprintf(r->values[i], sizeof r->values[i], "%s", values[i] ? values[i] : "");
+    for (size_t i = 0; status == 0 && i < n && i < 4; i++) {
+        if (values[i].known)
+            snprintf(r->values[i], sizeof r->values[i], "%s %lld",
+                     proto_status_name(values[i].status), (long long)values[i].seen_ms);
+        else
+            r->values[i][0] = '\0';
+    }
 }
 
 static presence_result presence_of(usermap *m, const char *const *users, size_t n) {
@@ -229,20 +235,24 @@ static presence_result presence_of(usermap *m, const char *const *users, size_t 
 static void test_presence_last_writer_wins(void **state) {
     usermap *a = open_connected(), *b = open_connected();
     const char *users[] = {"carol", "dave", "erin"};
-    usermap_presence_put(a, "carol", "online", 2000);
+    usermap_presence_put(a, "carol", PROTO_ONLINE, 2000);
     presence_result r = presence_of(a, users, 3); /* a's write has landed */
     assert_string_equal(r.values[0], "online 2000");
-    usermap_presence_put(b, "carol", "offline", 1000); /* concluded earlier, arrives later */
-    usermap_presence_put(b, "dave", "away", 5);
+    usermap_presence_put(b, "carol", PROTO_OFFLINE, 1000); /* concluded earlier, arrives later */
+    usermap_presence_put(b, "dave", PROTO_AWAY, 5);
     r = presence_of(b, users, 3);
     assert_string_equal(r.values[0], "online 2000");
     assert_string_equal(r.values[1], "away 5");
     assert_string_equal(r.values[2], ""); /* never written */
-    usermap_presence_put(b, "carol", "busy", 3000); /* newer: replaces */
-    usermap_presence_put(a, "dave", "online", 5);   /* same instant: the later write */
+    usermap_presence_put(b, "carol", PROTO_BUSY, 3000); /* newer: replaces */
+    usermap_presence_put(a, "dave", PROTO_ONLINE, 5);   /* same instant: the later write */
     r = presence_of(a, users, 3);
     assert_string_equal(r.values[0], "busy 3000");
     assert_string_equal(r.values[1], "online 5");
+    /* Redis is shared: a value chatd did not write is read as unknown */
+    freeReplyObject(raw("SET %s %s", "presence:erin", "dancing 12"));
+    r = presence_of(a, users, 3);
+    assert_string_equal(r.values[2], "");
     close_map(a);
     close_map(b);
 }
