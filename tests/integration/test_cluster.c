@@ -478,12 +478,47 @@ static void startup_refusals(void) {
     svc_rmrf(dir);
 }
 
+/* A membership the store no longer has (a leave whose bus event was lost,
+ * simulated by deleting the row behind the servers' backs) stops working
+ * everywhere within --cache-ttl-ms: each server re-reads members the store
+ * has not confirmed for that long before it uses them. */
+static void lost_leave_event(void) {
+    static chatd_srv at[2];
+    const char *u[2];
+    json_int_t srv[2];
+    tconn *c[2];
+    for (int i = 0; i < 2; i++) {
+        u[i] = uniq_name(i ? "lb" : "la");
+        assert_int_equal(register_user(&api_srv, u[i], H_PASSWORD), 201);
+        c[i] = login_anywhere(u[i], &srv[i], &at[i]);
+        recv_type(c[i], "channels_list", H_TIMEOUT);
+    }
+    const char *ch = create_group(c[0], "lost leave", (const char *[]){u[1], NULL});
+    wait_list_with(c[1], ch);
+    send_json(c[1], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"in\"}", ch);
+    wait_msg(c[0], ch, "in");
+    wait_msg(c[1], ch, "in"); /* its own echo */
+    int pg = hcluster_engine_port(&cl, "postgres");
+    if (run(hfmt("psql -q -h 127.0.0.1 -p %d -U postgres -c \"DELETE FROM members WHERE "
+                 "channel_id = '%s' AND user_id = '%s'\" > /dev/null", pg, ch, u[1])) != 0)
+        fail_msg("psql could not delete the membership");
+    sleep_ms(5500); /* the servers' view of the channel is now older than the TTL */
+    send_json(c[1], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"out\"}", ch);
+    expect_error(c[1], "forbidden", "chat_message");
+    send_json(c[0], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"after\"}", ch);
+    wait_msg(c[0], ch, "after");
+    recv_none_type(c[1], "chat_message", 1500);
+    tconn_close(c[0]);
+    tconn_close(c[1]);
+}
+
 static void test_cluster_redis_streams(void **state) {
     cluster_up("redis");
     forged_records_dropped();
     rogue_znode_never_named();
     startup_refusals();
     cross_server_chat();
+    lost_leave_event();
     auth_burst_spreads();
     chat_server_killed();
 }
