@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "chat/internal.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/uuid.h"
 
@@ -204,22 +205,17 @@ void chat__create(domain *d, session *s, request *r) {
     pend *p = chat__pend(d, s, STORE_CHANNEL_CREATE, create_done);
     int64_t now = clock_now_ms();
     uuid_v4(p->op.u.channel_create.channel_id);
-    p->str[0] = strdup(r->u.create.is_direct || !r->u.create.name ? "" : r->u.create.name);
-    if (!p->str[0]) abort();
-    if (r->u.create.is_direct) {
-        p->str[1] = strdup(dmkey);
-        if (!p->str[1]) abort();
-    }
-    p->op.u.channel_create.name = p->str[0];
-    p->op.u.channel_create.dm_key = p->str[1];
+    p->name = xstrdup(r->u.create.is_direct || !r->u.create.name ? "" : r->u.create.name);
+    if (r->u.create.is_direct) p->dm_key = xstrdup(dmkey);
+    p->op.u.channel_create.name = p->name;
+    p->op.u.channel_create.dm_key = p->dm_key;
     p->op.u.channel_create.is_direct = r->u.create.is_direct;
     p->op.u.channel_create.creator = me->name;
     p->op.u.channel_create.created_ms = now;
     /* The creator (admin) first, then each other participant once; user
      * names point into the model, whose users live as long as the domain. */
     size_t n = 1;
-    p->members = malloc((r->u.create.n_participants + 1) * sizeof(*p->members));
-    if (!p->members) abort();
+    p->members = xmalloc((r->u.create.n_participants + 1) * sizeof(*p->members));
     p->members[0] = (proto_member){me->name, 1, now};
     for (size_t i = 0; i < r->u.create.n_participants; i++) {
         ch_user *u = chat__user(d, r->u.create.participants[i]);
@@ -369,7 +365,7 @@ static void refresh_apply(domain *d, store_op *op) {
 static void refresh_done(store_op *op) {
     pend *p = op->data;
     refresh_apply(p->d, op);
-    refresh_cb *rc = (refresh_cb *)p->str[0];
+    refresh_cb *rc = p->ctx;
     if (rc && rc->cb) rc->cb(rc->data, op->status == STORE_OK);
     chat__pend_free(p);
 }
@@ -380,7 +376,7 @@ void chat__channel_refresh(domain *d, const char *channel_id, domain_user_cb cb,
     if (!rc) abort();
     rc->cb = cb;
     rc->data = data;
-    p->str[0] = (char *)rc; /* freed with the pend */
+    p->ctx = rc; /* freed with the pend */
     snprintf(p->op.u.channel_get.channel_id, sizeof(p->op.u.channel_get.channel_id), "%s",
              channel_id);
     chat__submit(p);

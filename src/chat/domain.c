@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chat/internal.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -102,7 +103,7 @@ typedef struct user_lookup {
 
 static void user_lookup_done(store_op *op) {
     pend *p = op->data;
-    user_lookup *l = (user_lookup *)p->str[0];
+    user_lookup *l = p->ctx;
     int exists = op->status == STORE_OK;
     if (exists) chat__user_add(p->d, l->name);
     l->cb(l->data, exists);
@@ -115,12 +116,11 @@ void domain_user_lookup(domain *d, const char *username, domain_user_cb cb, void
         return;
     }
     pend *p = chat__pend(d, NULL, STORE_USER_GET, user_lookup_done);
-    user_lookup *l = calloc(1, sizeof(*l));
-    if (!l) abort();
+    user_lookup *l = xcalloc(1, sizeof(*l));
     l->cb = cb;
     l->data = data;
     snprintf(l->name, sizeof(l->name), "%s", username);
-    p->str[0] = (char *)l; /* freed with the pend */
+    p->ctx = l; /* freed with the pend */
     p->op.u.user_get.username = l->name;
     chat__submit(p);
 }
@@ -428,7 +428,7 @@ static void refresh_then_dispatch(domain *d, session *s, const request *r, const
 static void dispatch(domain *d, session *s, const char *payload, size_t len, int refreshed) {
     request r;
     proto_error err;
-    if (request_decode(payload, len, s->presence ? REQ_ENDPOINT_PRESENCE : REQ_ENDPOINT_CHAT,
+    if (request_decode(payload, len, s->presence ? PROTO_EP_PRESENCE : PROTO_EP_CHAT,
                        &d->cfg.limits, &r, &err) != 0) {
         metrics_error(err.code);
         chat__send(s, enc_error(&err));
@@ -510,8 +510,7 @@ unsigned domain_user_conns(const domain *d, const char *username) {
 /* ---- pending store ops ---- */
 
 pend *chat__pend(domain *d, session *s, store_op_kind kind, store_done_cb done) {
-    pend *p = calloc(1, sizeof(*p));
-    if (!p) abort();
+    pend *p = xcalloc(1, sizeof(*p));
     p->d = d;
     p->s = s;
     if (s) s->io->hold(s);
@@ -524,8 +523,13 @@ pend *chat__pend(domain *d, session *s, store_op_kind kind, store_done_cb done) 
 void chat__pend_free(pend *p) {
     store_op_clear(&p->op);
     if (p->s) p->s->io->release(p->s);
-    for (int i = 0; i < 3; i++) free(p->str[i]);
+    free(p->content);
+    free(p->metadata);
+    free(p->client_msg_id);
+    free(p->name);
+    free(p->dm_key);
     free(p->members);
+    free(p->ctx);
     free(p);
 }
 

@@ -70,16 +70,22 @@ struct domain {
     presence_share share;      /* cluster: shared presence (all NULL otherwise) */
 };
 
-/* A store op in flight on behalf of the domain (and maybe a session). */
+/* A store op in flight on behalf of the domain (and maybe a session).
+ * The op's inputs point into memory the pend owns, freed with it; which
+ * of those fields are set depends on op.kind. */
 typedef struct pend {
     store_op op;
     domain *d;
     session *s;            /* held while pending; NULL when none */
     ch_user *u;            /* users are never freed while the domain lives */
-    ch_channel *c;         /* NULL unless the op concerns a channel still in the model */
-    char *str[3];          /* strings owned by the pend (inputs of the op) */
-    proto_member *members; /* owned array (channel create) */
-    int flag;              /* the op's own use (appends: stale-id retries) */
+    char *content;         /* MSG_APPEND */
+    char *metadata;        /* MSG_APPEND */
+    char *client_msg_id;   /* MSG_APPEND */
+    char *name;            /* CHANNEL_CREATE */
+    char *dm_key;          /* CHANNEL_CREATE (direct) */
+    proto_member *members; /* CHANNEL_CREATE */
+    void *ctx;             /* USER_GET, CHANNEL_GET: the waiting caller's callback */
+    int stale_retries;     /* MSG_APPEND: ids that were behind the channel's newest */
 } pend;
 
 /* New pend (calloc'd) holding s (may be NULL). */
@@ -136,7 +142,7 @@ void chat__member_remove(ch_channel *c, ch_user *u);
 void chat__dm_key(const char *a, const char *b, char out[68]);
 void chat__model_free(domain *d);
 
-/* session.c: sending and errors */
+/* domain.c: sending and errors */
 void chat__send(session *s, rcbuf *frame);                  /* drops our reference */
 /* To every live session of u (through the bus: they may be elsewhere); drops ref. */
 void chat__send_user(domain *d, ch_user *u, rcbuf *frame, int presence);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chat/internal.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/metrics.h"
 
@@ -37,8 +38,8 @@ ch_channel *chat__usable_channel(domain *d, session *s, const char *id, const ch
  * append was resubmitted (p lives on). */
 static int retried_stale(pend *p) {
     store_op *op = &p->op;
-    if (op->status != STORE_ESTALE || p->flag >= MAX_STALE_RETRIES) return 0;
-    p->flag++;
+    if (op->status != STORE_ESTALE || p->stale_retries >= MAX_STALE_RETRIES) return 0;
+    p->stale_retries++;
     snowflake_skip_past(&p->d->ids, op->u.msg_append.newest_id);
     op->u.msg_append.msg.id = snowflake_next(&p->d->ids, clock_now_ms());
     op->status = STORE_OK;
@@ -76,12 +77,12 @@ void chat__message(domain *d, session *s, request *r) {
     m->created_ms = now;
     memcpy(m->channel_id, c->id, 37);
     m->user_id = s->user->name;
-    p->str[0] = m->content = strndup(r->u.chat.content, r->u.chat.content_len);
-    p->str[1] = m->metadata = r->u.chat.metadata; /* steal */
+    m->content = p->content = xstrndup(r->u.chat.content, r->u.chat.content_len);
+    m->metadata = p->metadata = r->u.chat.metadata; /* steal */
     r->u.chat.metadata = NULL;
-    if (r->u.chat.client_msg_id) p->str[2] = m->client_msg_id = strdup(r->u.chat.client_msg_id);
-    if (!m->content || (r->u.chat.client_msg_id && !m->client_msg_id)) abort();
-    if (!m->metadata) p->str[1] = m->metadata = strdup("{}");
+    if (!m->metadata) m->metadata = p->metadata = xstrdup("{}");
+    if (r->u.chat.client_msg_id)
+        m->client_msg_id = p->client_msg_id = xstrdup(r->u.chat.client_msg_id);
     chat__submit(p);
 }
 
@@ -112,10 +113,9 @@ void chat__system_notice(domain *d, ch_channel *c, const char *user, const char 
     m->user_id = "system";
     char buf[160];
     snprintf(buf, sizeof(buf), "%s has %s the channel", user, joined ? "joined" : "left");
-    p->str[0] = m->content = strdup(buf);
+    m->content = p->content = xstrdup(buf);
     snprintf(buf, sizeof(buf), "{\"event\":\"%s\",\"user_id\":\"%s\"}", event, user);
-    p->str[1] = m->metadata = strdup(buf); /* usernames need no JSON escaping */
-    if (!m->content || !m->metadata) abort();
+    m->metadata = p->metadata = xstrdup(buf); /* usernames need no JSON escaping */
     chat__submit(p);
 }
 
@@ -132,10 +132,15 @@ static void read_done(store_op *op) {
         /* In a big channel the receipt is the reader's own business. */
         if (f && chat__is_big(p->d, c)) chat__send_user(p->d, p->u, f, 0);
         else if (f) chat__fanout(p->d, c, f, NULL);
-    } else if (op->status == STORE_ENOTFOUND) {
-        if (s) chat__error(s, PROTO_NOT_FOUND, "mark_channel_read",
-                           "message %s is not in channel %s", p->str[0] ? p->str[0] : "?",
-                           op->u.mark_read.channel_id);
+    } else if (op->status == STORE_ENOTFOUND && s) {
+        /* (the op keeps the requested message id when it fails) */
+        if (op->u.mark_read.message_id)
+            chat__error(s, PROTO_NOT_FOUND, "mark_channel_read",
+                        "message %llu is not in channel %s",
+                        (unsigned long long)op->u.mark_read.message_id, op->u.mark_read.channel_id);
+        else
+            chat__error(s, PROTO_FORBIDDEN, "mark_channel_read",
+                        "you are not a member of channel %s", op->u.mark_read.channel_id);
     } else {
         chat__store_error(s, op->status, "mark_channel_read");
     }
@@ -151,11 +156,6 @@ void chat__mark_read(domain *d, session *s, request *r) {
     p->op.u.mark_read.user_id = s->user->name;
     p->op.u.mark_read.message_id = r->u.mark_read.message_id;
     p->op.u.mark_read.at_ms = clock_now_ms();
-    if (r->u.mark_read.message_id) {
-        char idbuf[24];
-        snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)r->u.mark_read.message_id);
-        p->str[0] = strdup(idbuf);
-    }
     chat__submit(p);
 }
 

@@ -16,16 +16,16 @@
 #define RECOVER_PAGE 100
 #define JOIN_SHOW 10 /* messages of channel_joined's history shown as context */
 
-void app_init(cli_app *a, app_mode mode) {
+void cli_app_init(cli_app *a, app_mode mode) {
     memset(a, 0, sizeof *a);
     a->mode = mode;
-    state_init(&a->st);
+    cli_state_init(&a->st);
     a->outbox = json_array();
 }
 
-void app_free(cli_app *a) {
-    session_free(&a->ss);
-    state_free(&a->st);
+void cli_app_free(cli_app *a) {
+    cli_session_free(&a->ss);
+    cli_state_free(&a->st);
     json_decref(a->outbox);
     a->outbox = NULL;
 }
@@ -41,33 +41,33 @@ static int interactive(const cli_app *a) {
 
 static void update_prompt(cli_app *a) {
     char prompt[160];
-    cli_channel *c = a->current[0] ? state_find(&a->st, a->current) : NULL;
+    cli_channel *c = a->current[0] ? cli_state_find(&a->st, a->current) : NULL;
     if (c)
-        snprintf(prompt, sizeof prompt, "%s> ", state_display(c));
+        snprintf(prompt, sizeof prompt, "%s> ", cli_state_display(c));
     else
         snprintf(prompt, sizeof prompt, "> ");
     render_set_prompt(prompt);
 }
 
-void app_set_current(cli_app *a, const char *id) {
+void cli_app_set_current(cli_app *a, const char *id) {
     snprintf(a->current, sizeof a->current, "%s", id ? id : "");
     if (interactive(a)) update_prompt(a);
 }
 
-int app_request(cli_app *a, json_t *frame) {
-    int rc = session_send(&a->ss, 0, frame);
+int cli_app_request(cli_app *a, json_t *frame) {
+    int rc = cli_session_send(&a->ss, 0, frame);
     if (rc != 0 && interactive(a)) render_error("not connected (reconnecting); try again shortly");
     return rc;
 }
 
-int app_send_message(cli_app *a, const char *channel_id, const char *text) {
+int cli_app_send_message(cli_app *a, const char *channel_id, const char *text) {
     char cmid[UUID_STR_LEN];
     uuid_v4(cmid);
     json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "type", "chat_message", "channelId", channel_id,
                           "content", text, "client_msg_id", cmid);
     if (!f) return -1;
     json_array_append_new(a->outbox, f);
-    if (session_send(&a->ss, 0, f) != 0 && interactive(a))
+    if (cli_session_send(&a->ss, 0, f) != 0 && interactive(a))
         render_info("(offline: the message will be sent after reconnecting)");
     return 0;
 }
@@ -88,10 +88,10 @@ static int outbox_ack(cli_app *a, const char *cmid) {
 static void outbox_resend(cli_app *a) {
     size_t i;
     json_t *f;
-    json_array_foreach(a->outbox, i, f) session_send(&a->ss, 0, f);
+    json_array_foreach(a->outbox, i, f) cli_session_send(&a->ss, 0, f);
 }
 
-void app_print_channels(cli_app *a) {
+void cli_app_print_channels(cli_app *a) {
     if (a->st.n_ch == 0) {
         render_info("No channels yet: /create <name> [users...] or /dm <user>");
         return;
@@ -99,7 +99,7 @@ void app_print_channels(cli_app *a) {
     render_info("Channels (%zu):", a->st.n_ch);
     for (size_t i = 0; i < a->st.n_ch; i++) {
         cli_channel *c = a->st.ch[i];
-        render_info("  %-24s %-6s %3ld unread  %.8s%s", state_display(c),
+        render_info("  %-24s %-6s %3ld unread  %.8s%s", cli_state_display(c),
                     c->is_direct ? "direct" : "group", c->unread, c->id,
                     strcmp(c->id, a->current) == 0 ? "  (current)" : "");
     }
@@ -128,21 +128,21 @@ static void show(cli_app *a, cli_channel *c, json_t *m, int hist) {
     }
     if (!interactive(a)) return;
     if (strcmp(sender, "system") == 0 || strcmp(sget(m, "type"), "system") == 0)
-        render_system(state_display(c), sget(m, "content"), hist);
+        render_system(cli_state_display(c), sget(m, "content"), hist);
     else
-        render_msg(state_display(c), sender, sget(m, "content"), strcmp(sender, a->ss.user) == 0,
+        render_msg(cli_state_display(c), sender, sget(m, "content"), strcmp(sender, a->ss.user) == 0,
                    hist);
 }
 
 /* Shows m unless its message_id was shown before; 1 if shown. */
 static int show_once(cli_app *a, cli_channel *c, json_t *m, int hist) {
-    if (state_seen_add(c, state_msg_id(sget(m, "message_id")))) return 0;
+    if (cli_state_seen_add(c, cli_state_msg_id(sget(m, "message_id")))) return 0;
     show(a, c, m, hist);
     return 1;
 }
 
 static void advance(cli_channel *c, json_t *m) {
-    uint64_t id = state_msg_id(sget(m, "message_id"));
+    uint64_t id = cli_state_msg_id(sget(m, "message_id"));
     if (id > c->cursor) c->cursor = id;
 }
 
@@ -154,8 +154,8 @@ static void fetch_recovery(cli_app *a, cli_channel *c, int limit) {
         snprintf(after, sizeof after, "%" PRIu64, c->cursor);
         json_object_set_new(f, "after", json_string(after));
     }
-    if (session_send(&a->ss, 0, f) == 0) {
-        state_hist_push(c, 0);
+    if (cli_session_send(&a->ss, 0, f) == 0) {
+        cli_state_hist_push(c, 0);
         c->recovering = 1;
     }
     json_decref(f);
@@ -193,7 +193,7 @@ static void on_recovery_page(cli_app *a, cli_channel *c, json_t *frame) {
 static cli_channel *channel_of(cli_app *a, json_t *f, const char *key) {
     const char *id = sget(f, key);
     if (!*id) return NULL;
-    return state_add(&a->st, id, NULL, 0); /* known, or a placeholder until the next list */
+    return cli_state_add(&a->st, id, NULL, 0); /* known, or a placeholder until the next list */
 }
 
 static void on_message(cli_app *a, json_t *m) {
@@ -219,22 +219,22 @@ static void on_message(cli_app *a, json_t *m) {
 
 static void on_list(cli_app *a, json_t *f) {
     int first = !a->have_list;
-    state_apply_list(&a->st, f);
+    cli_state_apply_list(&a->st, f);
     a->have_list = 1;
-    if (a->current[0] && !state_find(&a->st, a->current))
-        app_set_current(a, NULL);
+    if (a->current[0] && !cli_state_find(&a->st, a->current))
+        cli_app_set_current(a, NULL);
     else if (interactive(a))
         update_prompt(a); /* a joined channel's name may only be known now */
 
     if (first && !a->connected_once) { /* the very first connection */
         a->connected_once = 1;
         if (interactive(a)) {
-            app_print_channels(a);
+            cli_app_print_channels(a);
             render_info("Type /help for commands.");
         }
         if (a->mode != APP_INTERACTIVE) {
             int amb = 0;
-            cli_channel *c = state_resolve(&a->st, a->target_ref, &amb);
+            cli_channel *c = cli_state_resolve(&a->st, a->target_ref, &amb);
             if (!c) {
                 fprintf(stderr, "chat: channel '%s' %s\n", a->target_ref,
                         amb ? "is ambiguous" : "not found among your channels");
@@ -243,13 +243,13 @@ static void on_list(cli_app *a, json_t *f) {
                 return;
             }
             snprintf(a->target_id, sizeof a->target_id, "%s", c->id);
-            if (a->mode == APP_SEND) app_send_message(a, c->id, a->send_text);
+            if (a->mode == APP_SEND) cli_app_send_message(a, c->id, a->send_text);
             if (a->mode == APP_TAIL) {
                 if (a->tail_n > 0) {
                     c->cursor = 0; /* newest tail_n, then live */
                     fetch_recovery(a, c, a->tail_n);
                 }
-                fprintf(stderr, "chat: tailing %s (%s)\n", state_display(c), c->id);
+                fprintf(stderr, "chat: tailing %s (%s)\n", cli_state_display(c), c->id);
             }
         }
         return;
@@ -269,7 +269,7 @@ static void on_list(cli_app *a, json_t *f) {
     if (interactive(a))
         for (size_t i = 0; i < a->st.n_ch; i++)
             if (a->st.ch[i]->is_new)
-                render_info("you are now in %s (%s channel)", state_display(a->st.ch[i]),
+                render_info("you are now in %s (%s channel)", cli_state_display(a->st.ch[i]),
                             a->st.ch[i]->is_direct ? "direct" : "group");
 }
 
@@ -279,10 +279,10 @@ static void on_created(cli_app *a, json_t *f) {
     if (!*id) return;
     int direct = strcmp(sget(ch, "type"), "direct") == 0;
     const char *name = json_string_value(json_object_get(json_object_get(ch, "metadata"), "name"));
-    cli_channel *c = state_add(&a->st, id, name, direct);
+    cli_channel *c = cli_state_add(&a->st, id, name, direct);
     c->is_new = 0;
     json_t *parts = json_object_get(ch, "participants");
-    state_set_others(c, parts, a->ss.user);
+    cli_state_set_others(c, parts, a->ss.user);
     if (!interactive(a)) return;
     char all[512] = "";
     size_t i;
@@ -292,7 +292,7 @@ static void on_created(cli_app *a, json_t *f) {
         snprintf(all + len, sizeof all - len, "%s%s", len ? ", " : "",
                  json_string_value(p) ? json_string_value(p) : "?");
     }
-    render_info("created %s channel %s (%s) with %s", direct ? "direct" : "group", state_display(c),
+    render_info("created %s channel %s (%s) with %s", direct ? "direct" : "group", cli_state_display(c),
                 id, all);
 }
 
@@ -305,40 +305,40 @@ static void on_joined(cli_app *a, json_t *f) {
     json_t *m;
     json_array_foreach(msgs, i, m) {
         if (interactive(a) && i + JOIN_SHOW >= n) show(a, c, m, 1);
-        state_seen_add(c, state_msg_id(sget(m, "message_id")));
+        cli_state_seen_add(c, cli_state_msg_id(sget(m, "message_id")));
         if (!c->recovering) advance(c, m);
     }
     if (!interactive(a)) return;
-    app_set_current(a, c->id);
-    render_info("joined %s (%zu members); plain text now goes there", state_display(c),
+    cli_app_set_current(a, c->id);
+    render_info("joined %s (%zu members); plain text now goes there", cli_state_display(c),
                 json_array_size(json_object_get(f, "participants")));
 }
 
 static void on_left(cli_app *a, json_t *f) {
-    cli_channel *c = state_find(&a->st, sget(f, "channelId"));
+    cli_channel *c = cli_state_find(&a->st, sget(f, "channelId"));
     a->awaiting = 0;
-    if (interactive(a)) render_info("left %s", c ? state_display(c) : sget(f, "channelId"));
-    if (strcmp(a->current, sget(f, "channelId")) == 0) app_set_current(a, NULL);
-    state_remove(&a->st, sget(f, "channelId")); /* before the fresh channels_list comes */
+    if (interactive(a)) render_info("left %s", c ? cli_state_display(c) : sget(f, "channelId"));
+    if (strcmp(a->current, sget(f, "channelId")) == 0) cli_app_set_current(a, NULL);
+    cli_state_remove(&a->st, sget(f, "channelId")); /* before the fresh channels_list comes */
 }
 
 static void on_read(cli_app *a, json_t *f) {
-    cli_channel *c = state_find(&a->st, sget(f, "channel_id"));
+    cli_channel *c = cli_state_find(&a->st, sget(f, "channel_id"));
     const char *who = sget(f, "user_id");
     if (!c || !interactive(a)) return;
     if (strcmp(who, a->ss.user) == 0) {
         a->awaiting = 0;
         c->unread = 0;
-        render_info("marked %s as read", state_display(c));
+        render_info("marked %s as read", cli_state_display(c));
     } else {
-        render_receipt(state_display(c), who);
+        render_receipt(cli_state_display(c), who);
     }
 }
 
 static void on_history(cli_app *a, json_t *f) {
     cli_channel *c = channel_of(a, f, "channel_id");
     if (!c) return;
-    int kind = state_hist_pop(c);
+    int kind = cli_state_hist_pop(c);
     if (kind == 0) {
         on_recovery_page(a, c, f);
         return;
@@ -346,10 +346,10 @@ static void on_history(cli_app *a, json_t *f) {
     size_t i, n = json_array_size(json_object_get(f, "messages"));
     json_t *m;
     a->awaiting = 0;
-    if (interactive(a)) render_info("-- last %zu messages of %s --", n, state_display(c));
+    if (interactive(a)) render_info("-- last %zu messages of %s --", n, cli_state_display(c));
     json_array_foreach(json_object_get(f, "messages"), i, m) {
         show(a, c, m, 1);
-        state_seen_add(c, state_msg_id(sget(m, "message_id")));
+        cli_state_seen_add(c, cli_state_msg_id(sget(m, "message_id")));
     }
 }
 
@@ -362,7 +362,7 @@ static void on_error(cli_app *a, json_t *f) {
         for (size_t i = 0; i < a->st.n_ch; i++) {
             cli_channel *c = a->st.ch[i];
             if (c->hist_n == 0) continue;
-            if (state_hist_pop(c) == 0) {
+            if (cli_state_hist_pop(c) == 0) {
                 c->cursor = 0;
                 end_recovery(a, c);
             }
@@ -386,9 +386,9 @@ static void on_presence(cli_app *a, json_t *f, int initial) {
     json_array_foreach(json_object_get(f, "presence"), i, p) {
         const char *user = sget(p, "user_id"), *status = sget(p, "status");
         if (!*user || !*status) continue;
-        const char *old = state_presence_get(&a->st, user);
+        const char *old = cli_state_presence_get(&a->st, user);
         int changed = !old || strcmp(old, status) != 0;
-        state_presence_set(&a->st, user, status);
+        cli_state_presence_set(&a->st, user, status);
         if (initial || !changed || !interactive(a)) continue;
         if (strcmp(user, a->ss.user) == 0) {
             a->awaiting = 0;
@@ -398,7 +398,7 @@ static void on_presence(cli_app *a, json_t *f, int initial) {
     }
 }
 
-void app_on_frame(cli_app *a, int presence, json_t *f) {
+void cli_app_on_frame(cli_app *a, int presence, json_t *f) {
     const char *type = sget(f, "type");
     if (presence) {
         if (strcmp(type, "initial_presence") == 0)
@@ -427,13 +427,13 @@ void app_on_frame(cli_app *a, int presence, json_t *f) {
         on_error(a, f);
 }
 
-void app_on_connected(cli_app *a) {
+void cli_app_on_connected(cli_app *a) {
     a->have_list = 0;
     a->reconnecting = a->connected_once;
-    session_backoff_reset(&a->ss);
+    cli_session_backoff_reset(&a->ss);
 }
 
-void app_on_disconnected(cli_app *a, int code) {
+void cli_app_on_disconnected(cli_app *a, int code) {
     /* Held live messages are dropped: the next recovery fetches them again,
      * from a cursor that never moved past a gap. */
     a->awaiting = 0;

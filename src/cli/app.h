@@ -18,8 +18,8 @@
  * A channel that first appears in the list after a reconnect (added while
  * offline) is listed with its unread count, not replayed.
  *
- * Memory: the app owns its session, state and outbox; app_free releases
- * them. Frames passed to app_on_frame stay owned by the caller.
+ * Memory: the app owns its session, state and outbox; cli_app_free releases
+ * them. Frames passed to cli_app_on_frame stay owned by the caller.
  */
 #ifndef CHAT_CLI_APP_H
 #define CHAT_CLI_APP_H
@@ -55,27 +55,27 @@ typedef struct cli_app {
                             waits for it before running its next line */
 } cli_app;
 
-void app_init(cli_app *a, app_mode mode);
-void app_free(cli_app *a);
+void cli_app_init(cli_app *a, app_mode mode);
+void cli_app_free(cli_app *a);
 
 /* A frame from the chat (presence = 0) or presence socket. */
-void app_on_frame(cli_app *a, int presence, json_t *frame);
+void cli_app_on_frame(cli_app *a, int presence, json_t *frame);
 /* The sockets are open (a new connection: first or reconnect). */
-void app_on_connected(cli_app *a);
+void cli_app_on_connected(cli_app *a);
 /* The connection is gone (already closed); code = close code or -1. */
-void app_on_disconnected(cli_app *a, int code);
+void cli_app_on_disconnected(cli_app *a, int code);
 
 /* Queues a message (client_msg_id added) in the outbox and sends it when
  * connected. 0, or -1 when it cannot be built. */
-int app_send_message(cli_app *a, const char *channel_id, const char *text);
+int cli_app_send_message(cli_app *a, const char *channel_id, const char *text);
 /* Sends any frame on the chat socket; reports "not connected". 0 / -1. */
-int app_request(cli_app *a, json_t *frame);
+int cli_app_request(cli_app *a, json_t *frame);
 /* The current channel (changes the prompt). id NULL or "" clears it. */
-void app_set_current(cli_app *a, const char *id);
+void cli_app_set_current(cli_app *a, const char *id);
 /* Prints the channel list (name, type, unread count, id). */
-void app_print_channels(cli_app *a);
+void cli_app_print_channels(cli_app *a);
 
 /* Runs the event loop until quit; returns the exit code (loop.c). */
-int app_run(cli_app *a);
+int cli_app_run(cli_app *a);
 
 #endif

@@ -251,12 +251,12 @@ int main(int argc, char **argv) {
     if (rc != CLI_OK) return rc;
 
     cli_app a;
-    app_init(&a, mode);
-    rc = session_init(&a.ss, o.api, user, password);
+    cli_app_init(&a, mode);
+    rc = cli_session_init(&a.ss, o.api, user, password);
     sodium_memzero(password, strlen(password));
     free(password);
     if (rc != CLI_OK) {
-        app_free(&a);
+        cli_app_free(&a);
         return usage_error("--api must look like http://host:port");
     }
     const char *max = getenv("CHAT_RECONNECT_MAX_MS");
@@ -264,7 +264,7 @@ int main(int argc, char **argv) {
 
     char *text = NULL;
     if (cmd && strcmp(cmd, "register") == 0) {
-        rc = session_register(&a.ss);
+        rc = cli_session_register(&a.ss);
         if (rc == CLI_OK)
             printf("registered %s\n", a.ss.user);
         else
@@ -277,16 +277,16 @@ int main(int argc, char **argv) {
             int from_stdin = rest == 1 || (rest == 2 && strcmp(args[1], "-") == 0);
             text = from_stdin ? read_stdin_all() : join_words(args + 1, rest - 1);
             a.send_text = text;
-            a.deadline_ms = session_now_ms() + (int64_t)o.timeout_s * 1000;
+            a.deadline_ms = cli_session_now_ms() + (int64_t)o.timeout_s * 1000;
             if (!*text) {
                 free(text);
-                app_free(&a);
+                cli_app_free(&a);
                 return usage_error("nothing to send");
             }
         }
-        rc = app_run(&a);
+        rc = cli_app_run(&a);
     }
     free(text);
-    app_free(&a);
+    cli_app_free(&a);
     return rc;
 }

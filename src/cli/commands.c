@@ -30,10 +30,6 @@ static const char HELP[] =
     "  /help                         this text\n"
     "  /quit                         exit (also Ctrl-D)";
 
-const char *cmd_help_text(void) {
-    return HELP;
-}
-
 void cmd_free_argv(char **argv, int argc) {
     for (int i = 0; i < argc; i++)
         free(argv[i]);
@@ -99,7 +95,7 @@ static const char *channel_arg(cli_app *a, const char *ref) {
         return a->current[0] ? a->current : NULL;
     }
     int amb = 0;
-    cli_channel *c = state_resolve(&a->st, ref, &amb);
+    cli_channel *c = cli_state_resolve(&a->st, ref, &amb);
     if (c) return c->id;
     if (amb)
         render_error("'%s' matches %d channels; type more of the id or the name", ref, amb);
@@ -123,12 +119,12 @@ static void send_text(cli_app *a, const char *text) {
         render_error("no current channel: /join <channel> or /create <name> first");
         return;
     }
-    app_send_message(a, a->current, text);
+    cli_app_send_message(a, a->current, text);
 }
 
 /* Sends a request whose reply the next typed (piped) line may depend on. */
 static void request_awaited(cli_app *a, json_t *f) {
-    if (app_request(a, f) == 0) a->awaiting = 1;
+    if (cli_app_request(a, f) == 0) a->awaiting = 1;
 }
 
 static void request_simple(cli_app *a, const char *type, const char *id) {
@@ -169,7 +165,7 @@ static void cmd_join(cli_app *a, int argc, char **argv) {
         return;
     }
     int amb = 0;
-    cli_channel *c = state_resolve(&a->st, argv[1], &amb);
+    cli_channel *c = cli_state_resolve(&a->st, argv[1], &amb);
     if (!c && !amb && looks_like_uuid(argv[1])) {
         request_simple(a, "join_channel", argv[1]); /* a group you are not in yet */
         return;
@@ -184,31 +180,31 @@ static void cmd_history(cli_app *a, int argc, char **argv) {
         render_error("usage: /history [n], 1 <= n <= 100");
         return;
     }
-    cli_channel *c = a->current[0] ? state_find(&a->st, a->current) : NULL;
+    cli_channel *c = a->current[0] ? cli_state_find(&a->st, a->current) : NULL;
     if (!c) {
         render_error("no current channel: /join one first");
         return;
     }
     json_t *f =
         json_pack("{s:s, s:s, s:i}", "type", "fetch_history", "channelId", c->id, "limit", n);
-    if (app_request(a, f) == 0) {
-        state_hist_push(c, n);
+    if (cli_app_request(a, f) == 0) {
+        cli_state_hist_push(c, n);
         a->awaiting = 1;
     }
     json_decref(f);
 }
 
 static void cmd_who(cli_app *a) {
-    cli_channel *c = a->current[0] ? state_find(&a->st, a->current) : NULL;
+    cli_channel *c = a->current[0] ? cli_state_find(&a->st, a->current) : NULL;
     if (!c) {
         render_error("no current channel: /join one first");
         return;
     }
-    const char *mine = state_presence_get(&a->st, a->ss.user);
-    render_info("Members of %s:", state_display(c));
+    const char *mine = cli_state_presence_get(&a->st, a->ss.user);
+    render_info("Members of %s:", cli_state_display(c));
     render_info("  %-32s %s (you)", a->ss.user, mine ? mine : "online");
     for (size_t i = 0; i < c->n_others; i++) {
-        const char *st = state_presence_get(&a->st, c->others[i]);
+        const char *st = cli_state_presence_get(&a->st, c->others[i]);
         render_info("  %-32s %s", c->others[i], st ? st : "offline");
     }
 }
@@ -223,7 +219,7 @@ static void cmd_status(cli_app *a, int argc, char **argv) {
         return;
     }
     json_t *f = json_pack("{s:s, s:s}", "type", "status_update", "status", argv[1]);
-    if (session_send(&a->ss, 1, f) != 0)
+    if (cli_session_send(&a->ss, 1, f) != 0)
         render_error("not connected (reconnecting); try again shortly");
     else
         a->awaiting = 1; /* until our own presence_update confirms it */
@@ -263,7 +259,7 @@ static void run(cli_app *a, int argc, char **argv, const char *rest) {
     } else if (strcmp(cmd, "history") == 0) {
         cmd_history(a, argc, argv);
     } else if (strcmp(cmd, "channels") == 0 || strcmp(cmd, "list") == 0) {
-        app_print_channels(a);
+        cli_app_print_channels(a);
     } else if (strcmp(cmd, "who") == 0) {
         cmd_who(a);
     } else if (strcmp(cmd, "status") == 0) {

@@ -1,6 +1,6 @@
 /*
  * commands: the interactive client's command line. A line that starts
- * with "/" is a command (see cmd_help_text); anything else is a message to
+ * with "/" is a command (see /help); anything else is a message to
  * the current channel ("//text" sends "/text"). Arguments are split like a
  * shell does it, minus the expansions: "double" or 'single' quotes group
  * words (so `/create "Team Chat" bob` names a channel with a space), and
@@ -22,6 +22,5 @@ void cmd_free_argv(char **argv, int argc);
 void cmd_execute(cli_app *a, const char *line);
 
 /* The /help text, one command per line. */
-const char *cmd_help_text(void);
 
 #endif

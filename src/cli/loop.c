@@ -1,5 +1,5 @@
 /*
- * loop: the `chat` client's single event loop (app_run in app.h). One
+ * loop: the `chat` client's single event loop (cli_app_run in app.h). One
  * poll() over stdin (interactive mode) and the chat and presence sockets;
  * frames already buffered inside the WebSocket client are drained first
  * (wsc_pending), since poll() cannot see them. While disconnected the poll
@@ -102,10 +102,10 @@ static void fatal(cli_app *a, int code, const char *why) {
 }
 
 static void try_connect(cli_app *a) {
-    int rc = session_open(&a->ss);
+    int rc = cli_session_open(&a->ss);
     if (rc == CLI_OK) {
-        app_on_connected(a);
-        a->next_heartbeat_ms = session_now_ms() + HEARTBEAT_MS;
+        cli_app_on_connected(a);
+        a->next_heartbeat_ms = cli_session_now_ms() + HEARTBEAT_MS;
         return;
     }
     /* The first connection fails fast; later ones retry, unless the
@@ -114,17 +114,17 @@ static void try_connect(cli_app *a) {
         fatal(a, rc, a->ss.last_error);
         return;
     }
-    session_backoff(&a->ss);
+    cli_session_backoff(&a->ss);
 }
 
 static void lost(cli_app *a, int code) {
-    session_close(&a->ss, 0);
+    cli_session_close(&a->ss, 0);
     if (code == 3000 || code == 4001 || code == 4002) {
         fatal(a, CLI_EAUTH, "the server refused our session token");
         return;
     }
-    app_on_disconnected(a, code);
-    session_backoff(&a->ss);
+    cli_app_on_disconnected(a, code);
+    cli_session_backoff(&a->ss);
 }
 
 /* Handles every message readable now on one socket. */
@@ -147,7 +147,7 @@ static void pump(cli_app *a, int presence) {
         }
         if (m.opcode == WS_OP_TEXT) {
             json_t *f = json_loadb(m.data, m.len, 0, NULL);
-            if (json_is_object(f)) app_on_frame(a, presence, f);
+            if (json_is_object(f)) cli_app_on_frame(a, presence, f);
             json_decref(f);
         }
         wsc_msg_free(&m);
@@ -161,7 +161,7 @@ static int min_timeout(int t, int64_t when, int64_t now) {
     return (t < 0 || d < t) ? (int)d : t;
 }
 
-int app_run(cli_app *a) {
+int cli_app_run(cli_app *a) {
     int use_stdin = a->mode == APP_INTERACTIVE;
     int editor = use_stdin && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     int64_t eof_since = 0;
@@ -169,20 +169,20 @@ int app_run(cli_app *a) {
     g_app = a;
     install_signals();
     a->ss.want_presence = a->mode == APP_INTERACTIVE;
-    if (a->mode == APP_SEND && a->deadline_ms == 0) a->deadline_ms = session_now_ms() + 15000;
+    if (a->mode == APP_SEND && a->deadline_ms == 0) a->deadline_ms = cli_session_now_ms() + 15000;
     try_connect(a);
     if (!a->quit && editor) render_editor_on("> ", on_line);
 
     while (!a->quit && !g_stop) {
-        int64_t now = session_now_ms();
-        if (!session_connected(&a->ss)) {
+        int64_t now = cli_session_now_ms();
+        if (!cli_session_connected(&a->ss)) {
             if (now >= a->ss.next_attempt_ms) {
                 try_connect(a);
                 continue;
             }
         } else if (a->ss.presence && now >= a->next_heartbeat_ms) {
             json_t *hb = json_pack("{s:s}", "type", "heartbeat");
-            session_send(&a->ss, 1, hb);
+            cli_session_send(&a->ss, 1, hb);
             json_decref(hb);
             a->next_heartbeat_ms = now + HEARTBEAT_MS;
         }
@@ -214,7 +214,7 @@ int app_run(cli_app *a) {
             if (wsc_pending(a->ss.presence)) timeout = 0;
             timeout = min_timeout(timeout, a->next_heartbeat_ms, now);
         }
-        if (!session_connected(&a->ss)) timeout = min_timeout(timeout, a->ss.next_attempt_ms, now);
+        if (!cli_session_connected(&a->ss)) timeout = min_timeout(timeout, a->ss.next_attempt_ms, now);
         if (a->mode == APP_SEND) timeout = min_timeout(timeout, a->deadline_ms, now);
         if (a->stdin_eof) timeout = min_timeout(timeout, now + 100, now);
         if (g_in_eof && !a->stdin_eof) timeout = min_timeout(timeout, now + 100, now);
@@ -234,6 +234,6 @@ int app_run(cli_app *a) {
             pump(a, 1);
     }
     if (editor) render_editor_off();
-    session_close(&a->ss, 1);
+    cli_session_close(&a->ss, 1);
     return a->exit_code;
 }

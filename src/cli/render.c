@@ -37,10 +37,6 @@ void render_init(int color) {
     g_color = color;
 }
 
-int render_color(void) {
-    return g_color;
-}
-
 static const char *col(const char *code) {
     return g_color ? code : "";
 }

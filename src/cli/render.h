@@ -17,7 +17,6 @@
 
 /* color: 1 = on, 0 = off, -1 = decide from stdout/NO_COLOR. */
 void render_init(int color);
-int render_color(void);
 
 /* Line editing: render_editor_on installs the readline callback handler
  * with prompt (the handler receives each typed line, malloc'd, or NULL on

@@ -17,13 +17,13 @@
 #define WS_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 100
 
-int64_t session_now_ms(void) {
+int64_t cli_session_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int session_init(cli_session *s, const char *api_url, const char *user, const char *password) {
+int cli_session_init(cli_session *s, const char *api_url, const char *user, const char *password) {
     client_url u;
     memset(s, 0, sizeof *s);
     if (client_parse_url(api_url, &u) != 0) return CLI_EUSAGE;
@@ -37,8 +37,8 @@ int session_init(cli_session *s, const char *api_url, const char *user, const ch
     return CLI_OK;
 }
 
-void session_free(cli_session *s) {
-    session_close(s, 1);
+void cli_session_free(cli_session *s) {
+    cli_session_close(s, 1);
     if (s->password) {
         sodium_memzero(s->password, strlen(s->password));
         free(s->password);
@@ -86,7 +86,7 @@ static int post_credentials(cli_session *s, const char *path, client_response *r
     return CLI_ECONNECT;
 }
 
-int session_register(cli_session *s) {
+int cli_session_register(cli_session *s) {
     client_response r;
     int rc = post_credentials(s, "/register", &r);
     if (rc != CLI_OK) return rc;
@@ -161,8 +161,8 @@ static wsc *open_ws(cli_session *s, const char *host, int port, const char *endp
     return c;
 }
 
-int session_open(cli_session *s) {
-    session_close(s, 0);
+int cli_session_open(cli_session *s) {
+    cli_session_close(s, 0);
     int rc = login(s);
     if (rc != CLI_OK) return rc;
     s->chat = open_ws(s, s->chat_host, s->chat_port, "/chat");
@@ -170,25 +170,25 @@ int session_open(cli_session *s) {
     if (s->want_presence) {
         s->presence = open_ws(s, s->pres_host, s->pres_port, "/presence");
         if (!s->presence) {
-            session_close(s, 1);
+            cli_session_close(s, 1);
             return CLI_ECONNECT;
         }
     }
     return CLI_OK;
 }
 
-void session_close(cli_session *s, int graceful) {
+void cli_session_close(cli_session *s, int graceful) {
     wsc_close(s->chat, graceful ? 1000 : 0);
     wsc_close(s->presence, graceful ? 1000 : 0);
     s->chat = NULL;
     s->presence = NULL;
 }
 
-int session_connected(const cli_session *s) {
+int cli_session_connected(const cli_session *s) {
     return s->chat != NULL;
 }
 
-int session_send(cli_session *s, int presence, json_t *frame) {
+int cli_session_send(cli_session *s, int presence, json_t *frame) {
     wsc *c = presence ? s->presence : s->chat;
     if (!c) return -1;
     char *text = json_dumps(frame, JSON_COMPACT);
@@ -198,15 +198,15 @@ int session_send(cli_session *s, int presence, json_t *frame) {
     return rc;
 }
 
-void session_backoff(cli_session *s) {
+void cli_session_backoff(cli_session *s) {
     int base = s->backoff_ms;
     /* wait between base/2 and base: spreads the reconnects of many clients */
     int wait = base / 2 + (int)randombytes_uniform((uint32_t)(base / 2 + 1));
-    s->next_attempt_ms = session_now_ms() + wait;
+    s->next_attempt_ms = cli_session_now_ms() + wait;
     s->backoff_ms = base * 2 > s->backoff_max_ms ? s->backoff_max_ms : base * 2;
 }
 
-void session_backoff_reset(cli_session *s) {
+void cli_session_backoff_reset(cli_session *s) {
     s->backoff_ms = BACKOFF_MIN_MS;
     s->next_attempt_ms = 0;
 }

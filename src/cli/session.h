@@ -6,9 +6,9 @@
  * is app.c), so every mode (interactive, send, tail) shares it.
  *
  * Secrets: the password is kept (to log in again after a reconnect) and
- * wiped on session_free; neither it nor the token is ever printed.
+ * wiped on cli_session_free; neither it nor the token is ever printed.
  *
- * Memory: the session owns its sockets and strings; session_free releases
+ * Memory: the session owns its sockets and strings; cli_session_free releases
  * them.
  */
 #ifndef CHAT_CLI_SESSION_H
@@ -46,29 +46,29 @@ typedef struct cli_session {
 
 /* api_url: http://host[:port]. Takes a copy of user and password. 0 or
  * CLI_EUSAGE (bad URL). */
-int session_init(cli_session *s, const char *api_url, const char *user, const char *password);
-void session_free(cli_session *s);
+int cli_session_init(cli_session *s, const char *api_url, const char *user, const char *password);
+void cli_session_free(cli_session *s);
 
 /* POST /register. Returns CLI_OK, CLI_EREJECT (400/409, reason in
  * last_error) or CLI_ECONNECT. */
-int session_register(cli_session *s);
+int cli_session_register(cli_session *s);
 /* POST /auth then opens the sockets. Returns CLI_OK, CLI_EAUTH or
  * CLI_ECONNECT; on failure nothing stays open. */
-int session_open(cli_session *s);
+int cli_session_open(cli_session *s);
 /* Closes both sockets (code 1000 when graceful, 0 to just drop). */
-void session_close(cli_session *s, int graceful);
-int session_connected(const cli_session *s);
+void cli_session_close(cli_session *s, int graceful);
+int cli_session_connected(const cli_session *s);
 
 /* Sends one frame (compact JSON) on the chat (presence = 0) or presence
  * socket. 0 or -1 (not connected / send failed). Does not take frame. */
-int session_send(cli_session *s, int presence, json_t *frame);
+int cli_session_send(cli_session *s, int presence, json_t *frame);
 
-/* Reconnect pacing: session_backoff schedules the next attempt
- * (100 ms doubling to backoff_max_ms, with jitter); session_backoff_reset
+/* Reconnect pacing: cli_session_backoff schedules the next attempt
+ * (100 ms doubling to backoff_max_ms, with jitter); cli_session_backoff_reset
  * after a success. */
-void session_backoff(cli_session *s);
-void session_backoff_reset(cli_session *s);
+void cli_session_backoff(cli_session *s);
+void cli_session_backoff_reset(cli_session *s);
 
-int64_t session_now_ms(void);
+int64_t cli_session_now_ms(void);
 
 #endif

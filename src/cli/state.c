@@ -27,7 +27,7 @@ static char *xstrdup(const char *s) {
     return d;
 }
 
-void state_init(cli_state *st) {
+void cli_state_init(cli_state *st) {
     memset(st, 0, sizeof *st);
 }
 
@@ -49,7 +49,7 @@ static void channel_free(cli_channel *c) {
     free(c);
 }
 
-void state_free(cli_state *st) {
+void cli_state_free(cli_state *st) {
     for (size_t i = 0; i < st->n_ch; i++)
         channel_free(st->ch[i]);
     free(st->ch);
@@ -74,18 +74,18 @@ static void update_display(cli_channel *c) {
     c->display = d;
 }
 
-const char *state_display(const cli_channel *c) {
+const char *cli_state_display(const cli_channel *c) {
     return c->display ? c->display : c->id;
 }
 
-cli_channel *state_find(const cli_state *st, const char *id) {
+cli_channel *cli_state_find(const cli_state *st, const char *id) {
     for (size_t i = 0; i < st->n_ch; i++)
         if (strcmp(st->ch[i]->id, id) == 0) return st->ch[i];
     return NULL;
 }
 
-cli_channel *state_add(cli_state *st, const char *id, const char *name, int is_direct) {
-    cli_channel *c = state_find(st, id);
+cli_channel *cli_state_add(cli_state *st, const char *id, const char *name, int is_direct) {
+    cli_channel *c = cli_state_find(st, id);
     if (c) {
         if (name && (!c->name || !c->name[0])) {
             free(c->name);
@@ -114,7 +114,7 @@ static const char *str_or(json_t *o, const char *key, const char *dflt) {
     return s ? s : dflt;
 }
 
-int state_apply_list(cli_state *st, json_t *frame) {
+int cli_state_apply_list(cli_state *st, json_t *frame) {
     json_t *arr = json_object_get(frame, "channels");
     if (!json_is_array(arr)) return -1;
     for (size_t i = 0; i < st->n_ch; i++) {
@@ -128,17 +128,17 @@ int state_apply_list(cli_state *st, json_t *frame) {
         if (!id || strlen(id) >= sizeof(((cli_channel *)0)->id)) continue;
         int is_direct = json_is_true(json_object_get(e, "is_direct")) ||
                         strcmp(str_or(e, "channel_type", ""), "direct") == 0;
-        cli_channel *c = state_find(st, id);
+        cli_channel *c = cli_state_find(st, id);
         if (!c) {
-            c = state_add(st, id, NULL, is_direct);
+            c = cli_state_add(st, id, NULL, is_direct);
             c->is_new = 1;
-            c->cursor = state_msg_id(str_or(e, "last_message_id", ""));
+            c->cursor = cli_state_msg_id(str_or(e, "last_message_id", ""));
         }
         c->in_list = 1;
         c->is_direct = is_direct;
         free(c->name);
         c->name = xstrdup(str_or(e, "channel_name", ""));
-        state_set_others(c, json_object_get(e, "other_participants"), NULL);
+        cli_state_set_others(c, json_object_get(e, "other_participants"), NULL);
         json_t *unread = json_object_get(e, "unread_count");
         if (json_is_integer(unread)) c->unread = (long)json_integer_value(unread);
         update_display(c);
@@ -154,7 +154,7 @@ int state_apply_list(cli_state *st, json_t *frame) {
     return 0;
 }
 
-void state_set_others(cli_channel *c, json_t *names, const char *self) {
+void cli_state_set_others(cli_channel *c, json_t *names, const char *self) {
     size_t j;
     json_t *o;
     free_others(c);
@@ -168,7 +168,7 @@ void state_set_others(cli_channel *c, json_t *names, const char *self) {
     update_display(c);
 }
 
-void state_remove(cli_state *st, const char *id) {
+void cli_state_remove(cli_state *st, const char *id) {
     for (size_t i = 0; i < st->n_ch; i++)
         if (strcmp(st->ch[i]->id, id) == 0) {
             channel_free(st->ch[i]);
@@ -183,19 +183,19 @@ static int is_prefix(const char *prefix, const char *s, int icase) {
     return icase ? strncasecmp(prefix, s, n) == 0 : strncmp(prefix, s, n) == 0;
 }
 
-cli_channel *state_resolve(const cli_state *st, const char *ref, int *ambiguous) {
+cli_channel *cli_state_resolve(const cli_state *st, const char *ref, int *ambiguous) {
     cli_channel *hit = NULL;
     int n = 0;
 
     *ambiguous = 0;
     if (!ref || !*ref) return NULL;
-    cli_channel *c = state_find(st, ref);
+    cli_channel *c = cli_state_find(st, ref);
     if (c) return c;
     /* exact name, then case-insensitive name */
     for (int icase = 0; icase <= 1; icase++) {
         n = 0;
         for (size_t i = 0; i < st->n_ch; i++) {
-            const char *d = state_display(st->ch[i]);
+            const char *d = cli_state_display(st->ch[i]);
             int eq = icase ? strcasecmp(d, ref) == 0 : strcmp(d, ref) == 0;
             if (eq) {
                 hit = st->ch[i];
@@ -211,7 +211,7 @@ cli_channel *state_resolve(const cli_state *st, const char *ref, int *ambiguous)
     /* unique prefix of an id or of a name */
     n = 0;
     for (size_t i = 0; i < st->n_ch; i++) {
-        if (is_prefix(ref, st->ch[i]->id, 1) || is_prefix(ref, state_display(st->ch[i]), 1)) {
+        if (is_prefix(ref, st->ch[i]->id, 1) || is_prefix(ref, cli_state_display(st->ch[i]), 1)) {
             hit = st->ch[i];
             n++;
         }
@@ -221,7 +221,7 @@ cli_channel *state_resolve(const cli_state *st, const char *ref, int *ambiguous)
     return NULL;
 }
 
-uint64_t state_msg_id(const char *s) {
+uint64_t cli_state_msg_id(const char *s) {
     if (!s || !*s) return 0;
     for (const char *p = s; *p; p++)
         if (*p < '0' || *p > '9') return 0;
@@ -236,7 +236,7 @@ static size_t slot_of(uint64_t id, size_t cap) {
     return (size_t)(h >> 17) & (cap - 1);
 }
 
-int state_seen_has(const cli_channel *c, uint64_t id) {
+int cli_state_seen_has(const cli_channel *c, uint64_t id) {
     if (id == 0 || c->cap_seen == 0) return 0;
     for (size_t i = slot_of(id, c->cap_seen);; i = (i + 1) & (c->cap_seen - 1)) {
         if (c->seen[i] == id) return 1;
@@ -251,9 +251,9 @@ static void seen_insert(uint64_t *tab, size_t cap, uint64_t id) {
     tab[i] = id;
 }
 
-int state_seen_add(cli_channel *c, uint64_t id) {
+int cli_state_seen_add(cli_channel *c, uint64_t id) {
     if (id == 0) return 0; /* no id: cannot dedupe, always show */
-    if (state_seen_has(c, id)) return 1;
+    if (cli_state_seen_has(c, id)) return 1;
     if ((c->n_seen + 1) * 2 > c->cap_seen) {
         size_t cap = c->cap_seen ? c->cap_seen * 2 : 64;
         uint64_t *tab = calloc(cap, sizeof *tab);
@@ -269,13 +269,13 @@ int state_seen_add(cli_channel *c, uint64_t id) {
     return 0;
 }
 
-void state_hist_push(cli_channel *c, int kind) {
+void cli_state_hist_push(cli_channel *c, int kind) {
     if (c->hist_n == STATE_HIST_QUEUE) return; /* replies beyond this are shown as user history */
     c->hist_q[(c->hist_head + c->hist_n) % STATE_HIST_QUEUE] = kind;
     c->hist_n++;
 }
 
-int state_hist_pop(cli_channel *c) {
+int cli_state_hist_pop(cli_channel *c) {
     if (c->hist_n == 0) return -1;
     int k = c->hist_q[c->hist_head];
     c->hist_head = (c->hist_head + 1) % STATE_HIST_QUEUE;
@@ -283,7 +283,7 @@ int state_hist_pop(cli_channel *c) {
     return k;
 }
 
-void state_presence_set(cli_state *st, const char *user, const char *status) {
+void cli_state_presence_set(cli_state *st, const char *user, const char *status) {
     for (size_t i = 0; i < st->n_pr; i++)
         if (strcmp(st->pr[i].user, user) == 0) {
             free(st->pr[i].status);
@@ -299,7 +299,7 @@ void state_presence_set(cli_state *st, const char *user, const char *status) {
     st->n_pr++;
 }
 
-const char *state_presence_get(const cli_state *st, const char *user) {
+const char *cli_state_presence_get(const cli_state *st, const char *user) {
     for (size_t i = 0; i < st->n_pr; i++)
         if (strcmp(st->pr[i].user, user) == 0) return st->pr[i].status;
     return NULL;

@@ -10,9 +10,9 @@
  * `fetch_history after` page), so after a reconnect `fetch_history
  * after=<cursor>` recovers exactly what was missed (PROTOCOL.md 2).
  *
- * Memory: the state owns every channel and string in it; state_free()
+ * Memory: the state owns every channel and string in it; cli_state_free()
  * releases everything. Pointers to channels stay valid until the next
- * state_apply_list() or state_free().
+ * cli_state_apply_list() or cli_state_free().
  */
 #ifndef CHAT_CLI_STATE_H
 #define CHAT_CLI_STATE_H
@@ -27,7 +27,7 @@
 typedef struct cli_channel {
     char id[40];
     char *name;    /* "" for a direct channel */
-    char *display; /* what state_display() returns */
+    char *display; /* what cli_state_display() returns */
     int is_direct;
     char **others; /* other participants, from channels_list */
     size_t n_others;
@@ -40,7 +40,7 @@ typedef struct cli_channel {
     int hist_q[STATE_HIST_QUEUE]; /* kinds of pending fetch_history: 0 =
                                      recovery, n > 0 = user asked for n */
     int hist_head, hist_n;
-    int is_new;  /* added by the last state_apply_list */
+    int is_new;  /* added by the last cli_state_apply_list */
     int in_list; /* present in the last channels_list */
 } cli_channel;
 
@@ -56,48 +56,48 @@ typedef struct cli_state {
     size_t n_pr, cap_pr;
 } cli_state;
 
-void state_init(cli_state *st);
-void state_free(cli_state *st);
+void cli_state_init(cli_state *st);
+void cli_state_free(cli_state *st);
 
 /* Applies a channels_list frame: updates names, participants and unread
  * counts; new channels get is_new = 1 and their cursor from
  * last_message_id; channels missing from the list are removed (the
  * caller must drop pointers to them). Returns 0 or -1 (bad frame). */
-int state_apply_list(cli_state *st, json_t *frame);
+int cli_state_apply_list(cli_state *st, json_t *frame);
 /* Adds (or returns) the channel with this id; name may be NULL. */
-cli_channel *state_add(cli_state *st, const char *id, const char *name, int is_direct);
-cli_channel *state_find(const cli_state *st, const char *id);
+cli_channel *cli_state_add(cli_state *st, const char *id, const char *name, int is_direct);
+cli_channel *cli_state_find(const cli_state *st, const char *id);
 /* Sets the other participants from a JSON array of names, leaving out
  * self (channel_created); updates the display name. */
-void state_set_others(cli_channel *c, json_t *names, const char *self);
+void cli_state_set_others(cli_channel *c, json_t *names, const char *self);
 /* Forgets a channel (after channel_left); pointers to it become invalid. */
-void state_remove(cli_state *st, const char *id);
+void cli_state_remove(cli_state *st, const char *id);
 
 /* Display name: the name, "@other" for a direct channel, or the first
  * 8 characters of the id when the name is not known yet. Valid until the
  * channel changes. */
-const char *state_display(const cli_channel *c);
+const char *cli_state_display(const cli_channel *c);
 
 /* Resolves a user-typed channel reference: exact id, exact display name,
  * case-insensitive display name, then unique id prefix or unique name
  * prefix. Returns the channel, or NULL with *ambiguous set to the number of
  * candidates (0 = none matched). */
-cli_channel *state_resolve(const cli_state *st, const char *ref, int *ambiguous);
+cli_channel *cli_state_resolve(const cli_state *st, const char *ref, int *ambiguous);
 
 /* Decimal message id -> number (0 when not a valid id). */
-uint64_t state_msg_id(const char *s);
+uint64_t cli_state_msg_id(const char *s);
 /* 1 if id was already seen, else records it and returns 0. */
-int state_seen_add(cli_channel *c, uint64_t id);
-int state_seen_has(const cli_channel *c, uint64_t id);
+int cli_state_seen_add(cli_channel *c, uint64_t id);
+int cli_state_seen_has(const cli_channel *c, uint64_t id);
 
 /* Queue of pending fetch_history kinds (replies come in request order). */
-void state_hist_push(cli_channel *c, int kind);
+void cli_state_hist_push(cli_channel *c, int kind);
 /* Pops the oldest kind; -1 when none is pending. */
-int state_hist_pop(cli_channel *c);
+int cli_state_hist_pop(cli_channel *c);
 
 /* Presence: sets a user's status (a copy is kept). */
-void state_presence_set(cli_state *st, const char *user, const char *status);
+void cli_state_presence_set(cli_state *st, const char *user, const char *status);
 /* The status, or NULL when unknown. */
-const char *state_presence_get(const cli_state *st, const char *user);
+const char *cli_state_presence_get(const cli_state *st, const char *user);
 
 #endif

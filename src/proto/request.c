@@ -578,7 +578,7 @@ static int dec_body(ctx *c, request *r)
     return fail(c->err, PROTO_INTERNAL, "unhandled request type");
 }
 
-int request_decode(const char *payload, size_t len, req_endpoint ep, const proto_limits *lim,
+int request_decode(const char *payload, size_t len, proto_endpoint ep, const proto_limits *lim,
                    request *req, proto_error *err)
 {
     proto_limits defaults;
@@ -619,10 +619,10 @@ int request_decode(const char *payload, size_t len, req_endpoint ep, const proto
         if (strcmp(tname, types[i].name) == 0)
             break;
     if (i == sizeof types / sizeof types[0] ||
-        !(ep == REQ_ENDPOINT_CHAT ? types[i].chat : types[i].presence)) {
+        !(ep == PROTO_EP_CHAT ? types[i].chat : types[i].presence)) {
         char ex[48];
         fail(err, PROTO_UNKNOWN_TYPE, "unknown message type \"%s\" on the %s endpoint",
-             excerpt(tname, tlen, ex), ep == REQ_ENDPOINT_CHAT ? "chat" : "presence");
+             excerpt(tname, tlen, ex), ep == PROTO_EP_CHAT ? "chat" : "presence");
         json_decref(root);
         return -1;
     }
@@ -665,7 +665,7 @@ void request_peek_type(const char *payload, size_t len, char *out, size_t cap)
         return;
     /* The decoder fills request_type as soon as it has read "type", even
      * when the rest of the frame is wrong. */
-    if (request_decode(payload, len, REQ_ENDPOINT_CHAT, NULL, &r, &e) == 0) {
+    if (request_decode(payload, len, PROTO_EP_CHAT, NULL, &r, &e) == 0) {
         copy_cut(out, cap, r.type_name, strlen(r.type_name));
         request_free(&r);
     } else {

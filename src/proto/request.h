@@ -60,7 +60,6 @@ typedef enum req_type {
     REQ_SUBSCRIBE,      /* presence endpoint */
 } req_type;
 
-typedef enum req_endpoint { REQ_ENDPOINT_CHAT, REQ_ENDPOINT_PRESENCE } req_endpoint;
 
 typedef struct request {
     req_type type;
@@ -107,7 +106,7 @@ typedef struct proto_error {
  * it; JSON null for an optional field means absent; unknown fields and
  * duplicate keys (last wins) are accepted. lim NULL means the defaults.
  */
-int request_decode(const char *payload, size_t len, req_endpoint ep, const proto_limits *lim,
+int request_decode(const char *payload, size_t len, proto_endpoint ep, const proto_limits *lim,
                    request *req, proto_error *err);
 void request_free(request *req);
 /* The frame's "type" string (cut to fit out), or "" when it has none: for

@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The WebSocket endpoints: /chat and /presence (PROTOCOL.md sections 2, 3). */
+typedef enum proto_endpoint { PROTO_EP_CHAT, PROTO_EP_PRESENCE } proto_endpoint;
+
 /* A user's presence status (PROTOCOL.md section 3). */
 typedef enum proto_status {
     PROTO_ONLINE,

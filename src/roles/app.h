@@ -23,7 +23,8 @@
 #include "net/server.h"
 #include "store/store.h"
 
-enum { APP_EP_CHAT = 1, APP_EP_PRESENCE = 2 };
+/* Which WebSocket endpoints a server serves: a set of proto_endpoint. */
+enum { APP_EP_CHAT = 1 << PROTO_EP_CHAT, APP_EP_PRESENCE = 1 << PROTO_EP_PRESENCE };
 
 typedef struct app app;
 struct app {

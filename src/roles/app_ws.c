@@ -36,12 +36,10 @@ static void sess_release(session *s) {
 }
 static const session_io sess_io = {sess_send, sess_close, sess_hold, sess_release};
 
-enum { EP_CHAT, EP_PRESENCE };
-
 /* PROTOCOL: complete the upgrade, then close with the endpoint's auth code. */
 static void refuse(conn *c, int ep, int missing) {
     conn_ws_accept(c, ep);
-    uint16_t code = ep == EP_CHAT ? WS_CLOSE_AUTH
+    uint16_t code = ep == PROTO_EP_CHAT ? WS_CLOSE_AUTH
                     : missing     ? WS_CLOSE_PRESENCE_NOTOKEN
                                   : WS_CLOSE_PRESENCE_BADTOKEN;
     conn_close_ws(c, code, missing ? "No authentication token provided" : "Authentication failed");
@@ -77,8 +75,8 @@ static void user_checked(void *data, int exists) {
         c->user = w;
         conn_ws_accept(c, p->ep);
         if (c->user == w && c->state == CONN_WS) {
-            domain_session_open(p->a->dom, &w->s, w->user, p->ep == EP_PRESENCE);
-            if (p->a->um && p->ep == EP_CHAT) usermap_add(p->a->um, w->user, p->a->node_id);
+            domain_session_open(p->a->dom, &w->s, w->user, p->ep == PROTO_EP_PRESENCE);
+            if (p->a->um && p->ep == PROTO_EP_CHAT) usermap_add(p->a->um, w->user, p->a->node_id);
         }
     }
     conn_unref(c);
@@ -89,9 +87,9 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
     app *a = data;
     const char *url = req->url ? req->url : "/";
     size_t plen = http_path_len(url);
-    int ep = plen == 5 && !memcmp(url, "/chat", 5) && (a->endpoints & APP_EP_CHAT) ? EP_CHAT
+    int ep = plen == 5 && !memcmp(url, "/chat", 5) && (a->endpoints & APP_EP_CHAT) ? PROTO_EP_CHAT
              : plen == 9 && !memcmp(url, "/presence", 9) && (a->endpoints & APP_EP_PRESENCE)
-                 ? EP_PRESENCE
+                 ? PROTO_EP_PRESENCE
                  : -1;
     if (ep < 0) {
         conn_http_error(c, 404, "not_found", "no such WebSocket endpoint on this server");

@@ -10,7 +10,7 @@
 
 #include "proto/request.h"
 
-static void one(const uint8_t *data, size_t size, req_endpoint ep, const proto_limits *lim)
+static void one(const uint8_t *data, size_t size, proto_endpoint ep, const proto_limits *lim)
 {
     request r;
     proto_error e;
@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_client_msg_id = 4, .max_subscribe = 2, .max_depth = 3,
     };
     proto_limits_default(&def);
-    one(data, size, REQ_ENDPOINT_CHAT, &def);
-    one(data, size, REQ_ENDPOINT_PRESENCE, &def);
-    one(data, size, REQ_ENDPOINT_CHAT, &tiny);
+    one(data, size, PROTO_EP_CHAT, &def);
+    one(data, size, PROTO_EP_PRESENCE, &def);
+    one(data, size, PROTO_EP_CHAT, &tiny);
     return 0;
 }

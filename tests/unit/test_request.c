@@ -15,19 +15,19 @@
 
 #include "proto/request.h"
 
-#define CHAT REQ_ENDPOINT_CHAT
-#define PRES REQ_ENDPOINT_PRESENCE
+#define CHAT PROTO_EP_CHAT
+#define PRES PROTO_EP_PRESENCE
 #define CH "123e4567-e89b-42d3-a456-426614174000"
 
 static proto_limits L;
 
-static int dec(const char *json, req_endpoint ep, request *r, proto_error *e)
+static int dec(const char *json, proto_endpoint ep, request *r, proto_error *e)
 {
     return request_decode(json, strlen(json), ep, &L, r, e);
 }
 
 /* Decodes json expecting success; the caller must request_free(r). */
-static void ok(const char *json, req_endpoint ep, request *r)
+static void ok(const char *json, proto_endpoint ep, request *r)
 {
     proto_error e;
     if (dec(json, ep, r, &e) != 0)
@@ -36,7 +36,7 @@ static void ok(const char *json, req_endpoint ep, request *r)
 
 /* Decodes json expecting an error with code, a message containing needle,
  * and request_type rtype. */
-static void bad(const char *json, req_endpoint ep, proto_code code, const char *needle,
+static void bad(const char *json, proto_endpoint ep, proto_code code, const char *needle,
                 const char *rtype)
 {
     request r;
