@@ -24,8 +24,13 @@ CLI_SRC   := $(sort $(wildcard src/cli/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB_SRC   := $(filter-out $(MAINS) $(CLI_SRC),$(shell find src -name '*.c' | sort))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# Test tiers: tests/unit needs nothing but the library (`make check`);
+# tests/engine starts real Redis, ZooKeeper, PostgreSQL or a Kafka mock;
+# tests/integration runs the chatd and chat binaries.
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+ENGINE_SRC := $(sort $(wildcard tests/engine/test_*.c))
+ENGINE_BIN := $(ENGINE_SRC:tests/engine/%.c=$(BUILD)/tests/engine/%)
 INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_LIB := $(filter-out $(INTEG_SRC),$(wildcard tests/integration/*.c))
@@ -40,12 +45,14 @@ WEB_OBJ   := $(BUILD)/gen/web_assets.o
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps deps-test deps-bench run test unit integration fuzz bench clean format
+.PHONY: all deps deps-check deps-test deps-bench run check test unit integration fuzz bench clean format
 all: $(BUILD)/chatd $(if $(CLI_SRC),$(BUILD)/chat) $(if $(BENCH_SRC),$(BUILD)/chat-bench) \
      $(BUILD)/kafka_mock
 
 deps:
 	@scripts/deps.sh run
+deps-check:
+	@scripts/deps.sh check
 deps-test:
 	@scripts/deps.sh test
 deps-bench:
@@ -85,6 +92,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -DCHATD_FIXTURES=\"$(CURDIR)/tests/fixtures\" -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
+$(BUILD)/tests/engine/%: tests/engine/%.c $(BUILD)/libchatd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -DCHATD_FIXTURES=\"$(CURDIR)/tests/fixtures\" -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
 $(BUILD)/tests/integration/%: tests/integration/%.c $(INTEG_LIB) $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -DCHATD_FIXTURES=\"$(CURDIR)/tests/fixtures\" -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka
@@ -96,8 +107,13 @@ run: deps
 unit: $(UNIT_BIN)
 integration: all $(INTEG_BIN)
 
+# The fast tier for the edit-compile-test loop: no engine, no server (< 30 s).
+check: deps-check
+	@$(MAKE) --no-print-directory $(UNIT_BIN)
+	@CHATD_TEST_TIER=check scripts/run-tests.sh $(BUILD)
+
 test: deps-test
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(ENGINE_BIN) $(INTEG_BIN)
 	@scripts/run-tests.sh $(BUILD)
 
 # libFuzzer targets (clang). FUZZ_SECONDS per target.
@@ -127,4 +143,4 @@ clean:
 	rm -rf build build-* data-test
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(BUILD)/src/main.d \
-         $(UNIT_BIN:=.d) $(INTEG_BIN:=.d)
+         $(UNIT_BIN:=.d) $(ENGINE_BIN:=.d) $(INTEG_BIN:=.d)

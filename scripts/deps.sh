@@ -31,6 +31,7 @@ bench_pkgs="gnuplot-nox"
 command -v node >/dev/null 2>&1 || bench_pkgs="$bench_pkgs nodejs npm"
 pkgs=$run_pkgs
 case "${1:-run}" in
+  check) pkgs="$run_pkgs libcmocka-dev" ;;
   test) pkgs="$run_pkgs $test_pkgs" ;;
   bench) pkgs="$run_pkgs $test_pkgs $bench_pkgs" ;;
 esac
