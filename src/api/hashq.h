@@ -19,7 +19,9 @@
 #include <stddef.h>
 #include <uv.h>
 
-enum { HASHQ_EFULL = -1, HASHQ_EADDR = -2, HASHQ_ECLOSED = -3 };
+#include "core/err.h"
+
+enum { HASHQ_EFULL = CHATD_EFULL, HASHQ_EADDR = CHATD_EBUSY, HASHQ_ECLOSED = CHATD_ECLOSED };
 
 typedef struct hashq hashq;
 typedef struct hashq_job hashq_job;

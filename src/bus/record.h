@@ -52,6 +52,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "core/err.h"
 
 #define RECORD_VERSION 2
 #define RECORD_MAC_LEN 32                    /* HMAC-SHA256 */
@@ -62,7 +63,12 @@
 
 /* RECORD_EAUTH: the mac is wrong (forged, corrupted, another cluster's
  * secret, or a v1 payload); RECORD_EINVAL: authentic but malformed. */
-enum { RECORD_EINVAL = -1, RECORD_ETOOBIG = -2, RECORD_ENOMEM = -3, RECORD_EAUTH = -4 };
+enum {
+    RECORD_EINVAL = CHATD_EINVAL,
+    RECORD_ETOOBIG = CHATD_ETOOBIG,
+    RECORD_ENOMEM = CHATD_ENOMEM,
+    RECORD_EAUTH = CHATD_EAUTH,
+};
 
 /* The cluster secret, ready to seal and check payloads. */
 typedef struct record_key record_key;

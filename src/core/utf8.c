@@ -80,7 +80,7 @@ bad:
     return -1;
 }
 
-int utf8_valid(const uint8_t *s, size_t len)
+bool utf8_valid(const uint8_t *s, size_t len)
 {
     uint32_t st = 0;
     return utf8_feed(&st, s, len) == 0 && st == 0;

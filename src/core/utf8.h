@@ -6,11 +6,12 @@
 #ifndef CHATD_UTF8_H
 #define CHATD_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1 when s[0..len) is entirely valid UTF-8, else 0. */
-int utf8_valid(const uint8_t *s, size_t len);
+/* true when s[0..len) is entirely valid UTF-8. */
+bool utf8_valid(const uint8_t *s, size_t len);
 
 /* Incremental validator for fragmented text messages. Start with state 0;
  * feed chunks (a character may be split across them); returns 0 while

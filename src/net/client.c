@@ -9,6 +9,7 @@
  */
 #include "net/client.h"
 #include "net/client_internal.h"
+#include "core/err.h"
 
 #include "net/ws.h"
 
@@ -284,7 +285,7 @@ int wsc_recv(wsc *c, int timeout_ms, wsc_msg *m)
         c->in.len = avail;
         c->off = 0;
         ssize_t n = client__buf_read(&c->in, c->fd, need - avail, deadline);
-        if (n == -2)
+        if (n == CHATD_ETIMEDOUT)
             return 0;
         if (n <= 0) {
             c->done = 1; /* EOF or error without a close frame */

@@ -8,6 +8,7 @@
  */
 #include "net/client.h"
 #include "net/client_internal.h"
+#include "core/err.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -79,7 +80,7 @@ int client__send_all(int fd, const void *data, size_t len, int64_t deadline)
     return 0;
 }
 
-/* Reads what is available: > 0 bytes, 0 at EOF, -1 error, -2 timeout. */
+/* Reads what is available: > 0 bytes, 0 at EOF, -1 error, CHATD_ETIMEDOUT. */
 static ssize_t recv_some(int fd, void *buf, size_t cap, int64_t deadline)
 {
     for (;;) {
@@ -92,7 +93,7 @@ static ssize_t recv_some(int fd, void *buf, size_t cap, int64_t deadline)
             return -1;
         int w = wait_fd(fd, POLLIN, deadline);
         if (w == 0)
-            return -2;
+            return CHATD_ETIMEDOUT;
         if (w < 0)
             return -1;
     }

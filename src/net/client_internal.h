@@ -3,7 +3,7 @@
  * client_http.c defines these socket, deadline, buffer and response-head
  * helpers and uses them for HTTP; client.c uses them for the WebSocket
  * handshake and frames. Not part of the API: only those two files include
- * this header. Errors are -1 (and -2 for a timeout where noted).
+ * this header. Errors are -1 (and CHATD_ETIMEDOUT for a timeout where noted).
  */
 #ifndef CHATD_CLIENT_INTERNAL_H
 #define CHATD_CLIENT_INTERNAL_H
@@ -33,7 +33,7 @@ typedef struct client__buf {
 /* Makes room for at least `extra` more bytes plus a NUL; 0 or -1. */
 int client__buf_reserve(client__buf *b, size_t extra);
 /* Reads once into b (room for `chunk` bytes made first), keeping b->p
- * NUL-terminated: > 0 bytes read, 0 at EOF, -1 error, -2 timeout. */
+ * NUL-terminated: > 0 bytes read, 0 at EOF, -1 error, CHATD_ETIMEDOUT. */
 ssize_t client__buf_read(client__buf *b, int fd, size_t chunk, int64_t deadline);
 
 /* ---- HTTP response heads ---- */

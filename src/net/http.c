@@ -169,10 +169,10 @@ int http_req_feed(http_req *r, const char *data, size_t len, size_t *consumed) {
     *consumed = n;
     enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
     if (!r->headers_done) r->head_bytes += n;
-    if (r->error_status) return -1;
+    if (r->error_status) return CHATD_EINVAL;
     if (e == HPE_HEADER_OVERFLOW || (!r->headers_done && r->head_bytes > HTTP_MAX_HEAD)) {
         r->error_status = 431;
-        return -1;
+        return CHATD_EINVAL;
     }
     if (r->complete) {
         http_parser_pause(&r->parser, 0);
@@ -180,7 +180,7 @@ int http_req_feed(http_req *r, const char *data, size_t len, size_t *consumed) {
     }
     if (e != HPE_OK) {
         r->error_status = 400;
-        return -1;
+        return CHATD_EINVAL;
     }
     /* An upgrade request stops the parser after the head; http-parser
      * reports it via parser.upgrade with the message completed. */
@@ -198,7 +198,7 @@ size_t http_path_len(const char *url) { return strcspn(url, "?#"); }
 
 int http_query_param(const char *url, const char *name, char *out, size_t cap) {
     const char *q = strchr(url, '?');
-    if (!q || cap == 0) return -1;
+    if (!q || cap == 0) return CHATD_ENOTFOUND;
     size_t nlen = strlen(name);
     for (const char *p = q + 1; *p && *p != '#';) {
         const char *end = p + strcspn(p, "&#");
@@ -221,7 +221,7 @@ int http_query_param(const char *url, const char *name, char *out, size_t cap) {
         }
         p = *end == '&' ? end + 1 : end;
     }
-    return -1;
+    return CHATD_ENOTFOUND;
 }
 
 const char *http_status_text(int status) {

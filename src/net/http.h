@@ -13,6 +13,8 @@
 #include <http_parser.h>
 #include <stddef.h>
 
+#include "core/err.h"
+
 #define HTTP_MAX_HEAD (16 * 1024)
 #define HTTP_MAX_BODY (64 * 1024)
 
@@ -46,16 +48,16 @@ void http_req_reset(http_req *r);
 /*
  * Feeds data. Returns 1 when a whole request has been parsed (*consumed =
  * bytes used; the rest belongs to the next request or, after an upgrade, to
- * the WebSocket), 0 when more is needed (*consumed = len), or -1 on error
+ * the WebSocket), 0 when more is needed (*consumed = len), or CHATD_EINVAL
  * with r->error_status set (400, 413 or 431).
  */
 int http_req_feed(http_req *r, const char *data, size_t len, size_t *consumed);
 
 /* Finds query parameter `name` in url; copies its URL-decoded value into
- * out (cap bytes). Returns the value's length, -1 when absent, or
- * HTTP_QUERY_EBAD when present but too long for out or holding an encoded
- * NUL. */
-#define HTTP_QUERY_EBAD (-2)
+ * out (cap bytes). Returns the value's length, CHATD_ENOTFOUND when absent,
+ * or HTTP_QUERY_EBAD (CHATD_EINVAL) when present but too long for out or
+ * holding an encoded NUL. */
+#define HTTP_QUERY_EBAD CHATD_EINVAL
 int http_query_param(const char *url, const char *name, char *out, size_t cap);
 /* Length of the path part of url (up to '?' or end). */
 size_t http_path_len(const char *url);

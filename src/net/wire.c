@@ -240,7 +240,7 @@ static wire_event_kind next_ws(wire *w, wire_event *ev) {
         case WS_OP_CLOSE: {
             uint16_t code = 1000;
             int rc = ws_parse_close((const uint8_t *)p, len, &code);
-            if (rc == -2)
+            if (rc == CHATD_EUTF8)
                 return stop_with(w, ev, WIRE_VIOLATION, WS_CLOSE_BAD_DATA,
                                  "invalid UTF-8 in close reason");
             if (rc < 0)

@@ -174,12 +174,12 @@ int ws_parse_close(const uint8_t *payload, size_t len, uint16_t *code)
         return 0;
     }
     if (len == 1 || len > 125)
-        return -1;
+        return CHATD_EINVAL;
     unsigned c = (unsigned)payload[0] << 8 | payload[1];
     if (!ws_close_code_valid(c))
-        return -1;
+        return CHATD_EINVAL;
     if (!utf8_valid(payload + 2, len - 2))
-        return -2;
+        return CHATD_EUTF8;
     *code = (uint16_t)c;
     return 0;
 }
@@ -206,7 +206,7 @@ void ws_accept_key(const char *client_key, size_t key_len, char out[29])
     EVP_EncodeBlock((unsigned char *)out, digest, 20); /* 28 chars + NUL */
 }
 
-int ws_key_valid(const char *key, size_t len)
+bool ws_key_valid(const char *key, size_t len)
 {
     /* base64 of 16 bytes: 22 significant characters, the last one carrying
      * only 2 bits (so one of A, Q, g, w), then "==". */

@@ -15,8 +15,11 @@
 #ifndef CHATD_WS_H
 #define CHATD_WS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/err.h"
 
 enum {
     WS_OP_CONT = 0x0,
@@ -42,9 +45,9 @@ enum {
 };
 
 /* Parser results (negative). */
-#define WS_INCOMPLETE (-2)     /* need more bytes */
-#define WS_ERR_PROTOCOL (-1)   /* RFC violation: close 1002 */
-#define WS_ERR_TOO_BIG (-3)    /* payload length > max_payload: close 1009 */
+#define WS_INCOMPLETE CHATD_EINCOMPLETE /* need more bytes */
+#define WS_ERR_PROTOCOL CHATD_EINVAL    /* RFC violation: close 1002 */
+#define WS_ERR_TOO_BIG CHATD_ETOOBIG    /* payload length > max_payload: close 1009 */
 
 typedef struct ws_header {
     int fin;              /* 1 when FIN bit set */
@@ -99,7 +102,8 @@ size_t ws_close_payload(uint8_t *out, uint16_t code, const char *reason);
  * Validates a received close payload: empty is fine (code 1005 reported),
  * 1 byte is a protocol error, codes must be valid per RFC 6455 7.4.1
  * (1000-1003, 1007-1011, 3000-4999), reason must be UTF-8.
- * Returns 0 and sets *code, or -1 on a protocol violation (-2 bad UTF-8).
+ * Returns 0 and sets *code, CHATD_EINVAL on a protocol violation, or
+ * CHATD_EUTF8 for a reason that is not UTF-8.
  */
 int ws_parse_close(const uint8_t *payload, size_t len, uint16_t *code);
 
@@ -109,9 +113,9 @@ int ws_parse_close(const uint8_t *payload, size_t len, uint16_t *code);
 struct rcbuf;
 int ws_frame_text(struct rcbuf *b);
 
-/* 1 when a Sec-WebSocket-Key is what RFC 6455 4.1 requires: the base64
+/* true when a Sec-WebSocket-Key is what RFC 6455 4.1 requires: the base64
  * encoding of 16 bytes (24 characters), else 0. */
-int ws_key_valid(const char *key, size_t len);
+bool ws_key_valid(const char *key, size_t len);
 
 /* Computes Sec-WebSocket-Accept for a client key: writes 28 chars + NUL
  * (base64 of SHA-1(key + RFC GUID)). If OpenSSL fails, writes "" (which

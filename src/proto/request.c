@@ -47,7 +47,7 @@ void proto_limits_default(proto_limits *l)
 
 /* ---- validation helpers ---- */
 
-int proto_valid_username(const char *s, size_t len)
+bool proto_valid_username(const char *s, size_t len)
 {
     if (!s || len < 1 || len > 32)
         return 0;
@@ -65,7 +65,7 @@ static int is_hex(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-int proto_valid_uuid(const char *s, size_t len)
+bool proto_valid_uuid(const char *s, size_t len)
 {
     if (!s || len != 36)
         return 0;

@@ -11,6 +11,7 @@
 #ifndef CHATD_REQUEST_H
 #define CHATD_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -113,9 +114,9 @@ void request_free(request *req);
  * errors about a frame that is not decoded otherwise (rate limiting). */
 void request_peek_type(const char *payload, size_t len, char *out, size_t cap);
 
-/* Validation helpers shared with HTTP handlers. 1 = valid. */
-int proto_valid_username(const char *s, size_t len);
-int proto_valid_uuid(const char *s, size_t len);
+/* Validation predicates shared with HTTP handlers: true when valid. */
+bool proto_valid_username(const char *s, size_t len);
+bool proto_valid_uuid(const char *s, size_t len);
 /* Parses a decimal message id string; 0 on failure (0 is never a valid id). */
 uint64_t proto_parse_id(const char *s, size_t len);
 

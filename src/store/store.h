@@ -25,18 +25,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "proto/types.h"
 
 typedef struct uv_loop_s uv_loop_t;
 
 enum {
-    STORE_OK = 0,
-    STORE_ENOTFOUND = -1, /* user/channel/message cursor not found */
-    STORE_EEXIST = -2,    /* username taken */
-    STORE_EDUP = -3,      /* MSG_APPEND: client_msg_id seen before; msg holds the original */
-    STORE_EIO = -4,       /* the backend failed (disk, connection): retry later */
-    STORE_ECLOSED = -5,   /* submitted after close began */
-    STORE_ESTALE = -6,    /* MSG_APPEND: the channel has a newer message id (newest_id) */
+    STORE_OK = CHATD_OK,
+    STORE_ENOTFOUND = CHATD_ENOTFOUND, /* user/channel/message cursor not found */
+    STORE_EEXIST = CHATD_EEXIST,       /* username taken */
+    STORE_EDUP = CHATD_EDUP, /* MSG_APPEND: client_msg_id seen before; msg holds the original */
+    STORE_EIO = CHATD_EIO,   /* the backend failed (disk, connection): retry later */
+    STORE_ECLOSED = CHATD_ECLOSED, /* submitted after close began */
+    STORE_ESTALE = CHATD_ESTALE, /* MSG_APPEND: the channel has a newer message id (newest_id) */
 };
 
 typedef enum store_op_kind {

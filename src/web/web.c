@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/err.h"
 #include "core/metrics.h"
 #include "web/assets.h"
 #include "web/webroot.h"
@@ -129,14 +130,14 @@ static const web_asset *embedded_find(const char *path, size_t len) {
     return NULL;
 }
 
-/* The ETag hash of data (hex, as the build computes it): 0, or -1 when
- * OpenSSL fails (no tag rather than a wrong one). */
+/* The ETag hash of data (hex, as the build computes it): 0, or
+ * CHATD_EIO when OpenSSL fails (no tag rather than a wrong one). */
 static int hash_hex(const void *data, size_t len, char out[WEB_ETAG_HEX + 1]) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     static const char hex[] = "0123456789abcdef";
     if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen * 2 < WEB_ETAG_HEX)
-        return -1;
+        return CHATD_EIO;
     for (int i = 0; i < WEB_ETAG_HEX / 2; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
@@ -145,13 +146,14 @@ static int hash_hex(const void *data, size_t len, char out[WEB_ETAG_HEX + 1]) {
     return 0;
 }
 
-/* Finds the file for path (len bytes, "/index.html" for "/"): 0, -1 when
- * the client has no such file, -2 when it could not be hashed. */
+/* Finds the file for path (len bytes, "/index.html" for "/"): 0,
+ * CHATD_ENOTFOUND when the client has no such file, CHATD_EIO when it
+ * could not be hashed. */
 static int load(const web_config *cfg, const char *path, size_t len, web_file *f) {
     memset(f, 0, sizeof(*f));
     if (!cfg->root) {
         const web_asset *a = embedded_find(path, len);
-        if (!a) return -1;
+        if (!a) return CHATD_ENOTFOUND;
         *f = (web_file){a->data, a->gz, a->len, a->gz_len, "", NULL};
         memcpy(f->hash, a->hash, WEB_ETAG_HEX + 1);
         return 0;
@@ -159,12 +161,12 @@ static int load(const web_config *cfg, const char *path, size_t len, web_file *f
     char p[520];
     snprintf(p, sizeof(p), "%.*s", (int)len, path);
     size_t n = 0;
-    if (webroot_read(cfg->root, p, WEB_MAX_FILE, &f->owned, &n) != 0) return -1;
+    if (webroot_read(cfg->root, p, WEB_MAX_FILE, &f->owned, &n) != 0) return CHATD_ENOTFOUND;
     f->data = (const unsigned char *)f->owned;
     f->len = n;
     if (hash_hex(f->data, f->len, f->hash) != 0) {
         free(f->owned);
-        return -2;
+        return CHATD_EIO;
     }
     return 0;
 }
@@ -202,7 +204,7 @@ int web_handle(const web_config *cfg, conn *c, const http_req *req) {
     if (!webroot_path_ok(path, len)) return 0;
     web_file f;
     int rc = load(cfg, path, len, &f);
-    if (rc == -2) {
+    if (rc == CHATD_EIO) {
         metrics_http(500);
         conn_http_error(c, 500, "internal", "could not hash the file");
         return 1;

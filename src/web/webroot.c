@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "web/webroot.h"
+#include "core/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,17 +17,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int webroot_path_ok(const char *path, size_t len) {
-    if (len < 2 || len > 512 || path[0] != '/') return 0;
+bool webroot_path_ok(const char *path, size_t len) {
+    if (len < 2 || len > 512 || path[0] != '/') return false;
     for (size_t i = 0; i < len; i++) {
         char ch = path[i];
         int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
                  ch == '_' || ch == '-' || ch == '.' || ch == '/';
-        if (!ok) return 0;
+        if (!ok) return false;
         /* each segment: non-empty, not starting with '.' */
-        if (ch == '/' && (i + 1 == len || path[i + 1] == '/' || path[i + 1] == '.')) return 0;
+        if (ch == '/' && (i + 1 == len || path[i + 1] == '/' || path[i + 1] == '.')) return false;
     }
-    return 1;
+    return true;
 }
 
 /* 1 when real is root_real or below it. */
@@ -38,18 +39,18 @@ static int inside(const char *root_real, const char *real) {
 
 int webroot_read(const char *root, const char *path, size_t max, char **data, size_t *len) {
     char root_real[PATH_MAX], full[PATH_MAX], real[PATH_MAX];
-    if (!webroot_path_ok(path, strlen(path))) return -1;
-    if (!realpath(root, root_real)) return -1;
+    if (!webroot_path_ok(path, strlen(path))) return CHATD_ENOTFOUND;
+    if (!realpath(root, root_real)) return CHATD_ENOTFOUND;
     int n = snprintf(full, sizeof(full), "%s%s", root_real, path);
-    if (n < 0 || (size_t)n >= sizeof(full)) return -1;
-    if (!realpath(full, real) || !inside(root_real, real)) return -1;
+    if (n < 0 || (size_t)n >= sizeof(full)) return CHATD_ENOTFOUND;
+    if (!realpath(full, real) || !inside(root_real, real)) return CHATD_ENOTFOUND;
 
     int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return -1;
+    if (fd < 0) return CHATD_ENOTFOUND;
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
         close(fd);
-        return -1;
+        return CHATD_ENOTFOUND;
     }
     size_t size = (size_t)st.st_size, got = 0;
     char *buf = malloc(size ? size : 1);
@@ -65,7 +66,7 @@ int webroot_read(const char *root, const char *path, size_t max, char **data, si
     close(fd);
     if (failed) {
         free(buf);
-        return -2;
+        return CHATD_EIO;
     }
     *data = buf;
     *len = got;

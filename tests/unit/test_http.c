@@ -472,11 +472,11 @@ static void test_query_param(void **st) {
     assert_string_equal(out, "");
 
     /* missing */
-    assert_int_equal(http_query_param("/x", "q", out, sizeof out), -1);
-    assert_int_equal(http_query_param("/x?", "q", out, sizeof out), -1);
-    assert_int_equal(http_query_param("/x?a=1&b=2", "q", out, sizeof out), -1);
-    assert_int_equal(http_query_param("/x?q", "q", out, sizeof out), -1);       /* no '=' */
-    assert_int_equal(http_query_param("/x?a=1#q=2", "q", out, sizeof out), -1); /* fragment */
+    assert_int_equal(http_query_param("/x", "q", out, sizeof out), CHATD_ENOTFOUND);
+    assert_int_equal(http_query_param("/x?", "q", out, sizeof out), CHATD_ENOTFOUND);
+    assert_int_equal(http_query_param("/x?a=1&b=2", "q", out, sizeof out), CHATD_ENOTFOUND);
+    assert_int_equal(http_query_param("/x?q", "q", out, sizeof out), CHATD_ENOTFOUND);       /* no '=' */
+    assert_int_equal(http_query_param("/x?a=1#q=2", "q", out, sizeof out), CHATD_ENOTFOUND); /* fragment */
     assert_int_equal(http_query_param("/x?a=1#q=2", "a", out, sizeof out), 1);
     assert_string_equal(out, "1");
 
@@ -485,7 +485,7 @@ static void test_query_param(void **st) {
     assert_string_equal(out, "2");
     assert_int_equal(http_query_param("/x?token=2&tok=1", "tok", out, sizeof out), 1);
     assert_string_equal(out, "1");
-    assert_int_equal(http_query_param("/x?token=2", "tok", out, sizeof out), -1);
+    assert_int_equal(http_query_param("/x?token=2", "tok", out, sizeof out), CHATD_ENOTFOUND);
     assert_int_equal(http_query_param("/x?xtoken=3&token=4", "token", out, sizeof out), 1);
     assert_string_equal(out, "4");
     assert_int_equal(http_query_param("/x?q&q=5", "q", out, sizeof out), 1);

@@ -307,7 +307,7 @@ static void test_close_payload_parse(void **st)
     uint16_t code = 0;
     assert_int_equal(ws_parse_close(NULL, 0, &code), 0);
     assert_int_equal(code, 1005);
-    assert_int_equal(ws_parse_close((const uint8_t *)"\x03", 1, &code), -1);
+    assert_int_equal(ws_parse_close((const uint8_t *)"\x03", 1, &code), CHATD_EINVAL);
 
     const unsigned valid[] = { 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
                                3000, 3999, 4000, 4001, 4002, 4999 };
@@ -321,7 +321,7 @@ static void test_close_payload_parse(void **st)
                                  1100, 2000, 2999, 5000, 65535 };
     for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
         uint8_t p[2] = { (uint8_t)(invalid[i] >> 8), (uint8_t)invalid[i] };
-        if (ws_parse_close(p, 2, &code) != -1)
+        if (ws_parse_close(p, 2, &code) != CHATD_EINVAL)
             fail_msg("close code %u accepted", invalid[i]);
     }
 
@@ -329,9 +329,9 @@ static void test_close_payload_parse(void **st)
     assert_int_equal(ws_parse_close(good_reason, sizeof(good_reason) - 1, &code), 0);
     assert_int_equal(code, 1000);
     const uint8_t bad_reason[] = "\x03\xE8" "bye \xED\xA0\x80";
-    assert_int_equal(ws_parse_close(bad_reason, sizeof(bad_reason) - 1, &code), -2);
+    assert_int_equal(ws_parse_close(bad_reason, sizeof(bad_reason) - 1, &code), CHATD_EUTF8);
     const uint8_t cut_reason[] = "\x03\xE8" "bye \xE2\x82";
-    assert_int_equal(ws_parse_close(cut_reason, sizeof(cut_reason) - 1, &code), -2);
+    assert_int_equal(ws_parse_close(cut_reason, sizeof(cut_reason) - 1, &code), CHATD_EUTF8);
 }
 
 static void test_close_payload_build(void **st)
