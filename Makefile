@@ -1,7 +1,7 @@
 # chatd — build, run, test.  `make run` and `make test` are the two commands
 # a user needs; both install missing Debian packages first (scripts/deps.sh).
 
-PKGS      := libuv jansson libjwt libsodium openssl sqlite3 libpq hiredis rdkafka
+PKGS      := libuv jansson libjwt libsodium openssl sqlite3 libpq hiredis rdkafka inih
 SANITIZE  ?=
 comma     := ,
 BUILD     := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))

@@ -6,7 +6,7 @@
 set -euo pipefail
 run_pkgs="build-essential pkg-config libuv1-dev libhttp-parser-dev libjansson-dev libjwt-dev
   libsodium-dev libssl-dev libsqlite3-dev libedit-dev libpq-dev
-  libhiredis-dev librdkafka-dev libzookeeper-mt-dev"
+  libhiredis-dev librdkafka-dev libzookeeper-mt-dev libinih-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev redis-server redis-tools libhiredis-dev
   zookeeper libzookeeper-mt-dev postgresql libpq-dev librdkafka-dev python3-websockets tmux"
 bench_pkgs="gnuplot-nox"
