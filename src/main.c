@@ -1,4 +1,5 @@
 /* chatd: parse the configuration and run the requested role. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -8,6 +9,7 @@
 #include "roles/roles.h"
 
 int main(int argc, char **argv) {
+    signal(SIGHUP, SIG_IGN); /* until the loop handles it: a reload during start-up is moot */
     chatd_config cfg;
     int rc = config_parse(&cfg, argc, argv);
     if (rc != 0) {

@@ -10,8 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/origin.h"
 #include "auth/token.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "net/ws.h"
 #include "roles/app.h"
 
@@ -97,6 +99,13 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
         conn_http_error(c, 404, "not_found", "no such WebSocket endpoint on this server");
         return;
     }
+    /* A browser page of another origin (--allowed-origins). */
+    if (!origin_allowed(a->cfg->allowed_origins, req->origin, req->host)) {
+        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("origin", req->origin), LOG_STR("addr", conn_peer(c))),
+                  "WebSocket refused: origin not allowed");
+        conn_http_error(c, 403, "forbidden", "this page's origin may not open WebSockets here");
+        return;
+    }
     if (strcmp(req->ws_version, "13") != 0) {
         conn_http_error(c, 400, "invalid_request",
                         "unsupported WebSocket handshake (need version 13)");
@@ -119,8 +128,8 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
     }
     pending_upgrade *p = calloc(1, sizeof(*p));
     if (!p) abort();
-    int rc = have  ? token_verify(a->key, a->key_len, token, clock_now_ms() / 1000, p->user,
-                                  sizeof(p->user))
+    int rc = have  ? keyring_verify(a->keys, token, clock_now_ms() / 1000, p->user,
+                                    sizeof(p->user))
              : bad ? TOKEN_EINVALID
                    : TOKEN_EMISSING;
     explicit_bzero(token, sizeof(token));
