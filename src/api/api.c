@@ -208,7 +208,8 @@ static void register_stored(store_op *op) {
         if (k->a->d) domain_user_added(k->a->d, k->username);
         char at[25];
         enc_iso_time(k->created_ms, at);
-        log_info("registered user %s", k->username);
+        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("user", k->username), LOG_STR("addr", k->job.addr)),
+                  "registered user");
         respond_json(k->c, 201,
                      json_pack("{s:s,s:s,s:s}", "user_id", k->username, "username", k->username,
                                "created_at", at));
@@ -299,11 +300,15 @@ static void verify_done(hashq_job *job, int status) {
         return;
     }
     if (!k->ok) { /* the attempt was counted when it began */
+        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("user", k->username), LOG_STR("addr", k->job.addr)),
+                  "login failed");
         respond_error(k->c, 401, "unauthorized", "Invalid credentials");
         call_free(k);
         return;
     }
     throttle_success(&a->auth_throttle, k->username);
+    log_event(LOG_DEBUG, LOG_FIELDS(LOG_STR("user", k->username), LOG_STR("addr", k->job.addr)),
+              "login");
     throttle_forgive(&a->addr_throttle, k->job.addr, clock_mono_ms());
     api_instance chat, pres;
     if (!a->cfg.pick || a->cfg.pick(a->cfg.pick_data, &chat, &pres) != 0) {

@@ -62,10 +62,14 @@ static void user_checked(void *data, int exists) {
     unsigned cap = p->a->cfg->max_conns_per_user;
     if (c->state != CONN_HTTP) { /* the client went away meanwhile */
     } else if (!exists) {
+        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("user", p->user), LOG_STR("addr", conn_peer(c))),
+                  "WebSocket refused: no such user");
         refuse(c, p->ep, 0);
     } else if (cap && domain_user_conns(p->a->dom, p->user) >= cap) {
         char why[96];
         snprintf(why, sizeof(why), "too many connections for this user (limit %u)", cap);
+        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("user", p->user), LOG_STR("addr", conn_peer(c))),
+                  "WebSocket refused: %s", why);
         conn_ws_accept(c, p->ep);
         conn_close_ws(c, WS_CLOSE_POLICY, why);
     } else {
@@ -79,6 +83,10 @@ static void user_checked(void *data, int exists) {
         c->user = w;
         conn_ws_accept(c, p->ep);
         if (c->user == w && c->state == CONN_WS) {
+            log_event(LOG_DEBUG,
+                      LOG_FIELDS(LOG_STR("user", w->user), LOG_STR("addr", conn_peer(c)),
+                                 LOG_STR("endpoint", p->ep == EP_PRESENCE ? "presence" : "chat")),
+                      "WebSocket open");
             domain_session_open(p->a->dom, &w->s, w->user, p->ep == EP_PRESENCE);
             if (p->a->um && p->ep == EP_CHAT) usermap_add(p->a->um, w->user, p->a->node_id);
         }
@@ -135,6 +143,10 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
     explicit_bzero(token, sizeof(token));
     if (rc != 0) {
         free(p);
+        log_event(LOG_DEBUG, LOG_FIELDS(LOG_STR("addr", conn_peer(c))), "WebSocket refused: %s",
+                  rc == TOKEN_EMISSING   ? "no token"
+                  : rc == TOKEN_EEXPIRED ? "expired token"
+                                         : "bad token");
         refuse(c, ep, rc == TOKEN_EMISSING);
         return;
     }
