@@ -8,7 +8,8 @@ run_pkgs="build-essential pkg-config libuv1-dev libhttp-parser-dev libjansson-de
   libsodium-dev libssl-dev libsqlite3-dev libedit-dev libpq-dev
   libhiredis-dev librdkafka-dev libzookeeper-mt-dev libinih-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev redis-server redis-tools libhiredis-dev
-  zookeeper libzookeeper-mt-dev postgresql libpq-dev librdkafka-dev python3-websockets tmux"
+  zookeeper libzookeeper-mt-dev postgresql libpq-dev librdkafka-dev python3-websockets tmux
+  sqlite3 curl systemd man-db groff-base dpkg-dev adduser"
 bench_pkgs="gnuplot-nox"
 command -v node >/dev/null 2>&1 || bench_pkgs="$bench_pkgs nodejs npm"
 pkgs=$run_pkgs

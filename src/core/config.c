@@ -102,13 +102,15 @@ static void usage(FILE *f) {
                "Cluster roles meet through PostgreSQL, Redis, ZooKeeper and Kafka (or Redis\n"
                "Streams): `api` serves the HTTP API, `chat` serves /chat, `presence` serves\n"
                "/presence, `dispatcher` routes messages to the chat servers.\n\noptions:\n");
-    for (size_t i = 0; i < NOPTS; i++) fprintf(f, "  --%-22s %s\n", opts[i].name, opts[i].help);
+    for (size_t i = 0; i < NOPTS; i++)
+        fprintf(f, "  --%-22s %s%s\n", opts[i].name, opts[i].help, opts[i].reload ? " [SIGHUP]" : "");
     fprintf(f, "  --%-22s %s\n  --%-22s %s\n  --%-22s %s\n\n", "print-config",
             "print the effective configuration and where each value came from", "help",
             "print this help", "version", "print the version");
     fprintf(f, "Every option can also be set in the environment (--port-file is CHATD_PORT_FILE)\n"
                "or in the configuration file (port-file = ...). Flags win over the environment,\n"
-               "which wins over the file. SIGHUP reloads the file and the JWT secrets.\n");
+               "which wins over the file. SIGHUP reloads the file and the JWT secrets; options\n"
+               "marked [SIGHUP] then take their new value, the others need a restart.\n");
 }
 
 static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
