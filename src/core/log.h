@@ -1,6 +1,6 @@
 /*
  * log: leveled logging to stderr, one line per event, as text
- * ("2026-11-24T20:31:05.123Z INFO  msg key=value ...") or as JSON
+ * ("2026-11-24T20:31:05.123Z info  msg key=value ...") or as JSON
  * ({"time":"...","level":"info","msg":"...","role":"all","key":"value"}),
  * which log collectors read without a parser of their own.
  *
