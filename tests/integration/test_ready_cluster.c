@@ -135,7 +135,12 @@ static void test_ready_names_what_is_down(void **state) {
     kill(pid, SIGTERM);
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "tail -n 40 %s/chatd.log >&2", dir);
+        if (system(cmd) != 0) fprintf(stderr, "(no log)\n");
+        fail_msg("chatd chat exited with status %d", status);
+    }
 }
 
 int main(void) {
