@@ -1,7 +1,7 @@
 # chatd — build, run, test.  `make run` and `make test` are the two commands
 # a user needs; both install missing Debian packages first (scripts/deps.sh).
 
-PKGS      := libuv jansson libjwt libsodium openssl sqlite3 libpq hiredis rdkafka
+PKGS      := libuv jansson libjwt libsodium openssl sqlite3 libpq hiredis rdkafka inih
 SANITIZE  ?=
 comma     := ,
 BUILD     := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
@@ -45,7 +45,7 @@ WEB_OBJ   := $(BUILD)/gen/web_assets.o
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps deps-check deps-test deps-bench run check test unit integration fuzz bench clean format
+.PHONY: all deps deps-check deps-test deps-bench run check test unit integration fuzz bench clean format install deb
 all: $(BUILD)/chatd $(if $(CLI_SRC),$(BUILD)/chat) $(if $(BENCH_SRC),$(BUILD)/chat-bench) \
      $(BUILD)/kafka_mock
 
@@ -135,6 +135,35 @@ fuzz: deps-test $(FUZZ_BIN)
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh $(BUILD)
+
+# Installation (docs/OPERATIONS.md, "Install"). DESTDIR stages it;
+# the configuration file is never overwritten.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/chatd
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+VERSION    ?= 0.1.0
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/chatd $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/chatd $(BUILD)/chat $(BUILD)/chat-bench $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd.8
+	install -m 0644 man/chat.1 $(DESTDIR)$(MANDIR)/man1/chat.1
+	install -m 0644 docs/OPERATIONS.md $(DESTDIR)$(DOCDIR)/OPERATIONS.md
+	[ -e $(DESTDIR)$(SYSCONFDIR)/chatd/chatd.conf ] || \
+	  install -m 0644 etc/chatd.conf $(DESTDIR)$(SYSCONFDIR)/chatd/chatd.conf
+	sed 's|@BINDIR@|$(BINDIR)|g' packaging/chatd.service.in > $(DESTDIR)$(UNITDIR)/chatd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/chatd.service
+
+# A Debian package of the same (PREFIX=/usr) in $(BUILD)/chatd_VERSION_ARCH.deb.
+deb: all
+	rm -rf $(BUILD)/deb-root
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/deb-root PREFIX=/usr \
+	  UNITDIR=/lib/systemd/system
+	gzip -9n $(BUILD)/deb-root/usr/share/man/man8/chatd.8 $(BUILD)/deb-root/usr/share/man/man1/chat.1
+	packaging/mkdeb.sh $(CURDIR)/$(BUILD)/deb-root $(VERSION) $(CURDIR)/$(BUILD)
 
 format:
 	clang-format -i $$(find src tests -name '*.[ch]')

@@ -11,6 +11,10 @@ export CHATD_BIN="$PWD/$build/chatd"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
+# No test reads the machine's /etc/chatd/chatd.conf: '' = no configuration
+# file unless a test names one.
+export CHATD_CONFIG=''
+unset CHATD_LOG_FORMAT
 # The protocol suite: what a client sees, whatever the shape behind it.
 PROTOCOL_SUITE="test_http test_chat test_messages test_errors test_presence test_fanout test_abuse"
 # Every test starts from an empty TMPDIR of its own run: nothing a test
@@ -53,8 +57,10 @@ for t in "${tiers[@]}"; do
   done
 done
 # Script tests (tests/scripts/test_*.sh): they print cmocka's summary lines.
+# Those marked "# tier: check" need no engine and run in make check too.
 for t in tests/scripts/test_*.sh; do
   [ -x "$t" ] || continue
+  [ "$tier" = check ] && ! grep -q '^# tier: check$' "$t" && continue
   [ -n "$filter" ] && [[ "$t" != *"$filter"* ]] && continue
   run_one "scripts/$(basename "$t")" "$t" BUILD="$build"
 done

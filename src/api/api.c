@@ -12,11 +12,13 @@
 
 #include "api/hashq.h"
 #include "api/throttle.h"
-#include "auth/token.h"
+#include "auth/keyring.h"
 #include "chat/domain.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "ops/endpoints.h"
+#include "ops/ready.h"
 #include "proto/encode.h"
 #include "proto/request.h"
 
@@ -54,6 +56,16 @@ static double reg_burst(const api_config *cfg) {
     return b < 1 ? 1 : b;
 }
 
+static unsigned addr_failures(const api_config *cfg) {
+    return cfg->auth_fail_per_addr ? cfg->auth_fail_per_addr : 30;
+}
+
+/* One address may fill a quarter of the queue: the rest stays for others. */
+static void hash_caps(const api_config *cfg, size_t *cap, size_t *per_addr) {
+    *cap = cfg->max_hash_queue ? cfg->max_hash_queue : 64;
+    *per_addr = *cap / 4 ? *cap / 4 : 1;
+}
+
 api *api_new(const api_config *cfg, uv_loop_t *loop, const store_backend *sb, store *st,
              domain *d) {
     api *a = calloc(1, sizeof(*a));
@@ -65,12 +77,10 @@ api *api_new(const api_config *cfg, uv_loop_t *loop, const store_backend *sb, st
     a->d = d;
     a->started_ms = clock_mono_ms();
     throttle_init(&a->auth_throttle, 10, 60000);
-    throttle_init(&a->addr_throttle, cfg->auth_fail_per_addr ? cfg->auth_fail_per_addr : 30,
-                  60000);
-    /* One address may fill a quarter of the queue: the rest stays for others. */
-    size_t qcap = cfg->max_hash_queue ? cfg->max_hash_queue : 64;
-    a->hashes = hashq_new(loop, cfg->hash_workers ? cfg->hash_workers : 2, qcap,
-                          qcap / 4 ? qcap / 4 : 1);
+    throttle_init(&a->addr_throttle, addr_failures(cfg), 60000);
+    size_t qcap, per_addr;
+    hash_caps(cfg, &qcap, &per_addr);
+    a->hashes = hashq_new(loop, cfg->hash_workers ? cfg->hash_workers : 2, qcap, per_addr);
     a->reg_tokens = reg_burst(cfg);
     a->reg_refill_ms = a->started_ms;
     if (password_hash(&cfg->pw, "chatd-dummy-password", 20, a->dummy_hash) != 0) {
@@ -88,18 +98,24 @@ void api_free(api *a) {
     free(a);
 }
 
+void api_set_limits(api *a, const api_config *cfg) {
+    a->cfg.token_ttl_s = cfg->token_ttl_s;
+    a->cfg.max_hash_queue = cfg->max_hash_queue;
+    a->cfg.register_per_sec = cfg->register_per_sec;
+    a->cfg.auth_fail_per_addr = cfg->auth_fail_per_addr;
+    a->cfg.trust_proxy = cfg->trust_proxy;
+    a->addr_throttle.max_failures = addr_failures(cfg);
+    size_t qcap, per_addr;
+    hash_caps(cfg, &qcap, &per_addr);
+    hashq_set_limits(a->hashes, qcap, per_addr);
+}
+
 void api_tick(api *a) {
     throttle_prune(&a->auth_throttle, clock_mono_ms());
     throttle_prune(&a->addr_throttle, clock_mono_ms());
 }
 
-static void respond_json(conn *c, int status, json_t *body) {
-    char *s = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    metrics_http(status);
-    conn_http_respond(c, status, "application/json", s, strlen(s));
-    free(s);
-}
+static void respond_json(conn *c, int status, json_t *body) { ops_respond_json(c, status, body); }
 
 static void respond_error(conn *c, int status, const char *code, const char *msg) {
     respond_json(c, status, json_pack("{s:s,s:s}", "error", msg, "code", code));
@@ -192,7 +208,8 @@ static void register_stored(store_op *op) {
         if (k->a->d) domain_user_added(k->a->d, k->username);
         char at[25];
         enc_iso_time(k->created_ms, at);
-        log_info("registered user %s", k->username);
+        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("user", k->username), LOG_STR("addr", k->job.addr)),
+                  "registered user");
         respond_json(k->c, 201,
                      json_pack("{s:s,s:s,s:s}", "user_id", k->username, "username", k->username,
                                "created_at", at));
@@ -283,11 +300,15 @@ static void verify_done(hashq_job *job, int status) {
         return;
     }
     if (!k->ok) { /* the attempt was counted when it began */
+        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("user", k->username), LOG_STR("addr", k->job.addr)),
+                  "login failed");
         respond_error(k->c, 401, "unauthorized", "Invalid credentials");
         call_free(k);
         return;
     }
     throttle_success(&a->auth_throttle, k->username);
+    log_event(LOG_DEBUG, LOG_FIELDS(LOG_STR("user", k->username), LOG_STR("addr", k->job.addr)),
+              "login");
     throttle_forgive(&a->addr_throttle, k->job.addr, clock_mono_ms());
     api_instance chat, pres;
     if (!a->cfg.pick || a->cfg.pick(a->cfg.pick_data, &chat, &pres) != 0) {
@@ -296,8 +317,8 @@ static void verify_done(hashq_job *job, int status) {
         return;
     }
     char *token = NULL;
-    if (token_issue(a->cfg.jwt_key, a->cfg.jwt_key_len, k->username, clock_now_ms() / 1000,
-                    a->cfg.token_ttl_s, &token) != 0) {
+    if (keyring_issue(a->cfg.keys, k->username, clock_now_ms() / 1000, a->cfg.token_ttl_s,
+                      &token) != 0) {
         respond_error(k->c, 500, "internal", "could not issue a token");
         call_free(k);
         return;
@@ -362,38 +383,13 @@ static void handle_auth(api *a, conn *c, http_req *req) {
     a->sb->submit(a->st, &k->op);
 }
 
-/* ---- GET /health, GET /metrics ---- */
-
-static void handle_health(api *a, conn *c) {
-    respond_json(c, 200,
-                 json_pack("{s:s,s:s,s:s,s:I}", "status", "ok", "service", "chatd", "role",
-                           a->cfg.role, "uptime_s",
-                           (json_int_t)((clock_mono_ms() - a->started_ms) / 1000)));
-}
-
-static void handle_metrics(conn *c) {
-    size_t len = 0;
-    char *text = metrics_render(&len);
-    char extra[160];
-    int n = snprintf(extra, sizeof(extra),
-                     "# HELP chatd_json_encodes_total Server frames JSON-encoded.\n"
-                     "# TYPE chatd_json_encodes_total counter\nchatd_json_encodes_total %llu\n",
-                     (unsigned long long)enc_count());
-    char *all = malloc(len + (size_t)n + 1);
-    if (!all) abort();
-    memcpy(all, text, len);
-    memcpy(all + len, extra, (size_t)n);
-    metrics_http(200);
-    conn_http_respond(c, 200, "text/plain; version=0.0.4", all, len + (size_t)n);
-    free(all);
-    free(text);
-}
-
 void api_handle(api *a, conn *c, http_req *req) {
     size_t plen = http_path_len(req->url ? req->url : "/");
     const char *url = req->url ? req->url : "/";
 #define ROUTE(p) (plen == sizeof(p) - 1 && !memcmp(url, p, plen))
-    int known = ROUTE("/auth") || ROUTE("/register") || ROUTE("/health") || ROUTE("/metrics");
+    /* With an admin port, /metrics and /ready are served there only. */
+    int ops = !a->cfg.ops_elsewhere && (ROUTE("/metrics") || (ROUTE("/ready") && a->cfg.ready));
+    int known = ROUTE("/auth") || ROUTE("/register") || ROUTE("/health") || ops;
     /* The browser client, where it can log in (its /auth is same-origin). */
     if (!known && a->st && web_handle(&a->cfg.web, c, req)) return;
     if (!known) {
@@ -405,9 +401,11 @@ void api_handle(api *a, conn *c, http_req *req) {
     } else if (ROUTE("/register") && req->method == HTTP_POST) {
         handle_register(a, c, req);
     } else if (ROUTE("/health") && req->method == HTTP_GET) {
-        handle_health(a, c);
+        ops_health(c, a->cfg.role, a->started_ms);
     } else if (ROUTE("/metrics") && req->method == HTTP_GET) {
-        handle_metrics(c);
+        ops_metrics(c);
+    } else if (ROUTE("/ready") && req->method == HTTP_GET) {
+        ready_handle(a->cfg.ready, c);
     } else {
         respond_error(c, 405, "method_not_allowed", "method not allowed for this endpoint");
     }

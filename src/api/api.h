@@ -1,8 +1,9 @@
 /*
  * api: the HTTP API — POST /auth, POST /register, GET /health,
- * GET /metrics (PROTOCOL.md section 1), and the browser client's files
- * (web/web.h) on a server that answers /auth. Password hashing and checking
- * run on libuv's thread pool through a bounded, per-address fair queue
+ * GET /metrics and GET /ready (PROTOCOL.md section 1; the last two move to
+ * the admin port when there is one, src/ops), and the browser client's
+ * files (web/web.h) on a server that answers /auth. Password hashing and
+ * checking run on libuv's thread pool through a bounded, per-address fair queue
  * (hashq.h); user records come from the store. Logins are throttled by
  * username and by client address, registrations by a global rate.
  */
@@ -19,6 +20,8 @@
 #include "web/web.h"
 
 typedef struct domain domain;
+typedef struct keyring keyring;
+typedef struct ready ready;
 
 /* A service instance handed to clients by /auth. */
 typedef struct api_instance {
@@ -28,8 +31,7 @@ typedef struct api_instance {
 } api_instance;
 
 typedef struct api_config {
-    const uint8_t *jwt_key;     /* borrowed; outlives the api */
-    size_t jwt_key_len;
+    const keyring *keys;        /* JWT keys (auth/keyring.h); borrowed, outlives the api */
     int64_t token_ttl_s;
     password_params pw;
     const char *role;           /* for /health */
@@ -44,6 +46,9 @@ typedef struct api_config {
     unsigned auth_fail_per_addr;/* failed /auth per client address per minute: beyond, 429 */
     int trust_proxy;            /* the client address is the last X-Forwarded-For entry */
     web_config web;             /* the browser client, served where /auth is */
+    /* operations (src/ops) */
+    ready *ready;               /* answers /ready; borrowed; NULL: 404 */
+    int ops_elsewhere;          /* an admin port serves /metrics and /ready: 404 here */
 } api_config;
 
 typedef struct api api;
@@ -55,5 +60,9 @@ void api_free(api *a);
 void api_handle(api *a, conn *c, http_req *req);
 /* Periodic housekeeping. */
 void api_tick(api *a);
+/* A reload: takes cfg's token_ttl_s, abuse limits (hash queue, register
+ * rate, failed logins per address) and trust_proxy; the rest of cfg is
+ * ignored. Requests in progress keep the limits they started with. */
+void api_set_limits(api *a, const api_config *cfg);
 
 #endif

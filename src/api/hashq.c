@@ -48,6 +48,11 @@ hashq *hashq_new(uv_loop_t *loop, unsigned workers, size_t max_waiting, size_t p
 
 size_t hashq_waiting(const hashq *q) { return q->waiting; }
 
+void hashq_set_limits(hashq *q, size_t max_waiting, size_t per_addr) {
+    q->max_waiting = max_waiting;
+    q->per_addr = per_addr ? per_addr : 1;
+}
+
 static addr_q *addr_of(hashq *q, const char *addr) {
     addr_q *a = strmap_get(&q->addrs, addr);
     if (a) return a;

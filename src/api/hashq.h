@@ -43,6 +43,8 @@ hashq *hashq_new(uv_loop_t *loop, unsigned workers, size_t max_waiting, size_t p
 void hashq_free(hashq *q);
 /* Starts or queues job. 0, HASHQ_EFULL or HASHQ_EADDR. */
 int hashq_submit(hashq *q, hashq_job *job);
+/* New caps (a reload); jobs already waiting stay. */
+void hashq_set_limits(hashq *q, size_t max_waiting, size_t per_addr);
 /* Jobs waiting (not running). */
 size_t hashq_waiting(const hashq *q);
 

@@ -325,7 +325,8 @@ static int rate_take(domain *d, session *s) {
     if (s->abuse_start_ms == 0 || now - s->last_reject_ms > 1000) s->abuse_start_ms = now;
     s->last_reject_ms = now;
     if (now - s->abuse_start_ms >= d->cfg.abuse_close_ms) {
-        log_warn("closing a connection of %s: sustained rate limit abuse", s->user->name);
+        log_event(LOG_WARN, LOG_FIELDS(LOG_STR("user", s->user->name)),
+                  "closing a connection: sustained rate limit abuse");
         s->io->close(s, 1008, "rate limit exceeded for too long");
     }
     return 0;
@@ -578,4 +579,14 @@ void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip) {
     d->bb->publish(d->bus, &r);
     if (to != small) free(to);
     rcbuf_unref(frame);
+}
+
+void domain_set_limits(domain *d, const domain_config *cfg) {
+    d->cfg.rate_per_sec = cfg->rate_per_sec;
+    d->cfg.rate_burst = cfg->rate_burst;
+    d->cfg.abuse_close_ms = cfg->abuse_close_ms;
+    d->cfg.limits.max_content = cfg->limits.max_content;
+    d->cfg.max_channels_per_user = cfg->max_channels_per_user;
+    d->cfg.presence_timeout_ms = cfg->presence_timeout_ms;
+    d->cfg.cache_ttl_ms = cfg->cache_ttl_ms;
 }

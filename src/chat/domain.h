@@ -97,4 +97,10 @@ unsigned domain_user_conns(const domain *d, const char *username);
 /* Live session counts (for discovery/health). */
 size_t domain_sessions(const domain *d, int presence);
 
+/* A reload (SIGHUP): takes cfg's rate limits (rate_per_sec, rate_burst,
+ * abuse_close_ms), limits.max_content, max_channels_per_user,
+ * presence_timeout_ms and cache_ttl_ms; node_id and cluster are ignored.
+ * Open sessions keep their tokens and go on under the new limits. */
+void domain_set_limits(domain *d, const domain_config *cfg);
+
 #endif

@@ -70,6 +70,8 @@ typedef struct discovery_backend {
     /* Copies up to max live instances of service into out; returns how many. */
     size_t (*list)(discovery *d, const char *service, discovery_instance *out, size_t max);
     void (*close)(discovery *d);
+    /* 1 when the registry is reachable now (/ready); NULL: always. Any thread. */
+    int (*connected)(discovery *d);
 } discovery_backend;
 
 extern const discovery_backend discovery_zookeeper_backend;

@@ -664,6 +664,13 @@ int discovery_zookeeper_session(discovery *d, int64_t *session_id, char passwd[1
     return rc;
 }
 
+static int zk_connected(discovery *d) {
+    pthread_mutex_lock(&d->mu);
+    int up = d->zh && d->connected;
+    pthread_mutex_unlock(&d->mu);
+    return up;
+}
+
 const discovery_backend discovery_zookeeper_backend = {
     .name = "zookeeper",
     .open = zk_open,
@@ -672,4 +679,5 @@ const discovery_backend discovery_zookeeper_backend = {
     .update = zk_update,
     .list = zk_list,
     .close = zk_close,
+    .connected = zk_connected,
 };

@@ -20,7 +20,8 @@ enum {
     H_IF_NONE_MATCH,
     H_ACCEPT_ENCODING,
     H_FORWARDED_FOR,
-    H_ORIGIN
+    H_ORIGIN,
+    H_HOST
 };
 
 static http_req *req_of(http_parser *p) { return (http_req *)p->data; }
@@ -77,6 +78,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
             else if (!strcasecmp(r->hname, "Accept-Encoding")) r->cur_header = H_ACCEPT_ENCODING;
             else if (!strcasecmp(r->hname, "X-Forwarded-For")) r->cur_header = H_FORWARDED_FOR;
             else if (!strcasecmp(r->hname, "Origin")) r->cur_header = H_ORIGIN;
+            else if (!strcasecmp(r->hname, "Host")) r->cur_header = H_HOST;
         }
     }
     switch (r->cur_header) {
@@ -92,6 +94,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
         append_value(r->x_forwarded_for, sizeof(r->x_forwarded_for), at, len);
         break;
     case H_ORIGIN: append_value(r->origin, sizeof(r->origin), at, len); break;
+    case H_HOST: append_value(r->host, sizeof(r->host), at, len); break;
     default: break;
     }
     return 0;

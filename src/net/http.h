@@ -37,6 +37,7 @@ typedef struct http_req {
     char accept_encoding[128];
     char x_forwarded_for[256];/* trusted only behind --trust-proxy */
     char origin[256];         /* browser WebSocket upgrades */
+    char host[256];           /* same-origin check of those upgrades */
     /* parser scratch */
     int cur_header;           /* which kept header the current value is for */
     char hname[32]; size_t hname_len; int hname_overflow;

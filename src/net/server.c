@@ -314,7 +314,7 @@ static void for_each_conn(server *s, void (*fn)(conn *c, uint16_t code, const ch
     size_t n = s->nall;
     conn **copy = malloc((n ? n : 1) * sizeof(*copy));
     if (!copy) abort();
-    memcpy(copy, s->all, n * sizeof(*copy));
+    if (n) memcpy(copy, s->all, n * sizeof(*copy)); /* s->all is NULL before the first */
     for (size_t i = 0; i < n; i++) conn_ref(copy[i]);
     for (size_t i = 0; i < n; i++) fn(copy[i], code, reason);
     for (size_t i = 0; i < n; i++) conn_unref(copy[i]);

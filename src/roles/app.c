@@ -13,7 +13,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "auth/secret.h"
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "proto/request.h"
@@ -29,6 +28,7 @@ void app_init(app *a, const chatd_config *cfg, const char *role) {
     a->role = role;
     a->loop = uv_default_loop();
     a->node_id = cfg->node_id;
+    a->started_ms = clock_mono_ms();
 }
 
 int app_load_secret(app *a, int allow_generate) {
@@ -37,13 +37,15 @@ int app_load_secret(app *a, int allow_generate) {
         return -1;
     }
     char err[512] = "";
-    int r = secret_load(a->cfg->secrets_dir, allow_generate ? a->cfg->data_dir : NULL,
-                        allow_generate, &a->key, &a->key_len, err, sizeof(err));
+    int r = keyring_load(&a->keys, a->cfg->secrets_dir, allow_generate ? a->cfg->data_dir : NULL,
+                         allow_generate, err, sizeof(err));
     if (r < 0) {
         log_error("%s", err);
         return -1;
     }
     if (r == 1) log_info("generated a new JWT secret in %s", err);
+    if (keyring_has_previous(a->keys))
+        log_info("jwt_secret.previous.txt found: tokens signed with it are accepted too");
     return 0;
 }
 
@@ -83,18 +85,8 @@ static int share_get(void *ctx, const char *const *users, size_t n, domain_prese
 }
 
 int app_open_domain(app *a, int cluster) {
-    const chatd_config *cfg = a->cfg;
     domain_config dcfg;
-    domain_config_default(&dcfg);
-    dcfg.rate_per_sec = cfg->rate_per_sec;
-    dcfg.rate_burst = cfg->rate_burst;
-    dcfg.abuse_close_ms = cfg->abuse_close_ms;
-    dcfg.presence_timeout_ms = cfg->presence_timeout_ms;
-    dcfg.node_id = a->node_id;
-    dcfg.limits.max_content = cfg->max_content;
-    dcfg.max_channels_per_user = cfg->max_channels_per_user;
-    dcfg.cache_ttl_ms = cfg->cache_ttl_ms;
-    dcfg.big_channel = cfg->big_channel;
+    app__domain_config(a, &dcfg);
     dcfg.cluster = cluster;
     a->dom = domain_new(&dcfg, a->sb, a->st);
     if (!a->dom) {
@@ -166,48 +158,62 @@ static int write_port_file(const char *path, int port) {
     return rename(tmp, path);
 }
 
+/* /ready checks what this role opened. */
+static int open_ready(app *a) {
+    ready_config rc = {.dsb = a->dsb, .disc = a->disc};
+    char path[4096];
+    if (a->st && a->sb == &store_sqlite_backend) {
+        snprintf(path, sizeof(path), "%s/chatd.db", a->cfg->data_dir);
+        rc.sqlite_path = strdup(path);
+    } else if (a->st) {
+        rc.pg = a->cfg;
+    }
+    if (a->be.loaded & BACKENDS_REDIS) rc.redis = &a->be.redis;
+    if ((a->be.loaded & BACKENDS_BUS) && a->be.bus_redis) rc.bus_redis = 1;
+    if ((a->be.loaded & BACKENDS_BUS) && !a->be.bus_redis) rc.kafka = &a->be.kafka;
+    a->ready_path = (char *)rc.sqlite_path;
+    a->ready = ready_new(a->loop, &rc);
+    return a->ready ? 0 : -1;
+}
+
+static int open_admin(app *a) {
+    const chatd_config *cfg = a->cfg;
+    admin_config ac = {a->role, a->started_ms, a->ready};
+    int rc = admin_start(&a->admin, a->loop, cfg->admin_host, cfg->admin_port, &ac);
+    if (rc != 0) {
+        log_error("cannot listen on %s:%d (--admin-port): %s", cfg->admin_host, cfg->admin_port,
+                  uv_strerror(rc));
+        return -1;
+    }
+    log_info("admin endpoints (/metrics, /health, /ready) on http://%s:%d", cfg->admin_host,
+             admin_port(a->admin));
+    return 0;
+}
+
 int app_serve(app *a, int endpoints, int (*pick)(void *, api_instance *, api_instance *)) {
     const chatd_config *cfg = a->cfg;
-    api_config acfg = {.jwt_key = a->key, .jwt_key_len = a->key_len,
-                       .token_ttl_s = cfg->token_ttl_s, .role = a->role, .pick = pick,
-                       .pick_data = a, .web = {cfg->web_root, cfg->no_web}};
-    password_params_default(&acfg.pw);
+    if (open_ready(a) != 0) return -1;
+    api_config acfg;
+    app__api_config(a, &acfg);
+    acfg.pick = pick;
+    acfg.pick_data = a;
     acfg.hash_workers = 2;
-    acfg.max_hash_queue = cfg->max_hash_queue;
-    acfg.register_per_sec = cfg->register_per_sec;
-    acfg.auth_fail_per_addr = cfg->auth_fail_per_addr;
-    acfg.trust_proxy = cfg->trust_proxy;
-    if (cfg->argon2_min) {
-        acfg.pw.opslimit = 1; /* crypto_pwhash_OPSLIMIT_MIN */
-        acfg.pw.memlimit = 8192;
-    }
+    acfg.ready = a->ready;
+    acfg.ops_elsewhere = cfg->admin_port != 0;
     a->api = api_new(&acfg, a->loop, a->sb, a->st, a->dom);
     if (!a->api) return -1;
     a->endpoints = endpoints;
     server_handlers h;
     app__server_handlers(a, &h);
     server_limits lim;
-    server_limits_default(&lim);
-    lim.max_message = cfg->max_frame;
-    lim.max_queued = cfg->max_queued_bytes;
-    if (lim.read_pause > lim.max_queued / 2) lim.read_pause = lim.max_queued / 2;
-    lim.max_pending_per_addr = cfg->max_pending_per_addr;
-    lim.handshake_ms = cfg->handshake_timeout_ms;
-    lim.ping_ms = cfg->ping_interval_ms;
-    lim.max_connections = cfg->max_connections;
-    if (!lim.max_connections) { /* what the descriptors allow, less room for the engines */
-        struct rlimit rl;
-        lim.max_connections = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 200
-                                  ? (size_t)rl.rlim_cur - 100
-                                  : 1000;
-        if (lim.max_connections > 1000000) lim.max_connections = 1000000;
-    }
+    app__server_limits(a, &lim);
     int rc = server_start(&a->srv, a->loop, cfg->host, cfg->port, &h, &lim);
     if (rc != 0) {
         log_error("cannot listen on %s:%d: %s", cfg->host, cfg->port, uv_strerror(rc));
         return -1;
     }
     a->serving = 1;
+    if (cfg->admin_port && open_admin(a) != 0) return -1;
     if (cfg->port_file && write_port_file(cfg->port_file, a->srv.port) != 0) {
         log_error("cannot write %s: %s", cfg->port_file, strerror(errno));
         return -1;
@@ -231,6 +237,10 @@ static void on_tick(uv_timer_t *t) {
 
 static void on_signal(uv_signal_t *s, int signum) {
     app *a = s->data;
+    if (signum == SIGHUP) {
+        if (!a->stopping) app_reload(a);
+        return;
+    }
     if (a->stopping) return;
     a->stopping = 1;
     log_info("signal %d: shutting down (closing connections with 1001)", signum);
@@ -249,6 +259,7 @@ static void close_walk(uv_handle_t *h, void *arg) {
 
 int app_fail(app *a) {
     if (a->serving) server_abort_all(&a->srv);
+    admin_abort(a->admin);
     if (a->on_stop) a->on_stop(a);
     if (a->st) a->sb->close(a->st); /* commits, runs the remaining done() callbacks */
     a->st = NULL;
@@ -262,9 +273,12 @@ int app_fail(app *a) {
     uv_run(a->loop, UV_RUN_DEFAULT);
     backends_free(&a->be); /* after the bus and the dispatcher have released theirs */
     if (a->serving || a->srv.loop) server_free(&a->srv);
+    admin_free(a->admin);
+    ready_free(a->ready); /* after the loop ran: no probe is in flight any more */
+    free(a->ready_path);
     api_free(a->api);
     domain_free(a->dom);
-    free(a->key);
+    keyring_free(a->keys);
     uv_loop_close(a->loop);
     return 1;
 }
@@ -277,9 +291,11 @@ static void on_turn_end(uv_check_t *h) {
 int app_run(app *a) {
     uv_signal_init(a->loop, &a->sigint);
     uv_signal_init(a->loop, &a->sigterm);
-    a->sigint.data = a->sigterm.data = a;
+    uv_signal_init(a->loop, &a->sighup);
+    a->sigint.data = a->sigterm.data = a->sighup.data = a;
     uv_signal_start(&a->sigint, on_signal, SIGINT);
     uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&a->sighup, on_signal, SIGHUP);
     uv_timer_init(a->loop, &a->tick);
     a->tick.data = a;
     uv_timer_start(&a->tick, on_tick, 1000, 1000);

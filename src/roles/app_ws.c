@@ -10,8 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/origin.h"
 #include "auth/token.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "net/ws.h"
 #include "roles/app.h"
 
@@ -58,10 +60,14 @@ static void user_checked(void *data, int exists) {
     unsigned cap = p->a->cfg->max_conns_per_user;
     if (c->state != CONN_HTTP) { /* the client went away meanwhile */
     } else if (!exists) {
+        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("user", p->user), LOG_STR("addr", conn_peer(c))),
+                  "WebSocket refused: no such user");
         refuse(c, p->ep, 0);
     } else if (cap && domain_user_conns(p->a->dom, p->user) >= cap) {
         char why[96];
         snprintf(why, sizeof(why), "too many connections for this user (limit %u)", cap);
+        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("user", p->user), LOG_STR("addr", conn_peer(c))),
+                  "WebSocket refused: %s", why);
         conn_ws_accept(c, p->ep);
         conn_close_ws(c, WS_CLOSE_POLICY, why);
     } else {
@@ -75,6 +81,10 @@ static void user_checked(void *data, int exists) {
         c->user = w;
         conn_ws_accept(c, p->ep);
         if (c->user == w && c->state == CONN_WS) {
+            log_event(LOG_DEBUG,
+                      LOG_FIELDS(LOG_STR("user", w->user), LOG_STR("addr", conn_peer(c)),
+                                 LOG_STR("endpoint", p->ep == PROTO_EP_PRESENCE ? "presence" : "chat")),
+                      "WebSocket open");
             domain_session_open(p->a->dom, &w->s, w->user, p->ep == PROTO_EP_PRESENCE);
             if (p->a->um && p->ep == PROTO_EP_CHAT) usermap_add(p->a->um, w->user, p->a->node_id);
         }
@@ -93,6 +103,13 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
                  : -1;
     if (ep < 0) {
         conn_http_error(c, 404, "not_found", "no such WebSocket endpoint on this server");
+        return;
+    }
+    /* A browser page of another origin (--allowed-origins). */
+    if (!origin_allowed(a->cfg->allowed_origins, req->origin, req->host)) {
+        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("origin", req->origin), LOG_STR("addr", conn_peer(c))),
+                  "WebSocket refused: origin not allowed");
+        conn_http_error(c, 403, "forbidden", "this page's origin may not open WebSockets here");
         return;
     }
     if (strcmp(req->ws_version, "13") != 0) {
@@ -117,13 +134,17 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
     }
     pending_upgrade *p = calloc(1, sizeof(*p));
     if (!p) abort();
-    int rc = have  ? token_verify(a->key, a->key_len, token, clock_now_ms() / 1000, p->user,
-                                  sizeof(p->user))
+    int rc = have  ? keyring_verify(a->keys, token, clock_now_ms() / 1000, p->user,
+                                    sizeof(p->user))
              : bad ? TOKEN_EINVALID
                    : TOKEN_EMISSING;
     explicit_bzero(token, sizeof(token));
     if (rc != 0) {
         free(p);
+        log_event(LOG_DEBUG, LOG_FIELDS(LOG_STR("addr", conn_peer(c))), "WebSocket refused: %s",
+                  rc == TOKEN_EMISSING   ? "no token"
+                  : rc == TOKEN_EEXPIRED ? "expired token"
+                                         : "bad token");
         refuse(c, ep, rc == TOKEN_EMISSING);
         return;
     }

@@ -38,7 +38,8 @@ static int self_instance(app *a, discovery_instance *self) {
 static cluster_seen seen_chat, seen_presence;
 
 static void server_gone(app *a, unsigned id) {
-    log_info("server %u is gone: its users' presence is dropped", id);
+    log_event(LOG_INFO, LOG_FIELDS(LOG_NUM("server", id)),
+              "server is gone: its users' presence is dropped");
     domain_server_gone(a->dom, id);
 }
 
@@ -73,7 +74,8 @@ static int run_ws_server(const chatd_config *cfg, int endpoint) {
         log_error("cannot register in ZooKeeper");
         return app_fail(&a);
     }
-    log_info("%s server %u registered as %s:%d", a.role, self.id, self.host, self.port);
+    log_event(LOG_INFO, LOG_FIELDS(LOG_NUM("server", self.id)), "%s server registered as %s:%d",
+              a.role, self.host, self.port);
     a.on_tick = ws_tick;
     return app_run(&a);
 }

@@ -19,7 +19,8 @@ typedef struct dispatch_role {
 } dispatch_role;
 
 static void chat_server_gone(app *a, unsigned id) {
-    log_info("chat server %u is gone: forgetting its users", id);
+    log_event(LOG_INFO, LOG_FIELDS(LOG_NUM("server", id)),
+              "chat server is gone: forgetting its users");
     usermap_forget_server(a->um, id);
 }
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: check
 # test_clean_tmpdir: tests may depend on nothing the machine happens to
 # have. Every temporary path comes from $TMPDIR (mkdtemp under it), so the
 # tests that make temp dirs pass from a brand-new, empty TMPDIR and leave it
