@@ -45,7 +45,7 @@ export function startShell(root, getSession, hooks) {
           chat.socket.retryNow();
           presence.socket.retryNow();
         } else if (why === 'auth') {
-          hooks.onLogout('Your session has ended: log in again.');
+          hooks.onLogout('Your session has ended: sign in again.');
         }
         return ok;
       });
@@ -80,9 +80,26 @@ export function startShell(root, getSession, hooks) {
   });
 
   function open(id) {
+    setNavOpen(false);
     chat.open(id);
     composer.focus();
   }
+
+  // Below 700 px the sidebar collapses behind this button (style.css).
+  const navToggle = el('button', {
+    type: 'button', class: 'nav-toggle', id: 'nav-toggle', 'aria-controls': 'sidebar',
+    'aria-expanded': 'false', onclick: () => setNavOpen(!shellNode.classList.contains('nav-open')),
+  }, el('span', { 'aria-hidden': 'true' }, '☰ '), 'Show channels');
+  function setNavOpen(on) {
+    if (!shellNode) return;
+    shellNode.classList.toggle('nav-open', on);
+    navToggle.setAttribute('aria-expanded', String(on));
+    if (on) {
+      const first = sidebar.nav.querySelector('a[aria-current], a, button');
+      if (first) first.focus();
+    }
+  }
+  let shellNode = null;
 
   const sidebar = sidebarView({
     state,
@@ -97,6 +114,7 @@ export function startShell(root, getSession, hooks) {
   });
   const channel = channelView({
     state,
+    headStart: navToggle,
     onLoadOlder: (id) => chat.loadOlder(id),
     onLeave: (id) => chat.leave(id),
     onRetry: (id) => chat.retry(id),
@@ -109,13 +127,22 @@ export function startShell(root, getSession, hooks) {
     onCreateChannel: (name, users) => (chat.createChannel(name, users) ? null : 'not connected'),
     onOpenDirect: (user) => (chat.openDirect(user) ? null : 'not connected'),
   });
-  const banner = bannerView({ state, onRelogin: () => hooks.onLogout('Log in again.') });
+  const banner = bannerView({ state, onRelogin: () => hooks.onLogout('Sign in again.') });
   notifier.onOpen = open;
 
-  root.replaceChildren(el('div', { class: 'shell' },
-    sidebar.root,
-    el('main', { class: 'main' }, banner.root, channel.root, composer.root),
-    members.root), dialogs.root);
+  shellNode = el('div', {
+    class: 'shell',
+    onkeydown: (ev) => {
+      if (ev.key === 'Escape' && shellNode.classList.contains('nav-open')) {
+        setNavOpen(false);
+        navToggle.focus();
+      }
+    },
+  },
+  sidebar.root,
+  el('main', { class: 'main' }, banner.root, channel.root, composer.root),
+  members.root);
+  root.replaceChildren(shellNode, dialogs.root);
 
   // Views re-render once per turn for everything that changed in it.
   const views = {

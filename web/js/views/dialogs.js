@@ -1,5 +1,6 @@
-// dialogs: starting a conversation — a new group channel (a name and the
-// people in it) or a direct message with one person. Native <dialog>
+// dialogs: starting a conversation — a new group channel ("Channel name"
+// and "Members", names separated by commas or spaces; "Create") or a
+// direct message with one person ("Username"; "Start"). Native <dialog>
 // elements: focus, Escape and the backdrop come with them.
 
 import { el } from '../dom.js';
@@ -44,10 +45,15 @@ function dialog(id, titleText, fields, submitText, onSubmit) {
  */
 export function dialogsView(opts) {
   const name = el('input', { id: 'new-channel-name', required: true, maxlength: 100, autocomplete: 'off' });
-  const people = el('input', { id: 'new-channel-people', autocomplete: 'off', placeholder: 'bob, carol' });
+  const people = el('input', {
+    id: 'new-channel-people', autocomplete: 'off', placeholder: 'bob, carol',
+    'aria-describedby': 'new-channel-people-hint', spellcheck: 'false', autocapitalize: 'off',
+  });
   const channel = dialog('new-channel-dialog', 'New channel', [
-    el('label', { for: 'new-channel-name' }, 'Name'), name,
-    el('label', { for: 'new-channel-people' }, 'People (usernames, separated by commas)'), people,
+    el('label', { for: 'new-channel-name' }, 'Channel name'), name,
+    el('label', { for: 'new-channel-people' }, 'Members'), people,
+    el('p', { class: 'hint muted', id: 'new-channel-people-hint' },
+      'Usernames, separated by commas or spaces. You are in it too.'),
   ], 'Create', () => {
     if (!name.value.trim()) return 'a channel needs a name';
     const users = parseUsers(people.value, opts.me);
@@ -55,10 +61,13 @@ export function dialogsView(opts) {
     return opts.onCreateChannel(name.value.trim(), users);
   });
 
-  const who = el('input', { id: 'new-direct-user', required: true, autocomplete: 'off', maxlength: 32 });
+  const who = el('input', {
+    id: 'new-direct-user', required: true, autocomplete: 'off', maxlength: 32, spellcheck: 'false',
+    autocapitalize: 'off',
+  });
   const direct = dialog('new-direct-dialog', 'New direct message', [
     el('label', { for: 'new-direct-user' }, 'Username'), who,
-  ], 'Open', () => {
+  ], 'Start', () => {
     const users = parseUsers(who.value, opts.me);
     if (typeof users === 'string') return users;
     if (users.length !== 1) return 'name exactly one other person';
