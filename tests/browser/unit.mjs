@@ -103,8 +103,12 @@ export const unitCases = [
     assert(state.pendingIn(CH).length === 0 && JSON.stringify(texts(state)) === '["one","two","three","lost with the connection"]',
       `state: ${texts(state)}`);
     c.frame({ type: 'channel_read', channel_id: CH, user_id: 'bob', last_read_message_id: '1004' });
-    const readers = state.readers(state.channels.get(CH));
-    assert(JSON.stringify([...readers]) === '[["1004",["bob"]]]', `receipts: ${JSON.stringify([...readers])}`);
+    const readers = () => JSON.stringify([...state.readers(state.channels.get(CH))]);
+    assert(readers() === '[["1004",["bob"]]]', `receipts: ${readers()}`);
+    // bob answers and reads his own: his receipt stays under the last message of someone else
+    c.frame({ type: 'chat_message', ...msg(5, 'bob', 'five') });
+    c.frame({ type: 'channel_read', channel_id: CH, user_id: 'bob', last_read_message_id: '1005' });
+    assert(readers() === '[["1004",["bob"]]]', `receipts after bob's answer: ${readers()}`);
   }],
 
   ['unit: an expired token is not kept across a reload', async () => {

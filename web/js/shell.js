@@ -90,6 +90,14 @@ export function startShell(root, getSession, hooks) {
     type: 'button', class: 'nav-toggle', id: 'nav-toggle', 'aria-controls': 'sidebar',
     'aria-expanded': 'false', onclick: () => setNavOpen(!shellNode.classList.contains('nav-open')),
   }, el('span', { 'aria-hidden': 'true' }, '☰ '), 'Show channels');
+  const navClose = el('button', {
+    type: 'button', class: 'nav-close link', 'aria-controls': 'sidebar',
+    onclick: () => {
+      setNavOpen(false);
+      navToggle.focus();
+    },
+  }, 'Hide channels');
+  const navBackdrop = el('div', { class: 'nav-backdrop', 'aria-hidden': 'true', onclick: () => setNavOpen(false) });
   function setNavOpen(on) {
     if (!shellNode) return;
     shellNode.classList.toggle('nav-open', on);
@@ -103,6 +111,7 @@ export function startShell(root, getSession, hooks) {
 
   const sidebar = sidebarView({
     state,
+    headEnd: navClose,
     onOpen: open,
     onStatus: (s) => presence.setStatus(s),
     onNewChannel: () => dialogs.newChannel(),
@@ -140,6 +149,7 @@ export function startShell(root, getSession, hooks) {
     },
   },
   sidebar.root,
+  navBackdrop,
   el('main', { class: 'main' }, banner.root, channel.root, composer.root),
   members.root);
   root.replaceChildren(shellNode, dialogs.root);

@@ -301,9 +301,9 @@ export class ChatState {
 
   /**
    * Read receipts: message_id -> [users], sorted. Each other member whose
-   * receipt was seen is listed once, under the newest message (not a
-   * notice, not deleted) that their read mark covers: the last message
-   * they have read.
+   * receipt was seen is listed once, under the last message they have
+   * read: the newest that their read mark covers, not counting notices,
+   * deleted messages and their own (they wrote those).
    */
   readers(ch) {
     const map = new Map();
@@ -313,7 +313,7 @@ export class ChatState {
         const id = ch.order[i];
         if (compareIds(id, markId) > 0) continue;
         const m = ch.messages.get(id);
-        if (m.user_id === 'system' || m.deleted) continue;
+        if (m.user_id === 'system' || m.deleted || m.user_id === user) continue;
         if (!map.has(id)) map.set(id, []);
         map.get(id).push(user);
         break;

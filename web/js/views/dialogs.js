@@ -1,7 +1,9 @@
 // dialogs: starting a conversation — a new group channel ("Channel name"
 // and "Members", names separated by commas or spaces; "Create") or a
 // direct message with one person ("Username"; "Start"). Native <dialog>
-// elements: focus, Escape and the backdrop come with them.
+// elements: focus, Escape and the backdrop come with them. A dialog is in
+// the document only while it is open, so its labels never compete with
+// the page's own (a closed "New direct message" is no second "message").
 
 import { el } from '../dom.js';
 
@@ -33,6 +35,7 @@ function dialog(id, titleText, fields, submitText, onSubmit) {
   d.addEventListener('close', () => {
     error.textContent = '';
     form.reset();
+    d.remove();
   });
   return d;
 }
@@ -74,9 +77,15 @@ export function dialogsView(opts) {
     return opts.onOpenDirect(users[0]);
   });
 
+  const root = el('div', {});
+  const show = (d) => {
+    if (d.open) return;
+    root.append(d);
+    d.showModal();
+  };
   return {
-    root: el('div', {}, channel, direct),
-    newChannel: () => channel.showModal(),
-    newDirect: () => direct.showModal(),
+    root,
+    newChannel: () => show(channel),
+    newDirect: () => show(direct),
   };
 }

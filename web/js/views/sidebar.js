@@ -20,6 +20,7 @@ const CHOICES = ['online', 'away', 'busy'];
  * @param {() => void} opts.onLogout
  * @param {(() => void)|null} opts.onEnableNotifications  null when not offered
  * @param {() => boolean} [opts.notificationsOn]
+ * @param {HTMLElement} [opts.headEnd]  shown after the user's name (the narrow layout's close button)
  */
 export function sidebarView(opts) {
   const { state } = opts;
@@ -27,8 +28,8 @@ export function sidebarView(opts) {
     id: 'my-status', onchange: (ev) => opts.onStatus(ev.target.value),
   }, CHOICES.map((s) => el('option', { value: s }, s)));
   const myDot = el('span', { class: 'dot', 'data-status': 'online', 'aria-hidden': 'true' });
-  const groups = el('ul', { class: 'channel-list', id: 'channel-list', 'aria-labelledby': 'groups-title' });
-  const directs = el('ul', { class: 'channel-list', id: 'direct-list', 'aria-labelledby': 'directs-title' });
+  const groups = el('ul', { class: 'channel-list', id: 'channel-list' });
+  const directs = el('ul', { class: 'channel-list', id: 'direct-list' });
   const notifyBtn = opts.onEnableNotifications
     ? el('button', { type: 'button', class: 'link', onclick: opts.onEnableNotifications }, 'Enable notifications')
     : null;
@@ -44,7 +45,8 @@ export function sidebarView(opts) {
     directs);
   const root = el('div', { class: 'sidebar', id: 'sidebar' },
     el('header', { class: 'me' },
-      el('div', { class: 'who' }, myDot, el('strong', { id: 'me-name', title: state.me }, state.me)),
+      el('div', { class: 'who' }, myDot, el('strong', { id: 'me-name', title: state.me }, state.me),
+        opts.headEnd || null),
       el('div', { class: 'controls' },
         el('label', { for: 'my-status', class: 'visually-hidden' }, 'Status'),
         status,
@@ -56,8 +58,10 @@ export function sidebarView(opts) {
     const active = ch.id === state.activeId;
     const unread = ch.unread > 0 && !active;
     const presence = ch.isDirect ? state.statusOf(ch.others[0]) : null;
-    return el('li', {},
+    const id = `item-${ch.id}`;
+    return el('li', { 'aria-labelledby': id }, // the item is named like its link
       el('a', {
+        id,
         href: `#${encodeURIComponent(ch.id)}`,
         class: `channel${active ? ' active' : ''}${unread ? ' unread' : ''}`,
         'data-channel-id': ch.id,
