@@ -2,6 +2,11 @@
 // unread total in the tab title ("(3) chatd"), and a desktop notification
 // for a new message while the tab is hidden, once they allowed it.
 
+/** Whether the tab is hidden (either of the two ways a browser says it). */
+export function pageHidden() {
+  return document.hidden === true || document.visibilityState === 'hidden';
+}
+
 export class Notifier {
   /** @param {import('./state.js').ChatState} state */
   constructor(state) {
@@ -34,7 +39,7 @@ export class Notifier {
   /** A new message was pushed (chat.js hooks.onLiveMessage). */
   message(msg, ch) {
     const st = this.state;
-    if (msg.user_id === st.me || msg.user_id === 'system' || !this.enabled || !document.hidden) return;
+    if (msg.user_id === st.me || msg.user_id === 'system' || !this.enabled || !pageHidden()) return;
     const n = new Notification(`${msg.user_id} in ${ch.isDirect ? 'a direct message' : ch.title}`, {
       body: String(msg.content).slice(0, 200),
       tag: ch.id,

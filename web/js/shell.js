@@ -7,7 +7,7 @@ import { el } from './dom.js';
 import { ChatState } from './state.js';
 import { ChatClient } from './chat.js';
 import { PresenceClient } from './presence.js';
-import { Notifier } from './notify.js';
+import { Notifier, pageHidden } from './notify.js';
 import { socketUrl } from './api.js';
 import { sidebarView } from './views/sidebar.js';
 import { channelView } from './views/channel.js';
@@ -31,7 +31,7 @@ const ACTIVE_KEY = 'chatd.active';
  */
 export function startShell(root, getSession, hooks) {
   const state = new ChatState(getSession().username);
-  state.visible = !document.hidden;
+  state.visible = !pageHidden();
   const notifier = new Notifier(state);
   let renewing = null; // the login in flight, shared by whoever asks meanwhile
 
@@ -186,7 +186,7 @@ export function startShell(root, getSession, hooks) {
   }
 
   function onVisibility() {
-    state.visible = !document.hidden;
+    state.visible = !pageHidden();
     if (state.visible) chat.markRead();
   }
   document.addEventListener('visibilitychange', onVisibility);
