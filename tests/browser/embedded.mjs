@@ -509,6 +509,10 @@ export function embeddedCases(browser, metrics) {
       await toggle.click();
       assert(await toggle.getAttribute('aria-expanded') === 'true', 'aria-expanded');
       await k.nav.waitFor();
+      await kim.keyboard.press('Escape'); // closes it, back on the button
+      await until('Escape to fold the sidebar', async () => !(await k.nav.isVisible()) && (await focused(toggle)));
+      await toggle.click();
+      await k.nav.waitFor();
       await openConversation(kim, 'Keys');
       await until('the sidebar to collapse again', async () => !(await k.nav.isVisible()));
       await kim.setViewportSize({ width: 1100, height: 680 });

@@ -86,6 +86,7 @@ export function startShell(root, getSession, hooks) {
   }
 
   // Below 700 px the sidebar collapses behind this button (style.css).
+  let shellNode = null;
   const navToggle = el('button', {
     type: 'button', class: 'nav-toggle', id: 'nav-toggle', 'aria-controls': 'sidebar',
     'aria-expanded': 'false', onclick: () => setNavOpen(!shellNode.classList.contains('nav-open')),
@@ -103,11 +104,10 @@ export function startShell(root, getSession, hooks) {
     shellNode.classList.toggle('nav-open', on);
     navToggle.setAttribute('aria-expanded', String(on));
     if (on) {
-      const first = sidebar.nav.querySelector('a[aria-current], a, button');
+      const first = sidebar.nav.querySelector('a[aria-current]') || sidebar.nav.querySelector('a, button');
       if (first) first.focus();
     }
   }
-  let shellNode = null;
 
   const sidebar = sidebarView({
     state,
