@@ -8,7 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  CHATD_BIN, ROOT, assert, expectShownOnce, newPage, openConversation, say, signUp, tempDir, until,
+  CHATD_BIN, ROOT, assert, bannerText, connected, createChannel, expectShownOnce, newPage, openConversation,
+  say, signUp, tempDir, ui, until,
 } from './lib.mjs';
 
 /** Starts `scripts/cluster up` in the background (it takes ~20 s). */
@@ -81,24 +82,26 @@ export function clusterCases(browser, cluster) {
       const [a, b] = [first, second];
       const portA = await chatPortOf(a);
 
-      await a.click('#new-channel');
-      await a.fill('#new-channel-name', 'Across');
-      await a.fill('#new-channel-people', b.user);
-      await a.click('#new-channel-dialog-submit');
-      await a.waitForSelector('#channel-title:text-is("# Across")');
-      await openConversation(b, '# Across');
+      // the page came from the api role
+      const health = await (await fetch(`${url}/health`)).json();
+      assert(health.role === 'api', `the page's server is ${JSON.stringify(health)}`);
+      await createChannel(a, 'Across', b.user);
+      await openConversation(b, 'Across');
       await say(a, `hello from chat server ${portA}`);
       await expectShownOnce(b, `hello from chat server ${portA}`);
       await say(b, 'hello from the other one');
       await expectShownOnce(a, 'hello from the other one');
-      await a.waitForSelector(`#member-list li[data-user="${b.user}"][data-status="online"]`);
+      await until('b online in a\'s members panel', async () => (await ui(a).member(b.user).textContent()).includes('online'));
+      await ui(b).myStatus.selectOption('busy'); // presence across presence servers
+      await until('b busy in a\'s members panel', async () => (await ui(a).member(b.user).textContent()).includes('busy'));
 
       // a's chat server dies; b talks meanwhile; a's page logs in again
       // (its password is in memory), is sent to a live server and catches up.
       killChatServer(cluster.dir, portA);
-      await until('the page to notice', () => a.evaluate(() => window.chatd.state.connection.chat !== 'open'));
+      await until('the banner', async () => (await bannerText(a)).includes('Reconnecting'));
       await say(b, 'said while your server was gone');
       await expectShownOnce(a, 'said while your server was gone', 30000);
+      await connected(a, 30000);
       const portA2 = await chatPortOf(a);
       assert(portA2 !== portA, 'the page still names the dead server');
       await say(a, 'back, through another server');

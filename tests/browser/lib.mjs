@@ -142,58 +142,174 @@ export function launchBrowser() {
 
 /**
  * A page of its own (its own context: storage, cookies) whose console
- * errors, page errors and CSP violations are collected in page.problems.
+ * errors, page errors and CSP violations are collected in page.problems,
+ * and whose WebSocket frames sent are kept in page.sent ({url, frame}).
+ * contextOptions go to browser.newContext (permissions, colorScheme…).
  */
-export async function newPage(browser, name) {
-  const ctx = await browser.newContext({ viewport: { width: 1100, height: 680 } });
+export async function newPage(browser, name, contextOptions = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 680 }, ...contextOptions });
   const page = await ctx.newPage();
   page.user = name;
   page.problems = [];
+  page.sent = [];
   page.on('pageerror', (e) => page.problems.push(`${name}: page error: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error') page.problems.push(`${name}: console error: ${m.text()}`);
   });
+  page.on('websocket', (ws) => ws.on('framesent', (f) => {
+    try {
+      page.sent.push({ url: ws.url(), frame: JSON.parse(f.payload) });
+    } catch {
+      // not JSON: not ours
+    }
+  }));
   return page;
 }
 
-/** Opens the page at url and registers + logs in name through the form. */
-export async function signUp(page, url, name) {
-  await page.goto(url);
-  await page.fill('#login-username', name);
-  await page.fill('#login-password', PASSWORD);
-  await page.click('#login-create');
-  await page.waitForSelector('.shell');
-  await until(`${name}'s sockets`, () => page.evaluate(() => window.chatd
-    && window.chatd.state.connection.chat === 'open'
-    && window.chatd.state.connection.presence === 'open'));
+/**
+ * The page through its accessible names (issue #12's contract): every test
+ * finds what it uses the way a screen reader user would, so the tests
+ * prove the names. Exact names: "Message" is not "Messages".
+ */
+export function ui(page) {
+  const log = page.getByRole('log', { name: 'Messages', exact: true });
+  const nav = page.getByRole('navigation', { name: 'Channels', exact: true });
+  return {
+    username: page.getByLabel('Username', { exact: true }),
+    password: page.getByLabel('Password', { exact: true }),
+    signIn: page.getByRole('button', { name: 'Sign in', exact: true }),
+    createAccount: page.getByRole('button', { name: 'Create account', exact: true }),
+    alert: page.getByRole('alert').filter({ hasText: /./ }),
+    nav,
+    newChannel: page.getByRole('button', { name: 'New channel', exact: true }),
+    newDirect: page.getByRole('button', { name: 'New direct message', exact: true }),
+    channelName: page.getByRole('textbox', { name: 'Channel name', exact: true }),
+    membersField: page.getByRole('textbox', { name: 'Members', exact: true }),
+    dmUser: page.getByRole('dialog').getByLabel('Username', { exact: true }),
+    create: page.getByRole('button', { name: 'Create', exact: true }),
+    start: page.getByRole('button', { name: 'Start', exact: true }),
+    log,
+    articles: log.getByRole('article'),
+    message: page.getByRole('textbox', { name: 'Message', exact: true }),
+    send: page.getByRole('button', { name: 'Send', exact: true }),
+    status: page.getByRole('status'),
+    myStatus: page.getByRole('combobox', { name: 'Status', exact: true }),
+    members: page.getByRole('complementary', { name: 'Members', exact: true }),
+    signOut: page.getByRole('button', { name: 'Sign out', exact: true }),
+    title: page.locator('#channel-title'),
+    /** The channel list's item for name: its accessible name starts with it. */
+    item: (name) => nav.getByRole('link', { name: new RegExp(`^${escapeRe(name)}(\\s|$)`) }),
+    /** name's entry in the members panel. */
+    member: (name) => page.getByRole('complementary', { name: 'Members', exact: true })
+      .getByRole('listitem').filter({ has: page.getByText(name, { exact: true }) }),
+  };
 }
 
-/** Types text into the composer and sends it with Enter. */
+export function escapeRe(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The status banner's text ('' while connected). */
+export async function bannerText(page) {
+  return ((await ui(page).status.textContent()) || '').trim();
+}
+
+/** Waits until both sockets are up: the status banner is empty (and takes no room). */
+export async function connected(page, ms = 15000) {
+  const { status } = ui(page);
+  await until(`${page.user} connected`, async () => (await bannerText(page)) === '' && !(await status.isVisible()), ms);
+}
+
+/** Opens the page at url and creates the account name through the form ("Create account"). */
+export async function signUp(page, url, name) {
+  const u = ui(page);
+  await page.goto(url);
+  await u.username.fill(name);
+  await u.password.fill(PASSWORD);
+  await u.createAccount.click();
+  await u.log.waitFor();
+  await connected(page);
+}
+
+/** Signs in through the form ("Sign in"). */
+export async function signIn(page, url, name) {
+  const u = ui(page);
+  if (url) await page.goto(url);
+  await u.username.fill(name);
+  await u.password.fill(PASSWORD);
+  await u.signIn.click();
+  await u.log.waitFor();
+  await connected(page);
+}
+
+/** Creates a group channel through "New channel" (Channel name, Members, Create). */
+export async function createChannel(page, name, members) {
+  const u = ui(page);
+  await u.newChannel.click();
+  await u.channelName.fill(name);
+  await u.membersField.fill(members);
+  await u.create.click();
+  await until(`${page.user} in ${name}`, async () => (await u.title.textContent()) === name);
+}
+
+/** Types text into the Message field and sends it with Enter. */
 export async function say(page, text) {
-  await page.fill('#composer-input', text);
-  await page.press('#composer-input', 'Enter');
+  const u = ui(page);
+  await u.message.fill(text);
+  await u.message.press('Enter');
+}
+
+/**
+ * The messages on screen, one per article: {sender, text, pending, all}
+ * (all: the article's whole text, which must hold sender and text).
+ */
+export function articles(page) {
+  return ui(page).articles.evaluateAll((els) => els.map((e) => ({
+    sender: (e.querySelector('.author') || {}).textContent || '',
+    text: (e.querySelector('.text') || {}).textContent || '',
+    pending: e.classList.contains('pending'),
+    all: e.textContent,
+  })));
 }
 
 /** The texts of the acknowledged messages on screen (pending ones excluded). */
-export function shownTexts(page) {
-  return page.$$eval('#messages .msg:not(.pending):not(.system) .text', (els) => els.map((e) => e.textContent));
+export async function shownTexts(page) {
+  return (await articles(page)).filter((a) => !a.pending).map((a) => a.text);
 }
 
-/** Waits until text shows exactly once as an acknowledged message. */
+/**
+ * Waits until text shows as an acknowledged message, then checks that it
+ * is in exactly one article (pending copies included).
+ */
 export async function expectShownOnce(page, text, ms = 10000) {
-  await until(`"${text}" on ${page.user}'s screen`, async () => {
-    const texts = await shownTexts(page);
-    return texts.includes(text);
-  }, ms);
-  const texts = await shownTexts(page);
-  const n = texts.filter((t) => t === text).length;
-  if (n !== 1) throw new Error(`"${text}" shown ${n} times on ${page.user}'s screen: ${JSON.stringify(texts)}`);
+  await until(`"${text}" on ${page.user}'s screen`, async () => (await shownTexts(page)).includes(text), ms);
+  const all = (await articles(page)).filter((a) => a.text === text);
+  if (all.length !== 1) {
+    throw new Error(`"${text}" shown ${all.length} times on ${page.user}'s screen: ${JSON.stringify(await articles(page))}`);
+  }
 }
 
-/** Opens the conversation named title in the sidebar. */
+/** Opens the conversation named title from the channel list. */
 export async function openConversation(page, title) {
-  await page.click(`.channel-list button.channel:has(.name:text-is("${title}"))`);
-  await page.waitForSelector(`#channel-title:text-is("${title}")`);
+  const u = ui(page);
+  await u.item(title).click();
+  const item = page.getByRole('navigation', { name: 'Channels', exact: true, includeHidden: true }).getByRole('link', { name: new RegExp(`^${escapeRe(title)}(\\s|$)`), includeHidden: true });
+  await until(`${page.user} in ${title}`, async () => (await u.title.textContent()) === title
+    && (await item.getAttribute('aria-current')) === 'page');
+}
+
+/** Presses Tab until locator has the focus (at most max times). */
+export async function tabTo(page, locator, what, max = 40) {
+  for (let i = 0; i < max; i++) {
+    if (await locator.evaluate((e) => e === document.activeElement).catch(() => false)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`${max} Tabs did not reach ${what}`);
+}
+
+/** Whether locator has the keyboard focus. */
+export function focused(locator) {
+  return locator.evaluate((e) => e === document.activeElement);
 }
 
 export function assert(cond, msg) {

@@ -1,15 +1,21 @@
 // chat: the /chat WebSocket (PROTOCOL.md section 2) as seen from the page.
 // Turns frames into state changes and user actions into frames, and makes
 // a reconnect invisible: after every (re)connect it reads what each open
-// channel missed (fetch_history after its last message, page by page),
-// joins the channel on screen, and sends again every message not yet
-// acknowledged, with the same client_msg_id (the server stores it once).
-// A seq gap in live messages is read the same way.
+// channel missed, page by page — with fetch_changes after its highest seq
+// when the server has it (protocol 1.1: edits and deletions too), else
+// with fetch_history after its last message —, joins the channel on
+// screen, and sends again every message not yet acknowledged, with the
+// same client_msg_id (the server stores it once). A seq gap in live frames
+// is read the same way.
 
 import { Socket } from './socket.js';
 import { utf8Length } from './state.js';
 
 const HISTORY_PAGE = 100;
+const CHANGES_PAGE = 500;
+const OLDER_PAGE = 50;
+/** Frames of protocol 1.1 that change a stored message. */
+const CHANGE_TYPES = new Set(['message_updated', 'message_deleted', 'reaction']);
 const RESEND_AFTER_MS = 8000; // no echo this long on an open socket: send again
 const MAX_ATTEMPTS = 5;
 export const MAX_CONTENT_BYTES = 4000;
@@ -30,6 +36,9 @@ export class ChatClient {
     this.recovering = false;
     this.joining = new Set();
     this.history = []; // outstanding fetch_history: {channelId, older}, oldest first
+    this.changes = []; // outstanding fetch_changes: {channelId}, oldest first
+    /** Whether the server answers fetch_changes: null until it is known. */
+    this.hasChanges = null;
     this.creating = 0; // channels this page asked to create (open them when they come)
     this.socket = new Socket({
       url: hooks.url,
@@ -117,7 +126,7 @@ export class ChatClient {
     if (!ch || !ch.firstStoredId || this.history.some((h) => h.channelId === channelId && h.older)) {
       return;
     }
-    this.fetch(channelId, { before: ch.firstStoredId, limit: 50 }, true);
+    this.fetch(channelId, { before: ch.firstStoredId, limit: OLDER_PAGE }, true);
   }
 
   /** Marks the channel on screen read up to its newest message (when the user can see it). */
@@ -139,6 +148,7 @@ export class ChatClient {
     this.recovering = true; // the channels_list that opens every connection triggers it
     this.joining.clear();
     this.history = [];
+    this.changes = [];
   }
 
   /** After a (re)connect: catch up on every channel read before, resend the unacknowledged. */
@@ -146,7 +156,7 @@ export class ChatClient {
     this.recovering = false;
     for (const ch of this.state.channels.values()) {
       if (!ch.loaded) continue;
-      if (ch.lastStoredId) this.fetch(ch.id, { after: ch.lastStoredId, limit: HISTORY_PAGE }, false);
+      if (ch.lastStoredId) this.catchUp(ch.id, ch.lastStoredId, ch.maxSeq);
       else this.join(ch.id);
     }
     const active = this.state.active;
@@ -176,6 +186,21 @@ export class ChatClient {
     }
   }
 
+  /**
+   * Reads what a channel missed after message afterId / seq afterSeq:
+   * fetch_changes when the server has it (or may have it: the first ask
+   * finds out), else fetch_history. afterId null: the newest page.
+   */
+  catchUp(channelId, afterId, afterSeq) {
+    if (this.hasChanges !== false && afterSeq > 0) {
+      if (this.socket.send({ type: 'fetch_changes', channelId, after_seq: afterSeq, limit: CHANGES_PAGE })) {
+        this.changes.push({ channelId });
+      }
+      return;
+    }
+    this.fetch(channelId, afterId ? { after: afterId, limit: HISTORY_PAGE } : { limit: HISTORY_PAGE }, false);
+  }
+
   fetch(channelId, cursor, older) {
     if (this.socket.send({ type: 'fetch_history', channelId, ...cursor })) {
       this.history.push({ channelId, older });
@@ -187,6 +212,9 @@ export class ChatClient {
     switch (f.type) {
       case 'channels_list':
         st.setChannels(Array.isArray(f.channels) ? f.channels : []);
+        if (this.hooks.onMembers) { // the sidebar shows each DM partner's presence
+          this.hooks.onMembers([...st.channels.values()].filter((c) => c.isDirect).flatMap((c) => c.others));
+        }
         if (this.recovering) this.recover();
         break;
       case 'channel_created': {
@@ -225,10 +253,41 @@ export class ChatClient {
         if (f.channel_id === st.activeId) this.markRead();
         break;
       }
+      case 'changes': {
+        this.hasChanges = true;
+        const i = this.changes.findIndex((c) => c.channelId === f.channel_id);
+        if (i >= 0) this.changes.splice(i, 1);
+        const events = Array.isArray(f.events) ? f.events : [];
+        for (const e of events) {
+          if (!e || e.channel_id !== f.channel_id) continue;
+          if (e.type === 'chat_message' || e.type === 'system') st.addMessage(e, false);
+          else if (CHANGE_TYPES.has(e.type)) st.applyChange(e, false);
+        }
+        const last = events.length ? events[events.length - 1].seq : 0;
+        if (f.has_more && last > 0) this.catchUp(f.channel_id, null, last);
+        if (f.channel_id === st.activeId) this.markRead();
+        break;
+      }
+      case 'message_updated':
+      case 'message_deleted':
+      case 'reaction': {
+        const gap = st.applyChange(f, true);
+        if (gap) this.catchUp(f.channel_id, gap.after, gap.afterSeq);
+        break;
+      }
       case 'channel_read':
         st.setRead(f.channel_id, f.user_id, f.last_read_message_id);
         break;
       case 'error':
+        if (f.request_type === 'fetch_changes') {
+          const req = this.changes.shift();
+          if (f.code === 'unknown_type') { // a server of protocol 1.0: history it is
+            this.hasChanges = false;
+            const ch = req && st.channels.get(req.channelId);
+            if (ch) this.catchUp(ch.id, ch.lastStoredId, 0);
+            break;
+          }
+        }
         if (f.request_type === 'fetch_history') this.history.shift();
         if (f.request_type === 'join_channel') this.joining.clear();
         if (f.request_type === 'create_channel' && this.creating > 0) this.creating -= 1;
@@ -244,9 +303,7 @@ export class ChatClient {
     const st = this.state;
     const wasKnown = st.channels.get(msg.channel_id)?.messages.has(msg.message_id);
     const gap = st.addMessage(msg, true);
-    if (gap) { // without a message to read after, the newest page covers the gap
-      this.fetch(msg.channel_id, gap.after ? { after: gap.after, limit: HISTORY_PAGE } : { limit: HISTORY_PAGE }, false);
-    }
+    if (gap) this.catchUp(msg.channel_id, gap.after, gap.afterSeq); // no `after`: the newest page covers it
     const ch = st.channels.get(msg.channel_id);
     if (!ch || wasKnown) return;
     if (ch.id === st.activeId) this.markRead();

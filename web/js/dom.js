@@ -88,3 +88,29 @@ export function formatTime(iso) {
   if (d.toDateString() === new Date().toDateString()) return time;
   return `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
 }
+
+/** The local calendar day of an ISO time, as a key ("2026-12-02"), or "". */
+export function dayKey(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** "Today", "Yesterday" or the date ("Monday, March 3"), for a day heading. */
+export function formatDay(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const now = new Date();
+  const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+  if (d.toDateString() === now.toDateString()) return 'Today';
+  if (d.toDateString() === yesterday.toDateString()) return 'Yesterday';
+  return d.toLocaleDateString([], {
+    weekday: 'long', month: 'long', day: 'numeric',
+    year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric',
+  });
+}
+
+/** Text read by screen readers (and found in the text of its parent) but not shown. */
+export function srOnly(text) {
+  return el('span', { class: 'visually-hidden' }, text);
+}

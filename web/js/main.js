@@ -1,7 +1,7 @@
-// main: the entry point. Shows the login form or, with a session (also
-// after a reload), the chat; keeps this page load's password in memory
-// only, to log in again by itself when the token expires or the servers
-// /auth named are gone. Only the login form is loaded before the page is
+// main: the entry point. Shows the sign-in form or, with a session (also
+// after a reload, until the token expires), the chat; keeps this page load's password in memory
+// only, to sign in again by itself when the token expires or the servers
+// /auth named are gone. Only the sign-in form is loaded before the page is
 // interactive; the chat's modules (shell.js and what it imports) are
 // fetched right after, while the user types.
 
@@ -25,6 +25,7 @@ function showLogin(message) {
   sessionStorage.removeItem('chatd.active');
   document.title = 'chatd';
   root.replaceChildren(loginView({ submit, message }));
+  root.removeAttribute('aria-busy');
 }
 
 async function submit(username, pw, create) {
@@ -62,7 +63,7 @@ async function showChat() {
   const { startShell } = await loadShell();
   if (shell) shell.stop();
   shell = startShell(root, () => session, { onLogout: showLogin, renew });
-  window.chatd = shell; // for the console (and the browser tests): the live state
+  window.chatd = shell; // for the console: the live state
   root.removeAttribute('aria-busy');
 }
 
@@ -70,7 +71,6 @@ if (session) {
   showChat().then(() => performance.mark('chatd-interactive'));
 } else {
   showLogin('');
-  root.removeAttribute('aria-busy');
   performance.mark('chatd-interactive');
   loadShell(); // warm the module cache for the login to come
 }

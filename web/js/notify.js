@@ -1,6 +1,11 @@
 // notify: tells the user about messages they are not looking at — the
-// unread total in the tab title, and a desktop notification when they
-// allowed it and the message is not on screen.
+// unread total in the tab title ("(3) chatd"), and a desktop notification
+// for a new message while the tab is hidden, once they allowed it.
+
+/** Whether the tab is hidden (either of the two ways a browser says it). */
+export function pageHidden() {
+  return document.hidden === true || document.visibilityState === 'hidden';
+}
 
 export class Notifier {
   /** @param {import('./state.js').ChatState} state */
@@ -27,16 +32,14 @@ export class Notifier {
   }
 
   updateTitle() {
-    let total = 0;
-    for (const ch of this.state.channels.values()) total += ch.unread;
+    const total = this.state.unreadTotal;
     document.title = total > 0 ? `(${total}) ${this.baseTitle}` : this.baseTitle;
   }
 
   /** A new message was pushed (chat.js hooks.onLiveMessage). */
   message(msg, ch) {
     const st = this.state;
-    if (msg.user_id === st.me || msg.user_id === 'system' || !this.enabled) return;
-    if (ch.id === st.activeId && !document.hidden) return;
+    if (msg.user_id === st.me || msg.user_id === 'system' || !this.enabled || !pageHidden()) return;
     const n = new Notification(`${msg.user_id} in ${ch.isDirect ? 'a direct message' : ch.title}`, {
       body: String(msg.content).slice(0, 200),
       tag: ch.id,

@@ -7,7 +7,7 @@ import { el } from './dom.js';
 import { ChatState } from './state.js';
 import { ChatClient } from './chat.js';
 import { PresenceClient } from './presence.js';
-import { Notifier } from './notify.js';
+import { Notifier, pageHidden } from './notify.js';
 import { socketUrl } from './api.js';
 import { sidebarView } from './views/sidebar.js';
 import { channelView } from './views/channel.js';
@@ -31,7 +31,7 @@ const ACTIVE_KEY = 'chatd.active';
  */
 export function startShell(root, getSession, hooks) {
   const state = new ChatState(getSession().username);
-  state.visible = !document.hidden;
+  state.visible = !pageHidden();
   const notifier = new Notifier(state);
   let renewing = null; // the login in flight, shared by whoever asks meanwhile
 
@@ -45,7 +45,7 @@ export function startShell(root, getSession, hooks) {
           chat.socket.retryNow();
           presence.socket.retryNow();
         } else if (why === 'auth') {
-          hooks.onLogout('Your session has ended: log in again.');
+          hooks.onLogout('Your session has ended: sign in again.');
         }
         return ok;
       });
@@ -80,12 +80,38 @@ export function startShell(root, getSession, hooks) {
   });
 
   function open(id) {
+    setNavOpen(false);
     chat.open(id);
     composer.focus();
   }
 
+  // Below 700 px the sidebar collapses behind this button (style.css).
+  let shellNode = null;
+  const navToggle = el('button', {
+    type: 'button', class: 'nav-toggle', id: 'nav-toggle', 'aria-controls': 'sidebar',
+    'aria-expanded': 'false', onclick: () => setNavOpen(!shellNode.classList.contains('nav-open')),
+  }, el('span', { 'aria-hidden': 'true' }, '☰ '), 'Show channels');
+  const navClose = el('button', {
+    type: 'button', class: 'nav-close link', 'aria-controls': 'sidebar',
+    onclick: () => {
+      setNavOpen(false);
+      navToggle.focus();
+    },
+  }, 'Hide channels');
+  const navBackdrop = el('div', { class: 'nav-backdrop', 'aria-hidden': 'true', onclick: () => setNavOpen(false) });
+  function setNavOpen(on) {
+    if (!shellNode) return;
+    shellNode.classList.toggle('nav-open', on);
+    navToggle.setAttribute('aria-expanded', String(on));
+    if (on) {
+      const first = sidebar.nav.querySelector('a[aria-current]') || sidebar.nav.querySelector('a, button');
+      if (first) first.focus();
+    }
+  }
+
   const sidebar = sidebarView({
     state,
+    headEnd: navClose,
     onOpen: open,
     onStatus: (s) => presence.setStatus(s),
     onNewChannel: () => dialogs.newChannel(),
@@ -97,6 +123,7 @@ export function startShell(root, getSession, hooks) {
   });
   const channel = channelView({
     state,
+    headStart: navToggle,
     onLoadOlder: (id) => chat.loadOlder(id),
     onLeave: (id) => chat.leave(id),
     onRetry: (id) => chat.retry(id),
@@ -109,13 +136,23 @@ export function startShell(root, getSession, hooks) {
     onCreateChannel: (name, users) => (chat.createChannel(name, users) ? null : 'not connected'),
     onOpenDirect: (user) => (chat.openDirect(user) ? null : 'not connected'),
   });
-  const banner = bannerView({ state, onRelogin: () => hooks.onLogout('Log in again.') });
+  const banner = bannerView({ state, onRelogin: () => hooks.onLogout('Sign in again.') });
   notifier.onOpen = open;
 
-  root.replaceChildren(el('div', { class: 'shell' },
-    sidebar.root,
-    el('main', { class: 'main' }, banner.root, channel.root, composer.root),
-    members.root), dialogs.root);
+  shellNode = el('div', {
+    class: 'shell',
+    onkeydown: (ev) => {
+      if (ev.key === 'Escape' && shellNode.classList.contains('nav-open')) {
+        setNavOpen(false);
+        navToggle.focus();
+      }
+    },
+  },
+  sidebar.root,
+  navBackdrop,
+  el('main', { class: 'main' }, banner.root, channel.root, composer.root),
+  members.root);
+  root.replaceChildren(shellNode, dialogs.root);
 
   // Views re-render once per turn for everything that changed in it.
   const views = {
@@ -149,7 +186,7 @@ export function startShell(root, getSession, hooks) {
   }
 
   function onVisibility() {
-    state.visible = !document.hidden;
+    state.visible = !pageHidden();
     if (state.visible) chat.markRead();
   }
   document.addEventListener('visibilitychange', onVisibility);

@@ -29,6 +29,21 @@ export function newId() {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
+/** reactions ([{emoji, count, users}]) after user adds (add) or removes emoji. */
+function applyReaction(reactions, emoji, user, add) {
+  const out = (Array.isArray(reactions) ? reactions : []).map((r) => ({ ...r, users: [...(r.users || [])] }));
+  let r = out.find((x) => x.emoji === emoji);
+  if (!r && add) {
+    r = { emoji, count: 0, users: [] };
+    out.push(r);
+  }
+  if (!r) return out;
+  if (add && !r.users.includes(user)) r.users.push(user);
+  if (!add) r.users = r.users.filter((u) => u !== user);
+  r.count = r.users.length;
+  return out.filter((x) => x.count > 0);
+}
+
 function byPosition(a, b) {
   const sa = a.seq || 0;
   const sb = b.seq || 0;
@@ -179,10 +194,10 @@ export class ChatState {
   }
 
   /**
-   * A message arrived (live: pushed as it happened, else from history).
-   * Returns null, or {after} when its seq shows that messages are missing
-   * (a gap): they follow message `after` (null: the channel held none), so
-   * history after it should be read.
+   * A message arrived (live: pushed as it happened, else from history or
+   * fetch_changes). Returns null, or {after, afterSeq} when its seq shows
+   * that changes are missing (a gap): they follow message `after` (null: the
+   * channel held none) and seq `afterSeq`, so they should be read again.
    */
   addMessage(msg, live) {
     const ch = this.channels.get(msg.channel_id);
@@ -196,11 +211,40 @@ export class ChatState {
       this.changed('channels');
       return null;
     }
-    const gap = live && msg.seq > ch.maxSeq + 1 ? { after: ch.lastStoredId } : null;
+    const gap = live && msg.seq > ch.maxSeq + 1 ? { after: ch.lastStoredId, afterSeq: ch.maxSeq } : null;
     const fresh = this.storeMessage(ch, msg, live);
     if (fresh && msg.user_id === 'system') this.applyNotice(ch, msg);
     this.changed('messages');
     if (fresh && live) this.changed('channels');
+    return gap;
+  }
+
+  /**
+   * A change to a stored message (protocol 1.1: message_updated,
+   * message_deleted, reaction), live or from fetch_changes. Returns a gap
+   * like addMessage.
+   */
+  applyChange(f, live) {
+    const ch = this.channels.get(f.channel_id);
+    if (!ch || !ch.loaded) return null;
+    const seq = typeof f.seq === 'number' ? f.seq : 0;
+    const gap = live && seq > ch.maxSeq + 1 ? { after: ch.lastStoredId, afterSeq: ch.maxSeq } : null;
+    if (seq > ch.maxSeq) ch.maxSeq = seq;
+    const m = ch.messages.get(f.message_id);
+    if (m) {
+      const next = { ...m };
+      if (f.type === 'message_updated') {
+        next.content = f.content;
+        next.edited_at = f.edited_at || null;
+        if (Array.isArray(f.mentions)) next.mentions = f.mentions;
+      } else if (f.type === 'message_deleted') {
+        Object.assign(next, { deleted: true, content: '', metadata: {}, reactions: [] });
+      } else if (f.type === 'reaction' && f.emoji && f.user_id) {
+        next.reactions = applyReaction(m.reactions, f.emoji, f.user_id, f.op !== 'remove');
+      }
+      ch.messages.set(m.message_id, next);
+    }
+    this.changed('messages');
     return gap;
   }
 
@@ -226,7 +270,7 @@ export class ChatState {
   }
 
   countsAsUnread(ch, msg) {
-    if (msg.user_id === this.me || msg.user_id === 'system') return false;
+    if (msg.user_id === this.me || msg.user_id === 'system' || msg.deleted) return false;
     return !ch.lastReadMessageId || compareIds(msg.message_id, ch.lastReadMessageId) > 0;
   }
 
@@ -253,6 +297,37 @@ export class ChatState {
       this.changed('channels');
     }
     this.changed('messages');
+  }
+
+  /**
+   * Read receipts: message_id -> [users], sorted. Each other member whose
+   * receipt was seen is listed once, under the last message they have
+   * read: the newest that their read mark covers, not counting notices,
+   * deleted messages and their own (they wrote those).
+   */
+  readers(ch) {
+    const map = new Map();
+    for (const [user, markId] of ch.reads) {
+      if (user === this.me) continue;
+      for (let i = ch.order.length - 1; i >= 0; i -= 1) {
+        const id = ch.order[i];
+        if (compareIds(id, markId) > 0) continue;
+        const m = ch.messages.get(id);
+        if (m.user_id === 'system' || m.deleted || m.user_id === user) continue;
+        if (!map.has(id)) map.set(id, []);
+        map.get(id).push(user);
+        break;
+      }
+    }
+    for (const users of map.values()) users.sort();
+    return map;
+  }
+
+  /** The total of unread messages over all channels (the page title). */
+  get unreadTotal() {
+    let n = 0;
+    for (const ch of this.channels.values()) n += ch.unread;
+    return n;
   }
 
   /** Unread messages of others after our mark, among those we hold. */

@@ -1,12 +1,20 @@
-// channel: the conversation on screen — its header and its messages.
-// Each message is rendered from state on its own and keyed by message_id
-// (pending ones by client_msg_id): a render rebuilds only the messages
-// whose look changed and moves the rest into place, so the list keeps its
-// scroll position, selection and focus while messages stream in.
+// channel: the conversation on screen — its header and its messages, a
+// `log` labelled "Messages" with one `article` per message (sender, time,
+// text), grouped by day (a heading per day) and by sender (consecutive
+// messages of one author show the name once; it stays in each article for
+// screen readers). Scrolling near the top reads older messages
+// (fetch_history before). Each item is rendered from state on its own and
+// keyed (messages by message_id, pending ones by client_msg_id, days by
+// date): a render rebuilds only the items whose look changed and moves the
+// rest into place, so the list keeps its scroll position, selection and
+// focus while messages stream in.
 
-import { el, clear, linkify, formatTime } from '../dom.js';
+import {
+  el, clear, linkify, formatTime, formatDay, dayKey,
+} from '../dom.js';
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000; // consecutive messages of one author share a header
+const LOAD_OLDER_PX = 150; // this close to the top: read older messages
 
 /**
  * @param {Object} opts
@@ -15,6 +23,7 @@ const GROUP_WINDOW_MS = 5 * 60 * 1000; // consecutive messages of one author sha
  * @param {(channelId: string) => void} opts.onLeave
  * @param {(clientMsgId: string) => void} opts.onRetry
  * @param {(clientMsgId: string) => void} opts.onDiscard
+ * @param {HTMLElement} [opts.headStart]  shown first in the header (the narrow layout's menu)
  */
 export function channelView(opts) {
   const { state } = opts;
@@ -26,21 +35,33 @@ export function channelView(opts) {
   }, 'Leave');
   const older = el('button', {
     type: 'button', class: 'link older', id: 'load-older', hidden: true,
-    onclick: () => state.activeId && opts.onLoadOlder(state.activeId),
+    onclick: () => loadOlder(),
   }, 'Load older messages');
-  const list = el('ol', { class: 'messages', id: 'messages' });
+  const list = el('div', { class: 'messages', id: 'messages' });
   const empty = el('p', { class: 'empty muted' });
   const scroller = el('div', {
-    class: 'scroller', role: 'log', 'aria-live': 'polite', 'aria-labelledby': 'channel-title',
-    tabindex: 0,
+    // Named by title, not aria-label: the same name for screen readers, but
+    // not a label that a search for the "Message" field would also find.
+    class: 'scroller', id: 'message-log', role: 'log', title: 'Messages', tabindex: 0,
+    onscroll: () => {
+      if (scroller.scrollTop < LOAD_OLDER_PX) loadOlder();
+    },
   }, older, list, empty);
   const root = el('section', { class: 'channel-pane', 'aria-labelledby': 'channel-title' },
-    el('header', { class: 'channel-head' }, el('div', {}, title, subtitle), leave),
+    el('header', { class: 'channel-head' },
+      opts.headStart || null,
+      el('div', { class: 'channel-names' }, title, subtitle),
+      leave),
     scroller);
 
   /** key -> {sig, node} of what is in the list now */
   let nodes = new Map();
   let shownId = null;
+
+  function loadOlder() {
+    const ch = state.active;
+    if (ch && ch.loaded && ch.hasOlder) opts.onLoadOlder(ch.id);
+  }
 
   function render() {
     const ch = state.active;
@@ -53,8 +74,8 @@ export function channelView(opts) {
       leave.hidden = true;
       older.hidden = true;
       empty.textContent = state.channels.size
-        ? 'Pick a conversation on the left.'
-        : 'No conversations yet: start a channel or a direct message with the + buttons.';
+        ? 'Pick a conversation in the channel list.'
+        : 'No conversations yet: start a channel or a direct message.';
       empty.hidden = false;
       return;
     }
@@ -64,8 +85,8 @@ export function channelView(opts) {
       nodes = new Map();
       clear(list);
     }
-    title.textContent = ch.isDirect ? ch.title : `# ${ch.title}`;
-    subtitle.textContent = ch.isDirect ? state.statusOf(ch.others[0])
+    title.textContent = ch.title;
+    subtitle.textContent = ch.isDirect ? `direct message · ${state.statusOf(ch.others[0])}`
       : `${ch.members.size || ch.others.length + 1} members`;
     leave.hidden = ch.isDirect;
     older.hidden = !ch.loaded || !ch.hasOlder;
@@ -73,28 +94,50 @@ export function channelView(opts) {
     empty.textContent = ch.loaded ? 'No messages yet. Say hello!' : '';
 
     const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 48;
-    const firstBefore = list.firstElementChild;
-    const heightBefore = scroller.scrollHeight;
+    const anchor = switched || nearBottom ? null : firstVisible();
+    const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
     reconcile(items(ch));
     if (switched || nearBottom) scroller.scrollTop = scroller.scrollHeight;
-    else if (firstBefore && list.firstElementChild !== firstBefore) {
-      scroller.scrollTop += scroller.scrollHeight - heightBefore; // older ones came in above
+    else if (anchor) { // older ones came in above: keep what the user reads in place
+      const now = nodes.get(anchor.dataset.key); // (rebuilt when its look changed)
+      if (now) scroller.scrollTop += now.node.getBoundingClientRect().top - anchorTop;
     }
+    // Too few messages to scroll: read older ones until the log can scroll.
+    if (ch.loaded && ch.hasOlder && scroller.scrollHeight <= scroller.clientHeight + LOAD_OLDER_PX) {
+      queueMicrotask(loadOlder);
+    }
+  }
+
+  /** The first message (not a day heading) in view: what must not move. */
+  function firstVisible() {
+    const top = scroller.getBoundingClientRect().top;
+    for (let n = list.firstElementChild; n; n = n.nextElementSibling) {
+      if (!n.classList.contains('day') && n.getBoundingClientRect().bottom > top) return n;
+    }
+    return null;
   }
 
   /** What the list should show, in order: {key, sig, build}. */
   function items(ch) {
-    const seenBy = readersByMessage(ch);
+    const seenBy = state.readers(ch);
     const out = [];
     let prev = null;
+    let day = '';
     for (const id of ch.order) {
       const m = ch.messages.get(id);
+      const d = dayKey(m.created_at);
+      if (d !== day) {
+        day = d;
+        prev = null;
+        const label = formatDay(m.created_at);
+        out.push({ key: `d:${d}`, sig: label, build: () => el('h3', { class: 'day' }, label) });
+      }
       const compact = !!prev && prev.user_id === m.user_id && m.user_id !== 'system'
         && Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_WINDOW_MS;
       const readers = seenBy.get(id) || [];
       out.push({
         key: id,
-        sig: `${m.content}\u0000${compact}\u0000${readers.join(',')}`,
+        sig: JSON.stringify([m.content, m.deleted, m.edited_at, m.reactions, compact, readers]),
         build: () => messageNode(m, compact, readers),
       });
       prev = m;
@@ -109,26 +152,6 @@ export function channelView(opts) {
     return out;
   }
 
-  /**
-   * Read receipts under the user's own messages: message_id -> [users]. Each
-   * other member is shown once, under the newest message of ours that their
-   * read mark (a receipt seen live) covers.
-   */
-  function readersByMessage(ch) {
-    const map = new Map();
-    for (const [user, markId] of ch.reads) {
-      if (user === state.me) continue;
-      let i = ch.order.indexOf(markId);
-      while (i >= 0 && ch.messages.get(ch.order[i]).user_id !== state.me) i -= 1;
-      if (i < 0) continue;
-      const id = ch.order[i];
-      if (!map.has(id)) map.set(id, []);
-      map.get(id).push(user);
-    }
-    for (const users of map.values()) users.sort();
-    return map;
-  }
-
   function reconcile(wanted) {
     const next = new Map();
     let cursor = list.firstElementChild;
@@ -140,6 +163,7 @@ export function channelView(opts) {
           entry.node.remove();
         }
         entry = { sig: w.sig, node: w.build() };
+        entry.node.dataset.key = w.key;
       }
       next.set(w.key, entry);
       if (entry.node !== cursor) list.insertBefore(entry.node, cursor);
@@ -149,31 +173,38 @@ export function channelView(opts) {
     nodes = next;
   }
 
+  /** The sender and the time; shown once per group, always there for screen readers. */
+  function meta(user, extra, hidden) {
+    return el('header', { class: hidden ? 'meta visually-hidden' : 'meta' },
+      el('span', { class: 'author' }, user), ' ', extra);
+  }
+
   function messageNode(m, compact, readers) {
     if (m.user_id === 'system') {
-      return el('li', { class: 'msg system', 'data-message-id': m.message_id, 'data-seq': m.seq },
-        el('span', { class: 'text' }, m.content));
+      return el('p', {
+        class: 'notice', role: 'note', 'data-message-id': m.message_id, 'data-seq': m.seq,
+      }, m.content);
     }
     const mine = m.user_id === state.me;
-    return el('li', {
-      class: `msg${mine ? ' mine' : ''}${compact ? ' compact' : ''}`,
+    const reactions = Array.isArray(m.reactions) ? m.reactions : [];
+    return el('article', {
+      class: `msg${mine ? ' mine' : ''}${compact ? ' compact' : ''}${m.deleted ? ' deleted' : ''}`,
       'data-message-id': m.message_id,
       'data-seq': m.seq,
     },
-    !compact && el('div', { class: 'meta' },
-      el('span', { class: 'author' }, m.user_id), ' ',
-      el('time', { datetime: m.created_at, title: m.created_at }, formatTime(m.created_at))),
-    el('div', { class: 'text' }, linkify(String(m.content))),
-    readers.length > 0 && el('div', { class: 'seen' }, `Seen by ${readers.join(', ')}`));
+    meta(m.user_id, el('time', { datetime: m.created_at, title: m.created_at }, formatTime(m.created_at)), compact),
+    el('div', { class: 'text' }, m.deleted ? el('em', {}, 'This message was deleted.') : linkify(String(m.content))),
+    m.edited_at && !m.deleted && el('span', { class: 'edited muted' }, '(edited)'),
+    reactions.length > 0 && el('ul', { class: 'reactions', 'aria-label': 'Reactions' },
+      reactions.map((r) => el('li', { title: (r.users || []).join(', ') }, `${r.emoji} ${r.count}`))),
+    readers.length > 0 && el('p', { class: 'seen' }, `Seen by ${readers.join(', ')}`));
   }
 
   function pendingNode(p) {
-    return el('li', {
+    return el('article', {
       class: `msg mine pending${p.failed ? ' failed' : ''}`, 'data-client-msg-id': p.clientMsgId,
     },
-    el('div', { class: 'meta' },
-      el('span', { class: 'author' }, state.me), ' ',
-      el('span', { class: 'state' }, p.failed ? 'not sent' : 'sending…')),
+    meta(state.me, el('span', { class: 'state' }, p.failed ? 'not sent' : 'sending…'), false),
     el('div', { class: 'text' }, linkify(p.content)),
     p.failed && el('div', { class: 'actions' },
       el('button', { type: 'button', class: 'link', onclick: () => opts.onRetry(p.clientMsgId) }, 'Retry'),

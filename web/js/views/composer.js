@@ -12,6 +12,7 @@ export function composerView(opts) {
   const { state } = opts;
   const input = el('textarea', {
     id: 'composer-input', rows: 1, 'aria-label': 'Message', placeholder: 'Write a message…',
+    'aria-keyshortcuts': 'Enter', 'aria-describedby': 'composer-hint',
     maxlength: 4000,
     onkeydown: (ev) => {
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
@@ -24,9 +25,10 @@ export function composerView(opts) {
   const error = el('span', { class: 'form-error', role: 'alert', id: 'composer-error' });
   const button = el('button', { type: 'submit', class: 'primary', id: 'composer-send' }, 'Send');
   const root = el('form', {
-    class: 'composer', 'aria-label': 'Send a message',
+    class: 'composer',
     onsubmit: (ev) => { ev.preventDefault(); submit(); },
-  }, input, button, error);
+  }, input, button, error,
+  el('span', { class: 'visually-hidden', id: 'composer-hint' }, 'Enter sends; Shift+Enter adds a line.'));
 
   function submit() {
     const ch = state.active;
@@ -46,17 +48,29 @@ export function composerView(opts) {
   }
 
   let shownId = null;
+  let wantFocus = false; // asked before the field was enabled: focus it when it is
   function render() {
     const has = !!state.active;
     input.disabled = !has;
     button.disabled = !has;
+    if (has && wantFocus) {
+      wantFocus = false;
+      input.focus();
+    }
     if (has && state.activeId !== shownId) {
       error.textContent = '';
-      input.placeholder = `Message ${state.active.isDirect ? state.active.title : `#${state.active.title}`}`;
+      input.placeholder = `Write to ${state.active.title}…`;
     }
     shownId = state.activeId;
   }
 
   render();
-  return { root, render, focus: () => input.focus() };
+  return {
+    root,
+    render,
+    focus() {
+      if (input.disabled) wantFocus = true;
+      else input.focus();
+    },
+  };
 }

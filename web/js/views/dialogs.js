@@ -1,6 +1,9 @@
-// dialogs: starting a conversation — a new group channel (a name and the
-// people in it) or a direct message with one person. Native <dialog>
-// elements: focus, Escape and the backdrop come with them.
+// dialogs: starting a conversation — a new group channel ("Channel name"
+// and "Members", names separated by commas or spaces; "Create") or a
+// direct message with one person ("Username"; "Start"). Native <dialog>
+// elements: focus, Escape and the backdrop come with them. A dialog is in
+// the document only while it is open, so its labels never compete with
+// the page's own (a closed "New direct message" is no second "message").
 
 import { el } from '../dom.js';
 
@@ -32,6 +35,7 @@ function dialog(id, titleText, fields, submitText, onSubmit) {
   d.addEventListener('close', () => {
     error.textContent = '';
     form.reset();
+    d.remove();
   });
   return d;
 }
@@ -44,10 +48,15 @@ function dialog(id, titleText, fields, submitText, onSubmit) {
  */
 export function dialogsView(opts) {
   const name = el('input', { id: 'new-channel-name', required: true, maxlength: 100, autocomplete: 'off' });
-  const people = el('input', { id: 'new-channel-people', autocomplete: 'off', placeholder: 'bob, carol' });
+  const people = el('input', {
+    id: 'new-channel-people', autocomplete: 'off', placeholder: 'bob, carol',
+    'aria-describedby': 'new-channel-people-hint', spellcheck: 'false', autocapitalize: 'off',
+  });
   const channel = dialog('new-channel-dialog', 'New channel', [
-    el('label', { for: 'new-channel-name' }, 'Name'), name,
-    el('label', { for: 'new-channel-people' }, 'People (usernames, separated by commas)'), people,
+    el('label', { for: 'new-channel-name' }, 'Channel name'), name,
+    el('label', { for: 'new-channel-people' }, 'Members'), people,
+    el('p', { class: 'hint muted', id: 'new-channel-people-hint' },
+      'Usernames, separated by commas or spaces. You are in it too.'),
   ], 'Create', () => {
     if (!name.value.trim()) return 'a channel needs a name';
     const users = parseUsers(people.value, opts.me);
@@ -55,19 +64,28 @@ export function dialogsView(opts) {
     return opts.onCreateChannel(name.value.trim(), users);
   });
 
-  const who = el('input', { id: 'new-direct-user', required: true, autocomplete: 'off', maxlength: 32 });
+  const who = el('input', {
+    id: 'new-direct-user', required: true, autocomplete: 'off', maxlength: 32, spellcheck: 'false',
+    autocapitalize: 'off',
+  });
   const direct = dialog('new-direct-dialog', 'New direct message', [
     el('label', { for: 'new-direct-user' }, 'Username'), who,
-  ], 'Open', () => {
+  ], 'Start', () => {
     const users = parseUsers(who.value, opts.me);
     if (typeof users === 'string') return users;
     if (users.length !== 1) return 'name exactly one other person';
     return opts.onOpenDirect(users[0]);
   });
 
+  const root = el('div', {});
+  const show = (d) => {
+    if (d.open) return;
+    root.append(d);
+    d.showModal();
+  };
   return {
-    root: el('div', {}, channel, direct),
-    newChannel: () => channel.showModal(),
-    newDirect: () => direct.showModal(),
+    root,
+    newChannel: () => show(channel),
+    newDirect: () => show(direct),
   };
 }

@@ -1,9 +1,14 @@
-// sidebar: the user (with their status), the channel and direct-message
-// lists with unread counts and presence, and the buttons that start new
-// conversations. Re-rendered whole from state: it is small.
+// sidebar: the user (with their status and "Sign out"), then the
+// `navigation` landmark "Channels": group channels, then direct messages,
+// each a link whose name starts with the channel's name (a DM's: the other
+// user's, followed by their presence), with the unread count as text, and
+// the buttons that start new conversations. Re-rendered whole from state:
+// it is small.
 
-import { el, replaceChildren } from '../dom.js';
-import { STATUSES } from '../presence.js';
+import { el, replaceChildren, srOnly } from '../dom.js';
+
+/** What the user can choose ("offline" is what the server says of others). */
+const CHOICES = ['online', 'away', 'busy'];
 
 /**
  * @param {Object} opts
@@ -14,52 +19,62 @@ import { STATUSES } from '../presence.js';
  * @param {() => void} opts.onNewDirect
  * @param {() => void} opts.onLogout
  * @param {(() => void)|null} opts.onEnableNotifications  null when not offered
+ * @param {() => boolean} [opts.notificationsOn]
+ * @param {HTMLElement} [opts.headEnd]  shown after the user's name (the narrow layout's close button)
  */
 export function sidebarView(opts) {
   const { state } = opts;
   const status = el('select', {
-    id: 'my-status', 'aria-label': 'Your status',
-    onchange: (ev) => opts.onStatus(ev.target.value),
-  }, STATUSES.map((s) => el('option', { value: s }, s)));
-  const groups = el('ul', { class: 'channel-list', id: 'channel-list', 'aria-label': 'Channels' });
-  const directs = el('ul', { class: 'channel-list', id: 'direct-list', 'aria-label': 'Direct messages' });
+    id: 'my-status', onchange: (ev) => opts.onStatus(ev.target.value),
+  }, CHOICES.map((s) => el('option', { value: s }, s)));
+  const myDot = el('span', { class: 'dot', 'data-status': 'online', 'aria-hidden': 'true' });
+  const groups = el('ul', { class: 'channel-list', id: 'channel-list' });
+  const directs = el('ul', { class: 'channel-list', id: 'direct-list' });
   const notifyBtn = opts.onEnableNotifications
     ? el('button', { type: 'button', class: 'link', onclick: opts.onEnableNotifications }, 'Enable notifications')
     : null;
+  const plus = (id, name, onclick) => el('button', { type: 'button', class: 'icon', id, title: name, onclick },
+    el('span', { 'aria-hidden': 'true' }, '+'), srOnly(name));
 
-  const root = el('aside', { class: 'sidebar' },
+  const nav = el('nav', { 'aria-label': 'Channels', id: 'channels-nav' },
+    el('div', { class: 'list-head' }, el('h2', { id: 'groups-title' }, 'Channels'),
+      plus('new-channel', 'New channel', opts.onNewChannel)),
+    groups,
+    el('div', { class: 'list-head' }, el('h2', { id: 'directs-title' }, 'Direct messages'),
+      plus('new-direct', 'New direct message', opts.onNewDirect)),
+    directs);
+  const root = el('div', { class: 'sidebar', id: 'sidebar' },
     el('header', { class: 'me' },
-      el('div', { class: 'who' },
-        el('span', { class: 'dot', 'data-status': 'online', id: 'my-dot' }),
-        el('strong', { id: 'me-name', title: state.me }, state.me)),
+      el('div', { class: 'who' }, myDot, el('strong', { id: 'me-name', title: state.me }, state.me),
+        opts.headEnd || null),
       el('div', { class: 'controls' },
+        el('label', { for: 'my-status', class: 'visually-hidden' }, 'Status'),
         status,
-        el('button', { type: 'button', class: 'link', id: 'logout', onclick: opts.onLogout }, 'Log out'))),
-    el('nav', { 'aria-label': 'Conversations' },
-      el('div', { class: 'list-head' }, el('h2', {}, 'Channels'),
-        el('button', { type: 'button', class: 'icon', id: 'new-channel', title: 'New channel',
-          'aria-label': 'New channel', onclick: opts.onNewChannel }, '+')),
-      groups,
-      el('div', { class: 'list-head' }, el('h2', {}, 'Direct messages'),
-        el('button', { type: 'button', class: 'icon', id: 'new-direct', title: 'New direct message',
-          'aria-label': 'New direct message', onclick: opts.onNewDirect }, '+')),
-      directs),
+        el('button', { type: 'button', class: 'link', id: 'logout', onclick: opts.onLogout }, 'Sign out'))),
+    nav,
     notifyBtn && el('footer', {}, notifyBtn));
 
   function item(ch) {
-    const label = ch.isDirect ? ch.title : `# ${ch.title}`;
-    const unread = ch.unread > 0 && ch.id !== state.activeId;
-    return el('li', {},
-      el('button', {
-        type: 'button',
-        class: `channel${ch.id === state.activeId ? ' active' : ''}${unread ? ' unread' : ''}`,
+    const active = ch.id === state.activeId;
+    const unread = ch.unread > 0 && !active;
+    const presence = ch.isDirect ? state.statusOf(ch.others[0]) : null;
+    const id = `item-${ch.id}`;
+    return el('li', { 'aria-labelledby': id }, // the item is named like its link
+      el('a', {
+        id,
+        href: `#${encodeURIComponent(ch.id)}`,
+        class: `channel${active ? ' active' : ''}${unread ? ' unread' : ''}`,
         'data-channel-id': ch.id,
-        'aria-current': ch.id === state.activeId ? 'page' : null,
-        onclick: () => opts.onOpen(ch.id),
+        'aria-current': active ? 'page' : null,
+        onclick: (ev) => {
+          ev.preventDefault();
+          opts.onOpen(ch.id);
+        },
       },
-      ch.isDirect && el('span', { class: 'dot', 'data-status': state.statusOf(ch.others[0]) }),
-      el('span', { class: 'name' }, label),
-      unread && el('span', { class: 'badge', 'aria-label': `${ch.unread} unread` }, String(ch.unread))));
+      presence && el('span', { class: 'dot', 'data-status': presence, 'aria-hidden': 'true' }),
+      el('span', { class: 'name' }, ch.title),
+      presence && [' ', srOnly(`(${presence})`)],
+      unread && [' ', el('span', { class: 'badge' }, String(ch.unread), srOnly(' unread'))]));
   }
 
   function render() {
@@ -71,11 +86,11 @@ export function sidebarView(opts) {
       const again = root.querySelector(`[data-channel-id="${CSS.escape(focused)}"]`);
       if (again) again.focus();
     }
-    if (status.value !== state.myStatus) status.value = state.myStatus;
-    root.querySelector('#my-dot').dataset.status = state.myStatus;
+    if (CHOICES.includes(state.myStatus) && status.value !== state.myStatus) status.value = state.myStatus;
+    myDot.dataset.status = state.myStatus;
     if (notifyBtn && opts.notificationsOn && opts.notificationsOn()) notifyBtn.hidden = true;
   }
 
   render();
-  return { root, render };
+  return { root, nav, render };
 }
