@@ -3,6 +3,7 @@
  * becomes an api_call that holds the connection until it is answered.
  */
 #include "api/api.h"
+#include "core/alloc.h"
 
 #include <jansson.h>
 #include <sodium.h>
@@ -186,8 +187,7 @@ static api_call *parse_credentials(api *a, conn *c, http_req *req) {
         respond_error(c, 400, "invalid_field", msg);
         return NULL;
     }
-    api_call *k = calloc(1, sizeof(*k));
-    if (!k) abort();
+    api_call *k = xcalloc(1, sizeof(*k));
     k->a = a;
     k->c = c;
     conn_ref(c);

@@ -10,6 +10,7 @@
  * never hold every worker: somebody else's login starts at once.
  */
 #include "api/hashq.h"
+#include "core/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +36,7 @@ struct hashq {
 };
 
 hashq *hashq_new(uv_loop_t *loop, unsigned workers, size_t max_waiting, size_t per_addr) {
-    hashq *q = calloc(1, sizeof(*q));
-    if (!q) abort();
+    hashq *q = xcalloc(1, sizeof(*q));
     q->loop = loop;
     q->workers = workers ? workers : 1;
     q->running_per_addr = 1; /* one address never holds more than one worker */
@@ -56,8 +56,7 @@ void hashq_set_limits(hashq *q, size_t max_waiting, size_t per_addr) {
 static addr_q *addr_of(hashq *q, const char *addr) {
     addr_q *a = strmap_get(&q->addrs, addr);
     if (a) return a;
-    a = calloc(1, sizeof(*a));
-    if (!a) abort();
+    a = xcalloc(1, sizeof(*a));
     snprintf(a->addr, sizeof(a->addr), "%s", addr);
     strmap_put(&q->addrs, a->addr, a);
     return a;

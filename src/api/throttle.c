@@ -1,5 +1,6 @@
 /* throttle: a fixed window of failures per username, then a lock-out. */
 #include "api/throttle.h"
+#include "core/alloc.h"
 
 #include <stdlib.h>
 
@@ -29,8 +30,7 @@ int throttle_blocked(throttle *t, const char *username, uint64_t now_ms) {
 void throttle_failure(throttle *t, const char *username, uint64_t now_ms) {
     throttle_entry *e = strmap_get(&t->entries, username);
     if (!e) {
-        e = calloc(1, sizeof(*e));
-        if (!e) abort();
+        e = xcalloc(1, sizeof(*e));
         e->window_start = now_ms;
         strmap_put(&t->entries, username, e);
     }
@@ -60,8 +60,7 @@ void throttle_prune(throttle *t, uint64_t now_ms) {
         if (now_ms >= te->blocked_until && now_ms - te->window_start >= t->window_ms) {
             if (n == cap) {
                 cap = cap ? cap * 2 : 16;
-                char **ns = realloc(stale, cap * sizeof(*ns));
-                if (!ns) abort();
+                char **ns = xrealloc(stale, cap * sizeof(*ns));
                 stale = ns;
             }
             stale[n++] = e->key;

@@ -3,6 +3,7 @@
  * both files before it touches the keys in force, so a half-done rotation
  * on disk (a missing or empty file) leaves the running keys as they were.
  */
+#include "core/err.h"
 #include "auth/keyring.h"
 
 #include <errno.h>
@@ -48,7 +49,7 @@ static int read_previous(const char *dir, uint8_t **key, size_t *len, char *msg,
     *key = NULL;
     *len = 0;
     int rc = secret_read_file(path, "previous JWT secret", KEY_MAX_BYTES, key, len, msg, msglen);
-    return rc == -ENOENT ? 0 : rc;
+    return rc == CHATD_ENOTFOUND ? 0 : rc;
 }
 
 int keyring_load(keyring **out, const char *secrets_dir, const char *data_dir, int allow_generate,
@@ -77,7 +78,7 @@ int keyring_reload(keyring *k, char *msg, size_t msglen) {
     size_t cur_len = 0, prev_len = 0;
     snprintf(path, sizeof(path), "%s/jwt_secret.txt", dir);
     int rc = secret_read_file(path, "JWT secret", KEY_MAX_BYTES, &cur, &cur_len, msg, msglen);
-    if (rc == -ENOENT) snprintf(msg, msglen, "no JWT secret: %s does not exist", path);
+    if (rc == CHATD_ENOTFOUND) snprintf(msg, msglen, "no JWT secret: %s does not exist", path);
     if (rc != 0) return -1;
     if (read_previous(dir, &prev, &prev_len, msg, msglen) != 0) {
         wipe(&cur, &cur_len);

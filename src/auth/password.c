@@ -33,7 +33,7 @@ int password_verify(const char *hash, const char *pw, size_t len) {
     return crypto_pwhash_str_verify(hash, pw, len) == 0 ? 0 : -1;
 }
 
-int password_rule(const char *pw, size_t len, const char **why) {
+bool password_rule(const char *pw, size_t len, const char **why) {
     const char *msg = NULL;
 
     if (!pw || len < PASSWORD_MIN_LEN)

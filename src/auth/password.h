@@ -10,6 +10,7 @@
 #ifndef CHATD_PASSWORD_H
 #define CHATD_PASSWORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define PASSWORD_MIN_LEN 8
@@ -31,8 +32,8 @@ int password_hash(const password_params *p, const char *pw, size_t len, char out
 /* 0 when pw[0..len) matches hash; -1 on mismatch or an invalid hash. */
 int password_verify(const char *hash, const char *pw, size_t len);
 
-/* Policy check: 1 when acceptable (8..128 bytes); otherwise 0 and *why
+/* Policy check: true when acceptable (8..128 bytes); otherwise false and *why
  * points at a static human sentence (why may be NULL). */
-int password_rule(const char *pw, size_t len, const char **why);
+bool password_rule(const char *pw, size_t len, const char **why);
 
 #endif

@@ -4,6 +4,7 @@
  * place, so a crash never leaves a truncated key and two processes racing
  * to generate end up sharing one key.
  */
+#include "core/err.h"
 #include "auth/secret.h"
 
 #include <errno.h>
@@ -37,7 +38,7 @@ int secret_read_file(const char *path, const char *what, size_t max, uint8_t **k
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
-        if (errno == ENOENT) return -ENOENT;
+        if (errno == ENOENT) return CHATD_ENOTFOUND;
         set_err(errbuf, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
         return -1;
     }
@@ -111,7 +112,7 @@ static int write_all(int fd, const char *s, size_t len) {
 }
 
 /* Create path with a fresh random hex secret. Returns 0 when we created
- * it, -EEXIST when someone else did first, -1 with errbuf set on error. */
+ * it, CHATD_EEXIST when someone else did first, -1 with errbuf set on error. */
 static int generate_key_file(const char *dir, const char *path, char *errbuf, size_t errlen) {
     uint8_t raw[SECRET_RANDOM_BYTES];
     char hex[SECRET_RANDOM_BYTES * 2 + 1];
@@ -148,7 +149,7 @@ static int generate_key_file(const char *dir, const char *path, char *errbuf, si
     }
     close(fd);
     if (link(tmp, path) != 0) {
-        rc = errno == EEXIST ? -EEXIST : -1;
+        rc = errno == EEXIST ? CHATD_EEXIST : -1;
         if (rc == -1) set_err(errbuf, errlen, "cannot create %s: %s", path, strerror(errno));
         unlink(tmp);
         goto out;
@@ -175,7 +176,7 @@ int secret_load(const char *secrets_dir, const char *data_dir, int allow_generat
             return -1;
         }
         rc = read_key_file(path, key, key_len, errbuf, errlen);
-        if (rc != -ENOENT) return rc; /* 0 loaded, or -1 with errbuf set */
+        if (rc != CHATD_ENOTFOUND) return rc; /* 0 loaded, or -1 with errbuf set */
     } else {
         snprintf(path, sizeof path, "(no secrets directory)/%s", SECRET_FILE);
     }
@@ -193,17 +194,17 @@ int secret_load(const char *secrets_dir, const char *data_dir, int allow_generat
         return -1;
     }
     rc = read_key_file(path, key, key_len, errbuf, errlen);
-    if (rc != -ENOENT) return rc;
+    if (rc != CHATD_ENOTFOUND) return rc;
 
     rc = generate_key_file(data_dir, path, errbuf, errlen);
     if (rc == -1) return -1;
-    /* Read back what is on disk: ours, or the racing winner's (-EEXIST). */
+    /* Read back what is on disk: ours, or the racing winner's (CHATD_EEXIST). */
     if (read_key_file(path, key, key_len, errbuf, errlen) != 0) {
         if (errbuf && errlen > 0 && !errbuf[0])
             set_err(errbuf, errlen, "JWT secret %s vanished after creation", path);
         return -1;
     }
-    if (rc == -EEXIST) return 0;
+    if (rc == CHATD_EEXIST) return 0;
     set_err(errbuf, errlen, "%s", path);
     return 1;
 }

@@ -12,6 +12,7 @@
 #ifndef CHATD_SECRET_H
 #define CHATD_SECRET_H
 
+#include "core/err.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,7 +31,7 @@ int secret_load(const char *secrets_dir, const char *data_dir, int allow_generat
 /* Reads the whole file at path, as raw bytes, for any secret (the cluster
  * secret and the engines' passwords use it too). what names it in
  * messages ("JWT secret"). Returns 0 (*buf malloc'd, *len > 0: wipe and
- * free it), -ENOENT when the file does not exist, or -1 with errbuf set
+ * free it), CHATD_ENOTFOUND when the file does not exist, or -1 with errbuf set
  * (unreadable, empty, larger than max bytes). */
 int secret_read_file(const char *path, const char *what, size_t max, uint8_t **buf, size_t *len,
                      char *errbuf, size_t errlen);

@@ -16,15 +16,15 @@
 /* Our tokens are ~200 bytes; anything this large is not one of ours. */
 #define TOKEN_MAX_LEN 4096
 
-int token_username_valid(const char *name) {
+bool token_username_valid(const char *name) {
     size_t n = 0;
 
-    if (!name) return 0;
+    if (!name) return false;
     for (; name[n]; n++) {
         char c = name[n];
         int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                  c == '_' || c == '.' || c == '-';
-        if (!ok || n >= TOKEN_USERNAME_MAX) return 0;
+        if (!ok || n >= TOKEN_USERNAME_MAX) return false;
     }
     return n >= 1;
 }

@@ -12,13 +12,15 @@
 #ifndef CHATD_TOKEN_H
 #define CHATD_TOKEN_H
 
+#include "core/err.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define TOKEN_EMISSING (-1) /* NULL or empty token */
-#define TOKEN_EINVALID (-2) /* malformed, bad signature, wrong alg, bad claims */
-#define TOKEN_EEXPIRED (-3) /* now_s >= exp */
-#define TOKEN_ENOMEM (-4)   /* token_issue only: allocation/encoding failed */
+#define TOKEN_EMISSING CHATD_EMISSING /* NULL or empty token */
+#define TOKEN_EINVALID CHATD_EINVAL /* malformed, bad signature, wrong alg, bad claims */
+#define TOKEN_EEXPIRED CHATD_EEXPIRED /* now_s >= exp */
+#define TOKEN_ENOMEM CHATD_ENOMEM /* token_issue only: allocation/encoding failed */
 
 #define TOKEN_USERNAME_MAX 32 /* usernames are 1..32 of [A-Za-z0-9_.-] */
 
@@ -36,7 +38,7 @@ int token_issue(const uint8_t *key, size_t key_len, const char *username, int64_
 int token_verify(const uint8_t *key, size_t key_len, const char *token, int64_t now_s,
                  char *username_out, size_t cap);
 
-/* 1 when name is a valid username (1..32 of [A-Za-z0-9_.-]), else 0. */
-int token_username_valid(const char *name);
+/* Whether name is a valid username (1..32 of [A-Za-z0-9_.-]). */
+bool token_username_valid(const char *name);
 
 #endif

@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "bus/bus.h"
+#include "core/alloc.h"
 #include "bus/inbox.h"
 #include "bus/record.h"
 #include "core/log.h"
@@ -177,8 +178,7 @@ static void pub_up(void *data) {
 }
 
 static void add_entry(bus *b, const char *stream, int maxlen, const char *fieldname) {
-    pub_entry *e = malloc(sizeof(*e) + b->enc.len);
-    if (!e) abort();
+    pub_entry *e = xmalloc(sizeof(*e) + b->enc.len);
     e->b = b;
     e->stream = stream;
     e->maxlen = maxlen;

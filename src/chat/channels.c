@@ -66,8 +66,7 @@ static void send_joined(domain *d, session *s, ch_channel *c) {
 
 static void send_created(session *s, ch_channel *c) {
     size_t n = strmap_len(&c->members), k = 0;
-    const char **names = malloc((n ? n : 1) * sizeof(*names));
-    if (!names) abort();
+    const char **names = xmalloc((n ? n : 1) * sizeof(*names));
     names[k++] = c->creator; /* creator first, then the others */
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&c->members, &i));)
@@ -345,8 +344,7 @@ static void refresh_apply(domain *d, store_op *op) {
     }
     /* Members the store no longer has: collect, then remove. */
     size_t n = strmap_len(&c->members), k = 0;
-    ch_user **gone = malloc((n ? n : 1) * sizeof(*gone));
-    if (!gone) abort();
+    ch_user **gone = xmalloc((n ? n : 1) * sizeof(*gone));
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&c->members, &i));) {
         ch_user *u = ((ch_member *)e->value)->user;
@@ -372,8 +370,7 @@ static void refresh_done(store_op *op) {
 
 void chat__channel_refresh(domain *d, const char *channel_id, domain_user_cb cb, void *data) {
     pend *p = chat__pend(d, NULL, STORE_CHANNEL_GET, refresh_done);
-    refresh_cb *rc = calloc(1, sizeof(*rc));
-    if (!rc) abort();
+    refresh_cb *rc = xcalloc(1, sizeof(*rc));
     rc->cb = cb;
     rc->data = data;
     p->ctx = rc; /* freed with the pend */

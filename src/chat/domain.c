@@ -234,8 +234,7 @@ static void hold_frame(session *s, const char *payload, size_t len) {
         s->io->close(s, 1008, "too many frames while an earlier request was pending");
         return;
     }
-    held_frame *f = malloc(sizeof(*f) + len);
-    if (!f) abort();
+    held_frame *f = xmalloc(sizeof(*f) + len);
     f->next = NULL;
     f->len = len;
     memcpy(f->data, payload, len);
@@ -400,8 +399,7 @@ static void retry_step(void *data, int exists) {
 /* Refreshes what the request needs, then dispatches it again. */
 static void refresh_then_dispatch(domain *d, session *s, const request *r, const char *payload,
                                   size_t len) {
-    retry *t = calloc(1, sizeof(*t) + len);
-    if (!t) abort();
+    retry *t = xcalloc(1, sizeof(*t) + len);
     t->d = d;
     t->s = s;
     s->io->hold(s);
@@ -550,8 +548,7 @@ int chat__is_big(const domain *d, const ch_channel *c) {
 size_t chat__members_array(const ch_channel *c, size_t max, proto_member **out) {
     size_t n = strmap_len(&c->members), k = 0;
     if (n > max) n = max;
-    proto_member *a = malloc((n ? n : 1) * sizeof(*a));
-    if (!a) abort();
+    proto_member *a = xmalloc((n ? n : 1) * sizeof(*a));
     strmap_entry *e;
     for (size_t i = 0; k < n && (e = strmap_next(&c->members, &i));) {
         ch_member *m = e->value;
@@ -568,8 +565,7 @@ void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip) {
     size_t n = 0;
     const char *small[64];
     size_t cap = strmap_len(&c->members);
-    const char **to = cap <= 64 ? small : malloc(cap * sizeof(*to));
-    if (!to) abort();
+    const char **to = cap <= 64 ? small : xmalloc(cap * sizeof(*to));
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&c->members, &i));) {
         ch_user *u = ((ch_member *)e->value)->user;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chat/internal.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 
 ch_user *chat__user(domain *d, const char *name) { return strmap_get(&d->users, name); }
@@ -15,8 +16,7 @@ ch_user *chat__user(domain *d, const char *name) { return strmap_get(&d->users, 
 ch_user *chat__user_add(domain *d, const char *name) {
     ch_user *u = chat__user(d, name);
     if (u) return u;
-    u = calloc(1, sizeof(*u));
-    if (!u) abort();
+    u = xcalloc(1, sizeof(*u));
     snprintf(u->name, sizeof(u->name), "%s", name);
     strmap_init(&u->channels);
     u->status = PROTO_OFFLINE;
@@ -28,12 +28,10 @@ ch_channel *chat__channel(domain *d, const char *id) { return strmap_get(&d->cha
 
 ch_channel *chat__channel_add(domain *d, const char *id, const char *name, int is_direct,
                               const char *creator, int64_t created_ms) {
-    ch_channel *c = calloc(1, sizeof(*c));
-    if (!c) abort();
+    ch_channel *c = xcalloc(1, sizeof(*c));
     snprintf(c->id, sizeof(c->id), "%s", id);
-    c->name = strdup(name ? name : "");
-    c->creator = strdup(creator);
-    if (!c->name || !c->creator) abort();
+    c->name = xstrdup(name ? name : "");
+    c->creator = xstrdup(creator);
     c->is_direct = is_direct;
     c->created_ms = created_ms;
     c->fresh_ms = clock_mono_ms();
@@ -49,8 +47,7 @@ ch_member *chat__member(const ch_channel *c, const char *user) {
 ch_member *chat__member_add(ch_channel *c, ch_user *u, int is_admin, int64_t joined_ms) {
     ch_member *m = chat__member(c, u->name);
     if (m) return m;
-    m = malloc(sizeof(*m));
-    if (!m) abort();
+    m = xmalloc(sizeof(*m));
     m->user = u;
     m->is_admin = is_admin;
     m->joined_ms = joined_ms;
@@ -85,8 +82,7 @@ static void channel_free(ch_channel *c) {
 void chat__channel_drop(domain *d, ch_channel *c) {
     /* Collect members first: removal while iterating is not allowed. */
     size_t n = strmap_len(&c->members), k = 0;
-    ch_user **us = malloc((n ? n : 1) * sizeof(*us));
-    if (!us) abort();
+    ch_user **us = xmalloc((n ? n : 1) * sizeof(*us));
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&c->members, &i));) us[k++] = ((ch_member *)e->value)->user;
     for (size_t i = 0; i < k; i++) chat__member_remove(c, us[i]);

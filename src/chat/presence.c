@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "chat/internal.h"
+#include "core/alloc.h"
 #include "chat/presence_rules.h"
 #include "core/clock.h"
 
@@ -119,8 +120,7 @@ static int set_holder(ch_user *u, unsigned server_id, int holds) {
     if (!holds) return 0;
     if (u->nholders == u->holdcap) {
         u->holdcap = u->holdcap ? u->holdcap * 2 : 2;
-        u->holders = realloc(u->holders, u->holdcap * sizeof(*u->holders));
-        if (!u->holders) abort();
+        u->holders = xrealloc(u->holders, u->holdcap * sizeof(*u->holders));
     }
     u->holders[u->nholders++] = server_id;
     return 0;
@@ -154,8 +154,7 @@ void presence__server_gone(domain *d, unsigned server_id) {
 /* Everyone who shares a channel with me (not me), big channels aside. */
 static size_t contacts_of(domain *d, ch_user *me, ch_user ***out) {
     size_t n = 0, cap = 16;
-    ch_user **list = malloc(cap * sizeof(*list));
-    if (!list) abort();
+    ch_user **list = xmalloc(cap * sizeof(*list));
     strmap_entry *ce, *me2;
     d->mark++;
     me->mark = d->mark;
@@ -168,8 +167,7 @@ static size_t contacts_of(domain *d, ch_user *me, ch_user ***out) {
             u->mark = d->mark;
             if (n == cap) {
                 cap *= 2;
-                list = realloc(list, cap * sizeof(*list));
-                if (!list) abort();
+                list = xrealloc(list, cap * sizeof(*list));
             }
             list[n++] = u;
         }
@@ -181,8 +179,7 @@ static size_t contacts_of(domain *d, ch_user *me, ch_user ***out) {
 static void send_initial(domain *d, session *s) {
     ch_user **users;
     size_t n = contacts_of(d, s->user, &users);
-    enc_presence_entry *list = malloc((n ? n : 1) * sizeof(*list));
-    if (!list) abort();
+    enc_presence_entry *list = xmalloc((n ? n : 1) * sizeof(*list));
     for (size_t i = 0; i < n; i++) list[i] = entry_of(users[i]);
     chat__send(s, enc_presence("initial_presence", list, n));
     free(list);
@@ -257,8 +254,7 @@ static void fresh_step(void *data, int found) {
         return;
     }
     size_t n = contacts_of(f->d, f->s->user, &f->contacts);
-    const char **names = malloc((n ? n : 1) * sizeof(*names));
-    if (!names) abort();
+    const char **names = xmalloc((n ? n : 1) * sizeof(*names));
     for (size_t i = 0; i < n; i++) names[i] = f->contacts[i]->name;
     int rc = n ? f->d->share.get(f->d->share.ctx, names, n, fresh_shared, f) : -1;
     free(names);
@@ -272,8 +268,7 @@ static void fresh_listed(store_op *op) {
         chat__pend_free(p);
         return;
     }
-    fresh_open *f = calloc(1, sizeof(*f));
-    if (!f) abort();
+    fresh_open *f = xcalloc(1, sizeof(*f));
     f->d = p->d;
     f->s = s;
     f->waiting = 1; /* until every refresh below is issued */
@@ -344,14 +339,12 @@ static void watch(session *s, ch_user *target) {
         if (s->subs[i] == target) return;
     if (s->nsubs == s->subcap) {
         s->subcap = s->subcap ? s->subcap * 2 : 4;
-        s->subs = realloc(s->subs, s->subcap * sizeof(*s->subs));
-        if (!s->subs) abort();
+        s->subs = xrealloc(s->subs, s->subcap * sizeof(*s->subs));
     }
     s->subs[s->nsubs++] = target;
     if (target->nwatchers == target->watchcap) {
         target->watchcap = target->watchcap ? target->watchcap * 2 : 4;
-        target->watchers = realloc(target->watchers, target->watchcap * sizeof(session *));
-        if (!target->watchers) abort();
+        target->watchers = xrealloc(target->watchers, target->watchcap * sizeof(session *));
     }
     target->watchers[target->nwatchers++] = s;
 }
@@ -368,8 +361,7 @@ void presence__subscribe(domain *d, session *s, request *r) {
                     MAX_SUBSCRIPTIONS, s->nsubs);
         return;
     }
-    enc_presence_entry *list = calloc(n ? n : 1, sizeof(*list));
-    if (!list) abort();
+    enc_presence_entry *list = xcalloc(n ? n : 1, sizeof(*list));
     char unknown[512] = "";
     size_t off = 0, nunknown = 0;
     for (size_t i = 0; i < n; i++) {

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "cli/app.h"
+#include "core/alloc.h"
 #include "cli/commands.h"
 #include "cli/render.h"
 
@@ -96,15 +97,13 @@ static char *read_password_file(const char *path) {
 /* Reads all of stdin (send's text). malloc'd; one trailing newline dropped. */
 static char *read_stdin_all(void) {
     size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
+    char *buf = xmalloc(cap);
     ssize_t n;
-    if (!buf) abort();
     while ((n = read(STDIN_FILENO, buf + len, cap - len - 1)) > 0) {
         len += (size_t)n;
         if (cap - len < 2) {
             cap *= 2;
-            buf = realloc(buf, cap);
-            if (!buf) abort();
+            buf = xrealloc(buf, cap);
         }
     }
     if (len > 0 && buf[len - 1] == '\n') len--;
@@ -116,8 +115,7 @@ static char *join_words(char **w, int n) {
     size_t len = 1;
     for (int i = 0; i < n; i++)
         len += strlen(w[i]) + 1;
-    char *s = calloc(1, len);
-    if (!s) abort();
+    char *s = xcalloc(1, len);
     for (int i = 0; i < n; i++) {
         if (i) strcat(s, " ");
         strcat(s, w[i]);

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "cli/commands.h"
+#include "core/alloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -38,10 +39,9 @@ void cmd_free_argv(char **argv, int argc) {
 
 int cmd_split(const char *s, char ***argv_out, int *argc_out) {
     size_t len = strlen(s);
-    char **argv = calloc(len / 2 + 2, sizeof *argv); /* at most len/2+1 words */
-    char *word = malloc(len + 1);
+    char **argv = xcalloc(len / 2 + 2, sizeof *argv); /* at most len/2+1 words */
+    char *word = xmalloc(len + 1);
     int argc = 0;
-    if (!argv || !word) abort();
 
     const char *p = s;
     for (;;) {
@@ -77,8 +77,7 @@ int cmd_split(const char *s, char ***argv_out, int *argc_out) {
             return -1;
         }
         word[n] = '\0';
-        argv[argc] = strdup(word);
-        if (!argv[argc]) abort();
+        argv[argc] = xstrdup(word);
         argc++;
     }
     free(word);

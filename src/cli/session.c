@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "cli/session.h"
+#include "core/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +31,7 @@ int cli_session_init(cli_session *s, const char *api_url, const char *user, cons
     snprintf(s->api_host, sizeof s->api_host, "%s", u.host);
     s->api_port = u.port;
     snprintf(s->user, sizeof s->user, "%s", user);
-    s->password = strdup(password);
-    if (!s->password) abort();
+    s->password = xstrdup(password);
     s->backoff_ms = BACKOFF_MIN_MS;
     s->backoff_max_ms = 5000;
     return CLI_OK;
@@ -141,8 +141,7 @@ static int login(cli_session *s) {
         rc = CLI_ECONNECT;
     } else {
         free(s->token);
-        s->token = strdup(tok);
-        if (!s->token) abort();
+        s->token = xstrdup(tok);
     }
     json_decref(j);
     return rc;

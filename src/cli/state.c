@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "cli/state.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,20 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-static void *xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fputs("chat: out of memory\n", stderr);
-        abort();
-    }
-    return q;
-}
-
-static char *xstrdup(const char *s) {
-    char *d = strdup(s ? s : "");
-    if (!d) abort();
-    return d;
-}
+/* A copy of s, "" for NULL. */
+static char *dup_str(const char *s) { return xstrdup(s ? s : ""); }
 
 void cli_state_init(cli_state *st) {
     memset(st, 0, sizeof *st);
@@ -64,7 +53,7 @@ void cli_state_free(cli_state *st) {
 static void update_display(cli_channel *c) {
     char *d = NULL;
     if (c->name && c->name[0])
-        d = xstrdup(c->name);
+        d = dup_str(c->name);
     else if (c->is_direct && c->n_others > 0) {
         if (asprintf(&d, "@%s", c->others[0]) < 0) abort();
     } else {
@@ -89,15 +78,14 @@ cli_channel *cli_state_add(cli_state *st, const char *id, const char *name, int 
     if (c) {
         if (name && (!c->name || !c->name[0])) {
             free(c->name);
-            c->name = xstrdup(name);
+            c->name = dup_str(name);
             update_display(c);
         }
         return c;
     }
-    c = calloc(1, sizeof *c);
-    if (!c) abort();
+    c = xcalloc(1, sizeof *c);
     snprintf(c->id, sizeof c->id, "%s", id);
-    c->name = xstrdup(name);
+    c->name = dup_str(name);
     c->is_direct = is_direct;
     c->held = json_array();
     update_display(c);
@@ -137,7 +125,7 @@ int cli_state_apply_list(cli_state *st, json_t *frame) {
         c->in_list = 1;
         c->is_direct = is_direct;
         free(c->name);
-        c->name = xstrdup(str_or(e, "channel_name", ""));
+        c->name = dup_str(str_or(e, "channel_name", ""));
         cli_state_set_others(c, json_object_get(e, "other_participants"), NULL);
         json_t *unread = json_object_get(e, "unread_count");
         if (json_is_integer(unread)) c->unread = (long)json_integer_value(unread);
@@ -162,7 +150,7 @@ void cli_state_set_others(cli_channel *c, json_t *names, const char *self) {
         c->others = xrealloc(NULL, json_array_size(names) * sizeof *c->others);
         json_array_foreach(names, j, o) {
             const char *n = json_string_value(o);
-            if (n && !(self && strcmp(n, self) == 0)) c->others[c->n_others++] = xstrdup(n);
+            if (n && !(self && strcmp(n, self) == 0)) c->others[c->n_others++] = dup_str(n);
         }
     }
     update_display(c);
@@ -256,8 +244,7 @@ int cli_state_seen_add(cli_channel *c, uint64_t id) {
     if (cli_state_seen_has(c, id)) return 1;
     if ((c->n_seen + 1) * 2 > c->cap_seen) {
         size_t cap = c->cap_seen ? c->cap_seen * 2 : 64;
-        uint64_t *tab = calloc(cap, sizeof *tab);
-        if (!tab) abort();
+        uint64_t *tab = xcalloc(cap, sizeof *tab);
         for (size_t i = 0; i < c->cap_seen; i++)
             if (c->seen[i]) seen_insert(tab, cap, c->seen[i]);
         free(c->seen);
@@ -287,15 +274,15 @@ void cli_state_presence_set(cli_state *st, const char *user, const char *status)
     for (size_t i = 0; i < st->n_pr; i++)
         if (strcmp(st->pr[i].user, user) == 0) {
             free(st->pr[i].status);
-            st->pr[i].status = xstrdup(status);
+            st->pr[i].status = dup_str(status);
             return;
         }
     if (st->n_pr == st->cap_pr) {
         st->cap_pr = st->cap_pr ? st->cap_pr * 2 : 16;
         st->pr = xrealloc(st->pr, st->cap_pr * sizeof *st->pr);
     }
-    st->pr[st->n_pr].user = xstrdup(user);
-    st->pr[st->n_pr].status = xstrdup(status);
+    st->pr[st->n_pr].user = dup_str(user);
+    st->pr[st->n_pr].status = dup_str(status);
     st->n_pr++;
 }
 

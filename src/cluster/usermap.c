@@ -15,6 +15,7 @@
  * hiredis reports the disconnect. The connection itself (connect timeout,
  * AUTH, reconnects with backoff) is a redis_link.
  */
+#include "core/err.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -133,12 +134,12 @@ static void on_members(redisAsyncContext *ac, void *reply, void *privdata) {
     lookup *l = p->l;
     redisReply *r = reply;
     if (!r) {
-        l->status = -ENOTCONN;
+        l->status = CHATD_ENOTCONN;
     } else if (r->type != REDIS_REPLY_ARRAY) {
-        l->status = -EIO;
+        l->status = CHATD_EIO;
     } else if (r->elements > 0) {
         l->servers[p->i] = malloc(r->elements * sizeof(unsigned));
-        if (!l->servers[p->i]) l->status = -ENOMEM;
+        if (!l->servers[p->i]) l->status = CHATD_ENOMEM;
         for (size_t k = 0; l->servers[p->i] && k < r->elements; k++) {
             redisReply *e = r->element[k];
             if (e->type == REDIS_REPLY_STRING)
@@ -153,7 +154,7 @@ void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_look
                     void *data) {
     lookup *l = calloc(1, sizeof *l);
     if (!l) {
-        cb(data, -ENOMEM, NULL, NULL, n); /* nothing sensible left to defer with */
+        cb(data, CHATD_ENOMEM, NULL, NULL, n); /* nothing sensible left to defer with */
         return;
     }
     l->cb = cb;
@@ -162,9 +163,9 @@ void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_look
     l->servers = calloc(n ? n : 1, sizeof *l->servers);
     l->nservers = calloc(n ? n : 1, sizeof *l->nservers);
     if (!l->servers || !l->nservers)
-        l->status = -ENOMEM;
+        l->status = CHATD_ENOMEM;
     else if (!redis_link_is_up(m->link) || m->closing)
-        l->status = -ENOTCONN;
+        l->status = CHATD_ENOTCONN;
     if (l->status != 0 || n == 0) {
         lookup_defer(m, l);
         return;
@@ -180,7 +181,7 @@ void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_look
         if (!p || len >= (int)sizeof key ||
             redis_link_command_argv(m->link, on_members, p, 2, argv, argvlen) != 0) {
             free(p);
-            l->status = -EIO;
+            l->status = CHATD_EIO;
             l->remaining--;
             continue;
         }
@@ -378,11 +379,11 @@ static void on_presence(redisAsyncContext *ac, void *reply, void *privdata) {
     presence_get *g = privdata;
     redisReply *r = reply;
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != g->n) {
-        g->cb(g->data, r ? -EIO : -ENOTCONN, NULL, g->n);
+        g->cb(g->data, r ? CHATD_EIO : CHATD_ENOTCONN, NULL, g->n);
     } else {
         proto_presence *vals = calloc(g->n ? g->n : 1, sizeof *vals);
         if (!vals) {
-            g->cb(g->data, -ENOMEM, NULL, g->n);
+            g->cb(g->data, CHATD_ENOMEM, NULL, g->n);
         } else {
             for (size_t i = 0; i < g->n; i++)
                 if (r->element[i]->type == REDIS_REPLY_STRING)
@@ -396,13 +397,13 @@ static void on_presence(redisAsyncContext *ac, void *reply, void *privdata) {
 
 int usermap_presence_get(usermap *m, const char *const *users, size_t n, usermap_presence_cb cb,
                          void *data) {
-    if (n == 0) return -EINVAL;
-    if (!redis_link_is_up(m->link) || m->closing) return -ENOTCONN;
+    if (n == 0) return CHATD_EINVAL;
+    if (!redis_link_is_up(m->link) || m->closing) return CHATD_ENOTCONN;
     presence_get *g = malloc(sizeof *g);
     const char **argv = malloc((n + 1) * sizeof *argv);
     char(*keys)[320] = malloc((n ? n : 1) * sizeof *keys);
     size_t *lens = malloc((n + 1) * sizeof *lens);
-    int rc = -ENOMEM;
+    int rc = CHATD_ENOMEM;
     if (g && argv && keys && lens) {
         argv[0] = "MGET";
         lens[0] = 4;
@@ -414,7 +415,7 @@ int usermap_presence_get(usermap *m, const char *const *users, size_t n, usermap
         *g = (presence_get){cb, data, n};
         rc = redis_link_command_argv(m->link, on_presence, g, (int)n + 1, argv, lens) == 0
                  ? 0
-                 : -ENOTCONN;
+                 : CHATD_ENOTCONN;
     }
     if (rc != 0) free(g);
     free(argv);
@@ -444,7 +445,7 @@ static void on_handle_closed(uv_handle_t *h) {
 int usermap_open(usermap **out, uv_loop_t *loop, const redis_link_config *cfg) {
     *out = NULL;
     usermap *m = calloc(1, sizeof *m);
-    if (!m) return -ENOMEM;
+    if (!m) return CHATD_ENOMEM;
     m->loop = loop;
     strmap_init(&m->mine);
     redis_link_handler h = {m, link_up, NULL, on_closed};
@@ -468,7 +469,7 @@ int usermap_connected(const usermap *m) {
 void usermap_close(usermap *m) {
     if (!m) return;
     m->closing = 1;
-    redis_link_close(m->link);     /* in-flight lookups complete with -ENOTCONN */
+    redis_link_close(m->link);     /* in-flight lookups complete with CHATD_ENOTCONN */
     on_fail_timer(&m->fail_timer); /* and so do deferred ones, now */
     uv_close((uv_handle_t *)&m->fail_timer, on_handle_closed);
 }

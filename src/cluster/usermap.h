@@ -23,6 +23,7 @@
 #ifndef CHATD_USERMAP_H
 #define CHATD_USERMAP_H
 
+#include "core/err.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,7 +69,7 @@ void usermap_presence_put(usermap *m, const char *user, proto_status status, int
  * (known 0 when Redis has none, or a value that does not parse) with
  * status 0, or a negative status and NULL values when the connection
  * failed meanwhile. Returns 0 (cb will run, never inside this call) or
- * -EINVAL (n == 0), -ENOTCONN, -ENOMEM (cb will not run). In Redis the
+ * CHATD_EINVAL (n == 0), CHATD_ENOTCONN, CHATD_ENOMEM (cb will not run). In Redis the
  * value is "<status> <last_seen_ms>" (the Lua compare-and-set reads it). */
 typedef void (*usermap_presence_cb)(void *data, int status, const proto_presence *values,
                                     size_t n);

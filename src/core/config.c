@@ -5,6 +5,7 @@
  * recording where an option's value came from.
  */
 #include "core/config.h"
+#include "core/alloc.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -135,11 +136,9 @@ static char *own(chatd_config *c, const char *v) {
     struct config_meta *m = c->meta__;
     if (m->nowned == m->capowned) {
         m->capowned = m->capowned ? 2 * m->capowned : 16;
-        m->owned = realloc(m->owned, m->capowned * sizeof(*m->owned));
-        if (!m->owned) abort();
+        m->owned = xrealloc(m->owned, m->capowned * sizeof(*m->owned));
     }
-    char *s = strdup(v);
-    if (!s) abort();
+    char *s = xstrdup(v);
     return m->owned[m->nowned++] = s;
 }
 
@@ -343,8 +342,7 @@ enum { BUILD_OK = 0, BUILD_PRINTED = 1, BUILD_ERROR = -1 };
 static int build(chatd_config *c, int argc, char **argv, int interactive, char *err,
                  size_t errlen) {
     set_defaults(c);
-    struct config_meta *m = calloc(1, sizeof(*m));
-    if (!m) abort();
+    struct config_meta *m = xcalloc(1, sizeof(*m));
     c->meta__ = m;
     m->argc = argc;
     m->argv = argv;

@@ -21,6 +21,8 @@ const char *chatd_strerror(int code) {
     case CHATD_EFULL: return "full";
     case CHATD_EBUSY: return "busy";
     case CHATD_ETIMEDOUT: return "timed out";
+    case CHATD_EACCES: return "access refused";
+    case CHATD_ENOTCONN: return "not connected";
     default: return "unknown error";
     }
 }

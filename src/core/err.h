@@ -29,6 +29,8 @@ enum {
     CHATD_EFULL = -15,      /* a bounded queue is full */
     CHATD_EBUSY = -16,      /* a per-client share of something is used up */
     CHATD_ETIMEDOUT = -17,  /* no answer before the deadline */
+    CHATD_EACCES = -18,     /* refused: wrong or missing credentials for an engine */
+    CHATD_ENOTCONN = -19,   /* the engine link is down right now */
 };
 
 /* A short English phrase for a CHATD_E* code ("need more bytes"). */

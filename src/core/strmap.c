@@ -3,6 +3,7 @@
  * backward-shift deletion so no tombstones accumulate.
  */
 #include "core/strmap.h"
+#include "core/alloc.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,8 +47,7 @@ static void place(strmap_entry *slots, size_t cap, char *key, void *value) {
 
 static void grow(strmap *m) {
     size_t ncap = m->cap ? m->cap * 2 : 8;
-    strmap_entry *ns = calloc(ncap, sizeof(*ns));
-    if (!ns) abort();
+    strmap_entry *ns = xcalloc(ncap, sizeof(*ns));
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].key) place(ns, ncap, m->slots[i].key, m->slots[i].value);
     free(m->slots);
@@ -63,8 +63,7 @@ void *strmap_put(strmap *m, const char *key, void *value) {
         return old;
     }
     if ((m->len + 1) * 4 > m->cap * 3) grow(m);
-    char *k = strdup(key);
-    if (!k) abort();
+    char *k = xstrdup(key);
     place(m->slots, m->cap, k, value);
     m->len++;
     return NULL;

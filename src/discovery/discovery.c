@@ -72,7 +72,7 @@ int discovery_allowed_valid(const char *allowed) {
     return !allowed || !*allowed || each_name(allowed, name_invalid, NULL) ? -1 : 0;
 }
 
-int discovery_host_allowed(const char *allowed, const char *host) {
+bool discovery_host_allowed(const char *allowed, const char *host) {
     return !allowed || each_name(allowed, name_is, host);
 }
 

@@ -14,6 +14,7 @@
 #ifndef CHATD_DISCOVERY_H
 #define CHATD_DISCOVERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,11 +123,11 @@ int discovery_pick_spread(discovery_spread *sp, const discovery_instance *list, 
  *
  * discovery_allowed_valid: 0 when allowed is well formed (non-empty names
  * without spaces, each shorter than 256 bytes), else -1.
- * discovery_host_allowed: 1 when host is in allowed (or allowed is NULL).
+ * discovery_host_allowed: whether host is in allowed (or allowed is NULL).
  * discovery_filter_allowed: keeps, in order, the instances of list whose
  * host is allowed; returns how many (the others are dropped). */
 int discovery_allowed_valid(const char *allowed);
-int discovery_host_allowed(const char *allowed, const char *host);
+bool discovery_host_allowed(const char *allowed, const char *host);
 size_t discovery_filter_allowed(const char *allowed, discovery_instance *list, size_t n);
 
 #endif

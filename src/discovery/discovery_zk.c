@@ -37,6 +37,7 @@
  * (their answer is delivered by the completion thread, which may be waiting
  * for `mu`). `zh` is replaced only on the loop thread.
  */
+#include "core/err.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -487,18 +488,18 @@ static int zk_open(discovery **out, const discovery_config *cfg, uv_loop_t *loop
     *out = NULL;
     if (!cfg || !cfg->connect || strlen(cfg->connect) >= sizeof((discovery *)0)->connect ||
         cfg->session_timeout_ms <= 0)
-        return -EINVAL;
+        return CHATD_EINVAL;
     const char *connect = cfg->connect;
     int session_timeout_ms = cfg->session_timeout_ms;
     discovery *d = calloc(1, sizeof *d);
-    if (!d) return -ENOMEM;
+    if (!d) return CHATD_ENOMEM;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     snprintf(d->connect, sizeof d->connect, "%s", connect);
     d->timeout_ms = session_timeout_ms;
     if (set_acl(d, cfg->password) != 0) {
         zk_close(d);
-        return -EINVAL;
+        return CHATD_EINVAL;
     }
     for (int i = 0; i < ZK_MAX_SERVICES; i++)
         d->svc[i].d = d;
@@ -508,7 +509,7 @@ static int zk_open(discovery **out, const discovery_config *cfg, uv_loop_t *loop
             free(d->expired);
             d->expired = NULL;
             zk_close(d);
-            return -ENOMEM;
+            return CHATD_ENOMEM;
         }
         d->expired->data = d; /* stays active (keeps the loop alive) until close() */
     }
@@ -518,9 +519,9 @@ static int zk_open(discovery **out, const discovery_config *cfg, uv_loop_t *loop
     deadline_after(&deadline, session_timeout_ms);
     pthread_mutex_lock(&d->mu);
     d->zh = new_handle(d);
-    int rc = d->zh ? 0 : -EIO;
+    int rc = d->zh ? 0 : CHATD_EIO;
     while (rc == 0 && !d->connected)
-        if (pthread_cond_timedwait(&d->cv, &d->mu, &deadline) == ETIMEDOUT) rc = -ETIMEDOUT;
+        if (pthread_cond_timedwait(&d->cv, &d->mu, &deadline) == ETIMEDOUT) rc = CHATD_ETIMEDOUT;
     pthread_mutex_unlock(&d->mu);
     if (rc != 0) {
         log_error("discovery: cannot connect to ZooKeeper at %s", connect);
@@ -535,49 +536,49 @@ static int zk_open(discovery **out, const discovery_config *cfg, uv_loop_t *loop
 
 static int zk_alloc_node_id(discovery *d, const char *service, unsigned *node_id) {
     char path[ZK_PATH_MAX], created[ZK_PATH_MAX];
-    if (!valid_service(service)) return -EINVAL;
+    if (!valid_service(service)) return CHATD_EINVAL;
     snprintf(path, sizeof path, "/%s", service);
-    if (ensure_node(d, path) != 0) return -EIO;
+    if (ensure_node(d, path) != 0) return CHATD_EIO;
     snprintf(path, sizeof path, "/%s/server-ids", service);
-    if (ensure_node(d, path) != 0) return -EIO;
+    if (ensure_node(d, path) != 0) return CHATD_EIO;
     snprintf(path, sizeof path, "/%s/server-ids/id-", service);
     int rc = zoo_create(d->zh, path, NULL, -1, &d->acl, ZOO_EPHEMERAL_SEQUENTIAL, created,
                         sizeof created);
     if (rc != ZOK) {
         log_error("discovery: create %s: %s", path, why(rc));
-        return -EIO;
+        return CHATD_EIO;
     }
     const char *digits = strrchr(created, '-');
     char *end;
     unsigned long long n = digits ? strtoull(digits + 1, &end, 10) : 0;
-    if (!digits || end == digits + 1 || *end) return -EIO;
+    if (!digits || end == digits + 1 || *end) return CHATD_EIO;
     *node_id = (unsigned)(n % 1024);
     return 0;
 }
 
 static int zk_register(discovery *d, const char *service, const discovery_instance *self) {
     char path[ZK_PATH_MAX];
-    if (!valid_service(service) || self->id >= 1024) return -EINVAL;
+    if (!valid_service(service) || self->id >= 1024) return CHATD_EINVAL;
     snprintf(path, sizeof path, "/%s", service);
-    if (ensure_node(d, path) != 0) return -EIO;
+    if (ensure_node(d, path) != 0) return CHATD_EIO;
 
     pthread_mutex_lock(&d->mu);
     zk_reg *slot = NULL;
     for (int i = 0; i < ZK_MAX_SERVICES && !slot; i++)
         if (!d->reg[i].service[0] || !strcmp(d->reg[i].service, service)) slot = &d->reg[i];
     pthread_mutex_unlock(&d->mu);
-    if (!slot) return -ENOSPC;
+    if (!slot) return CHATD_EFULL;
 
     discovery_instance me = *self;
     me.timestamp_ms = clock_now_ms();
     char *json = instance_json(&me);
-    if (!json) return -ENOMEM;
+    if (!json) return CHATD_ENOMEM;
     snprintf(path, sizeof path, "/%s/%u", service, me.id);
     int rc = zoo_create(d->zh, path, json, (int)strlen(json), &d->acl, ZOO_EPHEMERAL, NULL, 0);
     free(json);
     if (rc != ZOK) {
         log_error("discovery: register %s: %s", path, why(rc));
-        return rc == ZNODEEXISTS ? -EEXIST : -EIO;
+        return rc == ZNODEEXISTS ? CHATD_EEXIST : CHATD_EIO;
     }
     pthread_mutex_lock(&d->mu);
     snprintf(slot->service, sizeof slot->service, "%s", service);
@@ -591,7 +592,7 @@ static void set_done(int rc, const struct Stat *stat, const void *data) {
 }
 
 static int zk_update(discovery *d, const char *service, uint64_t connections) {
-    int rc = -ENOENT;
+    int rc = CHATD_ENOTFOUND;
     pthread_mutex_lock(&d->mu);
     for (int i = 0; i < ZK_MAX_SERVICES; i++) {
         zk_reg *g = &d->reg[i];
@@ -601,10 +602,10 @@ static int zk_update(discovery *d, const char *service, uint64_t connections) {
         char path[ZK_PATH_MAX];
         snprintf(path, sizeof path, "/%s/%u", service, g->self.id);
         char *json = instance_json(&g->self);
-        rc = -ENOMEM;
+        rc = CHATD_ENOMEM;
         if (json && d->zh)
             rc = zoo_aset(d->zh, path, json, (int)strlen(json), -1, set_done, NULL) == ZOK ? 0
-                                                                                           : -EIO;
+                                                                                           : CHATD_EIO;
         free(json);
         break;
     }
@@ -652,7 +653,7 @@ static size_t zk_list(discovery *d, const char *service, discovery_instance *out
 }
 
 int discovery_zookeeper_session(discovery *d, int64_t *session_id, char passwd[16]) {
-    int rc = -ENOTCONN;
+    int rc = CHATD_ENOTCONN;
     pthread_mutex_lock(&d->mu);
     const clientid_t *cid = d->zh ? zoo_client_id(d->zh) : NULL;
     if (cid) {

@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "core/alloc.h"
 #include "dispatch/dispatcher.h"
 #include "engine/kafka_link.h"
 
@@ -139,8 +140,7 @@ static void on_routed(void *data, dispatcher__poll *p, int status) {
         return;
     }
     d->state = PRODUCING;
-    d->failed = calloc(p->n_out ? p->n_out : 1, 1);
-    if (!d->failed) abort();
+    d->failed = xcalloc(p->n_out ? p->n_out : 1, 1);
     d->outstanding = 0;
     for (size_t i = 0; i < p->n_out; i++)
         produce_batch(d, i);

@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "bus/inbox.h"
+#include "core/alloc.h"
 #include "core/log.h"
 #include "dispatch/dispatcher.h"
 #include "engine/redis_link.h"
@@ -139,8 +140,7 @@ static void on_acked(redisAsyncContext *ac, void *r, void *priv) {
 
 static void ack(dispatcher *d) {
     size_t argc = 3 + d->n_ids;
-    const char **argv = malloc(argc * sizeof(*argv));
-    if (!argv) abort();
+    const char **argv = xmalloc(argc * sizeof(*argv));
     argv[0] = "XACK";
     argv[1] = DISPATCH_TOPIC;
     argv[2] = DISPATCH_GROUP;
@@ -205,9 +205,9 @@ static void take_entries(dispatcher *d, const redisReply *entries, int claimed) 
         if (!d->cur && !(d->cur = dispatcher__poll_new(d->key))) abort();
         if (d->n_ids == d->ids_cap) {
             d->ids_cap = d->ids_cap ? d->ids_cap * 2 : 64;
-            if (!(d->ids = realloc(d->ids, d->ids_cap * sizeof(*d->ids)))) abort();
+            d->ids = xrealloc(d->ids, d->ids_cap * sizeof(*d->ids));
         }
-        d->ids[d->n_ids++] = strdup(e->element[0]->str);
+        d->ids[d->n_ids++] = xstrdup(e->element[0]->str);
         const redisReply *kv = e->element[1], *v = NULL;
         for (size_t k = 0; kv->type == REDIS_REPLY_ARRAY && k + 1 < kv->elements; k += 2)
             if (kv->element[k]->type == REDIS_REPLY_STRING &&

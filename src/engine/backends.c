@@ -2,7 +2,9 @@
  * backends: the cluster's engine settings from flags and secret files
  * (see backends.h). Every part is loaded at most once per process.
  */
+#include "core/err.h"
 #include "engine/backends.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -35,7 +37,7 @@ static int read_password(const chatd_config *cfg, const char *name, char **out) 
     *out = NULL;
     if (secret_path(cfg, name, path, sizeof(path)) != 0) return -1;
     int rc = secret_read_file(path, name, PASSWORD_MAX, &buf, &len, err, sizeof(err));
-    if (rc == -ENOENT) return 1;
+    if (rc == CHATD_ENOTFOUND) return 1;
     if (rc != 0) {
         log_error("%s", err);
         return -1;
@@ -79,7 +81,7 @@ static int load_redis(backends *b, const chatd_config *cfg, const char *role) {
     b->redis.password = b->redis_password;
     redisContext *c;
     int rc = redis_link_connect_sync(&b->redis, REDIS_CHECK_MS, &c, err, sizeof(err));
-    if (rc == -EACCES) {
+    if (rc == CHATD_EACCES) {
         log_error("%s", err);
         return -1;
     }
@@ -144,8 +146,8 @@ static int load_cluster_key(backends *b, const chatd_config *cfg) {
     for (int i = 0; i < 2; i++) {
         if (secret_path(cfg, names[i], path, sizeof(path)) != 0) return -1;
         int rc = secret_read_file(path, "cluster secret", SECRET_MAX, &buf, &len, err, sizeof(err));
-        if (rc == -ENOENT && i == 1) return 0;
-        if (rc == -ENOENT)
+        if (rc == CHATD_ENOTFOUND && i == 1) return 0;
+        if (rc == CHATD_ENOTFOUND)
             log_error("no cluster secret: %s does not exist; create it (any bytes, e.g. 64 random "
                       "hex characters, the same file for every chat, presence and dispatcher "
                       "process) before starting this role",
@@ -239,8 +241,7 @@ char *backends_pg_conninfo(const chatd_config *cfg) {
     if (!cfg->pg) return NULL;
     if (read_password(cfg, "db_password.txt", &pw) < 0) return NULL;
     size_t cap = strlen(cfg->pg) + (pw ? 2 * strlen(pw) : 0) + 32;
-    char *out = malloc(cap);
-    if (!out) abort();
+    char *out = xmalloc(cap);
     size_t n = (size_t)snprintf(out, cap, "%s", cfg->pg);
     if (pw) {
         n += (size_t)snprintf(out + n, cap - n, " password='");

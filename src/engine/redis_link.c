@@ -9,6 +9,7 @@
  * callback whose ac is not l->ac is about a context already let go and is
  * ignored.
  */
+#include "core/err.h"
 #include "engine/redis_link.h"
 
 #include <errno.h>
@@ -156,12 +157,12 @@ int redis_link_open(redis_link **out, uv_loop_t *loop, const redis_link_config *
     if (!cfg || !cfg->host || !*cfg->host || strlen(cfg->host) >= sizeof(((redis_link *)0)->host) ||
         cfg->port <= 0 || cfg->port > 65535 || !name ||
         strlen(name) >= sizeof(((redis_link *)0)->name) || !h || !h->up)
-        return -EINVAL;
+        return CHATD_EINVAL;
     redis_link *l = calloc(1, sizeof(*l));
-    if (!l) return -ENOMEM;
+    if (!l) return CHATD_ENOMEM;
     if (cfg->password && *cfg->password && !(l->password = strdup(cfg->password))) {
         free(l);
-        return -ENOMEM;
+        return CHATD_ENOMEM;
     }
     l->loop = loop;
     snprintf(l->name, sizeof(l->name), "%s", name);
@@ -185,18 +186,18 @@ redisAsyncContext *redis_link_ctx(const redis_link *l) {
 }
 
 int redis_link_command(redis_link *l, redisCallbackFn *fn, void *priv, const char *fmt, ...) {
-    if (!redis_link_ctx(l) || l->closing) return -ENOTCONN;
+    if (!redis_link_ctx(l) || l->closing) return CHATD_ENOTCONN;
     va_list ap;
     va_start(ap, fmt);
     int rc = redisvAsyncCommand(l->ac, fn, priv, fmt, ap);
     va_end(ap);
-    return rc == REDIS_OK ? 0 : -EIO;
+    return rc == REDIS_OK ? 0 : CHATD_EIO;
 }
 
 int redis_link_command_argv(redis_link *l, redisCallbackFn *fn, void *priv, int argc,
                             const char **argv, const size_t *lens) {
-    if (!redis_link_ctx(l) || l->closing) return -ENOTCONN;
-    return redisAsyncCommandArgv(l->ac, fn, priv, argc, argv, lens) == REDIS_OK ? 0 : -EIO;
+    if (!redis_link_ctx(l) || l->closing) return CHATD_ENOTCONN;
+    return redisAsyncCommandArgv(l->ac, fn, priv, argc, argv, lens) == REDIS_OK ? 0 : CHATD_EIO;
 }
 
 void redis_link_reset(redis_link *l) {
@@ -231,7 +232,7 @@ int redis_link_connect_sync(const redis_link_config *cfg, int timeout_ms, redisC
                             char *err, size_t errlen) {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     redisReply *r = NULL;
-    int rc = -EIO;
+    int rc = CHATD_EIO;
     *out = NULL;
     redisContext *c = redisConnectWithTimeout(cfg->host, cfg->port, tv);
     if (!c || c->err) {
@@ -250,7 +251,7 @@ int redis_link_connect_sync(const redis_link_config *cfg, int timeout_ms, redisC
         if (r->type == REDIS_REPLY_ERROR) {
             snprintf(err, errlen, "Redis %s:%d refused our password (redis_password.txt): %s",
                      cfg->host, cfg->port, r->str);
-            rc = -EACCES;
+            rc = CHATD_EACCES;
             goto fail;
         }
         freeReplyObject(r);
@@ -263,7 +264,7 @@ int redis_link_connect_sync(const redis_link_config *cfg, int timeout_ms, redisC
                           "directory"
                         : "did not answer PING: ",
                  noauth ? "" : r ? r->str : c->errstr);
-        if (noauth) rc = -EACCES;
+        if (noauth) rc = CHATD_EACCES;
         goto fail;
     }
     freeReplyObject(r);

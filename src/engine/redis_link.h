@@ -27,6 +27,7 @@
 #ifndef CHATD_REDIS_LINK_H
 #define CHATD_REDIS_LINK_H
 
+#include "core/err.h"
 #include <stddef.h>
 
 #include <hiredis/async.h>
@@ -60,8 +61,8 @@ typedef struct redis_link_handler {
 typedef struct redis_link redis_link;
 
 /* Starts connecting on loop and returns at once; name prefixes the log
- * lines ("usermap", "bus_redis"...). h is copied. 0, -EINVAL (no host, a
- * port out of range, a name or host too long) or -ENOMEM. */
+ * lines ("usermap", "bus_redis"...). h is copied. 0, CHATD_EINVAL (no host, a
+ * port out of range, a name or host too long) or CHATD_ENOMEM. */
 int redis_link_open(redis_link **out, uv_loop_t *loop, const redis_link_config *cfg,
                     const char *name, const redis_link_handler *h);
 /* 1 between up and down, else 0. */
@@ -71,7 +72,7 @@ int redis_link_is_up(const redis_link *l);
 redisAsyncContext *redis_link_ctx(const redis_link *l);
 /* Sends a command (hiredis format or argv; lens may be NULL for C
  * strings). 0 (fn will be called: with a NULL reply if the link goes down
- * first), or -ENOTCONN while down / -EIO (fn will not be called). */
+ * first), or CHATD_ENOTCONN while down / CHATD_EIO (fn will not be called). */
 int redis_link_command(redis_link *l, redisCallbackFn *fn, void *priv, const char *fmt, ...);
 int redis_link_command_argv(redis_link *l, redisCallbackFn *fn, void *priv, int argc,
                             const char **argv, const size_t *lens);
@@ -85,8 +86,8 @@ void redis_link_reset(redis_link *l);
 void redis_link_close(redis_link *l);
 
 /* Blocking connect, AUTH and PING, for start-up: 0 (*out is a ready
- * context; redisFree it), -EACCES (Redis refused the password, or wants
- * one and none is configured), -EIO (unreachable or not answering within
+ * context; redisFree it), CHATD_EACCES (Redis refused the password, or wants
+ * one and none is configured), CHATD_EIO (unreachable or not answering within
  * timeout_ms). err gets a sentence naming host and port, never the
  * password. */
 int redis_link_connect_sync(const redis_link_config *cfg, int timeout_ms, redisContext **out,

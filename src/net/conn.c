@@ -7,6 +7,7 @@
  * did not take at once).
  */
 #include "net/conn.h"
+#include "core/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,8 +103,7 @@ static int enqueue(conn *c, rcbuf *frame) {
     }
     if (c->qlen == c->qcap) {
         unsigned ncap = c->qcap ? c->qcap * 2 : 4;
-        rcbuf **nq = realloc(c->q, ncap * sizeof(*nq));
-        if (!nq) abort();
+        rcbuf **nq = xrealloc(c->q, ncap * sizeof(*nq));
         c->q = nq;
         c->qcap = ncap;
     }
@@ -150,8 +150,7 @@ static void begin_linger(conn *c) {
         conn_abort(c);
         return;
     }
-    c->linger = malloc(sizeof(*c->linger));
-    if (!c->linger) abort();
+    c->linger = xmalloc(sizeof(*c->linger));
     uv_timer_init(c->srv->loop, c->linger);
     c->linger->data = c;
     uv_timer_start(c->linger, on_linger_timeout, LINGER_MS, 0);
@@ -202,8 +201,7 @@ void conn__flush(conn *c) {
     c->flight_mem = c->queued_mem;
 
     uv_buf_t small[16];
-    uv_buf_t *bufs = c->nflight <= 16 ? small : malloc(c->nflight * sizeof(uv_buf_t));
-    if (!bufs) abort();
+    uv_buf_t *bufs = c->nflight <= 16 ? small : xmalloc(c->nflight * sizeof(uv_buf_t));
     size_t total = 0;
     for (unsigned i = 0; i < c->nflight; i++) {
         bufs[i] = uv_buf_init(rcbuf_wire(c->inflight[i]), (unsigned)rcbuf_wire_len(c->inflight[i]));

@@ -14,6 +14,7 @@
  * the handshake/idle timeout and pings silent WebSockets.
  */
 #include "net/server.h"
+#include "core/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +68,7 @@ void server__read_start(server *s, conn *c) {
 static void track(server *s, conn *c) {
     if (s->nall == s->allcap) {
         size_t ncap = s->allcap ? s->allcap * 2 : 64;
-        conn **n = realloc(s->all, ncap * sizeof(*n));
-        if (!n) abort();
+        conn **n = xrealloc(s->all, ncap * sizeof(*n));
         s->all = n;
         s->allcap = ncap;
     }
@@ -96,8 +96,7 @@ static void http_unlink(server *s, conn *c) {
 static server_addr *addr_get(server *s, const char *ip) {
     server_addr *a = strmap_get(&s->addrs, ip);
     if (a) return a;
-    a = calloc(1, sizeof(*a));
-    if (!a) abort();
+    a = xcalloc(1, sizeof(*a));
     snprintf(a->ip, sizeof(a->ip), "%s", ip);
     strmap_put(&s->addrs, a->ip, a);
     return a;
@@ -157,8 +156,7 @@ static void on_connection(uv_stream_t *listener, int status) {
         log_warn("accept failed: %s", uv_strerror(status));
         return;
     }
-    conn *c = calloc(1, sizeof(*c));
-    if (!c) abort();
+    conn *c = xcalloc(1, sizeof(*c));
     c->srv = s;
     c->refs = 1;
     c->endpoint = -1;
@@ -312,8 +310,7 @@ void server_stop_accepting(server *s) {
 static void for_each_conn(server *s, void (*fn)(conn *c, uint16_t code, const char *reason),
                           uint16_t code, const char *reason) {
     size_t n = s->nall;
-    conn **copy = malloc((n ? n : 1) * sizeof(*copy));
-    if (!copy) abort();
+    conn **copy = xmalloc((n ? n : 1) * sizeof(*copy));
     if (n) memcpy(copy, s->all, n * sizeof(*copy)); /* s->all is NULL before the first */
     for (size_t i = 0; i < n; i++) conn_ref(copy[i]);
     for (size_t i = 0; i < n; i++) fn(copy[i], code, reason);

@@ -9,6 +9,7 @@
  * payload of a fragmented message, which is reassembled.
  */
 #include "net/wire.h"
+#include "core/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +71,7 @@ static int own_append(wire *w, const char *data, size_t len) {
     if (need > w->own_cap) {
         size_t ncap = w->own_cap ? w->own_cap : 1024;
         while (ncap < need) ncap *= 2;
-        char *n = malloc(ncap);
-        if (!n) abort();
+        char *n = xmalloc(ncap);
         size_t keep = w->own_len;
         if (keep) memcpy(n, w->own, keep);
         free_own(w);
@@ -140,8 +140,7 @@ static wire_event_kind next_http(wire *w, wire_event *ev) {
     size_t n = avail(w, &buf);
     if (n == 0) return WIRE_IDLE;
     if (!w->req) {
-        w->req = malloc(sizeof(*w->req));
-        if (!w->req) abort();
+        w->req = xmalloc(sizeof(*w->req));
         http_req_init(w->req);
     }
     size_t used = 0;
@@ -195,8 +194,7 @@ static wire_event_kind data_frame(wire *w, wire_event *ev, const ws_header *h, c
         return stop_with(w, ev, WIRE_VIOLATION, WS_CLOSE_TOO_BIG, "message too large");
     if (utf8_feed(&w->utf8_state, (const uint8_t *)p, len) < 0)
         return stop_with(w, ev, WIRE_VIOLATION, WS_CLOSE_BAD_DATA, "invalid UTF-8 in text frame");
-    char *m = realloc(w->msg, w->msg_len + len + 1);
-    if (!m) abort();
+    char *m = xrealloc(w->msg, w->msg_len + len + 1);
     w->msg = m;
     if (len) memcpy(w->msg + w->msg_len, p, len);
     w->msg_len += len;

@@ -3,6 +3,7 @@
  * so the public port and the admin port say exactly the same thing.
  */
 #include "ops/endpoints.h"
+#include "core/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,7 @@ void ops_metrics(conn *c) {
                      "# HELP chatd_json_encodes_total Server frames JSON-encoded.\n"
                      "# TYPE chatd_json_encodes_total counter\nchatd_json_encodes_total %llu\n",
                      (unsigned long long)enc_count());
-    char *all = malloc(len + (size_t)n + 1);
-    if (!all) abort();
+    char *all = xmalloc(len + (size_t)n + 1);
     memcpy(all, text, len);
     memcpy(all + len, extra, (size_t)n);
     metrics_http(200);

@@ -7,6 +7,7 @@
  * session per probe would cost the ensemble more than it tells).
  */
 #include "ops/ready.h"
+#include "core/alloc.h"
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -67,8 +68,7 @@ static void probe_pg(const chatd_config *cfg, check *c) {
         return;
     }
     size_t n = strlen(conninfo);
-    char *withtimeout = malloc(n + 32);
-    if (!withtimeout) abort();
+    char *withtimeout = xmalloc(n + 32);
     snprintf(withtimeout, n + 32, "%s connect_timeout=2", conninfo);
     PGconn *pg = PQconnectdb(withtimeout);
     explicit_bzero(conninfo, n);
@@ -198,8 +198,7 @@ void ready_handle(ready *r, conn *c) {
     }
     if (r->nwaiting == r->capwaiting) {
         r->capwaiting = r->capwaiting ? 2 * r->capwaiting : 8;
-        r->waiting = realloc(r->waiting, r->capwaiting * sizeof(*r->waiting));
-        if (!r->waiting) abort();
+        r->waiting = xrealloc(r->waiting, r->capwaiting * sizeof(*r->waiting));
     }
     conn_ref(c);
     r->waiting[r->nwaiting++] = c;

@@ -15,6 +15,7 @@
  * it); for a required field it is ill-typed (invalid_field).
  */
 #include "proto/request.h"
+#include "core/alloc.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -208,9 +209,7 @@ static int prescan(const char *p, size_t len, int max_depth, char **fixed)
             }
             if (lone) {
                 if (!*fixed) {
-                    *fixed = malloc(len ? len : 1);
-                    if (!*fixed)
-                        abort();
+                    *fixed = xmalloc(len ? len : 1);
                     memcpy(*fixed, p, len);
                 }
                 memcpy(*fixed + i + 2, "0000", 4);
@@ -479,7 +478,7 @@ static int dec_chat(ctx *c, request *r)
 
     json_t *md = json_object_get(c->root, "metadata");
     if (is_absent(md)) {
-        r->u.chat.metadata = strdup("{}");
+        r->u.chat.metadata = xstrdup("{}");
     } else if (!json_is_object(md)) {
         return fail(c->err, PROTO_INVALID_FIELD, "\"metadata\" must be a JSON object");
     } else if (has_nul(md)) {

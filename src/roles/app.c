@@ -4,6 +4,7 @@
  * whatever was opened, in reverse order.
  */
 #include "roles/app.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -164,7 +165,7 @@ static int open_ready(app *a) {
     char path[4096];
     if (a->st && a->sb == &store_sqlite_backend) {
         snprintf(path, sizeof(path), "%s/chatd.db", a->cfg->data_dir);
-        rc.sqlite_path = strdup(path);
+        rc.sqlite_path = xstrdup(path);
     } else if (a->st) {
         rc.pg = a->cfg;
     }

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "auth/origin.h"
+#include "core/alloc.h"
 #include "auth/token.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -71,8 +72,7 @@ static void user_checked(void *data, int exists) {
         conn_ws_accept(c, p->ep);
         conn_close_ws(c, WS_CLOSE_POLICY, why);
     } else {
-        ws_session *w = calloc(1, sizeof(*w));
-        if (!w) abort();
+        ws_session *w = xcalloc(1, sizeof(*w));
         w->s.io = &sess_io;
         w->c = c;
         w->refs = 1;
@@ -132,8 +132,7 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
         snprintf(token, sizeof(token), "%s", req->authorization + 7);
         have = token[0] != '\0';
     }
-    pending_upgrade *p = calloc(1, sizeof(*p));
-    if (!p) abort();
+    pending_upgrade *p = xcalloc(1, sizeof(*p));
     int rc = have  ? keyring_verify(a->keys, token, clock_now_ms() / 1000, p->user,
                                     sizeof(p->user))
              : bad ? TOKEN_EINVALID

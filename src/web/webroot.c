@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "web/webroot.h"
+#include "core/alloc.h"
 #include "core/err.h"
 
 #include <errno.h>
@@ -53,8 +54,7 @@ int webroot_read(const char *root, const char *path, size_t max, char **data, si
         return CHATD_ENOTFOUND;
     }
     size_t size = (size_t)st.st_size, got = 0;
-    char *buf = malloc(size ? size : 1);
-    if (!buf) abort();
+    char *buf = xmalloc(size ? size : 1);
     int failed = 0;
     while (got < size) {
         ssize_t r = read(fd, buf + got, size - got);

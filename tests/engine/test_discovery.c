@@ -8,6 +8,7 @@
  * The crash test needs a process that dies without closing its session:
  * this program runs itself as that process (`--child CONNECT SERVICE`).
  */
+#include "core/err.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -222,7 +223,7 @@ static void test_register_and_list(void **state) {
     assert_int_equal(be->alloc_node_id(a, "chat-service", &id), 0);
     discovery_instance me = make_instance(id, "chat1.example", 9001, 5);
     assert_int_equal(be->register_instance(a, "chat-service", &me), 0);
-    assert_int_equal(be->register_instance(a, "chat-service", &me), -EEXIST);
+    assert_int_equal(be->register_instance(a, "chat-service", &me), CHATD_EEXIST);
 
     assert_true(wait_listed(b, "chat-service", id, 1, -1, 3000) >= 0);
     discovery_instance seen;
@@ -253,7 +254,7 @@ static void test_least_loaded_and_update(void **state) {
     assert_int_equal(be->update(a, "pick-service", 1), 0);
     assert_true(wait_listed(api, "pick-service", ida, 1, 1, 3000) >= 0);
     assert_int_equal(picked(api, "pick-service").id, ida);
-    assert_int_equal(be->update(a, "not-registered", 1), -ENOENT);
+    assert_int_equal(be->update(a, "not-registered", 1), CHATD_ENOTFOUND);
     be->close(a);
     be->close(c);
     be->close(api);
@@ -463,7 +464,7 @@ static void test_acl_closes_open_parent(void **state) {
     assert_int_equal(zoo_create(zh, "/taken-service", NULL, -1, &acl, ZOO_PERSISTENT, NULL, 0),
                      ZOK);
     unsigned id;
-    assert_int_equal(be->alloc_node_id(a, "taken-service", &id), -EIO);
+    assert_int_equal(be->alloc_node_id(a, "taken-service", &id), CHATD_EIO);
     zookeeper_close(zh);
 
     /* mid-rotation, a parent that names both chatd passwords is left so */

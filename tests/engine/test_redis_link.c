@@ -2,8 +2,8 @@
  * Unit tests for engine/redis_link against a real Redis 7 that requires a
  * password (tests/redisserver.h, --requirepass):
  *  - the start-up check tells a right password (0) from a wrong or
- *    missing one (-EACCES, with a message naming redis_password.txt and
- *    never the password) and from an unreachable server (-EIO);
+ *    missing one (CHATD_EACCES, with a message naming redis_password.txt and
+ *    never the password) and from an unreachable server (CHATD_EIO);
  *  - an async link with the right password comes up and its commands
  *    work; with a wrong one it never comes up (and keeps retrying);
  *  - after a Redis restart it goes down (commands in flight get a NULL
@@ -11,6 +11,7 @@
  *  - a server that accepts the connection but never answers AUTH (a
  *    connect that hangs) is dropped by the watchdog and tried again.
  */
+#include "core/err.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,19 +89,19 @@ static void test_check_at_startup(void **state) {
     redisFree(c);
 
     cfg.password = "wrong";
-    assert_int_equal(redis_link_connect_sync(&cfg, 2000, &c, err, sizeof err), -EACCES);
+    assert_int_equal(redis_link_connect_sync(&cfg, 2000, &c, err, sizeof err), CHATD_EACCES);
     assert_null(c);
     assert_non_null(strstr(err, "refused our password (redis_password.txt)"));
     assert_null(strstr(err, "wrong")); /* never the password itself */
     print_message("wrong password: %s\n", err);
 
     cfg.password = NULL;
-    assert_int_equal(redis_link_connect_sync(&cfg, 2000, &c, err, sizeof err), -EACCES);
+    assert_int_equal(redis_link_connect_sync(&cfg, 2000, &c, err, sizeof err), CHATD_EACCES);
     assert_non_null(strstr(err, "requires a password"));
     print_message("no password: %s\n", err);
 
     cfg.port = svc_free_port();
-    assert_int_equal(redis_link_connect_sync(&cfg, 2000, &c, err, sizeof err), -EIO);
+    assert_int_equal(redis_link_connect_sync(&cfg, 2000, &c, err, sizeof err), CHATD_EIO);
     assert_non_null(strstr(err, "cannot connect"));
 }
 
@@ -108,7 +109,7 @@ static void test_link_up_and_commands(void **state) {
     watch w = {0};
     redis_link *l = open_link(PASSWORD, &w);
     assert_int_equal(redis_link_is_up(l), 0); /* never up inside open */
-    assert_int_equal(redis_link_command(l, on_reply, &w, "PING"), -ENOTCONN);
+    assert_int_equal(redis_link_command(l, on_reply, &w, "PING"), CHATD_ENOTCONN);
     assert_int_equal(run_until(&w.ups, 1, 3000), 0);
     assert_non_null(redis_link_ctx(l));
     assert_int_equal(redis_link_command(l, on_reply, &w, "SET %s %s", "a", "1"), 0);

@@ -7,6 +7,7 @@
  * synchronous hiredis connection so the layout promised in usermap.h is
  * what Redis really holds.
  */
+#include "core/err.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,7 +308,7 @@ static void test_no_redis(void **state) {
     assert_int_equal(usermap_connected(m), 0);
     close_map(m);
     nowhere.port = 0;
-    assert_int_equal(usermap_open(&m, &loop, &nowhere), -EINVAL);
+    assert_int_equal(usermap_open(&m, &loop, &nowhere), CHATD_EINVAL);
 }
 
 static int group_setup(void **state) {
