@@ -28,15 +28,21 @@ int main(int argc, char **argv) {
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) log_warn("could not raise the open-file limit");
     }
     if (cfg.config_file) log_info("configuration file %s", cfg.config_file);
-    if (!strcmp(cfg.role, "all")) rc = role_all_run(&cfg);
-    else if (!strcmp(cfg.role, "api")) rc = role_api_run(&cfg);
-    else if (!strcmp(cfg.role, "chat")) rc = role_chat_run(&cfg);
-    else if (!strcmp(cfg.role, "dispatcher")) rc = role_dispatcher_run(&cfg);
-    else if (!strcmp(cfg.role, "presence")) rc = role_presence_run(&cfg);
+    if (!strcmp(cfg.role, "all"))
+        rc = role_all_run(&cfg);
+    else if (!strcmp(cfg.role, "api"))
+        rc = role_api_run(&cfg);
+    else if (!strcmp(cfg.role, "chat"))
+        rc = role_chat_run(&cfg);
+    else if (!strcmp(cfg.role, "dispatcher"))
+        rc = role_dispatcher_run(&cfg);
+    else if (!strcmp(cfg.role, "presence"))
+        rc = role_presence_run(&cfg);
     else {
-        fprintf(stderr,
-                "chatd: unknown role '%s' (all, api, chat, presence, dispatcher; see `chatd --help`)\n",
-                cfg.role);
+        fprintf(
+            stderr,
+            "chatd: unknown role '%s' (all, api, chat, presence, dispatcher; see `chatd --help`)\n",
+            cfg.role);
         rc = 2;
     }
     config_free(&cfg);

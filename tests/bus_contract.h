@@ -297,8 +297,7 @@ static void test_takeover(void **state) {
 
 #define BUS_CONTRACT_TESTS                                                                         \
     cmocka_unit_test(test_dispatch_batches), cmocka_unit_test(test_events),                        \
-        cmocka_unit_test(test_forged_record_dropped),                                              \
-        cmocka_unit_test(test_forged_batch_dropped), cmocka_unit_test(test_forged_event_dropped),  \
-        cmocka_unit_test(test_takeover)
+        cmocka_unit_test(test_forged_record_dropped), cmocka_unit_test(test_forged_batch_dropped), \
+        cmocka_unit_test(test_forged_event_dropped), cmocka_unit_test(test_takeover)
 
 #endif

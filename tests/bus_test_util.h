@@ -128,8 +128,8 @@ static void bt_deliver(void *data, const bus_record *r) {
         s->cap = s->cap ? s->cap * 2 : 64;
         s->got = realloc(s->got, s->cap * sizeof(*s->got));
     }
-    s->got[s->n++] = bt_canon(rcbuf_payload(r->payload), r->payload->len, r->channel_id, r->presence,
-                              (const char *const *)r->recipients, r->n_recipients);
+    s->got[s->n++] = bt_canon(rcbuf_payload(r->payload), r->payload->len, r->channel_id,
+                              r->presence, (const char *const *)r->recipients, r->n_recipients);
 }
 
 /* A channel event with this id (the tests' events are channel events). */
@@ -182,8 +182,8 @@ static int bt_check(bt_sink *s, int from, int to) {
         for (size_t k = 0; k < m.n; k++)
             if (bt_user_on(m.names[k], s->server)) mine[n++] = m.names[k];
         if (n)
-            exp[ne++] =
-                bt_canon(m.payload, strlen(m.payload), i % 4 == 3 ? NULL : m.chan, m.presence, mine, n);
+            exp[ne++] = bt_canon(m.payload, strlen(m.payload), i % 4 == 3 ? NULL : m.chan,
+                                 m.presence, mine, n);
         rcbuf_unref(m.buf);
     }
     qsort(exp, ne, sizeof(*exp), bt_cmp_str);

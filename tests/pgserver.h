@@ -40,7 +40,7 @@
 #define PGSERVER_BIN "/usr/lib/postgresql/15/bin"
 
 typedef struct pgserver {
-    char dir[128];       /* data in dir/pg, the unix socket, the logs */
+    char dir[128];      /* data in dir/pg, the unix socket, the logs */
     int port;           /* 127.0.0.1 */
     pid_t pid;          /* the postmaster; 0 while stopped */
     char conninfo[160]; /* user postgres, database postgres, over TCP */

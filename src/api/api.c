@@ -29,17 +29,17 @@ struct api {
     const store_backend *sb;
     store *st;
     domain *d;
-    throttle auth_throttle;     /* failed logins by username */
-    throttle addr_throttle;     /* failed logins by client address */
+    throttle auth_throttle; /* failed logins by username */
+    throttle addr_throttle; /* failed logins by client address */
     hashq *hashes;
-    double reg_tokens;          /* /register token bucket */
+    double reg_tokens; /* /register token bucket */
     uint64_t reg_refill_ms;
     uint64_t started_ms;
     char dummy_hash[PASSWORD_HASH_LEN]; /* verify against it for unknown users */
 };
 
 typedef struct api_call {
-    hashq_job job;              /* first: the hash queue hands it back */
+    hashq_job job; /* first: the hash queue hands it back */
     api *a;
     conn *c;
     store_op op;
@@ -116,7 +116,9 @@ void api_tick(api *a) {
     throttle_prune(&a->addr_throttle, clock_mono_ms());
 }
 
-static void respond_json(conn *c, int status, json_t *body) { ops_respond_json(c, status, body); }
+static void respond_json(conn *c, int status, json_t *body) {
+    ops_respond_json(c, status, body);
+}
 
 static void respond_error(conn *c, int status, const char *code, const char *msg) {
     respond_json(c, status, json_pack("{s:s,s:s}", "error", msg, "code", code));
@@ -142,7 +144,8 @@ static void client_addr(const api *a, conn *c, const http_req *req, char out[64]
     if (a->cfg.trust_proxy && xff[0]) {
         const char *last = strrchr(xff, ',');
         last = last ? last + 1 : xff;
-        while (*last == ' ' || *last == '\t') last++;
+        while (*last == ' ' || *last == '\t')
+            last++;
         size_t n = strcspn(last, " \t");
         if (n > 63) n = 63;
         memcpy(out, last, n);
@@ -176,12 +179,16 @@ static api_call *parse_credentials(api *a, conn *c, http_req *req) {
     const char *msg = NULL;
     json_t *u = root ? json_object_get(root, "username") : NULL;
     json_t *p = root ? json_object_get(root, "password") : NULL;
-    if (!root || !json_is_object(root)) msg = "the body must be a JSON object";
-    else if (!json_is_string(u)) msg = "username must be a string";
-    else if (!json_is_string(p)) msg = "password must be a string";
+    if (!root || !json_is_object(root))
+        msg = "the body must be a JSON object";
+    else if (!json_is_string(u))
+        msg = "username must be a string";
+    else if (!json_is_string(p))
+        msg = "password must be a string";
     else if (!proto_valid_username(json_string_value(u), json_string_length(u)))
         msg = "username must be 1-32 characters of A-Z, a-z, 0-9, '_', '.' or '-'";
-    else if (json_string_length(p) > PASSWORD_MAX_LEN) msg = "password must be at most 128 bytes";
+    else if (json_string_length(p) > PASSWORD_MAX_LEN)
+        msg = "password must be at most 128 bytes";
     if (msg) {
         json_decref(root);
         respond_error(c, 400, "invalid_field", msg);
@@ -329,8 +336,8 @@ static void verify_done(hashq_job *job, int status) {
     respond_json(k->c, 200,
                  json_pack("{s:s,s:{s:{s:s,s:s,s:I},s:{s:s,s:s,s:I}}}", "sessionToken", token,
                            "servers", "chat", "host", chat.host, "port", cport, "id",
-                           (json_int_t)chat.id, "presence", "host", pres.host, "port", pport,
-                           "id", (json_int_t)pres.id));
+                           (json_int_t)chat.id, "presence", "host", pres.host, "port", pport, "id",
+                           (json_int_t)pres.id));
     sodium_memzero(token, strlen(token));
     free(token);
     call_free(k);
@@ -395,7 +402,8 @@ void api_handle(api *a, conn *c, http_req *req) {
     if (!known) {
         respond_error(c, 404, "not_found", "no such endpoint");
     } else if (!a->st && (ROUTE("/auth") || ROUTE("/register"))) {
-        respond_error(c, 404, "not_found", "this server does not serve accounts: use the API server");
+        respond_error(c, 404, "not_found",
+                      "this server does not serve accounts: use the API server");
     } else if (ROUTE("/auth") && req->method == HTTP_POST) {
         handle_auth(a, c, req);
     } else if (ROUTE("/register") && req->method == HTTP_POST) {

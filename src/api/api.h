@@ -31,30 +31,29 @@ typedef struct api_instance {
 } api_instance;
 
 typedef struct api_config {
-    const keyring *keys;        /* JWT keys (auth/keyring.h); borrowed, outlives the api */
+    const keyring *keys; /* JWT keys (auth/keyring.h); borrowed, outlives the api */
     int64_t token_ttl_s;
     password_params pw;
-    const char *role;           /* for /health */
+    const char *role; /* for /health */
     /* Picks the chat and presence instances for a client; returns 0, or -1
      * when none is available (-> 503). */
     int (*pick)(void *data, api_instance *chat, api_instance *presence);
     void *pick_data;
     /* abuse limits (docs/OPERATIONS.md "Limits and abuse") */
-    unsigned hash_workers;      /* password hashes at once */
-    size_t max_hash_queue;      /* hashes waiting, in all: beyond, 503 */
-    double register_per_sec;    /* accounts created per second, in all: beyond, 429 */
-    unsigned auth_fail_per_addr;/* failed /auth per client address per minute: beyond, 429 */
-    int trust_proxy;            /* the client address is the last X-Forwarded-For entry */
-    web_config web;             /* the browser client, served where /auth is */
+    unsigned hash_workers;       /* password hashes at once */
+    size_t max_hash_queue;       /* hashes waiting, in all: beyond, 503 */
+    double register_per_sec;     /* accounts created per second, in all: beyond, 429 */
+    unsigned auth_fail_per_addr; /* failed /auth per client address per minute: beyond, 429 */
+    int trust_proxy;             /* the client address is the last X-Forwarded-For entry */
+    web_config web;              /* the browser client, served where /auth is */
     /* operations (src/ops) */
-    ready *ready;               /* answers /ready; borrowed; NULL: 404 */
-    int ops_elsewhere;          /* an admin port serves /metrics and /ready: 404 here */
+    ready *ready;      /* answers /ready; borrowed; NULL: 404 */
+    int ops_elsewhere; /* an admin port serves /metrics and /ready: 404 here */
 } api_config;
 
 typedef struct api api;
 
-api *api_new(const api_config *cfg, uv_loop_t *loop, const store_backend *sb, store *st,
-             domain *d);
+api *api_new(const api_config *cfg, uv_loop_t *loop, const store_backend *sb, store *st, domain *d);
 void api_free(api *a);
 /* Handles one HTTP request (answers now or later). */
 void api_handle(api *a, conn *c, http_req *req);

@@ -21,7 +21,7 @@
 typedef struct addr_q {
     char addr[64];
     hashq_job *head, *tail;
-    size_t n;                 /* waiting */
+    size_t n; /* waiting */
     unsigned running;
     struct addr_q *next_ring; /* in the ring while n > 0 */
 } addr_q;
@@ -30,8 +30,8 @@ struct hashq {
     uv_loop_t *loop;
     unsigned workers, running, running_per_addr;
     size_t max_waiting, per_addr, waiting;
-    strmap addrs;             /* addr -> addr_q* (while it has waiting or running jobs) */
-    addr_q *ring;             /* the next address to consider; NULL when none waits */
+    strmap addrs; /* addr -> addr_q* (while it has waiting or running jobs) */
+    addr_q *ring; /* the next address to consider; NULL when none waits */
     int closing;
 };
 
@@ -46,7 +46,9 @@ hashq *hashq_new(uv_loop_t *loop, unsigned workers, size_t max_waiting, size_t p
     return q;
 }
 
-size_t hashq_waiting(const hashq *q) { return q->waiting; }
+size_t hashq_waiting(const hashq *q) {
+    return q->waiting;
+}
 
 void hashq_set_limits(hashq *q, size_t max_waiting, size_t per_addr) {
     q->max_waiting = max_waiting;
@@ -70,8 +72,10 @@ static void addr_maybe_free(hashq *q, addr_q *a) {
 
 static void ring_remove(hashq *q, addr_q *a) {
     addr_q *prev = a;
-    while (prev->next_ring != a) prev = prev->next_ring;
-    if (prev == a) q->ring = NULL;
+    while (prev->next_ring != a)
+        prev = prev->next_ring;
+    if (prev == a)
+        q->ring = NULL;
     else {
         prev->next_ring = a->next_ring;
         if (q->ring == a) q->ring = a->next_ring;
@@ -151,7 +155,8 @@ int hashq_submit(hashq *q, hashq_job *job) {
     if (a->n == 0) { /* a new address in the ring is served next */
         if (q->ring) {
             addr_q *last = q->ring;
-            while (last->next_ring != q->ring) last = last->next_ring;
+            while (last->next_ring != q->ring)
+                last = last->next_ring;
             last->next_ring = a;
             a->next_ring = q->ring;
         } else {
@@ -159,8 +164,10 @@ int hashq_submit(hashq *q, hashq_job *job) {
         }
         q->ring = a;
     }
-    if (a->tail) a->tail->next__ = job;
-    else a->head = job;
+    if (a->tail)
+        a->tail->next__ = job;
+    else
+        a->head = job;
     a->tail = job;
     a->n++;
     q->waiting++;

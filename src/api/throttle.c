@@ -18,7 +18,8 @@ void throttle_init(throttle *t, unsigned max_failures, uint64_t window_ms) {
 
 void throttle_free(throttle *t) {
     strmap_entry *e;
-    for (size_t i = 0; (e = strmap_next(&t->entries, &i));) free(e->value);
+    for (size_t i = 0; (e = strmap_next(&t->entries, &i));)
+        free(e->value);
     strmap_free(&t->entries);
 }
 
@@ -66,6 +67,7 @@ void throttle_prune(throttle *t, uint64_t now_ms) {
             stale[n++] = e->key;
         }
     }
-    for (size_t i = 0; i < n; i++) free(strmap_del(&t->entries, stale[i]));
+    for (size_t i = 0; i < n; i++)
+        free(strmap_del(&t->entries, stale[i]));
     free(stale);
 }

@@ -15,7 +15,7 @@
 #include "core/strmap.h"
 
 typedef struct throttle {
-    strmap entries;            /* username -> throttle_entry* */
+    strmap entries; /* username -> throttle_entry* */
     unsigned max_failures;
     uint64_t window_ms;
 } throttle;

@@ -95,7 +95,9 @@ int keyring_reload(keyring *k, char *msg, size_t msglen) {
     return 0;
 }
 
-int keyring_has_previous(const keyring *k) { return k->prev != NULL; }
+int keyring_has_previous(const keyring *k) {
+    return k->prev != NULL;
+}
 
 int keyring_issue(const keyring *k, const char *username, int64_t now_s, int64_t ttl_s,
                   char **out) {

@@ -9,8 +9,10 @@
 
 /* s[0..n) without surrounding blanks and a trailing '/'. */
 static void trim(const char **s, size_t *n) {
-    while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
-    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
+    while (*n && (**s == ' ' || **s == '\t'))
+        (*s)++, (*n)--;
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+        (*n)--;
     if (*n && (*s)[*n - 1] == '/') (*n)--;
 }
 

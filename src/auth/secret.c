@@ -31,8 +31,8 @@ static void set_err(char *errbuf, size_t errlen, const char *fmt, ...) {
     va_end(ap);
 }
 
-int secret_read_file(const char *path, const char *what, size_t max, uint8_t **key,
-                     size_t *key_len, char *errbuf, size_t errlen) {
+int secret_read_file(const char *path, const char *what, size_t max, uint8_t **key, size_t *key_len,
+                     char *errbuf, size_t errlen) {
     uint8_t *buf = NULL;
     size_t len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -18,9 +18,9 @@
 #include <stdint.h>
 
 #define TOKEN_EMISSING CHATD_EMISSING /* NULL or empty token */
-#define TOKEN_EINVALID CHATD_EINVAL /* malformed, bad signature, wrong alg, bad claims */
+#define TOKEN_EINVALID CHATD_EINVAL   /* malformed, bad signature, wrong alg, bad claims */
 #define TOKEN_EEXPIRED CHATD_EEXPIRED /* now_s >= exp */
-#define TOKEN_ENOMEM CHATD_ENOMEM /* token_issue only: allocation/encoding failed */
+#define TOKEN_ENOMEM CHATD_ENOMEM     /* token_issue only: allocation/encoding failed */
 
 #define TOKEN_USERNAME_MAX 32 /* usernames are 1..32 of [A-Za-z0-9_.-] */
 

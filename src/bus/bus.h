@@ -25,12 +25,12 @@ typedef struct redis_link_config redis_link_config; /* engine/redis_link.h */
 typedef struct kafka_link_config kafka_link_config; /* engine/kafka_link.h */
 
 typedef struct bus_record {
-    const char *channel_id;          /* partition key; NULL for per-user pushes */
-    rcbuf *payload;                  /* the JSON text of the frame, encoded once (borrowed);
-                                        each transport frames it once, in place */
-    const char *const *recipients;   /* usernames (borrowed) */
+    const char *channel_id;        /* partition key; NULL for per-user pushes */
+    rcbuf *payload;                /* the JSON text of the frame, encoded once (borrowed);
+                                      each transport frames it once, in place */
+    const char *const *recipients; /* usernames (borrowed) */
     size_t n_recipients;
-    int presence;                    /* 1: to /presence sockets, 0: to /chat sockets */
+    int presence; /* 1: to /presence sockets, 0: to /chat sockets */
 } bus_record;
 
 /* A change of shared state one server tells every other (cluster only).

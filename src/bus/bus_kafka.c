@@ -74,9 +74,8 @@ static int add_topic_end(bus *b, const char *topic, rd_kafka_topic_partition_lis
     int rc = 0;
     for (int p = 0; p < parts && rc == 0; p++) {
         int64_t lo, hi;
-        rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(kafka_link_consumer(b->link), topic, p, &lo, &hi,
-                                             OPEN_TIMEOUT_MS);
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+            kafka_link_consumer(b->link), topic, p, &lo, &hi, OPEN_TIMEOUT_MS);
         if (e) {
             log_error("bus_kafka: %s[%d]: %s", topic, p, rd_kafka_err2str(e));
             rc = -1;
@@ -138,8 +137,8 @@ static int kafka_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const b
 
     static const char *const producer_kv[] = {"linger.ms", "2", NULL};
     /* assign() needs a group id although we never join or commit to it */
-    const char *const consumer_kv[] = {"enable.auto.commit", "false", "enable.partition.eof",
-                                       "false", "group.id", b->inbox, NULL};
+    const char *const consumer_kv[] = {
+        "enable.auto.commit", "false", "enable.partition.eof", "false", "group.id", b->inbox, NULL};
     kafka_link_handler kh = {b, pump, on_delivery, free_bus};
     if (kafka_link_open(&b->link, loop, cfg->kafka, "bus_kafka", producer_kv, consumer_kv, &kh)) {
         free_bus(b);
@@ -187,9 +186,10 @@ static void kafka_publish_event(bus *b, const bus_event *e) {
     }
     /* Keyed by what the event is about: one user's (one channel's) events
      * stay in order. */
-    produce(b, EVENTS, e->kind == BUS_EV_PRESENCE  ? e->u.presence.user
-                       : e->kind == BUS_EV_CHANNEL ? e->u.channel.channel_id
-                                                   : "hello");
+    produce(b, EVENTS,
+            e->kind == BUS_EV_PRESENCE  ? e->u.presence.user
+            : e->kind == BUS_EV_CHANNEL ? e->u.channel.channel_id
+                                        : "hello");
 }
 
 static void kafka_close(bus *b) {

@@ -19,8 +19,12 @@ static int local_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const b
     return 0;
 }
 
-static void local_publish(bus *b, const bus_record *r) { b->h.deliver(b->h.data, r); }
+static void local_publish(bus *b, const bus_record *r) {
+    b->h.deliver(b->h.data, r);
+}
 
-static void local_close(bus *b) { free(b); }
+static void local_close(bus *b) {
+    free(b);
+}
 
 const bus_backend bus_local_backend = {"local", local_open, local_publish, NULL, local_close};

@@ -63,8 +63,8 @@ struct bus {
     char inbox[64];
     char inbox_id[64], events_id[64]; /* last entry ids seen */
     record_buf enc;
-    unsigned dropped; /* publishes lost past PENDING_MAX, logged once per outage */
-    int pub_was_up;   /* the publishing link has been up before (a reconnect) */
+    unsigned dropped;                  /* publishes lost past PENDING_MAX, logged once per outage */
+    int pub_was_up;                    /* the publishing link has been up before (a reconnect) */
     pub_entry *pending, *pending_tail; /* waiting for a connection */
     size_t npending;
 };
@@ -130,13 +130,16 @@ static void sub_up(void *data) {
 static void queue_pending(bus *b, pub_entry *e) {
     if (b->npending >= PENDING_MAX) {
         if (b->dropped++ == 0)
-            log_warn("bus_redis: Redis is down and %d records wait: dropping new ones", PENDING_MAX);
+            log_warn("bus_redis: Redis is down and %d records wait: dropping new ones",
+                     PENDING_MAX);
         free(e);
         return;
     }
     e->next = NULL;
-    if (b->pending_tail) b->pending_tail->next = e;
-    else b->pending = e;
+    if (b->pending_tail)
+        b->pending_tail->next = e;
+    else
+        b->pending = e;
     b->pending_tail = e;
     b->npending++;
 }
@@ -269,8 +272,10 @@ static int redis_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const b
     if (redis_link_open(&b->pub, loop, cfg->redis, "bus_redis", &ph) != 0 ||
         (b->links++, redis_link_open(&b->sub, loop, cfg->redis, "bus_redis inbox", &sh) != 0)) {
         b->closing = 1;
-        if (b->links) redis_link_close(b->pub); /* frees b when closed */
-        else free_bus(b);
+        if (b->links)
+            redis_link_close(b->pub); /* frees b when closed */
+        else
+            free_bus(b);
         return -1;
     }
     b->links++;

@@ -161,7 +161,8 @@ static int name_ok(const char *s, size_t *len) {
 /* Size of r's body, or 0 when r cannot be encoded. */
 static size_t body_size(const bus_record *r) {
     size_t n = 1 + 4 + 4, len;
-    if (!r->payload || r->payload->len > RECORD_MAX_PAYLOAD || r->n_recipients > RECORD_MAX_RECIPIENTS)
+    if (!r->payload || r->payload->len > RECORD_MAX_PAYLOAD ||
+        r->n_recipients > RECORD_MAX_RECIPIENTS)
         return 0;
     if (r->channel_id) {
         if (!name_ok(r->channel_id, &len)) return 0;
@@ -412,7 +413,8 @@ static int event_name_ok(const char *s, size_t *len) {
 }
 
 static void put_u64(record_buf *b, uint64_t v) {
-    for (int i = 7; i >= 0; i--) put_u8(b, (unsigned)(v >> (8 * i)) & 0xff);
+    for (int i = 7; i >= 0; i--)
+        put_u8(b, (unsigned)(v >> (8 * i)) & 0xff);
 }
 
 int record_event_encode(record_buf *out, const record_key *k, const bus_event *e) {
@@ -420,13 +422,17 @@ int record_event_encode(record_buf *out, const record_key *k, const bus_event *e
     size_t nlen = 0;
     if (!k) return RECORD_EINVAL;
     switch (e->kind) {
-    case BUS_EV_CHANNEL: name = e->u.channel.channel_id; break;
+    case BUS_EV_CHANNEL:
+        name = e->u.channel.channel_id;
+        break;
     case BUS_EV_PRESENCE:
         name = e->u.presence.user;
         if ((unsigned)e->u.presence.status >= PROTO_STATUS_COUNT) return RECORD_EINVAL;
         break;
-    case BUS_EV_PRESENCE_HELLO: break;
-    default: return RECORD_EINVAL;
+    case BUS_EV_PRESENCE_HELLO:
+        break;
+    default:
+        return RECORD_EINVAL;
     }
     if (name && !event_name_ok(name, &nlen)) return RECORD_EINVAL;
     int rc = buf_restart(out, HEADER_LEN + 4 + 1 + 2 + nlen + 1 + 8 + 1);
@@ -470,7 +476,8 @@ static int decode_event(const uint8_t *p, size_t len, bus_event *out) {
         if (get_event_name(&p, &len, out->u.presence.user) || len < 10) return RECORD_EINVAL;
         unsigned status = p[0], flags = p[9];
         uint64_t seen = 0;
-        for (int i = 1; i <= 8; i++) seen = seen << 8 | p[i];
+        for (int i = 1; i <= 8; i++)
+            seen = seen << 8 | p[i];
         if (status >= PROTO_STATUS_COUNT || (flags & ~3u)) return RECORD_EINVAL;
         out->u.presence.status = (proto_status)status;
         out->u.presence.last_seen_ms = (int64_t)seen;
@@ -479,8 +486,10 @@ static int decode_event(const uint8_t *p, size_t len, bus_event *out) {
         p += 10, len -= 10;
         break;
     }
-    case BUS_EV_PRESENCE_HELLO: break;
-    default: return RECORD_EINVAL;
+    case BUS_EV_PRESENCE_HELLO:
+        break;
+    default:
+        return RECORD_EINVAL;
     }
     return len == 0 ? 0 : RECORD_EINVAL;
 }

@@ -55,11 +55,11 @@
 #include "core/err.h"
 
 #define RECORD_VERSION 2
-#define RECORD_MAC_LEN 32                    /* HMAC-SHA256 */
-#define RECORD_MAX_NAME 255                  /* bytes of a username or channel id */
-#define RECORD_MAX_RECIPIENTS 100000         /* per body */
+#define RECORD_MAC_LEN 32                      /* HMAC-SHA256 */
+#define RECORD_MAX_NAME 255                    /* bytes of a username or channel id */
+#define RECORD_MAX_RECIPIENTS 100000           /* per body */
 #define RECORD_MAX_PAYLOAD (16u * 1024 * 1024) /* bytes of one payload */
-#define RECORD_MAX_BATCH 100000              /* deliveries per batch */
+#define RECORD_MAX_BATCH 100000                /* deliveries per batch */
 
 /* RECORD_EAUTH: the mac is wrong (forged, corrupted, another cluster's
  * secret, or a v1 payload); RECORD_EINVAL: authentic but malformed. */
@@ -125,10 +125,9 @@ int record_decode(const void *buf, size_t len, const record_key *k, record_decod
 void record_decoded_clear(record_decoded *d);
 
 /* Reads a BATCH. record_batch_open checks the mac under k and validates all
- * of buf (pure: nothing is allocated but the HMAC's context) and returns the number of deliveries, or
- * negative (RECORD_EAUTH for a wrong mac). Then
- * record_batch_next decodes them one by one: 1 (filled *out), 0 (end) or
- * RECORD_ENOMEM. buf must outlive the iterator. */
+ * of buf (pure: nothing is allocated but the HMAC's context) and returns the number of deliveries,
+ * or negative (RECORD_EAUTH for a wrong mac). Then record_batch_next decodes them one by one: 1
+ * (filled *out), 0 (end) or RECORD_ENOMEM. buf must outlive the iterator. */
 typedef struct record_batch_iter {
     const uint8_t *p;
     size_t left;

@@ -23,8 +23,10 @@ static void list_done(store_op *op) {
     if (op->status == STORE_OK) {
         rcbuf *f = enc_channels_list(p->u->name, op->u.channels_for_user.entries,
                                      op->u.channels_for_user.n_entries);
-        if (p->s) chat__send(p->s, f); /* chat__send skips a closed session */
-        else chat__send_user(p->d, p->u, f, 0);
+        if (p->s)
+            chat__send(p->s, f); /* chat__send skips a closed session */
+        else
+            chat__send_user(p->d, p->u, f, 0);
     } else {
         chat__store_error(chat__live(p), op->status, "channels_list");
     }
@@ -80,8 +82,8 @@ static void send_created(session *s, ch_channel *c) {
 
 /* Sends too_large naming the users (of names[0..n)) who are already in
  * max_channels_per_user channels; returns how many there are. */
-static size_t over_channel_cap(domain *d, session *s, const char *type,
-                               const char *const *names, size_t n) {
+static size_t over_channel_cap(domain *d, session *s, const char *type, const char *const *names,
+                               size_t n) {
     size_t over = 0, off = 0;
     char list[512] = "";
     for (size_t i = 0; i < n; i++) {
@@ -104,13 +106,13 @@ static size_t over_channel_cap(domain *d, session *s, const char *type,
  * model, answer the creator and tell every member. */
 static void created(domain *d, session *s, store_op *op) {
     const char *id = op->u.channel_create.channel_id;
-    ch_channel *c = chat__channel_add(d, id, op->u.channel_create.name,
-                                      op->u.channel_create.is_direct, op->u.channel_create.creator,
-                                      op->u.channel_create.created_ms);
+    ch_channel *c =
+        chat__channel_add(d, id, op->u.channel_create.name, op->u.channel_create.is_direct,
+                          op->u.channel_create.creator, op->u.channel_create.created_ms);
     for (size_t i = 0; i < op->u.channel_create.n_members; i++) {
         const proto_member *m = &op->u.channel_create.members[i];
-        ch_member *cm = chat__member_add(c, chat__user_add(d, m->user_id), m->is_admin,
-                                         m->joined_ms);
+        ch_member *cm =
+            chat__member_add(c, chat__user_add(d, m->user_id), m->is_admin, m->joined_ms);
         chat__list_changed(d, cm->user);
     }
     if (op->u.channel_create.dm_key) strmap_put(&d->dms, op->u.channel_create.dm_key, c);
@@ -145,8 +147,10 @@ static void create_done(store_op *op) {
         chat__channel_refresh(d, op->u.channel_create.existing_id, dm_exists, p);
         return;
     }
-    if (op->status == STORE_OK) created(d, s, op);
-    else chat__store_error(s, op->status, "create_channel");
+    if (op->status == STORE_OK)
+        created(d, s, op);
+    else
+        chat__store_error(s, op->status, "create_channel");
     if (p->s) chat__wait_end(d, p->s);
     chat__pend_free(p);
 }
@@ -237,10 +241,12 @@ static void join_done(store_op *op) {
         if (op->status == STORE_ENOTFOUND && s)
             chat__error(s, PROTO_NOT_FOUND, "join_channel", "channel %s does not exist",
                         op->u.member_add.channel_id);
-        else chat__store_error(s, op->status, "join_channel");
+        else
+            chat__store_error(s, op->status, "join_channel");
     } else if (!c) { /* dropped from the model meanwhile (cluster refresh) */
-        if (s) chat__error(s, PROTO_NOT_FOUND, "join_channel", "channel %s does not exist",
-                           op->u.member_add.channel_id);
+        if (s)
+            chat__error(s, PROTO_NOT_FOUND, "join_channel", "channel %s does not exist",
+                        op->u.member_add.channel_id);
     } else {
         chat__member_add(c, p->u, 0, op->u.member_add.joined_ms);
         if (op->u.member_add.added) chat__system_notice(d, c, p->u->name, "user_joined");
@@ -350,7 +356,8 @@ static void refresh_apply(domain *d, store_op *op) {
         ch_user *u = ((ch_member *)e->value)->user;
         if (u->mark != d->mark) gone[k++] = u;
     }
-    for (size_t i = 0; i < k; i++) chat__member_remove(c, gone[i]);
+    for (size_t i = 0; i < k; i++)
+        chat__member_remove(c, gone[i]);
     free(gone);
     if (c->is_direct && op->u.channel_get.n_members == 2) {
         char key[68];

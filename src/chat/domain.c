@@ -31,7 +31,9 @@ void domain_config_default(domain_config *c) {
 
 /* ---- loading the model from the store ---- */
 
-static void load_user(void *data, const char *username) { chat__user_add(data, username); }
+static void load_user(void *data, const char *username) {
+    chat__user_add(data, username);
+}
 
 static void load_channel(void *data, const char *id, const char *name, int is_direct,
                          const char *creator, int64_t created_ms) {
@@ -78,8 +80,7 @@ domain *domain_new(const domain_config *cfg, const store_backend *sb, store *st)
         return NULL;
     }
     index_dms(d);
-    log_info("loaded %zu users and %zu channels", strmap_len(&d->users),
-             strmap_len(&d->channels));
+    log_info("loaded %zu users and %zu channels", strmap_len(&d->users), strmap_len(&d->channels));
     return d;
 }
 
@@ -93,7 +94,9 @@ int domain_user_exists(const domain *d, const char *username) {
     return strmap_get(&d->users, username) != NULL;
 }
 
-void domain_user_added(domain *d, const char *username) { chat__user_add(d, username); }
+void domain_user_added(domain *d, const char *username) {
+    chat__user_add(d, username);
+}
 
 typedef struct user_lookup {
     domain_user_cb cb;
@@ -138,17 +141,29 @@ void chat__channel_changed(domain *d, const char *channel_id) {
 void domain_event(void *data, const bus_event *e) {
     domain *d = data;
     switch (e->kind) {
-    case BUS_EV_CHANNEL: chat__channel_refresh(d, e->u.channel.channel_id, NULL, NULL); break;
-    case BUS_EV_PRESENCE: presence__remote(d, e); break;
-    case BUS_EV_PRESENCE_HELLO: presence__hello(d); break;
+    case BUS_EV_CHANNEL:
+        chat__channel_refresh(d, e->u.channel.channel_id, NULL, NULL);
+        break;
+    case BUS_EV_PRESENCE:
+        presence__remote(d, e);
+        break;
+    case BUS_EV_PRESENCE_HELLO:
+        presence__hello(d);
+        break;
     }
 }
 
-void domain_server_gone(domain *d, unsigned server_id) { presence__server_gone(d, server_id); }
+void domain_server_gone(domain *d, unsigned server_id) {
+    presence__server_gone(d, server_id);
+}
 
-void domain_attach_presence(domain *d, const presence_share *ps) { d->share = *ps; }
+void domain_attach_presence(domain *d, const presence_share *ps) {
+    d->share = *ps;
+}
 
-size_t domain_sessions(const domain *d, int presence) { return d->nsessions[presence ? 1 : 0]; }
+size_t domain_sessions(const domain *d, int presence) {
+    return d->nsessions[presence ? 1 : 0];
+}
 
 /* ---- sending ---- */
 
@@ -211,8 +226,10 @@ static void list_add(session **head, session *s) {
 }
 
 static void list_del(session **head, session *s) {
-    if (s->prev) s->prev->next = s->next;
-    else *head = s->next;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        *head = s->next;
     if (s->next) s->next->prev = s->prev;
     s->prev = s->next = NULL;
 }
@@ -238,8 +255,10 @@ static void hold_frame(session *s, const char *payload, size_t len) {
     f->next = NULL;
     f->len = len;
     memcpy(f->data, payload, len);
-    if (s->held_tail) s->held_tail->next = f;
-    else s->held = f;
+    if (s->held_tail)
+        s->held_tail->next = f;
+    else
+        s->held = f;
     s->held_tail = f;
     s->nheld++;
     s->held_bytes += len;
@@ -257,7 +276,9 @@ static void drop_held(session *s) {
 
 static void dispatch(domain *d, session *s, const char *payload, size_t len, int refreshed);
 
-void chat__wait_begin(session *s) { s->waits++; }
+void chat__wait_begin(session *s) {
+    s->waits++;
+}
 
 void chat__wait_end(domain *d, session *s) {
     if (s->waits) s->waits--;
@@ -289,8 +310,10 @@ void domain_session_open(domain *d, session *s, const char *username, int presen
     d->nsessions[presence ? 1 : 0]++;
     metrics_conn_open(presence);
     if (!presence) chat__channels_list(d, u, s);
-    if (presence && d->cfg.cluster) presence__socket_open_fresh(d, s);
-    else presence__socket_open(d, s);
+    if (presence && d->cfg.cluster)
+        presence__socket_open_fresh(d, s);
+    else
+        presence__socket_open(d, s);
 }
 
 void domain_session_closed(domain *d, session *s) {
@@ -339,8 +362,8 @@ static int rate_ok(domain *d, session *s, const char *payload, size_t len) {
     char type[64];
     request_peek_type(payload, len, type, sizeof(type));
     chat__error(s, PROTO_RATE_LIMITED, type,
-                "too many requests: the limit is %.0f per second (burst %.0f)",
-                d->cfg.rate_per_sec, d->cfg.rate_burst);
+                "too many requests: the limit is %.0f per second (burst %.0f)", d->cfg.rate_per_sec,
+                d->cfg.rate_burst);
     return 0;
 }
 
@@ -358,15 +381,24 @@ static int model_may_be_stale(domain *d, session *s, const request *r) {
     const char *id = NULL;
     switch (r->type) {
     case REQ_JOIN_CHANNEL:
-    case REQ_LEAVE_CHANNEL: id = r->u.channel.channel_id; break;
-    case REQ_CHAT_MESSAGE: id = r->u.chat.channel_id; break;
-    case REQ_MARK_READ: id = r->u.mark_read.channel_id; break;
-    case REQ_FETCH_HISTORY: id = r->u.history.channel_id; break;
+    case REQ_LEAVE_CHANNEL:
+        id = r->u.channel.channel_id;
+        break;
+    case REQ_CHAT_MESSAGE:
+        id = r->u.chat.channel_id;
+        break;
+    case REQ_MARK_READ:
+        id = r->u.mark_read.channel_id;
+        break;
+    case REQ_FETCH_HISTORY:
+        id = r->u.history.channel_id;
+        break;
     case REQ_CREATE_CHANNEL:
         for (size_t i = 0; i < r->u.create.n_participants; i++)
             if (!chat__user(d, r->u.create.participants[i])) return 1;
         return 0;
-    default: return 0;
+    default:
+        return 0;
     }
     ch_channel *c = chat__channel(d, id);
     if (!c || !chat__member(c, s->user->name)) return 1;
@@ -439,15 +471,33 @@ static void dispatch(domain *d, session *s, const char *payload, size_t len, int
         return;
     }
     switch (r.type) {
-    case REQ_CREATE_CHANNEL: chat__create(d, s, &r); break;
-    case REQ_JOIN_CHANNEL: chat__join(d, s, &r); break;
-    case REQ_LEAVE_CHANNEL: chat__leave(d, s, &r); break;
-    case REQ_CHAT_MESSAGE: chat__message(d, s, &r); break;
-    case REQ_MARK_READ: chat__mark_read(d, s, &r); break;
-    case REQ_FETCH_HISTORY: chat__history(d, s, &r); break;
-    case REQ_STATUS_UPDATE: presence__status(d, s, &r); break;
-    case REQ_HEARTBEAT: presence__heartbeat(d, s); break;
-    case REQ_SUBSCRIBE: presence__subscribe(d, s, &r); break;
+    case REQ_CREATE_CHANNEL:
+        chat__create(d, s, &r);
+        break;
+    case REQ_JOIN_CHANNEL:
+        chat__join(d, s, &r);
+        break;
+    case REQ_LEAVE_CHANNEL:
+        chat__leave(d, s, &r);
+        break;
+    case REQ_CHAT_MESSAGE:
+        chat__message(d, s, &r);
+        break;
+    case REQ_MARK_READ:
+        chat__mark_read(d, s, &r);
+        break;
+    case REQ_FETCH_HISTORY:
+        chat__history(d, s, &r);
+        break;
+    case REQ_STATUS_UPDATE:
+        presence__status(d, s, &r);
+        break;
+    case REQ_HEARTBEAT:
+        presence__heartbeat(d, s);
+        break;
+    case REQ_SUBSCRIBE:
+        presence__subscribe(d, s, &r);
+        break;
     }
     request_free(&r);
 }
@@ -456,8 +506,10 @@ void domain_session_message(domain *d, session *s, const char *payload, size_t l
     if (s->closed || !s->user) return; /* not open (yet): nothing may reach the domain */
     if (!rate_ok(d, s, payload, len)) return;
     metrics_msg_in();
-    if (s->waits) hold_frame(s, payload, len);
-    else dispatch(d, s, payload, len, 0);
+    if (s->waits)
+        hold_frame(s, payload, len);
+    else
+        dispatch(d, s, payload, len, 0);
 }
 
 /* ---- channels_list coalescing ---- */

@@ -21,16 +21,16 @@ typedef struct domain domain;
 
 typedef struct domain_config {
     proto_limits limits;
-    double rate_per_sec;        /* client frames per second per connection (50) */
-    double rate_burst;          /* bucket size (100) */
-    uint64_t abuse_close_ms;    /* sustained over-limit time before close 1008 (10000) */
+    double rate_per_sec;          /* client frames per second per connection (50) */
+    double rate_burst;            /* bucket size (100) */
+    uint64_t abuse_close_ms;      /* sustained over-limit time before close 1008 (10000) */
     uint64_t presence_timeout_ms; /* silence before a user counts as offline (60000) */
-    unsigned node_id;           /* Snowflake node id */
+    unsigned node_id;             /* Snowflake node id */
     size_t max_channels_per_user; /* create/join/add beyond it: too_large (10000) */
-    size_t big_channel;         /* more members than this: a big channel (500), see
-                                   chat__is_big */
-    uint64_t cache_ttl_ms;      /* cluster: membership older than this is re-read (5000) */
-    int cluster;                /* the model is a cache of a shared store */
+    size_t big_channel;           /* more members than this: a big channel (500), see
+                                     chat__is_big */
+    uint64_t cache_ttl_ms;        /* cluster: membership older than this is re-read (5000) */
+    int cluster;                  /* the model is a cache of a shared store */
 } domain_config;
 
 void domain_config_default(domain_config *c);
@@ -61,8 +61,7 @@ void domain_server_gone(domain *d, unsigned server_id);
  * this server's events have told it so far (Redis: usermap_presence_*).
  * get: 0 and cb later (values[i] for users[i]; status 0, or negative and
  * nothing read), or negative and no cb. */
-typedef void (*domain_presence_cb)(void *data, int status, const proto_presence *values,
-                                   size_t n);
+typedef void (*domain_presence_cb)(void *data, int status, const proto_presence *values, size_t n);
 typedef struct presence_share {
     void *ctx;
     void (*put)(void *ctx, const char *user, proto_status status, int64_t seen_ms);

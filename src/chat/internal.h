@@ -15,25 +15,25 @@
 
 struct ch_user {
     char name[33];
-    session *chat;             /* live /chat sessions (list) */
-    session *pres;             /* live /presence sessions (list) */
-    unsigned nsockets;         /* chat + presence, counted by presence.c */
-    unsigned nconns;           /* open sessions, chat + presence (the per-user cap) */
-    int list_pending;          /* a fresh channels_list is due (coalesced) */
-    uint64_t list_sent_ms;     /* monotonic: when the last one was asked for */
-    ch_user *next_list;        /* in domain.list_due */
-    strmap channels;           /* channel_id -> ch_channel* the user is in */
+    session *chat;         /* live /chat sessions (list) */
+    session *pres;         /* live /presence sessions (list) */
+    unsigned nsockets;     /* chat + presence, counted by presence.c */
+    unsigned nconns;       /* open sessions, chat + presence (the per-user cap) */
+    int list_pending;      /* a fresh channels_list is due (coalesced) */
+    uint64_t list_sent_ms; /* monotonic: when the last one was asked for */
+    ch_user *next_list;    /* in domain.list_due */
+    strmap channels;       /* channel_id -> ch_channel* the user is in */
     proto_status status;
-    int64_t last_seen_ms;      /* wall clock, for presence frames */
-    uint64_t last_active_ms;   /* monotonic, for the silence timeout */
-    int timed_out;             /* offline because silent, not by choice */
-    session **watchers;        /* presence sessions subscribed explicitly */
+    int64_t last_seen_ms;    /* wall clock, for presence frames */
+    uint64_t last_active_ms; /* monotonic, for the silence timeout */
+    int timed_out;           /* offline because silent, not by choice */
+    session **watchers;      /* presence sessions subscribed explicitly */
     size_t nwatchers, watchcap;
-    unsigned *holders;         /* cluster: OTHER servers with live sockets of this user */
+    unsigned *holders; /* cluster: OTHER servers with live sockets of this user */
     size_t nholders, holdcap;
-    int orphaned;              /* cluster: offline only because its last holder died */
-    uint32_t mark;             /* de-duplication generation */
-    ch_user *next_online;      /* list of users with sockets */
+    int orphaned;         /* cluster: offline only because its last holder died */
+    uint32_t mark;        /* de-duplication generation */
+    ch_user *next_online; /* list of users with sockets */
     ch_user *prev_online;
 };
 
@@ -49,8 +49,8 @@ typedef struct ch_channel {
     int is_direct;
     char *creator;
     int64_t created_ms;
-    strmap members;            /* username -> ch_member* */
-    uint64_t fresh_ms;         /* monotonic: when the store last confirmed the members */
+    strmap members;    /* username -> ch_member* */
+    uint64_t fresh_ms; /* monotonic: when the store last confirmed the members */
 } ch_channel;
 
 struct domain {
@@ -60,14 +60,14 @@ struct domain {
     const bus_backend *bb;
     bus *bus;
     snowflake ids;
-    strmap users;              /* username -> ch_user* */
-    strmap channels;           /* channel_id -> ch_channel* */
-    strmap dms;                /* "alice\nbob" (sorted) -> ch_channel* */
-    ch_user *online;           /* users with at least one socket */
-    ch_user *list_due;         /* users owed a channels_list (list_pending) */
-    uint32_t mark;             /* current generation for de-duplication */
+    strmap users;      /* username -> ch_user* */
+    strmap channels;   /* channel_id -> ch_channel* */
+    strmap dms;        /* "alice\nbob" (sorted) -> ch_channel* */
+    ch_user *online;   /* users with at least one socket */
+    ch_user *list_due; /* users owed a channels_list (list_pending) */
+    uint32_t mark;     /* current generation for de-duplication */
     size_t nsessions[2];
-    presence_share share;      /* cluster: shared presence (all NULL otherwise) */
+    presence_share share; /* cluster: shared presence (all NULL otherwise) */
 };
 
 /* A store op in flight on behalf of the domain (and maybe a session).
@@ -92,9 +92,13 @@ typedef struct pend {
 pend *chat__pend(domain *d, session *s, store_op_kind kind, store_done_cb done);
 /* Clears the op's outputs, releases s, frees owned strings and the pend. */
 void chat__pend_free(pend *p);
-static inline void chat__submit(pend *p) { p->d->sb->submit(p->d->st, &p->op); }
+static inline void chat__submit(pend *p) {
+    p->d->sb->submit(p->d->st, &p->op);
+}
 /* The session to answer, or NULL when it has gone away meanwhile. */
-static inline session *chat__live(pend *p) { return p->s && !p->s->closed ? p->s : NULL; }
+static inline session *chat__live(pend *p) {
+    return p->s && !p->s->closed ? p->s : NULL;
+}
 /* Members of c as proto_member rows (strings point into the model), at
  * most max of them. */
 size_t chat__members_array(const ch_channel *c, size_t max, proto_member **out);
@@ -130,12 +134,12 @@ void chat__channel_changed(domain *d, const char *channel_id);
 void chat__channel_refresh(domain *d, const char *channel_id, domain_user_cb cb, void *data);
 
 /* model.c */
-ch_user *chat__user(domain *d, const char *name);          /* NULL if unknown */
-ch_user *chat__user_add(domain *d, const char *name);       /* idempotent */
+ch_user *chat__user(domain *d, const char *name);     /* NULL if unknown */
+ch_user *chat__user_add(domain *d, const char *name); /* idempotent */
 ch_channel *chat__channel(domain *d, const char *id);
 ch_channel *chat__channel_add(domain *d, const char *id, const char *name, int is_direct,
                               const char *creator, int64_t created_ms);
-void chat__channel_drop(domain *d, ch_channel *c);          /* undo of a failed create */
+void chat__channel_drop(domain *d, ch_channel *c); /* undo of a failed create */
 ch_member *chat__member(const ch_channel *c, const char *user);
 ch_member *chat__member_add(ch_channel *c, ch_user *u, int is_admin, int64_t joined_ms);
 void chat__member_remove(ch_channel *c, ch_user *u);
@@ -143,7 +147,7 @@ void chat__dm_key(const char *a, const char *b, char out[68]);
 void chat__model_free(domain *d);
 
 /* domain.c: sending and errors */
-void chat__send(session *s, rcbuf *frame);                  /* drops our reference */
+void chat__send(session *s, rcbuf *frame); /* drops our reference */
 /* To every live session of u (through the bus: they may be elsewhere); drops ref. */
 void chat__send_user(domain *d, ch_user *u, rcbuf *frame, int presence);
 void chat__error(session *s, proto_code code, const char *type, const char *fmt, ...)

@@ -59,8 +59,9 @@ static void append_done(store_op *op) {
     } else if (op->status == STORE_EDUP) {
         if (s) chat__send(s, enc_chat_message(m)); /* the original, to the sender only */
     } else if (op->status == STORE_ENOTFOUND) {
-        if (s) chat__error(s, PROTO_NOT_FOUND, "chat_message", "channel %s does not exist",
-                           m->channel_id);
+        if (s)
+            chat__error(s, PROTO_NOT_FOUND, "chat_message", "channel %s does not exist",
+                        m->channel_id);
     } else {
         chat__store_error(s, op->status, "chat_message");
     }
@@ -130,8 +131,10 @@ static void read_done(store_op *op) {
                                         op->u.mark_read.at_ms)
                      : NULL;
         /* In a big channel the receipt is the reader's own business. */
-        if (f && chat__is_big(p->d, c)) chat__send_user(p->d, p->u, f, 0);
-        else if (f) chat__fanout(p->d, c, f, NULL);
+        if (f && chat__is_big(p->d, c))
+            chat__send_user(p->d, p->u, f, 0);
+        else if (f)
+            chat__fanout(p->d, c, f, NULL);
     } else if (op->status == STORE_ENOTFOUND && s) {
         /* (the op keeps the requested message id when it fails) */
         if (op->u.mark_read.message_id)

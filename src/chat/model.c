@@ -11,7 +11,9 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 
-ch_user *chat__user(domain *d, const char *name) { return strmap_get(&d->users, name); }
+ch_user *chat__user(domain *d, const char *name) {
+    return strmap_get(&d->users, name);
+}
 
 ch_user *chat__user_add(domain *d, const char *name) {
     ch_user *u = chat__user(d, name);
@@ -24,7 +26,9 @@ ch_user *chat__user_add(domain *d, const char *name) {
     return u;
 }
 
-ch_channel *chat__channel(domain *d, const char *id) { return strmap_get(&d->channels, id); }
+ch_channel *chat__channel(domain *d, const char *id) {
+    return strmap_get(&d->channels, id);
+}
 
 ch_channel *chat__channel_add(domain *d, const char *id, const char *name, int is_direct,
                               const char *creator, int64_t created_ms) {
@@ -72,7 +76,8 @@ void chat__dm_key(const char *a, const char *b, char out[68]) {
 
 static void channel_free(ch_channel *c) {
     strmap_entry *e;
-    for (size_t i = 0; (e = strmap_next(&c->members, &i));) free(e->value);
+    for (size_t i = 0; (e = strmap_next(&c->members, &i));)
+        free(e->value);
     strmap_free(&c->members);
     free(c->name);
     free(c->creator);
@@ -84,8 +89,10 @@ void chat__channel_drop(domain *d, ch_channel *c) {
     size_t n = strmap_len(&c->members), k = 0;
     ch_user **us = xmalloc((n ? n : 1) * sizeof(*us));
     strmap_entry *e;
-    for (size_t i = 0; (e = strmap_next(&c->members, &i));) us[k++] = ((ch_member *)e->value)->user;
-    for (size_t i = 0; i < k; i++) chat__member_remove(c, us[i]);
+    for (size_t i = 0; (e = strmap_next(&c->members, &i));)
+        us[k++] = ((ch_member *)e->value)->user;
+    for (size_t i = 0; i < k; i++)
+        chat__member_remove(c, us[i]);
     free(us);
     if (c->is_direct) {
         /* A DM channel is indexed by its pair; drop the index entry too. */
@@ -105,7 +112,8 @@ void chat__channel_drop(domain *d, ch_channel *c) {
 
 void chat__model_free(domain *d) {
     strmap_entry *e;
-    for (size_t i = 0; (e = strmap_next(&d->channels, &i));) channel_free(e->value);
+    for (size_t i = 0; (e = strmap_next(&d->channels, &i));)
+        channel_free(e->value);
     for (size_t i = 0; (e = strmap_next(&d->users, &i));) {
         ch_user *u = e->value;
         strmap_free(&u->channels);

@@ -50,7 +50,8 @@ void presence__notify(domain *d, ch_user *u) {
     rcbuf *frame = NULL;
     uint64_t n = 0;
     d->mark++;
-    for (session *ps = u->pres; ps; ps = ps->next) send_if_new(d, ps, &frame, u, &n);
+    for (session *ps = u->pres; ps; ps = ps->next)
+        send_if_new(d, ps, &frame, u, &n);
     strmap_entry *ce;
     for (size_t i = 0; (ce = strmap_next(&u->channels, &i));) {
         ch_channel *c = ce->value;
@@ -58,15 +59,19 @@ void presence__notify(domain *d, ch_user *u) {
         strmap_entry *me;
         for (size_t j = 0; (me = strmap_next(&c->members, &j));) {
             ch_user *m = ((ch_member *)me->value)->user;
-            for (session *ps = m->pres; ps; ps = ps->next) send_if_new(d, ps, &frame, u, &n);
+            for (session *ps = m->pres; ps; ps = ps->next)
+                send_if_new(d, ps, &frame, u, &n);
         }
     }
-    for (size_t i = 0; i < u->nwatchers; i++) send_if_new(d, u->watchers[i], &frame, u, &n);
+    for (size_t i = 0; i < u->nwatchers; i++)
+        send_if_new(d, u->watchers[i], &frame, u, &n);
     if (frame) rcbuf_unref(frame);
     (void)n;
 }
 
-static int local_active(const ch_user *u) { return u->nsockets > 0 && !u->timed_out; }
+static int local_active(const ch_user *u) {
+    return u->nsockets > 0 && !u->timed_out;
+}
 
 /* Cluster: the shared store's copy of u's presence. */
 static void share_put(domain *d, const ch_user *u) {
@@ -180,7 +185,8 @@ static void send_initial(domain *d, session *s) {
     ch_user **users;
     size_t n = contacts_of(d, s->user, &users);
     enc_presence_entry *list = xmalloc((n ? n : 1) * sizeof(*list));
-    for (size_t i = 0; i < n; i++) list[i] = entry_of(users[i]);
+    for (size_t i = 0; i < n; i++)
+        list[i] = entry_of(users[i]);
     chat__send(s, enc_presence("initial_presence", list, n));
     free(list);
     free(users);
@@ -255,7 +261,8 @@ static void fresh_step(void *data, int found) {
     }
     size_t n = contacts_of(f->d, f->s->user, &f->contacts);
     const char **names = xmalloc((n ? n : 1) * sizeof(*names));
-    for (size_t i = 0; i < n; i++) names[i] = f->contacts[i]->name;
+    for (size_t i = 0; i < n; i++)
+        names[i] = f->contacts[i]->name;
     int rc = n ? f->d->share.get(f->d->share.ctx, names, n, fresh_shared, f) : -1;
     free(names);
     if (rc != 0) fresh_done(f); /* no contacts, or Redis away: this server's view */
@@ -294,7 +301,8 @@ void presence__socket_open_fresh(domain *d, session *s) {
 
 void presence__socket_closed(domain *d, session *s) {
     ch_user *u = s->user;
-    for (size_t i = 0; i < s->nsubs; i++) unwatch(s->subs[i], s);
+    for (size_t i = 0; i < s->nsubs; i++)
+        unwatch(s->subs[i], s);
     free(s->subs);
     s->subs = NULL;
     s->nsubs = s->subcap = 0;
@@ -302,8 +310,10 @@ void presence__socket_closed(domain *d, session *s) {
     s->counted = 0;
     int was = local_active(u);
     if (--u->nsockets > 0) return;
-    if (u->prev_online) u->prev_online->next_online = u->next_online;
-    else d->online = u->next_online;
+    if (u->prev_online)
+        u->prev_online->next_online = u->next_online;
+    else
+        d->online = u->next_online;
     if (u->next_online) u->next_online->prev_online = u->prev_online;
     u->next_online = u->prev_online = NULL;
     if (was) hold_changed(d, u);

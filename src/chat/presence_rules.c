@@ -18,7 +18,8 @@ int presence_hold_changed(presence_state *st, int64_t now_ms) {
         st->last_seen_ms = now_ms;
         return PRESENCE_PUBLISH_HOLD;
     }
-    if (st->others == 0 && st->status != PROTO_OFFLINE) return presence_set(st, PROTO_OFFLINE, now_ms);
+    if (st->others == 0 && st->status != PROTO_OFFLINE)
+        return presence_set(st, PROTO_OFFLINE, now_ms);
     return PRESENCE_PUBLISH_HOLD;
 }
 

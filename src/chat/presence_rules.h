@@ -46,7 +46,7 @@ typedef struct presence_news {
 enum {
     PRESENCE_NOTIFY = 1,         /* status or news changed: tell this server's watchers */
     PRESENCE_PUBLISH_STATUS = 2, /* publish our view as a status change (everyone tells) */
-    PRESENCE_PUBLISH_HOLD = 4,   /* publish our view as a hold change (only news where it differs) */
+    PRESENCE_PUBLISH_HOLD = 4, /* publish our view as a hold change (only news where it differs) */
 };
 
 /* News from another server. */

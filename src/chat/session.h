@@ -20,7 +20,7 @@ typedef struct session session;
 typedef struct ch_user ch_user;
 
 typedef struct session_io {
-    void (*send)(session *s, rcbuf *frame);  /* takes its own reference */
+    void (*send)(session *s, rcbuf *frame); /* takes its own reference */
     void (*close)(session *s, uint16_t code, const char *reason);
     void (*hold)(session *s);
     void (*release)(session *s);
@@ -29,9 +29,9 @@ typedef struct session_io {
 struct session {
     const session_io *io;
     ch_user *user;
-    int presence;              /* 1: /presence socket, 0: /chat socket */
-    int closed;                /* set by domain_session_closed */
-    int counted;               /* presence counts this socket (presence.c) */
+    int presence; /* 1: /presence socket, 0: /chat socket */
+    int closed;   /* set by domain_session_closed */
+    int counted;  /* presence counts this socket (presence.c) */
     /* Frames are handled in the order they came. While the session waits
      * for something a later frame may depend on (a membership change to
      * commit, a cache refresh, a cluster presence socket to open), frames
@@ -39,8 +39,8 @@ struct session {
     unsigned waits;
     struct held_frame *held, *held_tail; /* owned */
     size_t nheld, held_bytes;
-    session *prev, *next;      /* in the user's list for this endpoint */
-    uint32_t mark;             /* fan-out de-duplication generation */
+    session *prev, *next; /* in the user's list for this endpoint */
+    uint32_t mark;        /* fan-out de-duplication generation */
     /* rate limit (token bucket) */
     double tokens;
     uint64_t refill_ms;

@@ -130,8 +130,8 @@ static void show(cli_app *a, cli_channel *c, json_t *m, int hist) {
     if (strcmp(sender, "system") == 0 || strcmp(sget(m, "type"), "system") == 0)
         render_system(cli_state_display(c), sget(m, "content"), hist);
     else
-        render_msg(cli_state_display(c), sender, sget(m, "content"), strcmp(sender, a->ss.user) == 0,
-                   hist);
+        render_msg(cli_state_display(c), sender, sget(m, "content"),
+                   strcmp(sender, a->ss.user) == 0, hist);
 }
 
 /* Shows m unless its message_id was shown before; 1 if shown. */
@@ -292,8 +292,8 @@ static void on_created(cli_app *a, json_t *f) {
         snprintf(all + len, sizeof all - len, "%s%s", len ? ", " : "",
                  json_string_value(p) ? json_string_value(p) : "?");
     }
-    render_info("created %s channel %s (%s) with %s", direct ? "direct" : "group", cli_state_display(c),
-                id, all);
+    render_info("created %s channel %s (%s) with %s", direct ? "direct" : "group",
+                cli_state_display(c), id, all);
 }
 
 static void on_joined(cli_app *a, json_t *f) {

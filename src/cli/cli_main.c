@@ -198,15 +198,33 @@ static int parse_opts(int argc, char **argv, opts *o) {
     int c;
     while ((c = getopt_long(argc, argv, "+u:n:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'a': o->api = optarg; break;
-        case 'u': o->user = optarg; break;
-        case 'p': o->password_file = optarg; break;
-        case 't': o->timeout_s = atoi(optarg); break;
-        case 'C': o->color = 1; break;
-        case 'N': o->color = 0; break;
-        case 'n': o->tail_n = atoi(optarg); break;
-        case 'h': fputs(USAGE, stdout); return 1;
-        default: fputs(USAGE, stderr); return -1;
+        case 'a':
+            o->api = optarg;
+            break;
+        case 'u':
+            o->user = optarg;
+            break;
+        case 'p':
+            o->password_file = optarg;
+            break;
+        case 't':
+            o->timeout_s = atoi(optarg);
+            break;
+        case 'C':
+            o->color = 1;
+            break;
+        case 'N':
+            o->color = 0;
+            break;
+        case 'n':
+            o->tail_n = atoi(optarg);
+            break;
+        case 'h':
+            fputs(USAGE, stdout);
+            return 1;
+        default:
+            fputs(USAGE, stderr);
+            return -1;
         }
     }
     return 0;

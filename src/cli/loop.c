@@ -214,7 +214,8 @@ int cli_app_run(cli_app *a) {
             if (wsc_pending(a->ss.presence)) timeout = 0;
             timeout = min_timeout(timeout, a->next_heartbeat_ms, now);
         }
-        if (!cli_session_connected(&a->ss)) timeout = min_timeout(timeout, a->ss.next_attempt_ms, now);
+        if (!cli_session_connected(&a->ss))
+            timeout = min_timeout(timeout, a->ss.next_attempt_ms, now);
         if (a->mode == APP_SEND) timeout = min_timeout(timeout, a->deadline_ms, now);
         if (a->stdin_eof) timeout = min_timeout(timeout, now + 100, now);
         if (g_in_eof && !a->stdin_eof) timeout = min_timeout(timeout, now + 100, now);

@@ -79,7 +79,7 @@ static int post_credentials(cli_session *s, const char *path, client_response *r
     char *body = credentials_body(s);
     if (!body) return CLI_EUSAGE;
     int rc = client_http_request(s->api_host, s->api_port, "POST", path, body, strlen(body),
-                          HTTP_TIMEOUT_MS, r);
+                                 HTTP_TIMEOUT_MS, r);
     free_body(body);
     if (rc == 0) return CLI_OK;
     snprintf(s->last_error, sizeof s->last_error, "cannot reach %s:%d", s->api_host, s->api_port);

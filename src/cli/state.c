@@ -14,7 +14,9 @@
 #include <strings.h>
 
 /* A copy of s, "" for NULL. */
-static char *dup_str(const char *s) { return xstrdup(s ? s : ""); }
+static char *dup_str(const char *s) {
+    return xstrdup(s ? s : "");
+}
 
 void cli_state_init(cli_state *st) {
     memset(st, 0, sizeof *st);

@@ -71,8 +71,7 @@ void usermap_presence_put(usermap *m, const char *user, proto_status status, int
  * failed meanwhile. Returns 0 (cb will run, never inside this call) or
  * CHATD_EINVAL (n == 0), CHATD_ENOTCONN, CHATD_ENOMEM (cb will not run). In Redis the
  * value is "<status> <last_seen_ms>" (the Lua compare-and-set reads it). */
-typedef void (*usermap_presence_cb)(void *data, int status, const proto_presence *values,
-                                    size_t n);
+typedef void (*usermap_presence_cb)(void *data, int status, const proto_presence *values, size_t n);
 int usermap_presence_get(usermap *m, const char *const *users, size_t n, usermap_presence_cb cb,
                          void *data);
 

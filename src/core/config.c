@@ -21,7 +21,16 @@
 
 #define CONFIG_DEFAULT_FILE "/etc/chatd/chatd.conf"
 
-enum opt_kind { O_STR, O_INT, O_BOOL, O_DOUBLE, O_LEVEL, O_ONOFF, O_FORMAT, O_FLAG /* no argument */ };
+enum opt_kind {
+    O_STR,
+    O_INT,
+    O_BOOL,
+    O_DOUBLE,
+    O_LEVEL,
+    O_ONOFF,
+    O_FORMAT,
+    O_FLAG /* no argument */
+};
 
 typedef struct opt {
     const char *name;
@@ -43,48 +52,82 @@ static const opt opts[] = {
     {"port", O_INT, F(port), "listen port, 0 = any free port (default 8080)"},
     {"port-file", O_STR, F(port_file), "write the bound port to this file once listening"},
     {"advertise", O_STR, F(advertise), "host that /auth tells clients to dial (default: --host)"},
-    {"data", O_STR, F(data_dir), "data directory: SQLite database, generated secret (default ./data)"},
+    {"data", O_STR, F(data_dir),
+     "data directory: SQLite database, generated secret (default ./data)"},
     {"secrets", O_STR, F(secrets_dir), "directory holding jwt_secret.txt (default ./secrets)"},
     {"fsync", O_ONOFF, F(fsync), "on|off: make each commit durable on disk (default on)"},
-    {"argon2", O_BOOL, F(argon2_min), "interactive|min: password hashing cost (default interactive; min is for tests)"},
+    {"argon2", O_BOOL, F(argon2_min),
+     "interactive|min: password hashing cost (default interactive; min is for tests)"},
     {"token-ttl", O_INT, F(token_ttl_s), "session token lifetime in seconds (default 86400)", R},
-    {"presence-timeout-ms", O_INT, F(presence_timeout_ms), "silence before a user is offline (default 60000)", R},
-    {"rate-per-sec", O_DOUBLE, F(rate_per_sec), "client frames per second per connection (default 50)", R},
+    {"presence-timeout-ms", O_INT, F(presence_timeout_ms),
+     "silence before a user is offline (default 60000)", R},
+    {"rate-per-sec", O_DOUBLE, F(rate_per_sec),
+     "client frames per second per connection (default 50)", R},
     {"rate-burst", O_DOUBLE, F(rate_burst), "rate limit burst (default 100)", R},
-    {"abuse-close-ms", O_INT, F(abuse_close_ms), "sustained rate abuse before close 1008 (default 10000)", R},
+    {"abuse-close-ms", O_INT, F(abuse_close_ms),
+     "sustained rate abuse before close 1008 (default 10000)", R},
     {"max-frame", O_INT, F(max_frame), "largest WebSocket message in bytes (default 65536)", R},
     {"max-content", O_INT, F(max_content), "largest message content in bytes (default 4000)", R},
     {"node-id", O_INT, F(node_id), "Snowflake node id 0..1023 (default 1)"},
-    {"max-connections", O_INT, F(max_connections), "sockets in all; the oldest handshake makes room (default: open-file limit - 100, at most 1000000)", R},
-    {"max-pending-per-addr", O_INT, F(max_pending_per_addr), "sockets per peer address still in their handshake (default 256)", R},
-    {"max-conns-per-user", O_INT, F(max_conns_per_user), "WebSockets per user on this server, 0 = no cap (default 20)", R},
-    {"handshake-timeout-ms", O_INT, F(handshake_timeout_ms), "time to send a whole request; idle HTTP keep-alive (default 10000)", R},
-    {"ping-interval-ms", O_INT, F(ping_interval_ms), "WebSocket silence before the server pings; twice = dead; 0 = never (default 30000)", R},
-    {"max-queued-bytes", O_INT, F(max_queued_bytes), "unsent bytes for one socket before it is dropped (default 16777216)", R},
-    {"max-channels-per-user", O_INT, F(max_channels_per_user), "channels one user may be in (default 10000)", R},
-    {"max-hash-queue", O_INT, F(max_hash_queue), "password hashes waiting before /auth and /register answer 503 (default 64)", R},
-    {"register-per-sec", O_DOUBLE, F(register_per_sec), "accounts created per second, all clients together (default 10)", R},
-    {"auth-fail-per-addr", O_INT, F(auth_fail_per_addr), "failed logins per client address per minute before 429 (default 30)", R},
-    {"big-channel", O_INT, F(big_channel), "a channel with more members is big: joins, leaves and read receipts are not pushed to everyone, no presence contacts (default 500)"},
-    {"cache-ttl-ms", O_INT, F(cache_ttl_ms), "cluster: members the store has not confirmed for this long are re-read before use (default 5000)", R},
-    {"trust-proxy", O_ONOFF, F(trust_proxy), "on|off: the client address is the last X-Forwarded-For entry (default off)", R},
+    {"max-connections", O_INT, F(max_connections),
+     "sockets in all; the oldest handshake makes room (default: open-file limit - 100, at most "
+     "1000000)",
+     R},
+    {"max-pending-per-addr", O_INT, F(max_pending_per_addr),
+     "sockets per peer address still in their handshake (default 256)", R},
+    {"max-conns-per-user", O_INT, F(max_conns_per_user),
+     "WebSockets per user on this server, 0 = no cap (default 20)", R},
+    {"handshake-timeout-ms", O_INT, F(handshake_timeout_ms),
+     "time to send a whole request; idle HTTP keep-alive (default 10000)", R},
+    {"ping-interval-ms", O_INT, F(ping_interval_ms),
+     "WebSocket silence before the server pings; twice = dead; 0 = never (default 30000)", R},
+    {"max-queued-bytes", O_INT, F(max_queued_bytes),
+     "unsent bytes for one socket before it is dropped (default 16777216)", R},
+    {"max-channels-per-user", O_INT, F(max_channels_per_user),
+     "channels one user may be in (default 10000)", R},
+    {"max-hash-queue", O_INT, F(max_hash_queue),
+     "password hashes waiting before /auth and /register answer 503 (default 64)", R},
+    {"register-per-sec", O_DOUBLE, F(register_per_sec),
+     "accounts created per second, all clients together (default 10)", R},
+    {"auth-fail-per-addr", O_INT, F(auth_fail_per_addr),
+     "failed logins per client address per minute before 429 (default 30)", R},
+    {"big-channel", O_INT, F(big_channel),
+     "a channel with more members is big: joins, leaves and read receipts are not pushed to "
+     "everyone, no presence contacts (default 500)"},
+    {"cache-ttl-ms", O_INT, F(cache_ttl_ms),
+     "cluster: members the store has not confirmed for this long are re-read before use (default "
+     "5000)",
+     R},
+    {"trust-proxy", O_ONOFF, F(trust_proxy),
+     "on|off: the client address is the last X-Forwarded-For entry (default off)", R},
     {"log-level", O_LEVEL, F(log_level), "debug|info|warn|error (default info)", R},
     {"redis", O_STR, F(redis), "cluster: Redis HOST:PORT (user->server map)"},
     {"zookeeper", O_STR, F(zookeeper), "cluster: ZooKeeper HOST:PORT (discovery)"},
     {"bus", O_STR, F(bus), "cluster: kafka|redis (default kafka)"},
     {"kafka", O_STR, F(kafka), "cluster: Kafka bootstrap brokers (--bus kafka)"},
-    {"kafka-fetch-wait-ms", O_INT, F(kafka_fetch_wait_ms), "cluster: longest a Kafka fetch waits for data (default 100)"},
+    {"kafka-fetch-wait-ms", O_INT, F(kafka_fetch_wait_ms),
+     "cluster: longest a Kafka fetch waits for data (default 100)"},
     {"pg", O_STR, F(pg), "cluster: PostgreSQL conninfo; password from <secrets>/db_password.txt"},
-    {"allowed-hosts", O_STR, F(allowed_hosts), "cluster: HOST[,HOST...] the only chat/presence hosts /auth may name"},
-    {"kafka-sasl-mechanism", O_STR, F(kafka_sasl_mechanism), "cluster: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512 with <secrets>/kafka_username.txt, kafka_password.txt (default PLAIN)"},
+    {"allowed-hosts", O_STR, F(allowed_hosts),
+     "cluster: HOST[,HOST...] the only chat/presence hosts /auth may name"},
+    {"kafka-sasl-mechanism", O_STR, F(kafka_sasl_mechanism),
+     "cluster: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512 with <secrets>/kafka_username.txt, "
+     "kafka_password.txt (default PLAIN)"},
     {"kafka-tls", O_ONOFF, F(kafka_tls), "cluster: on|off: TLS to the Kafka brokers (default off)"},
-    {"web-root", O_STR, F(web_root), "serve the browser client from this directory, read on each request (development)"},
-    {"no-web", O_FLAG, F(no_web), "do not serve the browser client (then / is 404); in a file or CHATD_NO_WEB: 1 or 0"},
-    {"config", O_STR, F(config_file), "configuration file, INI (default /etc/chatd/chatd.conf when it exists; '' = none)", R},
-    {"log-format", O_FORMAT, F(log_format), "text|json: one line per event, JSON objects for log collectors (default text)", R},
+    {"web-root", O_STR, F(web_root),
+     "serve the browser client from this directory, read on each request (development)"},
+    {"no-web", O_FLAG, F(no_web),
+     "do not serve the browser client (then / is 404); in a file or CHATD_NO_WEB: 1 or 0"},
+    {"config", O_STR, F(config_file),
+     "configuration file, INI (default /etc/chatd/chatd.conf when it exists; '' = none)", R},
+    {"log-format", O_FORMAT, F(log_format),
+     "text|json: one line per event, JSON objects for log collectors (default text)", R},
     {"admin-host", O_STR, F(admin_host), "address of the admin listener (default 127.0.0.1)"},
-    {"admin-port", O_INT, F(admin_port), "serve /metrics, /health, /ready on this port only (0 = none: /metrics and /ready on the public port; default 0)"},
-    {"allowed-origins", O_STR, F(allowed_origins), "ORIGIN[,ORIGIN...]: browser WebSockets from other origins get 403 (default: any)", R},
+    {"admin-port", O_INT, F(admin_port),
+     "serve /metrics, /health, /ready on this port only (0 = none: /metrics and /ready on the "
+     "public port; default 0)"},
+    {"allowed-origins", O_STR, F(allowed_origins),
+     "ORIGIN[,ORIGIN...]: browser WebSockets from other origins get 403 (default: any)", R},
 };
 #pragma GCC diagnostic pop
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -95,8 +138,8 @@ struct config_meta {
     int argc;
     char **argv;
     unsigned char src[NOPTS];
-    int line[NOPTS];   /* SRC_FILE: the line */
-    char **owned;      /* strings this configuration allocated */
+    int line[NOPTS]; /* SRC_FILE: the line */
+    char **owned;    /* strings this configuration allocated */
     size_t nowned, capowned;
 };
 
@@ -108,7 +151,8 @@ static void usage(FILE *f) {
                "Streams): `api` serves the HTTP API, `chat` serves /chat, `presence` serves\n"
                "/presence, `dispatcher` routes messages to the chat servers.\n\noptions:\n");
     for (size_t i = 0; i < NOPTS; i++)
-        fprintf(f, "  --%-22s %s%s\n", opts[i].name, opts[i].help, opts[i].reload ? " [SIGHUP]" : "");
+        fprintf(f, "  --%-22s %s%s\n", opts[i].name, opts[i].help,
+                opts[i].reload ? " [SIGHUP]" : "");
     fprintf(f, "  --%-22s %s\n  --%-22s %s\n  --%-22s %s\n\n", "print-config",
             "print the effective configuration and where each value came from", "help",
             "print this help", "version", "print the version");
@@ -118,7 +162,8 @@ static void usage(FILE *f) {
                "marked [SIGHUP] then take their new value, the others need a restart.\n");
 }
 
-static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t len, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -149,7 +194,9 @@ static int set_opt(chatd_config *c, const opt *o, const char *v, int copy, char 
     char *p = (char *)c + o->offset;
     char *end = NULL;
     switch (o->kind) {
-    case O_STR: *(const char **)p = !*v ? NULL : copy ? own(c, v) : v; return 0;
+    case O_STR:
+        *(const char **)p = !*v ? NULL : copy ? own(c, v) : v;
+        return 0;
     case O_FLAG: /* the flag itself (v NULL), or 1|0 from a file or CHATD_NO_WEB */
         if (!v || !strcmp(v, "1") || !strcmp(v, "0")) {
             *(int *)p = !v || !strcmp(v, "1");
@@ -159,8 +206,10 @@ static int set_opt(chatd_config *c, const opt *o, const char *v, int copy, char 
     case O_INT: {
         long long n = strtoll(v, &end, 10);
         if (!*v || *end || n < 0) break;
-        if (o->size == 4) *(int *)p = (int)n;
-        else *(int64_t *)p = n; /* all 8-byte ints are int64/uint64/size_t */
+        if (o->size == 4)
+            *(int *)p = (int)n;
+        else
+            *(int64_t *)p = n; /* all 8-byte ints are int64/uint64/size_t */
         return 0;
     }
     case O_DOUBLE: {
@@ -198,16 +247,30 @@ static void format_opt(const chatd_config *c, const opt *o, char *out, size_t ca
     const char *p = (const char *)c + o->offset;
     int iv = o->size == 4 ? *(const int *)p : 0;
     switch (o->kind) {
-    case O_STR: snprintf(out, cap, "%s", *(const char *const *)p ? *(const char *const *)p : ""); break;
+    case O_STR:
+        snprintf(out, cap, "%s", *(const char *const *)p ? *(const char *const *)p : "");
+        break;
     case O_INT:
         snprintf(out, cap, "%lld", o->size == 4 ? (long long)iv : (long long)*(const int64_t *)p);
         break;
-    case O_DOUBLE: snprintf(out, cap, "%g", *(const double *)p); break;
-    case O_ONOFF: snprintf(out, cap, "%s", iv ? "on" : "off"); break;
-    case O_FLAG: snprintf(out, cap, "%d", iv); break;
-    case O_BOOL: snprintf(out, cap, "%s", iv ? "min" : "interactive"); break;
-    case O_LEVEL: snprintf(out, cap, "%s", log_level_name(iv)); break;
-    case O_FORMAT: snprintf(out, cap, "%s", log_format_name(iv)); break;
+    case O_DOUBLE:
+        snprintf(out, cap, "%g", *(const double *)p);
+        break;
+    case O_ONOFF:
+        snprintf(out, cap, "%s", iv ? "on" : "off");
+        break;
+    case O_FLAG:
+        snprintf(out, cap, "%d", iv);
+        break;
+    case O_BOOL:
+        snprintf(out, cap, "%s", iv ? "min" : "interactive");
+        break;
+    case O_LEVEL:
+        snprintf(out, cap, "%s", log_level_name(iv));
+        break;
+    case O_FORMAT:
+        snprintf(out, cap, "%s", log_format_name(iv));
+        break;
     }
 }
 
@@ -229,13 +292,16 @@ static void shown_opt(const chatd_config *c, const opt *o, char *out, size_t cap
     }
     for (char *pw = strstr(out, "password"); pw; pw = strstr(pw + 1, "password")) {
         char *v = pw + 8;
-        while (*v == ' ') v++;
+        while (*v == ' ')
+            v++;
         if (*v != '=') continue;
         v++;
-        while (*v == ' ') v++;
+        while (*v == ' ')
+            v++;
         size_t n = 0;
         if (*v == '\'') {
-            for (n = 1; v[n] && v[n] != '\''; n += v[n] == '\\' && v[n + 1] ? 2 : 1) {}
+            for (n = 1; v[n] && v[n] != '\''; n += v[n] == '\\' && v[n + 1] ? 2 : 1) {
+            }
             if (v[n]) n++;
         } else {
             n = strcspn(v, " ");
@@ -277,7 +343,6 @@ static void set_defaults(chatd_config *c) {
     c->log_level = LOG_INFO;
     c->kafka_fetch_wait_ms = 100;
     c->admin_host = "127.0.0.1";
-
 }
 
 static void env_name(const opt *o, char env[64]) {
@@ -350,15 +415,18 @@ static int build(chatd_config *c, int argc, char **argv, int interactive, char *
     /* The flags first, applied last: --config names the file. */
     struct option lopts[NOPTS + 4];
     for (size_t i = 0; i < NOPTS; i++)
-        lopts[i] = (struct option){opts[i].name,
-                                   opts[i].kind == O_FLAG ? no_argument : required_argument, NULL,
-                                   (int)i + 1000};
+        lopts[i] =
+            (struct option){opts[i].name, opts[i].kind == O_FLAG ? no_argument : required_argument,
+                            NULL, (int)i + 1000};
     lopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
     lopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, 'V'};
     lopts[NOPTS + 2] = (struct option){"print-config", no_argument, NULL, 'P'};
     lopts[NOPTS + 3] = (struct option){NULL, 0, NULL, 0};
     int nflags = 0, print = 0;
-    struct { int opt; const char *value; } flags[argc > 0 ? argc : 1];
+    struct {
+        int opt;
+        const char *value;
+    } flags[argc > 0 ? argc : 1];
     optind = 0; /* glibc: full re-initialisation (a reload parses again) */
     opterr = interactive;
     int ch;
@@ -460,9 +528,12 @@ int config_update(chatd_config *live, const chatd_config *next, config_change_cb
         if (o->reload) {
             char *to = (char *)live + o->offset;
             const char *from = (const char *)next + o->offset;
-            if (o->kind != O_STR) memcpy(to, from, (size_t)o->size);
-            else if (*(const char *const *)from) *(const char **)to = own(live, *(const char *const *)from);
-            else *(const char **)to = NULL;
+            if (o->kind != O_STR)
+                memcpy(to, from, (size_t)o->size);
+            else if (*(const char *const *)from)
+                *(const char **)to = own(live, *(const char *const *)from);
+            else
+                *(const char **)to = NULL;
             live->meta__->src[i] = next->meta__->src[i];
             live->meta__->line[i] = next->meta__->line[i];
         } else {
@@ -475,8 +546,9 @@ int config_update(chatd_config *live, const chatd_config *next, config_change_cb
 
 void config_print(const chatd_config *c, FILE *f) {
     const struct config_meta *m = c->meta__;
-    fprintf(f, "# chatd effective configuration (role %s); each value's source follows it.\n"
-               "# Secrets are masked. This is a configuration file chatd reads back.\n[chatd]\n",
+    fprintf(f,
+            "# chatd effective configuration (role %s); each value's source follows it.\n"
+            "# Secrets are masked. This is a configuration file chatd reads back.\n[chatd]\n",
             c->role);
     for (size_t i = 0; i < NOPTS; i++) {
         char v[1024], from[600];
@@ -484,25 +556,35 @@ void config_print(const chatd_config *c, FILE *f) {
         char env[64];
         env_name(&opts[i], env);
         switch (m ? m->src[i] : SRC_DEFAULT) {
-        case SRC_FILE: snprintf(from, sizeof(from), "%s:%d", c->config_file, m->line[i]); break;
-        case SRC_ENV: snprintf(from, sizeof(from), "environment %s", env); break;
-        case SRC_FLAG: snprintf(from, sizeof(from), "flag --%s", opts[i].name); break;
-        default: snprintf(from, sizeof(from), "default"); break;
+        case SRC_FILE:
+            snprintf(from, sizeof(from), "%s:%d", c->config_file, m->line[i]);
+            break;
+        case SRC_ENV:
+            snprintf(from, sizeof(from), "environment %s", env);
+            break;
+        case SRC_FLAG:
+            snprintf(from, sizeof(from), "flag --%s", opts[i].name);
+            break;
+        default:
+            snprintf(from, sizeof(from), "default");
+            break;
         }
         if (opts[i].offset == offsetof(chatd_config, config_file)) { /* not readable back */
             fprintf(f, "; config = %s ; %s\n", v, from);
             continue;
         }
         fprintf(f, "%s = %s%*s; %s\n", opts[i].name, v,
-                (int)(strlen(opts[i].name) + strlen(v) < 40 ? 40 - strlen(opts[i].name) - strlen(v) : 1), "",
-                from);
+                (int)(strlen(opts[i].name) + strlen(v) < 40 ? 40 - strlen(opts[i].name) - strlen(v)
+                                                            : 1),
+                "", from);
     }
 }
 
 void config_free(chatd_config *c) {
     struct config_meta *m = c->meta__;
     if (m) {
-        for (size_t i = 0; i < m->nowned; i++) free(m->owned[i]);
+        for (size_t i = 0; i < m->nowned; i++)
+            free(m->owned[i]);
         free(m->owned);
         free(m);
     }

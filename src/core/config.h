@@ -23,36 +23,36 @@
 #include <stdio.h>
 
 typedef struct chatd_config {
-    const char *role;          /* "all" (embedded default), "api", "chat", "dispatcher" */
-    const char *host;          /* listen address */
-    int port;                  /* 0 = any free port */
-    const char *port_file;     /* written with the bound port once listening */
-    const char *advertise;     /* host clients dial (default: the listen host) */
+    const char *role;      /* "all" (embedded default), "api", "chat", "dispatcher" */
+    const char *host;      /* listen address */
+    int port;              /* 0 = any free port */
+    const char *port_file; /* written with the bound port once listening */
+    const char *advertise; /* host clients dial (default: the listen host) */
     const char *data_dir;
     const char *secrets_dir;
     int fsync;
-    int argon2_min;            /* weakest argon2id limits (tests only) */
+    int argon2_min; /* weakest argon2id limits (tests only) */
     int64_t token_ttl_s;
     uint64_t presence_timeout_ms;
     double rate_per_sec, rate_burst;
     uint64_t abuse_close_ms;
-    size_t max_frame;          /* WebSocket message cap */
+    size_t max_frame; /* WebSocket message cap */
     size_t max_content;
     unsigned node_id;
     /* limits against abuse (docs/OPERATIONS.md "Limits and abuse") */
-    size_t max_connections;    /* 0 = derived from the open-file limit */
+    size_t max_connections; /* 0 = derived from the open-file limit */
     size_t max_pending_per_addr;
     unsigned max_conns_per_user;
     uint64_t handshake_timeout_ms;
     uint64_t ping_interval_ms;
     size_t max_queued_bytes;
     size_t max_channels_per_user;
-    size_t max_hash_queue;     /* password hashes waiting, in all */
-    double register_per_sec;   /* accounts created per second, in all */
+    size_t max_hash_queue;       /* password hashes waiting, in all */
+    double register_per_sec;     /* accounts created per second, in all */
     unsigned auth_fail_per_addr; /* failed logins per address per minute */
-    int trust_proxy;           /* take the client address from X-Forwarded-For */
-    uint64_t cache_ttl_ms;     /* cluster: channel members re-read from the store after this */
-    size_t big_channel;        /* members beyond which a channel is "big" (quieter) */
+    int trust_proxy;             /* take the client address from X-Forwarded-For */
+    uint64_t cache_ttl_ms;       /* cluster: channel members re-read from the store after this */
+    size_t big_channel;          /* members beyond which a channel is "big" (quieter) */
     int log_level;
     /* cluster roles */
     const char *redis;         /* HOST:PORT */
@@ -63,17 +63,17 @@ typedef struct chatd_config {
     const char *pg;            /* libpq conninfo (password from secrets/db_password.txt) */
     const char *allowed_hosts; /* HOST[,HOST...]: the only hosts /auth may name; NULL = any */
     const char *kafka_sasl_mechanism; /* PLAIN (default) | SCRAM-SHA-256 | SCRAM-SHA-512 */
-    int kafka_tls;             /* TLS to the Kafka brokers */
+    int kafka_tls;                    /* TLS to the Kafka brokers */
     /* the browser client (web/web.h) */
-    const char *web_root;      /* serve it from this directory, not the built-in copy */
-    int no_web;                /* do not serve it */
+    const char *web_root; /* serve it from this directory, not the built-in copy */
+    int no_web;           /* do not serve it */
     /* operations (docs/OPERATIONS.md) */
-    const char *config_file;   /* the INI file read, NULL = none */
-    int log_format;            /* LOG_FORMAT_TEXT | LOG_FORMAT_JSON */
-    const char *admin_host;    /* the admin listener's address */
-    int admin_port;            /* /metrics, /health, /ready there; 0 = no admin listener */
+    const char *config_file;     /* the INI file read, NULL = none */
+    int log_format;              /* LOG_FORMAT_TEXT | LOG_FORMAT_JSON */
+    const char *admin_host;      /* the admin listener's address */
+    int admin_port;              /* /metrics, /health, /ready there; 0 = no admin listener */
     const char *allowed_origins; /* ORIGIN[,ORIGIN...] of browser WebSockets; NULL = any */
-    struct config_meta *meta__; /* config.c: sources, owned strings, argv for reloads */
+    struct config_meta *meta__;  /* config.c: sources, owned strings, argv for reloads */
 } chatd_config;
 
 /* Fills defaults, the file, CHATD_* then argv. Returns 0, 1 when --help,

@@ -13,10 +13,10 @@
 
 typedef struct reader {
     FILE *f;
-    int line;        /* lines read so far (the one being parsed included) */
+    int line; /* lines read so far (the one being parsed included) */
     config_file_cb cb;
     void *data;
-    int err_line;    /* first error found here, 0 = none */
+    int err_line; /* first error found here, 0 = none */
     char msg[512];
 } reader;
 
@@ -77,8 +77,8 @@ int config_file_read(const char *path, config_file_cb cb, void *data, char *err,
     if (r.err_line && (rc < 0 || rc == r.err_line))
         snprintf(err, errlen, "%s:%d: %s", path, r.err_line, r.msg);
     else if (rc > 0)
-        snprintf(err, errlen, "%s:%d: syntax error (expected `key = value`, `[chatd]` or a comment)",
-                 path, rc);
+        snprintf(err, errlen,
+                 "%s:%d: syntax error (expected `key = value`, `[chatd]` or a comment)", path, rc);
     else
         snprintf(err, errlen, "%s: cannot parse the configuration file", path);
     return -1;

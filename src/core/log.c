@@ -22,9 +22,15 @@ static char role[32];
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const format_names[] = {"text", "json"};
 
-void log_set_level(int level) { __atomic_store_n(&min_level, level, __ATOMIC_RELAXED); }
-void log_set_format(int f) { __atomic_store_n(&format, f, __ATOMIC_RELAXED); }
-void log_set_role(const char *r) { snprintf(role, sizeof(role), "%s", r ? r : ""); }
+void log_set_level(int level) {
+    __atomic_store_n(&min_level, level, __ATOMIC_RELAXED);
+}
+void log_set_format(int f) {
+    __atomic_store_n(&format, f, __ATOMIC_RELAXED);
+}
+void log_set_role(const char *r) {
+    snprintf(role, sizeof(role), "%s", r ? r : "");
+}
 
 static int parse_name(const char *name, const char *const *names, int n) {
     for (int i = 0; i < n; i++)
@@ -32,10 +38,18 @@ static int parse_name(const char *name, const char *const *names, int n) {
     return -1;
 }
 
-int log_parse_level(const char *name) { return parse_name(name, level_names, 4); }
-int log_parse_format(const char *name) { return parse_name(name, format_names, 2); }
-const char *log_level_name(int level) { return level >= 0 && level < 4 ? level_names[level] : "?"; }
-const char *log_format_name(int f) { return f >= 0 && f < 2 ? format_names[f] : "?"; }
+int log_parse_level(const char *name) {
+    return parse_name(name, level_names, 4);
+}
+int log_parse_format(const char *name) {
+    return parse_name(name, format_names, 2);
+}
+const char *log_level_name(int level) {
+    return level >= 0 && level < 4 ? level_names[level] : "?";
+}
+const char *log_format_name(int f) {
+    return f >= 0 && f < 2 ? format_names[f] : "?";
+}
 
 /* A bounded line: appends stop short of cap - TAIL_RESERVE. */
 typedef struct line {
@@ -43,7 +57,9 @@ typedef struct line {
     size_t len;
 } line;
 
-static size_t room(const line *l) { return sizeof(l->buf) - TAIL_RESERVE - l->len; }
+static size_t room(const line *l) {
+    return sizeof(l->buf) - TAIL_RESERVE - l->len;
+}
 
 static void put(line *l, const char *s, size_t n) {
     if (n > room(l)) n = room(l);
@@ -51,7 +67,9 @@ static void put(line *l, const char *s, size_t n) {
     l->len += n;
 }
 
-static void puts_(line *l, const char *s) { put(l, s, strlen(s)); }
+static void puts_(line *l, const char *s) {
+    put(l, s, strlen(s));
+}
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t n) {

@@ -46,8 +46,7 @@ typedef struct log_field {
 #define LOG_NUM(k, v) ((log_field){(k), NULL, (long long)(v)})
 /* The fields argument pair of log_event: LOG_FIELDS(LOG_STR("user", u), ...). */
 #define LOG_FIELDS(...)                                                                            \
-    (const log_field[]){__VA_ARGS__},                                                              \
-        sizeof((const log_field[]){__VA_ARGS__}) / sizeof(log_field)
+    (const log_field[]){__VA_ARGS__}, sizeof((const log_field[]){__VA_ARGS__}) / sizeof(log_field)
 
 /* A line with fields; fmt is the message (printf). */
 void log_event(int level, const log_field *fields, size_t n, const char *fmt, ...)

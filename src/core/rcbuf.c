@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-rcbuf *rcbuf_new_room(size_t room, size_t len)
-{
+rcbuf *rcbuf_new_room(size_t room, size_t len) {
     if (room > UINT16_MAX || len > SIZE_MAX - sizeof(rcbuf) - room) {
         fprintf(stderr, "rcbuf_new: size overflow (%zu bytes)\n", len);
         abort();
@@ -30,20 +29,17 @@ rcbuf *rcbuf_new_room(size_t room, size_t len)
     return b;
 }
 
-rcbuf *rcbuf_new(size_t len) { return rcbuf_new_room(0, len); }
+rcbuf *rcbuf_new(size_t len) {
+    return rcbuf_new_room(0, len);
+}
 
-rcbuf *rcbuf_copy(const void *data, size_t len)
-{
+rcbuf *rcbuf_copy(const void *data, size_t len) {
     rcbuf *b = rcbuf_new_room(RCBUF_ROOM, len);
-    if (len)
-        memcpy(rcbuf_payload(b), data, len);
+    if (len) memcpy(rcbuf_payload(b), data, len);
     return b;
 }
 
-void rcbuf_unref(rcbuf *b)
-{
-    if (!b)
-        return;
-    if (--b->refs == 0)
-        free(b);
+void rcbuf_unref(rcbuf *b) {
+    if (!b) return;
+    if (--b->refs == 0) free(b);
 }

@@ -24,9 +24,9 @@
 
 typedef struct rcbuf {
     unsigned refs;
-    uint16_t head;  /* room before the payload */
-    uint16_t hdr;   /* header bytes written at the end of that room (0: not framed) */
-    size_t len;     /* payload bytes */
+    uint16_t head; /* room before the payload */
+    uint16_t hdr;  /* header bytes written at the end of that room (0: not framed) */
+    size_t len;    /* payload bytes */
     char data[];
 } rcbuf;
 
@@ -38,15 +38,24 @@ rcbuf *rcbuf_new_room(size_t room, size_t len);
 /* New buffer holding a copy of data[0..len), with RCBUF_ROOM in front.
  * Refcount 1. */
 rcbuf *rcbuf_copy(const void *data, size_t len);
-static inline rcbuf *rcbuf_ref(rcbuf *b) { b->refs++; return b; }
+static inline rcbuf *rcbuf_ref(rcbuf *b) {
+    b->refs++;
+    return b;
+}
 /* Drops one reference; frees at zero. NULL is ignored. */
 void rcbuf_unref(rcbuf *b);
 
 /* The payload. */
-static inline char *rcbuf_payload(rcbuf *b) { return b->data + b->head; }
+static inline char *rcbuf_payload(rcbuf *b) {
+    return b->data + b->head;
+}
 /* What goes on the wire: the header written in front (if any), then the
  * payload. */
-static inline char *rcbuf_wire(rcbuf *b) { return b->data + b->head - b->hdr; }
-static inline size_t rcbuf_wire_len(const rcbuf *b) { return b->hdr + b->len; }
+static inline char *rcbuf_wire(rcbuf *b) {
+    return b->data + b->head - b->hdr;
+}
+static inline size_t rcbuf_wire_len(const rcbuf *b) {
+    return b->hdr + b->len;
+}
 
 #endif

@@ -11,14 +11,18 @@
 
 static uint64_t hash(const char *s) {
     uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
 }
 
-void strmap_init(strmap *m) { memset(m, 0, sizeof(*m)); }
+void strmap_init(strmap *m) {
+    memset(m, 0, sizeof(*m));
+}
 
 void strmap_free(strmap *m) {
-    for (size_t i = 0; i < m->cap; i++) free(m->slots[i].key);
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slots[i].key);
     free(m->slots);
     memset(m, 0, sizeof(*m));
 }
@@ -40,7 +44,8 @@ void *strmap_get(const strmap *m, const char *key) {
 
 static void place(strmap_entry *slots, size_t cap, char *key, void *value) {
     size_t mask = cap - 1, i = hash(key) & mask;
-    while (slots[i].key) i = (i + 1) & mask;
+    while (slots[i].key)
+        i = (i + 1) & mask;
     slots[i].key = key;
     slots[i].value = value;
 }

@@ -19,7 +19,7 @@ typedef struct strmap_entry {
 
 typedef struct strmap {
     strmap_entry *slots;
-    size_t cap;  /* power of two, 0 when empty */
+    size_t cap; /* power of two, 0 when empty */
     size_t len;
 } strmap;
 
@@ -31,7 +31,9 @@ void *strmap_get(const strmap *m, const char *key);
 void *strmap_put(strmap *m, const char *key, void *value);
 /* Removes; returns the removed value (NULL if absent). */
 void *strmap_del(strmap *m, const char *key);
-static inline size_t strmap_len(const strmap *m) { return m->len; }
+static inline size_t strmap_len(const strmap *m) {
+    return m->len;
+}
 
 /* Iterates: for (size_t i = 0; (e = strmap_next(m, &i)); ) {...} */
 strmap_entry *strmap_next(const strmap *m, size_t *cursor);

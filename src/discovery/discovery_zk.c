@@ -62,9 +62,9 @@
 #define ZK_FIRST_FILL_MS 2000 /* how long the first list() waits for the cache */
 
 typedef struct zk_entry {
-    char name[24]; /* child node name: the decimal id */
-    int have;      /* inst holds parsed data */
-    int inflight;  /* a data read is queued */
+    char name[24];     /* child node name: the decimal id */
+    int have;          /* inst holds parsed data */
+    int inflight;      /* a data read is queued */
     uint64_t heard_ms; /* clock_mono_ms() when inst last got a new timestamp */
     discovery_instance inst;
 } zk_entry;
@@ -91,11 +91,11 @@ struct discovery {
     int restore;   /* zh is a replacement session: re-register on connect */
     char connect[256];
     int timeout_ms;
-    char auth[320];         /* "chatd:<password>", "" without a password; wiped on close */
-    char digest_id[128];    /* "chatd:<base64 sha1>" */
+    char auth[320];      /* "chatd:<password>", "" without a password; wiped on close */
+    char digest_id[128]; /* "chatd:<base64 sha1>" */
     struct ACL acl_entries[2];
-    struct ACL_vector acl;  /* what every znode is created with */
-    uv_async_t *expired; /* NULL without a loop; freed by its close callback */
+    struct ACL_vector acl; /* what every znode is created with */
+    uv_async_t *expired;   /* NULL without a loop; freed by its close callback */
     zk_service svc[ZK_MAX_SERVICES];
     zk_reg reg[ZK_MAX_SERVICES];
 };
@@ -191,7 +191,8 @@ static int close_node(discovery *d, const char *path) {
     int rc = zoo_get_acl(d->zh, path, &have, &st);
     if (rc == ZOK && !acl_closed(&have, d->digest_id)) {
         rc = zoo_set_acl(d->zh, path, st.aversion, &d->acl);
-        if (rc == ZOK) log_info("discovery: %s was open to others: now only chatd may change it", path);
+        if (rc == ZOK)
+            log_info("discovery: %s was open to others: now only chatd may change it", path);
     }
     deallocate_ACL_vector(&have);
     if (rc == ZOK) return 0;
@@ -604,8 +605,9 @@ static int zk_update(discovery *d, const char *service, uint64_t connections) {
         char *json = instance_json(&g->self);
         rc = CHATD_ENOMEM;
         if (json && d->zh)
-            rc = zoo_aset(d->zh, path, json, (int)strlen(json), -1, set_done, NULL) == ZOK ? 0
-                                                                                           : CHATD_EIO;
+            rc = zoo_aset(d->zh, path, json, (int)strlen(json), -1, set_done, NULL) == ZOK
+                     ? 0
+                     : CHATD_EIO;
         free(json);
         break;
     }

@@ -151,8 +151,8 @@ static void on_routed(void *data, dispatcher__poll *p, int status) {
 static int start_poll(dispatcher *d) {
     rd_kafka_message_t **msgs = malloc(d->batch_max * sizeof(*msgs));
     if (!msgs) return 0;
-    ssize_t n = rd_kafka_consume_batch_queue(kafka_link_consumer_queue(d->link), 0, msgs,
-                                             d->batch_max);
+    ssize_t n =
+        rd_kafka_consume_batch_queue(kafka_link_consumer_queue(d->link), 0, msgs, d->batch_max);
     size_t good = 0;
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = msgs[i];
@@ -167,8 +167,7 @@ static int start_poll(dispatcher *d) {
             d->offsets = rd_kafka_topic_partition_list_new(8);
             if (!d->cur || !d->offsets) abort();
         }
-        if (dispatcher__poll_add(d->cur, m->payload, m->len, DISPATCH_TOPIC) != 0)
-            d->st.rejected++;
+        if (dispatcher__poll_add(d->cur, m->payload, m->len, DISPATCH_TOPIC) != 0) d->st.rejected++;
         const char *topic = rd_kafka_topic_name(m->rkt);
         rd_kafka_topic_partition_t *tp =
             rd_kafka_topic_partition_list_find(d->offsets, topic, m->partition);

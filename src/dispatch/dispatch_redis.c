@@ -147,7 +147,8 @@ static void ack(dispatcher *d) {
     for (size_t i = 0; i < d->n_ids; i++)
         argv[3 + i] = d->ids[i];
     d->state = ACKING;
-    redis_link_command_argv(d->link, on_acked, d, (int)argc, argv, NULL); /* down: link_down resets */
+    redis_link_command_argv(d->link, on_acked, d, (int)argc, argv,
+                            NULL); /* down: link_down resets */
     free(argv);
 }
 
@@ -290,9 +291,9 @@ static void step(dispatcher *d) {
                                 DISPATCH_TOPIC, DISPATCH_GROUP, d->consumer, d->claim_idle_ms,
                                 d->cursor, d->batch_max);
     else
-        rc = redis_link_command(d->link, on_read, d,
-                                "XREADGROUP GROUP %s %s COUNT %u BLOCK %d STREAMS %s >",
-                                DISPATCH_GROUP, d->consumer, d->batch_max, BLOCK_MS, DISPATCH_TOPIC);
+        rc = redis_link_command(
+            d->link, on_read, d, "XREADGROUP GROUP %s %s COUNT %u BLOCK %d STREAMS %s >",
+            DISPATCH_GROUP, d->consumer, d->batch_max, BLOCK_MS, DISPATCH_TOPIC);
     if (rc != 0) d->state = IDLE;
 }
 

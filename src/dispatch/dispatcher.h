@@ -38,10 +38,10 @@ typedef struct dispatcher_config {
                                      * batches are sealed with it */
     const kafka_link_config *kafka; /* kafka backend */
     const redis_link_config *redis; /* Redis holding the streams (redis backend) */
-    const char *consumer;   /* redis: this member's name, unique in the group;
-                               NULL = "<hostname>-<pid>" */
-    unsigned batch_max;     /* records per poll; 0 = 500 */
-    unsigned claim_idle_ms; /* redis: take over entries pending this long; 0 = 10000 */
+    const char *consumer;           /* redis: this member's name, unique in the group;
+                                       NULL = "<hostname>-<pid>" */
+    unsigned batch_max;             /* records per poll; 0 = 500 */
+    unsigned claim_idle_ms;         /* redis: take over entries pending this long; 0 = 10000 */
 } dispatcher_config;
 
 typedef struct dispatcher_stats {

@@ -107,7 +107,7 @@ static int zk_connect_valid(const char *s) {
         if (hostport_parse(one, host, sizeof(host), &port, 0) != 0) return 0;
         p += len;
         if ((size_t)(p - s) >= servers) return 1; /* the end, or the chroot */
-        p++;                                     /* past the comma */
+        p++;                                      /* past the comma */
     }
 }
 

@@ -40,12 +40,12 @@ enum { BACKENDS_REDIS = 1, BACKENDS_ZOOKEEPER = 2, BACKENDS_BUS = 4 };
 /* Zero-initialise; the public fields are valid once their part is loaded
  * and until backends_free. */
 typedef struct backends {
-    unsigned loaded;          /* BACKENDS_* parts filled so far */
-    redis_link_config redis;  /* REDIS */
-    discovery_config zk;      /* ZOOKEEPER */
-    int bus_redis;            /* BUS: 1 Redis Streams, 0 Kafka */
-    kafka_link_config kafka;  /* BUS, with --bus kafka */
-    record_key *key;          /* BUS: the cluster secret */
+    unsigned loaded;         /* BACKENDS_* parts filled so far */
+    redis_link_config redis; /* REDIS */
+    discovery_config zk;     /* ZOOKEEPER */
+    int bus_redis;           /* BUS: 1 Redis Streams, 0 Kafka */
+    kafka_link_config kafka; /* BUS, with --bus kafka */
+    record_key *key;         /* BUS: the cluster secret */
     /* private: what the pointers above point into */
     char redis_host[256];
     char *redis_password, *zk_password, *kafka_username, *kafka_password;

@@ -33,8 +33,10 @@ int hostport_parse(const char *s, char *host, size_t cap, int *port, int port_op
         if (!close) return -1;
         name = s + 1;
         len = (size_t)(close - name);
-        if (close[1] == ':') port_at = close + 2;
-        else if (close[1] != '\0' || !port_optional) return -1;
+        if (close[1] == ':')
+            port_at = close + 2;
+        else if (close[1] != '\0' || !port_optional)
+            return -1;
     } else {
         const char *colon = strchr(s, ':');
         if (colon && strchr(colon + 1, ':')) { /* a bare IPv6 address: no port possible */

@@ -38,9 +38,12 @@ rd_kafka_conf_t *kafka_link_conf(const kafka_link_config *cfg, const char *const
                                                : (cfg->tls ? "ssl" : "plaintext");
     const char *const base[] = {"bootstrap.servers", cfg->brokers, "log_level", "4",
                                 "security.protocol", protocol,     NULL};
-    const char *const sasl[] = {"sasl.mechanism", cfg->sasl_mechanism,
-                                "sasl.username",  cfg->sasl_username ? cfg->sasl_username : "",
-                                "sasl.password",  cfg->sasl_password ? cfg->sasl_password : "",
+    const char *const sasl[] = {"sasl.mechanism",
+                                cfg->sasl_mechanism,
+                                "sasl.username",
+                                cfg->sasl_username ? cfg->sasl_username : "",
+                                "sasl.password",
+                                cfg->sasl_password ? cfg->sasl_password : "",
                                 NULL};
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     if (!cfg->brokers) {

@@ -76,7 +76,7 @@ static void on_auth(redisAsyncContext *ac, void *r, void *priv) {
     if (!reply || ac != l->ac || l->closing) return; /* lost meanwhile: on_disconnect retries */
     if (reply->type == REDIS_REPLY_ERROR) {
         failed(l, "AUTH refused", reply->str); /* Redis never echoes the password */
-        redisAsyncDisconnect(ac);             /* on_disconnect schedules the retry */
+        redisAsyncDisconnect(ac);              /* on_disconnect schedules the retry */
         return;
     }
     become_up(l);
@@ -263,7 +263,9 @@ int redis_link_connect_sync(const redis_link_config *cfg, int timeout_ms, redisC
                  noauth ? "requires a password: put it in redis_password.txt in the secrets "
                           "directory"
                         : "did not answer PING: ",
-                 noauth ? "" : r ? r->str : c->errstr);
+                 noauth ? ""
+                 : r    ? r->str
+                        : c->errstr);
         if (noauth) rc = CHATD_EACCES;
         goto fail;
     }

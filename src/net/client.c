@@ -28,28 +28,25 @@
 
 struct wsc {
     int fd;
-    client__buf in;       /* received bytes; unconsumed from in.p + off */
+    client__buf in; /* received bytes; unconsumed from in.p + off */
     size_t off;
-    client__buf msg;      /* fragments of the message being reassembled */
-    int msg_op;           /* its opcode; 0 when none is in progress */
-    int close_sent;       /* we sent a close frame: send nothing more */
-    int done;             /* close frame returned or connection broken */
-    uint8_t rnd[256];     /* random bytes for masking keys */
+    client__buf msg;  /* fragments of the message being reassembled */
+    int msg_op;       /* its opcode; 0 when none is in progress */
+    int close_sent;   /* we sent a close frame: send nothing more */
+    int done;         /* close frame returned or connection broken */
+    uint8_t rnd[256]; /* random bytes for masking keys */
     size_t rnd_pos;
 };
 
 /* n <= 256: getrandom() then never returns short or EINTR (getrandom(2)). */
-static int random_bytes(void *p, size_t n)
-{
+static int random_bytes(void *p, size_t n) {
     return getrandom(p, n, 0) == (ssize_t)n ? 0 : -1;
 }
 
 /* A fresh masking key per frame, from a batch of getrandom() bytes. */
-static int next_mask(wsc *c, uint8_t mask[4])
-{
+static int next_mask(wsc *c, uint8_t mask[4]) {
     if (c->rnd_pos + 4 > sizeof(c->rnd)) {
-        if (random_bytes(c->rnd, sizeof(c->rnd)) < 0)
-            return -1;
+        if (random_bytes(c->rnd, sizeof(c->rnd)) < 0) return -1;
         c->rnd_pos = 0;
     }
     memcpy(mask, c->rnd + c->rnd_pos, 4);
@@ -58,20 +55,17 @@ static int next_mask(wsc *c, uint8_t mask[4])
 }
 
 wsc *wsc_connect(const char *host, int port, const char *path, const char *extra_headers,
-                 int timeout_ms, int *http_status)
-{
+                 int timeout_ms, int *http_status) {
     int64_t deadline = client__deadline_after(timeout_ms);
-    client__buf b = { 0 };
+    client__buf b = {0};
     char *req = NULL;
     wsc *c = NULL;
     int fd = -1;
-    if (http_status)
-        *http_status = 0;
+    if (http_status) *http_status = 0;
 
     uint8_t nonce[16];
     char key[32], accept[29], hosthdr[300];
-    if (random_bytes(nonce, sizeof(nonce)) < 0)
-        goto fail;
+    if (random_bytes(nonce, sizeof(nonce)) < 0) goto fail;
     EVP_EncodeBlock((unsigned char *)key, nonce, sizeof(nonce)); /* 24 chars */
     ws_accept_key(key, strlen(key), accept);
     client__format_host(hosthdr, sizeof(hosthdr), host, port);
@@ -81,33 +75,24 @@ wsc *wsc_connect(const char *host, int port, const char *path, const char *extra
                       "Sec-WebSocket-Version: 13\r\n%s\r\n";
     const char *extra = extra_headers ? extra_headers : "";
     int rlen = snprintf(NULL, 0, fmt, path, hosthdr, key, extra);
-    if (rlen < 0 || !(req = malloc((size_t)rlen + 1)))
-        goto fail;
+    if (rlen < 0 || !(req = malloc((size_t)rlen + 1))) goto fail;
     snprintf(req, (size_t)rlen + 1, fmt, path, hosthdr, key, extra);
 
-    if ((fd = client__tcp_connect(host, port, deadline)) < 0)
-        goto fail;
-    if (client__send_all(fd, req, (size_t)rlen, deadline) < 0)
-        goto fail;
+    if ((fd = client__tcp_connect(host, port, deadline)) < 0) goto fail;
+    if (client__send_all(fd, req, (size_t)rlen, deadline) < 0) goto fail;
     ssize_t head = client__read_head(&b, fd, deadline);
-    if (head < 0)
-        goto fail;
+    if (head < 0) goto fail;
     int status = client__head_status(b.p, (size_t)head);
-    if (http_status)
-        *http_status = status < 0 ? 0 : status;
-    if (status != 101)
-        goto fail;
+    if (http_status) *http_status = status < 0 ? 0 : status;
+    if (status != 101) goto fail;
 
     size_t vlen;
     const char *v = client__head_find(b.p, (size_t)head, "Upgrade", &vlen);
-    if (!v || !client__value_has(v, vlen, "websocket"))
-        goto fail;
+    if (!v || !client__value_has(v, vlen, "websocket")) goto fail;
     v = client__head_find(b.p, (size_t)head, "Sec-WebSocket-Accept", &vlen);
-    if (!v || vlen != 28 || memcmp(v, accept, 28) != 0)
-        goto fail;
+    if (!v || vlen != 28 || memcmp(v, accept, 28) != 0) goto fail;
 
-    if (!(c = calloc(1, sizeof(*c))))
-        goto fail;
+    if (!(c = calloc(1, sizeof(*c)))) goto fail;
     c->fd = fd;
     c->rnd_pos = sizeof(c->rnd); /* empty: filled on first use */
     /* Keep the buffer: bytes after the head are the server's first frames. */
@@ -119,87 +104,68 @@ wsc *wsc_connect(const char *host, int port, const char *path, const char *extra
 fail:
     free(b.p);
     free(req);
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     return NULL;
 }
 
-int wsc_send_raw(wsc *c, const void *data, size_t len)
-{
-    if (!c || c->fd < 0)
-        return -1;
+int wsc_send_raw(wsc *c, const void *data, size_t len) {
+    if (!c || c->fd < 0) return -1;
     return client__send_all(c->fd, data, len, client__deadline_after(WSC_SEND_TIMEOUT_MS));
 }
 
-int wsc_send_frame(wsc *c, int fin, int opcode, const void *data, size_t len)
-{
+int wsc_send_frame(wsc *c, int fin, int opcode, const void *data, size_t len) {
     uint8_t stackbuf[4096], mask[4];
-    if (!c || c->fd < 0 || next_mask(c, mask) < 0)
-        return -1;
+    if (!c || c->fd < 0 || next_mask(c, mask) < 0) return -1;
 
     size_t total = WS_MAX_HEADER + len;
     uint8_t *f = total <= sizeof(stackbuf) ? stackbuf : malloc(total);
-    if (!f)
-        return -1;
+    if (!f) return -1;
     size_t h = ws_write_header(f, fin, opcode, len, mask);
-    if (len)
-        memcpy(f + h, data, len);
+    if (len) memcpy(f + h, data, len);
     ws_mask(f + h, len, mask, 0);
     int r = wsc_send_raw(c, f, h + len);
-    if (f != stackbuf)
-        free(f);
-    if (opcode == WS_OP_CLOSE)
-        c->close_sent = 1;
+    if (f != stackbuf) free(f);
+    if (opcode == WS_OP_CLOSE) c->close_sent = 1;
     return r;
 }
 
-int wsc_send_text(wsc *c, const char *s, size_t len)
-{
+int wsc_send_text(wsc *c, const char *s, size_t len) {
     return wsc_send_frame(c, 1, WS_OP_TEXT, s, len);
 }
 
 /* Sends our close frame once (code 0: empty payload). Best effort. */
-static void send_close(wsc *c, uint16_t code)
-{
+static void send_close(wsc *c, uint16_t code) {
     uint8_t p[125];
-    if (c->close_sent)
-        return;
+    if (c->close_sent) return;
     size_t n = ws_close_payload(p, code, NULL);
     wsc_send_frame(c, 1, WS_OP_CLOSE, p, n);
 }
 
 /* The server broke the protocol: tell it (best effort) and give up. */
-static int fail_connection(wsc *c, uint16_t code)
-{
+static int fail_connection(wsc *c, uint16_t code) {
     send_close(c, code);
     c->done = 1;
     return -1;
 }
 
-static int msg_set(wsc_msg *m, int opcode, const uint8_t *p, size_t len)
-{
+static int msg_set(wsc_msg *m, int opcode, const uint8_t *p, size_t len) {
     m->opcode = opcode;
     m->data = malloc(len + 1);
-    if (!m->data)
-        return -1;
-    if (len)
-        memcpy(m->data, p, len);
+    if (!m->data) return -1;
+    if (len) memcpy(m->data, p, len);
     m->data[len] = '\0';
     m->len = len;
     return 1;
 }
 
-static int handle_close(wsc *c, const uint8_t *p, size_t len, wsc_msg *m)
-{
+static int handle_close(wsc *c, const uint8_t *p, size_t len, wsc_msg *m) {
     uint16_t code;
     int valid = ws_parse_close(p, len, &code) == 0;
     c->done = 1;
-    if (msg_set(m, WS_OP_CLOSE, p, len) < 0)
-        return -1;
+    if (msg_set(m, WS_OP_CLOSE, p, len) < 0) return -1;
     m->close_code = len >= 2 ? (uint16_t)(p[0] << 8 | p[1]) : 1005;
     size_t rlen = len > 2 ? len - 2 : 0;
-    if (rlen > sizeof(m->close_reason) - 1)
-        rlen = sizeof(m->close_reason) - 1;
+    if (rlen > sizeof(m->close_reason) - 1) rlen = sizeof(m->close_reason) - 1;
     memcpy(m->close_reason, p + 2, rlen);
     m->close_reason[rlen] = '\0';
     /* Echo the code (RFC 6455 5.5.1), or report the server's violation. */
@@ -209,12 +175,10 @@ static int handle_close(wsc *c, const uint8_t *p, size_t len, wsc_msg *m)
 
 /* Handles one whole frame: 1 when *m holds a message, 0 to keep reading,
  * -1 when the connection is finished. p points into c->in. */
-static int handle_frame(wsc *c, const ws_header *h, const uint8_t *p, size_t len, wsc_msg *m)
-{
+static int handle_frame(wsc *c, const ws_header *h, const uint8_t *p, size_t len, wsc_msg *m) {
     switch (h->opcode) {
     case WS_OP_PING:
-        if (!c->close_sent)
-            wsc_send_frame(c, 1, WS_OP_PONG, p, len);
+        if (!c->close_sent) wsc_send_frame(c, 1, WS_OP_PONG, p, len);
         return 0;
     case WS_OP_PONG:
         return msg_set(m, WS_OP_PONG, p, len);
@@ -222,15 +186,12 @@ static int handle_frame(wsc *c, const ws_header *h, const uint8_t *p, size_t len
         return handle_close(c, p, len, m);
     case WS_OP_TEXT:
     case WS_OP_BINARY:
-        if (c->msg_op)
-            return fail_connection(c, WS_CLOSE_PROTOCOL); /* inside a fragmented one */
-        if (h->fin)
-            return msg_set(m, h->opcode, p, len);
+        if (c->msg_op) return fail_connection(c, WS_CLOSE_PROTOCOL); /* inside a fragmented one */
+        if (h->fin) return msg_set(m, h->opcode, p, len);
         c->msg_op = h->opcode;
         break;
     default: /* WS_OP_CONT */
-        if (!c->msg_op)
-            return fail_connection(c, WS_CLOSE_PROTOCOL);
+        if (!c->msg_op) return fail_connection(c, WS_CLOSE_PROTOCOL);
         break;
     }
 
@@ -238,8 +199,7 @@ static int handle_frame(wsc *c, const ws_header *h, const uint8_t *p, size_t len
         return fail_connection(c, WS_CLOSE_TOO_BIG);
     memcpy(c->msg.p + c->msg.len, p, len);
     c->msg.len += len;
-    if (!h->fin)
-        return 0;
+    if (!h->fin) return 0;
 
     /* Hand the reassembled message over; the caller frees it. */
     m->opcode = c->msg_op;
@@ -251,22 +211,18 @@ static int handle_frame(wsc *c, const ws_header *h, const uint8_t *p, size_t len
     return 1;
 }
 
-int wsc_recv(wsc *c, int timeout_ms, wsc_msg *m)
-{
+int wsc_recv(wsc *c, int timeout_ms, wsc_msg *m) {
     int64_t deadline = client__deadline_after(timeout_ms);
     memset(m, 0, sizeof(*m));
-    if (!c || c->done || c->fd < 0)
-        return -1;
+    if (!c || c->done || c->fd < 0) return -1;
 
     for (;;) {
         ws_header h;
         size_t avail = c->in.len - c->off;
         const uint8_t *frame = (const uint8_t *)c->in.p + c->off;
         int r = ws_parse_header(frame, avail, 0, WSC_MAX_MSG, &h);
-        if (r == WS_ERR_TOO_BIG)
-            return fail_connection(c, WS_CLOSE_TOO_BIG);
-        if (r < 0 && r != WS_INCOMPLETE)
-            return fail_connection(c, WS_CLOSE_PROTOCOL);
+        if (r == WS_ERR_TOO_BIG) return fail_connection(c, WS_CLOSE_TOO_BIG);
+        if (r < 0 && r != WS_INCOMPLETE) return fail_connection(c, WS_CLOSE_PROTOCOL);
 
         size_t need = avail + WS_MAX_HEADER;
         if (r > 0) {
@@ -274,8 +230,7 @@ int wsc_recv(wsc *c, int timeout_ms, wsc_msg *m)
             if (need <= avail) {
                 c->off += need;
                 int got = handle_frame(c, &h, frame + r, (size_t)h.payload_len, m);
-                if (got != 0)
-                    return got;
+                if (got != 0) return got;
                 continue;
             }
         }
@@ -285,8 +240,7 @@ int wsc_recv(wsc *c, int timeout_ms, wsc_msg *m)
         c->in.len = avail;
         c->off = 0;
         ssize_t n = client__buf_read(&c->in, c->fd, need - avail, deadline);
-        if (n == CHATD_ETIMEDOUT)
-            return 0;
+        if (n == CHATD_ETIMEDOUT) return 0;
         if (n <= 0) {
             c->done = 1; /* EOF or error without a close frame */
             return -1;
@@ -294,38 +248,29 @@ int wsc_recv(wsc *c, int timeout_ms, wsc_msg *m)
     }
 }
 
-void wsc_msg_free(wsc_msg *m)
-{
-    if (!m)
-        return;
+void wsc_msg_free(wsc_msg *m) {
+    if (!m) return;
     free(m->data);
     m->data = NULL;
     m->len = 0;
 }
 
-int wsc_pending(const wsc *c)
-{
-    if (!c)
-        return 0;
-    if (c->done)
-        return 1; /* wsc_recv reports it at once */
+int wsc_pending(const wsc *c) {
+    if (!c) return 0;
+    if (c->done) return 1; /* wsc_recv reports it at once */
     ws_header h;
     size_t avail = c->in.len - c->off;
     int r = ws_parse_header((const uint8_t *)c->in.p + c->off, avail, 0, WSC_MAX_MSG, &h);
-    if (r == WS_INCOMPLETE)
-        return 0;
+    if (r == WS_INCOMPLETE) return 0;
     return r < 0 || h.payload_len <= avail - (size_t)r;
 }
 
-int wsc_fd(const wsc *c)
-{
+int wsc_fd(const wsc *c) {
     return c ? c->fd : -1;
 }
 
-void wsc_close(wsc *c, uint16_t code)
-{
-    if (!c)
-        return;
+void wsc_close(wsc *c, uint16_t code) {
+    if (!c) return;
     if (c->fd >= 0 && !c->done && code != 0) {
         send_close(c, code);
         /* Give the server a moment to answer, so it sees a clean close. */
@@ -334,12 +279,10 @@ void wsc_close(wsc *c, uint16_t code)
         while (wsc_recv(c, client__remaining_ms(deadline), &m) == 1) {
             int was_close = m.opcode == WS_OP_CLOSE;
             wsc_msg_free(&m);
-            if (was_close)
-                break;
+            if (was_close) break;
         }
     }
-    if (c->fd >= 0)
-        close(c->fd);
+    if (c->fd >= 0) close(c->fd);
     free(c->in.p);
     free(c->msg.p);
     free(c);

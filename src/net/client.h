@@ -17,7 +17,7 @@
 typedef struct client_url {
     char host[256];
     int port;
-    char path[1024];      /* "/" when absent; includes the query */
+    char path[1024]; /* "/" when absent; includes the query */
 } client_url;
 /* Parses http://host[:port][/path] or ws://...; 0 or -1. The port
  * defaults to 80; an IPv6 literal is written [::1] (stored without the
@@ -27,10 +27,10 @@ int client_parse_url(const char *url, client_url *out);
 /* ---- HTTP ---- */
 typedef struct client_response {
     int status;
-    char *body;           /* NUL-terminated, malloc'd */
+    char *body; /* NUL-terminated, malloc'd */
     size_t body_len;
-    char *headers;        /* raw head: status line and header lines, each
-                             ending "\r\n", then the empty line; malloc'd */
+    char *headers; /* raw head: status line and header lines, each
+                      ending "\r\n", then the empty line; malloc'd */
 } client_response;
 
 /* Sends one request (Connection: close) and reads the whole response.
@@ -41,17 +41,17 @@ typedef struct client_response {
  * *out with client_response_free) or -1 on a network error/timeout/truncated
  * response (then *out holds nothing to free). */
 int client_http_request(const char *host, int port, const char *method, const char *path,
-                 const char *body, size_t body_len, int timeout_ms, client_response *out);
+                        const char *body, size_t body_len, int timeout_ms, client_response *out);
 void client_response_free(client_response *r);
 
 /* ---- WebSocket ---- */
 typedef struct wsc wsc;
 
 typedef struct wsc_msg {
-    int opcode;           /* WS_OP_TEXT, WS_OP_BINARY, WS_OP_CLOSE, WS_OP_PING, WS_OP_PONG */
-    char *data;           /* NUL-terminated payload, malloc'd (free with wsc_msg_free) */
+    int opcode; /* WS_OP_TEXT, WS_OP_BINARY, WS_OP_CLOSE, WS_OP_PING, WS_OP_PONG */
+    char *data; /* NUL-terminated payload, malloc'd (free with wsc_msg_free) */
     size_t len;
-    uint16_t close_code;  /* for WS_OP_CLOSE: 1005 when none */
+    uint16_t close_code; /* for WS_OP_CLOSE: 1005 when none */
     char close_reason[124];
 } wsc_msg;
 

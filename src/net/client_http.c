@@ -30,50 +30,42 @@
 
 /* ---- time and socket helpers ---- */
 
-static int64_t now_ms(void)
-{
+static int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A deadline of -1 means "wait forever". */
-int64_t client__deadline_after(int timeout_ms)
-{
+int64_t client__deadline_after(int timeout_ms) {
     return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
-int client__remaining_ms(int64_t deadline)
-{
-    if (deadline < 0)
-        return -1;
+int client__remaining_ms(int64_t deadline) {
+    if (deadline < 0) return -1;
     int64_t r = deadline - now_ms();
     return r < 0 ? 0 : r > INT_MAX ? INT_MAX : (int)r;
 }
 
 /* 1 when fd is ready (or has an error to report), 0 on timeout, -1 error. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
+static int wait_fd(int fd, short events, int64_t deadline) {
     for (;;) {
-        struct pollfd p = { .fd = fd, .events = events };
+        struct pollfd p = {.fd = fd, .events = events};
         int r = poll(&p, 1, client__remaining_ms(deadline));
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         return r < 0 ? -1 : r > 0;
     }
 }
 
-int client__send_all(int fd, const void *data, size_t len, int64_t deadline)
-{
+int client__send_all(int fd, const void *data, size_t len, int64_t deadline) {
     const char *p = data;
     while (len > 0) {
         ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+            wait_fd(fd, POLLOUT, deadline) == 1)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLOUT, deadline) == 1)
-            continue;
-        if (n <= 0)
-            return -1; /* error, or timed out waiting for room */
+        if (n <= 0) return -1; /* error, or timed out waiting for room */
         p += n;
         len -= (size_t)n;
     }
@@ -81,47 +73,36 @@ int client__send_all(int fd, const void *data, size_t len, int64_t deadline)
 }
 
 /* Reads what is available: > 0 bytes, 0 at EOF, -1 error, CHATD_ETIMEDOUT. */
-static ssize_t recv_some(int fd, void *buf, size_t cap, int64_t deadline)
-{
+static ssize_t recv_some(int fd, void *buf, size_t cap, int64_t deadline) {
     for (;;) {
         ssize_t n = recv(fd, buf, cap, 0);
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return -1;
+        if (n >= 0) return n;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
         int w = wait_fd(fd, POLLIN, deadline);
-        if (w == 0)
-            return CHATD_ETIMEDOUT;
-        if (w < 0)
-            return -1;
+        if (w == 0) return CHATD_ETIMEDOUT;
+        if (w < 0) return -1;
     }
 }
 
-int client__tcp_connect(const char *host, int port, int64_t deadline)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+int client__tcp_connect(const char *host, int port, int64_t deadline) {
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     char portstr[16];
     snprintf(portstr, sizeof(portstr), "%d", port);
-    if (getaddrinfo(host, portstr, &hints, &res) != 0)
-        return -1;
+    if (getaddrinfo(host, portstr, &hints, &res) != 0) return -1;
 
     int fd = -1;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
+        if (fd < 0) continue;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-            break;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
         if (errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline) == 1) {
             int err = 0;
             socklen_t elen = sizeof(err);
-            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0)
-                break;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0) break;
         }
         close(fd);
         fd = -1;
@@ -131,8 +112,7 @@ int client__tcp_connect(const char *host, int port, int64_t deadline)
 }
 
 /* "host:port", with brackets around an IPv6 literal. */
-void client__format_host(char *out, size_t cap, const char *host, int port)
-{
+void client__format_host(char *out, size_t cap, const char *host, int port) {
     if (strchr(host, ':'))
         snprintf(out, cap, "[%s]:%d", host, port);
     else
@@ -142,16 +122,13 @@ void client__format_host(char *out, size_t cap, const char *host, int port)
 /* ---- growable byte buffer (client__buf, see client_internal.h) ---- */
 
 /* Makes room for at least `extra` more bytes (plus a NUL). */
-int client__buf_reserve(client__buf *b, size_t extra)
-{
-    if (b->cap - b->len > extra)
-        return 0;
+int client__buf_reserve(client__buf *b, size_t extra) {
+    if (b->cap - b->len > extra) return 0;
     size_t cap = b->cap ? b->cap : 4096;
     while (cap - b->len <= extra)
         cap *= 2;
     char *p = realloc(b->p, cap);
-    if (!p)
-        return -1;
+    if (!p) return -1;
     b->p = p;
     b->cap = cap;
     return 0;
@@ -159,13 +136,10 @@ int client__buf_reserve(client__buf *b, size_t extra)
 
 /* Reads once into b, making room for `chunk` bytes first; keeps b->p
  * NUL-terminated. > 0 bytes, 0 EOF, -1 error, -2 timeout. */
-ssize_t client__buf_read(client__buf *b, int fd, size_t chunk, int64_t deadline)
-{
-    if (client__buf_reserve(b, chunk) < 0)
-        return -1;
+ssize_t client__buf_read(client__buf *b, int fd, size_t chunk, int64_t deadline) {
+    if (client__buf_reserve(b, chunk) < 0) return -1;
     ssize_t n = recv_some(fd, b->p + b->len, b->cap - b->len - 1, deadline);
-    if (n > 0)
-        b->len += (size_t)n;
+    if (n > 0) b->len += (size_t)n;
     b->p[b->len] = '\0';
     return n;
 }
@@ -173,17 +147,14 @@ ssize_t client__buf_read(client__buf *b, int fd, size_t chunk, int64_t deadline)
 /* ---- HTTP head parsing ---- */
 
 /* Length of the head including its final CRLFCRLF, or 0 if incomplete. */
-static size_t head_length(const char *p, size_t len)
-{
+static size_t head_length(const char *p, size_t len) {
     for (size_t i = 3; i < len; i++)
-        if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r')
-            return i + 1;
+        if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r') return i + 1;
     return 0;
 }
 
 /* Status code from "HTTP/1.x NNN ...", or -1. */
-int client__head_status(const char *p, size_t len)
-{
+int client__head_status(const char *p, size_t len) {
     if (len < 12 || strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' || !isdigit((uint8_t)p[9]) ||
         !isdigit((uint8_t)p[10]) || !isdigit((uint8_t)p[11]))
         return -1;
@@ -192,16 +163,15 @@ int client__head_status(const char *p, size_t len)
 
 /* Finds header `name` (case-insensitive) in a head; returns its value with
  * surrounding blanks trimmed and sets *vlen, or NULL. */
-const char *client__head_find(const char *p, size_t len, const char *name, size_t *vlen)
-{
+const char *client__head_find(const char *p, size_t len, const char *name, size_t *vlen) {
     size_t nlen = strlen(name);
     const char *end = p + len;
     const char *line = memchr(p, '\n', len); /* skip the status line */
     while (line && ++line < end) {
         const char *eol = memchr(line, '\n', (size_t)(end - line));
-        if (!eol)
-            break;
-        if ((size_t)(eol - line) > nlen && strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+        if (!eol) break;
+        if ((size_t)(eol - line) > nlen && strncasecmp(line, name, nlen) == 0 &&
+            line[nlen] == ':') {
             const char *v = line + nlen + 1, *ve = eol;
             while (v < ve && (*v == ' ' || *v == '\t'))
                 v++;
@@ -216,24 +186,19 @@ const char *client__head_find(const char *p, size_t len, const char *name, size_
 }
 
 /* Case-insensitive: does value v[0..vlen) contain token tok? */
-int client__value_has(const char *v, size_t vlen, const char *tok)
-{
+int client__value_has(const char *v, size_t vlen, const char *tok) {
     size_t tlen = strlen(tok);
     for (size_t i = 0; i + tlen <= vlen; i++)
-        if (strncasecmp(v + i, tok, tlen) == 0)
-            return 1;
+        if (strncasecmp(v + i, tok, tlen) == 0) return 1;
     return 0;
 }
 
 /* Reads until a whole head is in b; returns its length, or -1. */
-ssize_t client__read_head(client__buf *b, int fd, int64_t deadline)
-{
+ssize_t client__read_head(client__buf *b, int fd, int64_t deadline) {
     for (;;) {
         size_t h = head_length(b->p ? b->p : "", b->len);
-        if (h)
-            return (ssize_t)h;
-        if (b->len > CLIENT_MAX_HEAD)
-            return -1;
+        if (h) return (ssize_t)h;
+        if (b->len > CLIENT_MAX_HEAD) return -1;
         if (client__buf_read(b, fd, 2048, deadline) <= 0) /* small: a wsc keeps this buffer */
             return -1;
     }
@@ -241,8 +206,7 @@ ssize_t client__read_head(client__buf *b, int fd, int64_t deadline)
 
 /* ---- URL ---- */
 
-int client_parse_url(const char *url, client_url *out)
-{
+int client_parse_url(const char *url, client_url *out) {
     const char *p;
     memset(out, 0, sizeof(*out));
     if (strncasecmp(url, "http://", 7) == 0)
@@ -256,16 +220,14 @@ int client_parse_url(const char *url, client_url *out)
     if (*p == '[') { /* IPv6 literal */
         host = ++p;
         host_end = strchr(p, ']');
-        if (!host_end)
-            return -1;
+        if (!host_end) return -1;
         p = host_end + 1;
     } else {
         p += strcspn(p, ":/?#");
         host_end = p;
     }
     size_t hlen = (size_t)(host_end - host);
-    if (hlen == 0 || hlen >= sizeof(out->host))
-        return -1;
+    if (hlen == 0 || hlen >= sizeof(out->host)) return -1;
     memcpy(out->host, host, hlen);
 
     out->port = 80;
@@ -274,17 +236,14 @@ int client_parse_url(const char *url, client_url *out)
         int digits = 0;
         for (p++; *p >= '0' && *p <= '9' && port <= 65535; p++, digits++)
             port = port * 10 + (*p - '0');
-        if (digits == 0 || port < 1 || port > 65535)
-            return -1;
+        if (digits == 0 || port < 1 || port > 65535) return -1;
         out->port = (int)port;
     }
-    if (*p != '\0' && *p != '/' && *p != '?' && *p != '#')
-        return -1;
+    if (*p != '\0' && *p != '/' && *p != '?' && *p != '#') return -1;
 
     size_t plen = strcspn(p, "#"); /* the fragment is never sent */
     int slash = *p != '/';
-    if (plen + (size_t)slash >= sizeof(out->path))
-        return -1;
+    if (plen + (size_t)slash >= sizeof(out->path)) return -1;
     out->path[0] = '/';
     memcpy(out->path + slash, p, plen);
     out->path[plen + (size_t)slash] = '\0';
@@ -295,21 +254,18 @@ int client_parse_url(const char *url, client_url *out)
 
 /* Decodes a complete chunked body in place; 0, or -1 when it is malformed
  * or cut short. Only used at EOF: we send "Connection: close". */
-static int chunked_decode(char *p, size_t len, size_t *out_len)
-{
+static int chunked_decode(char *p, size_t len, size_t *out_len) {
     size_t in = 0, out = 0;
     for (;;) {
         char *eol = memchr(p + in, '\n', len - in), *end;
         unsigned long long n = strtoull(p + in, &end, 16);
-        if (!eol || end == p + in || n > len)
-            return -1;
+        if (!eol || end == p + in || n > len) return -1;
         in = (size_t)(eol - p) + 1;
         if (n == 0) {
             *out_len = out; /* trailers, if any, are dropped */
             return 0;
         }
-        if (len - in < n)
-            return -1;
+        if (len - in < n) return -1;
         memmove(p + out, p + in, (size_t)n);
         out += (size_t)n;
         in += (size_t)n + (len - in - n >= 2 ? 2 : len - in - n); /* CRLF */
@@ -317,36 +273,31 @@ static int chunked_decode(char *p, size_t len, size_t *out_len)
 }
 
 int client_http_request(const char *host, int port, const char *method, const char *path,
-                 const char *body, size_t body_len, int timeout_ms, client_response *out)
-{
+                        const char *body, size_t body_len, int timeout_ms, client_response *out) {
     int64_t deadline = client__deadline_after(timeout_ms);
-    client__buf b = { 0 };
+    client__buf b = {0};
     char *req = NULL, hosthdr[300], lenhdr[64] = "";
     int fd = -1;
     memset(out, 0, sizeof(*out));
 
     client__format_host(hosthdr, sizeof(hosthdr), host, port);
     int is_head = strcasecmp(method, "HEAD") == 0;
-    if (!body)
-        body_len = 0;
+    if (!body) body_len = 0;
     if (body || !(is_head || strcasecmp(method, "GET") == 0))
         snprintf(lenhdr, sizeof(lenhdr), "Content-Length: %zu\r\n", body_len);
     const char *fmt = "%s %s HTTP/1.1\r\nHost: %s\r\n%s%sConnection: close\r\n\r\n";
     const char *ctype = body ? "Content-Type: application/json\r\n" : "";
     int hlen = snprintf(NULL, 0, fmt, method, path, hosthdr, ctype, lenhdr);
-    if (hlen < 0 || !(req = malloc((size_t)hlen + 1 + body_len)))
-        goto fail;
+    if (hlen < 0 || !(req = malloc((size_t)hlen + 1 + body_len))) goto fail;
     snprintf(req, (size_t)hlen + 1, fmt, method, path, hosthdr, ctype, lenhdr);
-    if (body_len)
-        memcpy(req + hlen, body, body_len);
+    if (body_len) memcpy(req + hlen, body, body_len);
 
     if ((fd = client__tcp_connect(host, port, deadline)) < 0 ||
         client__send_all(fd, req, (size_t)hlen + body_len, deadline) < 0)
         goto fail;
     ssize_t head = client__read_head(&b, fd, deadline);
     int status = head < 0 ? -1 : client__head_status(b.p, (size_t)head);
-    if (status < 0)
-        goto fail;
+    if (status < 0) goto fail;
 
     /* The body ends after Content-Length bytes, or when the server closes. */
     size_t vlen;
@@ -355,31 +306,26 @@ int client_http_request(const char *host, int port, const char *method, const ch
     unsigned long long clen = 0;
     if ((v = client__head_find(b.p, (size_t)head, "Transfer-Encoding", &vlen)))
         chunked = client__value_has(v, vlen, "chunked");
-    if (!has_len && !chunked && (v = client__head_find(b.p, (size_t)head, "Content-Length", &vlen))) {
+    if (!has_len && !chunked &&
+        (v = client__head_find(b.p, (size_t)head, "Content-Length", &vlen))) {
         char *end;
         clen = strtoull(v, &end, 10);
-        if (end == v || clen > CLIENT_MAX_BODY)
-            goto fail;
+        if (end == v || clen > CLIENT_MAX_BODY) goto fail;
         has_len = 1;
     }
     while (!has_len || b.len - (size_t)head < clen) {
-        if (b.len - (size_t)head > CLIENT_MAX_BODY)
-            goto fail;
+        if (b.len - (size_t)head > CLIENT_MAX_BODY) goto fail;
         ssize_t n = client__buf_read(&b, fd, 16384, deadline);
-        if (n == 0 && !has_len)
-            break;
-        if (n <= 0)
-            goto fail; /* error, timeout, or closed before Content-Length */
+        if (n == 0 && !has_len) break;
+        if (n <= 0) goto fail; /* error, timeout, or closed before Content-Length */
     }
     size_t blen = has_len ? (size_t)clen : b.len - (size_t)head;
-    if (chunked && chunked_decode(b.p + head, blen, &blen) < 0)
-        goto fail;
+    if (chunked && chunked_decode(b.p + head, blen, &blen) < 0) goto fail;
 
     out->status = status;
     out->headers = malloc((size_t)head + 1);
     out->body = malloc(blen + 1);
-    if (!out->headers || !out->body)
-        goto fail;
+    if (!out->headers || !out->body) goto fail;
     memcpy(out->headers, b.p, (size_t)head);
     out->headers[head] = '\0';
     memcpy(out->body, b.p + head, blen);
@@ -394,15 +340,12 @@ fail:
     client_response_free(out);
     free(b.p);
     free(req);
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     return -1;
 }
 
-void client_response_free(client_response *r)
-{
-    if (!r)
-        return;
+void client_response_free(client_response *r) {
+    if (!r) return;
     free(r->body);
     free(r->headers);
     memset(r, 0, sizeof(*r));

@@ -34,8 +34,10 @@ static void on_uv_close(uv_handle_t *h) {
 }
 
 static void free_conn(conn *c) {
-    for (unsigned i = 0; i < c->qlen; i++) rcbuf_unref(c->q[i]);
-    for (unsigned i = 0; i < c->nflight; i++) rcbuf_unref(c->inflight[i]);
+    for (unsigned i = 0; i < c->qlen; i++)
+        rcbuf_unref(c->q[i]);
+    for (unsigned i = 0; i < c->nflight; i++)
+        rcbuf_unref(c->inflight[i]);
     rcbuf_unref(c->pong);
     free(c->q);
     free(c->inflight);
@@ -47,7 +49,9 @@ void conn_unref(conn *c) {
     if (--c->refs == 0) free_conn(c);
 }
 
-static void on_linger_closed(uv_handle_t *h) { free(h); }
+static void on_linger_closed(uv_handle_t *h) {
+    free(h);
+}
 
 /* Final step, run by the server at a safe point of the loop turn: tell the
  * application, then close the socket handle. */
@@ -130,7 +134,9 @@ void conn_send_text(conn *c, rcbuf *payload) {
     rcbuf_unref(copy);
 }
 
-static void on_linger_timeout(uv_timer_t *t) { conn_abort(t->data); }
+static void on_linger_timeout(uv_timer_t *t) {
+    conn_abort(t->data);
+}
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
     conn *c = req->data;
@@ -157,7 +163,8 @@ static void begin_linger(conn *c) {
 }
 
 static void release_flight(conn *c) {
-    for (unsigned i = 0; i < c->nflight; i++) rcbuf_unref(c->inflight[i]);
+    for (unsigned i = 0; i < c->nflight; i++)
+        rcbuf_unref(c->inflight[i]);
     c->nflight = 0;
     c->queued_mem -= c->flight_mem;
     c->flight_mem = 0;
@@ -168,9 +175,12 @@ static void on_write(uv_write_t *req, int status) {
     conn *c = req->data;
     c->writing = 0;
     release_flight(c);
-    if (status < 0) conn_abort(c);
-    else if (c->qlen || c->pong) server__mark_dirty(c->srv, c);
-    else if (c->close_after_flush) begin_linger(c);
+    if (status < 0)
+        conn_abort(c);
+    else if (c->qlen || c->pong)
+        server__mark_dirty(c->srv, c);
+    else if (c->close_after_flush)
+        begin_linger(c);
     conn_unref(c);
 }
 
@@ -223,7 +233,8 @@ void conn__flush(conn *c) {
     }
     size_t done = n > 0 ? (size_t)n : 0;
     unsigned first = 0;
-    while (done >= bufs[first].len) done -= bufs[first++].len;
+    while (done >= bufs[first].len)
+        done -= bufs[first++].len;
     bufs[first].base += done;
     bufs[first].len -= done;
     c->writing = 1;
@@ -322,7 +333,9 @@ void conn_ws_accept(conn *c, int endpoint) {
     if (wire_has_input(&c->w) && !c->pumping) server__resume(c->srv, c);
 }
 
-const char *conn_peer(const conn *c) { return server__peer(c); }
+const char *conn_peer(const conn *c) {
+    return server__peer(c);
+}
 
 /* ---- input ---- */
 
@@ -339,8 +352,12 @@ static void set_pong(conn *c, const char *payload, size_t len) {
 static void handle(conn *c, const wire_event *ev) {
     server *s = c->srv;
     switch (ev->kind) {
-    case WIRE_REQUEST: s->h.http(s->h.data, c, ev->req); return;
-    case WIRE_UPGRADE: s->h.ws_upgrade(s->h.data, c, ev->req); return;
+    case WIRE_REQUEST:
+        s->h.http(s->h.data, c, ev->req);
+        return;
+    case WIRE_UPGRADE:
+        s->h.ws_upgrade(s->h.data, c, ev->req);
+        return;
     case WIRE_BAD_REQUEST:
         conn_http_error(c, ev->code, "invalid_request", ev->reason);
         return;
@@ -357,12 +374,15 @@ static void handle(conn *c, const wire_event *ev) {
     case WIRE_PONG:
         if (s->h.ws_activity) s->h.ws_activity(s->h.data, c);
         return;
-    case WIRE_CLOSE: conn_close_ws(c, ev->code, ""); return;
+    case WIRE_CLOSE:
+        conn_close_ws(c, ev->code, "");
+        return;
     case WIRE_VIOLATION:
         log_debug("closing WebSocket %d: %s", ev->code, ev->reason);
         conn_close_ws(c, ev->code, ev->reason);
         return;
-    case WIRE_IDLE: return;
+    case WIRE_IDLE:
+        return;
     }
 }
 
@@ -396,7 +416,9 @@ void conn__on_read(conn *c, char *data, size_t len) {
     conn_unref(c);
 }
 
-void conn__on_eof(conn *c) { conn_abort(c); }
+void conn__on_eof(conn *c) {
+    conn_abort(c);
+}
 
 /* Once a second: timeouts and liveness pings. */
 void conn__sweep(conn *c, uint64_t now) {

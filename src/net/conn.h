@@ -50,37 +50,37 @@ typedef struct conn {
     server *srv;
     conn_state state;
     unsigned refs;
-    int endpoint;           /* WebSocket endpoint id from the router */
-    void *user;             /* the application's per-connection object */
-    wire w;                 /* the protocol core: all input state */
+    int endpoint; /* WebSocket endpoint id from the router */
+    void *user;   /* the application's per-connection object */
+    wire w;       /* the protocol core: all input state */
 
     /* write side */
-    rcbuf **q;              /* queued frames (one reference each) */
+    rcbuf **q; /* queued frames (one reference each) */
     unsigned qlen, qcap;
-    rcbuf **inflight;       /* frames of the write in progress */
+    rcbuf **inflight; /* frames of the write in progress */
     unsigned nflight, flightcap;
-    size_t queued_mem;      /* memory charged for queued + in-flight frames */
-    size_t flight_mem;      /* the in-flight part of it */
-    rcbuf *pong;            /* answer to the newest unanswered ping, not yet queued */
+    size_t queued_mem; /* memory charged for queued + in-flight frames */
+    size_t flight_mem; /* the in-flight part of it */
+    rcbuf *pong;       /* answer to the newest unanswered ping, not yet queued */
     uv_write_t wreq;
     uv_shutdown_t sreq;
-    uv_timer_t *linger;     /* bounds the wait for the peer after our close */
+    uv_timer_t *linger; /* bounds the wait for the peer after our close */
 
     /* flags */
     unsigned writing : 1, dirty : 1, close_after_flush : 1, shut : 1;
-    unsigned doomed : 1;    /* aborted: the server closes it later this loop turn */
-    unsigned resume : 1;    /* queued for parsing held input */
-    unsigned pumping : 1;   /* inside the parse loop */
+    unsigned doomed : 1;  /* aborted: the server closes it later this loop turn */
+    unsigned resume : 1;  /* queued for parsing held input */
+    unsigned pumping : 1; /* inside the parse loop */
     unsigned read_paused : 1;
-    unsigned pinged : 1;    /* a server ping is unanswered */
+    unsigned pinged : 1; /* a server ping is unanswered */
 
     /* server bookkeeping */
     struct conn *next_dirty, *next_resume, *next_doomed;
     struct conn *prev_http, *next_http; /* oldest-first list of HTTP-state conns */
-    server_addr *addr;      /* peer address entry while in HTTP state (pending cap) */
-    size_t all_index;       /* position in server.all */
-    uint64_t since_ms;      /* HTTP: last request finished / accepted; CLOSING: since when */
-    uint64_t last_rx_ms;    /* last byte received */
+    server_addr *addr;                  /* peer address entry while in HTTP state (pending cap) */
+    size_t all_index;                   /* position in server.all */
+    uint64_t since_ms;   /* HTTP: last request finished / accepted; CLOSING: since when */
+    uint64_t last_rx_ms; /* last byte received */
 } conn;
 
 /* Queues raw bytes: an HTTP response, a control frame (takes a new
@@ -100,8 +100,7 @@ void conn_abort(conn *c);
  * next pipelined request is parsed (later in the loop turn). */
 void conn_http_send(conn *c, const http_response *r);
 /* The same with no extra headers. */
-void conn_http_respond(conn *c, int status, const char *content_type, const char *body,
-                       size_t len);
+void conn_http_respond(conn *c, int status, const char *content_type, const char *body, size_t len);
 /* Convenience: {"error": msg, "code": code} JSON response. */
 void conn_http_error(conn *c, int status, const char *code, const char *msg);
 /* Completes the WebSocket upgrade of the pending request (101 + accept).
@@ -111,7 +110,9 @@ void conn_ws_accept(conn *c, int endpoint);
 /* The peer's address as text ("127.0.0.1"), for logs and per-address caps. */
 const char *conn_peer(const conn *c);
 
-static inline void conn_ref(conn *c) { c->refs++; }
+static inline void conn_ref(conn *c) {
+    c->refs++;
+}
 void conn_unref(conn *c);
 
 /* For the server (server.c) only. */

@@ -24,7 +24,9 @@ enum {
     H_HOST
 };
 
-static http_req *req_of(http_parser *p) { return (http_req *)p->data; }
+static http_req *req_of(http_parser *p) {
+    return (http_req *)p->data;
+}
 
 static int on_url(http_parser *p, const char *at, size_t len) {
     http_req *r = req_of(p);
@@ -70,32 +72,56 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
     if (r->cur_header == -1) {
         r->cur_header = H_NONE;
         if (!r->hname_overflow) {
-            if (!strcasecmp(r->hname, "Sec-WebSocket-Key")) r->cur_header = H_WS_KEY;
-            else if (!strcasecmp(r->hname, "Sec-WebSocket-Version")) r->cur_header = H_WS_VERSION;
-            else if (!strcasecmp(r->hname, "Authorization")) r->cur_header = H_AUTH;
-            else if (!strcasecmp(r->hname, "Upgrade")) r->cur_header = H_UPGRADE;
-            else if (!strcasecmp(r->hname, "If-None-Match")) r->cur_header = H_IF_NONE_MATCH;
-            else if (!strcasecmp(r->hname, "Accept-Encoding")) r->cur_header = H_ACCEPT_ENCODING;
-            else if (!strcasecmp(r->hname, "X-Forwarded-For")) r->cur_header = H_FORWARDED_FOR;
-            else if (!strcasecmp(r->hname, "Origin")) r->cur_header = H_ORIGIN;
-            else if (!strcasecmp(r->hname, "Host")) r->cur_header = H_HOST;
+            if (!strcasecmp(r->hname, "Sec-WebSocket-Key"))
+                r->cur_header = H_WS_KEY;
+            else if (!strcasecmp(r->hname, "Sec-WebSocket-Version"))
+                r->cur_header = H_WS_VERSION;
+            else if (!strcasecmp(r->hname, "Authorization"))
+                r->cur_header = H_AUTH;
+            else if (!strcasecmp(r->hname, "Upgrade"))
+                r->cur_header = H_UPGRADE;
+            else if (!strcasecmp(r->hname, "If-None-Match"))
+                r->cur_header = H_IF_NONE_MATCH;
+            else if (!strcasecmp(r->hname, "Accept-Encoding"))
+                r->cur_header = H_ACCEPT_ENCODING;
+            else if (!strcasecmp(r->hname, "X-Forwarded-For"))
+                r->cur_header = H_FORWARDED_FOR;
+            else if (!strcasecmp(r->hname, "Origin"))
+                r->cur_header = H_ORIGIN;
+            else if (!strcasecmp(r->hname, "Host"))
+                r->cur_header = H_HOST;
         }
     }
     switch (r->cur_header) {
-    case H_WS_KEY: append_value(r->ws_key, sizeof(r->ws_key), at, len); break;
-    case H_WS_VERSION: append_value(r->ws_version, sizeof(r->ws_version), at, len); break;
-    case H_AUTH: append_value(r->authorization, sizeof(r->authorization), at, len); break;
-    case H_UPGRADE: append_value(r->upgrade_hdr, sizeof(r->upgrade_hdr), at, len); break;
-    case H_IF_NONE_MATCH: append_value(r->if_none_match, sizeof(r->if_none_match), at, len); break;
+    case H_WS_KEY:
+        append_value(r->ws_key, sizeof(r->ws_key), at, len);
+        break;
+    case H_WS_VERSION:
+        append_value(r->ws_version, sizeof(r->ws_version), at, len);
+        break;
+    case H_AUTH:
+        append_value(r->authorization, sizeof(r->authorization), at, len);
+        break;
+    case H_UPGRADE:
+        append_value(r->upgrade_hdr, sizeof(r->upgrade_hdr), at, len);
+        break;
+    case H_IF_NONE_MATCH:
+        append_value(r->if_none_match, sizeof(r->if_none_match), at, len);
+        break;
     case H_ACCEPT_ENCODING:
         append_value(r->accept_encoding, sizeof(r->accept_encoding), at, len);
         break;
     case H_FORWARDED_FOR:
         append_value(r->x_forwarded_for, sizeof(r->x_forwarded_for), at, len);
         break;
-    case H_ORIGIN: append_value(r->origin, sizeof(r->origin), at, len); break;
-    case H_HOST: append_value(r->host, sizeof(r->host), at, len); break;
-    default: break;
+    case H_ORIGIN:
+        append_value(r->origin, sizeof(r->origin), at, len);
+        break;
+    case H_HOST:
+        append_value(r->host, sizeof(r->host), at, len);
+        break;
+    default:
+        break;
     }
     return 0;
 }
@@ -197,7 +223,9 @@ static int hexval(int c) {
     return -1;
 }
 
-size_t http_path_len(const char *url) { return strcspn(url, "?#"); }
+size_t http_path_len(const char *url) {
+    return strcspn(url, "?#");
+}
 
 int http_query_param(const char *url, const char *name, char *out, size_t cap) {
     const char *q = strchr(url, '?');
@@ -229,24 +257,42 @@ int http_query_param(const char *url, const char *name, char *out, size_t cap) {
 
 const char *http_status_text(int status) {
     switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -263,9 +309,9 @@ size_t http_format_head(char *out, size_t cap, const http_response *r, int keep_
     int cache_set = has_header(extra, "Cache-Control:");
     char ctype[160] = "";
     if (r->content_type) snprintf(ctype, sizeof(ctype), "Content-Type: %s\r\n", r->content_type);
-    int n = snprintf(out, cap, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\nConnection: %s\r\n%s%s\r\n",
-                     r->status, http_status_text(r->status), ctype, r->len,
-                     keep_alive ? "keep-alive" : "close",
-                     cache_set ? "" : "Cache-Control: no-store\r\n", extra);
+    int n = snprintf(
+        out, cap, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\nConnection: %s\r\n%s%s\r\n",
+        r->status, http_status_text(r->status), ctype, r->len, keep_alive ? "keep-alive" : "close",
+        cache_set ? "" : "Cache-Control: no-store\r\n", extra);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

@@ -20,27 +20,31 @@
 
 typedef struct http_req {
     http_parser parser;
-    size_t head_bytes;        /* bytes of the head seen so far */
+    size_t head_bytes; /* bytes of the head seen so far */
     int headers_done, complete;
-    int error_status;         /* 400/413/431 when feeding failed */
-    int method;               /* HTTP_GET, HTTP_POST, ... */
+    int error_status; /* 400/413/431 when feeding failed */
+    int method;       /* HTTP_GET, HTTP_POST, ... */
     int keep_alive;
-    int upgrade;              /* Upgrade: websocket + Connection: upgrade */
-    char *url; size_t url_len;
-    char *body; size_t body_len;
+    int upgrade; /* Upgrade: websocket + Connection: upgrade */
+    char *url;
+    size_t url_len;
+    char *body;
+    size_t body_len;
     /* Kept headers (NUL-terminated, truncated at 255 bytes). */
     char ws_key[64];
     char ws_version[8];
     char authorization[1024];
     char upgrade_hdr[32];
-    char if_none_match[128];  /* conditional GET (static files) */
+    char if_none_match[128]; /* conditional GET (static files) */
     char accept_encoding[128];
-    char x_forwarded_for[256];/* trusted only behind --trust-proxy */
-    char origin[256];         /* browser WebSocket upgrades */
-    char host[256];           /* same-origin check of those upgrades */
+    char x_forwarded_for[256]; /* trusted only behind --trust-proxy */
+    char origin[256];          /* browser WebSocket upgrades */
+    char host[256];            /* same-origin check of those upgrades */
     /* parser scratch */
-    int cur_header;           /* which kept header the current value is for */
-    char hname[32]; size_t hname_len; int hname_overflow;
+    int cur_header; /* which kept header the current value is for */
+    char hname[32];
+    size_t hname_len;
+    int hname_overflow;
 } http_req;
 
 void http_req_init(http_req *r);
@@ -67,7 +71,7 @@ size_t http_path_len(const char *url);
  * none); unless they set Cache-Control, "Cache-Control: no-store" is sent. */
 typedef struct http_response {
     int status;
-    const char *content_type;   /* NULL: no Content-Type (e.g. 304) */
+    const char *content_type; /* NULL: no Content-Type (e.g. 304) */
     const char *headers;
     const void *body;
     size_t len;

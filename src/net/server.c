@@ -52,10 +52,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     conn *c = stream->data;
-    if (nread > 0) conn__on_read(c, buf->base, (size_t)nread);
-    else if (nread < 0) conn__on_eof(c);
-    if (buf->base == read_buf) read_buf_busy = 0;
-    else free(buf->base);
+    if (nread > 0)
+        conn__on_read(c, buf->base, (size_t)nread);
+    else if (nread < 0)
+        conn__on_eof(c);
+    if (buf->base == read_buf)
+        read_buf_busy = 0;
+    else
+        free(buf->base);
 }
 
 void server__read_start(server *s, conn *c) {
@@ -79,17 +83,24 @@ static void track(server *s, conn *c) {
 static void http_link(server *s, conn *c) {
     c->prev_http = s->http_newest;
     c->next_http = NULL;
-    if (s->http_newest) s->http_newest->next_http = c;
-    else s->http_oldest = c;
+    if (s->http_newest)
+        s->http_newest->next_http = c;
+    else
+        s->http_oldest = c;
     s->http_newest = c;
 }
 
 static void http_unlink(server *s, conn *c) {
-    if (c->prev_http) c->prev_http->next_http = c->next_http;
-    else if (s->http_oldest == c) s->http_oldest = c->next_http;
-    else return; /* not linked */
-    if (c->next_http) c->next_http->prev_http = c->prev_http;
-    else s->http_newest = c->prev_http;
+    if (c->prev_http)
+        c->prev_http->next_http = c->next_http;
+    else if (s->http_oldest == c)
+        s->http_oldest = c->next_http;
+    else
+        return; /* not linked */
+    if (c->next_http)
+        c->next_http->prev_http = c->prev_http;
+    else
+        s->http_newest = c->prev_http;
     c->prev_http = c->next_http = NULL;
 }
 
@@ -127,11 +138,15 @@ void server__forget(server *s, conn *c) {
     c->addr = NULL;
 }
 
-const char *server__peer(const conn *c) { return c->addr ? c->addr->ip : "?"; }
+const char *server__peer(const conn *c) {
+    return c->addr ? c->addr->ip : "?";
+}
 
 /* ---- accepting ---- */
 
-static void on_reject_closed(uv_handle_t *h) { free(h->data); }
+static void on_reject_closed(uv_handle_t *h) {
+    free(h->data);
+}
 
 static void refuse(server *s, conn *c, const char *ip, const char *why) {
     s->refused++;
@@ -146,8 +161,10 @@ static void peer_ip(uv_tcp_t *t, char out[46]) {
     int len = sizeof(ss);
     out[0] = '\0';
     if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) != 0) return;
-    if (ss.ss_family == AF_INET6) uv_ip6_name((struct sockaddr_in6 *)&ss, out, 46);
-    else uv_ip4_name((struct sockaddr_in *)&ss, out, 46);
+    if (ss.ss_family == AF_INET6)
+        uv_ip6_name((struct sockaddr_in6 *)&ss, out, 46);
+    else
+        uv_ip4_name((struct sockaddr_in *)&ss, out, 46);
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
@@ -175,7 +192,8 @@ static void on_connection(uv_stream_t *listener, int status) {
         why = "too many connections from this address are still in their handshake";
     } else if (s->nall >= s->lim.max_connections) {
         conn *victim = s->http_oldest;
-        while (victim && victim->doomed) victim = victim->next_http;
+        while (victim && victim->doomed)
+            victim = victim->next_http;
         if (victim) {
             s->refused++;
             metrics_conn_dropped(METRICS_DROP_EVICTED);
@@ -212,9 +230,15 @@ static conn *pop(conn **head, conn *(*next)(conn *)) {
     *head = next(c);
     return c;
 }
-static conn *next_resume(conn *c) { return c->next_resume; }
-static conn *next_doomed(conn *c) { return c->next_doomed; }
-static conn *next_dirty(conn *c) { return c->next_dirty; }
+static conn *next_resume(conn *c) {
+    return c->next_resume;
+}
+static conn *next_doomed(conn *c) {
+    return c->next_doomed;
+}
+static conn *next_dirty(conn *c) {
+    return c->next_dirty;
+}
 
 static void on_turn_end(uv_check_t *h) {
     server *s = h->data;
@@ -263,11 +287,12 @@ void server__resume(server *s, conn *c) {
 static void on_sweep(uv_timer_t *t) {
     server *s = t->data;
     uint64_t now = clock_mono_ms();
-    for (size_t i = 0; i < s->nall; i++) conn__sweep(s->all[i], now);
+    for (size_t i = 0; i < s->nall; i++)
+        conn__sweep(s->all[i], now);
 }
 
-int server_start(server *s, uv_loop_t *loop, const char *host, int port,
-                 const server_handlers *h, const server_limits *lim) {
+int server_start(server *s, uv_loop_t *loop, const char *host, int port, const server_handlers *h,
+                 const server_limits *lim) {
     memset(s, 0, sizeof(*s));
     s->loop = loop;
     s->h = *h;
@@ -312,15 +337,20 @@ static void for_each_conn(server *s, void (*fn)(conn *c, uint16_t code, const ch
     size_t n = s->nall;
     conn **copy = xmalloc((n ? n : 1) * sizeof(*copy));
     if (n) memcpy(copy, s->all, n * sizeof(*copy)); /* s->all is NULL before the first */
-    for (size_t i = 0; i < n; i++) conn_ref(copy[i]);
-    for (size_t i = 0; i < n; i++) fn(copy[i], code, reason);
-    for (size_t i = 0; i < n; i++) conn_unref(copy[i]);
+    for (size_t i = 0; i < n; i++)
+        conn_ref(copy[i]);
+    for (size_t i = 0; i < n; i++)
+        fn(copy[i], code, reason);
+    for (size_t i = 0; i < n; i++)
+        conn_unref(copy[i]);
     free(copy);
 }
 
 static void close_one(conn *c, uint16_t code, const char *reason) {
-    if (c->state == CONN_WS) conn_close_ws(c, code, reason);
-    else if (c->state == CONN_HTTP && c->w.mode != WIRE_HTTP_HELD) conn_abort(c);
+    if (c->state == CONN_WS)
+        conn_close_ws(c, code, reason);
+    else if (c->state == CONN_HTTP && c->w.mode != WIRE_HTTP_HELD)
+        conn_abort(c);
 }
 
 /* Shutdown only (never inside application code): closes at once. */
@@ -333,7 +363,9 @@ void server_close_all(server *s, uint16_t code, const char *reason) {
     for_each_conn(s, close_one, code, reason);
 }
 
-void server_abort_all(server *s) { for_each_conn(s, abort_one, 0, NULL); }
+void server_abort_all(server *s) {
+    for_each_conn(s, abort_one, 0, NULL);
+}
 
 void server_free(server *s) {
     server_stop_accepting(s);
@@ -345,6 +377,7 @@ void server_free(server *s) {
     s->all = NULL;
     s->nall = s->allcap = 0;
     strmap_entry *e;
-    for (size_t i = 0; (e = strmap_next(&s->addrs, &i));) free(e->value);
+    for (size_t i = 0; (e = strmap_next(&s->addrs, &i));)
+        free(e->value);
     strmap_free(&s->addrs);
 }

@@ -40,13 +40,13 @@ typedef struct server_handlers {
 } server_handlers;
 
 typedef struct server_limits {
-    size_t max_message;       /* WebSocket message payload cap (64 KiB) */
-    size_t max_queued;        /* memory queued to one connection before it is dropped (16 MiB) */
-    size_t read_pause;        /* stop reading a connection above this much queued (1 MiB) */
-    size_t max_connections;   /* all sockets; at the cap the oldest not yet upgraded is dropped */
+    size_t max_message;     /* WebSocket message payload cap (64 KiB) */
+    size_t max_queued;      /* memory queued to one connection before it is dropped (16 MiB) */
+    size_t read_pause;      /* stop reading a connection above this much queued (1 MiB) */
+    size_t max_connections; /* all sockets; at the cap the oldest not yet upgraded is dropped */
     size_t max_pending_per_addr; /* sockets not yet upgraded per peer address (256) */
-    uint64_t handshake_ms;    /* a request must complete within this (also idle keep-alive) */
-    uint64_t ping_ms;         /* WebSocket silence before a ping; twice = dead (0 = never) */
+    uint64_t handshake_ms;       /* a request must complete within this (also idle keep-alive) */
+    uint64_t ping_ms;            /* WebSocket silence before a ping; twice = dead (0 = never) */
 } server_limits;
 
 /* Fills the defaults above (max_connections: 100,000). */
@@ -61,25 +61,25 @@ struct server_addr {
 struct server {
     uv_loop_t *loop;
     uv_tcp_t listener;
-    uv_check_t turn_end;    /* the end-of-turn work described above */
-    uv_timer_t sweeper;     /* once a second: timeouts and pings */
+    uv_check_t turn_end; /* the end-of-turn work described above */
+    uv_timer_t sweeper;  /* once a second: timeouts and pings */
     server_handlers h;
     server_limits lim;
-    conn *dirty;            /* connections with queued frames */
-    conn *doomed;           /* aborted, to be closed at the end of the turn */
-    conn *resumed;          /* held input to parse at the end of the turn */
+    conn *dirty;                     /* connections with queued frames */
+    conn *doomed;                    /* aborted, to be closed at the end of the turn */
+    conn *resumed;                   /* held input to parse at the end of the turn */
     conn *http_oldest, *http_newest; /* HTTP-state connections, oldest first */
-    conn **all;             /* every live conn */
+    conn **all;                      /* every live conn */
     size_t nall, allcap;
-    strmap addrs;           /* ip -> server_addr* */
-    uint64_t refused;       /* connections refused or evicted by the caps */
-    int port;               /* bound port */
+    strmap addrs;     /* ip -> server_addr* */
+    uint64_t refused; /* connections refused or evicted by the caps */
+    int port;         /* bound port */
     int listening;
 };
 
 /* Binds host:port (port 0 = any free port; s->port tells). 0 or -errno. */
-int server_start(server *s, uv_loop_t *loop, const char *host, int port,
-                 const server_handlers *h, const server_limits *lim);
+int server_start(server *s, uv_loop_t *loop, const char *host, int port, const server_handlers *h,
+                 const server_limits *lim);
 /* Stops accepting new connections. */
 void server_stop_accepting(server *s);
 /* Closes every WebSocket with `code` and drops HTTP connections. */

@@ -70,7 +70,8 @@ static int own_append(wire *w, const char *data, size_t len) {
     if (need > keep_cap(w)) return -1;
     if (need > w->own_cap) {
         size_t ncap = w->own_cap ? w->own_cap : 1024;
-        while (ncap < need) ncap *= 2;
+        while (ncap < need)
+            ncap *= 2;
         char *n = xmalloc(ncap);
         size_t keep = w->own_len;
         if (keep) memcpy(n, w->own, keep);
@@ -122,8 +123,10 @@ static size_t avail(wire *w, char **buf) {
 }
 
 static void consume(wire *w, size_t n) {
-    if (w->own_off < w->own_len) w->own_off += n;
-    else w->lent_off += n;
+    if (w->own_off < w->own_len)
+        w->own_off += n;
+    else
+        w->lent_off += n;
 }
 
 static wire_event_kind stop_with(wire *w, wire_event *ev, wire_event_kind kind, uint16_t code,
@@ -257,14 +260,17 @@ wire_event_kind wire_next(wire *w, wire_event *ev) {
     drop_done_msg(w);
     memset(ev, 0, sizeof(*ev));
     switch (w->mode) {
-    case WIRE_HTTP: return next_http(w, ev);
-    case WIRE_WS: return next_ws(w, ev);
+    case WIRE_HTTP:
+        return next_http(w, ev);
+    case WIRE_WS:
+        return next_ws(w, ev);
     case WIRE_STOPPED: {
         char *buf;
         consume(w, avail(w, &buf)); /* discard */
         return WIRE_IDLE;
     }
-    default: return WIRE_IDLE; /* held */
+    default:
+        return WIRE_IDLE; /* held */
     }
 }
 
@@ -296,4 +302,6 @@ size_t wire_buffered(const wire *w) {
     return n;
 }
 
-int wire_has_input(const wire *w) { return w->own_off < w->own_len; }
+int wire_has_input(const wire *w) {
+    return w->own_off < w->own_len;
+}

@@ -53,8 +53,8 @@ typedef enum wire_event_kind {
 
 typedef struct wire_event {
     wire_event_kind kind;
-    http_req *req;      /* REQUEST, UPGRADE: owned by the wire, valid until released */
-    const char *data;   /* TEXT, PING, PONG */
+    http_req *req;    /* REQUEST, UPGRADE: owned by the wire, valid until released */
+    const char *data; /* TEXT, PING, PONG */
     size_t len;
     uint16_t code;      /* BAD_REQUEST: status; CLOSE, VIOLATION: close code */
     const char *reason; /* BAD_REQUEST, VIOLATION: a static sentence */
@@ -62,8 +62,8 @@ typedef struct wire_event {
 
 typedef struct wire {
     wire_mode mode;
-    size_t max_message;  /* cap of one WebSocket message payload (reassembled) */
-    http_req *req;       /* while in HTTP modes (allocated on first use) */
+    size_t max_message; /* cap of one WebSocket message payload (reassembled) */
+    http_req *req;      /* while in HTTP modes (allocated on first use) */
     /* input lent by wire_feed */
     char *lent;
     size_t lent_len, lent_off;
@@ -73,9 +73,9 @@ typedef struct wire {
     /* a fragmented message being reassembled */
     char *msg;
     size_t msg_len;
-    int msg_op;          /* 0 = none in progress */
+    int msg_op; /* 0 = none in progress */
     uint32_t utf8_state;
-    char *done_msg;      /* the last reassembled message handed out (freed on the next call) */
+    char *done_msg; /* the last reassembled message handed out (freed on the next call) */
 } wire;
 
 /* Starts in WIRE_HTTP. */

@@ -14,8 +14,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-static int ws_known_opcode(int op)
-{
+static int ws_known_opcode(int op) {
     switch (op) {
     case WS_OP_CONT:
     case WS_OP_TEXT:
@@ -35,10 +34,8 @@ static int ws_known_opcode(int op)
  * without waiting for the rest of the header.
  */
 int ws_parse_header(const uint8_t *buf, size_t len, int from_client, uint64_t max_payload,
-                    ws_header *h)
-{
-    if (len < 1)
-        return WS_INCOMPLETE;
+                    ws_header *h) {
+    if (len < 1) return WS_INCOMPLETE;
 
     uint8_t b0 = buf[0];
     int fin = b0 >> 7;
@@ -46,43 +43,33 @@ int ws_parse_header(const uint8_t *buf, size_t len, int from_client, uint64_t ma
     int control = (opcode & 0x08) != 0;
     if (b0 & 0x70) /* RSV1..3: no extension is negotiated */
         return WS_ERR_PROTOCOL;
-    if (!ws_known_opcode(opcode))
-        return WS_ERR_PROTOCOL;
-    if (control && !fin)
-        return WS_ERR_PROTOCOL;
-    if (len < 2)
-        return WS_INCOMPLETE;
+    if (!ws_known_opcode(opcode)) return WS_ERR_PROTOCOL;
+    if (control && !fin) return WS_ERR_PROTOCOL;
+    if (len < 2) return WS_INCOMPLETE;
 
     uint8_t b1 = buf[1];
     int masked = b1 >> 7;
     uint64_t plen = b1 & 0x7F;
-    if (masked != (from_client != 0))
-        return WS_ERR_PROTOCOL;
-    if (control && plen > 125)
-        return WS_ERR_PROTOCOL;
+    if (masked != (from_client != 0)) return WS_ERR_PROTOCOL;
+    if (control && plen > 125) return WS_ERR_PROTOCOL;
 
     size_t pos = 2;
     if (plen == 126) {
-        if (len < 4)
-            return WS_INCOMPLETE;
+        if (len < 4) return WS_INCOMPLETE;
         plen = (uint64_t)buf[2] << 8 | buf[3];
         pos = 4;
     } else if (plen == 127) {
-        if (len < 10)
-            return WS_INCOMPLETE;
+        if (len < 10) return WS_INCOMPLETE;
         plen = 0;
         for (int i = 0; i < 8; i++)
             plen = plen << 8 | buf[2 + i];
-        if (plen >> 63)
-            return WS_ERR_PROTOCOL;
+        if (plen >> 63) return WS_ERR_PROTOCOL;
         pos = 10;
     }
-    if (plen > max_payload)
-        return WS_ERR_TOO_BIG;
+    if (plen > max_payload) return WS_ERR_TOO_BIG;
 
     if (masked) {
-        if (len < pos + 4)
-            return WS_INCOMPLETE;
+        if (len < pos + 4) return WS_INCOMPLETE;
         memcpy(h->mask, buf + pos, 4);
         pos += 4;
     } else {
@@ -95,8 +82,7 @@ int ws_parse_header(const uint8_t *buf, size_t len, int from_client, uint64_t ma
     return (int)pos;
 }
 
-void ws_mask(uint8_t *data, size_t len, const uint8_t mask[4], uint64_t offset)
-{
+void ws_mask(uint8_t *data, size_t len, const uint8_t mask[4], uint64_t offset) {
     /* Rotate the key so key[0] applies to data[0]; eight bytes are two
      * whole key periods, so the phase is the same after each word. */
     uint8_t key[8];
@@ -117,8 +103,7 @@ void ws_mask(uint8_t *data, size_t len, const uint8_t mask[4], uint64_t offset)
 }
 
 size_t ws_write_header(uint8_t *out, int fin, int opcode, uint64_t payload_len,
-                       const uint8_t *mask)
-{
+                       const uint8_t *mask) {
     size_t n = 0;
     uint8_t mbit = mask ? 0x80 : 0;
 
@@ -141,10 +126,8 @@ size_t ws_write_header(uint8_t *out, int fin, int opcode, uint64_t payload_len,
     return n;
 }
 
-size_t ws_close_payload(uint8_t *out, uint16_t code, const char *reason)
-{
-    if (code == 0)
-        return 0;
+size_t ws_close_payload(uint8_t *out, uint16_t code, const char *reason) {
+    if (code == 0) return 0;
     out[0] = (uint8_t)(code >> 8);
     out[1] = (uint8_t)code;
 
@@ -156,36 +139,29 @@ size_t ws_close_payload(uint8_t *out, uint16_t code, const char *reason)
         while (n > 0 && ((uint8_t)reason[n] & 0xC0) == 0x80)
             n--;
     }
-    if (n)
-        memcpy(out + 2, reason, n);
+    if (n) memcpy(out + 2, reason, n);
     return 2 + n;
 }
 
-static int ws_close_code_valid(unsigned code)
-{
+static int ws_close_code_valid(unsigned code) {
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
            (code >= 3000 && code <= 4999);
 }
 
-int ws_parse_close(const uint8_t *payload, size_t len, uint16_t *code)
-{
+int ws_parse_close(const uint8_t *payload, size_t len, uint16_t *code) {
     if (len == 0) {
         *code = 1005; /* "no status received" */
         return 0;
     }
-    if (len == 1 || len > 125)
-        return CHATD_EINVAL;
+    if (len == 1 || len > 125) return CHATD_EINVAL;
     unsigned c = (unsigned)payload[0] << 8 | payload[1];
-    if (!ws_close_code_valid(c))
-        return CHATD_EINVAL;
-    if (!utf8_valid(payload + 2, len - 2))
-        return CHATD_EUTF8;
+    if (!ws_close_code_valid(c)) return CHATD_EINVAL;
+    if (!utf8_valid(payload + 2, len - 2)) return CHATD_EUTF8;
     *code = (uint16_t)c;
     return 0;
 }
 
-void ws_accept_key(const char *client_key, size_t key_len, char out[29])
-{
+void ws_accept_key(const char *client_key, size_t key_len, char out[29]) {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
@@ -206,28 +182,22 @@ void ws_accept_key(const char *client_key, size_t key_len, char out[29])
     EVP_EncodeBlock((unsigned char *)out, digest, 20); /* 28 chars + NUL */
 }
 
-bool ws_key_valid(const char *key, size_t len)
-{
+bool ws_key_valid(const char *key, size_t len) {
     /* base64 of 16 bytes: 22 significant characters, the last one carrying
      * only 2 bits (so one of A, Q, g, w), then "==". */
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (len != 24 || key[22] != '=' || key[23] != '=')
-        return 0;
+    if (len != 24 || key[22] != '=' || key[23] != '=') return 0;
     for (size_t i = 0; i < 22; i++)
-        if (!key[i] || !strchr(alphabet, key[i]))
-            return 0;
+        if (!key[i] || !strchr(alphabet, key[i])) return 0;
     return strchr("AQgw", key[21]) != NULL;
 }
 
-int ws_frame_text(rcbuf *b)
-{
-    if (b->hdr)
-        return 0;
+int ws_frame_text(rcbuf *b) {
+    if (b->hdr) return 0;
     uint8_t hdr[WS_MAX_HEADER];
     size_t n = ws_write_header(hdr, 1, WS_OP_TEXT, b->len, NULL);
-    if (n > b->head)
-        return -1;
+    if (n > b->head) return -1;
     memcpy(b->data + b->head - n, hdr, n);
     b->hdr = (uint16_t)n;
     return 0;

@@ -39,7 +39,7 @@ enum {
     WS_CLOSE_BAD_DATA = 1007, /* invalid UTF-8 */
     WS_CLOSE_POLICY = 1008,
     WS_CLOSE_TOO_BIG = 1009,
-    WS_CLOSE_AUTH = 3000,          /* /chat auth failure (compat) */
+    WS_CLOSE_AUTH = 3000, /* /chat auth failure (compat) */
     WS_CLOSE_PRESENCE_NOTOKEN = 4001,
     WS_CLOSE_PRESENCE_BADTOKEN = 4002,
 };

@@ -22,11 +22,16 @@ static void on_http(void *data, conn *c, http_req *req) {
     size_t plen = http_path_len(url);
 #define ROUTE(p) (plen == sizeof(p) - 1 && !memcmp(url, p, plen))
     int known = ROUTE("/metrics") || ROUTE("/health") || (ROUTE("/ready") && a->cfg.ready);
-    if (!known) conn_http_error(c, 404, "not_found", "the admin port serves /metrics, /health, /ready");
-    else if (req->method != HTTP_GET) conn_http_error(c, 405, "method_not_allowed", "GET only");
-    else if (ROUTE("/metrics")) ops_metrics(c);
-    else if (ROUTE("/health")) ops_health(c, a->cfg.role, a->cfg.started_ms);
-    else ready_handle(a->cfg.ready, c);
+    if (!known)
+        conn_http_error(c, 404, "not_found", "the admin port serves /metrics, /health, /ready");
+    else if (req->method != HTTP_GET)
+        conn_http_error(c, 405, "method_not_allowed", "GET only");
+    else if (ROUTE("/metrics"))
+        ops_metrics(c);
+    else if (ROUTE("/health"))
+        ops_health(c, a->cfg.role, a->cfg.started_ms);
+    else
+        ready_handle(a->cfg.ready, c);
 #undef ROUTE
 }
 
@@ -48,7 +53,9 @@ int admin_start(admin **out, uv_loop_t *loop, const char *host, int port, const 
     return server_start(&a->srv, loop, host, port, &h, &lim);
 }
 
-int admin_port(const admin *a) { return a->srv.port; }
+int admin_port(const admin *a) {
+    return a->srv.port;
+}
 
 void admin_abort(admin *a) {
     if (!a) return;

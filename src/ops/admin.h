@@ -19,9 +19,9 @@
 #include "ops/ready.h"
 
 typedef struct admin_config {
-    const char *role;     /* for /health; borrowed */
-    uint64_t started_ms;  /* clock_mono_ms() at start, for /health's uptime */
-    ready *ready;         /* borrowed; NULL: /ready answers 404 */
+    const char *role;    /* for /health; borrowed */
+    uint64_t started_ms; /* clock_mono_ms() at start, for /health's uptime */
+    ready *ready;        /* borrowed; NULL: /ready answers 404 */
 } admin_config;
 
 typedef struct admin admin;

@@ -116,8 +116,10 @@ static void run_probes(uv_work_t *w) {
     memset(r->scratch, 0, sizeof(r->scratch));
     if (r->cfg.sqlite_path || r->cfg.pg) {
         c[CHECK_STORE].used = 1;
-        if (r->cfg.sqlite_path) probe_sqlite(r->cfg.sqlite_path, &c[CHECK_STORE]);
-        else probe_pg(r->cfg.pg, &c[CHECK_STORE]);
+        if (r->cfg.sqlite_path)
+            probe_sqlite(r->cfg.sqlite_path, &c[CHECK_STORE]);
+        else
+            probe_pg(r->cfg.pg, &c[CHECK_STORE]);
     }
     if (r->cfg.redis) {
         c[CHECK_REDIS].used = 1;
@@ -143,14 +145,17 @@ static void answer(ready *r, conn *c) {
     }
     int ok = json_array_size(down) == 0;
     json_t *body = json_pack("{s:s,s:o}", "status", ok ? "ready" : "unavailable", "checks", checks);
-    if (ok) json_decref(down);
-    else json_object_set_new(body, "unavailable", down);
+    if (ok)
+        json_decref(down);
+    else
+        json_object_set_new(body, "unavailable", down);
     ops_respond_json(c, ok ? 200 : 503, body);
 }
 
 static void free_ready(ready *r) {
     if (r->kafka) rd_kafka_destroy(r->kafka);
-    for (size_t i = 0; i < r->nwaiting; i++) conn_unref(r->waiting[i]);
+    for (size_t i = 0; i < r->nwaiting; i++)
+        conn_unref(r->waiting[i]);
     free(r->waiting);
     free(r);
 }
@@ -210,6 +215,8 @@ void ready_handle(ready *r, conn *c) {
 
 void ready_free(ready *r) {
     if (!r) return;
-    if (r->running) r->freeing = 1;
-    else free_ready(r);
+    if (r->running)
+        r->freeing = 1;
+    else
+        free_ready(r);
 }

@@ -34,12 +34,12 @@
 #include "net/conn.h"
 
 typedef struct ready_config {
-    const char *sqlite_path;          /* the embedded store's database, or NULL */
-    const chatd_config *pg;           /* the store is PostgreSQL: --pg and --secrets, or NULL */
-    const redis_link_config *redis;   /* Redis this process uses, or NULL */
-    const kafka_link_config *kafka;   /* the Kafka bus, or NULL */
-    int bus_redis;                    /* the bus is Redis Streams (the redis check) */
-    const discovery_backend *dsb;     /* discovery, or NULL */
+    const char *sqlite_path;        /* the embedded store's database, or NULL */
+    const chatd_config *pg;         /* the store is PostgreSQL: --pg and --secrets, or NULL */
+    const redis_link_config *redis; /* Redis this process uses, or NULL */
+    const kafka_link_config *kafka; /* the Kafka bus, or NULL */
+    int bus_redis;                  /* the bus is Redis Streams (the redis check) */
+    const discovery_backend *dsb;   /* discovery, or NULL */
     discovery *disc;
 } ready_config;
 

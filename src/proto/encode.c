@@ -20,23 +20,22 @@
 #include <string.h>
 #include <time.h>
 
-
 static _Atomic uint64_t n_encodes;
 
-uint64_t enc_count(void) { return atomic_load_explicit(&n_encodes, memory_order_relaxed); }
+uint64_t enc_count(void) {
+    return atomic_load_explicit(&n_encodes, memory_order_relaxed);
+}
 
 /* ---- time ---- */
 
-static void put_digits(char *p, long v, int width)
-{
+static void put_digits(char *p, long v, int width) {
     for (int i = width - 1; i >= 0; i--) {
         p[i] = (char)('0' + v % 10);
         v /= 10;
     }
 }
 
-void enc_iso_time(int64_t ms, char out[25])
-{
+void enc_iso_time(int64_t ms, char out[25]) {
     int64_t secs = ms / 1000, frac = ms % 1000;
     if (frac < 0) { /* floor division for times before 1970 */
         frac += 1000;
@@ -65,58 +64,48 @@ void enc_iso_time(int64_t ms, char out[25])
  * UTF-8 already; should one not be, its non-ASCII bytes become '?' rather
  * than the field vanishing or the frame carrying invalid UTF-8 (close 1007).
  */
-static json_t *jstr(const char *s)
-{
-    if (!s)
-        return json_null();
+static json_t *jstr(const char *s) {
+    if (!s) return json_null();
     json_t *v = json_string(s);
-    if (v)
-        return v;
+    if (v) return v;
     char *copy = strdup(s);
-    if (!copy)
-        abort();
+    if (!copy) abort();
     for (char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
+        if ((unsigned char)*p >= 0x80) *p = '?';
     v = json_string(copy);
     free(copy);
     return v;
 }
 
-static json_t *jtime(int64_t ms)
-{
+static json_t *jtime(int64_t ms) {
     char iso[25];
     enc_iso_time(ms, iso);
     return json_string(iso);
 }
 
 /* A message id as a decimal string; 0 (none) becomes null. */
-static json_t *jid(uint64_t id)
-{
-    if (id == 0)
-        return json_null();
+static json_t *jid(uint64_t id) {
+    if (id == 0) return json_null();
     char buf[24];
     snprintf(buf, sizeof buf, "%" PRIu64, id);
     return json_string(buf);
 }
 
 /* The stored serialised metadata object; {} when absent or unparsable. */
-static json_t *jmetadata(const char *s)
-{
-    if (!s || strcmp(s, "{}") == 0)
-        return json_object();
+static json_t *jmetadata(const char *s) {
+    if (!s || strcmp(s, "{}") == 0) return json_object();
     json_t *v = json_loads(s, JSON_ALLOW_NUL, NULL);
-    if (v && json_is_object(v))
-        return v;
+    if (v && json_is_object(v)) return v;
     json_decref(v);
     return json_object();
 }
 
-static void set(json_t *obj, const char *key, json_t *v) { json_object_set_new(obj, key, v); }
+static void set(json_t *obj, const char *key, json_t *v) {
+    json_object_set_new(obj, key, v);
+}
 
 /* The Message object of PROTOCOL.md (without "type"). */
-static json_t *jmessage(const proto_msg *m, json_t *obj)
-{
+static json_t *jmessage(const proto_msg *m, json_t *obj) {
     set(obj, "channel_id", jstr(m->channel_id));
     set(obj, "message_id", jid(m->id));
     set(obj, "user_id", jstr(m->user_id));
@@ -125,21 +114,18 @@ static json_t *jmessage(const proto_msg *m, json_t *obj)
     set(obj, "created_at", jtime(m->created_ms));
     set(obj, "metadata", jmetadata(m->metadata));
     set(obj, "seq", json_integer(m->seq));
-    if (m->client_msg_id)
-        set(obj, "client_msg_id", jstr(m->client_msg_id));
+    if (m->client_msg_id) set(obj, "client_msg_id", jstr(m->client_msg_id));
     return obj;
 }
 
-static json_t *jmessages(const proto_msg *msgs, size_t n)
-{
+static json_t *jmessages(const proto_msg *msgs, size_t n) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, jmessage(&msgs[i], json_object()));
     return arr;
 }
 
-static json_t *typed(const char *type)
-{
+static json_t *typed(const char *type) {
     json_t *obj = json_object();
     set(obj, "type", json_string(type));
     return obj;
@@ -155,16 +141,14 @@ typedef struct scratch {
 #define SCRATCH_KEEP (256 * 1024)
 static _Thread_local scratch tls_scratch;
 
-static int scratch_append(const char *buf, size_t size, void *data)
-{
+static int scratch_append(const char *buf, size_t size, void *data) {
     scratch *s = data;
     if (s->len + size > s->cap) {
         size_t cap = s->cap ? s->cap : 4096;
         while (cap < s->len + size)
             cap *= 2;
         char *p = realloc(s->p, cap);
-        if (!p)
-            abort();
+        if (!p) abort();
         s->p = p;
         s->cap = cap;
     }
@@ -174,8 +158,7 @@ static int scratch_append(const char *buf, size_t size, void *data)
 }
 
 /* Dumps obj once (counted) into a payload rcbuf, and releases obj. */
-static rcbuf *finish(json_t *obj)
-{
+static rcbuf *finish(json_t *obj) {
     scratch *s = &tls_scratch;
     s->len = 0;
     atomic_fetch_add_explicit(&n_encodes, 1, memory_order_relaxed);
@@ -192,10 +175,11 @@ static rcbuf *finish(json_t *obj)
 
 /* ---- the frames ---- */
 
-rcbuf *enc_chat_message(const proto_msg *m) { return finish(jmessage(m, typed("chat_message"))); }
+rcbuf *enc_chat_message(const proto_msg *m) {
+    return finish(jmessage(m, typed("chat_message")));
+}
 
-rcbuf *enc_system(const proto_msg *m)
-{
+rcbuf *enc_system(const proto_msg *m) {
     json_t *obj = typed("system");
     set(obj, "channel_id", jstr(m->channel_id));
     set(obj, "content", jstr(m->content));
@@ -208,8 +192,7 @@ rcbuf *enc_system(const proto_msg *m)
     return finish(obj);
 }
 
-rcbuf *enc_error(const proto_error *e)
-{
+rcbuf *enc_error(const proto_error *e) {
     json_t *obj = typed("error");
     set(obj, "error", jstr(e->message));
     set(obj, "code", json_string(proto_code_name(e->code)));
@@ -217,8 +200,7 @@ rcbuf *enc_error(const proto_error *e)
     return finish(obj);
 }
 
-rcbuf *enc_channels_list(const char *user, const proto_channel_entry *e, size_t n)
-{
+rcbuf *enc_channels_list(const char *user, const proto_channel_entry *e, size_t n) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const proto_channel_entry *c = &e[i];
@@ -247,8 +229,7 @@ rcbuf *enc_channels_list(const char *user, const proto_channel_entry *e, size_t 
 
 rcbuf *enc_channel_created(const char *channel_id, int is_direct, int64_t created_ms,
                            const char *creator, const char *name, const char *const *participants,
-                           size_t n_participants)
-{
+                           size_t n_participants) {
     json_t *md = json_object();
     set(md, "creator_id", jstr(creator));
     set(md, "name", jstr(name ? name : ""));
@@ -267,8 +248,7 @@ rcbuf *enc_channel_created(const char *channel_id, int is_direct, int64_t create
 }
 
 rcbuf *enc_channel_joined(const char *channel_id, const proto_msg *msgs, size_t n_msgs,
-                          const proto_member *members, size_t n_members)
-{
+                          const proto_member *members, size_t n_members) {
     json_t *parts = json_array();
     for (size_t i = 0; i < n_members; i++) {
         json_t *p = json_object();
@@ -285,16 +265,14 @@ rcbuf *enc_channel_joined(const char *channel_id, const proto_msg *msgs, size_t 
     return finish(obj);
 }
 
-rcbuf *enc_channel_left(const char *channel_id)
-{
+rcbuf *enc_channel_left(const char *channel_id) {
     json_t *obj = typed("channel_left");
     set(obj, "channelId", jstr(channel_id));
     return finish(obj);
 }
 
 rcbuf *enc_channel_read(const char *channel_id, const char *user_id, uint64_t message_id,
-                        int64_t at_ms)
-{
+                        int64_t at_ms) {
     json_t *obj = typed("channel_read");
     set(obj, "channel_id", jstr(channel_id));
     set(obj, "user_id", jstr(user_id));
@@ -303,8 +281,7 @@ rcbuf *enc_channel_read(const char *channel_id, const char *user_id, uint64_t me
     return finish(obj);
 }
 
-rcbuf *enc_history(const char *channel_id, const proto_msg *msgs, size_t n, int has_more)
-{
+rcbuf *enc_history(const char *channel_id, const proto_msg *msgs, size_t n, int has_more) {
     json_t *obj = typed("history");
     set(obj, "channel_id", jstr(channel_id));
     set(obj, "messages", jmessages(msgs, n));
@@ -312,8 +289,7 @@ rcbuf *enc_history(const char *channel_id, const proto_msg *msgs, size_t n, int 
     return finish(obj);
 }
 
-rcbuf *enc_presence(const char *type, const enc_presence_entry *p, size_t n)
-{
+rcbuf *enc_presence(const char *type, const enc_presence_entry *p, size_t n) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
@@ -327,4 +303,6 @@ rcbuf *enc_presence(const char *type, const enc_presence_entry *p, size_t n)
     return finish(obj);
 }
 
-rcbuf *enc_raw(const char *json, size_t len) { return rcbuf_copy(json, len); }
+rcbuf *enc_raw(const char *json, size_t len) {
+    return rcbuf_copy(json, len);
+}

@@ -24,19 +24,16 @@
 #include <string.h>
 
 const char *const proto_code_names[PROTO_CODE_COUNT] = {
-    "bad_json", "unknown_type", "invalid_field", "not_found", "forbidden",
-    "too_large", "rate_limited", "unavailable", "internal",
+    "bad_json",  "unknown_type", "invalid_field", "not_found", "forbidden",
+    "too_large", "rate_limited", "unavailable",   "internal",
 };
 
-const char *proto_code_name(proto_code c)
-{
-    if ((unsigned)c >= PROTO_CODE_COUNT)
-        return "internal";
+const char *proto_code_name(proto_code c) {
+    if ((unsigned)c >= PROTO_CODE_COUNT) return "internal";
     return proto_code_names[c];
 }
 
-void proto_limits_default(proto_limits *l)
-{
+void proto_limits_default(proto_limits *l) {
     l->max_content = 4000;
     l->max_name = 100;
     l->max_participants = 1000;
@@ -48,10 +45,8 @@ void proto_limits_default(proto_limits *l)
 
 /* ---- validation helpers ---- */
 
-bool proto_valid_username(const char *s, size_t len)
-{
-    if (!s || len < 1 || len > 32)
-        return 0;
+bool proto_valid_username(const char *s, size_t len) {
+    if (!s || len < 1 || len > 32) return 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -61,19 +56,15 @@ bool proto_valid_username(const char *s, size_t len)
     return 1;
 }
 
-static int is_hex(unsigned char c)
-{
+static int is_hex(unsigned char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-bool proto_valid_uuid(const char *s, size_t len)
-{
-    if (!s || len != 36)
-        return 0;
+bool proto_valid_uuid(const char *s, size_t len) {
+    if (!s || len != 36) return 0;
     for (size_t i = 0; i < 36; i++) {
         if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
+            if (s[i] != '-') return 0;
         } else if (!is_hex((unsigned char)s[i])) {
             return 0;
         }
@@ -81,17 +72,13 @@ bool proto_valid_uuid(const char *s, size_t len)
     return 1;
 }
 
-uint64_t proto_parse_id(const char *s, size_t len)
-{
-    if (!s || len < 1 || len > 20)
-        return 0;
+uint64_t proto_parse_id(const char *s, size_t len) {
+    if (!s || len < 1 || len > 20) return 0;
     uint64_t v = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
+        if (s[i] < '0' || s[i] > '9') return 0;
         unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return 0; /* overflow */
+        if (v > (UINT64_MAX - d) / 10) return 0; /* overflow */
         v = v * 10 + d;
     }
     return v;
@@ -100,8 +87,7 @@ uint64_t proto_parse_id(const char *s, size_t len)
 /* ---- error reporting ---- */
 
 /* Length of s[0..len) cut back so it does not end inside a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len)
-{
+static size_t utf8_cut(const char *s, size_t len) {
     size_t i = len;
     while (i > 0 && len - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
         i--;
@@ -112,18 +98,15 @@ static size_t utf8_cut(const char *s, size_t len)
     return (len - i + 1 >= need) ? len : i - 1;
 }
 
-static void copy_cut(char *dst, size_t cap, const char *src, size_t len)
-{
-    if (len >= cap)
-        len = cap - 1;
+static void copy_cut(char *dst, size_t cap, const char *src, size_t len) {
+    if (len >= cap) len = cap - 1;
     len = utf8_cut(src, len);
     memcpy(dst, src, len);
     dst[len] = '\0';
 }
 
 __attribute__((format(printf, 3, 4))) static int fail(proto_error *err, proto_code code,
-                                                       const char *fmt, ...)
-{
+                                                      const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
@@ -135,27 +118,24 @@ __attribute__((format(printf, 3, 4))) static int fail(proto_error *err, proto_co
 }
 
 /* A short, printable excerpt of a client string for an error message. */
-static const char *excerpt(const char *s, size_t len, char out[48])
-{
+static const char *excerpt(const char *s, size_t len, char out[48]) {
     size_t n = 0;
     for (size_t i = 0; i < len && n < 40; i++)
         out[n++] = (s[i] == '\0' || s[i] == '"' || s[i] == '\\' || (unsigned char)s[i] < 0x20)
-                       ? '?' : s[i];
+                       ? '?'
+                       : s[i];
     out[utf8_cut(out, n)] = '\0';
-    if (n == 40 && len > 40)
-        strcpy(out + strlen(out), "...");
+    if (n == 40 && len > 40) strcpy(out + strlen(out), "...");
     return out;
 }
 
 /* ---- pre-scan: depth and lone surrogates ---- */
 
-static int hex4(const char *p, unsigned *out)
-{
+static int hex4(const char *p, unsigned *out) {
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (!is_hex(c))
-            return 0;
+        if (!is_hex(c)) return 0;
         v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
     }
     *out = v;
@@ -167,8 +147,7 @@ static int hex4(const char *p, unsigned *out)
  * malloc'd copy of the payload with lone surrogate escapes turned into
  * \u0000 (the caller frees it).
  */
-static int prescan(const char *p, size_t len, int max_depth, char **fixed)
-{
+static int prescan(const char *p, size_t len, int max_depth, char **fixed) {
     int depth = 0, in_str = 0;
     *fixed = NULL;
     for (size_t i = 0; i < len; i++) {
@@ -183,8 +162,7 @@ static int prescan(const char *p, size_t len, int max_depth, char **fixed)
                     return -1;
                 }
             } else if (c == '}' || c == ']') {
-                if (depth > 0)
-                    depth--;
+                if (depth > 0) depth--;
             }
             continue;
         }
@@ -192,8 +170,7 @@ static int prescan(const char *p, size_t len, int max_depth, char **fixed)
             in_str = 0;
             continue;
         }
-        if (c != '\\')
-            continue;
+        if (c != '\\') continue;
         unsigned cp, lo;
         if (i + 5 < len && p[i + 1] == 'u' && hex4(p + i + 2, &cp)) {
             int lone = 0;
@@ -230,17 +207,17 @@ typedef struct ctx {
     proto_error *err;
 } ctx;
 
-static int is_absent(json_t *v) { return v == NULL || json_is_null(v); }
+static int is_absent(json_t *v) {
+    return v == NULL || json_is_null(v);
+}
 
 /* Required (opt=0) or optional string without NUL. *out NULL when absent. */
-static int get_str(ctx *c, const char *key, int opt, const char **out, size_t *len)
-{
+static int get_str(ctx *c, const char *key, int opt, const char **out, size_t *len) {
     json_t *v = json_object_get(c->root, key);
     *out = NULL;
     *len = 0;
     if (is_absent(v)) {
-        if (opt)
-            return 0;
+        if (opt) return 0;
         return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" is missing (a string is required)", key);
     }
     if (!json_is_string(v))
@@ -255,12 +232,10 @@ static int get_str(ctx *c, const char *key, int opt, const char **out, size_t *l
     return 0;
 }
 
-static int get_channel_id(ctx *c, char out[37])
-{
+static int get_channel_id(ctx *c, char out[37]) {
     const char *s;
     size_t n;
-    if (get_str(c, "channelId", 0, &s, &n) < 0)
-        return -1;
+    if (get_str(c, "channelId", 0, &s, &n) < 0) return -1;
     if (!proto_valid_uuid(s, n))
         return fail(c->err, PROTO_INVALID_FIELD,
                     "\"channelId\" must be a channel id (a UUID like "
@@ -272,15 +247,12 @@ static int get_channel_id(ctx *c, char out[37])
 }
 
 /* Optional decimal message id string; 0 when absent. */
-static int get_msg_id(ctx *c, const char *key, uint64_t *out)
-{
+static int get_msg_id(ctx *c, const char *key, uint64_t *out) {
     const char *s;
     size_t n;
     *out = 0;
-    if (get_str(c, key, 1, &s, &n) < 0)
-        return -1;
-    if (!s)
-        return 0;
+    if (get_str(c, key, 1, &s, &n) < 0) return -1;
+    if (!s) return 0;
     *out = proto_parse_id(s, n);
     if (*out == 0)
         return fail(c->err, PROTO_INVALID_FIELD,
@@ -293,22 +265,18 @@ typedef struct name_pos {
     size_t pos;
 } name_pos;
 
-static int cmp_name_pos(const void *a, const void *b)
-{
+static int cmp_name_pos(const void *a, const void *b) {
     const name_pos *x = a, *y = b;
     int r = strcmp(x->s, y->s);
     return r ? r : (x->pos < y->pos ? -1 : x->pos > y->pos);
 }
 
 /* Removes duplicates from v[0..n), keeping first occurrences in order. */
-static size_t dedupe(const char **v, size_t n)
-{
-    if (n < 2)
-        return n;
+static size_t dedupe(const char **v, size_t n) {
+    if (n < 2) return n;
     name_pos *np = malloc(n * sizeof *np);
     unsigned char *drop = calloc(n, 1);
-    if (!np || !drop)
-        abort();
+    if (!np || !drop) abort();
     for (size_t i = 0; i < n; i++)
         np[i] = (name_pos){v[i], i};
     qsort(np, n, sizeof *np, cmp_name_pos);
@@ -317,8 +285,7 @@ static size_t dedupe(const char **v, size_t n)
             drop[np[i].pos] = 1; /* sorted by (name, position): the first one stays */
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (!drop[i])
-            v[m++] = v[i];
+        if (!drop[i]) v[m++] = v[i];
     free(np);
     free(drop);
     return m;
@@ -329,27 +296,23 @@ static size_t dedupe(const char **v, size_t n)
  * error. Returns 0 and a malloc'd, de-duplicated array (NULL when empty).
  */
 static int get_user_list(ctx *c, const char *key, int opt, size_t max, const char ***out,
-                         size_t *n_out)
-{
+                         size_t *n_out) {
     json_t *arr = json_object_get(c->root, key);
     *out = NULL;
     *n_out = 0;
     if (is_absent(arr)) {
-        if (opt)
-            return 0;
+        if (opt) return 0;
         return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" is missing (an array of usernames)", key);
     }
     if (!json_is_array(arr))
         return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" must be an array of usernames", key);
     size_t n = json_array_size(arr);
     if (n > max)
-        return fail(c->err, PROTO_TOO_LARGE, "\"%s\" has %zu entries; at most %zu are allowed",
-                    key, n, max);
-    if (n == 0)
-        return 0;
+        return fail(c->err, PROTO_TOO_LARGE, "\"%s\" has %zu entries; at most %zu are allowed", key,
+                    n, max);
+    if (n == 0) return 0;
     const char **v = malloc(n * sizeof *v);
-    if (!v)
-        abort();
+    if (!v) abort();
     char bad[140] = "";
     size_t bad_len = 0, n_bad = 0;
     int more = 0; /* some invalid names did not fit in `bad` */
@@ -389,23 +352,19 @@ static int get_user_list(ctx *c, const char *key, int opt, size_t max, const cha
 
 /* ---- one decoder per type ---- */
 
-static int dec_create(ctx *c, request *r)
-{
+static int dec_create(ctx *c, request *r) {
     const char *kind, *name;
     size_t kind_len, name_len;
-    if (get_str(c, "kind", 1, &kind, &kind_len) < 0)
-        return -1;
+    if (get_str(c, "kind", 1, &kind, &kind_len) < 0) return -1;
     if (kind && strcmp(kind, "group") != 0 && strcmp(kind, "direct") != 0)
         return fail(c->err, PROTO_INVALID_FIELD, "\"kind\" must be \"group\" or \"direct\"");
     r->u.create.is_direct = kind && strcmp(kind, "direct") == 0;
 
-    if (get_str(c, "name", 1, &name, &name_len) < 0)
-        return -1;
+    if (get_str(c, "name", 1, &name, &name_len) < 0) return -1;
     if (name && name_len > c->lim->max_name)
         return fail(c->err, PROTO_TOO_LARGE, "\"name\" is %zu bytes; at most %zu are allowed",
                     name_len, c->lim->max_name);
-    if (name && name_len == 0)
-        name = NULL;
+    if (name && name_len == 0) name = NULL;
     if (!name && !r->u.create.is_direct)
         return fail(c->err, PROTO_INVALID_FIELD,
                     "\"name\" is missing or empty (a group channel needs a name)");
@@ -427,8 +386,7 @@ static int dec_create(ctx *c, request *r)
 
 /* 1 when any string inside v contains a NUL (a \u0000, or a lone surrogate
  * rewritten by prescan). Depth is bounded by the prescan. */
-static int has_nul(json_t *v)
-{
+static int has_nul(json_t *v) {
     const char *key;
     json_t *e;
     size_t i;
@@ -437,14 +395,12 @@ static int has_nul(json_t *v)
         return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
     case JSON_OBJECT:
         json_object_foreach(v, key, e) {
-            if (has_nul(e))
-                return 1;
+            if (has_nul(e)) return 1;
         }
         return 0;
     case JSON_ARRAY:
         json_array_foreach(v, i, e) {
-            if (has_nul(e))
-                return 1;
+            if (has_nul(e)) return 1;
         }
         return 0;
     default:
@@ -452,24 +408,20 @@ static int has_nul(json_t *v)
     }
 }
 
-static int dec_chat(ctx *c, request *r)
-{
+static int dec_chat(ctx *c, request *r) {
     const char *s;
     size_t n;
     if (get_channel_id(c, r->u.chat.channel_id) < 0 || get_str(c, "content", 0, &s, &n) < 0)
         return -1;
-    if (n == 0)
-        return fail(c->err, PROTO_INVALID_FIELD, "\"content\" is empty");
+    if (n == 0) return fail(c->err, PROTO_INVALID_FIELD, "\"content\" is empty");
     if (n > c->lim->max_content)
-        return fail(c->err, PROTO_TOO_LARGE, "\"content\" is %zu bytes; at most %zu are allowed",
-                    n, c->lim->max_content);
+        return fail(c->err, PROTO_TOO_LARGE, "\"content\" is %zu bytes; at most %zu are allowed", n,
+                    c->lim->max_content);
     r->u.chat.content = s;
     r->u.chat.content_len = n;
 
-    if (get_str(c, "client_msg_id", 1, &s, &n) < 0)
-        return -1;
-    if (s && n == 0)
-        return fail(c->err, PROTO_INVALID_FIELD, "\"client_msg_id\" is empty");
+    if (get_str(c, "client_msg_id", 1, &s, &n) < 0) return -1;
+    if (s && n == 0) return fail(c->err, PROTO_INVALID_FIELD, "\"client_msg_id\" is empty");
     if (s && n > c->lim->max_client_msg_id)
         return fail(c->err, PROTO_TOO_LARGE,
                     "\"client_msg_id\" is %zu bytes; at most %zu are allowed", n,
@@ -495,20 +447,17 @@ static int dec_chat(ctx *c, request *r)
                         c->lim->max_metadata);
         }
     }
-    if (!r->u.chat.metadata)
-        abort(); /* out of memory */
+    if (!r->u.chat.metadata) abort(); /* out of memory */
     return 0;
 }
 
-static int dec_history(ctx *c, request *r)
-{
+static int dec_history(ctx *c, request *r) {
     if (get_channel_id(c, r->u.history.channel_id) < 0 ||
         get_msg_id(c, "before", &r->u.history.before) < 0 ||
         get_msg_id(c, "after", &r->u.history.after) < 0)
         return -1;
     if (r->u.history.before && r->u.history.after)
-        return fail(c->err, PROTO_INVALID_FIELD,
-                    "\"before\" and \"after\" cannot both be given");
+        return fail(c->err, PROTO_INVALID_FIELD, "\"before\" and \"after\" cannot both be given");
     json_t *lim = json_object_get(c->root, "limit");
     r->u.history.limit = 50;
     if (!is_absent(lim)) {
@@ -520,14 +469,11 @@ static int dec_history(ctx *c, request *r)
     return 0;
 }
 
-static int dec_status(ctx *c, request *r)
-{
+static int dec_status(ctx *c, request *r) {
     const char *s;
     size_t n;
-    if (get_str(c, "status", 0, &s, &n) < 0)
-        return -1;
-    if (proto_status_parse(s, n, &r->u.status.status) == 0)
-        return 0;
+    if (get_str(c, "status", 0, &s, &n) < 0) return -1;
+    if (proto_status_parse(s, n, &r->u.status.status) == 0) return 0;
     return fail(c->err, PROTO_INVALID_FIELD,
                 "\"status\" must be one of online, away, busy, offline");
 }
@@ -539,19 +485,14 @@ static const struct {
     req_type type;
     int chat, presence; /* valid on that endpoint */
 } types[] = {
-    {"create_channel", REQ_CREATE_CHANNEL, 1, 0},
-    {"join_channel", REQ_JOIN_CHANNEL, 1, 0},
-    {"leave_channel", REQ_LEAVE_CHANNEL, 1, 0},
-    {"chat_message", REQ_CHAT_MESSAGE, 1, 0},
-    {"mark_channel_read", REQ_MARK_READ, 1, 0},
-    {"fetch_history", REQ_FETCH_HISTORY, 1, 0},
-    {"status_update", REQ_STATUS_UPDATE, 0, 1},
-    {"heartbeat", REQ_HEARTBEAT, 1, 1},
+    {"create_channel", REQ_CREATE_CHANNEL, 1, 0}, {"join_channel", REQ_JOIN_CHANNEL, 1, 0},
+    {"leave_channel", REQ_LEAVE_CHANNEL, 1, 0},   {"chat_message", REQ_CHAT_MESSAGE, 1, 0},
+    {"mark_channel_read", REQ_MARK_READ, 1, 0},   {"fetch_history", REQ_FETCH_HISTORY, 1, 0},
+    {"status_update", REQ_STATUS_UPDATE, 0, 1},   {"heartbeat", REQ_HEARTBEAT, 1, 1},
     {"subscribe", REQ_SUBSCRIBE, 0, 1},
 };
 
-static int dec_body(ctx *c, request *r)
-{
+static int dec_body(ctx *c, request *r) {
     switch (r->type) {
     case REQ_CREATE_CHANNEL:
         return dec_create(c, r);
@@ -561,8 +502,7 @@ static int dec_body(ctx *c, request *r)
     case REQ_CHAT_MESSAGE:
         return dec_chat(c, r);
     case REQ_MARK_READ:
-        if (get_channel_id(c, r->u.mark_read.channel_id) < 0)
-            return -1;
+        if (get_channel_id(c, r->u.mark_read.channel_id) < 0) return -1;
         return get_msg_id(c, "message_id", &r->u.mark_read.message_id);
     case REQ_FETCH_HISTORY:
         return dec_history(c, r);
@@ -578,8 +518,7 @@ static int dec_body(ctx *c, request *r)
 }
 
 int request_decode(const char *payload, size_t len, proto_endpoint ep, const proto_limits *lim,
-                   request *req, proto_error *err)
-{
+                   request *req, proto_error *err) {
     proto_limits defaults;
     if (!lim) {
         proto_limits_default(&defaults);
@@ -615,8 +554,7 @@ int request_decode(const char *payload, size_t len, proto_endpoint ep, const pro
     copy_cut(err->request_type, sizeof err->request_type, tname, tlen);
     size_t i;
     for (i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(tname, types[i].name) == 0)
-            break;
+        if (strcmp(tname, types[i].name) == 0) break;
     if (i == sizeof types / sizeof types[0] ||
         !(ep == PROTO_EP_CHAT ? types[i].chat : types[i].presence)) {
         char ex[48];
@@ -635,10 +573,8 @@ int request_decode(const char *payload, size_t len, proto_endpoint ep, const pro
     return 0;
 }
 
-void request_free(request *req)
-{
-    if (!req || !req->root__)
-        return;
+void request_free(request *req) {
+    if (!req || !req->root__) return;
     switch (req->type) {
     case REQ_CREATE_CHANNEL:
         free(req->u.create.participants);
@@ -656,12 +592,10 @@ void request_free(request *req)
     memset(req, 0, sizeof *req);
 }
 
-void request_peek_type(const char *payload, size_t len, char *out, size_t cap)
-{
+void request_peek_type(const char *payload, size_t len, char *out, size_t cap) {
     request r;
     proto_error e;
-    if (cap == 0)
-        return;
+    if (cap == 0) return;
     /* The decoder fills request_type as soon as it has read "type", even
      * when the rest of the frame is wrong. */
     if (request_decode(payload, len, PROTO_EP_CHAT, NULL, &r, &e) == 0) {

@@ -38,13 +38,13 @@ const char *proto_code_name(proto_code c);
 extern const char *const proto_code_names[PROTO_CODE_COUNT];
 
 typedef struct proto_limits {
-    size_t max_content;      /* bytes, default 4000 */
-    size_t max_name;         /* bytes, default 100 */
-    size_t max_participants; /* default 1000 */
-    size_t max_metadata;     /* serialised bytes, default 4096 */
-    size_t max_client_msg_id;/* bytes, default 128 */
-    size_t max_subscribe;    /* userIds per subscribe, default 1000 */
-    int max_depth;           /* JSON nesting, default 16 */
+    size_t max_content;       /* bytes, default 4000 */
+    size_t max_name;          /* bytes, default 100 */
+    size_t max_participants;  /* default 1000 */
+    size_t max_metadata;      /* serialised bytes, default 4096 */
+    size_t max_client_msg_id; /* bytes, default 128 */
+    size_t max_subscribe;     /* userIds per subscribe, default 1000 */
+    int max_depth;            /* JSON nesting, default 16 */
 } proto_limits;
 
 void proto_limits_default(proto_limits *l);
@@ -56,43 +56,56 @@ typedef enum req_type {
     REQ_CHAT_MESSAGE,
     REQ_MARK_READ,
     REQ_FETCH_HISTORY,
-    REQ_STATUS_UPDATE,  /* presence endpoint */
-    REQ_HEARTBEAT,      /* presence endpoint (also accepted on chat) */
-    REQ_SUBSCRIBE,      /* presence endpoint */
+    REQ_STATUS_UPDATE, /* presence endpoint */
+    REQ_HEARTBEAT,     /* presence endpoint (also accepted on chat) */
+    REQ_SUBSCRIBE,     /* presence endpoint */
 } req_type;
-
 
 typedef struct request {
     req_type type;
-    const char *type_name;      /* the "type" string as sent */
+    const char *type_name; /* the "type" string as sent */
     json_t *root__;
     union {
         struct {
-            const char *name;       /* NULL when absent or "" (allowed for direct only) */
+            const char *name;          /* NULL when absent or "" (allowed for direct only) */
             const char **participants; /* malloc'd array of pointers into root__ */
-            size_t n_participants;  /* as sent, duplicates removed, creator may appear */
+            size_t n_participants;     /* as sent, duplicates removed, creator may appear */
             int is_direct;
         } create;
-        struct { char channel_id[37]; } channel; /* join, leave */
+        struct {
+            char channel_id[37];
+        } channel; /* join, leave */
         struct {
             char channel_id[37];
             const char *content;
             size_t content_len;
-            char *metadata;         /* serialised compact JSON object, malloc'd; "{}" default */
+            char *metadata;            /* serialised compact JSON object, malloc'd; "{}" default */
             const char *client_msg_id; /* NULL when absent */
         } chat;
-        struct { char channel_id[37]; uint64_t message_id; /* 0 = latest */ } mark_read;
-        struct { char channel_id[37]; uint64_t before, after; int limit; } history;
-        struct { proto_status status; } status;
-        struct { const char **user_ids; size_t n; } subscribe;
+        struct {
+            char channel_id[37];
+            uint64_t message_id; /* 0 = latest */
+        } mark_read;
+        struct {
+            char channel_id[37];
+            uint64_t before, after;
+            int limit;
+        } history;
+        struct {
+            proto_status status;
+        } status;
+        struct {
+            const char **user_ids;
+            size_t n;
+        } subscribe;
     } u;
 } request;
 
 typedef struct proto_error {
     proto_code code;
-    char message[256];          /* human sentence naming the problem */
-    char request_type[64];      /* the frame's "type" when it was a string (even an
-                                   unknown one; cut to fit), else "" */
+    char message[256];     /* human sentence naming the problem */
+    char request_type[64]; /* the frame's "type" when it was a string (even an
+                              unknown one; cut to fit), else "" */
 } proto_error;
 
 /*

@@ -30,27 +30,27 @@ int proto_status_parse(const char *s, size_t len, proto_status *out);
 
 /* A user's presence as some store last knew it. */
 typedef struct proto_presence {
-    int known;             /* 0: the store has nothing for this user */
+    int known; /* 0: the store has nothing for this user */
     proto_status status;
-    int64_t seen_ms;       /* when that status was seen */
+    int64_t seen_ms; /* when that status was seen */
 } proto_presence;
 
 /* One message (or system notice), as stored and as sent. Strings are
  * NUL-terminated. */
 typedef struct proto_msg {
-    uint64_t id;           /* Snowflake, assigned by the caller before APPEND */
-    int64_t seq;           /* per-channel 1,2,3.. assigned by the store at commit */
-    int64_t created_ms;    /* ms since epoch */
-    char channel_id[37];   /* UUID text */
-    char *user_id;         /* sender; "system" for notices */
+    uint64_t id;         /* Snowflake, assigned by the caller before APPEND */
+    int64_t seq;         /* per-channel 1,2,3.. assigned by the store at commit */
+    int64_t created_ms;  /* ms since epoch */
+    char channel_id[37]; /* UUID text */
+    char *user_id;       /* sender; "system" for notices */
     char *content;
-    char *metadata;        /* serialised JSON object, "{}" when none */
-    char *client_msg_id;   /* NULL when the sender gave none */
+    char *metadata;      /* serialised JSON object, "{}" when none */
+    char *client_msg_id; /* NULL when the sender gave none */
 } proto_msg;
 
 typedef struct proto_member {
     char *user_id;
-    int is_admin;          /* role: admin (creator) or member */
+    int is_admin; /* role: admin (creator) or member */
     int64_t joined_ms;
 } proto_member;
 
@@ -64,8 +64,8 @@ typedef struct proto_channel_entry {
     uint64_t last_message_id;      /* 0 = channel empty */
     int64_t unread_count;          /* others' non-system messages after the mark */
     int64_t member_count;
-    char **participants;           /* the first members to join (a bounded page), the
-                                      user among them or not */
+    char **participants; /* the first members to join (a bounded page), the
+                            user among them or not */
     size_t n_participants;
 } proto_channel_entry;
 

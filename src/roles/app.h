@@ -42,7 +42,7 @@ struct app {
     const char *role;
     uv_loop_t *loop;
     unsigned node_id;
-    keyring *keys;                /* JWT keys (current + previous) */
+    keyring *keys; /* JWT keys (current + previous) */
     uint64_t started_ms;
 
     const store_backend *sb;
@@ -57,19 +57,19 @@ struct app {
     discovery *disc;
 
     server srv;
-    int serving;                  /* server_start succeeded */
-    int endpoints;                /* APP_EP_* served by the server */
-    ready *ready;                 /* /ready probes */
-    char *ready_path;             /* the SQLite database they probe (owned) */
-    admin *admin;                 /* --admin-port listener, or NULL */
+    int serving;      /* server_start succeeded */
+    int endpoints;    /* APP_EP_* served by the server */
+    ready *ready;     /* /ready probes */
+    char *ready_path; /* the SQLite database they probe (owned) */
+    admin *admin;     /* --admin-port listener, or NULL */
 
-    void (*on_tick)(app *a);      /* the role's periodic work (1 s), may be NULL */
-    void (*on_stop)(app *a);      /* the role's own clean-up, before the store closes */
+    void (*on_tick)(app *a); /* the role's periodic work (1 s), may be NULL */
+    void (*on_stop)(app *a); /* the role's own clean-up, before the store closes */
     void *role_data;
 
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t tick;
-    uv_check_t turn_end;          /* the domain's end-of-turn work (domain_flush) */
+    uv_check_t turn_end; /* the domain's end-of-turn work (domain_flush) */
     int stopping;
     uint64_t stop_deadline;
 };

@@ -29,7 +29,9 @@ void app__domain_config(const app *a, domain_config *dcfg) {
 
 void app__api_config(const app *a, api_config *acfg) {
     const chatd_config *cfg = a->cfg;
-    *acfg = (api_config){.keys = a->keys, .token_ttl_s = cfg->token_ttl_s, .role = a->role,
+    *acfg = (api_config){.keys = a->keys,
+                         .token_ttl_s = cfg->token_ttl_s,
+                         .role = a->role,
                          .web = {cfg->web_root, cfg->no_web}};
     password_params_default(&acfg->pw);
     acfg->max_hash_queue = cfg->max_hash_queue;

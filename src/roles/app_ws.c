@@ -26,11 +26,15 @@ typedef struct ws_session {
     char user[TOKEN_USERNAME_MAX + 1];
 } ws_session;
 
-static void sess_send(session *s, rcbuf *f) { conn_send_text(((ws_session *)s)->c, f); }
+static void sess_send(session *s, rcbuf *f) {
+    conn_send_text(((ws_session *)s)->c, f);
+}
 static void sess_close(session *s, uint16_t code, const char *reason) {
     conn_close_ws(((ws_session *)s)->c, code, reason);
 }
-static void sess_hold(session *s) { ((ws_session *)s)->refs++; }
+static void sess_hold(session *s) {
+    ((ws_session *)s)->refs++;
+}
 static void sess_release(session *s) {
     ws_session *w = (ws_session *)s;
     if (--w->refs) return;
@@ -43,8 +47,8 @@ static const session_io sess_io = {sess_send, sess_close, sess_hold, sess_releas
 static void refuse(conn *c, int ep, int missing) {
     conn_ws_accept(c, ep);
     uint16_t code = ep == PROTO_EP_CHAT ? WS_CLOSE_AUTH
-                    : missing     ? WS_CLOSE_PRESENCE_NOTOKEN
-                                  : WS_CLOSE_PRESENCE_BADTOKEN;
+                    : missing           ? WS_CLOSE_PRESENCE_NOTOKEN
+                                        : WS_CLOSE_PRESENCE_BADTOKEN;
     conn_close_ws(c, code, missing ? "No authentication token provided" : "Authentication failed");
 }
 
@@ -81,10 +85,11 @@ static void user_checked(void *data, int exists) {
         c->user = w;
         conn_ws_accept(c, p->ep);
         if (c->user == w && c->state == CONN_WS) {
-            log_event(LOG_DEBUG,
-                      LOG_FIELDS(LOG_STR("user", w->user), LOG_STR("addr", conn_peer(c)),
-                                 LOG_STR("endpoint", p->ep == PROTO_EP_PRESENCE ? "presence" : "chat")),
-                      "WebSocket open");
+            log_event(
+                LOG_DEBUG,
+                LOG_FIELDS(LOG_STR("user", w->user), LOG_STR("addr", conn_peer(c)),
+                           LOG_STR("endpoint", p->ep == PROTO_EP_PRESENCE ? "presence" : "chat")),
+                "WebSocket open");
             domain_session_open(p->a->dom, &w->s, w->user, p->ep == PROTO_EP_PRESENCE);
             if (p->a->um && p->ep == PROTO_EP_CHAT) usermap_add(p->a->um, w->user, p->a->node_id);
         }
@@ -107,7 +112,8 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
     }
     /* A browser page of another origin (--allowed-origins). */
     if (!origin_allowed(a->cfg->allowed_origins, req->origin, req->host)) {
-        log_event(LOG_INFO, LOG_FIELDS(LOG_STR("origin", req->origin), LOG_STR("addr", conn_peer(c))),
+        log_event(LOG_INFO,
+                  LOG_FIELDS(LOG_STR("origin", req->origin), LOG_STR("addr", conn_peer(c))),
                   "WebSocket refused: origin not allowed");
         conn_http_error(c, 403, "forbidden", "this page's origin may not open WebSockets here");
         return;
@@ -133,8 +139,7 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
         have = token[0] != '\0';
     }
     pending_upgrade *p = xcalloc(1, sizeof(*p));
-    int rc = have  ? keyring_verify(a->keys, token, clock_now_ms() / 1000, p->user,
-                                    sizeof(p->user))
+    int rc = have  ? keyring_verify(a->keys, token, clock_now_ms() / 1000, p->user, sizeof(p->user))
              : bad ? TOKEN_EINVALID
                    : TOKEN_EMISSING;
     explicit_bzero(token, sizeof(token));
@@ -154,7 +159,9 @@ static void on_ws_upgrade(void *data, conn *c, http_req *req) {
     domain_user_lookup(a->dom, p->user, user_checked, p); /* at once when known */
 }
 
-static void on_http(void *data, conn *c, http_req *req) { api_handle(((app *)data)->api, c, req); }
+static void on_http(void *data, conn *c, http_req *req) {
+    api_handle(((app *)data)->api, c, req);
+}
 
 static void on_ws_message(void *data, conn *c, const char *payload, size_t len) {
     if (c->user) domain_session_message(((app *)data)->dom, c->user, payload, len);

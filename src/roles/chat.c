@@ -58,8 +58,7 @@ static int run_ws_server(const chatd_config *cfg, int endpoint) {
     app_init(&a, cfg, endpoint == APP_EP_CHAT ? "chat" : "presence");
     /* Redis: the user map (only chat servers add users: it routes
      * deliveries) and the shared presence (both). */
-    if (app_load_secret(&a, 0) != 0 || app_open_cluster(&a, 1, 1) != 0)
-        return app_fail(&a);
+    if (app_load_secret(&a, 0) != 0 || app_open_cluster(&a, 1, 1) != 0) return app_fail(&a);
     /* One id sequence for both kinds: ids (inboxes, Snowflake nodes) never collide. */
     if (a.dsb->alloc_node_id(a.disc, CLUSTER_CHAT_SERVICE, &a.node_id) != 0) {
         log_error("cannot allocate a node id in ZooKeeper");
@@ -80,6 +79,10 @@ static int run_ws_server(const chatd_config *cfg, int endpoint) {
     return app_run(&a);
 }
 
-int role_chat_run(const chatd_config *cfg) { return run_ws_server(cfg, APP_EP_CHAT); }
+int role_chat_run(const chatd_config *cfg) {
+    return run_ws_server(cfg, APP_EP_CHAT);
+}
 
-int role_presence_run(const chatd_config *cfg) { return run_ws_server(cfg, APP_EP_PRESENCE); }
+int role_presence_run(const chatd_config *cfg) {
+    return run_ws_server(cfg, APP_EP_PRESENCE);
+}

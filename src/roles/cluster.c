@@ -51,7 +51,8 @@ void cluster_watch(app *a, const char *service, cluster_seen *seen,
     static discovery_instance list[1024]; /* loop thread only */
     unsigned char now[1024] = {0};
     size_t n = a->dsb->list(a->disc, service, list, 1024);
-    for (size_t i = 0; i < n; i++) now[list[i].id % 1024] = 1;
+    for (size_t i = 0; i < n; i++)
+        now[list[i].id % 1024] = 1;
     for (unsigned id = 0; id < 1024; id++)
         if (seen->alive[id] && !now[id]) gone(a, id);
     memcpy(seen->alive, now, sizeof(now));

@@ -42,8 +42,7 @@ int role_dispatcher_run(const chatd_config *cfg) {
     app_init(&a, cfg, "dispatcher");
     a.role_data = &r;
     a.on_stop = dispatch_stop;
-    if (app_open_cluster(&a, 1, 1) != 0 ||
-        backends_load(&a.be, cfg, a.role, BACKENDS_BUS) != 0)
+    if (app_open_cluster(&a, 1, 1) != 0 || backends_load(&a.be, cfg, a.role, BACKENDS_BUS) != 0)
         return app_fail(&a);
     dispatcher_config dc = {.key = a.be.key, .kafka = &a.be.kafka, .redis = &a.be.redis};
     r.db = a.be.bus_redis ? &dispatcher_redis_backend : &dispatcher_kafka_backend;

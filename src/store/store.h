@@ -37,7 +37,7 @@ enum {
     STORE_EDUP = CHATD_EDUP, /* MSG_APPEND: client_msg_id seen before; msg holds the original */
     STORE_EIO = CHATD_EIO,   /* the backend failed (disk, connection): retry later */
     STORE_ECLOSED = CHATD_ECLOSED, /* submitted after close began */
-    STORE_ESTALE = CHATD_ESTALE, /* MSG_APPEND: the channel has a newer message id (newest_id) */
+    STORE_ESTALE = CHATD_ESTALE,   /* MSG_APPEND: the channel has a newer message id (newest_id) */
 };
 
 typedef enum store_op_kind {
@@ -62,25 +62,33 @@ typedef void (*store_done_cb)(store_op *op);
 
 struct store_op {
     store_op_kind kind;
-    int status;            /* out: STORE_OK or STORE_E* */
-    store_done_cb done;    /* called on the loop thread */
-    void *data;            /* caller's */
-    store_op *next__;      /* backend's queue link */
+    int status;         /* out: STORE_OK or STORE_E* */
+    store_done_cb done; /* called on the loop thread */
+    void *data;         /* caller's */
+    store_op *next__;   /* backend's queue link */
     union {
         /* STORE_EEXIST when the username is taken. */
-        struct { const char *username; const char *pw_hash; int64_t created_ms; } user_create;
+        struct {
+            const char *username;
+            const char *pw_hash;
+            int64_t created_ms;
+        } user_create;
         /* STORE_ENOTFOUND when there is no such user. */
-        struct { const char *username; char *pw_hash; /* out, malloc */ int64_t created_ms; /* out */ } user_get;
+        struct {
+            const char *username;
+            char *pw_hash;      /* out, malloc */
+            int64_t created_ms; /* out */
+        } user_get;
         /* The channel and its members, all or nothing; STORE_EEXIST when the id
          * is taken, or when dm_key is given and a direct channel with that
          * key exists (existing_id then names it). A user listed twice is
          * stored once. */
         struct {
             char channel_id[37];
-            const char *name;      /* NULL = "" (direct channels need none) */
+            const char *name; /* NULL = "" (direct channels need none) */
             int is_direct;
-            const char *dm_key;    /* direct: the pair "a\nb" (sorted), unique; else NULL */
-            char existing_id[37];  /* out, with STORE_EEXIST for a taken dm_key */
+            const char *dm_key;   /* direct: the pair "a\nb" (sorted), unique; else NULL */
+            char existing_id[37]; /* out, with STORE_EEXIST for a taken dm_key */
             const char *creator;
             int64_t created_ms;
             const proto_member *members; /* creator included, as admin */
@@ -92,10 +100,13 @@ struct store_op {
             const char *user_id;
             int is_admin;
             int64_t joined_ms;
-            int added;     /* out: 1 if newly a member, 0 if already one (row kept) */
+            int added; /* out: 1 if newly a member, 0 if already one (row kept) */
         } member_add;
         /* STORE_ENOTFOUND when the user was not a member. */
-        struct { char channel_id[37]; const char *user_id; } member_remove;
+        struct {
+            char channel_id[37];
+            const char *user_id;
+        } member_remove;
         /* seq = the channel's last seq + 1, in the same transaction.
          * STORE_ENOTFOUND when the channel does not exist; STORE_EDUP when this
          * user already sent client_msg_id in this channel (checked within a
@@ -110,7 +121,7 @@ struct store_op {
              * by backend-owned copies). */
             proto_msg msg;
             uint64_t newest_id; /* out, with STORE_ESTALE */
-            int owned__;   /* backend: strings in msg are its own */
+            int owned__;        /* backend: strings in msg are its own */
             proto_msg caller__; /* backend: the caller's strings, put back by store_op_clear */
         } msg_append;
         /* STORE_ENOTFOUND when the user is not a member, or message_id is not
@@ -118,12 +129,12 @@ struct store_op {
         struct {
             char channel_id[37];
             const char *user_id;
-            uint64_t message_id;   /* in: 0 = latest; out: the mark in effect (0 if none) */
-            int64_t at_ms;         /* in: now */
+            uint64_t message_id; /* in: 0 = latest; out: the mark in effect (0 if none) */
+            int64_t at_ms;       /* in: now */
             /* out: a mark never moves backwards; when the requested one is not
              * newer than the current one, the current one is kept and returned. */
-            int moved;             /* out: 1 if the mark advanced (and at_ms was stored) */
-            int64_t last_read_ms;  /* out: when the mark in effect was set, -1 = never */
+            int moved;            /* out: 1 if the mark advanced (and at_ms was stored) */
+            int64_t last_read_ms; /* out: when the mark in effect was set, -1 = never */
         } mark_read;
         /* before: the newest `limit` older than the cursor; after: the oldest
          * `limit` newer than it; neither: the newest `limit`. has_more: more
@@ -149,11 +160,11 @@ struct store_op {
          * with it on a miss. STORE_ENOTFOUND when there is no such channel. */
         struct {
             char channel_id[37];
-            char *name;             /* out, backend-owned ("" when none) */
-            int is_direct;          /* out */
-            char *creator;          /* out, backend-owned */
-            int64_t created_ms;     /* out */
-            proto_member *members;  /* out, backend-owned (user_id strings too) */
+            char *name;            /* out, backend-owned ("" when none) */
+            int is_direct;         /* out */
+            char *creator;         /* out, backend-owned */
+            int64_t created_ms;    /* out */
+            proto_member *members; /* out, backend-owned (user_id strings too) */
             size_t n_members;
         } channel_get;
     } u;
@@ -169,9 +180,9 @@ typedef struct store_load_cbs {
 } store_load_cbs;
 
 typedef struct store_config {
-    const char *path;      /* SQLite: database file; PG: conninfo */
-    int fsync;             /* 1: every commit is durable on disk before done() */
-    int max_batch;         /* most ops per transaction (default 1024) */
+    const char *path; /* SQLite: database file; PG: conninfo */
+    int fsync;        /* 1: every commit is durable on disk before done() */
+    int max_batch;    /* most ops per transaction (default 1024) */
 } store_config;
 
 typedef struct store store;

@@ -151,9 +151,13 @@ static void run_batch(void *backend, store_op *ops, unsigned n) {
 
 /* ---- the backend ------------------------------------------------------ */
 
-static void pg_submit(store *s, store_op *op) { store_worker_submit(s->w, op); }
+static void pg_submit(store *s, store_op *op) {
+    store_worker_submit(s->w, op);
+}
 
-void store_pg_pause(store *s, int pause) { store_worker_pause(s->w, pause); }
+void store_pg_pause(store *s, int pause) {
+    store_worker_pause(s->w, pause);
+}
 
 static int pg_load(store *s, const store_load_cbs *cbs) {
     store_pg_pause(s, 1); /* the connection is ours until resumed */
@@ -164,7 +168,9 @@ static int pg_load(store *s, const store_load_cbs *cbs) {
     return r;
 }
 
-static void after_join(void *backend) { conn_drop(backend); }
+static void after_join(void *backend) {
+    conn_drop(backend);
+}
 
 static void pg_close(store *s) {
     if (store_worker_stop(s->w, after_join) != 0) return; /* from a done() of this close */

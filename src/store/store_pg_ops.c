@@ -269,9 +269,14 @@ static int append_send(PGconn *c, store_op *op) {
     proto_msg *m = &op->u.msg_append.msg;
     num id = u64(m->id), at = i64(m->created_ms);
     chan ch = chan_of(m->channel_id);
-    const char *params[] = {
-        ch.s, id.s, m->user_id, m->content, m->metadata ? m->metadata : "{}", m->client_msg_id,
-        at.s, countable(m)};
+    const char *params[] = {ch.s,
+                            id.s,
+                            m->user_id,
+                            m->content,
+                            m->metadata ? m->metadata : "{}",
+                            m->client_msg_id,
+                            at.s,
+                            countable(m)};
     char name[16];
     snprintf(name, sizeof name, "s%d", PQ_MSG_APPEND);
     return PQsendQueryPrepared(c, name, 8, params, NULL, NULL, 0);
@@ -327,10 +332,9 @@ int store_pg__append_run(PGconn *c, store_op *first, int n) {
 static int op_msg_append(PGconn *c, store_op *op) {
     proto_msg *m = &op->u.msg_append.msg;
     if (!append_valid(op)) return STORE_EIO;
-    PGresult *r =
-        EXEC(c, PQ_MSG_APPEND, chan_of(m->channel_id).s, u64(m->id).s, m->user_id, m->content,
-             m->metadata ? m->metadata : "{}", m->client_msg_id, i64(m->created_ms).s,
-             countable(m));
+    PGresult *r = EXEC(c, PQ_MSG_APPEND, chan_of(m->channel_id).s, u64(m->id).s, m->user_id,
+                       m->content, m->metadata ? m->metadata : "{}", m->client_msg_id,
+                       i64(m->created_ms).s, countable(m));
     if (!r) return STORE_PG__FATAL;
     int status = append_result(r, op);
     PQclear(r);

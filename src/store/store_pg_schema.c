@@ -139,15 +139,16 @@ static const char *const sql[PQ__COUNT] = {
                          " VALUES($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     /* -> (channel exists 0/1, inserted 0/1). A member who comes back counts
      * the messages they sent before. */
-    [PQ_MEMBER_ADD] = "WITH c AS (SELECT channel_id FROM channels WHERE channel_id = $1::text),"
-                      " i AS (INSERT INTO members(channel_id, user_id, is_admin, joined_ms, own_count)"
-                      "       SELECT channel_id, $2::text, $3::boolean, $4::bigint,"
-                      "         COALESCE((SELECT own_no FROM messages WHERE channel_id = $1::text"
-                      "           AND user_id = $2::text ORDER BY seq DESC LIMIT 1), 0) FROM c"
-                      "       ON CONFLICT DO NOTHING RETURNING 1),"
-                      " u AS (UPDATE channels SET member_count = member_count + 1"
-                      "       WHERE channel_id = $1::text AND EXISTS (SELECT 1 FROM i))"
-                      " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM i)",
+    [PQ_MEMBER_ADD] =
+        "WITH c AS (SELECT channel_id FROM channels WHERE channel_id = $1::text),"
+        " i AS (INSERT INTO members(channel_id, user_id, is_admin, joined_ms, own_count)"
+        "       SELECT channel_id, $2::text, $3::boolean, $4::bigint,"
+        "         COALESCE((SELECT own_no FROM messages WHERE channel_id = $1::text"
+        "           AND user_id = $2::text ORDER BY seq DESC LIMIT 1), 0) FROM c"
+        "       ON CONFLICT DO NOTHING RETURNING 1),"
+        " u AS (UPDATE channels SET member_count = member_count + 1"
+        "       WHERE channel_id = $1::text AND EXISTS (SELECT 1 FROM i))"
+        " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM i)",
     [PQ_MEMBER_DELETE] = "WITH d AS (DELETE FROM members WHERE channel_id = $1 AND user_id = $2"
                          "   RETURNING 1),"
                          " u AS (UPDATE channels SET member_count = member_count - 1"
@@ -181,7 +182,8 @@ static const char *const sql[PQ__COUNT] = {
         "              $7::bigint, msg_count, COALESCE((SELECT own_count FROM o), 0) FROM s"
         "       RETURNING seq)"
         " SELECT (SELECT count(*) FROM ch), (SELECT count(*) FROM used), (SELECT seq FROM i),"
-        "        (SELECT last_message_id FROM ch), dup.* FROM (VALUES (1)) AS one LEFT JOIN dup ON true",
+        "        (SELECT last_message_id FROM ch), dup.* FROM (VALUES (1)) AS one LEFT JOIN dup ON "
+        "true",
     /* Locked: two servers moving one user's mark cannot move it backwards. */
     [PQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1), m.read_seq,"
                        " m.own_count FROM members m WHERE m.channel_id = $1 AND m.user_id = $2"

@@ -40,9 +40,9 @@ struct store {
     sqlite3_stmt *st[SQ__COUNT];
     store_worker *w;
 
-    sqlite3 *ckdb;         /* the checkpointer's connection */
+    sqlite3 *ckdb; /* the checkpointer's connection */
     pthread_t ckthread;
-    pthread_mutex_t ckmu;  /* guards ckstop */
+    pthread_mutex_t ckmu; /* guards ckstop */
     pthread_cond_t ckcv;
     int ckstop;
 
@@ -141,9 +141,13 @@ static void checkpointer_stop(store *s) {
     s->ckdb = NULL;
 }
 
-static void sqlite_submit(store *s, store_op *op) { store_worker_submit(s->w, op); }
+static void sqlite_submit(store *s, store_op *op) {
+    store_worker_submit(s->w, op);
+}
 
-void store_sqlite_pause(store *s, int pause) { store_worker_pause(s->w, pause); }
+void store_sqlite_pause(store *s, int pause) {
+    store_worker_pause(s->w, pause);
+}
 
 static int sqlite_load(store *s, const store_load_cbs *cbs) {
     store_sqlite_pause(s, 1); /* the connection is ours until resumed */

@@ -252,8 +252,10 @@ static int own_dec(sqlite3_stmt **st, const proto_msg *m) {
     (void)s;
     sqlite3 *db = sqlite3_db_handle(st[SQ_BEGIN]);
     sqlite3_stmt *d = NULL;
-    if (sqlite3_prepare_v2(db, "UPDATE members SET own_count = own_count - 1"
-                               " WHERE channel_id = ?1 AND user_id = ?2", -1, &d, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE members SET own_count = own_count - 1"
+                           " WHERE channel_id = ?1 AND user_id = ?2",
+                           -1, &d, NULL) != SQLITE_OK)
         return -1;
     bind_chan(d, 1, m->channel_id);
     bind_str(d, 2, m->user_id);

@@ -37,17 +37,22 @@ struct store_worker {
 /* Appends the list first..last to a queue (head, tail). Caller holds mu. */
 static void list_append(store_op **head, store_op **tail, store_op *first, store_op *last) {
     last->next__ = NULL;
-    if (*tail) (*tail)->next__ = first;
-    else *head = first;
+    if (*tail)
+        (*tail)->next__ = first;
+    else
+        *head = first;
     *tail = last;
 }
 
 void store_worker_fail_batch(store_op *ops) {
     for (store_op *op = ops; op; op = op->next__) {
         store_op_clear(op);
-        if (op->kind == STORE_MSG_APPEND) op->u.msg_append.msg.seq = 0;
-        else if (op->kind == STORE_MEMBER_ADD) op->u.member_add.added = 0;
-        else if (op->kind == STORE_MARK_READ) op->u.mark_read.moved = 0;
+        if (op->kind == STORE_MSG_APPEND)
+            op->u.msg_append.msg.seq = 0;
+        else if (op->kind == STORE_MEMBER_ADD)
+            op->u.member_add.added = 0;
+        else if (op->kind == STORE_MARK_READ)
+            op->u.mark_read.moved = 0;
         op->status = STORE_EIO;
     }
 }
@@ -104,7 +109,9 @@ static void drain(store_worker *w) {
     }
 }
 
-static void on_async(uv_async_t *h) { drain(h->data); }
+static void on_async(uv_async_t *h) {
+    drain(h->data);
+}
 
 static void on_closed(uv_handle_t *h) {
     store_worker *w = h->data;

@@ -87,8 +87,8 @@ static void test_hostport(void **state) {
     assert_int_equal(hostport_parse("[::1]:65535", host, sizeof host, &port, 0), 0);
     assert_string_equal(host, "::1");
     assert_int_equal(port, 65535);
-    const char *bad[] = {"host", "h:0", "h:65536", "h:12a", "h:", ":80", "::1", "[::1]",
-                         "[::1]x", "[::1]:", "a b:1", "[]:1", "h:+1", ""};
+    const char *bad[] = {"host",  "h:0",    "h:65536", "h:12a", "h:",   ":80",  "::1",
+                         "[::1]", "[::1]x", "[::1]:",  "a b:1", "[]:1", "h:+1", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (hostport_parse(bad[i], host, sizeof host, &port, 0) == 0)
             fail_msg("'%s' was accepted", bad[i]);
@@ -112,17 +112,27 @@ static void test_flags_named_in_errors(void **state) {
         unsigned need;
         const char *said;
     } refusals[] = {
-        {NULL, NULL, NULL, "redis", NULL, NULL, BACKENDS_REDIS, "the dispatcher role needs --redis HOST:PORT"},
-        {"localhost", NULL, NULL, "redis", NULL, NULL, BACKENDS_REDIS, "--redis: 'localhost' is not HOST:PORT"},
-        {"localhost:70000", NULL, NULL, "redis", NULL, NULL, BACKENDS_REDIS, "--redis: 'localhost:70000' is not"},
-        {"localhost:70000", NULL, NULL, "redis", NULL, NULL, BACKENDS_BUS, "--redis: 'localhost:70000'"},
-        {NULL, NULL, NULL, "redis", NULL, NULL, BACKENDS_ZOOKEEPER, "the dispatcher role needs --zookeeper"},
-        {NULL, "z1:2181,z2", NULL, "redis", NULL, NULL, BACKENDS_ZOOKEEPER, "--zookeeper: 'z1:2181,z2' is not"},
-        {NULL, "z1:2181,", NULL, "redis", NULL, NULL, BACKENDS_ZOOKEEPER, "--zookeeper: 'z1:2181,' is not"},
-        {NULL, "z1:2181", "a,,b", "redis", NULL, NULL, BACKENDS_ZOOKEEPER, "--allowed-hosts: 'a,,b'"},
+        {NULL, NULL, NULL, "redis", NULL, NULL, BACKENDS_REDIS,
+         "the dispatcher role needs --redis HOST:PORT"},
+        {"localhost", NULL, NULL, "redis", NULL, NULL, BACKENDS_REDIS,
+         "--redis: 'localhost' is not HOST:PORT"},
+        {"localhost:70000", NULL, NULL, "redis", NULL, NULL, BACKENDS_REDIS,
+         "--redis: 'localhost:70000' is not"},
+        {"localhost:70000", NULL, NULL, "redis", NULL, NULL, BACKENDS_BUS,
+         "--redis: 'localhost:70000'"},
+        {NULL, NULL, NULL, "redis", NULL, NULL, BACKENDS_ZOOKEEPER,
+         "the dispatcher role needs --zookeeper"},
+        {NULL, "z1:2181,z2", NULL, "redis", NULL, NULL, BACKENDS_ZOOKEEPER,
+         "--zookeeper: 'z1:2181,z2' is not"},
+        {NULL, "z1:2181,", NULL, "redis", NULL, NULL, BACKENDS_ZOOKEEPER,
+         "--zookeeper: 'z1:2181,' is not"},
+        {NULL, "z1:2181", "a,,b", "redis", NULL, NULL, BACKENDS_ZOOKEEPER,
+         "--allowed-hosts: 'a,,b'"},
         {NULL, NULL, NULL, "kafka", NULL, NULL, BACKENDS_BUS, "--bus kafka needs --kafka BROKERS"},
-        {NULL, NULL, NULL, "kafka", "k1:9092", "GSSAPI", BACKENDS_BUS, "--kafka-sasl-mechanism: 'GSSAPI' is not"},
-        {NULL, NULL, NULL, "kafka", "k1:9092", "SCRAM-SHA-256", BACKENDS_BUS, "--kafka-sasl-mechanism needs"},
+        {NULL, NULL, NULL, "kafka", "k1:9092", "GSSAPI", BACKENDS_BUS,
+         "--kafka-sasl-mechanism: 'GSSAPI' is not"},
+        {NULL, NULL, NULL, "kafka", "k1:9092", "SCRAM-SHA-256", BACKENDS_BUS,
+         "--kafka-sasl-mechanism needs"},
     };
     put("cluster_secret.txt", "s");
     for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {

@@ -18,7 +18,9 @@
 
 static pgserver srv;
 
-static int group_setup(void **state) { return pgserver_init(&srv); }
+static int group_setup(void **state) {
+    return pgserver_init(&srv);
+}
 
 static int group_teardown(void **state) {
     pgserver_destroy(&srv);

@@ -145,8 +145,8 @@ static void test_sasl_really_spoken(void **state) {
             k.sasl_username = "chatd";
             k.sasl_password = "pw";
         }
-        rd_kafka_conf_t *c = kafka_link_conf(&k, (const char *const[]){"log_level", "0", NULL},
-                                             err, sizeof err);
+        rd_kafka_conf_t *c =
+            kafka_link_conf(&k, (const char *const[]){"log_level", "0", NULL}, err, sizeof err);
         rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
         assert_non_null(p);
         const rd_kafka_metadata_t *md = NULL;

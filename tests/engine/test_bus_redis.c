@@ -95,8 +95,11 @@ static void test_claim_from_killed_consumer(void **state) {
     redisFree(c);
     assert_int_equal(redis_int("XPENDING chat-messages %s", DISPATCH_GROUP), N3);
 
-    dispatcher_config dc = {.key = g.key, .redis = &g.redis_cfg, .consumer = "d3",
-                            .batch_max = 100, .claim_idle_ms = 400};
+    dispatcher_config dc = {.key = g.key,
+                            .redis = &g.redis_cfg,
+                            .consumer = "d3",
+                            .batch_max = 100,
+                            .claim_idle_ms = 400};
     assert_int_equal(DB->open(&g.d, &g.loop, &dc, g.map), 0);
     want_from = from, want_to = to;
     assert_true(bt_run_until(&g.loop, all_delivered, NULL, 15000));

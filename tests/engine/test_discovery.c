@@ -134,7 +134,8 @@ static void test_pick_spread(void **state) {
     discovery_spread sp = {0};
     discovery_instance out, l[3] = {make_instance(1, "a", 1, 10), make_instance(2, "b", 2, 10),
                                     make_instance(3, "c", 3, 13)};
-    for (int i = 0; i < 3; i++) l[i].timestamp_ms = 1000;
+    for (int i = 0; i < 3; i++)
+        l[i].timestamp_ms = 1000;
     unsigned named[4] = {0};
     for (int i = 0; i < 9; i++) {
         assert_int_equal(discovery_pick_spread(&sp, l, 3, &out), 0);
@@ -445,14 +446,14 @@ static void test_acl_keeps_others_out(void **state) {
  * is closed when chatd with a password meets it. */
 static void test_acl_closes_open_parent(void **state) {
     zhandle_t *zh = raw_client(NULL, NULL);
-    assert_int_equal(zoo_create(zh, "/open-service", NULL, -1, &ZOO_OPEN_ACL_UNSAFE,
-                                ZOO_PERSISTENT, NULL, 0),
-                     ZOK);
+    assert_int_equal(
+        zoo_create(zh, "/open-service", NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0),
+        ZOK);
     discovery *a = open_client_pw(ZK_PW);
     register_new(a, "open-service", 9601, 0);
-    assert_int_equal(zoo_create(zh, "/open-service/666", NULL, -1, &ZOO_OPEN_ACL_UNSAFE,
-                                ZOO_EPHEMERAL, NULL, 0),
-                     ZNOAUTH);
+    assert_int_equal(
+        zoo_create(zh, "/open-service/666", NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0),
+        ZNOAUTH);
     /* and one someone else has closed to chatd stops chatd, saying so */
     struct ACL mine[] = {{ZOO_PERM_ALL, ZOO_ANYONE_ID_UNSAFE}};
     char digest[128];
@@ -506,15 +507,15 @@ static int group_teardown(void **state) {
 
 int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "--child")) return child_main(argv[2], argv[3]);
-    const struct CMUnitTest pure[] = {cmocka_unit_test(test_pick), cmocka_unit_test(test_pick_spread),
-                                      cmocka_unit_test(test_allowed_hosts),
-                                      cmocka_unit_test(test_digest_id)};
+    const struct CMUnitTest pure[] = {
+        cmocka_unit_test(test_pick), cmocka_unit_test(test_pick_spread),
+        cmocka_unit_test(test_allowed_hosts), cmocka_unit_test(test_digest_id)};
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_ids_unique),         cmocka_unit_test(test_register_and_list),
         cmocka_unit_test(test_least_loaded_and_update), cmocka_unit_test(test_silent_passed_over),
-        cmocka_unit_test(test_close_removes),
-        cmocka_unit_test(test_crash_removes),           cmocka_unit_test(test_expiry_reregisters),
-        cmocka_unit_test(test_acl_keeps_others_out),    cmocka_unit_test(test_acl_closes_open_parent),
+        cmocka_unit_test(test_close_removes),           cmocka_unit_test(test_crash_removes),
+        cmocka_unit_test(test_expiry_reregisters),      cmocka_unit_test(test_acl_keeps_others_out),
+        cmocka_unit_test(test_acl_closes_open_parent),
     };
     int failed = cmocka_run_group_tests_name("discovery_pick", pure, NULL, NULL);
     return failed +

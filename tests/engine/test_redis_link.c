@@ -39,14 +39,22 @@ typedef struct watch {
     int replies, null_replies;
 } watch;
 
-static void w_up(void *data) { ((watch *)data)->ups++; }
-static void w_down(void *data) { ((watch *)data)->downs++; }
-static void w_closed(void *data) { ((watch *)data)->closed++; }
+static void w_up(void *data) {
+    ((watch *)data)->ups++;
+}
+static void w_down(void *data) {
+    ((watch *)data)->downs++;
+}
+static void w_closed(void *data) {
+    ((watch *)data)->closed++;
+}
 
 static void on_reply(redisAsyncContext *ac, void *r, void *priv) {
     watch *w = priv;
-    if (r) w->replies++;
-    else w->null_replies++;
+    if (r)
+        w->replies++;
+    else
+        w->null_replies++;
 }
 
 /* Runs the loop until *counter >= want or ms pass; 0 when reached. */
@@ -178,7 +186,8 @@ static void test_hanging_connect_times_out(void **state) {
     assert_int_equal(accepted, 2); /* the first attempt was given up, a second made */
     assert_int_equal(w.ups, 0);
     close_link(l, &w);
-    for (int i = 0; i < accepted; i++) close(conns[i]);
+    for (int i = 0; i < accepted; i++)
+        close(conns[i]);
     close(fd);
 }
 

@@ -301,8 +301,7 @@ static void test_schema_version(void **state) {
                      store_pg__schema_version);
     fx_close(f);
     fx_open(f); /* a second open applies nothing more */
-    assert_int_equal(scalar(f, "SELECT count(*) FROM schema_migrations"),
-                     store_pg__schema_version);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM schema_migrations"), store_pg__schema_version);
     fx_close(f);
 
     /* a database written by a newer chatd is refused, not misread */

@@ -64,14 +64,17 @@ typedef struct fx {
     store *s;
 } fx;
 
-static void count_done(store_op *op) { (*(int *)op->data)++; }
+static void count_done(store_op *op) {
+    (*(int *)op->data)++;
+}
 
 static int run_op(fx *f, store_op *op) {
     int n = 0;
     op->done = count_done;
     op->data = &n;
     f->b->submit(f->s, op);
-    while (n == 0) uv_run(&f->loop, UV_RUN_ONCE);
+    while (n == 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
     return op->status;
 }
 
@@ -110,14 +113,13 @@ static void check_upgraded(const store_backend *b, const char *path) {
         if (e->unread_count != x->unread || e->last_message_id != x->last_id ||
             e->last_read_message_id != x->read_id || e->n_participants != x->participants ||
             e->member_count != (int64_t)x->participants)
-            fail_msg("%s in %s: unread %lld last %llu read %llu members %zu/%lld, the old chatd said "
-                     "%lld %llu %llu %zu",
-                     x->user, x->channel, (long long)e->unread_count,
-                     (unsigned long long)e->last_message_id,
-                     (unsigned long long)e->last_read_message_id, e->n_participants,
-                     (long long)e->member_count, (long long)x->unread,
-                     (unsigned long long)x->last_id, (unsigned long long)x->read_id,
-                     x->participants);
+            fail_msg(
+                "%s in %s: unread %lld last %llu read %llu members %zu/%lld, the old chatd said "
+                "%lld %llu %llu %zu",
+                x->user, x->channel, (long long)e->unread_count,
+                (unsigned long long)e->last_message_id, (unsigned long long)e->last_read_message_id,
+                e->n_participants, (long long)e->member_count, (long long)x->unread,
+                (unsigned long long)x->last_id, (unsigned long long)x->read_id, x->participants);
         store_op_clear(&op);
     }
 
@@ -125,8 +127,11 @@ static void check_upgraded(const store_backend *b, const char *path) {
     int64_t bob = unread(&f, "bob", CH_A), carol = unread(&f, "carol", CH_A);
     for (uint64_t id = 9001; id <= 9002; id++) {
         store_op op = {.kind = STORE_MSG_APPEND};
-        op.u.msg_append.msg = (proto_msg){.id = id, .created_ms = 9001, .user_id = "alice",
-                                          .content = "after the upgrade", .metadata = "{}"};
+        op.u.msg_append.msg = (proto_msg){.id = id,
+                                          .created_ms = 9001,
+                                          .user_id = "alice",
+                                          .content = "after the upgrade",
+                                          .metadata = "{}"};
         memcpy(op.u.msg_append.msg.channel_id, CH_A, 37);
         assert_int_equal(run_op(&f, &op), STORE_OK);
         store_op_clear(&op);
@@ -183,7 +188,8 @@ static void test_pg_v2(void **state) {
     assert_int_equal(pgserver_exec(&srv, "old", sql), 0);
     free(sql);
     char conninfo[128];
-    snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d user=postgres dbname=old", srv.port);
+    snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d user=postgres dbname=old",
+             srv.port);
     check_upgraded(&store_pg_backend, conninfo);
     pgserver_destroy(&srv);
 }

@@ -244,7 +244,7 @@ static void test_presence_last_writer_wins(void **state) {
     r = presence_of(b, users, 3);
     assert_string_equal(r.values[0], "online 2000");
     assert_string_equal(r.values[1], "away 5");
-    assert_string_equal(r.values[2], ""); /* never written */
+    assert_string_equal(r.values[2], "");               /* never written */
     usermap_presence_put(b, "carol", PROTO_BUSY, 3000); /* newer: replaces */
     usermap_presence_put(a, "dave", PROTO_ONLINE, 5);   /* same instant: the later write */
     r = presence_of(a, users, 3);

@@ -10,8 +10,7 @@
 
 #include "proto/request.h"
 
-static void one(const uint8_t *data, size_t size, proto_endpoint ep, const proto_limits *lim)
-{
+static void one(const uint8_t *data, size_t size, proto_endpoint ep, const proto_limits *lim) {
     request r;
     proto_error e;
     if (request_decode((const char *)data, size, ep, lim, &r, &e) == 0) {
@@ -24,12 +23,16 @@ static void one(const uint8_t *data, size_t size, proto_endpoint ep, const proto
         abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     proto_limits def, tiny = {
-        .max_content = 8, .max_name = 4, .max_participants = 3, .max_metadata = 16,
-        .max_client_msg_id = 4, .max_subscribe = 2, .max_depth = 3,
-    };
+                          .max_content = 8,
+                          .max_name = 4,
+                          .max_participants = 3,
+                          .max_metadata = 16,
+                          .max_client_msg_id = 4,
+                          .max_subscribe = 2,
+                          .max_depth = 3,
+                      };
     proto_limits_default(&def);
     one(data, size, PROTO_EP_CHAT, &def);
     one(data, size, PROTO_EP_PRESENCE, &def);

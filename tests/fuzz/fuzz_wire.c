@@ -39,13 +39,15 @@ typedef struct trace {
 
 static uint32_t sum(const char *p, size_t n) {
     uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 16777619u;
     return h;
 }
 
-static const char UPGRADE[] = "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                              "Sec-WebSocket-Version: 13\r\n\r\n";
+static const char UPGRADE[] =
+    "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n";
 
 /* Feeds data[0..len) in chunks of `chunk` bytes (0 = at once). */
 static void run(const uint8_t *data, size_t len, size_t chunk, trace *t) {
@@ -73,18 +75,27 @@ static void run(const uint8_t *data, size_t len, size_t chunk, trace *t) {
             t->sums[t->n] = ev.data ? sum(ev.data, ev.len) : 0;
             t->n++;
             switch (ev.kind) {
-            case WIRE_REQUEST: wire_http_done(&w); break;
-            case WIRE_UPGRADE: wire_upgraded(&w); break;
+            case WIRE_REQUEST:
+                wire_http_done(&w);
+                break;
+            case WIRE_UPGRADE:
+                wire_upgraded(&w);
+                break;
             case WIRE_TEXT:
                 CHECK(ev.len <= MAX_MSG);
                 CHECK(utf8_valid((const uint8_t *)ev.data, ev.len));
                 break;
             case WIRE_PING:
-            case WIRE_PONG: CHECK(ev.len <= 125); break;
+            case WIRE_PONG:
+                CHECK(ev.len <= 125);
+                break;
             case WIRE_BAD_REQUEST:
             case WIRE_VIOLATION:
-            case WIRE_CLOSE: ended = 1; break;
-            default: break;
+            case WIRE_CLOSE:
+                ended = 1;
+                break;
+            default:
+                break;
             }
         }
         int kept = wire_keep_rest(&w);

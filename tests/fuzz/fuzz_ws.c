@@ -18,14 +18,12 @@
 
 #define FUZZ_MAX_MSG (64 * 1024)
 
-#define CHECK(x)         \
-    do {                 \
-        if (!(x))        \
-            abort();     \
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x)) abort();                                                                         \
     } while (0)
 
-static void check_header_roundtrip(const uint8_t *buf, int hlen, const ws_header *h)
-{
+static void check_header_roundtrip(const uint8_t *buf, int hlen, const ws_header *h) {
     uint8_t out[WS_MAX_HEADER];
     ws_header h2;
     size_t n = ws_write_header(out, h->fin, h->opcode, h->payload_len, h->mask);
@@ -39,11 +37,9 @@ static void check_header_roundtrip(const uint8_t *buf, int hlen, const ws_header
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *buf = malloc(size ? size : 1);
-    if (!buf)
-        abort();
+    if (!buf) abort();
     memcpy(buf, data, size);
 
     size_t pos = 0;
@@ -51,12 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (pos < size) {
         ws_header h;
         int r = ws_parse_header(buf + pos, size - pos, 1, FUZZ_MAX_MSG, &h);
-        if (r < 0)
-            break; /* incomplete, or the server would close */
+        if (r < 0) break; /* incomplete, or the server would close */
         CHECK(r >= 2 && r <= WS_MAX_HEADER && h.masked);
         check_header_roundtrip(buf + pos, r, &h);
-        if (h.payload_len > size - pos - (size_t)r)
-            break; /* payload not all here yet */
+        if (h.payload_len > size - pos - (size_t)r) break; /* payload not all here yet */
         pos += (size_t)r;
 
         uint8_t *p = buf + pos;
@@ -65,8 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         /* Unmask in two pieces and compare with a one-shot unmask. */
         uint8_t *copy = malloc(plen ? plen : 1);
-        if (!copy)
-            abort();
+        if (!copy) abort();
         memcpy(copy, p, plen);
         size_t split = plen ? data[0] % (plen + 1) : 0;
         ws_mask(p, split, h.mask, 0);

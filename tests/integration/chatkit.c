@@ -79,11 +79,14 @@ const char *group_with(chatd_srv *s, member *m, int n, const char *prefix) {
         m[i].name = new_user(s, prefix);
         m[i].c = chat_login(s, m[i].name);
     }
-    for (int i = 1; i < n; i++) others[i - 1] = m[i].name;
+    for (int i = 1; i < n; i++)
+        others[i - 1] = m[i].name;
     others[n - 1] = NULL;
     const char *id = create_group(m[0].c, hfmt("group %s", m[0].name), others);
-    for (int i = 0; i < n; i++) recv_list_with(m[i].c, id);
-    for (int i = 0; i < n; i++) drain(m[i].c, 0);
+    for (int i = 0; i < n; i++)
+        recv_list_with(m[i].c, id);
+    for (int i = 0; i < n; i++)
+        drain(m[i].c, 0);
     return id;
 }
 
@@ -171,7 +174,6 @@ json_t *fetch_all(tconn *c, const char *channel_id) {
     }
     return all;
 }
-
 
 struct who_status {
     const char *user, *status;

@@ -94,12 +94,16 @@ void sleep_ms(int ms) {
 
 /* ---- server process ---- */
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
+    (void)sb;
+    (void)flag;
+    (void)ftw;
     remove(path);
     return 0;
 }
 
-static void rm_rf(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+static void rm_rf(const char *dir) {
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static int write_file(const char *path, const void *data, size_t len) {
     FILE *f = fopen(path, "wb");
@@ -130,7 +134,8 @@ void chatd_dump_log(const chatd_srv *s, size_t tail_bytes) {
     fprintf(stderr, "---- %s (last %ld bytes) ----\n", path, size - from);
     char buf[4096];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stderr);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, stderr);
     fprintf(stderr, "---- end of log ----\n");
     fclose(f);
 }
@@ -139,16 +144,20 @@ void chatd_dump_log(const chatd_srv *s, size_t tail_bytes) {
  * then NULL (room: 2 * 5 + 40). */
 static void with_defaults(const chatd_srv *s, const char **out) {
     static const char *defaults[][2] = {
-        {"--argon2", "min"}, {"--fsync", "off"}, {"--log-level", "info"},
+        {"--argon2", "min"},
+        {"--fsync", "off"},
+        {"--log-level", "info"},
         /* tests make accounts and fail logins faster than people do */
-        {"--register-per-sec", "100000"}, {"--auth-fail-per-addr", "100000"}};
+        {"--register-per-sec", "100000"},
+        {"--auth-fail-per-addr", "100000"}};
     int n = 0;
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
         if (has_flag(s, defaults[i][0])) continue;
         out[n++] = defaults[i][0];
         out[n++] = defaults[i][1];
     }
-    for (int i = 0; s->args[i]; i++) out[n++] = s->args[i];
+    for (int i = 0; s->args[i]; i++)
+        out[n++] = s->args[i];
     out[n] = NULL;
 }
 
@@ -185,11 +194,16 @@ static int spawn(chatd_srv *s) {
 
     argv[n++] = bin;
     argv[n++] = "all";
-    argv[n++] = "--host"; argv[n++] = "127.0.0.1";
-    argv[n++] = "--port"; argv[n++] = "0";
-    argv[n++] = "--port-file"; argv[n++] = portfile;
-    argv[n++] = "--data"; argv[n++] = data;
-    argv[n++] = "--secrets"; argv[n++] = secrets;
+    argv[n++] = "--host";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--port-file";
+    argv[n++] = portfile;
+    argv[n++] = "--data";
+    argv[n++] = data;
+    argv[n++] = "--secrets";
+    argv[n++] = secrets;
     with_defaults(s, argv + n);
 
     pid_t parent = getpid();
@@ -260,7 +274,8 @@ chatd_srv *chatd_start(const char *const *extra_args) {
     int n = 0;
 
     if (!s) abort();
-    for (; extra_args && extra_args[n] && n < 39; n++) s->args[n] = strdup(extra_args[n]);
+    for (; extra_args && extra_args[n] && n < 39; n++)
+        s->args[n] = strdup(extra_args[n]);
     s->args[n] = NULL;
     if (!svc_mkdtemp(s->dir, sizeof s->dir, "chatd-it-")) {
         free(s);
@@ -378,7 +393,8 @@ void chatd_free(chatd_srv *s) {
         fprintf(stderr, "harness: kept %s\n", s->dir);
     else
         rm_rf(s->dir);
-    for (int i = 0; s->args[i]; i++) free(s->args[i]);
+    for (int i = 0; s->args[i]; i++)
+        free(s->args[i]);
     for (size_t i = 0; i < sizeof g_srvs / sizeof g_srvs[0]; i++)
         if (g_srvs[i] == s) g_srvs[i] = NULL;
     free(s);
@@ -443,11 +459,12 @@ int http_call(chatd_srv *s, const char *method, const char *path, const char *bo
     memset(&r, 0, sizeof r);
     if (body_json) *body_json = NULL;
     if (raw) *raw = NULL;
-    if (client_http_request("127.0.0.1", s->port, method, path, body, body ? strlen(body) : 0, 10000,
-                     &r) != 0)
+    if (client_http_request("127.0.0.1", s->port, method, path, body, body ? strlen(body) : 0,
+                            10000, &r) != 0)
         fail_msg("HTTP %s %s: network error/timeout (server port %d)", method, path, s->port);
     int status = r.status;
-    if (body_json && r.body) *body_json = harness__keep_json(json_loadb(r.body, r.body_len, 0, NULL));
+    if (body_json && r.body)
+        *body_json = harness__keep_json(json_loadb(r.body, r.body_len, 0, NULL));
     if (raw) {
         *raw = r.body ? harness__keep_str(r.body) : "";
         r.body = NULL;
@@ -516,16 +533,20 @@ int raw_http(chatd_srv *s, const void *data, size_t len, const char **response) 
         if (off < len && (p.revents & POLLOUT)) {
             size_t chunk = len - off > 4096 ? 4096 : len - off;
             ssize_t n = send(fd, (const char *)data + off, chunk, MSG_NOSIGNAL);
-            if (n > 0) off += (size_t)n;
-            else if (errno != EAGAIN && errno != EINTR) off = len;
+            if (n > 0)
+                off += (size_t)n;
+            else if (errno != EAGAIN && errno != EINTR)
+                off = len;
         }
     }
     close(fd);
     resp[rlen] = '\0';
     int status = 0;
     if (rlen >= 12 && strncmp(resp, "HTTP/1.", 7) == 0) status = atoi(resp + 9);
-    if (response) *response = harness__keep_str(resp);
-    else free(resp);
+    if (response)
+        *response = harness__keep_str(resp);
+    else
+        free(resp);
     return status;
 }
 
@@ -562,7 +583,8 @@ static double metric_one(chatd_srv *s, const char *name) {
     if (st != 200) fail_msg("GET /metrics: status %d", st);
     for (const char *line = raw; line && *line;) {
         const char *end = strchr(line, '\n');
-        if (line[0] != '#' && strncmp(line, name, nl) == 0 && (line[nl] == ' ' || line[nl] == '{')) {
+        if (line[0] != '#' && strncmp(line, name, nl) == 0 &&
+            (line[nl] == ' ' || line[nl] == '{')) {
             const char *sp = line + nl;
             if (*sp == '{') sp = strchr(sp, '}') ? strchr(sp, '}') + 1 : sp;
             return strtod(sp, NULL);
@@ -619,7 +641,8 @@ int jbool(json_t *o, const char *key) {
 int jarr_has_str(json_t *arr, const char *s) {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return 1;
+    json_array_foreach(arr, i,
+                       v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return 1;
     return 0;
 }
 
@@ -631,10 +654,10 @@ static int digits(const char *s, int n) {
 
 int is_iso_ms(const char *s) {
     /* 2026-11-24T20:31:05.123Z */
-    return s && strlen(s) == 24 && digits(s, 4) && s[4] == '-' && digits(s + 5, 2) &&
-           s[7] == '-' && digits(s + 8, 2) && s[10] == 'T' && digits(s + 11, 2) &&
-           s[13] == ':' && digits(s + 14, 2) && s[16] == ':' && digits(s + 17, 2) &&
-           s[19] == '.' && digits(s + 20, 3) && s[23] == 'Z';
+    return s && strlen(s) == 24 && digits(s, 4) && s[4] == '-' && digits(s + 5, 2) && s[7] == '-' &&
+           digits(s + 8, 2) && s[10] == 'T' && digits(s + 11, 2) && s[13] == ':' &&
+           digits(s + 14, 2) && s[16] == ':' && digits(s + 17, 2) && s[19] == '.' &&
+           digits(s + 20, 3) && s[23] == 'Z';
 }
 
 int is_uuid(const char *s) {
@@ -659,8 +682,10 @@ int is_decimal_id(const char *s) {
 void harness_cleanup(void) {
     for (size_t i = 0; i < sizeof g_srvs / sizeof g_srvs[0]; i++)
         if (g_srvs[i]) chatd_free(g_srvs[i]);
-    for (size_t i = 0; i < g_njsons; i++) json_decref(g_jsons[i]);
-    for (size_t i = 0; i < g_nstrs; i++) free(g_strs[i]);
+    for (size_t i = 0; i < g_njsons; i++)
+        json_decref(g_jsons[i]);
+    for (size_t i = 0; i < g_nstrs; i++)
+        free(g_strs[i]);
     free(g_jsons);
     free(g_strs);
     g_jsons = NULL;

@@ -43,10 +43,10 @@
 
 /* ---- server process ---- */
 typedef struct chatd_srv {
-    pid_t pid;         /* 0 when not running */
+    pid_t pid; /* 0 when not running */
     int port;
-    char dir[256];     /* temp dir: secrets/, data/, port, chatd.log */
-    char *args[40];    /* extra flags (owned copies), NULL-terminated */
+    char dir[256];            /* temp dir: secrets/, data/, port, chatd.log */
+    char *args[40];           /* extra flags (owned copies), NULL-terminated */
     struct hcluster *cluster; /* cluster mode (hcluster.h): the whole cluster */
 } chatd_srv;
 
@@ -146,11 +146,10 @@ void sleep_ms(int ms);
 /* Frees everything (also registered with atexit). */
 void harness_cleanup(void);
 
-
 /* ---- internals shared with tconn.c / chatkit.c ---- */
-void harness__init(void);                    /* SIGPIPE ignored, fd limit, atexit */
-const char *harness__keep_str(char *s);      /* takes ownership of a malloc'd string */
-json_t *harness__keep_json(json_t *j);       /* takes ownership of one reference */
+void harness__init(void);               /* SIGPIPE ignored, fd limit, atexit */
+const char *harness__keep_str(char *s); /* takes ownership of a malloc'd string */
+json_t *harness__keep_json(json_t *j);  /* takes ownership of one reference */
 void harness__grow(void **arr, size_t *cap, size_t n, size_t elem); /* room for n+1 */
 
 #endif

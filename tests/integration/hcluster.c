@@ -72,7 +72,8 @@ void hcluster_dump_logs(const hcluster *c) {
 
 static void read_ports(hcluster *c) {
     c->api_port = hcluster_port(c, "api");
-    for (int i = 0; i < HC_CHAT; i++) c->chat_port[i] = hcluster_port(c, hfmt("chat%d", i + 1));
+    for (int i = 0; i < HC_CHAT; i++)
+        c->chat_port[i] = hcluster_port(c, hfmt("chat%d", i + 1));
     for (int i = 0; i < HC_PRESENCE; i++)
         c->presence_port[i] = hcluster_port(c, hfmt("presence%d", i + 1));
 }
@@ -87,7 +88,8 @@ static int up_in_dir(hcluster *c, const char *bus, const char *const *flags) {
 
     snprintf(c->bus, sizeof c->bus, "%s", bus);
     snprintf(build, sizeof build, "%s", bin && *bin ? bin : "build/chatd");
-    for (int i = 0; flags && flags[i]; i++) fprintf(ex, "%s%s", i ? " " : "", flags[i]);
+    for (int i = 0; flags && flags[i]; i++)
+        fprintf(ex, "%s%s", i ? " " : "", flags[i]);
     fclose(ex);
     harness__keep_str(extra);
     if (strchr(extra, '\'')) {
@@ -178,8 +180,8 @@ int hcluster_ws_port(hcluster *c, const char *path) {
 }
 
 int hcluster_http_ports(const hcluster *c, int *ports, int cap) {
-    static const char *names[] = {"api",       "chat1",       "chat2",      "chat3",
-                                  "presence1", "presence2",   "dispatcher1", "dispatcher2"};
+    static const char *names[] = {"api",       "chat1",     "chat2",       "chat3",
+                                  "presence1", "presence2", "dispatcher1", "dispatcher2"};
     int n = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0] && n < cap; i++) {
         int p = hcluster_port(c, names[i]);
@@ -196,10 +198,10 @@ void hcluster_warm_up(chatd_srv *s) {
         u[i] = new_user(s, "warm");
         c[i] = chat_login(s, u[i]); /* round robin: one on each chat server */
     }
-    send_pack(c[0], "{s:s,s:s,s:[ss]}", "type", "create_channel", "name", "warm-up",
-              "participants", u[1], u[2]);
-    const char *ch = jstr(jobj(recv_type(c[0], "channel_created", WARM_MS), "channel"),
-                          "channel_id");
+    send_pack(c[0], "{s:s,s:s,s:[ss]}", "type", "create_channel", "name", "warm-up", "participants",
+              u[1], u[2]);
+    const char *ch =
+        jstr(jobj(recv_type(c[0], "channel_created", WARM_MS), "channel"), "channel_id");
     for (int i = 1; i < HC_CHAT; i++)
         recv_list_with_in(c[i], ch, WARM_MS);
     send_json(c[0], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"warm\"}", ch);
@@ -217,6 +219,7 @@ void hcluster_warm_up(chatd_srv *s) {
 
     tconn_close(p0);
     tconn_close(p1);
-    for (int i = 0; i < HC_CHAT; i++) tconn_close(c[i]);
+    for (int i = 0; i < HC_CHAT; i++)
+        tconn_close(c[i]);
     s->cluster->next_chat = s->cluster->next_presence = 0;
 }

@@ -28,13 +28,13 @@
 enum { HC_CHAT = 3, HC_PRESENCE = 2 };
 
 typedef struct hcluster {
-    char dir[128];              /* CHATD_CLUSTER_DIR; "" when down */
-    char bus[8];               /* "redis" | "kafka" */
+    char dir[128]; /* CHATD_CLUSTER_DIR; "" when down */
+    char bus[8];   /* "redis" | "kafka" */
     int api_port;
-    int chat_port[HC_CHAT];    /* chat1..chat3 */
+    int chat_port[HC_CHAT]; /* chat1..chat3 */
     int presence_port[HC_PRESENCE];
     unsigned next_chat, next_presence; /* round robin for hcluster_ws_port */
-    int shared;                /* attached (hcluster_attach): down leaves it up */
+    int shared;                        /* attached (hcluster_attach): down leaves it up */
 } hcluster;
 
 /* The bus named by CHATD_IT_CLUSTER ("redis" or "kafka"), or NULL when the

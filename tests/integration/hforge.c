@@ -16,9 +16,8 @@
 #include "bus_forge.h"
 #include "net/ws.h"
 
-void hforge_message(record_buf *out, const hcluster *c, int genuine, int batch,
-                    const char *channel, const char *sender, const char *recipient,
-                    const char *content) {
+void hforge_message(record_buf *out, const hcluster *c, int genuine, int batch, const char *channel,
+                    const char *sender, const char *recipient, const char *content) {
     char secret[4096];
     int n = genuine ? hcluster_secret(c, "cluster_secret.txt", secret, sizeof secret)
                     : snprintf(secret, sizeof secret, "a guess at the cluster secret");
@@ -65,10 +64,10 @@ static void inject_kafka(const hcluster *c, const char *where, const char *key, 
     rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
     rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!p) fail_msg("hforge: kafka producer: %s", err);
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        p, RD_KAFKA_V_TOPIC(where), RD_KAFKA_V_KEY(key, strlen(key)),
-        RD_KAFKA_V_VALUE((void *)buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_END);
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(p, RD_KAFKA_V_TOPIC(where), RD_KAFKA_V_KEY(key, strlen(key)),
+                          RD_KAFKA_V_VALUE((void *)buf, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (e || rd_kafka_flush(p, 10000)) fail_msg("hforge: produce to %s failed", where);
     rd_kafka_destroy(p);
 }
@@ -93,7 +92,8 @@ zhandle_t *hforge_zk(const hcluster *c, int insider) {
         const char *cred = hfmt("chatd:%s", pw);
         assert_int_equal(zoo_add_auth(zh, "digest", cred, (int)strlen(cred), NULL, NULL), ZOK);
     }
-    for (int i = 0; i < 250 && zoo_state(zh) != ZOO_CONNECTED_STATE; i++) usleep(20 * 1000);
+    for (int i = 0; i < 250 && zoo_state(zh) != ZOO_CONNECTED_STATE; i++)
+        usleep(20 * 1000);
     if (zoo_state(zh) != ZOO_CONNECTED_STATE) fail_msg("hforge: ZooKeeper did not connect");
     return zh;
 }

@@ -22,9 +22,8 @@
 /* A chat_message bus payload to one recipient in channel, "from" sender,
  * as a RECORD (for chat-messages) or a BATCH (for an inbox). genuine: sealed
  * with the cluster secret; else with a wrong key. */
-void hforge_message(record_buf *out, const hcluster *c, int genuine, int batch,
-                    const char *channel, const char *sender, const char *recipient,
-                    const char *content);
+void hforge_message(record_buf *out, const hcluster *c, int genuine, int batch, const char *channel,
+                    const char *sender, const char *recipient, const char *content);
 
 /* Writes buf into stream/topic `where` of c's bus (its --bus engine),
  * keyed by `key` on Kafka (the partition: use the channel id). */

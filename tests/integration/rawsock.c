@@ -36,8 +36,12 @@ static int make_socket(int port, const char *src_ip, int nonblock) {
     return fd;
 }
 
-int raw_connect(int port, const char *src_ip) { return make_socket(port, src_ip, 0); }
-int raw_connect_nb(int port, const char *src_ip) { return make_socket(port, src_ip, 1); }
+int raw_connect(int port, const char *src_ip) {
+    return make_socket(port, src_ip, 0);
+}
+int raw_connect_nb(int port, const char *src_ip) {
+    return make_socket(port, src_ip, 1);
+}
 
 int raw_send(int fd, const void *data, size_t len, int timeout_ms) {
     int64_t deadline = now_ms() + timeout_ms;

@@ -16,7 +16,8 @@
 static tconn *g_conns; /* every open connection, closed at exit */
 
 static void close_all(void) {
-    while (g_conns) tconn_drop(g_conns);
+    while (g_conns)
+        tconn_drop(g_conns);
 }
 
 /* ---- WebSocket connections ---- */
@@ -53,8 +54,8 @@ static tconn *connect_first(chatd_srv *s, const char *endpoint, const char *toke
                             const char *first_type) {
     char user[40];
     token_user(token, user, sizeof user);
-    tconn *c = ws_open(s, hfmt("/%s?token=%s", endpoint, token), NULL,
-                       hfmt("%s/%s", user, endpoint));
+    tconn *c =
+        ws_open(s, hfmt("/%s?token=%s", endpoint, token), NULL, hfmt("%s/%s", user, endpoint));
     snprintf(c->user, sizeof c->user, "%s", user);
     json_t *first = recv_type(c, first_type, H_TIMEOUT);
     harness__grow((void **)&c->backlog, &c->cap_backlog, c->n_backlog, sizeof *c->backlog);
@@ -86,7 +87,8 @@ static void unlink_conn(tconn *c) {
             *pp = c->next_all;
             break;
         }
-    for (size_t i = 0; i < c->n_backlog; i++) json_decref(c->backlog[i]);
+    for (size_t i = 0; i < c->n_backlog; i++)
+        json_decref(c->backlog[i]);
     free(c->backlog);
     free(c);
 }
@@ -213,8 +215,8 @@ json_t *try_recv_type(tconn *c, const char *type, int timeout_ms) {
 }
 
 static void report_backlog(tconn *c) {
-    fprintf(stderr, "  [%s] closed=%d close_code=%d reason='%s'; %zu frame(s) queued:\n",
-            c->label, c->closed, c->close_code, c->close_reason, c->n_backlog);
+    fprintf(stderr, "  [%s] closed=%d close_code=%d reason='%s'; %zu frame(s) queued:\n", c->label,
+            c->closed, c->close_code, c->close_reason, c->n_backlog);
     for (size_t i = 0; i < c->n_backlog && i < 12; i++)
         fprintf(stderr, "    %.300s\n", jdump(c->backlog[i]));
 }
@@ -254,7 +256,8 @@ void drain(tconn *c, int ms) {
     int64_t deadline = now_ms() + ms;
     while (now_ms() < deadline && pump(c, (int)(deadline - now_ms())) > 0) {
     }
-    for (size_t i = 0; i < c->n_backlog; i++) json_decref(c->backlog[i]);
+    for (size_t i = 0; i < c->n_backlog; i++)
+        json_decref(c->backlog[i]);
     c->n_backlog = 0;
 }
 
@@ -267,7 +270,8 @@ size_t backlog_count(tconn *c, const char *type) {
 
 void expect_close(tconn *c, int code, const char *reason) {
     int64_t deadline = now_ms() + 5000;
-    while (!c->closed && now_ms() < deadline) pump(c, (int)(deadline - now_ms()));
+    while (!c->closed && now_ms() < deadline)
+        pump(c, (int)(deadline - now_ms()));
     if (!c->closed) {
         report_backlog(c);
         fail_msg("%s: expected close %d, connection still open after 5 s", c->label, code);
@@ -284,14 +288,15 @@ void expect_close(tconn *c, int code, const char *reason) {
 json_t *expect_error(tconn *c, const char *code, const char *request_type) {
     json_t *e = recv_type(c, "error", H_TIMEOUT);
     const char *got = jstr(e, "code");
-    if (strcmp(got, code) != 0) fail_msg("%s: expected error code %s, got %s", c->label, code, jdump(e));
+    if (strcmp(got, code) != 0)
+        fail_msg("%s: expected error code %s, got %s", c->label, code, jdump(e));
     const char *msg = jstr(e, "error");
     if (!*msg) fail_msg("error frame with an empty \"error\" sentence: %s", jdump(e));
     /* request_type is the type as sent; null when there was none */
     json_t *rt = json_object_get(e, "request_type");
-    if (request_type) assert_string_equal(jstr(e, "request_type"), request_type);
+    if (request_type)
+        assert_string_equal(jstr(e, "request_type"), request_type);
     else if (!json_is_string(rt) && !json_is_null(rt))
         fail_msg("request_type must be a string or null: %s", jdump(e));
     return e;
 }
-

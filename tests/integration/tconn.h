@@ -17,14 +17,14 @@
 typedef struct tconn {
     wsc *ws;
     chatd_srv *srv;
-    char user[40];       /* the token's username ("" when none) */
-    char label[48];      /* for messages: user name + endpoint */
-    json_t **backlog;    /* frames received but not yet asked for */
+    char user[40];    /* the token's username ("" when none) */
+    char label[48];   /* for messages: user name + endpoint */
+    json_t **backlog; /* frames received but not yet asked for */
     size_t n_backlog, cap_backlog;
-    int closed;          /* a close frame (or EOF) was seen */
-    int close_code;      /* from the close frame; -1 on EOF without one */
+    int closed;     /* a close frame (or EOF) was seen */
+    int close_code; /* from the close frame; -1 on EOF without one */
     char close_reason[124];
-    int pongs;           /* pong frames seen */
+    int pongs; /* pong frames seen */
     char last_pong[128];
     struct tconn *next_all;
 } tconn;
@@ -60,8 +60,7 @@ json_t *try_recv_match(tconn *c, frame_pred pred, const void *ctx, int timeout_m
 json_t *try_recv_type(tconn *c, const char *type, int timeout_ms);
 /* Like try_recv_type, but fails the test (listing what did arrive). */
 json_t *recv_type(tconn *c, const char *type, int timeout_ms);
-json_t *recv_match(tconn *c, frame_pred pred, const void *ctx, int timeout_ms,
-                   const char *what);
+json_t *recv_match(tconn *c, frame_pred pred, const void *ctx, int timeout_ms, const char *what);
 /* Asserts nothing at all arrives within ms (and the backlog is empty). */
 void recv_none(tconn *c, int ms);
 /* Asserts no frame of this type arrives within ms (backlog included). */

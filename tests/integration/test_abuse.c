@@ -75,8 +75,9 @@ static void test_frames_in_the_upgrade_packet(void **state) {
 
 static void test_bad_websocket_key(void **state) {
     const char *tok = auth(H_SRV, new_user(H_SRV, "key"), H_PASSWORD);
-    const char *keys[] = {"abc", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZR==",
-                          "dGhlIHNhbXBsZSBub25jZQ==x", "!!!!!!!!!!!!!!!!!!!!!!=="};
+    const char *keys[] = {"abc", "dGhlIHNhbXBsZSBub25jZQ",
+                          "dGhlIHNhbXBsZSBub25jZR==", "dGhlIHNhbXBsZSBub25jZQ==x",
+                          "!!!!!!!!!!!!!!!!!!!!!!=="};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *req = hfmt("GET /chat?token=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
@@ -114,7 +115,8 @@ static void test_pipelined_requests(void **state) {
     const char *resp = NULL;
     assert_int_equal(raw_http(H_SRV, req, strlen(req), &resp), 200);
     int n = 0;
-    for (const char *p = resp; (p = strstr(p, "HTTP/1.1 200")); p++) n++;
+    for (const char *p = resp; (p = strstr(p, "HTTP/1.1 200")); p++)
+        n++;
     if (n != 3) fail_msg("3 pipelined requests, %d answers: %s", n, resp);
 }
 

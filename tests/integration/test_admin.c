@@ -28,7 +28,8 @@ static chatd_srv *start_with_admin(int *admin_port, const char *const *more) {
         *admin_port = svc_free_port();
         args[1] = hfmt("%d", *admin_port);
         int n = 2;
-        for (; more && more[n - 2]; n++) args[n] = more[n - 2];
+        for (; more && more[n - 2]; n++)
+            args[n] = more[n - 2];
         args[n] = NULL;
         chatd_srv *s = chatd_start(args);
         if (s) return s;
@@ -55,12 +56,13 @@ static void test_admin_port_serves_monitoring_only(void **state) {
     assert_string_equal(jstr(jobj(body, "checks"), "store"), "ok");
     assert_int_equal(http_call(s, "GET", "/ready", NULL, NULL, NULL), 404);
     /* nothing else on the admin port */
-    assert_int_equal(http_call(&adm, "POST", "/auth", "{\"username\":\"x\",\"password\":\"y\"}",
-                               NULL, NULL),
-                     404);
+    assert_int_equal(
+        http_call(&adm, "POST", "/auth", "{\"username\":\"x\",\"password\":\"y\"}", NULL, NULL),
+        404);
     assert_int_equal(http_call(&adm, "POST", "/metrics", "", NULL, NULL), 405);
-    const char *up = "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const char *up =
+        "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     assert_int_equal(raw_http(&adm, up, strlen(up), NULL), 404);
     /* the public port still does its job */
     tconn_close(chat_login(s, new_user(s, "adm")));
@@ -124,16 +126,15 @@ static int upgrade_status(chatd_srv *s, const char *token, const char *origin) {
 }
 
 static void test_allowed_origins(void **state) {
-    chatd_srv *s = chatd_start(
-        (const char *[]){"--allowed-origins", "https://chat.example.com, http://good.example:8080",
-                         NULL});
+    chatd_srv *s = chatd_start((const char *[]){
+        "--allowed-origins", "https://chat.example.com, http://good.example:8080", NULL});
     const char *u = new_user(s, "org");
     const char *tok = auth(s, u, H_PASSWORD);
     assert_int_equal(upgrade_status(s, tok, "https://evil.example"), 403);
     assert_int_equal(upgrade_status(s, tok, "http://chat.example.com"), 403); /* scheme counts */
     assert_int_equal(upgrade_status(s, tok, "null"), 403);
-    tconn_close(ws_open(s, hfmt("/chat?token=%s", tok), "Origin: https://chat.example.com\r\n",
-                        "listed"));
+    tconn_close(
+        ws_open(s, hfmt("/chat?token=%s", tok), "Origin: https://chat.example.com\r\n", "listed"));
     tconn_close(ws_open(s, hfmt("/chat?token=%s", tok), "Origin: HTTP://good.example:8080\r\n",
                         "listed, other case"));
     tconn_close(ws_open(s, hfmt("/chat?token=%s", tok), NULL, "no Origin (not a browser)"));

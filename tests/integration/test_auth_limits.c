@@ -50,7 +50,8 @@ static void collect(flight *f, int timeout_ms) {
     int open = f->n;
     while (open && now_ms() < deadline) {
         struct pollfd p[256];
-        for (int i = 0; i < f->n; i++) p[i] = (struct pollfd){f->fd[i], POLLIN, 0};
+        for (int i = 0; i < f->n; i++)
+            p[i] = (struct pollfd){f->fd[i], POLLIN, 0};
         if (poll(p, (nfds_t)f->n, 100) <= 0) continue;
         for (int i = 0; i < f->n; i++) {
             if (f->fd[i] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -90,7 +91,8 @@ static void test_login_during_a_flood_of_bogus_logins(void **state) {
     auth(s, user, H_PASSWORD);
     int64_t took = now_ms() - t0;
     fprintf(stderr, "a real login while 200 bogus ones were sent: %lld ms\n", (long long)took);
-    if (took > 300) fail_msg("a real login took %lld ms during the flood (limit 300)", (long long)took);
+    if (took > 300)
+        fail_msg("a real login took %lld ms during the flood (limit 300)", (long long)took);
     collect(&f, 30000);
     int n401 = 0, n429 = 0;
     for (int i = 0; i < f.n; i++) {
@@ -111,7 +113,8 @@ static void test_hash_queue_is_bounded(void **state) {
     const char *flags[] = {"--argon2", "interactive", "--max-hash-queue", "3", NULL};
     chatd_srv *s = chatd_start(flags);
     const char *sources[20];
-    for (int i = 0; i < 20; i++) sources[i] = hfmt("127.0.0.%d", 10 + i);
+    for (int i = 0; i < 20; i++)
+        sources[i] = hfmt("127.0.0.%d", 10 + i);
     flight f;
     launch(s, &f, 20, sources, 20, "/auth");
     collect(&f, 30000);
@@ -140,9 +143,12 @@ static void test_registration_rate(void **state) {
         const char *req = post("/register", uniq_name("reg"));
         const char *resp = NULL;
         int st = raw_http(s, req, strlen(req), &resp);
-        if (st == 201) created++;
-        else if (st == 429 && strstr(resp, "Retry-After: ")) limited++;
-        else fail_msg("registration answered %d: %s", st, resp);
+        if (st == 201)
+            created++;
+        else if (st == 429 && strstr(resp, "Retry-After: "))
+            limited++;
+        else
+            fail_msg("registration answered %d: %s", st, resp);
     }
     if (created < 4 || created > 6 || limited != 12 - created)
         fail_msg("12 quick registrations at 2/s: %d created, %d limited", created, limited);

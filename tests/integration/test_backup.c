@@ -23,7 +23,8 @@ static void test_sqlite_online_backup_restores(void **state) {
     member m[2];
     const char *g = group_with(s, m, 2, "bk");
     json_t *sent[10];
-    for (int i = 0; i < 10; i++) sent[i] = send_msg(m[i % 2].c, g, hfmt("before the backup %d", i));
+    for (int i = 0; i < 10; i++)
+        sent[i] = send_msg(m[i % 2].c, g, hfmt("before the backup %d", i));
 
     const char *cmd = hfmt("sqlite3 '%s/data/chatd.db' \".backup '%s/chatd.db'\"", s->dir, dir);
     assert_int_equal(system(cmd), 0);

@@ -38,7 +38,8 @@ static int run_bench(const char *const *args, const char **out) {
     const char *argv[40];
     int n = 0;
     argv[n++] = bin;
-    for (int i = 0; args[i] && n < 39; i++) argv[n++] = args[i];
+    for (int i = 0; args[i] && n < 39; i++)
+        argv[n++] = args[i];
     argv[n] = NULL;
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -72,7 +73,8 @@ static int run_bench(const char *const *args, const char **out) {
     if (now_ms() >= deadline) {
         kill(pid, SIGKILL);
         waitpid(pid, &st, 0);
-        fail_msg("chat-bench did not finish within %d ms; output so far:\n%s", RUN_TIMEOUT_MS, *out);
+        fail_msg("chat-bench did not finish within %d ms; output so far:\n%s", RUN_TIMEOUT_MS,
+                 *out);
     }
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
@@ -80,9 +82,15 @@ static int run_bench(const char *const *args, const char **out) {
 }
 
 static chatd_srv *start_server(void) {
-    static const char *const extra[] = {"--rate-per-sec", "1000000", "--rate-burst", "1000000",
-                                        "--max-hash-queue", "100000", "--max-conns-per-user",
-                                        "0", NULL};
+    static const char *const extra[] = {"--rate-per-sec",
+                                        "1000000",
+                                        "--rate-burst",
+                                        "1000000",
+                                        "--max-hash-queue",
+                                        "100000",
+                                        "--max-conns-per-user",
+                                        "0",
+                                        NULL};
     return chatd_start(extra);
 }
 
@@ -98,7 +106,8 @@ static json_t *bench_json(chatd_srv *s, const char *const *scenario_args) {
     args[n++] = "0.3";
     args[n++] = "--duration";
     args[n++] = "1";
-    for (int i = 0; scenario_args[i]; i++) args[n++] = scenario_args[i];
+    for (int i = 0; scenario_args[i]; i++)
+        args[n++] = scenario_args[i];
     args[n] = NULL;
     const char *out = NULL;
     int rc = run_bench(args, &out);
@@ -133,8 +142,9 @@ static void check_phase(json_t *p) {
 
 static void test_fanout(void **state) {
     chatd_srv *s = start_server();
-    static const char *const args[] = {"--scenario", "fanout", "--channels", "2", "--members",
-                                       "5", "--senders", "2", "--sweep", "0.5", NULL};
+    static const char *const args[] = {"--scenario", "fanout", "--channels", "2",
+                                       "--members",  "5",      "--senders",  "2",
+                                       "--sweep",    "0.5",    NULL};
     json_t *r = bench_json(s, args);
     assert_string_equal(jstr(r, "scenario"), "fanout");
     json_t *sat = jobj(r, "saturation");
@@ -152,8 +162,9 @@ static void test_fanout(void **state) {
 
 static void test_connections(void **state) {
     chatd_srv *s = start_server();
-    static const char *const args[] = {"--scenario", "connections", "--connections", "60",
-                                       "--users", "20", "--hold", "1", "--sources", "2", NULL};
+    static const char *const args[] = {
+        "--scenario", "connections", "--connections", "60", "--users", "20",
+        "--hold",     "1",           "--sources",     "2",  NULL};
     json_t *r = bench_json(s, args);
     assert_string_equal(jstr(r, "scenario"), "connections");
     assert_int_equal((long)num(r, "connections_up"), 60);
@@ -168,8 +179,8 @@ static void test_connections(void **state) {
 
 static void test_durable(void **state) {
     chatd_srv *s = start_server();
-    static const char *const args[] = {"--scenario", "durable", "--channels", "4", "--window",
-                                       "4", NULL};
+    static const char *const args[] = {"--scenario", "durable", "--channels", "4",
+                                       "--window",   "4",       NULL};
     json_t *r = bench_json(s, args);
     assert_string_equal(jstr(r, "scenario"), "durable");
     assert_true(num(r, "stored_msgs_per_s") > 0);
@@ -185,8 +196,8 @@ static void test_durable(void **state) {
 
 /* No server: real loopback sockets, one thread writing, one reading. */
 static void test_loopback(void **state) {
-    static const char *const args[] = {"--scenario", "loopback", "--members", "20", "--duration",
-                                       "0.4", "--json", NULL};
+    static const char *const args[] = {"--scenario", "loopback", "--members", "20",
+                                       "--duration", "0.4",      "--json",    NULL};
     const char *out = NULL;
     assert_int_equal(run_bench(args, &out), 0);
     json_error_t err;
@@ -212,10 +223,8 @@ static void test_bad_arguments(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_fanout),
-        cmocka_unit_test(test_connections),
-        cmocka_unit_test(test_durable),
+        cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_fanout),
+        cmocka_unit_test(test_connections),   cmocka_unit_test(test_durable),
         cmocka_unit_test(test_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,7 +67,8 @@ static void test_joins_and_receipts_in_a_big_channel(void **state) {
     recv_none_type(m[0].c, "system", 400);
 
     tconn *all[] = {m[0].c, m[1].c, m[2].c, cd, ce, m0b};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) tconn_close(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        tconn_close(all[i]);
     assert_int_equal(chatd_stop(s), 0);
     chatd_free(s);
 }
@@ -89,7 +90,8 @@ static void test_no_presence_through_big_channels(void **state) {
     send_pack(p0, "{s:s, s:[s]}", "type", "subscribe", "userIds", m[1].name);
     if (!try_recv_presence(p0, m[1].name, "busy", H_TIMEOUT)) fail_msg("subscribe does not work");
     tconn *all[] = {m[0].c, m[1].c, m[2].c, p0, p1};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) tconn_close(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        tconn_close(all[i]);
     assert_int_equal(chatd_stop(s), 0);
     chatd_free(s);
 }

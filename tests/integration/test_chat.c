@@ -22,7 +22,8 @@ static void check_entry(json_t *e, const char *me, const char *type, const char 
         fail_msg("other_participants lacks %s: %s", other, jdump(e));
     if (jarr_has_str(others, me)) fail_msg("other_participants lists myself: %s", jdump(e));
     jint(e, "unread_count");
-    json_t *lm = json_object_get(e, "last_message_id"), *lr = json_object_get(e, "last_read_message_id");
+    json_t *lm = json_object_get(e, "last_message_id"),
+           *lr = json_object_get(e, "last_read_message_id");
     if (!lm || !(json_is_null(lm) || json_is_string(lm)))
         fail_msg("last_message_id must be string|null: %s", jdump(e));
     if (!lr || !(json_is_null(lr) || json_is_string(lr)))
@@ -102,14 +103,17 @@ static void test_create_group(void **state) {
 }
 
 static void test_odd_names(void **state) {
-    const char *names[] = {"with \"quotes\" and \\backslash\\", "  spaces  around  ",
-                           "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "<script>alert(1)</script>",
-                           "tab\there", "x"};
+    const char *names[] = {"with \"quotes\" and \\backslash\\",
+                           "  spaces  around  ",
+                           "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                           "<script>alert(1)</script>",
+                           "tab\there",
+                           "x"};
     const char *a = new_user(H_SRV, "odd"), *b = new_user(H_SRV, "odd");
     tconn *ca = chat_login(H_SRV, a), *cb = chat_login(H_SRV, b);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        send_pack(ca, "{s:s,s:s,s:[s]}", "type", "create_channel", "name", names[i],
-                  "participants", b);
+        send_pack(ca, "{s:s,s:s,s:[s]}", "type", "create_channel", "name", names[i], "participants",
+                  b);
         json_t *cr = recv_type(ca, "channel_created", H_TIMEOUT);
         json_t *ch = jobj(cr, "channel");
         assert_string_equal(jstr(jobj(ch, "metadata"), "name"), names[i]);
@@ -192,7 +196,8 @@ static void test_group_without_name(void **state) {
 static void test_join_channel(void **state) {
     member m[2];
     const char *id = group_with(H_SRV, m, 2, "jn");
-    for (int i = 0; i < 55; i++) send_msg(m[0].c, id, hfmt("msg %d", i));
+    for (int i = 0; i < 55; i++)
+        send_msg(m[0].c, id, hfmt("msg %d", i));
 
     const char *c = new_user(H_SRV, "jn");
     tconn *cc = chat_login(H_SRV, c);
@@ -215,7 +220,8 @@ static void test_join_channel(void **state) {
     json_t *msg;
     json_array_foreach(msgs, i, msg) {
         json_int_t seq = jint(msg, "seq");
-        if (i > 0 && seq != prev + 1) fail_msg("messages not gapless oldest first at %zu: %s", i, jdump(msg));
+        if (i > 0 && seq != prev + 1)
+            fail_msg("messages not gapless oldest first at %zu: %s", i, jdump(msg));
         prev = seq;
     }
     json_t *parts = jarr(j, "participants"), *p;
@@ -281,7 +287,8 @@ static void test_leave_channel(void **state) {
     send_pack(m[1].c, "{s:s,s:s}", "type", "join_channel", "channelId", id);
     recv_type(m[1].c, "channel_joined", H_TIMEOUT);
     check_system(recv_system(m[0].c, id, "user_joined"), id, "user_joined", m[1].name);
-    for (int i = 0; i < 3; i++) tconn_close(m[i].c);
+    for (int i = 0; i < 3; i++)
+        tconn_close(m[i].c);
 }
 
 static void test_multi_device(void **state) {

@@ -39,15 +39,18 @@ static int run(const char *cmd) {
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-static void down_at_exit(void) { hcluster_down(&cl); }
+static void down_at_exit(void) {
+    hcluster_down(&cl);
+}
 
 static void cluster_up(const char *bus_name) {
     static int registered;
     if (!registered++) atexit(down_at_exit); /* even if a failure skips the teardown */
     /* one user holds 20 idle sockets per server in the dead-server drill */
-    const char *flags[] = {"--argon2", "min", "--allowed-hosts", "127.0.0.1",
-                           "--max-conns-per-user", "100", NULL};
-    if (hcluster_up(&cl, bus_name, flags) != 0) fail_msg("scripts/cluster up --bus %s failed", bus_name);
+    const char *flags[] = {
+        "--argon2", "min", "--allowed-hosts", "127.0.0.1", "--max-conns-per-user", "100", NULL};
+    if (hcluster_up(&cl, bus_name, flags) != 0)
+        fail_msg("scripts/cluster up --bus %s failed", bus_name);
     api_srv.port = cl.api_port;
 }
 
@@ -183,7 +186,8 @@ static void cross_server_chat(void) {
         wait_msg(c[0], ch, hfmt("after redis %d", i));
         wait_msg(c[2], ch, hfmt("after redis %d", i));
     }
-    for (int i = 0; i < 3; i++) tconn_close(c[i]);
+    for (int i = 0; i < 3; i++)
+        tconn_close(c[i]);
 }
 
 /* Token and chat server of a fresh /auth, without connecting. */
@@ -203,7 +207,8 @@ static void auth_burst_spreads(void) {
     for (int i = 0; i < 30; i++) {
         int port = 0;
         auth_only(u, &port);
-        for (int k = 0; k < HC_CHAT; k++) hits[k] += cl.chat_port[k] == port;
+        for (int k = 0; k < HC_CHAT; k++)
+            hits[k] += cl.chat_port[k] == port;
     }
     fprintf(stderr, "30 logins in a burst went to the chat servers %d, %d, %d\n", hits[0], hits[1],
             hits[2]);
@@ -266,11 +271,13 @@ static void chat_server_killed(void) {
         static chatd_srv other[HC_CHAT];
         if (i + 1 == victim) continue;
         other[i].port = cl.chat_port[i];
-        for (int k = 0; k < PADS; k++) pad[npad++] = chat_connect(&other[i], token_b);
+        for (int k = 0; k < PADS; k++)
+            pad[npad++] = chat_connect(&other[i], token_b);
     }
     for (int port = 0, tries = 0; port != at[0].port; sleep_ms(200)) {
         auth_only(a, &port);
-        if (++tries > 50) fail_msg("/auth never named A's server (%d), the least loaded", at[0].port);
+        if (++tries > 50)
+            fail_msg("/auth never named A's server (%d), the least loaded", at[0].port);
     }
     char acked[N][24];
     int64_t killed_at = 0;
@@ -280,7 +287,8 @@ static void chat_server_killed(void) {
             killed_at = now_ms();
         }
         const char *text = hfmt("steady %d", i);
-        send_json(cb, "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch, text);
+        send_json(cb, "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", ch,
+                  text);
         json_t *m = wait_msg(cb, ch, text); /* the echo: acknowledged */
         snprintf(acked[i], sizeof acked[i], "%s", jstr(m, "message_id"));
         sleep_ms(50);
@@ -297,9 +305,9 @@ static void chat_server_killed(void) {
             fail_msg("/auth still names the dead server %lld ms after the kill",
                      (long long)(now_ms() - killed_at));
     }
-    fprintf(stderr, "/auth passed over the dead server %lld ms after the kill (named it %d times)\n",
+    fprintf(stderr,
+            "/auth passed over the dead server %lld ms after the kill (named it %d times)\n",
             (long long)(now_ms() - killed_at), named_dead);
-
 
     /* What A saw live before its server died. */
     json_t *seen = json_object();
@@ -339,10 +347,12 @@ static void chat_server_killed(void) {
         if (!jbool(h, "has_more")) break;
     }
     for (int i = 0; i < N; i++)
-        if (!json_object_get(seen, acked[i])) fail_msg("acknowledged message %d (%s) is missing", i, acked[i]);
+        if (!json_object_get(seen, acked[i]))
+            fail_msg("acknowledged message %d (%s) is missing", i, acked[i]);
     assert_int_equal(json_object_size(seen), N); /* exactly once after de-duplication */
     json_decref(seen);
-    for (int i = 0; i < npad; i++) tconn_close(pad[i]);
+    for (int i = 0; i < npad; i++)
+        tconn_close(pad[i]);
     tconn_close(pb);
     tconn_close(ca);
     tconn_close(cb);
@@ -461,9 +471,9 @@ static void write_file(const char *path, const char *text) {
 static void startup_refusals(void) {
     char dir[128], pw[512];
     if (!svc_mkdtemp(dir, sizeof dir, "chatd-refuse-")) fail_msg("mkdtemp");
-    const char *engines = hfmt("--bus redis --redis 127.0.0.1:%d --zookeeper 127.0.0.1:%d",
-                               hcluster_engine_port(&cl, "redis"),
-                               hcluster_engine_port(&cl, "zookeeper"));
+    const char *engines =
+        hfmt("--bus redis --redis 127.0.0.1:%d --zookeeper 127.0.0.1:%d",
+             hcluster_engine_port(&cl, "redis"), hcluster_engine_port(&cl, "zookeeper"));
     write_file(hfmt("%s/cluster_secret.txt", dir), "any");
     write_file(hfmt("%s/redis_password.txt", dir), "not the password\n");
     refuses_to_start(dir, engines, "refused our password (redis_password.txt)");
@@ -500,7 +510,8 @@ static void lost_leave_event(void) {
     wait_msg(c[1], ch, "in"); /* its own echo */
     int pg = hcluster_engine_port(&cl, "postgres");
     if (run(hfmt("psql -q -h 127.0.0.1 -p %d -U postgres -c \"DELETE FROM members WHERE "
-                 "channel_id = '%s' AND user_id = '%s'\" > /dev/null", pg, ch, u[1])) != 0)
+                 "channel_id = '%s' AND user_id = '%s'\" > /dev/null",
+                 pg, ch, u[1])) != 0)
         fail_msg("psql could not delete the membership");
     sleep_ms(5500); /* the servers' view of the channel is now older than the TTL */
     send_json(c[1], "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"out\"}", ch);

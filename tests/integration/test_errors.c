@@ -13,8 +13,8 @@
 
 static chatd_srv *S;
 static member M[2];
-static const char *CH;   /* a channel M[0] and M[1] are in */
-static size_t CH_COUNT;  /* messages stored in it */
+static const char *CH;  /* a channel M[0] and M[1] are in */
+static size_t CH_COUNT; /* messages stored in it */
 
 static int setup(void **state) {
     S = chatd_start(NULL);
@@ -73,15 +73,16 @@ static void test_invalid_field(void **state) {
     bad("{\"channelId\":\"x\"}", "invalid_field", NULL); /* missing type */
     bad("{\"type\":5}", "invalid_field", NULL);
     bad("{\"type\":\"join_channel\"}", "invalid_field", "join_channel");
-    bad("{\"type\":\"join_channel\",\"channelId\":\"not-a-uuid\"}", "invalid_field", "join_channel");
+    bad("{\"type\":\"join_channel\",\"channelId\":\"not-a-uuid\"}", "invalid_field",
+        "join_channel");
     bad("{\"type\":\"join_channel\",\"channelId\":42}", "invalid_field", "join_channel");
     bad("{\"type\":\"leave_channel\",\"channelId\":\"1234\"}", "invalid_field", "leave_channel");
     bad(hfmt("{\"type\":\"chat_message\",\"channelId\":\"%s\"}", CH), "invalid_field",
         "chat_message");
     bad(hfmt("{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"\"}", CH),
         "invalid_field", "chat_message");
-    bad(hfmt("{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":7}", CH),
-        "invalid_field", "chat_message");
+    bad(hfmt("{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":7}", CH), "invalid_field",
+        "chat_message");
     bad(hfmt("{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"x\\ud800y\"}", CH),
         "invalid_field", "chat_message");
     bad(hfmt("{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"x\",\"metadata\":[1]}",
@@ -92,7 +93,8 @@ static void test_invalid_field(void **state) {
         "fetch_history");
     bad(hfmt("{\"type\":\"fetch_history\",\"channelId\":\"%s\",\"limit\":101}", CH),
         "invalid_field", "fetch_history");
-    bad(hfmt("{\"type\":\"fetch_history\",\"channelId\":\"%s\",\"before\":\"5\",\"after\":\"3\"}", CH),
+    bad(hfmt("{\"type\":\"fetch_history\",\"channelId\":\"%s\",\"before\":\"5\",\"after\":\"3\"}",
+             CH),
         "invalid_field", "fetch_history");
     bad(hfmt("{\"type\":\"fetch_history\",\"channelId\":\"%s\",\"before\":\"abc\"}", CH),
         "invalid_field", "fetch_history");
@@ -147,7 +149,8 @@ static void test_too_large(void **state) {
         memcpy(mb + n, "\xe2\x82\xac", 3);
         n += 3;
     }
-    while (n < 4001) mb[n++] = 'b';
+    while (n < 4001)
+        mb[n++] = 'b';
     mb[n] = '\0';
     bad(hfmt("{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", CH, mb),
         "too_large", "chat_message");
@@ -159,7 +162,8 @@ static void test_too_large(void **state) {
     free(big);
 
     json_t *parts = json_array();
-    for (int i = 0; i < 1001; i++) json_array_append_new(parts, json_string(hfmt("p%d", i)));
+    for (int i = 0; i < 1001; i++)
+        json_array_append_new(parts, json_string(hfmt("p%d", i)));
     json_t *req = json_pack("{s:s,s:s,s:o}", "type", "create_channel", "name", "crowd",
                             "participants", parts);
     char *s = json_dumps(req, JSON_COMPACT);
@@ -241,8 +245,8 @@ static void test_fragmented_ok_and_ping(void **state) {
     tconn *c = victim();
     /* content "h€llo é" split inside the euro sign and inside é */
     const char *content = "h\xe2\x82\xacllo \xc3\xa9";
-    const char *frame = hfmt("{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}",
-                             CH, content);
+    const char *frame =
+        hfmt("{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"%s\"}", CH, content);
     const char *euro = strstr(frame, "\xe2\x82\xac"), *eacute = strstr(frame, "\xc3\xa9");
     size_t cut1 = (size_t)(euro - frame) + 1, cut2 = (size_t)(eacute - frame) + 1;
     wsc_send_frame(c->ws, 0, WS_OP_TEXT, frame, cut1);
@@ -255,7 +259,8 @@ static void test_fragmented_ok_and_ping(void **state) {
     recv_msg(M[1].c, CH, content);
     CH_COUNT++;
     int64_t deadline = now_ms() + H_TIMEOUT;
-    while (c->pongs == 0 && now_ms() < deadline) try_recv_type(c, "__never__", 50);
+    while (c->pongs == 0 && now_ms() < deadline)
+        try_recv_type(c, "__never__", 50);
     assert_int_equal(c->pongs, 1);
     assert_string_equal(c->last_pong, "abc");
     tconn_close(c);
@@ -293,17 +298,20 @@ static void check_bad_tokens(const char *ep, int missing_code, int bad_code) {
     /* a well-signed token of a user that does not exist */
     bad_token(ep, hfmt("?token=%s", forge_token(uniq_name("ghost"), 0, 3600)), NULL, bad_code, af);
     /* a good token in the Authorization header works */
-    tconn *c = ws_open(S, hfmt("/%s", ep), hfmt("Authorization: Bearer %s\r\n", good),
-                       "bearer");
+    tconn *c = ws_open(S, hfmt("/%s", ep), hfmt("Authorization: Bearer %s\r\n", good), "bearer");
     recv_type(c, strcmp(ep, "chat") == 0 ? "channels_list" : "initial_presence", H_TIMEOUT);
     tconn_close(c);
     /* ... and a bad one there is refused */
     bad_token(ep, "", "Authorization: Bearer nonsense\r\n", bad_code, af);
 }
 
-static void test_bad_tokens_chat(void **state) { check_bad_tokens("chat", 3000, 3000); }
+static void test_bad_tokens_chat(void **state) {
+    check_bad_tokens("chat", 3000, 3000);
+}
 
-static void test_bad_tokens_presence(void **state) { check_bad_tokens("presence", 4001, 4002); }
+static void test_bad_tokens_presence(void **state) {
+    check_bad_tokens("presence", 4001, 4002);
+}
 
 static int count_code(tconn *c, const char *code) {
     int n = 0;
@@ -319,8 +327,8 @@ static int count_code(tconn *c, const char *code) {
 }
 
 static void test_rate_limit(void **state) {
-    const char *flags[] = {"--rate-per-sec", "5", "--rate-burst", "5", "--abuse-close-ms", "2000",
-                           NULL};
+    const char *flags[] = {"--rate-per-sec", "5", "--rate-burst", "5", "--abuse-close-ms",
+                           "2000",           NULL};
     chatd_srv *r = chatd_start(flags);
     const char *u = new_user(r, "rl"), *v = new_user(r, "rl");
     tconn *c = chat_login(r, u);
@@ -330,7 +338,8 @@ static void test_rate_limit(void **state) {
 
     /* a burst of 20: about 5 pass, the rest are answered rate_limited */
     const char *req = hfmt("{\"type\":\"fetch_history\",\"channelId\":\"%s\",\"limit\":1}", id);
-    for (int i = 0; i < 20; i++) send_text(c, req, strlen(req));
+    for (int i = 0; i < 20; i++)
+        send_text(c, req, strlen(req));
     int n_ok = 0, n_rl = 0;
     int64_t deadline = now_ms() + H_TIMEOUT;
     while (n_ok + n_rl < 20 && now_ms() < deadline) {

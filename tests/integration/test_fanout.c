@@ -17,7 +17,8 @@ static void test_fanout_1000(void **state) {
     tconn **c = calloc(N, sizeof *c);
     int64_t t0 = now_ms();
 
-    for (int i = 0; i < N; i++) names[i] = new_user(s, "fo");
+    for (int i = 0; i < N; i++)
+        names[i] = new_user(s, "fo");
     int64_t t_reg = now_ms();
     for (int i = 0; i < N; i++) {
         c[i] = chat_connect(s, forge_token(names[i], 0, 3600));
@@ -26,15 +27,17 @@ static void test_fanout_1000(void **state) {
     int64_t t_conn = now_ms();
 
     json_t *parts = json_array();
-    for (int i = 1; i < N; i++) json_array_append_new(parts, json_string(names[i]));
-    send_pack(c[0], "{s:s,s:s,s:o}", "type", "create_channel", "name", "everyone",
-              "participants", parts);
+    for (int i = 1; i < N; i++)
+        json_array_append_new(parts, json_string(names[i]));
+    send_pack(c[0], "{s:s,s:s,s:o}", "type", "create_channel", "name", "everyone", "participants",
+              parts);
     json_t *cr = recv_type(c[0], "channel_created", 10000);
     const char *id = jstr(jobj(cr, "channel"), "channel_id");
     assert_int_equal(json_array_size(jarr(jobj(cr, "channel"), "participants")), N);
     for (int i = 0; i < N; i++) {
         json_t *l = try_recv_type(c[i], "channels_list", 10000);
-        if (!l || !list_entry(l, id)) fail_msg("member %d (%s) got no channels_list with the channel", i, names[i]);
+        if (!l || !list_entry(l, id))
+            fail_msg("member %d (%s) got no channels_list with the channel", i, names[i]);
         drain(c[i], 0);
     }
     sleep_ms(300); /* quiet */
@@ -63,9 +66,11 @@ static void test_fanout_1000(void **state) {
         fail_msg("one message to %d members: JSON encodes went %.0f -> %.0f (want +1)", N, before,
                  after);
     /* nobody got it twice */
-    for (int i = 0; i < N; i += 97) recv_none_type(c[i], "chat_message", i == 0 ? 100 : 0);
+    for (int i = 0; i < N; i += 97)
+        recv_none_type(c[i], "chat_message", i == 0 ? 100 : 0);
 
-    for (int i = 0; i < N; i++) tconn_drop(c[i]);
+    for (int i = 0; i < N; i++)
+        tconn_drop(c[i]);
     free(c);
     free(names);
     assert_int_equal(chatd_stop(s), 0);

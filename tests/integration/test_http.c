@@ -63,8 +63,8 @@ static void test_register_bad_names(void **state) {
     memset(name33, 'y', 33);
     memcpy(name33, base, strlen(base));
     name33[33] = '\0';
-    const char *bad[] = {"", name33, "with space", "sl/ash", "qu\"ote", "caf\xc3\xa9", "a:b",
-                         "a@b"};
+    const char *bad[] = {"",        name33,        "with space", "sl/ash",
+                         "qu\"ote", "caf\xc3\xa9", "a:b",        "a@b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *resp;
         int st = post("/register", creds(bad[i], H_PASSWORD), &resp);
@@ -84,10 +84,10 @@ static void test_register_bad_passwords(void **state) {
         json_t *resp;
         const char *name = uniq_name("pw");
         int st = post("/register", creds(name, bad[i]), &resp);
-        if (st != 400) fail_msg("password of %zu bytes: status %d, expected 400", strlen(bad[i]), st);
+        if (st != 400)
+            fail_msg("password of %zu bytes: status %d, expected 400", strlen(bad[i]), st);
         const char *e = error_of(resp);
-        if (!strcasestr(e, "password"))
-            fail_msg("error should name the password rule: %s", e);
+        if (!strcasestr(e, "password")) fail_msg("error should name the password rule: %s", e);
         /* and the user was not created */
         assert_int_equal(post("/register", creds(name, H_PASSWORD), NULL), 201);
     }
@@ -103,10 +103,14 @@ static void test_register_taken(void **state) {
 }
 
 static void test_register_bad_body(void **state) {
-    const char *bodies[] = {"not json", "", "[1,2]", "{\"username\":\"x1\"}",
+    const char *bodies[] = {"not json",
+                            "",
+                            "[1,2]",
+                            "{\"username\":\"x1\"}",
                             "{\"password\":\"12345678\"}",
                             "{\"username\":5,\"password\":\"12345678\"}",
-                            "{\"username\":\"okname\",\"password\":12345678}", "{\"username\":"};
+                            "{\"username\":\"okname\",\"password\":12345678}",
+                            "{\"username\":"};
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         json_t *resp;
         int st = post("/register", bodies[i], &resp);
@@ -140,12 +144,12 @@ static void test_auth_ok(void **state) {
     /* the JWT verifies with the known secret (exact bytes, newline included) */
     char user[64];
     int64_t now = (int64_t)time(NULL);
-    assert_int_equal(token_verify((const uint8_t *)H_SECRET, H_SECRET_LEN, tok, now, user,
-                                  sizeof user), 0);
+    assert_int_equal(
+        token_verify((const uint8_t *)H_SECRET, H_SECRET_LEN, tok, now, user, sizeof user), 0);
     assert_string_equal(user, name);
     /* ... and not with the trimmed secret */
-    assert_int_not_equal(token_verify((const uint8_t *)H_SECRET, H_SECRET_LEN - 1, tok, now,
-                                      user, sizeof user), 0);
+    assert_int_not_equal(
+        token_verify((const uint8_t *)H_SECRET, H_SECRET_LEN - 1, tok, now, user, sizeof user), 0);
     /* claims: username, iat (now), exp (iat + 24 h by default) */
     const char *dot1 = strchr(tok, '.');
     assert_non_null(dot1);
@@ -154,8 +158,10 @@ static void test_auth_ok(void **state) {
     size_t plen = (size_t)(dot2 - dot1 - 1);
     char *b64 = calloc(1, plen + 4);
     memcpy(b64, dot1 + 1, plen);
-    for (size_t i = 0; i < plen; i++) b64[i] = b64[i] == '-' ? '+' : b64[i] == '_' ? '/' : b64[i];
-    while (plen % 4) b64[plen++] = '=';
+    for (size_t i = 0; i < plen; i++)
+        b64[i] = b64[i] == '-' ? '+' : b64[i] == '_' ? '/' : b64[i];
+    while (plen % 4)
+        b64[plen++] = '=';
     /* decode with a tiny base64 decoder */
     unsigned char payload[1024];
     size_t o = 0;

@@ -47,8 +47,8 @@ static void test_slow_second_device(void **state) {
     int64_t next_seq = -1;
     for (int sent = 0; sent < total; sent += chunk) {
         for (int i = 0; i < chunk; i++)
-            send_pack(m[0].c, "{s:s, s:s, s:s}", "type", "chat_message", "channelId", ch,
-                      "content", content);
+            send_pack(m[0].c, "{s:s, s:s, s:s}", "type", "chat_message", "channelId", ch, "content",
+                      content);
         for (int i = 0; i < chunk; i++) {
             json_t *mine = recv_type(m[0].c, "chat_message", 10000);
             (void)mine;
@@ -105,9 +105,10 @@ static void test_ping_flood(void **state) {
     long before = raw_rss_kib(s->pid);
     static uint8_t pings[1 << 16];
     size_t n = 0;
-    while (n + 6 <= sizeof pings) n += raw_client_frame(pings + n, 1, WS_OP_PING, "", 0);
+    while (n + 6 <= sizeof pings)
+        n += raw_client_frame(pings + n, 1, WS_OP_PING, "", 0);
     size_t sent = 0;
-    while (sent < (16u << 20)) { /* 16 MiB of 6-byte pings: 2.8 million */
+    while (sent < (16u << 20)) {                       /* 16 MiB of 6-byte pings: 2.8 million */
         if (raw_send(fd, pings, n, 20000) != 0) break; /* the server may give up on us */
         sent += n;
     }
@@ -171,8 +172,13 @@ static void test_connections_per_user(void **state) {
  * makes room, and a handshake that does not finish in time is dropped; a
  * legitimate request is answered throughout. */
 static void test_half_open_sockets(void **state) {
-    const char *flags[] = {"--handshake-timeout-ms", "2000", "--max-pending-per-addr", "100",
-                           "--max-connections", "300", NULL};
+    const char *flags[] = {"--handshake-timeout-ms",
+                           "2000",
+                           "--max-pending-per-addr",
+                           "100",
+                           "--max-connections",
+                           "300",
+                           NULL};
     chatd_srv *s = chatd_start(flags);
     const char *head = "GET /health HTTP/1.1\r\nHost: x\r\n"; /* never finished */
     int fds[1000], n = 0;
@@ -222,7 +228,8 @@ static void test_channel_spam_victim(void **state) {
         for (int i = 0; i < chunk; i++)
             send_pack(sc, "{s:s, s:s, s:[s]}", "type", "create_channel", "name",
                       hfmt("spam %d", done + i), "participants", victim);
-        for (int i = 0; i < chunk; i++) recv_type(sc, "channel_joined", 10000);
+        for (int i = 0; i < chunk; i++)
+            recv_type(sc, "channel_joined", 10000);
         drain(sc, 0);
         while ((l = try_recv_type(vc, "channels_list", 0))) {
             last = l;
@@ -262,7 +269,8 @@ static void test_channels_per_user(void **state) {
     const char *a = new_user(s, "cpu"), *b = new_user(s, "cpu");
     tconn *ca = chat_login(s, a), *cb = chat_login(s, b);
     const char *open = NULL;
-    for (int i = 0; i < 3; i++) open = create_group(cb, hfmt("b%d", i), (const char *[]){NULL});
+    for (int i = 0; i < 3; i++)
+        open = create_group(cb, hfmt("b%d", i), (const char *[]){NULL});
     drain(ca, 0);
     /* b is full: a cannot add b anywhere, b cannot join or create */
     send_pack(ca, "{s:s, s:s, s:[s]}", "type", "create_channel", "name", "with b", "participants",
@@ -287,12 +295,9 @@ static void test_channels_per_user(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_slow_second_device),
-        cmocka_unit_test(test_ping_flood),
-        cmocka_unit_test(test_pings_share_the_budget),
-        cmocka_unit_test(test_connections_per_user),
-        cmocka_unit_test(test_half_open_sockets),
-        cmocka_unit_test(test_channel_spam_victim),
+        cmocka_unit_test(test_slow_second_device),     cmocka_unit_test(test_ping_flood),
+        cmocka_unit_test(test_pings_share_the_budget), cmocka_unit_test(test_connections_per_user),
+        cmocka_unit_test(test_half_open_sockets),      cmocka_unit_test(test_channel_spam_victim),
         cmocka_unit_test(test_channels_per_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

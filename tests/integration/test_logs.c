@@ -37,7 +37,8 @@ static void absent(const char *log, const char *what, const char *secret) {
 }
 
 static void test_json_logs_parse_and_hold_no_secret(void **state) {
-    chatd_srv *s = chatd_start((const char *[]){"--log-format", "json", "--log-level", "debug", NULL});
+    chatd_srv *s =
+        chatd_start((const char *[]){"--log-format", "json", "--log-level", "debug", NULL});
     const char *u = uniq_name("lg"), *v = new_user(s, "lg");
     assert_int_equal(register_user(s, u, PW), 201);
     const char *token = auth(s, u, PW);

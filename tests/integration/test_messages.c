@@ -9,7 +9,8 @@
 #include <string.h>
 
 static void close_all(member *m, int n) {
-    for (int i = 0; i < n; i++) tconn_close(m[i].c);
+    for (int i = 0; i < n; i++)
+        tconn_close(m[i].c);
 }
 
 static void test_chat_message_delivery(void **state) {
@@ -192,7 +193,8 @@ static void expect_page(json_t *h, json_t *all, size_t from, size_t n, int has_m
 static void test_history_paging(void **state) {
     member m[2];
     const char *id = group_with(H_SRV, m, 2, "hp");
-    for (int i = 1; i <= 7; i++) send_msg(m[i % 2].c, id, hfmt("h%d", i));
+    for (int i = 1; i <= 7; i++)
+        send_msg(m[i % 2].c, id, hfmt("h%d", i));
     json_t *all = fetch_all(m[1].c, id);
     size_t n = json_array_size(all);
     assert_true(n >= 7);
@@ -201,7 +203,8 @@ static void test_history_paging(void **state) {
         check_message(msg, id, m[(i + 1) % 2].name, hfmt("h%d", i + 1));
     }
     const char *idk[16];
-    for (size_t i = 0; i < n && i < 16; i++) idk[i] = jstr(json_array_get(all, i), "message_id");
+    for (size_t i = 0; i < n && i < 16; i++)
+        idk[i] = jstr(json_array_get(all, i), "message_id");
 
     expect_page(fetch_history(m[0].c, id, NULL, NULL, 3), all, n - 3, 3, 1);
     expect_page(fetch_history(m[0].c, id, NULL, NULL, 0), all, 0, n, 0); /* default 50 */
@@ -215,7 +218,8 @@ static void test_history_paging(void **state) {
     expect_page(fetch_history(m[0].c, id, NULL, NULL, 100), all, 0, n, 0);
 
     /* 60 more messages: default page is 50, limit 100 gets all */
-    for (int i = 0; i < 60; i++) send_msg(m[0].c, id, hfmt("more %d", i));
+    for (int i = 0; i < 60; i++)
+        send_msg(m[0].c, id, hfmt("more %d", i));
     json_t *h = fetch_history(m[1].c, id, NULL, NULL, 0);
     assert_int_equal(json_array_size(jarr(h, "messages")), 50);
     assert_true(jbool(h, "has_more"));
@@ -244,8 +248,8 @@ static void test_non_member_forbidden(void **state) {
     /* a DM of two others: forbidden for everything */
     send_pack(m[0].c, "{s:s,s:[s],s:s}", "type", "create_channel", "participants", m[1].name,
               "kind", "direct");
-    const char *dm = jstr(jobj(recv_type(m[0].c, "channel_created", H_TIMEOUT), "channel"),
-                          "channel_id");
+    const char *dm =
+        jstr(jobj(recv_type(m[0].c, "channel_created", H_TIMEOUT), "channel"), "channel_id");
     send_msg(m[0].c, dm, "private");
     const char *reqs[] = {"join_channel", "fetch_history", "mark_channel_read"};
     for (size_t i = 0; i < 3; i++) {
@@ -264,12 +268,9 @@ static void test_non_member_forbidden(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chat_message_delivery),
-        cmocka_unit_test(test_seq_gapless),
-        cmocka_unit_test(test_client_msg_id_dedup),
-        cmocka_unit_test(test_mark_read_and_unread),
-        cmocka_unit_test(test_history_paging),
-        cmocka_unit_test(test_non_member_forbidden),
+        cmocka_unit_test(test_chat_message_delivery), cmocka_unit_test(test_seq_gapless),
+        cmocka_unit_test(test_client_msg_id_dedup),   cmocka_unit_test(test_mark_read_and_unread),
+        cmocka_unit_test(test_history_paging),        cmocka_unit_test(test_non_member_forbidden),
     };
     return cmocka_run_group_tests(tests, harness_group_setup, harness_group_teardown);
 }

@@ -259,7 +259,8 @@ static void test_silence_times_out(void **state) {
     /* a stays connected but silent: offline after ~1.5 s */
     expect_update(pb, a, "offline", TIMEOUT_MS + 2500);
     int64_t took = now_ms() - t0;
-    if (took < TIMEOUT_MS - 300) fail_msg("offline after %lld ms, before the timeout", (long long)took);
+    if (took < TIMEOUT_MS - 300)
+        fail_msg("offline after %lld ms, before the timeout", (long long)took);
     /* a heartbeat brings a back */
     send_pack(pa, "{s:s}", "type", "heartbeat");
     expect_update(pb, a, "online", H_TIMEOUT);

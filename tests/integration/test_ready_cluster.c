@@ -66,10 +66,11 @@ static pid_t start_chat(int *admin) {
     *admin = svc_free_port();
     snprintf(admin_s, sizeof admin_s, "%d", *admin);
     unlink(portfile);
-    const char *argv[] = {bin, "chat", "--config", "", "--host", "127.0.0.1", "--port", "0",
-                          "--port-file", portfile, "--secrets", secrets, "--pg", conninfo,
-                          "--redis", redis_hp, "--zookeeper", zk.connect, "--bus", "redis",
-                          "--admin-port", admin_s, "--fsync", "off", NULL};
+    const char *argv[] = {bin,      "chat",   "--config",     "",       "--host",      "127.0.0.1",
+                          "--port", "0",      "--port-file",  portfile, "--secrets",   secrets,
+                          "--pg",   conninfo, "--redis",      redis_hp, "--zookeeper", zk.connect,
+                          "--bus",  "redis",  "--admin-port", admin_s,  "--fsync",     "off",
+                          NULL};
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -105,7 +106,8 @@ static json_t *ready_is(chatd_srv *adm, int want) {
 }
 
 static void checks_ok(json_t *body, const char *const *names) {
-    for (; *names; names++) assert_string_equal(jstr(jobj(body, "checks"), *names), "ok");
+    for (; *names; names++)
+        assert_string_equal(jstr(jobj(body, "checks"), *names), "ok");
 }
 
 static void test_ready_names_what_is_down(void **state) {

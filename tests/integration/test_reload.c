@@ -21,7 +21,9 @@
 
 static char conf_dir[256];
 
-static const char *conf_path(void) { return hfmt("%s/chatd.conf", conf_dir); }
+static const char *conf_path(void) {
+    return hfmt("%s/chatd.conf", conf_dir);
+}
 
 static void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
@@ -78,7 +80,8 @@ static void test_jwt_secret_rotation(void **state) {
 
     /* rotate: the current secret becomes the previous one */
     const char *sec = hfmt("%s/secrets", s->dir);
-    assert_int_equal(rename(hfmt("%s/jwt_secret.txt", sec), hfmt("%s/jwt_secret.previous.txt", sec)), 0);
+    assert_int_equal(
+        rename(hfmt("%s/jwt_secret.txt", sec), hfmt("%s/jwt_secret.previous.txt", sec)), 0);
     write_text(hfmt("%s/jwt_secret.txt", sec), NEW_SECRET);
     reload(s);
     expect_logged(s, "jwt_secret.previous.txt, accepted for existing tokens");
@@ -91,9 +94,9 @@ static void test_jwt_secret_rotation(void **state) {
                                   name, sizeof name),
                      0);
     assert_string_equal(name, u);
-    assert_int_equal(token_verify((const uint8_t *)H_SECRET, H_SECRET_LEN, new_token, now, name,
-                                  sizeof name),
-                     TOKEN_EINVALID);
+    assert_int_equal(
+        token_verify((const uint8_t *)H_SECRET, H_SECRET_LEN, new_token, now, name, sizeof name),
+        TOKEN_EINVALID);
     still_works(open, g, "open through the rotation");
 
     /* the previous secret retired: old tokens stop working, sockets stay */

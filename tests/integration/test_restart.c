@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const FLAGS[] = {"--fsync", "on", "--rate-per-sec", "100000",
-                                    "--rate-burst", "100000", NULL};
+static const char *const FLAGS[] = {"--fsync", "on", "--rate-per-sec", "100000", "--rate-burst",
+                                    "100000",  NULL};
 
 static void test_kill9_keeps_acked(void **state) {
     chatd_srv *s = chatd_start(FLAGS);
@@ -19,7 +19,8 @@ static void test_kill9_keeps_acked(void **state) {
     const char *id = group_with(s, m, 2, "k9");
     enum { N = 30 };
     json_t *acked[N];
-    for (int i = 0; i < N; i++) acked[i] = send_msg(m[i % 2].c, id, hfmt("durable %d", i));
+    for (int i = 0; i < N; i++)
+        acked[i] = send_msg(m[i % 2].c, id, hfmt("durable %d", i));
 
     chatd_kill9(s);
     expect_close(m[0].c, -1, NULL); /* EOF, no close frame: it was killed */
@@ -146,7 +147,8 @@ static void test_sigterm_graceful(void **state) {
     const char *id = group_with(s, m, 2, "gt");
     tconn *p = presence_login(s, m[1].name);
     json_t *acked[10];
-    for (int i = 0; i < 10; i++) acked[i] = send_msg(m[0].c, id, hfmt("graceful %d", i));
+    for (int i = 0; i < 10; i++)
+        acked[i] = send_msg(m[0].c, id, hfmt("graceful %d", i));
 
     chatd_term(s);
     expect_close(m[0].c, 1001, NULL);

@@ -23,17 +23,16 @@ typedef struct srv srv;
 struct srv {
     int lfd, port;
     void (*script)(srv *s, int fd);
-    const char *reply;       /* for scripts that send a canned answer */
+    const char *reply; /* for scripts that send a canned answer */
     size_t reply_len;
-    char req[16384];         /* what the client sent (head + body) */
+    char req[16384]; /* what the client sent (head + body) */
     size_t req_len;
-    uint8_t after[65536];    /* bytes the client sent after the handshake */
+    uint8_t after[65536]; /* bytes the client sent after the handshake */
     size_t after_len;
     pthread_t th;
 };
 
-static void *srv_main(void *arg)
-{
+static void *srv_main(void *arg) {
     srv *s = arg;
     int fd = accept(s->lfd, NULL, NULL);
     if (fd >= 0) {
@@ -43,10 +42,9 @@ static void *srv_main(void *arg)
     return NULL;
 }
 
-static void srv_start(srv *s, void (*script)(srv *, int), const char *reply, size_t reply_len)
-{
+static void srv_start(srv *s, void (*script)(srv *, int), const char *reply, size_t reply_len) {
     memset(s, 0, sizeof(*s));
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
     s->lfd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(s->lfd >= 0);
@@ -60,32 +58,27 @@ static void srv_start(srv *s, void (*script)(srv *, int), const char *reply, siz
     assert_int_equal(pthread_create(&s->th, NULL, srv_main, s), 0);
 }
 
-static void srv_join(srv *s)
-{
+static void srv_join(srv *s) {
     pthread_join(s->th, NULL);
     close(s->lfd);
 }
 
-static void write_all(int fd, const void *p, size_t n)
-{
+static void write_all(int fd, const void *p, size_t n) {
     const char *c = p;
     while (n > 0) {
         ssize_t w = write(fd, c, n);
-        if (w <= 0)
-            return;
+        if (w <= 0) return;
         c += w;
         n -= (size_t)w;
     }
 }
 
 /* Reads the request head, plus a body of Content-Length bytes. */
-static void read_request(srv *s, int fd)
-{
+static void read_request(srv *s, int fd) {
     char *end = NULL;
     while (!end && s->req_len < sizeof(s->req) - 1) {
         ssize_t n = read(fd, s->req + s->req_len, sizeof(s->req) - 1 - s->req_len);
-        if (n <= 0)
-            return;
+        if (n <= 0) return;
         s->req_len += (size_t)n;
         s->req[s->req_len] = '\0';
         end = strstr(s->req, "\r\n\r\n");
@@ -94,65 +87,57 @@ static void read_request(srv *s, int fd)
     size_t want = (size_t)(end + 4 - s->req) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
     while (s->req_len < want) {
         ssize_t n = read(fd, s->req + s->req_len, want - s->req_len);
-        if (n <= 0)
-            return;
+        if (n <= 0) return;
         s->req_len += (size_t)n;
         s->req[s->req_len] = '\0';
     }
 }
 
-static void read_rest(srv *s, int fd)
-{
+static void read_rest(srv *s, int fd) {
     ssize_t n;
     while (s->after_len < sizeof(s->after) &&
            (n = read(fd, s->after + s->after_len, sizeof(s->after) - s->after_len)) > 0)
         s->after_len += (size_t)n;
 }
 
-static void script_reply(srv *s, int fd)
-{
+static void script_reply(srv *s, int fd) {
     read_request(s, fd);
     write_all(fd, s->reply, s->reply_len);
     if (s->reply_len && strstr(s->reply, "Content-Length"))
         read_rest(s, fd); /* keep the socket open: the client must stop by length */
 }
 
-static void script_silent(srv *s, int fd)
-{
+static void script_silent(srv *s, int fd) {
     read_request(s, fd);
     read_rest(s, fd); /* never answer */
 }
 
 /* Completes the handshake and sends s->reply in the same write. */
-static void script_ws(srv *s, int fd)
-{
+static void script_ws(srv *s, int fd) {
     char out[512 + 4096], accept[29];
     read_request(s, fd);
     const char *k = strstr(s->req, "Sec-WebSocket-Key: ");
-    if (!k)
-        return;
+    if (!k) return;
     ws_accept_key(k + 19, strcspn(k + 19, "\r"), accept);
     int n = snprintf(out, 512,
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                     accept);
     memcpy(out + n, s->reply, s->reply_len);
     write_all(fd, out, (size_t)n + s->reply_len);
     read_rest(s, fd);
 }
 
-static size_t server_frame(uint8_t *out, int fin, int op, const char *payload, size_t len)
-{
+static size_t server_frame(uint8_t *out, int fin, int op, const char *payload, size_t len) {
     size_t h = ws_write_header(out, fin, op, len, NULL);
     memcpy(out + h, payload, len);
     return h + len;
 }
 
 /* Parses the next client frame from s->after at *pos (unmasking it). */
-static int next_client_frame(srv *s, size_t *pos, ws_header *h, uint8_t **payload)
-{
+static int next_client_frame(srv *s, size_t *pos, ws_header *h, uint8_t **payload) {
     int r = ws_parse_header(s->after + *pos, s->after_len - *pos, 1, 1 << 20, h);
-    if (r < 0 || h->payload_len > s->after_len - *pos - (size_t)r)
-        return -1;
+    if (r < 0 || h->payload_len > s->after_len - *pos - (size_t)r) return -1;
     *payload = s->after + *pos + r;
     ws_mask(*payload, h->payload_len, h->mask, 0);
     *pos += (size_t)r + h->payload_len;
@@ -161,8 +146,7 @@ static int next_client_frame(srv *s, size_t *pos, ws_header *h, uint8_t **payloa
 
 /* ---- URL ---- */
 
-static void test_parse_url(void **st)
-{
+static void test_parse_url(void **st) {
     client_url u;
     assert_int_equal(client_parse_url("http://example.com", &u), 0);
     assert_string_equal(u.host, "example.com");
@@ -188,14 +172,14 @@ static void test_parse_url(void **st)
 
 /* ---- HTTP ---- */
 
-static void test_http_content_length(void **st)
-{
+static void test_http_content_length(void **st) {
     static const char reply[] = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
                                 "Content-Length: 11\r\n\r\n{\"ok\":true}";
     srv s;
     client_response r;
     srv_start(&s, script_reply, reply, sizeof(reply) - 1);
-    assert_int_equal(client_http_request("127.0.0.1", s.port, "POST", "/register", "{\"a\":1}", 7, 2000, &r), 0);
+    assert_int_equal(
+        client_http_request("127.0.0.1", s.port, "POST", "/register", "{\"a\":1}", 7, 2000, &r), 0);
     assert_int_equal(r.status, 201);
     assert_int_equal(r.body_len, 11);
     assert_string_equal(r.body, "{\"ok\":true}");
@@ -212,21 +196,22 @@ static void test_http_content_length(void **st)
     assert_memory_equal(s.req + s.req_len - 7, "{\"a\":1}", 7);
 }
 
-static void test_http_until_close_and_chunked(void **st)
-{
+static void test_http_until_close_and_chunked(void **st) {
     static const char plain[] = "HTTP/1.1 503 Service Unavailable\r\n\r\n{\"error\":\"down\"}";
     srv s;
     client_response r;
     srv_start(&s, script_reply, plain, sizeof(plain) - 1);
-    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/health", NULL, 0, 2000, &r), 0);
+    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/health", NULL, 0, 2000, &r),
+                     0);
     assert_int_equal(r.status, 503);
     assert_string_equal(r.body, "{\"error\":\"down\"}");
     client_response_free(&r);
     srv_join(&s);
     assert_null(strstr(s.req, "Content-Length"));
 
-    static const char chunked[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                  "4\r\nWiki\r\n6;ext=1\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\n\r\n";
+    static const char chunked[] =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "4\r\nWiki\r\n6;ext=1\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\n\r\n";
     srv_start(&s, script_reply, chunked, sizeof(chunked) - 1);
     assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 2000, &r), 0);
     assert_int_equal(r.status, 200);
@@ -243,8 +228,7 @@ static void test_http_until_close_and_chunked(void **st)
     srv_join(&s);
 }
 
-static void test_http_timeout_and_refused(void **st)
-{
+static void test_http_timeout_and_refused(void **st) {
     srv s;
     client_response r;
     srv_start(&s, script_silent, NULL, 0);
@@ -258,8 +242,7 @@ static void test_http_timeout_and_refused(void **st)
 
 /* ---- WebSocket ---- */
 
-static void test_ws_session(void **st)
-{
+static void test_ws_session(void **st) {
     /* Right after the 101: a text frame, a ping, a fragmented message, a close. */
     static uint8_t frames[512];
     size_t n = 0;
@@ -269,7 +252,10 @@ static void test_ws_session(void **st)
     n += server_frame(frames + n, 1, WS_OP_PONG, "", 0); /* control inside fragments */
     n += server_frame(frames + n, 0, WS_OP_CONT, "cd", 2);
     n += server_frame(frames + n, 1, WS_OP_CONT, "", 0);
-    n += server_frame(frames + n, 1, WS_OP_CLOSE, "\x0b\xb8" "Authentication failed", 23);
+    n += server_frame(frames + n, 1, WS_OP_CLOSE,
+                      "\x0b\xb8"
+                      "Authentication failed",
+                      23);
 
     srv s;
     int status = -1;
@@ -330,8 +316,7 @@ static void test_ws_session(void **st)
     assert_int_equal(pos, s.after_len); /* nothing after the close */
 }
 
-static void test_ws_rejected(void **st)
-{
+static void test_ws_rejected(void **st) {
     static const char forbidden[] = "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
     srv s;
     int status = -1;
@@ -341,8 +326,9 @@ static void test_ws_rejected(void **st)
     srv_join(&s);
 
     /* A 101 with the wrong accept value is refused too. */
-    static const char bad[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                              "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    static const char bad[] =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
     srv_start(&s, script_reply, bad, sizeof(bad) - 1);
     assert_null(wsc_connect("127.0.0.1", s.port, "/chat", NULL, 2000, &status));
     assert_int_equal(status, 101);
@@ -356,17 +342,16 @@ static void test_ws_rejected(void **st)
 
 /* Sends a frame in two halves with a pause, then a 64-bit-length frame
  * over the client's 16 MiB limit. */
-static void script_ws_slow(srv *s, int fd)
-{
+static void script_ws_slow(srv *s, int fd) {
     char out[512], accept[29];
     read_request(s, fd);
     const char *k = strstr(s->req, "Sec-WebSocket-Key: ");
-    if (!k)
-        return;
+    if (!k) return;
     ws_accept_key(k + 19, strcspn(k + 19, "\r"), accept);
     int n = snprintf(out, sizeof(out),
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                     accept);
     write_all(fd, out, (size_t)n);
     uint8_t f[64];
     size_t fl = server_frame(f, 1, WS_OP_BINARY, "0123456789", 10);
@@ -378,8 +363,7 @@ static void script_ws_slow(srv *s, int fd)
     read_rest(s, fd);
 }
 
-static void test_ws_partial_timeout_and_too_big(void **st)
-{
+static void test_ws_partial_timeout_and_too_big(void **st) {
     srv s;
     srv_start(&s, script_ws_slow, NULL, 0);
     wsc *c = wsc_connect("127.0.0.1", s.port, "/", NULL, 2000, NULL);
@@ -406,8 +390,7 @@ static void test_ws_partial_timeout_and_too_big(void **st)
     assert_int_equal(p[0] << 8 | p[1], WS_CLOSE_TOO_BIG);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_url),
         cmocka_unit_test(test_http_content_length),

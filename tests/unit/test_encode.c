@@ -22,8 +22,7 @@
 
 /* b's payload (len in *plen): JSON text, with room kept in front for the
  * transport's header and no header written yet (proto does not frame). */
-static const char *payload_of(rcbuf *b, size_t *plen)
-{
+static const char *payload_of(rcbuf *b, size_t *plen) {
     assert_true(b->head >= 14);
     assert_int_equal(b->hdr, 0);
     *plen = b->len;
@@ -31,8 +30,7 @@ static const char *payload_of(rcbuf *b, size_t *plen)
 }
 
 /* Parses a payload back; checks "type"; frees the rcbuf. Caller decrefs. */
-static json_t *parse(rcbuf *b, const char *type)
-{
+static json_t *parse(rcbuf *b, const char *type) {
     assert_non_null(b);
     assert_int_equal(b->refs, 1);
     size_t len;
@@ -40,35 +38,28 @@ static json_t *parse(rcbuf *b, const char *type)
     assert_null(memchr(p, '\n', len)); /* compact */
     json_error_t err;
     json_t *v = json_loadb(p, len, 0, &err);
-    if (!v)
-        fail_msg("frame is not JSON: %s: %.*s", err.text, (int)len, p);
+    if (!v) fail_msg("frame is not JSON: %s: %.*s", err.text, (int)len, p);
     rcbuf_unref(b);
     assert_true(json_is_object(v));
     assert_string_equal(json_string_value(json_object_get(v, "type")), type);
     return v;
 }
 
-static const char *str(json_t *o, const char *key)
-{
+static const char *str(json_t *o, const char *key) {
     json_t *v = json_object_get(o, key);
-    if (!json_is_string(v))
-        fail_msg("\"%s\" is not a string", key);
+    if (!json_is_string(v)) fail_msg("\"%s\" is not a string", key);
     return json_string_value(v);
 }
 
-static json_int_t num(json_t *o, const char *key)
-{
+static json_int_t num(json_t *o, const char *key) {
     json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v))
-        fail_msg("\"%s\" is not an integer", key);
+    if (!json_is_integer(v)) fail_msg("\"%s\" is not an integer", key);
     return json_integer_value(v);
 }
 
-static void is_null(json_t *o, const char *key)
-{
+static void is_null(json_t *o, const char *key) {
     json_t *v = json_object_get(o, key);
-    if (!json_is_null(v))
-        fail_msg("\"%s\" is not null (present: %d)", key, v != NULL);
+    if (!json_is_null(v)) fail_msg("\"%s\" is not null (present: %d)", key, v != NULL);
 }
 
 /* Runs `expr` (an rcbuf*) and checks it cost exactly `n` encodes. */
@@ -81,8 +72,7 @@ static void is_null(json_t *o, const char *key)
     })
 
 static proto_msg msg(uint64_t id, int64_t seq, const char *user, const char *content,
-                     const char *metadata, const char *cmid)
-{
+                     const char *metadata, const char *cmid) {
     proto_msg m = {.id = id, .seq = seq, .created_ms = T0};
     strcpy(m.channel_id, CH);
     m.user_id = (char *)user;
@@ -92,8 +82,7 @@ static proto_msg msg(uint64_t id, int64_t seq, const char *user, const char *con
     return m;
 }
 
-static void check_message(json_t *o, const proto_msg *m, const char *metadata_json)
-{
+static void check_message(json_t *o, const proto_msg *m, const char *metadata_json) {
     char id[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)m->id);
     assert_string_equal(str(o, "channel_id"), m->channel_id);
@@ -117,8 +106,7 @@ static void check_message(json_t *o, const proto_msg *m, const char *metadata_js
 
 /* ---- tests ---- */
 
-static void test_iso_time(void **state)
-{
+static void test_iso_time(void **state) {
     char out[25];
     enc_iso_time(T0, out);
     assert_string_equal(out, "2026-11-24T20:31:05.123Z");
@@ -130,8 +118,7 @@ static void test_iso_time(void **state)
     assert_string_equal(out, "2000-02-29T00:00:00.007Z");
 }
 
-static void test_chat_message(void **state)
-{
+static void test_chat_message(void **state) {
     proto_msg m = msg(7205759403792793ULL, 3, "alice", "hi \"you\" \xc3\xa9\n",
                       "{\"reply_to\":\"12\",\"n\":[1]}", "c-1");
     json_t *v = parse(COUNTED(1, enc_chat_message(&m)), "chat_message");
@@ -156,8 +143,7 @@ static void test_chat_message(void **state)
     assert_string_equal(m2.metadata, "[1,2]"); /* input untouched */
 }
 
-static void test_system(void **state)
-{
+static void test_system(void **state) {
     proto_msg m = msg(42, 9, "system", "bob has left the channel",
                       "{\"event\":\"user_left\",\"user_id\":\"bob\"}", NULL);
     json_t *v = parse(COUNTED(1, enc_system(&m)), "system");
@@ -175,8 +161,7 @@ static void test_system(void **state)
     json_decref(v);
 }
 
-static void test_error(void **state)
-{
+static void test_error(void **state) {
     proto_error e = {.code = PROTO_TOO_LARGE};
     strcpy(e.message, "\"content\" is 4001 bytes; at most 4000 are allowed");
     strcpy(e.request_type, "chat_message");
@@ -195,16 +180,27 @@ static void test_error(void **state)
     json_decref(v);
 }
 
-static void test_channels_list(void **state)
-{
+static void test_channels_list(void **state) {
     char *p1[] = {"alice", "bob", "carol"};
     char *p2[] = {"bob", "alice"};
     proto_channel_entry e[2] = {
-        {.name = "general", .is_direct = 0, .last_read_ms = T0, .last_read_message_id = 10,
-         .last_message_id = 12, .unread_count = 2, .member_count = 3, .participants = p1,
+        {.name = "general",
+         .is_direct = 0,
+         .last_read_ms = T0,
+         .last_read_message_id = 10,
+         .last_message_id = 12,
+         .unread_count = 2,
+         .member_count = 3,
+         .participants = p1,
          .n_participants = 3},
-        {.name = NULL, .is_direct = 1, .last_read_ms = -1, .last_read_message_id = 0,
-         .last_message_id = 0, .unread_count = 0, .participants = p2, .n_participants = 2},
+        {.name = NULL,
+         .is_direct = 1,
+         .last_read_ms = -1,
+         .last_read_message_id = 0,
+         .last_message_id = 0,
+         .unread_count = 0,
+         .participants = p2,
+         .n_participants = 2},
     };
     strcpy(e[0].channel_id, CH);
     strcpy(e[1].channel_id, "00000000-0000-4000-8000-000000000001");
@@ -254,15 +250,14 @@ static void test_channels_list(void **state)
     e[0].participants = solo;
     e[0].n_participants = 1;
     v = parse(COUNTED(1, enc_channels_list("alice", e, 1)), "channels_list");
-    others = json_object_get(json_array_get(json_object_get(v, "channels"), 0),
-                             "other_participants");
+    others =
+        json_object_get(json_array_get(json_object_get(v, "channels"), 0), "other_participants");
     assert_true(json_is_array(others));
     assert_int_equal(json_array_size(others), 0);
     json_decref(v);
 }
 
-static void test_channel_created(void **state)
-{
+static void test_channel_created(void **state) {
     const char *parts[] = {"alice", "bob"};
     json_t *v = parse(COUNTED(1, enc_channel_created(CH, 0, T0, "alice", "general", parts, 2)),
                       "channel_created");
@@ -287,8 +282,7 @@ static void test_channel_created(void **state)
     json_decref(v);
 }
 
-static void test_channel_joined(void **state)
-{
+static void test_channel_joined(void **state) {
     proto_msg msgs[2] = {msg(100, 1, "alice", "first", "{}", NULL),
                          msg(101, 2, "bob", "second", "{\"k\":1}", "b-7")};
     proto_member mem[2] = {{.user_id = "alice", .is_admin = 1, .joined_ms = T0},
@@ -317,15 +311,13 @@ static void test_channel_joined(void **state)
     json_decref(v);
 }
 
-static void test_channel_left_and_read(void **state)
-{
+static void test_channel_left_and_read(void **state) {
     json_t *v = parse(COUNTED(1, enc_channel_left(CH)), "channel_left");
     assert_string_equal(str(v, "channelId"), CH);
     assert_int_equal(json_object_size(v), 2);
     json_decref(v);
 
-    v = parse(COUNTED(1, enc_channel_read(CH, "bob", 18446744073709551615ULL, T0)),
-              "channel_read");
+    v = parse(COUNTED(1, enc_channel_read(CH, "bob", 18446744073709551615ULL, T0)), "channel_read");
     assert_string_equal(str(v, "channel_id"), CH);
     assert_string_equal(str(v, "user_id"), "bob");
     assert_string_equal(str(v, "last_read_message_id"), "18446744073709551615");
@@ -336,8 +328,7 @@ static void test_channel_left_and_read(void **state)
     json_decref(v);
 }
 
-static void test_history_and_frame_sizes(void **state)
-{
+static void test_history_and_frame_sizes(void **state) {
     /* 20 x 4000-byte messages: > 64 KiB, so the 8-byte length form */
     enum { N = 20 };
     proto_msg msgs[N];
@@ -369,8 +360,7 @@ static void test_history_and_frame_sizes(void **state)
     }
 }
 
-static void test_presence(void **state)
-{
+static void test_presence(void **state) {
     enc_presence_entry p[2] = {{"alice", "online", T0}, {"bob", "away", 0}};
     json_t *v = parse(COUNTED(1, enc_presence("initial_presence", p, 2)), "initial_presence");
     json_t *arr = json_object_get(v, "presence");
@@ -389,8 +379,7 @@ static void test_presence(void **state)
     json_decref(v);
 }
 
-static void test_raw_payloads(void **state)
-{
+static void test_raw_payloads(void **state) {
     const char *json = "{\"type\":\"x\"}";
     rcbuf *b = COUNTED(0, enc_raw(json, strlen(json)));
     size_t len;
@@ -405,17 +394,14 @@ static void test_raw_payloads(void **state)
 
 /* ---- metrics ---- */
 
-static void has_line(const char *text, const char *line)
-{
+static void has_line(const char *text, const char *line) {
     size_t n = strlen(line);
     for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
-        if ((p == text || p[-1] == '\n') && p[n] == '\n')
-            return;
+        if ((p == text || p[-1] == '\n') && p[n] == '\n') return;
     fail_msg("metrics lack the line \"%s\"; got:\n%s", line, text);
 }
 
-static void test_metrics(void **state)
-{
+static void test_metrics(void **state) {
     metrics_error_names(proto_code_names, PROTO_CODE_COUNT);
     metrics_conn_open(0);
     metrics_conn_open(0);
@@ -433,10 +419,10 @@ static void test_metrics(void **state)
     metrics_http(200);
     metrics_http(404);
     metrics_http(418);
-    metrics_commit(0.0003, 10);  /* <= 0.0005 */
-    metrics_commit(0.0005, 1);   /* boundary: le is inclusive */
-    metrics_commit(0.003, 4);    /* <= 0.005 */
-    metrics_commit(2.0, 1);      /* only +Inf */
+    metrics_commit(0.0003, 10); /* <= 0.0005 */
+    metrics_commit(0.0005, 1);  /* boundary: le is inclusive */
+    metrics_commit(0.003, 4);   /* <= 0.005 */
+    metrics_commit(2.0, 1);     /* only +Inf */
 
     size_t len = 0;
     char *t = metrics_render(&len);
@@ -477,8 +463,7 @@ static void test_metrics(void **state)
     free(t);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_iso_time),
         cmocka_unit_test(test_chat_message),

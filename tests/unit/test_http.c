@@ -475,8 +475,9 @@ static void test_query_param(void **st) {
     assert_int_equal(http_query_param("/x", "q", out, sizeof out), CHATD_ENOTFOUND);
     assert_int_equal(http_query_param("/x?", "q", out, sizeof out), CHATD_ENOTFOUND);
     assert_int_equal(http_query_param("/x?a=1&b=2", "q", out, sizeof out), CHATD_ENOTFOUND);
-    assert_int_equal(http_query_param("/x?q", "q", out, sizeof out), CHATD_ENOTFOUND);       /* no '=' */
-    assert_int_equal(http_query_param("/x?a=1#q=2", "q", out, sizeof out), CHATD_ENOTFOUND); /* fragment */
+    assert_int_equal(http_query_param("/x?q", "q", out, sizeof out), CHATD_ENOTFOUND); /* no '=' */
+    assert_int_equal(http_query_param("/x?a=1#q=2", "q", out, sizeof out),
+                     CHATD_ENOTFOUND); /* fragment */
     assert_int_equal(http_query_param("/x?a=1#q=2", "a", out, sizeof out), 1);
     assert_string_equal(out, "1");
 

@@ -27,11 +27,11 @@ static void test_origin(void **state) {
     const char *list = "https://chat.example.com, http://good.example:8080/";
     assert_true(origin_allowed(NULL, "https://evil.example", "x")); /* unset: any */
     assert_true(origin_allowed("", "https://evil.example", "x"));
-    assert_true(origin_allowed(list, "", "x"));                     /* not a browser */
+    assert_true(origin_allowed(list, "", "x")); /* not a browser */
     assert_true(origin_allowed(list, "https://chat.example.com", "x"));
     assert_true(origin_allowed(list, "HTTPS://Chat.Example.com", "x"));
     assert_true(origin_allowed(list, "http://good.example:8080", "x"));
-    assert_false(origin_allowed(list, "http://good.example", "x"));  /* port counts */
+    assert_false(origin_allowed(list, "http://good.example", "x"));     /* port counts */
     assert_false(origin_allowed(list, "http://chat.example.com", "x")); /* scheme counts */
     assert_false(origin_allowed(list, "https://chat.example.com.evil", "x"));
     assert_false(origin_allowed(list, "null", "x"));
@@ -75,7 +75,8 @@ static void test_keyring_rotation(void **state) {
     assert_int_equal(verify(k, old_tok), 0);
     assert_int_equal(keyring_issue(k, "alice", 1000, 60, &new_tok), 0);
     char user[40];
-    assert_int_equal(token_verify((const uint8_t *)"new-key", 7, new_tok, 1000, user, sizeof user), 0);
+    assert_int_equal(token_verify((const uint8_t *)"new-key", 7, new_tok, 1000, user, sizeof user),
+                     0);
     assert_int_equal(token_verify((const uint8_t *)"old-key", 7, new_tok, 1000, user, sizeof user),
                      TOKEN_EINVALID);
     /* expiry still applies to a token of the previous key */

@@ -34,7 +34,7 @@ enum { MAX_EVENTS = 32 };
 struct bus {
     bus_event events[MAX_EVENTS]; /* presence events published, in order */
     int n;
-    unsigned node;                /* the publisher's node id (the bus fills it) */
+    unsigned node; /* the publisher's node id (the bus fills it) */
 };
 
 static int relay_open(bus **out, uv_loop_t *loop, const bus_config *cfg, const bus_handler *h) {
@@ -59,13 +59,15 @@ static bus_event pres(const char *user, proto_status status, long long seen, uns
     e.u.presence.status_set = status_set;
     return e;
 }
-static void relay_close(bus *b) { free(b); }
+static void relay_close(bus *b) {
+    free(b);
+}
 static const bus_backend relay = {"relay", relay_open, relay_publish, relay_event, relay_close};
 
 /* ---- captured sessions ---- */
 
 typedef struct tsession {
-    session s; /* first: the domain sees &t->s */
+    session s;      /* first: the domain sees &t->s */
     char last[512]; /* the last frame's JSON text */
     int frames;
 } tsession;
@@ -87,7 +89,7 @@ static uv_loop_t loop;
 static store *st;
 static char dir[128];
 static domain *w_dom, *y_dom; /* node 2: the watcher's server; node 3: where A comes back */
-static tsession socks[4];      /* outlive the store: its last done()s may name them */
+static tsession socks[4];     /* outlive the store: its last done()s may name them */
 static int nsocks;
 
 static tsession *new_socket(void) {
@@ -205,7 +207,8 @@ static void test_reconnect_before_the_server_notices(void **state) {
     assert_int_equal(held->u.presence.status, PROTO_ONLINE);
     assert_int_equal(held->server_id, 3);
     assert_true(held->u.presence.holds);
-    assert_true(held->u.presence.last_seen_ms > 1000); /* stamped now: a socket opening is a sighting */
+    assert_true(held->u.presence.last_seen_ms >
+                1000); /* stamped now: a socket opening is a sighting */
     domain_event(w_dom, held);
     assert_string_equal(status_seen(w), "online");
     domain_server_gone(y_dom, 1); /* node 3 catches up: alice stays online */
@@ -265,12 +268,14 @@ static void test_leaving_before_the_server_notices(void **state) {
     assert_string_equal(status_seen(w), "online");
     int frames = w->frames;
     domain_session_closed(y_dom, &a->s);
-    for (int i = before + 1; i < y_bus->n; i++) domain_event(w_dom, &y_bus->events[i]);
+    for (int i = before + 1; i < y_bus->n; i++)
+        domain_event(w_dom, &y_bus->events[i]);
     assert_int_equal(w->frames, frames); /* node 3 only let go: no news yet */
     before = y_bus->n;
     domain_server_gone(y_dom, 1);
     assert_true(y_bus->n > before);
-    for (int i = before; i < y_bus->n; i++) domain_event(w_dom, &y_bus->events[i]);
+    for (int i = before; i < y_bus->n; i++)
+        domain_event(w_dom, &y_bus->events[i]);
     assert_string_equal(status_seen(w), "offline");
     domain_session_closed(w_dom, &w->s);
 }

@@ -265,7 +265,8 @@ static void test_random_garbage(void **state) {
         for (size_t k = 0; k < n; k++)
             b.data[k] = (uint8_t)rand_r(&seed);
         if (n >= 4 && (i & 1)) { /* valid header half of the time, to reach the body */
-            b.data[0] = 'c', b.data[1] = 'b', b.data[2] = RECORD_VERSION, b.data[3] = 1 + (i & 2) / 2;
+            b.data[0] = 'c', b.data[1] = 'b', b.data[2] = RECORD_VERSION,
+            b.data[3] = 1 + (i & 2) / 2;
         }
         if (i & 4) assert_int_equal(record_seal(&b, K), 0); /* signed: the parser decides */
         int rc = record_decode(b.data, b.len, K, &d);
@@ -392,7 +393,8 @@ static void test_mac_rejects_forgeries(void **state) {
                 b->data[byte] ^= (uint8_t)(1u << bit);
                 int rc = DECODE(i, b->data, b->len, K);
                 b->data[byte] ^= (uint8_t)(1u << bit);
-                if (rc != RECORD_EAUTH) fail_msg("payload %d: bit %d of byte %zu: %d", i, bit, byte, rc);
+                if (rc != RECORD_EAUTH)
+                    fail_msg("payload %d: bit %d of byte %zu: %d", i, bit, byte, rc);
             }
         /* the v1 form (no mac) of the same payload: too short, or a wrong mac */
         b->data[2] = 1;
@@ -417,7 +419,8 @@ static void test_mac_rotation(void **state) {
     assert_int_equal(record_key_new(&both, "old secret", 10), 0);
     assert_int_equal(record_key_accept(both, "new secret", 10), 0);
     record_key *none;
-    assert_int_equal(record_key_new(&none, "", 0), RECORD_EINVAL); /* an empty secret is no secret */
+    assert_int_equal(record_key_new(&none, "", 0),
+                     RECORD_EINVAL); /* an empty secret is no secret */
     assert_null(none);
     record_buf b = {0};
     record_decoded d;

@@ -21,14 +21,12 @@
 
 static proto_limits L;
 
-static int dec(const char *json, proto_endpoint ep, request *r, proto_error *e)
-{
+static int dec(const char *json, proto_endpoint ep, request *r, proto_error *e) {
     return request_decode(json, strlen(json), ep, &L, r, e);
 }
 
 /* Decodes json expecting success; the caller must request_free(r). */
-static void ok(const char *json, proto_endpoint ep, request *r)
-{
+static void ok(const char *json, proto_endpoint ep, request *r) {
     proto_error e;
     if (dec(json, ep, r, &e) != 0)
         fail_msg("decode of %s failed: [%s] %s", json, proto_code_name(e.code), e.message);
@@ -37,8 +35,7 @@ static void ok(const char *json, proto_endpoint ep, request *r)
 /* Decodes json expecting an error with code, a message containing needle,
  * and request_type rtype. */
 static void bad(const char *json, proto_endpoint ep, proto_code code, const char *needle,
-                const char *rtype)
-{
+                const char *rtype) {
     request r;
     proto_error e;
     int rc = dec(json, ep, &r, &e);
@@ -56,29 +53,26 @@ static void bad(const char *json, proto_endpoint ep, proto_code code, const char
     assert_null(r.root__); /* nothing to free on error */
 }
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     proto_limits_default(&L);
     return 0;
 }
 
 /* ---- helpers ---- */
 
-static void test_defaults_and_codes(void **state)
-{
+static void test_defaults_and_codes(void **state) {
     assert_int_equal(L.max_content, 4000);
     assert_int_equal(L.max_name, 100);
     assert_int_equal(L.max_participants, 1000);
     assert_int_equal(L.max_depth, 16);
-    const char *want[] = {"bad_json", "unknown_type", "invalid_field", "not_found", "forbidden",
-                          "too_large", "rate_limited", "unavailable", "internal"};
+    const char *want[] = {"bad_json",  "unknown_type", "invalid_field", "not_found", "forbidden",
+                          "too_large", "rate_limited", "unavailable",   "internal"};
     for (int i = 0; i < PROTO_CODE_COUNT; i++)
         assert_string_equal(proto_code_name((proto_code)i), want[i]);
     assert_string_equal(proto_code_name(PROTO_CODE_COUNT), "internal");
 }
 
-static void test_valid_username(void **state)
-{
+static void test_valid_username(void **state) {
     assert_true(proto_valid_username("alice", 5));
     assert_true(proto_valid_username("A.b-c_9", 7));
     assert_true(proto_valid_username("x", 1));
@@ -92,8 +86,7 @@ static void test_valid_username(void **state)
     assert_false(proto_valid_username(NULL, 0));
 }
 
-static void test_valid_uuid(void **state)
-{
+static void test_valid_uuid(void **state) {
     assert_true(proto_valid_uuid(CH, 36));
     assert_true(proto_valid_uuid("123E4567-E89B-42D3-A456-426614174000", 36));
     assert_false(proto_valid_uuid("123e4567e89b42d3a456426614174000", 32));
@@ -104,8 +97,7 @@ static void test_valid_uuid(void **state)
     assert_false(proto_valid_uuid("123e4567-e89b-42d3-a4566-42661417400", 36));
 }
 
-static void test_parse_id(void **state)
-{
+static void test_parse_id(void **state) {
     assert_int_equal(proto_parse_id("1", 1), 1);
     assert_int_equal(proto_parse_id("1234567890123", 13), 1234567890123ULL);
     assert_true(proto_parse_id("18446744073709551615", 20) == UINT64_MAX);
@@ -124,8 +116,7 @@ static void test_parse_id(void **state)
 
 /* ---- frame level ---- */
 
-static void test_bad_json(void **state)
-{
+static void test_bad_json(void **state) {
     request r;
     proto_error e;
     assert_int_equal(request_decode("", 0, CHAT, &L, &r, &e), -1);
@@ -147,8 +138,7 @@ static void test_bad_json(void **state)
     assert_int_equal(e.code, PROTO_INVALID_FIELD);
 }
 
-static void test_depth(void **state)
-{
+static void test_depth(void **state) {
     char buf[256];
     request r;
     /* 16 levels: the frame object plus 15 nested arrays in an ignored field */
@@ -170,8 +160,7 @@ static void test_depth(void **state)
     free(deep);
 }
 
-static void test_type_field(void **state)
-{
+static void test_type_field(void **state) {
     bad("{}", CHAT, PROTO_INVALID_FIELD, "\"type\"", "");
     bad("{\"type\":null}", CHAT, PROTO_INVALID_FIELD, "\"type\"", "");
     bad("{\"type\":5}", CHAT, PROTO_INVALID_FIELD, "\"type\" must be a string", "");
@@ -200,8 +189,7 @@ static void test_type_field(void **state)
     assert_true(strlen(e.message) < sizeof e.message);
 }
 
-static void test_heartbeat_both_endpoints(void **state)
-{
+static void test_heartbeat_both_endpoints(void **state) {
     request r;
     ok("{\"type\":\"heartbeat\"}", CHAT, &r);
     assert_int_equal(r.type, REQ_HEARTBEAT);
@@ -216,8 +204,7 @@ static void test_heartbeat_both_endpoints(void **state)
 
 /* ---- create_channel ---- */
 
-static void test_create_group(void **state)
-{
+static void test_create_group(void **state) {
     request r;
     ok("{\"type\":\"create_channel\",\"name\":\"general\",\"participants\":[\"bob\",\"carol\","
        "\"bob\",\"dave\",\"carol\"],\"unknown\":1}",
@@ -237,15 +224,14 @@ static void test_create_group(void **state)
     assert_false(r.u.create.is_direct);
     request_free(&r);
     /* participants is required (PROTOCOL.md section 2): an empty array is fine. */
-    bad("{\"type\":\"create_channel\",\"name\":\"solo\"}", CHAT, PROTO_INVALID_FIELD, "participants",
-        "create_channel");
+    bad("{\"type\":\"create_channel\",\"name\":\"solo\"}", CHAT, PROTO_INVALID_FIELD,
+        "participants", "create_channel");
     ok("{\"type\":\"create_channel\",\"name\":\"solo\",\"participants\":[]}", CHAT, &r);
     assert_int_equal(r.u.create.n_participants, 0);
     request_free(&r);
 }
 
-static void test_create_direct(void **state)
-{
+static void test_create_direct(void **state) {
     request r;
     ok("{\"type\":\"create_channel\",\"kind\":\"direct\",\"participants\":[\"bob\"]}", CHAT, &r);
     assert_true(r.u.create.is_direct);
@@ -273,8 +259,7 @@ static void test_create_direct(void **state)
         CHAT, PROTO_INVALID_FIELD, "\"participants\"", "create_channel");
 }
 
-static void test_create_errors(void **state)
-{
+static void test_create_errors(void **state) {
     const char *t = "create_channel";
     bad("{\"type\":\"create_channel\",\"participants\":[\"bob\"]}", CHAT, PROTO_INVALID_FIELD,
         "\"name\"", t);
@@ -304,16 +289,15 @@ static void test_create_errors(void **state)
         PROTO_INVALID_FIELD, "\"participants\" has 1 invalid username: \"bad name\"", t);
 }
 
-static void test_create_limits(void **state)
-{
+static void test_create_limits(void **state) {
     request r;
     const char *t = "create_channel";
     char name[102];
     memset(name, 'n', 101);
     name[101] = '\0';
     char buf[256];
-    snprintf(buf, sizeof buf, "{\"type\":\"create_channel\",\"name\":\"%.100s\",\"participants\":[]}",
-             name);
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"create_channel\",\"name\":\"%.100s\",\"participants\":[]}", name);
     ok(buf, CHAT, &r);
     assert_int_equal(strlen(r.u.create.name), 100);
     request_free(&r);
@@ -363,8 +347,7 @@ static void test_create_limits(void **state)
 
 /* ---- join / leave ---- */
 
-static void test_join_leave(void **state)
-{
+static void test_join_leave(void **state) {
     request r;
     ok("{\"type\":\"join_channel\",\"channelId\":\"123E4567-E89B-42D3-A456-426614174ABC\"}", CHAT,
        &r);
@@ -392,8 +375,7 @@ static void test_join_leave(void **state)
 
 /* ---- chat_message ---- */
 
-static void test_chat_message(void **state)
-{
+static void test_chat_message(void **state) {
     request r;
     ok("{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"hi \\\"there\\\" "
        "\\u00e9\",\"metadata\":{ \"reply_to\" : \"12\", \"n\": [1, 2] },\"client_msg_id\":\"c-1\"}",
@@ -423,8 +405,7 @@ static void test_chat_message(void **state)
     request_free(&r);
 }
 
-static void test_chat_unicode(void **state)
-{
+static void test_chat_unicode(void **state) {
     request r;
     const char *t = "chat_message";
     /* a valid surrogate pair is one 4-byte character */
@@ -442,8 +423,8 @@ static void test_chat_unicode(void **state)
         PROTO_INVALID_FIELD, "\"content\"", t);
     bad("{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"\\uDC00\"}", CHAT,
         PROTO_INVALID_FIELD, "surrogate", t);
-    bad("{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"\\ud800\\u0041\"}",
-        CHAT, PROTO_INVALID_FIELD, "\"content\"", t);
+    bad("{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"\\ud800\\u0041\"}", CHAT,
+        PROTO_INVALID_FIELD, "\"content\"", t);
     bad("{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"\\udbff\"}", CHAT,
         PROTO_INVALID_FIELD, "\"content\"", t);
     bad("{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"x\\u0000y\"}", CHAT,
@@ -470,11 +451,10 @@ static void test_chat_unicode(void **state)
         PROTO_BAD_JSON, "JSON", "");
 }
 
-static void test_chat_errors(void **state)
-{
+static void test_chat_errors(void **state) {
     const char *t = "chat_message";
-    bad("{\"type\":\"chat_message\",\"content\":\"x\"}", CHAT, PROTO_INVALID_FIELD,
-        "\"channelId\"", t);
+    bad("{\"type\":\"chat_message\",\"content\":\"x\"}", CHAT, PROTO_INVALID_FIELD, "\"channelId\"",
+        t);
     bad("{\"type\":\"chat_message\",\"channelId\":\"nope\",\"content\":\"x\"}", CHAT,
         PROTO_INVALID_FIELD, "\"channelId\"", t);
     bad("{\"type\":\"chat_message\",\"channelId\":\"" CH "\"}", CHAT, PROTO_INVALID_FIELD,
@@ -485,16 +465,18 @@ static void test_chat_errors(void **state)
         PROTO_INVALID_FIELD, "\"content\" is empty", t);
     bad("{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"x\",\"metadata\":[]}",
         CHAT, PROTO_INVALID_FIELD, "\"metadata\" must be a JSON object", t);
-    bad("{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"x\",\"metadata\":\"{}\"}",
+    bad("{\"type\":\"chat_message\",\"channelId\":\"" CH
+        "\",\"content\":\"x\",\"metadata\":\"{}\"}",
         CHAT, PROTO_INVALID_FIELD, "\"metadata\"", t);
-    bad("{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"x\",\"client_msg_id\":\"\"}",
+    bad("{\"type\":\"chat_message\",\"channelId\":\"" CH
+        "\",\"content\":\"x\",\"client_msg_id\":\"\"}",
         CHAT, PROTO_INVALID_FIELD, "\"client_msg_id\" is empty", t);
-    bad("{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"x\",\"client_msg_id\":7}",
+    bad("{\"type\":\"chat_message\",\"channelId\":\"" CH
+        "\",\"content\":\"x\",\"client_msg_id\":7}",
         CHAT, PROTO_INVALID_FIELD, "\"client_msg_id\" must be a string", t);
 }
 
-static char *chat_with(const char *content, const char *extra)
-{
+static char *chat_with(const char *content, const char *extra) {
     size_t cap = strlen(content) + strlen(extra) + 128;
     char *buf = malloc(cap);
     snprintf(buf, cap, "{\"type\":\"chat_message\",\"channelId\":\"" CH "\",\"content\":\"%s\"%s}",
@@ -502,8 +484,7 @@ static char *chat_with(const char *content, const char *extra)
     return buf;
 }
 
-static void test_chat_limits(void **state)
-{
+static void test_chat_limits(void **state) {
     request r;
     const char *t = "chat_message";
     char content[4002];
@@ -548,7 +529,8 @@ static void test_chat_limits(void **state)
 
     /* metadata: the limit applies to the compact serialisation */
     L.max_metadata = 20;
-    json = chat_with("x", ",\"metadata\":{ \"k\" :   \"0123456789\" }"); /* {"k":"0123456789"} = 18 */
+    json =
+        chat_with("x", ",\"metadata\":{ \"k\" :   \"0123456789\" }"); /* {"k":"0123456789"} = 18 */
     ok(json, CHAT, &r);
     assert_string_equal(r.u.chat.metadata, "{\"k\":\"0123456789\"}");
     request_free(&r);
@@ -566,8 +548,7 @@ static void test_chat_limits(void **state)
 
 /* ---- mark_channel_read ---- */
 
-static void test_mark_read(void **state)
-{
+static void test_mark_read(void **state) {
     request r;
     const char *t = "mark_channel_read";
     ok("{\"type\":\"mark_channel_read\",\"channelId\":\"" CH "\"}", CHAT, &r);
@@ -575,7 +556,8 @@ static void test_mark_read(void **state)
     assert_string_equal(r.u.mark_read.channel_id, CH);
     assert_int_equal(r.u.mark_read.message_id, 0);
     request_free(&r);
-    ok("{\"type\":\"mark_channel_read\",\"channelId\":\"" CH "\",\"message_id\":\"7205759403792793\"}",
+    ok("{\"type\":\"mark_channel_read\",\"channelId\":\"" CH
+       "\",\"message_id\":\"7205759403792793\"}",
        CHAT, &r);
     assert_true(r.u.mark_read.message_id == 7205759403792793ULL);
     request_free(&r);
@@ -592,8 +574,7 @@ static void test_mark_read(void **state)
 
 /* ---- fetch_history ---- */
 
-static void test_fetch_history(void **state)
-{
+static void test_fetch_history(void **state) {
     request r;
     const char *t = "fetch_history";
     ok("{\"type\":\"fetch_history\",\"channelId\":\"" CH "\"}", CHAT, &r);
@@ -622,8 +603,8 @@ static void test_fetch_history(void **state)
     const char *limits[] = {"0", "101", "-1", "\"10\"", "10.5", "true", "1e2", "99999999999999"};
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
         char buf[200];
-        snprintf(buf, sizeof buf, "{\"type\":\"fetch_history\",\"channelId\":\"" CH
-                                  "\",\"limit\":%s}", limits[i]);
+        snprintf(buf, sizeof buf,
+                 "{\"type\":\"fetch_history\",\"channelId\":\"" CH "\",\"limit\":%s}", limits[i]);
         bad(buf, CHAT, PROTO_INVALID_FIELD, "\"limit\"", t);
     }
     bad("{\"type\":\"fetch_history\"}", CHAT, PROTO_INVALID_FIELD, "\"channelId\"", t);
@@ -631,8 +612,7 @@ static void test_fetch_history(void **state)
 
 /* ---- presence ---- */
 
-static void test_status_update(void **state)
-{
+static void test_status_update(void **state) {
     const char *ok_status[] = {"online", "away", "busy", "offline"};
     for (int i = 0; i < 4; i++) {
         char buf[100];
@@ -652,8 +632,7 @@ static void test_status_update(void **state)
     bad("{\"type\":\"status_update\",\"status\":1}", PRES, PROTO_INVALID_FIELD, "\"status\"", t);
 }
 
-static void test_subscribe(void **state)
-{
+static void test_subscribe(void **state) {
     request r;
     const char *t = "subscribe";
     ok("{\"type\":\"subscribe\",\"userIds\":[\"bob\",\"carol\",\"bob\"]}", PRES, &r);
@@ -679,29 +658,18 @@ static void test_subscribe(void **state)
     proto_limits_default(&L);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults_and_codes),
-        cmocka_unit_test(test_valid_username),
-        cmocka_unit_test(test_valid_uuid),
-        cmocka_unit_test(test_parse_id),
-        cmocka_unit_test(test_bad_json),
-        cmocka_unit_test(test_depth),
-        cmocka_unit_test(test_type_field),
-        cmocka_unit_test(test_heartbeat_both_endpoints),
-        cmocka_unit_test(test_create_group),
-        cmocka_unit_test(test_create_direct),
-        cmocka_unit_test(test_create_errors),
-        cmocka_unit_test(test_create_limits),
-        cmocka_unit_test(test_join_leave),
-        cmocka_unit_test(test_chat_message),
-        cmocka_unit_test(test_chat_unicode),
-        cmocka_unit_test(test_chat_errors),
-        cmocka_unit_test(test_chat_limits),
-        cmocka_unit_test(test_mark_read),
-        cmocka_unit_test(test_fetch_history),
-        cmocka_unit_test(test_status_update),
+        cmocka_unit_test(test_defaults_and_codes), cmocka_unit_test(test_valid_username),
+        cmocka_unit_test(test_valid_uuid),         cmocka_unit_test(test_parse_id),
+        cmocka_unit_test(test_bad_json),           cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_type_field),         cmocka_unit_test(test_heartbeat_both_endpoints),
+        cmocka_unit_test(test_create_group),       cmocka_unit_test(test_create_direct),
+        cmocka_unit_test(test_create_errors),      cmocka_unit_test(test_create_limits),
+        cmocka_unit_test(test_join_leave),         cmocka_unit_test(test_chat_message),
+        cmocka_unit_test(test_chat_unicode),       cmocka_unit_test(test_chat_errors),
+        cmocka_unit_test(test_chat_limits),        cmocka_unit_test(test_mark_read),
+        cmocka_unit_test(test_fetch_history),      cmocka_unit_test(test_status_update),
         cmocka_unit_test(test_subscribe),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

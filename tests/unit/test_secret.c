@@ -15,30 +15,26 @@ static char root[256];
 static char elsewhere[300]; /* a path under root that does not exist */
 static char nosecrets[300]; /* likewise: a secrets dir nobody made */
 
-static void put(const char *path, const char *data, size_t len)
-{
+static void put(const char *path, const char *data, size_t len) {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, len, f), len);
     fclose(f);
 }
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     assert_non_null(svc_mkdtemp(root, sizeof root, "secret_test_"));
     snprintf(elsewhere, sizeof elsewhere, "%s/nowhere", root);
     snprintf(nosecrets, sizeof nosecrets, "%s/nosecrets", root);
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     svc_rmrf(root);
     return 0;
 }
 
-static void test_exact_bytes(void **state)
-{
+static void test_exact_bytes(void **state) {
     char p[300], err[256];
     uint8_t *key;
     size_t len;
@@ -54,8 +50,7 @@ static void test_exact_bytes(void **state)
     assert_null(key);
 }
 
-static void test_missing_not_allowed(void **state)
-{
+static void test_missing_not_allowed(void **state) {
     char err[256];
     uint8_t *key;
     size_t len;
@@ -65,8 +60,7 @@ static void test_missing_not_allowed(void **state)
     assert_int_equal(access(elsewhere, F_OK), -1);
 }
 
-static void test_generate_then_reload(void **state)
-{
+static void test_generate_then_reload(void **state) {
     char data[300], p[340], err[512];
     uint8_t *key, *key2;
     size_t len, len2;
@@ -95,8 +89,7 @@ static void test_generate_then_reload(void **state)
     free(key);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_exact_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_not_allowed, setup, teardown),

@@ -38,7 +38,8 @@ static void test_wal_is_checkpointed(void **state) {
     }
     while (done < N)
         uv_run(&f->loop, UV_RUN_ONCE);
-    for (int i = 0; i < N; i++) assert_int_equal(ops[i].status, STORE_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(ops[i].status, STORE_OK);
     free(ops);
     struct stat db;
     for (int i = 0; i < 100; i++) { /* the checkpointer runs every 200 ms */

@@ -98,7 +98,7 @@ static void test_fragments_byte_by_byte(void **state) {
     char buf[256];
     size_t n = 0;
     frame(buf, &n, 0, WS_OP_TEXT, "caf", 3);
-    frame(buf, &n, 1, WS_OP_PING, "x", 1); /* control frames may come between fragments */
+    frame(buf, &n, 1, WS_OP_PING, "x", 1);    /* control frames may come between fragments */
     frame(buf, &n, 0, WS_OP_CONT, "\xc3", 1); /* a character split across fragments */
     frame(buf, &n, 1, WS_OP_CONT, "\xa9!", 2);
     wire w;
@@ -109,12 +109,14 @@ static void test_fragments_byte_by_byte(void **state) {
         wire_event ev;
         wire_event_kind k;
         while ((k = wire_next(&w, &ev)) != WIRE_IDLE) {
-            if (k == WIRE_PING) pings++;
+            if (k == WIRE_PING)
+                pings++;
             else if (k == WIRE_TEXT) {
                 texts++;
                 assert_int_equal(ev.len, 6);
                 assert_memory_equal(ev.data, "caf\xc3\xa9!", 6);
-            } else fail_msg("unexpected event %d", k);
+            } else
+                fail_msg("unexpected event %d", k);
         }
         assert_int_equal(wire_keep_rest(&w), 0);
     }
@@ -210,7 +212,7 @@ static void test_keep_cap(void **state) {
     assert_int_equal(wire_keep_rest(&w), 0);
     assert_int_equal(wire_feed(&w, flood, sizeof flood), 0);
     assert_int_equal(wire_next(&w, &ev), WIRE_IDLE); /* held */
-    assert_int_equal(wire_keep_rest(&w), -1);          /* too much to keep: drop the peer */
+    assert_int_equal(wire_keep_rest(&w), -1);        /* too much to keep: drop the peer */
     wire_free(&w);
 }
 
