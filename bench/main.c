@@ -103,7 +103,8 @@ double bench_cpu_s(int pid) {
 
 char *bench_fetch_metrics(const bench_opts *o) {
     client_response r;
-    if (client_http_request(o->host, o->port, "GET", "/metrics", NULL, 0, 5000, &r) < 0) return NULL;
+    if (client_http_request(NULL, o->host, o->port, "GET", "/metrics", NULL, 0, 5000, &r) < 0)
+        return NULL;
     char *body = NULL;
     if (r.status == 200) {
         body = r.body;
@@ -130,81 +131,140 @@ const struct sockaddr_in *bench_source(const bench_opts *o, size_t i) {
 /* ---- options ---- */
 
 static void usage(FILE *f) {
-    fputs("usage: chat-bench --url http://HOST:PORT --scenario fanout|connections|durable [options]\n"
-          "       chat-bench --scenario loopback [--members N] [--duration SEC]\n"
-          "                      (no server: the kernel's CPU cost of one delivery here)\n"
-          "\n"
-          "  --channels R        channels (fanout 1, durable 100)\n"
-          "  --members M         distinct users per channel (fanout 100, durable 1;\n"
-          "                      loopback: sockets, 1000)\n"
-          "  --senders S         sending users, spread over the channels (default R)\n"
-          "  --rate X|open-loop  offered msgs/s in total; open-loop (= 0, the default) keeps\n"
-          "                      --window messages in flight per sender: the saturation rate\n"
-          "  --window W          messages in flight per sender at saturation (default 8)\n"
-          "  --sweep F,F,...     after saturation, fixed-rate steps at these fractions of it\n"
-          "                      (fanout; default 0.5; \"\" for none)\n"
-          "  --duration SEC      measured seconds per phase (default 5)\n"
-          "  --warmup SEC        unmeasured seconds before each phase (default 1)\n"
-          "  --content-bytes B   message content size (default 64)\n"
-          "  --connections N     idle sockets (connections scenario, default 1000)\n"
-          "  --users U           distinct users behind them (default N)\n"
-          "  --hold SEC          how long to hold them (default 10)\n"
-          "  --server-pid PID    server process, for its VmRSS\n"
-          "  --sources N         spread client addresses over 127.0.0.1..N (default: one per\n"
-          "                      25,000 sockets)\n"
-          "  --prefix P          user name prefix (default b<pid>); existing users just log in\n"
-          "  --password PW       (default bench-password-1)\n"
-          "  --concurrency C     parallel HTTP setup connections (default 32)\n"
-          "  --connect-window K  WebSocket handshakes in flight (default 256)\n"
-          "  --setup-timeout S   bound on each setup step (default 120)\n"
-          "  --json              print the results as JSON on stdout\n",
-          f);
+    fputs(
+        "usage: chat-bench --url http://HOST:PORT --scenario fanout|connections|durable [options]\n"
+        "       chat-bench --scenario loopback [--members N] [--duration SEC]\n"
+        "                      (no server: the kernel's CPU cost of one delivery here)\n"
+        "\n"
+        "  --channels R        channels (fanout 1, durable 100)\n"
+        "  --members M         distinct users per channel (fanout 100, durable 1;\n"
+        "                      loopback: sockets, 1000)\n"
+        "  --senders S         sending users, spread over the channels (default R)\n"
+        "  --rate X|open-loop  offered msgs/s in total; open-loop (= 0, the default) keeps\n"
+        "                      --window messages in flight per sender: the saturation rate\n"
+        "  --window W          messages in flight per sender at saturation (default 8)\n"
+        "  --sweep F,F,...     after saturation, fixed-rate steps at these fractions of it\n"
+        "                      (fanout; default 0.5; \"\" for none)\n"
+        "  --duration SEC      measured seconds per phase (default 5)\n"
+        "  --warmup SEC        unmeasured seconds before each phase (default 1)\n"
+        "  --content-bytes B   message content size (default 64)\n"
+        "  --connections N     idle sockets (connections scenario, default 1000)\n"
+        "  --users U           distinct users behind them (default N)\n"
+        "  --hold SEC          how long to hold them (default 10)\n"
+        "  --server-pid PID    server process, for its VmRSS\n"
+        "  --sources N         spread client addresses over 127.0.0.1..N (default: one per\n"
+        "                      25,000 sockets)\n"
+        "  --prefix P          user name prefix (default b<pid>); existing users just log in\n"
+        "  --password PW       (default bench-password-1)\n"
+        "  --concurrency C     parallel HTTP setup connections (default 32)\n"
+        "  --connect-window K  WebSocket handshakes in flight (default 256)\n"
+        "  --setup-timeout S   bound on each setup step (default 120)\n"
+        "  --json              print the results as JSON on stdout\n",
+        f);
 }
 
 static int parse_opts(int argc, char **argv, bench_opts *o) {
     static char prefix[32];
     static const struct option L[] = {
-        {"url", 1, 0, 'u'},          {"scenario", 1, 0, 's'},      {"channels", 1, 0, 'R'},
-        {"members", 1, 0, 'M'},      {"senders", 1, 0, 'S'},       {"rate", 1, 0, 'r'},
-        {"window", 1, 0, 'w'},       {"sweep", 1, 0, 'W'},         {"duration", 1, 0, 'd'},
-        {"warmup", 1, 0, 'm'},       {"connections", 1, 0, 'N'},   {"users", 1, 0, 'U'},
-        {"hold", 1, 0, 'H'},         {"server-pid", 1, 0, 'P'},    {"json", 0, 0, 'j'},
-        {"sources", 1, 0, 'A'},      {"password", 1, 0, 'p'},      {"prefix", 1, 0, 'x'},
-        {"concurrency", 1, 0, 'c'},  {"connect-window", 1, 0, 'k'}, {"content-bytes", 1, 0, 'b'},
-        {"setup-timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+        {"url", 1, 0, 'u'},           {"scenario", 1, 0, 's'},       {"channels", 1, 0, 'R'},
+        {"members", 1, 0, 'M'},       {"senders", 1, 0, 'S'},        {"rate", 1, 0, 'r'},
+        {"window", 1, 0, 'w'},        {"sweep", 1, 0, 'W'},          {"duration", 1, 0, 'd'},
+        {"warmup", 1, 0, 'm'},        {"connections", 1, 0, 'N'},    {"users", 1, 0, 'U'},
+        {"hold", 1, 0, 'H'},          {"server-pid", 1, 0, 'P'},     {"json", 0, 0, 'j'},
+        {"sources", 1, 0, 'A'},       {"password", 1, 0, 'p'},       {"prefix", 1, 0, 'x'},
+        {"concurrency", 1, 0, 'c'},   {"connect-window", 1, 0, 'k'}, {"content-bytes", 1, 0, 'b'},
+        {"setup-timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},           {0, 0, 0, 0}};
     snprintf(prefix, sizeof prefix, "b%d", (int)getpid());
-    *o = (bench_opts){.scenario = "fanout", .channels = -1, .members = -1, .senders = -1,
-                      .window = 8, .sweep = "0.5", .duration = 5, .warmup = 1,
-                      .connections = 1000, .hold = 10, .password = "bench-password-1",
-                      .prefix = prefix, .concurrency = 32, .connect_window = 256,
-                      .content_bytes = 64, .setup_timeout = 120};
+    *o = (bench_opts){.scenario = "fanout",
+                      .channels = -1,
+                      .members = -1,
+                      .senders = -1,
+                      .window = 8,
+                      .sweep = "0.5",
+                      .duration = 5,
+                      .warmup = 1,
+                      .connections = 1000,
+                      .hold = 10,
+                      .password = "bench-password-1",
+                      .prefix = prefix,
+                      .concurrency = 32,
+                      .connect_window = 256,
+                      .content_bytes = 64,
+                      .setup_timeout = 120};
     int ch;
     while ((ch = getopt_long(argc, argv, "", L, NULL)) != -1) {
         switch (ch) {
-        case 'u': o->url = optarg; break;
-        case 's': o->scenario = optarg; break;
-        case 'R': o->channels = atoi(optarg); break;
-        case 'M': o->members = atoi(optarg); break;
-        case 'S': o->senders = atoi(optarg); break;
-        case 'r': o->rate = strcmp(optarg, "open-loop") == 0 ? 0 : atof(optarg); break;
-        case 'w': o->window = atoi(optarg); break;
-        case 'W': o->sweep = optarg; break;
-        case 'd': o->duration = atof(optarg); break;
-        case 'm': o->warmup = atof(optarg); break;
-        case 'N': o->connections = atoi(optarg); break;
-        case 'U': o->users = atoi(optarg); break;
-        case 'H': o->hold = atof(optarg); break;
-        case 'P': o->server_pid = atoi(optarg); break;
-        case 'j': o->json = 1; break;
-        case 'A': o->sources = atoi(optarg); break;
-        case 'p': o->password = optarg; break;
-        case 'x': o->prefix = optarg; break;
-        case 'c': o->concurrency = atoi(optarg); break;
-        case 'k': o->connect_window = atoi(optarg); break;
-        case 'b': o->content_bytes = atoi(optarg); break;
-        case 'T': o->setup_timeout = atof(optarg); break;
-        case 'h': usage(stdout); exit(0);
-        default: return -1;
+        case 'u':
+            o->url = optarg;
+            break;
+        case 's':
+            o->scenario = optarg;
+            break;
+        case 'R':
+            o->channels = atoi(optarg);
+            break;
+        case 'M':
+            o->members = atoi(optarg);
+            break;
+        case 'S':
+            o->senders = atoi(optarg);
+            break;
+        case 'r':
+            o->rate = strcmp(optarg, "open-loop") == 0 ? 0 : atof(optarg);
+            break;
+        case 'w':
+            o->window = atoi(optarg);
+            break;
+        case 'W':
+            o->sweep = optarg;
+            break;
+        case 'd':
+            o->duration = atof(optarg);
+            break;
+        case 'm':
+            o->warmup = atof(optarg);
+            break;
+        case 'N':
+            o->connections = atoi(optarg);
+            break;
+        case 'U':
+            o->users = atoi(optarg);
+            break;
+        case 'H':
+            o->hold = atof(optarg);
+            break;
+        case 'P':
+            o->server_pid = atoi(optarg);
+            break;
+        case 'j':
+            o->json = 1;
+            break;
+        case 'A':
+            o->sources = atoi(optarg);
+            break;
+        case 'p':
+            o->password = optarg;
+            break;
+        case 'x':
+            o->prefix = optarg;
+            break;
+        case 'c':
+            o->concurrency = atoi(optarg);
+            break;
+        case 'k':
+            o->connect_window = atoi(optarg);
+            break;
+        case 'b':
+            o->content_bytes = atoi(optarg);
+            break;
+        case 'T':
+            o->setup_timeout = atof(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -1;
         }
     }
     int durable = strcmp(o->scenario, "durable") == 0;
@@ -229,10 +289,10 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
             return -1;
         }
     }
-    if (o->channels < 1 || o->members < 1 || o->senders < 0 || o->window < 1 ||
-        o->duration <= 0 || o->warmup < 0 || o->connections < 1 || o->hold < 0 ||
-        o->content_bytes < 32 || o->content_bytes > 3900 || o->concurrency < 1 ||
-        o->connect_window < 1 || strlen(o->prefix) > 20) {
+    if (o->channels < 1 || o->members < 1 || o->senders < 0 || o->window < 1 || o->duration <= 0 ||
+        o->warmup < 0 || o->connections < 1 || o->hold < 0 || o->content_bytes < 32 ||
+        o->content_bytes > 3900 || o->concurrency < 1 || o->connect_window < 1 ||
+        strlen(o->prefix) > 20) {
         fprintf(stderr, "chat-bench: an option is out of range (see --help)\n");
         return -1;
     }
@@ -263,10 +323,14 @@ static void setup_sources(const bench_opts *o, size_t sockets) {
 /* ---- human output ---- */
 
 static void print_value(const char *key, json_t *v) {
-    if (json_is_real(v)) printf("  %-34s %.3f\n", key, json_real_value(v));
-    else if (json_is_integer(v)) printf("  %-34s %lld\n", key, (long long)json_integer_value(v));
-    else if (json_is_string(v)) printf("  %-34s %s\n", key, json_string_value(v));
-    else if (json_is_null(v)) printf("  %-34s -\n", key);
+    if (json_is_real(v))
+        printf("  %-34s %.3f\n", key, json_real_value(v));
+    else if (json_is_integer(v))
+        printf("  %-34s %lld\n", key, (long long)json_integer_value(v));
+    else if (json_is_string(v))
+        printf("  %-34s %s\n", key, json_string_value(v));
+    else if (json_is_null(v))
+        printf("  %-34s -\n", key);
 }
 
 static double num(json_t *o, const char *k) {
@@ -277,12 +341,13 @@ static double num(json_t *o, const char *k) {
 static void print_phase(json_t *p) {
     json_t *l = json_object_get(p, "latency");
     char offered[32] = "max";
-    if (num(p, "offered_msgs_per_s") >= 0) snprintf(offered, sizeof offered, "%.0f", num(p, "offered_msgs_per_s"));
+    if (num(p, "offered_msgs_per_s") >= 0)
+        snprintf(offered, sizeof offered, "%.0f", num(p, "offered_msgs_per_s"));
     printf("  %-11s %11s %11.0f %13.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f %6.0f %6.0f\n",
-           json_string_value(json_object_get(p, "phase")), offered,
-           num(p, "msgs_per_s"), num(p, "deliveries_per_s"), num(l, "p50_ms"), num(l, "p90_ms"),
-           num(l, "p99_ms"), num(l, "p999_ms"), num(l, "max_ms"), num(p, "missing_deliveries"), num(p, "server_cpu_pct"),
-           num(p, "bench_cpu_pct"));
+           json_string_value(json_object_get(p, "phase")), offered, num(p, "msgs_per_s"),
+           num(p, "deliveries_per_s"), num(l, "p50_ms"), num(l, "p90_ms"), num(l, "p99_ms"),
+           num(l, "p999_ms"), num(l, "max_ms"), num(p, "missing_deliveries"),
+           num(p, "server_cpu_pct"), num(p, "bench_cpu_pct"));
 }
 
 static void print_human(json_t *r) {
@@ -338,10 +403,14 @@ int main(int argc, char **argv) {
     setup_sources(&o, sockets);
 
     json_t *r = NULL;
-    if (strcmp(o.scenario, "fanout") == 0) r = scenario_fanout(&o);
-    else if (conns) r = scenario_connections(&o);
-    else if (strcmp(o.scenario, "durable") == 0) r = scenario_durable(&o);
-    else if (strcmp(o.scenario, "loopback") == 0) r = scenario_loopback(&o);
+    if (strcmp(o.scenario, "fanout") == 0)
+        r = scenario_fanout(&o);
+    else if (conns)
+        r = scenario_connections(&o);
+    else if (strcmp(o.scenario, "durable") == 0)
+        r = scenario_durable(&o);
+    else if (strcmp(o.scenario, "loopback") == 0)
+        r = scenario_loopback(&o);
     else {
         fprintf(stderr, "chat-bench: unknown scenario %s\n", o.scenario);
         return 2;

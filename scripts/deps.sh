@@ -9,7 +9,7 @@ set -euo pipefail
 run_pkgs="build-essential pkg-config libuv1-dev libhttp-parser-dev libjansson-dev libjwt-dev
   libsodium-dev libssl-dev libsqlite3-dev libedit-dev libpq-dev
   libhiredis-dev librdkafka-dev libzookeeper-mt-dev libinih-dev"
-test_pkgs="libcmocka-dev clang clang-format libclang-rt-14-dev redis-server redis-tools libhiredis-dev
+test_pkgs="libcmocka-dev clang clang-format openssl libclang-rt-14-dev redis-server redis-tools libhiredis-dev
   zookeeper libzookeeper-mt-dev postgresql libpq-dev librdkafka-dev python3-websockets tmux
   chromium fonts-dejavu-core sqlite3 curl systemd man-db groff-base dpkg-dev adduser"
 command -v node >/dev/null 2>&1 || test_pkgs="$test_pkgs nodejs npm"
@@ -31,7 +31,7 @@ bench_pkgs="gnuplot-nox"
 command -v node >/dev/null 2>&1 || bench_pkgs="$bench_pkgs nodejs npm"
 pkgs=$run_pkgs
 case "${1:-run}" in
-  check) pkgs="$run_pkgs libcmocka-dev clang-format" ;;
+  check) pkgs="$run_pkgs libcmocka-dev clang-format openssl" ;;
   test) pkgs="$run_pkgs $test_pkgs" ;;
   bench) pkgs="$run_pkgs $test_pkgs $bench_pkgs" ;;
 esac

@@ -69,6 +69,14 @@ done
 if [ "$tier" != check ] && { [ -z "$filter" ] || [[ "browser/web-client" == *"$filter"* ]]; }; then
   run_one "browser/web-client" tests/browser/run.sh BUILD="$build"
 fi
+# The protocol suite again over TLS (https://, wss://; a throw-away CA).
+if [ "$tier" != check ]; then
+  for t in $PROTOCOL_SUITE; do
+    name="integration/$t [tls]"
+    [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
+    run_one "$name" "$build/tests/integration/$t" CHATD_IT_TLS=1
+  done
+fi
 # One cluster per bus, shared by the suite's binaries in turn (a start
 # costs ~20 s): the first binary brings it up in $shared, the rest use it
 # (tests/integration/hcluster.h, hcluster_attach); it goes down here.

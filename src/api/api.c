@@ -292,6 +292,17 @@ static void handle_register(api *a, conn *c, http_req *req) {
 
 /* ---- POST /auth ---- */
 
+/* One entry of /auth's "servers": the port as a string (compat), "tls"
+ * only when the server speaks wss:// (ext). */
+static json_t *server_json(const api_instance *in) {
+    char port[16];
+    snprintf(port, sizeof(port), "%d", in->port);
+    json_t *o =
+        json_pack("{s:s,s:s,s:I}", "host", in->host, "port", port, "id", (json_int_t)in->id);
+    if (in->tls) json_object_set_new(o, "tls", json_true());
+    return o;
+}
+
 static void verify_work(hashq_job *job) {
     api_call *k = (api_call *)job;
     const char *hash = k->hash[0] ? k->hash : k->a->dummy_hash;
@@ -330,14 +341,9 @@ static void verify_done(hashq_job *job, int status) {
         call_free(k);
         return;
     }
-    char cport[16], pport[16];
-    snprintf(cport, sizeof(cport), "%d", chat.port);
-    snprintf(pport, sizeof(pport), "%d", pres.port);
-    respond_json(k->c, 200,
-                 json_pack("{s:s,s:{s:{s:s,s:s,s:I},s:{s:s,s:s,s:I}}}", "sessionToken", token,
-                           "servers", "chat", "host", chat.host, "port", cport, "id",
-                           (json_int_t)chat.id, "presence", "host", pres.host, "port", pport, "id",
-                           (json_int_t)pres.id));
+    json_t *servers =
+        json_pack("{s:o,s:o}", "chat", server_json(&chat), "presence", server_json(&pres));
+    respond_json(k->c, 200, json_pack("{s:s,s:o}", "sessionToken", token, "servers", servers));
     sodium_memzero(token, strlen(token));
     free(token);
     call_free(k);

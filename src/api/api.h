@@ -10,6 +10,7 @@
 #ifndef CHATD_API_H
 #define CHATD_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -28,6 +29,7 @@ typedef struct api_instance {
     char host[256];
     int port;
     unsigned id;
+    bool tls; /* it speaks wss:// ("tls": true in /auth's answer) */
 } api_instance;
 
 typedef struct api_config {

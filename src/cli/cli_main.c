@@ -31,7 +31,10 @@ static const char USAGE[] =
     "A channel is its id, a unique id prefix, its name, or @user for a direct channel.\n"
     "\n"
     "options:\n"
-    "  --api URL            chatd's HTTP API (default http://127.0.0.1:8080, or $CHAT_API)\n"
+    "  --api URL            chatd's HTTP API (default http://127.0.0.1:8080, or $CHAT_API);\n"
+    "                       https:// speaks TLS, and so do servers /auth marks \"tls\"\n"
+    "  --ca-file F          trust the CA certificate(s) in F (PEM) for TLS, e.g. a\n"
+    "                       self-signed test CA (default: the system's CAs)\n"
     "  -u, --user NAME      user name (else $TEST_USERNAME, else a prompt)\n"
     "  --password-file F    read the password from the first line of F\n"
     "                       (else $TEST_PASSWORD, else a prompt with echo off)\n"
@@ -124,7 +127,7 @@ static char *join_words(char **w, int n) {
 }
 
 typedef struct opts {
-    const char *api, *user, *password_file;
+    const char *api, *user, *password_file, *ca_file;
     int color, tail_n, timeout_s;
 } opts;
 
@@ -184,6 +187,7 @@ static const struct option longopts[] = {
     {"api", required_argument, NULL, 'a'},
     {"user", required_argument, NULL, 'u'},
     {"password-file", required_argument, NULL, 'p'},
+    {"ca-file", required_argument, NULL, 'c'},
     {"timeout", required_argument, NULL, 't'},
     {"color", no_argument, NULL, 'C'},
     {"no-color", no_argument, NULL, 'N'},
@@ -206,6 +210,9 @@ static int parse_opts(int argc, char **argv, opts *o) {
             break;
         case 'p':
             o->password_file = optarg;
+            break;
+        case 'c':
+            o->ca_file = optarg;
             break;
         case 't':
             o->timeout_s = atoi(optarg);
@@ -268,12 +275,14 @@ int main(int argc, char **argv) {
 
     cli_app a;
     cli_app_init(&a, mode);
-    rc = cli_session_init(&a.ss, o.api, user, password);
+    rc = cli_session_init(&a.ss, o.api, user, password, o.ca_file);
     sodium_memzero(password, strlen(password));
     free(password);
     if (rc != CLI_OK) {
+        int bad_url = !a.ss.last_error[0];
+        if (!bad_url) fprintf(stderr, "chat: %s\n", a.ss.last_error);
         cli_app_free(&a);
-        return usage_error("--api must look like http://host:port");
+        return bad_url ? usage_error("--api must look like http[s]://host:port") : CLI_EUSAGE;
     }
     const char *max = getenv("CHAT_RECONNECT_MAX_MS");
     if (max && atoi(max) >= 100) a.ss.backoff_max_ms = atoi(max);

@@ -24,12 +24,26 @@ int64_t cli_session_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int cli_session_init(cli_session *s, const char *api_url, const char *user, const char *password) {
+/* The TLS context, made on first need: an https:// API, a server /auth
+ * names with "tls": true. 0 or -1 (last_error set). */
+static int need_tls(cli_session *s) {
+    if (s->tls) return 0;
+    char err[512];
+    if (tls_ctx_client(&s->tls, s->ca_file[0] ? s->ca_file : NULL, err, sizeof err) == 0) return 0;
+    snprintf(s->last_error, sizeof s->last_error, "%s", err);
+    return -1;
+}
+
+int cli_session_init(cli_session *s, const char *api_url, const char *user, const char *password,
+                     const char *ca_file) {
     client_url u;
     memset(s, 0, sizeof *s);
     if (client_parse_url(api_url, &u) != 0) return CLI_EUSAGE;
     snprintf(s->api_host, sizeof s->api_host, "%s", u.host);
     s->api_port = u.port;
+    s->api_tls = u.tls;
+    snprintf(s->ca_file, sizeof s->ca_file, "%s", ca_file ? ca_file : "");
+    if ((u.tls || ca_file) && need_tls(s) != 0) return CLI_EUSAGE;
     snprintf(s->user, sizeof s->user, "%s", user);
     s->password = xstrdup(password);
     s->backoff_ms = BACKOFF_MIN_MS;
@@ -39,6 +53,7 @@ int cli_session_init(cli_session *s, const char *api_url, const char *user, cons
 
 void cli_session_free(cli_session *s) {
     cli_session_close(s, 1);
+    tls_ctx_free(s->tls);
     if (s->password) {
         sodium_memzero(s->password, strlen(s->password));
         free(s->password);
@@ -78,8 +93,8 @@ static void note_http_error(cli_session *s, const char *what, const client_respo
 static int post_credentials(cli_session *s, const char *path, client_response *r) {
     char *body = credentials_body(s);
     if (!body) return CLI_EUSAGE;
-    int rc = client_http_request(s->api_host, s->api_port, "POST", path, body, strlen(body),
-                                 HTTP_TIMEOUT_MS, r);
+    int rc = client_http_request(s->api_tls ? s->tls : NULL, s->api_host, s->api_port, "POST", path,
+                                 body, strlen(body), HTTP_TIMEOUT_MS, r);
     free_body(body);
     if (rc == 0) return CLI_OK;
     snprintf(s->last_error, sizeof s->last_error, "cannot reach %s:%d", s->api_host, s->api_port);
@@ -101,8 +116,9 @@ int cli_session_register(cli_session *s) {
 /* servers.<name>: host (empty/any-address -> the API host) and port
  * (a string, compat; a number is accepted too). 0 or -1. */
 static int server_addr(const cli_session *s, json_t *servers, const char *name, char *host,
-                       size_t hostlen, int *port) {
+                       size_t hostlen, int *port, int *tls) {
     json_t *o = json_object_get(servers, name);
+    *tls = json_is_true(json_object_get(o, "tls"));
     const char *h = json_string_value(json_object_get(o, "host"));
     json_t *p = json_object_get(o, "port");
     if (!o) return -1;
@@ -134,9 +150,10 @@ static int login(cli_session *s) {
     json_t *servers = json_object_get(j, "servers");
     rc = CLI_OK;
     if (!tok ||
-        server_addr(s, servers, "chat", s->chat_host, sizeof s->chat_host, &s->chat_port) != 0 ||
-        server_addr(s, servers, "presence", s->pres_host, sizeof s->pres_host, &s->pres_port) !=
-            0) {
+        server_addr(s, servers, "chat", s->chat_host, sizeof s->chat_host, &s->chat_port,
+                    &s->chat_tls) != 0 ||
+        server_addr(s, servers, "presence", s->pres_host, sizeof s->pres_host, &s->pres_port,
+                    &s->pres_tls) != 0) {
         snprintf(s->last_error, sizeof s->last_error, "login: malformed /auth answer");
         rc = CLI_ECONNECT;
     } else {
@@ -147,11 +164,12 @@ static int login(cli_session *s) {
     return rc;
 }
 
-static wsc *open_ws(cli_session *s, const char *host, int port, const char *endpoint) {
+static wsc *open_ws(cli_session *s, const char *host, int port, int tls, const char *endpoint) {
     char *path = NULL;
     int status = 0;
+    if (tls && need_tls(s) != 0) return NULL;
     if (asprintf(&path, "%s?token=%s", endpoint, s->token) < 0) abort();
-    wsc *c = wsc_connect(host, port, path, NULL, WS_TIMEOUT_MS, &status);
+    wsc *c = wsc_connect(tls ? s->tls : NULL, host, port, path, NULL, WS_TIMEOUT_MS, &status);
     sodium_memzero(path, strlen(path));
     free(path);
     if (!c)
@@ -164,10 +182,10 @@ int cli_session_open(cli_session *s) {
     cli_session_close(s, 0);
     int rc = login(s);
     if (rc != CLI_OK) return rc;
-    s->chat = open_ws(s, s->chat_host, s->chat_port, "/chat");
+    s->chat = open_ws(s, s->chat_host, s->chat_port, s->chat_tls, "/chat");
     if (!s->chat) return CLI_ECONNECT;
     if (s->want_presence) {
-        s->presence = open_ws(s, s->pres_host, s->pres_port, "/presence");
+        s->presence = open_ws(s, s->pres_host, s->pres_port, s->pres_tls, "/presence");
         if (!s->presence) {
             cli_session_close(s, 1);
             return CLI_ECONNECT;

@@ -32,6 +32,10 @@ enum {
 typedef struct cli_session {
     char api_host[256];
     int api_port;
+    int api_tls;            /* the API URL was https:// */
+    int chat_tls, pres_tls; /* /auth said "tls": true for that server */
+    tls_ctx *tls;           /* the client TLS context (owned), or NULL */
+    char ca_file[1024];     /* --ca-file ("" = the system's CAs) */
     char user[64];
     char *password; /* owned, wiped on free */
     char *token;    /* owned */
@@ -44,9 +48,12 @@ typedef struct cli_session {
     char last_error[600]; /* why the last call failed (never a secret) */
 } cli_session;
 
-/* api_url: http://host[:port]. Takes a copy of user and password. 0 or
- * CLI_EUSAGE (bad URL). */
-int cli_session_init(cli_session *s, const char *api_url, const char *user, const char *password);
+/* api_url: http[s]://host[:port]; ca_file: the CA that signed the
+ * servers' certificates (NULL: the system's). Takes a copy of user and
+ * password. 0, or CLI_EUSAGE (a bad URL, an unreadable CA file: reason in
+ * last_error). */
+int cli_session_init(cli_session *s, const char *api_url, const char *user, const char *password,
+                     const char *ca_file);
 void cli_session_free(cli_session *s);
 
 /* POST /register. Returns CLI_OK, CLI_EREJECT (400/409, reason in

@@ -126,6 +126,10 @@ static const opt opts[] = {
     {"admin-port", O_INT, F(admin_port),
      "serve /metrics, /health, /ready on this port only (0 = none: /metrics and /ready on the "
      "public port; default 0)"},
+    {"tls-cert", O_STR, F(tls_cert),
+     "PEM certificate chain: serve https:// and wss:// on --port (with --tls-key; SIGHUP re-reads "
+     "both files)"},
+    {"tls-key", O_STR, F(tls_key), "PEM private key of --tls-cert"},
     {"allowed-origins", O_STR, F(allowed_origins),
      "ORIGIN[,ORIGIN...]: browser WebSockets from other origins get 403 (default: any)", R},
 };
@@ -383,6 +387,10 @@ static int validate(chatd_config *c, char *err, size_t errlen) {
     }
     if (c->port > 65535 || c->admin_port > 65535) {
         set_err(err, errlen, "--%s must be 0..65535", c->port > 65535 ? "port" : "admin-port");
+        return -1;
+    }
+    if (!c->tls_cert != !c->tls_key) {
+        set_err(err, errlen, "--tls-cert and --tls-key go together");
         return -1;
     }
     struct stat st;

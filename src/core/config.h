@@ -73,6 +73,8 @@ typedef struct chatd_config {
     const char *admin_host;      /* the admin listener's address */
     int admin_port;              /* /metrics, /health, /ready there; 0 = no admin listener */
     const char *allowed_origins; /* ORIGIN[,ORIGIN...] of browser WebSockets; NULL = any */
+    const char *tls_cert;        /* PEM chain: the public port speaks TLS; NULL = plain */
+    const char *tls_key;         /* its private key */
     struct config_meta *meta__;  /* config.c: sources, owned strings, argv for reloads */
 } chatd_config;
 

@@ -44,7 +44,7 @@ void metrics_conn_close(int presence) {
 
 static _Atomic uint64_t drops[METRICS_DROP_COUNT];
 static const char *const drop_names[METRICS_DROP_COUNT] = {
-    "refused", "evicted", "handshake_timeout", "slow_reader", "dead_peer"};
+    "refused", "evicted", "handshake_timeout", "slow_reader", "dead_peer", "tls"};
 
 void metrics_conn_dropped(metrics_drop why) {
     if ((unsigned)why < METRICS_DROP_COUNT) atomic_fetch_add_explicit(&drops[why], 1, RELAXED);

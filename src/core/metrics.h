@@ -15,6 +15,7 @@ typedef enum metrics_drop {
     METRICS_DROP_HANDSHAKE,   /* no complete request in time, or idle keep-alive */
     METRICS_DROP_SLOW_READER, /* over its queue cap */
     METRICS_DROP_DEAD_PEER,   /* no answer to the server's ping */
+    METRICS_DROP_TLS,         /* a failed TLS handshake or a TLS protocol error */
     METRICS_DROP_COUNT
 } metrics_drop;
 

@@ -28,6 +28,7 @@ typedef struct discovery_instance {
     int64_t timestamp_ms; /* last refresh, by the instance's own clock */
     uint64_t silent_ms;   /* list(): how long ago this process last heard a
                            * refresh from it */
+    bool tls;             /* clients dial it with wss:// ("tls": true in its znode) */
 } discovery_instance;
 
 /* Live instances refresh every second (update()). One silent this long is

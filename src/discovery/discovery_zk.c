@@ -135,6 +135,7 @@ static char *instance_json(const discovery_instance *in) {
     json_t *o = json_pack("{s:I,s:s,s:i,s:I,s:I}", "id", (json_int_t)in->id, "host", in->host,
                           "port", in->port, "timestamp", (json_int_t)in->timestamp_ms,
                           "connections", (json_int_t)in->connections);
+    if (o && in->tls) json_object_set_new(o, "tls", json_true());
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -156,6 +157,7 @@ static int parse_instance(const char *buf, int len, discovery_instance *out) {
         out->port = (int)port;
         out->timestamp_ms = ts;
         out->connections = (uint64_t)conns;
+        out->tls = json_is_true(json_object_get(o, "tls"));
         rc = 0;
     }
     json_decref(o);

@@ -27,7 +27,7 @@
 /* ---- WebSocket ---- */
 
 struct wsc {
-    int fd;
+    client__sock s; /* TCP, or TLS over it */
     client__buf in; /* received bytes; unconsumed from in.p + off */
     size_t off;
     client__buf msg;  /* fragments of the message being reassembled */
@@ -54,13 +54,13 @@ static int next_mask(wsc *c, uint8_t mask[4]) {
     return 0;
 }
 
-wsc *wsc_connect(const char *host, int port, const char *path, const char *extra_headers,
-                 int timeout_ms, int *http_status) {
+wsc *wsc_connect(tls_ctx *tls, const char *host, int port, const char *path,
+                 const char *extra_headers, int timeout_ms, int *http_status) {
     int64_t deadline = client__deadline_after(timeout_ms);
     client__buf b = {0};
     char *req = NULL;
     wsc *c = NULL;
-    int fd = -1;
+    client__sock s = {.fd = -1};
     if (http_status) *http_status = 0;
 
     uint8_t nonce[16];
@@ -78,9 +78,9 @@ wsc *wsc_connect(const char *host, int port, const char *path, const char *extra
     if (rlen < 0 || !(req = malloc((size_t)rlen + 1))) goto fail;
     snprintf(req, (size_t)rlen + 1, fmt, path, hosthdr, key, extra);
 
-    if ((fd = client__tcp_connect(host, port, deadline)) < 0) goto fail;
-    if (client__send_all(fd, req, (size_t)rlen, deadline) < 0) goto fail;
-    ssize_t head = client__read_head(&b, fd, deadline);
+    if (client__open(&s, tls, host, port, deadline) < 0) goto fail;
+    if (client__send_all(&s, req, (size_t)rlen, deadline) < 0) goto fail;
+    ssize_t head = client__read_head(&b, &s, deadline);
     if (head < 0) goto fail;
     int status = client__head_status(b.p, (size_t)head);
     if (http_status) *http_status = status < 0 ? 0 : status;
@@ -93,7 +93,7 @@ wsc *wsc_connect(const char *host, int port, const char *path, const char *extra
     if (!v || vlen != 28 || memcmp(v, accept, 28) != 0) goto fail;
 
     if (!(c = calloc(1, sizeof(*c)))) goto fail;
-    c->fd = fd;
+    c->s = s;
     c->rnd_pos = sizeof(c->rnd); /* empty: filled on first use */
     /* Keep the buffer: bytes after the head are the server's first frames. */
     c->in = b;
@@ -104,18 +104,18 @@ wsc *wsc_connect(const char *host, int port, const char *path, const char *extra
 fail:
     free(b.p);
     free(req);
-    if (fd >= 0) close(fd);
+    client__close(&s);
     return NULL;
 }
 
 int wsc_send_raw(wsc *c, const void *data, size_t len) {
-    if (!c || c->fd < 0) return -1;
-    return client__send_all(c->fd, data, len, client__deadline_after(WSC_SEND_TIMEOUT_MS));
+    if (!c || c->s.fd < 0) return -1;
+    return client__send_all(&c->s, data, len, client__deadline_after(WSC_SEND_TIMEOUT_MS));
 }
 
 int wsc_send_frame(wsc *c, int fin, int opcode, const void *data, size_t len) {
     uint8_t stackbuf[4096], mask[4];
-    if (!c || c->fd < 0 || next_mask(c, mask) < 0) return -1;
+    if (!c || c->s.fd < 0 || next_mask(c, mask) < 0) return -1;
 
     size_t total = WS_MAX_HEADER + len;
     uint8_t *f = total <= sizeof(stackbuf) ? stackbuf : malloc(total);
@@ -214,7 +214,7 @@ static int handle_frame(wsc *c, const ws_header *h, const uint8_t *p, size_t len
 int wsc_recv(wsc *c, int timeout_ms, wsc_msg *m) {
     int64_t deadline = client__deadline_after(timeout_ms);
     memset(m, 0, sizeof(*m));
-    if (!c || c->done || c->fd < 0) return -1;
+    if (!c || c->done || c->s.fd < 0) return -1;
 
     for (;;) {
         ws_header h;
@@ -239,7 +239,7 @@ int wsc_recv(wsc *c, int timeout_ms, wsc_msg *m) {
         memmove(c->in.p, c->in.p + c->off, avail);
         c->in.len = avail;
         c->off = 0;
-        ssize_t n = client__buf_read(&c->in, c->fd, need - avail, deadline);
+        ssize_t n = client__buf_read(&c->in, &c->s, need - avail, deadline);
         if (n == CHATD_ETIMEDOUT) return 0;
         if (n <= 0) {
             c->done = 1; /* EOF or error without a close frame */
@@ -261,17 +261,17 @@ int wsc_pending(const wsc *c) {
     ws_header h;
     size_t avail = c->in.len - c->off;
     int r = ws_parse_header((const uint8_t *)c->in.p + c->off, avail, 0, WSC_MAX_MSG, &h);
-    if (r == WS_INCOMPLETE) return 0;
-    return r < 0 || h.payload_len <= avail - (size_t)r;
+    if (r == WS_INCOMPLETE) return client__buffered(&c->s);
+    return r < 0 || h.payload_len <= avail - (size_t)r || client__buffered(&c->s);
 }
 
 int wsc_fd(const wsc *c) {
-    return c ? c->fd : -1;
+    return c ? c->s.fd : -1;
 }
 
 void wsc_close(wsc *c, uint16_t code) {
     if (!c) return;
-    if (c->fd >= 0 && !c->done && code != 0) {
+    if (c->s.fd >= 0 && !c->done && code != 0) {
         send_close(c, code);
         /* Give the server a moment to answer, so it sees a clean close. */
         int64_t deadline = client__deadline_after(WSC_CLOSE_WAIT_MS);
@@ -282,7 +282,7 @@ void wsc_close(wsc *c, uint16_t code) {
             if (was_close) break;
         }
     }
-    if (c->fd >= 0) close(c->fd);
+    client__close(&c->s);
     free(c->in.p);
     free(c->msg.p);
     free(c);

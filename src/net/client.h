@@ -5,7 +5,9 @@
  * in tests; the CLI polls wsc_fd() in its own loop.
  *
  * Errors: functions return 0 / a negative value; nothing is printed.
- * Timeouts are in milliseconds; a negative timeout waits forever. No TLS.
+ * Timeouts are in milliseconds; a negative timeout waits forever.
+ * TLS: every call that connects takes a tls_ctx (net/tls.h: a client
+ * context from tls_ctx_client, trusting a CA file); NULL means plain TCP.
  */
 #ifndef CHATD_CLIENT_H
 #define CHATD_CLIENT_H
@@ -13,15 +15,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/tls.h"
+
 /* ---- URLs ---- */
 typedef struct client_url {
     char host[256];
     int port;
     char path[1024]; /* "/" when absent; includes the query */
+    int tls;         /* https:// or wss:// */
 } client_url;
-/* Parses http://host[:port][/path] or ws://...; 0 or -1. The port
- * defaults to 80; an IPv6 literal is written [::1] (stored without the
- * brackets); a "#fragment" is dropped. https:// and wss:// are -1. */
+/* Parses http[s]://host[:port][/path] or ws[s]://...; 0 or -1. The port
+ * defaults to 80 (443 with TLS); an IPv6 literal is written [::1] (stored
+ * without the brackets); a "#fragment" is dropped. */
 int client_parse_url(const char *url, client_url *out);
 
 /* ---- HTTP ---- */
@@ -40,8 +45,9 @@ typedef struct client_response {
  * timeout_ms bounds the whole exchange. Returns 0 (any HTTP status; free
  * *out with client_response_free) or -1 on a network error/timeout/truncated
  * response (then *out holds nothing to free). */
-int client_http_request(const char *host, int port, const char *method, const char *path,
-                        const char *body, size_t body_len, int timeout_ms, client_response *out);
+int client_http_request(tls_ctx *tls, const char *host, int port, const char *method,
+                        const char *path, const char *body, size_t body_len, int timeout_ms,
+                        client_response *out);
 void client_response_free(client_response *r);
 
 /* ---- WebSocket ---- */
@@ -64,8 +70,8 @@ typedef struct wsc_msg {
  * Upgrade header was wrong). timeout_ms bounds connect + handshake.
  * Frames the server sends right after its 101 are kept for wsc_recv.
  */
-wsc *wsc_connect(const char *host, int port, const char *path, const char *extra_headers,
-                 int timeout_ms, int *http_status);
+wsc *wsc_connect(tls_ctx *tls, const char *host, int port, const char *path,
+                 const char *extra_headers, int timeout_ms, int *http_status);
 
 /* Sends a masked text frame (fresh random key per frame). 0 or -1.
  * Sends wait at most 10 s for socket buffer room. */
@@ -93,8 +99,9 @@ int wsc_send_raw(wsc *c, const void *data, size_t len);
 int wsc_recv(wsc *c, int timeout_ms, wsc_msg *m);
 void wsc_msg_free(wsc_msg *m);
 
-/* 1 when wsc_recv would return without waiting: a whole frame is already
- * buffered (poll() on the fd would miss it) or the connection is over. */
+/* 1 when wsc_recv may return without the socket becoming readable: a
+ * whole frame is already buffered, the TLS layer holds received bytes
+ * (poll() on the fd would miss them), or the connection is over. */
 int wsc_pending(const wsc *c);
 int wsc_fd(const wsc *c);
 

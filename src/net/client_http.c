@@ -57,7 +57,7 @@ static int wait_fd(int fd, short events, int64_t deadline) {
     }
 }
 
-int client__send_all(int fd, const void *data, size_t len, int64_t deadline) {
+static int send_raw(int fd, const void *data, size_t len, int64_t deadline) {
     const char *p = data;
     while (len > 0) {
         ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
@@ -85,7 +85,7 @@ static ssize_t recv_some(int fd, void *buf, size_t cap, int64_t deadline) {
     }
 }
 
-int client__tcp_connect(const char *host, int port, int64_t deadline) {
+static int tcp_connect(const char *host, int port, int64_t deadline) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     char portstr[16];
@@ -109,6 +109,75 @@ int client__tcp_connect(const char *host, int port, int64_t deadline) {
     }
     freeaddrinfo(res);
     return fd;
+}
+
+/* TLS: sends what the TLS layer has sealed (records, handshake). */
+static int flush_tls(client__sock *s, int64_t deadline) {
+    rcbuf *out = tls_conn_take_out(s->tls);
+    if (!out) return 0;
+    int rc = send_raw(s->fd, out->data, out->len, deadline);
+    rcbuf_unref(out);
+    return rc;
+}
+
+/* TLS: reads ciphertext once and hands it to the TLS layer: > 0, 0 at
+ * EOF, -1, CHATD_ETIMEDOUT. */
+static ssize_t feed_tls(client__sock *s, int64_t deadline) {
+    char raw[16384];
+    ssize_t n = recv_some(s->fd, raw, sizeof(raw), deadline);
+    if (n > 0 && tls_conn_feed(s->tls, raw, (size_t)n) != 0) return -1;
+    return n;
+}
+
+int client__open(client__sock *s, tls_ctx *tls, const char *host, int port, int64_t deadline) {
+    s->tls = NULL;
+    if ((s->fd = tcp_connect(host, port, deadline)) < 0) return -1;
+    if (!tls) return 0;
+    if (!(s->tls = tls_conn_new(tls, host))) goto fail;
+    for (;;) {
+        int h = tls_conn_handshake(s->tls);
+        if (flush_tls(s, deadline) != 0) goto fail;
+        if (h == 0) return 0;
+        if (h != CHATD_EINCOMPLETE || feed_tls(s, deadline) <= 0) goto fail;
+    }
+fail:
+    client__close(s);
+    return -1;
+}
+
+void client__close(client__sock *s) {
+    if (s->tls) {
+        tls_conn_close_notify(s->tls);
+        flush_tls(s, client__deadline_after(100));
+        tls_conn_free(s->tls);
+        s->tls = NULL;
+    }
+    if (s->fd >= 0) close(s->fd);
+    s->fd = -1;
+}
+
+int client__send_all(client__sock *s, const void *data, size_t len, int64_t deadline) {
+    if (!s->tls) return send_raw(s->fd, data, len, deadline);
+    if (tls_conn_write(s->tls, data, len) != 0) return -1;
+    return flush_tls(s, deadline);
+}
+
+/* Plaintext received: > 0 bytes, 0 at EOF, -1 error, CHATD_ETIMEDOUT. */
+static ssize_t sock_recv(client__sock *s, void *buf, size_t cap, int64_t deadline) {
+    if (!s->tls) return recv_some(s->fd, buf, cap, deadline);
+    for (;;) {
+        ssize_t n = tls_conn_read(s->tls, buf, cap);
+        if (n > 0) return n;
+        if (n == CHATD_ECLOSED) return 0;
+        if (n != CHATD_EINCOMPLETE) return -1;
+        if (flush_tls(s, deadline) != 0) return -1;
+        n = feed_tls(s, deadline);
+        if (n <= 0) return n;
+    }
+}
+
+int client__buffered(const client__sock *s) {
+    return s->tls && tls_conn_buffered(s->tls);
 }
 
 /* "host:port", with brackets around an IPv6 literal. */
@@ -135,10 +204,10 @@ int client__buf_reserve(client__buf *b, size_t extra) {
 }
 
 /* Reads once into b, making room for `chunk` bytes first; keeps b->p
- * NUL-terminated. > 0 bytes, 0 EOF, -1 error, -2 timeout. */
-ssize_t client__buf_read(client__buf *b, int fd, size_t chunk, int64_t deadline) {
+ * NUL-terminated. > 0 bytes, 0 EOF, -1 error, CHATD_ETIMEDOUT. */
+ssize_t client__buf_read(client__buf *b, client__sock *s, size_t chunk, int64_t deadline) {
     if (client__buf_reserve(b, chunk) < 0) return -1;
-    ssize_t n = recv_some(fd, b->p + b->len, b->cap - b->len - 1, deadline);
+    ssize_t n = sock_recv(s, b->p + b->len, b->cap - b->len - 1, deadline);
     if (n > 0) b->len += (size_t)n;
     b->p[b->len] = '\0';
     return n;
@@ -194,12 +263,12 @@ int client__value_has(const char *v, size_t vlen, const char *tok) {
 }
 
 /* Reads until a whole head is in b; returns its length, or -1. */
-ssize_t client__read_head(client__buf *b, int fd, int64_t deadline) {
+ssize_t client__read_head(client__buf *b, client__sock *s, int64_t deadline) {
     for (;;) {
         size_t h = head_length(b->p ? b->p : "", b->len);
         if (h) return (ssize_t)h;
         if (b->len > CLIENT_MAX_HEAD) return -1;
-        if (client__buf_read(b, fd, 2048, deadline) <= 0) /* small: a wsc keeps this buffer */
+        if (client__buf_read(b, s, 2048, deadline) <= 0) /* small: a wsc keeps this buffer */
             return -1;
     }
 }
@@ -213,6 +282,10 @@ int client_parse_url(const char *url, client_url *out) {
         p = url + 7;
     else if (strncasecmp(url, "ws://", 5) == 0)
         p = url + 5;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        p = url + 8, out->tls = 1;
+    else if (strncasecmp(url, "wss://", 6) == 0)
+        p = url + 6, out->tls = 1;
     else
         return -1;
 
@@ -230,7 +303,7 @@ int client_parse_url(const char *url, client_url *out) {
     if (hlen == 0 || hlen >= sizeof(out->host)) return -1;
     memcpy(out->host, host, hlen);
 
-    out->port = 80;
+    out->port = out->tls ? 443 : 80;
     if (*p == ':') {
         long port = 0;
         int digits = 0;
@@ -272,12 +345,13 @@ static int chunked_decode(char *p, size_t len, size_t *out_len) {
     }
 }
 
-int client_http_request(const char *host, int port, const char *method, const char *path,
-                        const char *body, size_t body_len, int timeout_ms, client_response *out) {
+int client_http_request(tls_ctx *tls, const char *host, int port, const char *method,
+                        const char *path, const char *body, size_t body_len, int timeout_ms,
+                        client_response *out) {
     int64_t deadline = client__deadline_after(timeout_ms);
     client__buf b = {0};
     char *req = NULL, hosthdr[300], lenhdr[64] = "";
-    int fd = -1;
+    client__sock s = {.fd = -1};
     memset(out, 0, sizeof(*out));
 
     client__format_host(hosthdr, sizeof(hosthdr), host, port);
@@ -292,10 +366,10 @@ int client_http_request(const char *host, int port, const char *method, const ch
     snprintf(req, (size_t)hlen + 1, fmt, method, path, hosthdr, ctype, lenhdr);
     if (body_len) memcpy(req + hlen, body, body_len);
 
-    if ((fd = client__tcp_connect(host, port, deadline)) < 0 ||
-        client__send_all(fd, req, (size_t)hlen + body_len, deadline) < 0)
+    if (client__open(&s, tls, host, port, deadline) < 0 ||
+        client__send_all(&s, req, (size_t)hlen + body_len, deadline) < 0)
         goto fail;
-    ssize_t head = client__read_head(&b, fd, deadline);
+    ssize_t head = client__read_head(&b, &s, deadline);
     int status = head < 0 ? -1 : client__head_status(b.p, (size_t)head);
     if (status < 0) goto fail;
 
@@ -315,7 +389,7 @@ int client_http_request(const char *host, int port, const char *method, const ch
     }
     while (!has_len || b.len - (size_t)head < clen) {
         if (b.len - (size_t)head > CLIENT_MAX_BODY) goto fail;
-        ssize_t n = client__buf_read(&b, fd, 16384, deadline);
+        ssize_t n = client__buf_read(&b, &s, 16384, deadline);
         if (n == 0 && !has_len) break;
         if (n <= 0) goto fail; /* error, timeout, or closed before Content-Length */
     }
@@ -333,14 +407,14 @@ int client_http_request(const char *host, int port, const char *method, const ch
     out->body_len = blen;
     free(b.p);
     free(req);
-    close(fd);
+    client__close(&s);
     return 0;
 
 fail:
     client_response_free(out);
     free(b.p);
     free(req);
-    if (fd >= 0) close(fd);
+    client__close(&s);
     return -1;
 }
 

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "net/server.h"
+#include "net/tls.h"
 #include "net/ws.h"
 
 #define LINGER_MS 2000
@@ -42,6 +43,7 @@ static void free_conn(conn *c) {
     free(c->q);
     free(c->inflight);
     wire_free(&c->w);
+    tls_conn_free(c->tls);
     free(c);
 }
 
@@ -184,6 +186,32 @@ static void on_write(uv_write_t *req, int status) {
     conn_unref(c);
 }
 
+/* TLS: seals the queued frames into records (TLS copies them) and queues
+ * the ciphertext instead, handshake records included, in order. */
+static int seal(conn *c) {
+    for (unsigned i = 0; i < c->qlen; i++) {
+        rcbuf *f = c->q[i];
+        int rc = tls_conn_write(c->tls, rcbuf_wire(f), rcbuf_wire_len(f));
+        c->queued_mem -= frame_mem(f);
+        rcbuf_unref(f);
+        if (rc != 0) { /* nothing can be sent before the handshake */
+            for (unsigned k = i + 1; k < c->qlen; k++) {
+                c->queued_mem -= frame_mem(c->q[k]);
+                rcbuf_unref(c->q[k]);
+            }
+            c->qlen = 0;
+            return -1;
+        }
+    }
+    c->qlen = 0;
+    if (c->close_after_flush) tls_conn_close_notify(c->tls);
+    rcbuf *out = tls_conn_take_out(c->tls);
+    if (!out) return 0;
+    int rc = enqueue(c, out);
+    rcbuf_unref(out);
+    return rc;
+}
+
 /* Called by the server's check handle: one writev of everything queued. */
 void conn__flush(conn *c) {
     c->dirty = 0;
@@ -194,6 +222,10 @@ void conn__flush(conn *c) {
         if (c->state != CONN_CLOSING) enqueue(c, p);
         rcbuf_unref(p);
         if (c->doomed) return;
+    }
+    if (c->tls && seal(c) != 0) {
+        conn_abort(c);
+        return;
     }
     if (c->qlen == 0) {
         if (c->close_after_flush) begin_linger(c);
@@ -400,12 +432,9 @@ void conn__pump(conn *c) {
     conn_unref(c);
 }
 
-void conn__on_read(conn *c, char *data, size_t len) {
-    if (c->state == CONN_CLOSED || c->doomed) return;
+/* Plaintext in: parse it in place, keep what is incomplete. */
+static void take_plain(conn *c, char *data, size_t len) {
     int http = c->state == CONN_HTTP;
-    c->last_rx_ms = clock_mono_ms();
-    c->pinged = 0;
-    conn_ref(c);
     if (wire_feed(&c->w, data, len) != 0) {
         conn_abort(c);
     } else {
@@ -413,6 +442,42 @@ void conn__on_read(conn *c, char *data, size_t len) {
         if (wire_keep_rest(&c->w) != 0) conn_abort(c);
     }
     if (http) explicit_bzero(data, len); /* HTTP bodies carry passwords */
+}
+
+/* Decrypted input, parsed in place like the shared read buffer (one loop
+ * thread per process). */
+static char plain_buf[64 * 1024];
+
+static void take_tls(conn *c, const char *data, size_t len) {
+    if (tls_conn_feed(c->tls, data, len) != 0) {
+        conn_abort(c);
+        return;
+    }
+    while (c->state != CONN_CLOSED && !c->doomed) {
+        ssize_t n = tls_conn_read(c->tls, plain_buf, sizeof(plain_buf));
+        if (n > 0) {
+            take_plain(c, plain_buf, (size_t)n);
+            continue;
+        }
+        if (n == CHATD_EINVAL) {
+            log_debug("TLS with %s failed: %s", conn_peer(c), tls_conn_error(c->tls));
+            metrics_conn_dropped(METRICS_DROP_TLS);
+        }
+        if (n != CHATD_EINCOMPLETE) conn_abort(c); /* failed, or close_notify */
+        break;
+    }
+    if (tls_conn_pending_out(c->tls)) server__mark_dirty(c->srv, c); /* handshake records */
+}
+
+void conn__on_read(conn *c, char *data, size_t len) {
+    if (c->state == CONN_CLOSED || c->doomed) return;
+    c->last_rx_ms = clock_mono_ms();
+    c->pinged = 0;
+    conn_ref(c);
+    if (c->tls)
+        take_tls(c, data, len);
+    else
+        take_plain(c, data, len);
     conn_unref(c);
 }
 

@@ -23,6 +23,12 @@
  * the connection stops reading (its peer's further input waits in the
  * kernel) until the queue drains to half; above max_queued it is dropped.
  * Of several pings waiting for an answer only the newest is answered.
+ *
+ * TLS (a listener given a tls_ctx): bytes read are decrypted into a
+ * shared plaintext buffer and parsed there like plain input; at flush the
+ * queued frames are sealed into records and the ciphertext is written
+ * instead (one writev still). Frames stay encoded once; only the cipher
+ * runs per connection.
  */
 #ifndef CHATD_CONN_H
 #define CHATD_CONN_H
@@ -33,6 +39,7 @@
 
 #include "core/rcbuf.h"
 #include "net/http.h"
+#include "net/tls.h"
 #include "net/wire.h"
 
 typedef struct server server;
@@ -50,9 +57,10 @@ typedef struct conn {
     server *srv;
     conn_state state;
     unsigned refs;
-    int endpoint; /* WebSocket endpoint id from the router */
-    void *user;   /* the application's per-connection object */
-    wire w;       /* the protocol core: all input state */
+    int endpoint;  /* WebSocket endpoint id from the router */
+    void *user;    /* the application's per-connection object */
+    wire w;        /* the protocol core: all input state */
+    tls_conn *tls; /* TLS state (owned) on a TLS listener, else NULL */
 
     /* write side */
     rcbuf **q; /* queued frames (one reference each) */

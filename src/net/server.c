@@ -220,6 +220,10 @@ static void on_connection(uv_stream_t *listener, int status) {
     http_link(s, c);
     uv_tcp_nodelay(&c->tcp, 1);
     uv_tcp_keepalive(&c->tcp, 1, 60);
+    if (s->tls && !(c->tls = tls_conn_new(s->tls, NULL))) {
+        conn_abort(c);
+        return;
+    }
     server__read_start(s, c);
 }
 
@@ -323,6 +327,10 @@ int server_start(server *s, uv_loop_t *loop, const char *host, int port, const s
     uv_unref((uv_handle_t *)&s->sweeper); /* it alone does not keep the loop alive */
     s->listening = 1;
     return 0;
+}
+
+void server_use_tls(server *s, tls_ctx *t) {
+    s->tls = t;
 }
 
 void server_stop_accepting(server *s) {

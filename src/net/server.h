@@ -18,6 +18,7 @@
 
 #include "core/strmap.h"
 #include "net/conn.h"
+#include "net/tls.h"
 
 typedef struct server_handlers {
     void *data;
@@ -75,11 +76,17 @@ struct server {
     uint64_t refused; /* connections refused or evicted by the caps */
     int port;         /* bound port */
     int listening;
+    tls_ctx *tls; /* TLS listener when set (borrowed): see server_use_tls */
 };
 
 /* Binds host:port (port 0 = any free port; s->port tells). 0 or -errno. */
 int server_start(server *s, uv_loop_t *loop, const char *host, int port, const server_handlers *h,
                  const server_limits *lim);
+/* Makes it a TLS listener: every connection accepted from now on speaks
+ * TLS with t (borrowed: it must outlive the server; reloading t changes
+ * the certificate of later handshakes). Call right after server_start,
+ * before the loop runs. */
+void server_use_tls(server *s, tls_ctx *t);
 /* Stops accepting new connections. */
 void server_stop_accepting(server *s);
 /* Closes every WebSocket with `code` and drops HTTP connections. */

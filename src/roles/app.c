@@ -145,6 +145,7 @@ int app_pick_self(void *data, api_instance *chat, api_instance *pres) {
     snprintf(chat->host, sizeof(chat->host), "%s", a->cfg->advertise);
     chat->port = a->srv.port;
     chat->id = a->node_id;
+    chat->tls = a->tls != NULL;
     *pres = *chat;
     return 0;
 }
@@ -208,7 +209,15 @@ int app_serve(app *a, int endpoints, int (*pick)(void *, api_instance *, api_ins
     app__server_handlers(a, &h);
     server_limits lim;
     app__server_limits(a, &lim);
+    if (cfg->tls_cert) {
+        char err[512];
+        if (tls_ctx_server(&a->tls, cfg->tls_cert, cfg->tls_key, err, sizeof(err)) != 0) {
+            log_error("%s", err);
+            return -1;
+        }
+    }
     int rc = server_start(&a->srv, a->loop, cfg->host, cfg->port, &h, &lim);
+    if (rc == 0 && a->tls) server_use_tls(&a->srv, a->tls);
     if (rc != 0) {
         log_error("cannot listen on %s:%d: %s", cfg->host, cfg->port, uv_strerror(rc));
         return -1;
@@ -219,7 +228,8 @@ int app_serve(app *a, int endpoints, int (*pick)(void *, api_instance *, api_ins
         log_error("cannot write %s: %s", cfg->port_file, strerror(errno));
         return -1;
     }
-    log_info("chatd %s listening on http://%s:%d", a->role, cfg->host, a->srv.port);
+    log_info("chatd %s listening on %s://%s:%d", a->role, a->tls ? "https" : "http", cfg->host,
+             a->srv.port);
     return 0;
 }
 
@@ -275,6 +285,8 @@ int app_fail(app *a) {
     backends_free(&a->be); /* after the bus and the dispatcher have released theirs */
     if (a->serving || a->srv.loop) server_free(&a->srv);
     admin_free(a->admin);
+    tls_ctx_free(a->tls);
+    a->tls = NULL;
     ready_free(a->ready); /* after the loop ran: no probe is in flight any more */
     free(a->ready_path);
     api_free(a->api);

@@ -62,6 +62,7 @@ struct app {
     ready *ready;     /* /ready probes */
     char *ready_path; /* the SQLite database they probe (owned) */
     admin *admin;     /* --admin-port listener, or NULL */
+    tls_ctx *tls;     /* --tls-cert: the public port's TLS context, or NULL */
 
     void (*on_tick)(app *a); /* the role's periodic work (1 s), may be NULL */
     void (*on_stop)(app *a); /* the role's own clean-up, before the store closes */

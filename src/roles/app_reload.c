@@ -117,10 +117,21 @@ static void reload_secrets(app *a) {
         log_info("reload: %s", msg);
 }
 
+/* Step 4: the TLS certificate and key, read again from the same files:
+ * new handshakes use them, open connections keep theirs. */
+static void reload_tls(app *a) {
+    if (!a->tls) return;
+    char err[512] = "";
+    if (tls_ctx_reload(a->tls, a->cfg->tls_cert, a->cfg->tls_key, err, sizeof(err)) != 0)
+        log_error("reload: %s; keeping the certificate in force", err);
+    else
+        log_info("reload: TLS certificate and key read again from %s", a->cfg->tls_cert);
+}
+
 void app_reload(app *a) {
     log_info("SIGHUP: reloading the configuration%s", a->cfg->config_file ? " file" : "");
     reload_config(a);
     reload_secrets(a);
-    /* TLS (src/net): reloading the certificate and key goes here. */
+    reload_tls(a);
     log_info("reload done");
 }

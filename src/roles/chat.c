@@ -26,6 +26,7 @@ static int self_instance(app *a, discovery_instance *self) {
     self->id = a->node_id;
     self->port = a->srv.port;
     self->timestamp_ms = clock_now_ms();
+    self->tls = a->tls != NULL;
     if (hostport_parse(a->cfg->advertise, self->host, sizeof(self->host), &self->port, 1) != 0) {
         log_error("--advertise: '%s' is not HOST[:PORT] (IPv6 as [ADDRESS]:PORT)",
                   a->cfg->advertise);

@@ -35,6 +35,7 @@ static int pick_one(app *a, const char *service, discovery_spread *sp, api_insta
     snprintf(out->host, sizeof(out->host), "%s", best.host);
     out->port = best.port;
     out->id = best.id;
+    out->tls = best.tls;
     return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "auth/token.h"
 #include "integration/hcluster.h"
 #include "net/client.h"
+#include "integration/rawsock.h"
 #include "svcutil.h"
 
 /* ---- ownership: everything handed out is freed here ---- */
@@ -140,8 +141,42 @@ void chatd_dump_log(const chatd_srv *s, size_t tail_bytes) {
     fclose(f);
 }
 
+/* ---- TLS mode (CHATD_IT_TLS=1): every server speaks https:// and wss://
+ * with a certificate from a throw-away CA (scripts/mkcert.sh), and every
+ * client of the harness trusts that CA. ---- */
+static int g_tls_state; /* 0 unknown, 1 off, 2 on */
+static tls_ctx *g_tls;
+static char g_cert_dir[256], g_cert[300], g_key[300];
+
+tls_ctx *harness_tls(void) {
+    if (g_tls_state) return g_tls;
+    const char *on = getenv("CHATD_IT_TLS");
+    g_tls_state = 1;
+    if (!on || strcmp(on, "1") != 0) return NULL;
+    if (!svc_mkdtemp(g_cert_dir, sizeof g_cert_dir, "chatd-it-tls-")) abort();
+    char cmd[700], err[512], ca[300];
+    snprintf(cmd, sizeof cmd, "%s/../../scripts/mkcert.sh '%s'", CHATD_FIXTURES, g_cert_dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "harness: %s failed\n", cmd);
+        abort();
+    }
+    snprintf(ca, sizeof ca, "%s/ca.pem", g_cert_dir);
+    snprintf(g_cert, sizeof g_cert, "%s/server.pem", g_cert_dir);
+    snprintf(g_key, sizeof g_key, "%s/server.key", g_cert_dir);
+    if (tls_ctx_client(&g_tls, ca, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        abort();
+    }
+    g_tls_state = 2;
+    return g_tls;
+}
+
+const char *harness_tls_dir(void) {
+    return harness_tls() ? g_cert_dir : NULL;
+}
+
 /* out[] = the harness defaults not overridden by s->args, then s->args,
- * then NULL (room: 2 * 5 + 40). */
+ * then NULL (room: 2 * 7 + 40). */
 static void with_defaults(const chatd_srv *s, const char **out) {
     static const char *defaults[][2] = {
         {"--argon2", "min"},
@@ -156,6 +191,12 @@ static void with_defaults(const chatd_srv *s, const char **out) {
         out[n++] = defaults[i][0];
         out[n++] = defaults[i][1];
     }
+    if (harness_tls() && !has_flag(s, "--tls-cert")) {
+        out[n++] = "--tls-cert";
+        out[n++] = g_cert;
+        out[n++] = "--tls-key";
+        out[n++] = g_key;
+    }
     for (int i = 0; s->args[i]; i++)
         out[n++] = s->args[i];
     out[n] = NULL;
@@ -165,7 +206,7 @@ static void with_defaults(const chatd_srv *s, const char **out) {
  * default flags and CHATD_IT_CLUSTER_SHARED=DIR (scripts/run-tests.sh),
  * the one cluster in DIR that the test binaries share. 0 or -1. */
 static int start_cluster(chatd_srv *s, const char *bus) {
-    const char *flags[50];
+    const char *flags[60];
     const char *shared = getenv("CHATD_IT_CLUSTER_SHARED");
     with_defaults(s, flags);
     s->cluster = calloc(1, sizeof *s->cluster);
@@ -459,8 +500,8 @@ int http_call(chatd_srv *s, const char *method, const char *path, const char *bo
     memset(&r, 0, sizeof r);
     if (body_json) *body_json = NULL;
     if (raw) *raw = NULL;
-    if (client_http_request("127.0.0.1", s->port, method, path, body, body ? strlen(body) : 0,
-                            10000, &r) != 0)
+    if (client_http_request(harness_tls(), "127.0.0.1", s->port, method, path, body,
+                            body ? strlen(body) : 0, 10000, &r) != 0)
         fail_msg("HTTP %s %s: network error/timeout (server port %d)", method, path, s->port);
     int status = r.status;
     if (body_json && r.body)
@@ -498,47 +539,38 @@ json_t *auth_response(chatd_srv *s, const char *name, const char *pw) {
     return resp;
 }
 
-int raw_http(chatd_srv *s, const void *data, size_t len, const char **response) {
-    struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    size_t off = 0, rlen = 0, rcap = 65536;
-    char *resp = malloc(rcap + 1);
-    int64_t deadline = now_ms() + 5000;
+int chatd_log_count(const chatd_srv *s, const char *needle) {
+    FILE *f = fopen(hfmt("%s/chatd.log", s->dir), "r");
+    if (!f) return 0;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, needle)) n++;
+    fclose(f);
+    return n;
+}
 
-    if (fd < 0 || !resp) abort();
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)s->port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-        fail_msg("raw_http: connect: %s", strerror(errno));
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    /* Interleave writing and reading: stop writing as soon as the server
-     * answers (it may reply before reading everything, then close). */
-    for (;;) {
-        struct pollfd p = {fd, POLLIN | (off < len ? POLLOUT : 0), 0};
-        int64_t left = deadline - now_ms();
-        if (left <= 0) break;
-        if (poll(&p, 1, (int)left) <= 0) break;
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t n = recv(fd, resp + rlen, rcap - rlen, 0);
-            if (n > 0) {
-                rlen += (size_t)n;
-                off = len; /* stop sending */
-                if (rlen == rcap) break;
-                continue;
-            }
-            if (n == 0 || (errno != EAGAIN && errno != EINTR)) break;
+void chatd_reload(chatd_srv *s) {
+    single_only(s, "chatd_reload");
+    int before = chatd_log_count(s, "reload done");
+    assert_int_equal(kill(s->pid, SIGHUP), 0);
+    int64_t deadline = now_ms() + 5000;
+    while (chatd_log_count(s, "reload done") == before) {
+        if (now_ms() > deadline) {
+            chatd_dump_log(s, 2000);
+            fail_msg("no \"reload done\" within 5 s of SIGHUP");
         }
-        if (off < len && (p.revents & POLLOUT)) {
-            size_t chunk = len - off > 4096 ? 4096 : len - off;
-            ssize_t n = send(fd, (const char *)data + off, chunk, MSG_NOSIGNAL);
-            if (n > 0)
-                off += (size_t)n;
-            else if (errno != EAGAIN && errno != EINTR)
-                off = len;
-        }
+        sleep_ms(20);
     }
+}
+
+int raw_http(chatd_srv *s, const void *data, size_t len, const char **response) {
+    size_t rcap = 65536;
+    char *resp = malloc(rcap + 1);
+    if (!resp) abort();
+    int fd = raw_connect(s->port, NULL);
+    if (fd < 0) fail_msg("raw_http: cannot connect to port %d", s->port);
+    int rlen = raw_exchange(fd, data, len, resp, rcap, 5000);
     close(fd);
     resp[rlen] = '\0';
     int status = 0;
@@ -691,4 +723,10 @@ void harness_cleanup(void) {
     g_jsons = NULL;
     g_strs = NULL;
     g_njsons = g_nstrs = g_capjsons = g_capstrs = 0;
+    if (g_tls_state == 2) {
+        tls_ctx_free(g_tls);
+        g_tls = NULL;
+        svc_rmrf(g_cert_dir);
+        g_tls_state = 0;
+    }
 }

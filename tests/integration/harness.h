@@ -34,12 +34,22 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "net/tls.h"
+
 /* The exact bytes of <dir>/secrets/jwt_secret.txt (note the newline: it is
  * part of the key, PROTOCOL.md section 1). */
 #define H_SECRET "integration-test-secret-0123456789\n"
 #define H_SECRET_LEN (sizeof(H_SECRET) - 1)
 #define H_PASSWORD "correct-horse-1"
 #define H_TIMEOUT 3000 /* default wait for an expected frame, ms */
+
+/* ---- TLS mode ---- */
+/* With CHATD_IT_TLS=1: the client TLS context every connection of the
+ * harness uses (servers then start with --tls-cert/--tls-key from a
+ * throw-away CA); NULL otherwise (plain TCP). */
+tls_ctx *harness_tls(void);
+/* The directory holding ca.pem, server.pem and server.key, or NULL. */
+const char *harness_tls_dir(void);
 
 /* ---- server process ---- */
 typedef struct chatd_srv {
@@ -75,6 +85,10 @@ void chatd_restart(chatd_srv *s);
 void chatd_free(chatd_srv *s);
 /* Prints the last bytes of the server log to stderr (for failure reports). */
 void chatd_dump_log(const chatd_srv *s, size_t tail_bytes);
+/* SIGHUP, then waits (max 5 s) for the server to log "reload done". */
+void chatd_reload(chatd_srv *s);
+/* How many lines of the server's log contain needle. */
+int chatd_log_count(const chatd_srv *s, const char *needle);
 /* 1 when port is where s serves WebSockets of this kind ("chat" or
  * "presence"): s->port, or one of the cluster's servers of that role. */
 int chatd_serves(const chatd_srv *s, const char *kind, int port);

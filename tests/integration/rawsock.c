@@ -1,4 +1,5 @@
-/* rawsock: plain TCP for wire-exact tests (see rawsock.h). */
+/* rawsock: TCP (or TLS in the harness's TLS mode) for wire-exact tests
+ * (see rawsock.h). */
 #define _GNU_SOURCE /* memmem */
 #include "integration/rawsock.h"
 
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/err.h"
 #include "integration/harness.h"
 #include "net/ws.h"
 
@@ -36,15 +38,106 @@ static int make_socket(int port, const char *src_ip, int nonblock) {
     return fd;
 }
 
-int raw_connect(int port, const char *src_ip) {
-    return make_socket(port, src_ip, 0);
+/* TLS mode: each socket raw_connect made has its TLS state here, by fd
+ * (a new socket with the same number replaces a closed one's). */
+enum { RAW_MAX_FD = 4096 };
+static tls_conn *g_tls[RAW_MAX_FD];
+
+static tls_conn *tls_of(int fd) {
+    return fd >= 0 && fd < RAW_MAX_FD ? g_tls[fd] : NULL;
 }
+
+static void set_tls(int fd, tls_conn *t) {
+    if (fd < 0 || fd >= RAW_MAX_FD) {
+        tls_conn_free(t);
+        return;
+    }
+    tls_conn_free(g_tls[fd]);
+    g_tls[fd] = t;
+}
+
+static int send_plain(int fd, const void *data, size_t len, int64_t deadline);
+
+/* Sends what the TLS layer sealed. 0 or -1. */
+static int flush_tls(int fd, tls_conn *t, int64_t deadline) {
+    rcbuf *out = tls_conn_take_out(t);
+    if (!out) return 0;
+    int rc = send_plain(fd, out->data, out->len, deadline);
+    rcbuf_unref(out);
+    return rc;
+}
+
+/* Reads ciphertext once into t: 1, 0 on timeout, -1 at EOF or an error. */
+static int feed_tls(int fd, tls_conn *t, int timeout_ms) {
+    char raw[16384];
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return 0;
+    ssize_t n = recv(fd, raw, sizeof raw, MSG_DONTWAIT);
+    if (n > 0) return tls_conn_feed(t, raw, (size_t)n) == 0 ? 1 : -1;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 1;
+    return -1;
+}
+
+/* Plaintext: > 0 bytes, 0 on timeout, -1 at EOF or an error. */
+static ssize_t recv_some(int fd, void *buf, size_t cap, int timeout_ms) {
+    tls_conn *t = tls_of(fd);
+    if (!t) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) return 0;
+        ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
+        if (n > 0) return n;
+        return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+    }
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        ssize_t n = tls_conn_read(t, buf, cap);
+        if (n > 0) return n;
+        if (n != CHATD_EINCOMPLETE) return -1;
+        int left = (int)(deadline - now_ms());
+        if (left <= 0) return 0;
+        int f = feed_tls(fd, t, left);
+        if (f <= 0) return f;
+    }
+}
+
+int raw_connect(int port, const char *src_ip) {
+    int fd = make_socket(port, src_ip, 0);
+    tls_ctx *ctx = harness_tls();
+    if (fd < 0 || !ctx) {
+        if (fd >= 0) set_tls(fd, NULL);
+        return fd;
+    }
+    tls_conn *t = tls_conn_new(ctx, "127.0.0.1");
+    int64_t deadline = now_ms() + 5000;
+    for (;;) {
+        int h = tls_conn_handshake(t);
+        if (flush_tls(fd, t, deadline) != 0) break;
+        if (h == 0) {
+            set_tls(fd, t);
+            return fd;
+        }
+        if (h != CHATD_EINCOMPLETE || feed_tls(fd, t, (int)(deadline - now_ms())) <= 0) break;
+    }
+    tls_conn_free(t);
+    close(fd);
+    return -1;
+}
+
 int raw_connect_nb(int port, const char *src_ip) {
-    return make_socket(port, src_ip, 1);
+    int fd = make_socket(port, src_ip, 1);
+    if (fd >= 0) set_tls(fd, NULL);
+    return fd;
 }
 
 int raw_send(int fd, const void *data, size_t len, int timeout_ms) {
     int64_t deadline = now_ms() + timeout_ms;
+    tls_conn *t = tls_of(fd);
+    if (!t) return send_plain(fd, data, len, deadline);
+    if (tls_conn_write(t, data, len) != 0) return -1;
+    return flush_tls(fd, t, deadline);
+}
+
+static int send_plain(int fd, const void *data, size_t len, int64_t deadline) {
     size_t off = 0;
     while (off < len) {
         ssize_t n = send(fd, (const char *)data + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -79,15 +172,9 @@ size_t raw_client_frame(uint8_t *out, int fin, int opcode, const void *payload, 
 /* Reads more into r; 1 read, 0 timeout, -1 EOF/error. */
 static int fill(raw_reader *r, int timeout_ms) {
     if (r->len == sizeof r->buf) return -1;
-    struct pollfd p = {r->fd, POLLIN, 0};
-    if (poll(&p, 1, timeout_ms) <= 0) return 0;
-    ssize_t n = recv(r->fd, r->buf + r->len, sizeof r->buf - r->len, MSG_DONTWAIT);
-    if (n > 0) {
-        r->len += (size_t)n;
-        return 1;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 1;
-    return -1;
+    ssize_t n = recv_some(r->fd, r->buf + r->len, sizeof r->buf - r->len, timeout_ms);
+    if (n > 0) r->len += (size_t)n;
+    return n > 0 ? 1 : (int)n;
 }
 
 int raw_read_head(raw_reader *r, int timeout_ms) {
@@ -135,11 +222,34 @@ int raw_wait_eof(int fd, int timeout_ms) {
     for (;;) {
         int left = (int)(deadline - now_ms());
         if (left <= 0) return 0;
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, left) <= 0) return 0;
-        ssize_t n = recv(fd, junk, sizeof junk, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return 1;
+        if (recv_some(fd, junk, sizeof junk, left) < 0) return 1;
     }
+}
+
+int raw_exchange(int fd, const void *data, size_t len, char *resp, size_t cap, int timeout_ms) {
+    int64_t deadline = now_ms() + timeout_ms;
+    size_t off = 0, rlen = 0;
+    /* Interleave writing and reading: stop writing as soon as the server
+     * answers (it may reply before reading everything, then close). */
+    while (rlen < cap) {
+        int left = (int)(deadline - now_ms());
+        if (left <= 0) break;
+        if (off < len) {
+            size_t chunk = len - off > 4096 ? 4096 : len - off;
+            if (raw_send(fd, (const char *)data + off, chunk, left) != 0)
+                off = len;
+            else
+                off += chunk;
+        }
+        ssize_t n = recv_some(fd, resp + rlen, cap - rlen, off < len ? 0 : left);
+        if (n > 0) {
+            rlen += (size_t)n;
+            off = len; /* stop sending */
+        } else if (n < 0) {
+            break;
+        }
+    }
+    return (int)rlen;
 }
 
 long raw_rss_kib(pid_t pid) {

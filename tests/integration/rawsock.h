@@ -1,9 +1,13 @@
 /*
- * rawsock: plain TCP sockets for tests that must control exactly what goes
+ * rawsock: TCP sockets for tests that must control exactly what goes
  * on the wire and when — bytes in one packet, half-sent requests, sockets
  * that never read, a chosen source address (127.0.0.2 counts as another
  * client on loopback) — which the blocking WebSocket client (net/client.h)
  * deliberately hides. Also small probes of a server process.
+ *
+ * In the harness's TLS mode (CHATD_IT_TLS=1) raw_connect completes a TLS
+ * handshake and every function here reads and writes through it: "one
+ * packet" then means one TLS write. raw_connect_nb stays plain TCP.
  *
  * Failures: functions return -1 / 0 rather than failing the test, so that a
  * test can assert what a misbehaving server did. Sockets are the caller's
@@ -42,6 +46,11 @@ int raw_ws_next(raw_reader *r, int timeout_ms, int *opcode, char *out, size_t ca
 /* 1 when the peer closed the socket (EOF or reset) within timeout_ms,
  * reading and discarding whatever comes first. */
 int raw_wait_eof(int fd, int timeout_ms);
+
+/* Sends data while reading the answer (stops sending once the server
+ * answers: it may close before reading everything). The bytes read into
+ * resp[cap] (not NUL-terminated), until EOF, cap or timeout_ms. */
+int raw_exchange(int fd, const void *data, size_t len, char *resp, size_t cap, int timeout_ms);
 
 /* VmRSS of pid in KiB, or -1. */
 long raw_rss_kib(pid_t pid);

@@ -29,7 +29,8 @@ tconn *ws_open(chatd_srv *s, const char *path, const char *extra_headers, const 
         registered = 1;
         atexit(close_all); /* runs before harness_cleanup (registered earlier) */
     }
-    wsc *ws = wsc_connect("127.0.0.1", chatd_ws_port(s, path), path, extra_headers, 5000, &status);
+    wsc *ws = wsc_connect(harness_tls(), "127.0.0.1", chatd_ws_port(s, path), path, extra_headers,
+                          5000, &status);
     if (!ws) fail_msg("WebSocket upgrade %.80s failed: HTTP status %d", path, status);
     tconn *c = calloc(1, sizeof *c);
     if (!c) abort();

@@ -32,34 +32,8 @@ static void write_text(const char *path, const char *text) {
     assert_int_equal(fclose(f), 0);
 }
 
-/* How often needle occurs in the server's log. */
-static int log_count(const chatd_srv *s, const char *needle) {
-    FILE *f = fopen(hfmt("%s/chatd.log", s->dir), "r");
-    if (!f) return 0;
-    char line[4096];
-    int n = 0;
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, needle)) n++;
-    fclose(f);
-    return n;
-}
-
-/* SIGHUP, then wait for the reload to be over. */
-static void reload(chatd_srv *s) {
-    int before = log_count(s, "reload done");
-    assert_int_equal(kill(s->pid, SIGHUP), 0);
-    int64_t deadline = now_ms() + 5000;
-    while (log_count(s, "reload done") == before) {
-        if (now_ms() > deadline) {
-            chatd_dump_log(s, 2000);
-            fail_msg("no \"reload done\" within 5 s of SIGHUP");
-        }
-        sleep_ms(20);
-    }
-}
-
 static void expect_logged(const chatd_srv *s, const char *needle) {
-    if (log_count(s, needle) == 0) {
+    if (chatd_log_count(s, needle) == 0) {
         chatd_dump_log(s, 3000);
         fail_msg("the log does not say \"%s\"", needle);
     }
@@ -83,7 +57,7 @@ static void test_jwt_secret_rotation(void **state) {
     assert_int_equal(
         rename(hfmt("%s/jwt_secret.txt", sec), hfmt("%s/jwt_secret.previous.txt", sec)), 0);
     write_text(hfmt("%s/jwt_secret.txt", sec), NEW_SECRET);
-    reload(s);
+    chatd_reload(s);
     expect_logged(s, "jwt_secret.previous.txt, accepted for existing tokens");
 
     tconn *again = chat_connect(s, old_token); /* an old token on a new socket */
@@ -101,7 +75,7 @@ static void test_jwt_secret_rotation(void **state) {
 
     /* the previous secret retired: old tokens stop working, sockets stay */
     assert_int_equal(unlink(hfmt("%s/jwt_secret.previous.txt", sec)), 0);
-    reload(s);
+    chatd_reload(s);
     tconn *refused = ws_open(s, hfmt("/chat?token=%s", old_token), NULL, "old token");
     expect_close(refused, 3000, NULL);
     tconn_close(refused);
@@ -121,7 +95,7 @@ static void test_missing_secret_keeps_keys(void **state) {
     const char *token = auth(s, u, H_PASSWORD);
     /* an empty file is not a secret: the reload refuses it */
     write_text(hfmt("%s/secrets/jwt_secret.txt", s->dir), "");
-    reload(s);
+    chatd_reload(s);
     expect_logged(s, "keeping the JWT keys in force");
     tconn_close(chat_connect(s, token));
     auth(s, u, H_PASSWORD);
@@ -148,7 +122,7 @@ static void test_limit_changes_live(void **state) {
     expect_refused(s, tok);
 
     write_text(conf_path(), "[chatd]\nmax-conns-per-user = 3\nrate-per-sec = 80\n");
-    reload(s);
+    chatd_reload(s);
     expect_logged(s, "reload: max-conns-per-user: 2 -> 3");
     expect_logged(s, "reload: rate-per-sec: 50 -> 80");
     tconn *c3 = chat_connect(s, tok); /* room for a third now */
@@ -158,14 +132,14 @@ static void test_limit_changes_live(void **state) {
 
     /* a bad file: logged with its line, the running configuration kept */
     write_text(conf_path(), "[chatd]\nmax-conns-per-user = 1\nmax-frame = lots\n");
-    reload(s);
+    chatd_reload(s);
     expect_logged(s, hfmt("%s:3: invalid value for max-frame: 'lots'", conf_path()));
     expect_logged(s, "keeping the running configuration");
     expect_refused(s, tok); /* still 3: c1..c3 */
 
     /* an option that needs a restart is named, not applied */
     write_text(conf_path(), "[chatd]\nmax-conns-per-user = 3\nnode-id = 7\n");
-    reload(s);
+    chatd_reload(s);
     expect_logged(s, "node-id: 1 -> 7 needs a restart");
     still_works(c3, g, "still serving");
     tconn_close(c1);

@@ -161,7 +161,12 @@ static void test_parse_url(void **st) {
     assert_int_equal(client_parse_url("ws://[::1]:9000/p", &u), 0);
     assert_string_equal(u.host, "::1");
     assert_int_equal(u.port, 9000);
-    assert_int_equal(client_parse_url("https://x/", &u), -1);
+    assert_int_equal(client_parse_url("https://x/", &u), 0);
+    assert_true(u.tls && u.port == 443);
+    assert_int_equal(client_parse_url("wss://x:8443/chat", &u), 0);
+    assert_true(u.tls && u.port == 8443);
+    assert_int_equal(client_parse_url("ws://x/", &u), 0);
+    assert_true(!u.tls && u.port == 80);
     assert_int_equal(client_parse_url("ftp://x/", &u), -1);
     assert_int_equal(client_parse_url("http://:80/", &u), -1);
     assert_int_equal(client_parse_url("http://h:0/", &u), -1);
@@ -178,8 +183,9 @@ static void test_http_content_length(void **st) {
     srv s;
     client_response r;
     srv_start(&s, script_reply, reply, sizeof(reply) - 1);
-    assert_int_equal(
-        client_http_request("127.0.0.1", s.port, "POST", "/register", "{\"a\":1}", 7, 2000, &r), 0);
+    assert_int_equal(client_http_request(NULL, "127.0.0.1", s.port, "POST", "/register",
+                                         "{\"a\":1}", 7, 2000, &r),
+                     0);
     assert_int_equal(r.status, 201);
     assert_int_equal(r.body_len, 11);
     assert_string_equal(r.body, "{\"ok\":true}");
@@ -201,8 +207,8 @@ static void test_http_until_close_and_chunked(void **st) {
     srv s;
     client_response r;
     srv_start(&s, script_reply, plain, sizeof(plain) - 1);
-    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/health", NULL, 0, 2000, &r),
-                     0);
+    assert_int_equal(
+        client_http_request(NULL, "127.0.0.1", s.port, "GET", "/health", NULL, 0, 2000, &r), 0);
     assert_int_equal(r.status, 503);
     assert_string_equal(r.body, "{\"error\":\"down\"}");
     client_response_free(&r);
@@ -213,7 +219,8 @@ static void test_http_until_close_and_chunked(void **st) {
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         "4\r\nWiki\r\n6;ext=1\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\n\r\n";
     srv_start(&s, script_reply, chunked, sizeof(chunked) - 1);
-    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 2000, &r), 0);
+    assert_int_equal(client_http_request(NULL, "127.0.0.1", s.port, "GET", "/", NULL, 0, 2000, &r),
+                     0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "Wikipedia in \r\n\r\nchunks.");
     client_response_free(&r);
@@ -223,7 +230,8 @@ static void test_http_until_close_and_chunked(void **st) {
     static const char cut[] = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX: y\r\n\r\nabc";
     srv_start(&s, script_reply, cut, sizeof(cut) - 1);
     s.reply_len = sizeof(cut) - 1;
-    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 300, &r), -1);
+    assert_int_equal(client_http_request(NULL, "127.0.0.1", s.port, "GET", "/", NULL, 0, 300, &r),
+                     -1);
     assert_null(r.body);
     srv_join(&s);
 }
@@ -232,12 +240,14 @@ static void test_http_timeout_and_refused(void **st) {
     srv s;
     client_response r;
     srv_start(&s, script_silent, NULL, 0);
-    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 200, &r), -1);
+    assert_int_equal(client_http_request(NULL, "127.0.0.1", s.port, "GET", "/", NULL, 0, 200, &r),
+                     -1);
     shutdown(s.lfd, SHUT_RDWR);
     srv_join(&s);
 
     /* Nothing listens on the port we just closed. */
-    assert_int_equal(client_http_request("127.0.0.1", s.port, "GET", "/", NULL, 0, 500, &r), -1);
+    assert_int_equal(client_http_request(NULL, "127.0.0.1", s.port, "GET", "/", NULL, 0, 500, &r),
+                     -1);
 }
 
 /* ---- WebSocket ---- */
@@ -260,7 +270,8 @@ static void test_ws_session(void **st) {
     srv s;
     int status = -1;
     srv_start(&s, script_ws, (const char *)frames, n);
-    wsc *c = wsc_connect("127.0.0.1", s.port, "/chat?token=x", "X-Test: 1\r\n", 2000, &status);
+    wsc *c =
+        wsc_connect(NULL, "127.0.0.1", s.port, "/chat?token=x", "X-Test: 1\r\n", 2000, &status);
     assert_non_null(c);
     assert_int_equal(status, 101);
     assert_true(wsc_fd(c) >= 0);
@@ -321,7 +332,7 @@ static void test_ws_rejected(void **st) {
     srv s;
     int status = -1;
     srv_start(&s, script_reply, forbidden, sizeof(forbidden) - 1);
-    assert_null(wsc_connect("127.0.0.1", s.port, "/chat", NULL, 2000, &status));
+    assert_null(wsc_connect(NULL, "127.0.0.1", s.port, "/chat", NULL, 2000, &status));
     assert_int_equal(status, 403);
     srv_join(&s);
 
@@ -330,13 +341,13 @@ static void test_ws_rejected(void **st) {
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
         "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
     srv_start(&s, script_reply, bad, sizeof(bad) - 1);
-    assert_null(wsc_connect("127.0.0.1", s.port, "/chat", NULL, 2000, &status));
+    assert_null(wsc_connect(NULL, "127.0.0.1", s.port, "/chat", NULL, 2000, &status));
     assert_int_equal(status, 101);
     srv_join(&s);
 
     /* Network error: status 0. */
     status = -1;
-    assert_null(wsc_connect("127.0.0.1", s.port, "/chat", NULL, 500, &status));
+    assert_null(wsc_connect(NULL, "127.0.0.1", s.port, "/chat", NULL, 500, &status));
     assert_int_equal(status, 0);
 }
 
@@ -366,7 +377,7 @@ static void script_ws_slow(srv *s, int fd) {
 static void test_ws_partial_timeout_and_too_big(void **st) {
     srv s;
     srv_start(&s, script_ws_slow, NULL, 0);
-    wsc *c = wsc_connect("127.0.0.1", s.port, "/", NULL, 2000, NULL);
+    wsc *c = wsc_connect(NULL, "127.0.0.1", s.port, "/", NULL, 2000, NULL);
     assert_non_null(c);
     wsc_msg m;
     assert_int_equal(wsc_recv(c, 100, &m), 0); /* half a frame so far */

@@ -57,10 +57,11 @@ export async function login(username, password) {
 
 /**
  * The WebSocket URL of a server /auth named: exactly the host and port it
- * gave (what the operator configured), wss: when the page came over https.
+ * gave (what the operator configured), wss: when the server speaks TLS
+ * ("tls": true) or the page came over https.
  */
 export function socketUrl(server, path, token) {
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const scheme = server.tls === true || location.protocol === 'https:' ? 'wss' : 'ws';
   const host = server.host.includes(':') && !server.host.startsWith('[')
     ? `[${server.host}]` : server.host;
   return `${scheme}://${host}:${server.port}${path}?token=${encodeURIComponent(token)}`;
