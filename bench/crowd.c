@@ -141,6 +141,7 @@ static void send_creates(crowd *c) {
         snprintf(name, sizeof name, "%sc%zu", c->o->prefix, r);
         json_t *req = json_pack("{s:s,s:s,s:o}", "type", "create_channel", "name", name,
                                 "participants", parts);
+        if (c->o->direct) json_object_set_new(req, "kind", json_string("direct"));
         char *txt = json_dumps(req, JSON_COMPACT);
         json_decref(req);
         if (!txt) continue;
