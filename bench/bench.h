@@ -38,6 +38,7 @@ typedef struct bench_opts {
     double hold;          /* seconds to hold them */
     int server_pid;       /* for VmRSS; 0 = unknown (= server_pids[0]) */
     int server_pids[BENCH_MAX_SERVERS]; /* every chatd process (a cluster's) */
+    int server_ports[BENCH_MAX_SERVERS]; /* the port each listens on (0: not given) */
     int nservers;
     int json;
     int sources;          /* source addresses 127.0.0.1..N (0 = auto) */

@@ -169,6 +169,7 @@ static long raise_fd_limit(void) {
 
 static void setup_sources(const bench_opts *o, size_t sockets) {
     int n = o->sources > 0 ? o->sources : (int)(sockets / 25000 + 1);
+    if (o->sources <= 0 && n < 2 * o->processes) n = 2 * o->processes; /* scale's workers */
     if (n > 254) n = 254;
     g_nsources = n;
     for (int i = 0; i < n; i++) {

@@ -49,11 +49,14 @@ void bench_usage(FILE *f) {
           "                      concurrent connects, 200)\n"
           "  --rounds K          history: bursts of --users concurrent connects (default 10)\n"
           "  --hold SEC          how long to hold them (default 10)\n"
-          "  --server-pid P[,P]  the server's processes (a cluster's chatd processes): VmRSS,\n"
-          "                      CPU (utime + stime, all threads, summed)\n"
+          "  --server-pid P[@PORT][,P[@PORT]]  the server's processes (a cluster's chatd\n"
+          "                      processes): VmRSS, CPU (utime + stime, all threads, summed);\n"
+          "                      scale: @PORT names a chat server's port (RSS per socket)\n"
           "  --restart-cmd CMD   storm: a shell command that starts the server again on the\n"
           "                      same port (run with sh -c; chat-bench stops it at the end)\n"
           "  --processes P       scale: generator processes (default: one per 16,000 sockets)\n"
+          "                      (client addresses: at least two per process, so that no\n"
+          "                      address has more than --connect-window handshakes pending)\n"
           "  --db sqlite:PATH|pg:CONNINFO   seed, store: the database; history: checked\n"
           "  --population U:B:M:G:K   seeded users: U users all in B big channels; the first M\n"
           "                      in groups of G sharing K small channels (default 1000:2:200:10:18)\n"
@@ -70,16 +73,23 @@ void bench_usage(FILE *f) {
           f);
 }
 
-/* "1,2,3" -> pids; -1 when malformed or too many. */
+/* "1,2@8081,3" -> pids (and the port a server listens on, when given);
+ * -1 when malformed or too many. */
 static int parse_pids(const char *s, bench_opts *o) {
     o->nservers = 0;
     for (const char *p = s; *p;) {
         char *end;
-        long v = strtol(p, &end, 10);
+        long v = strtol(p, &end, 10), port = 0;
         if (end == p || v <= 0 || o->nservers >= BENCH_MAX_SERVERS) return -1;
+        if (*end == '@') {
+            const char *q = end + 1;
+            port = strtol(q, &end, 10);
+            if (end == q || port <= 0 || port > 65535) return -1;
+        }
+        o->server_ports[o->nservers] = (int)port;
         o->server_pids[o->nservers++] = (int)v;
-        p = *end == ',' ? end + 1 : end;
         if (*end && *end != ',') return -1;
+        p = *end == ',' ? end + 1 : end;
     }
     o->server_pid = o->nservers ? o->server_pids[0] : 0;
     return 0;
@@ -103,6 +113,7 @@ static void defaults(bench_opts *o) {
                          : is(o, "history") ? 2000
                                             : 1000;
     if (o->users < 0) o->users = is(o, "history") ? 200 : 0;
+    if (is(o, "scale") && o->processes == 0) o->processes = (o->connections + 15999) / 16000;
 }
 
 static int needs_url(const bench_opts *o) {

@@ -1,2 +1,0 @@
-#include "bench.h"
-json_t *scenario_scale(const bench_opts *o) { return NULL; }
