@@ -15,7 +15,8 @@
  *   "joined JOINED FAILED ERRORS"     "report"   (after the message went out)
  *   "got COUNT LAST_NS ERRORS HIST"   "close"    (the worker exits)
  *
- * UP counts sockets with their channels_list, PORT:N how many of them each
+ * "join -" means the users are members already (seeded): the worker
+ * answers at once. UP counts sockets with their channels_list, PORT:N how many of them each
  * chat server port holds; LAST_NS is the CLOCK_MONOTONIC time the worker's
  * last socket got the message (every process on one machine shares that
  * clock), HIST the latencies (stats_to_text). A worker answers "report" at

@@ -13,6 +13,7 @@
 #include "users.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,10 @@ static void report_up(worker *w) {
     for (int k = 0; k < nports && len + 32 < sizeof ports; k++)
         len += (size_t)snprintf(ports + len, sizeof ports - len, "%s%d:%zu", k ? "," : "", seen[k],
                                 count[k]);
+    if (w->d.up < w->n)
+        bench_log("scale worker %d: %zu of %zu sockets did not come up (last HTTP status %d, last "
+                  "error %s)", (int)getpid(), w->n - w->d.up, w->n, w->d.last_http_status,
+                  w->d.last_err ? uv_strerror(w->d.last_err) : "none");
     say(w, "up %zu %zu %s", w->d.up, w->n - w->d.up, len ? ports : "-");
 }
 
@@ -148,6 +153,10 @@ static void on_line(worker *w, char *line) {
     if (strcmp(line, "connect") == 0) {
         w->phase = P_CONNECT;
         dial_open(&w->d, 0, w->n);
+    } else if (strcmp(line, "join -") == 0) { /* seeded: every socket is a member */
+        w->joined = w->d.up;
+        w->phase = P_WAIT;
+        say(w, "joined %zu 0 0", w->joined);
     } else if (strncmp(line, "join ", 5) == 0) {
         snprintf(w->channel, sizeof w->channel, "%s", line + 5);
         w->phase = P_JOIN;
@@ -163,6 +172,7 @@ static void on_line(worker *w, char *line) {
 static void on_ctl(uv_poll_t *h, int status, int events) {
     worker *w = h->data;
     ssize_t k = status < 0 ? -1 : read(w->in, w->line + w->llen, sizeof w->line - 1 - w->llen);
+    if (k < 0 && status >= 0 && (errno == EAGAIN || errno == EINTR)) return; /* libuv made it non-blocking */
     if (k <= 0) { /* the coordinator is gone */
         w->closing = 1;
         uv_stop(w->d.loop);
@@ -181,6 +191,9 @@ static void on_ctl(uv_poll_t *h, int status, int events) {
 }
 
 int scale_worker_main(const bench_opts *o, size_t first, size_t n, int ctl_in, int ctl_out) {
+    /* the coordinator may have used the default loop (the seed opens the
+     * store on it): its epoll instance must not be shared with the child */
+    uv_loop_fork(uv_default_loop());
     worker *w = calloc(1, sizeof *w);
     if (!w) return 1;
     w->o = o;

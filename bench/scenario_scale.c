@@ -14,15 +14,26 @@
  * --server-pid PID@PORT for each chat server it reports each one's RSS
  * growth per socket it holds (RSS with every socket up less RSS after the
  * logins, before any socket).
+ *
+ * With --db (the cluster's PostgreSQL, pg:CONNINFO) the users and their
+ * membership are seeded instead (seed.h, population "N:1:0:1:0": one big
+ * channel of all N users), and there is no join step: user 0, the
+ * channel's creator, sends the message. That is for a cluster, where a
+ * join_channel costs the joining server a re-read of the channel's whole
+ * member list (and every other chat server one more, on the membership
+ * event), so N joins cost O(N^2) there.
  */
 #define _GNU_SOURCE /* memmem */
 #include "bench.h"
 #include "scale.h"
+#include "seed.h"
+#include "seed_db.h"
 #include "stats.h"
 #include "users.h"
 
 #include "net/client.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,12 +91,13 @@ static char *await_frame(wsc *w, const char *needle, int ms) {
     return NULL;
 }
 
-/* Logs the sender in, dials its chat server and creates the channel;
- * writes its id. 0 or -1 after a message. */
+/* Logs the sender in and dials its chat server; unless channel is given
+ * (seeded), creates the channel and writes its id. 0 or -1 after a message. */
 static int open_sender(coord *k, char channel[40]) {
     const bench_opts *o = k->o;
     char name[40];
-    snprintf(name, sizeof name, "%sowner", o->prefix);
+    if (channel[0]) users_name(name, sizeof name, o->prefix, 0);
+    else snprintf(name, sizeof name, "%sowner", o->prefix);
     int st;
     json_decref(post(o, "/register", name, &st));
     json_t *a = post(o, "/auth", name, &st);
@@ -106,6 +118,7 @@ static int open_sender(coord *k, char channel[40]) {
     }
     char *f = await_frame(k->owner, "\"channels_list\"", 10000);
     free(f);
+    if (channel[0]) return f ? 0 : -1;
     char req[200];
     int len = snprintf(req, sizeof req,
                        "{\"type\":\"create_channel\",\"name\":\"%s-everyone\",\"participants\":[]}",
@@ -128,6 +141,22 @@ static void drain_sender(coord *k) {
             k->echo_ns = bench_now_ns();
         wsc_msg_free(&m);
     }
+}
+
+/* The seeded alternative to joins: N users, one channel of all of them
+ * (seed.h); writes the channel's id. The seed's JSON, or NULL. */
+static json_t *seed_members(const bench_opts *o, size_t n, char channel[40]) {
+    char pop[64];
+    snprintf(pop, sizeof pop, "%zu:1:0:1:0", n);
+    seed_plan p;
+    if (seed_plan_init(&p, o->prefix, pop, "0:0") != 0) return NULL;
+    seed_channel c;
+    seed_channel_at(&p, 0, &c);
+    snprintf(channel, 40, "%s", c.id);
+    json_t *r = json_object();
+    if (seed_run(o->db, o->prefix, o->password, pop, "0:0", r) == 0) return r;
+    json_decref(r);
+    return NULL;
 }
 
 /* ---- the workers ---- */
@@ -168,7 +197,16 @@ static int await_all(coord *k, const char *word, int ms, int keep) {
             child *c = &k->c[i];
             if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
             ssize_t r = read(c->from, c->buf + c->len, sizeof c->buf - 1 - c->len);
-            if (r <= 0) {
+            if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+            if (r <= 0) { /* the worker is gone: say how, once */
+                int st = 0;
+                usleep(100000);
+                pid_t w = waitpid(c->pid, &st, WNOHANG);
+                bench_log("scale: worker %d (pid %d) is gone (%s %d)", i, (int)c->pid,
+                          w != c->pid ? "still running" : WIFSIGNALED(st) ? "signal" : "exit",
+                          w != c->pid ? 0 : WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                close(c->from);
+                c->from = -1;
                 if (!c->reply) c->reply = strdup("gone"), have++;
                 continue;
             }
@@ -312,8 +350,11 @@ json_t *scenario_scale(const bench_opts *o) {
         return NULL;
     }
     k.c = calloc((size_t)k.n, sizeof *k.c);
-    char channel[40];
-    if (!k.c || open_sender(&k, channel) < 0 || start_workers(&k, total) < 0) {
+    char channel[40] = "";
+    json_t *seeded = o->db ? seed_members(o, total, channel) : NULL;
+    if (!k.c || (o->db && !seeded) || open_sender(&k, channel) < 0 ||
+        start_workers(&k, total) < 0) {
+        json_decref(seeded);
         if (k.owner) wsc_close(k.owner, 1000);
         free(k.c);
         return NULL;
@@ -323,6 +364,8 @@ json_t *scenario_scale(const bench_opts *o) {
     json_object_set_new(r, "url", json_string(o->url));
     json_object_set_new(r, "processes", json_integer(k.n));
     json_object_set_new(r, "connections_requested", json_integer((json_int_t)total));
+    json_object_set_new(r, "membership", json_string(seeded ? "seeded" : "joined"));
+    if (seeded) json_object_set_new(r, "seed", seeded);
 
     step(&k, r, NULL, "login", "login_s", 0);
     json_object_set_new(r, "logged_in", json_integer((json_int_t)sum_field(&k, 0)));
@@ -335,12 +378,12 @@ json_t *scenario_scale(const bench_opts *o) {
                         json_real((double)up / json_real_value(json_object_get(r, "connect_s"))));
     json_object_set_new(r, "servers", servers_json(&k, rss0));
     char cmd[64];
-    snprintf(cmd, sizeof cmd, "join %s", channel);
+    snprintf(cmd, sizeof cmd, "join %s", seeded ? "-" : channel); /* "-": members already */
     step(&k, r, cmd, "joined", "join_s", 0);
     unsigned long long joined = sum_field(&k, 0);
     json_object_set_new(r, "joined", json_integer((json_int_t)joined));
     json_object_set_new(r, "join_failed", json_integer((json_int_t)sum_field(&k, 1)));
-    json_object_set_new(r, "channel_members", json_integer((json_int_t)joined + 1));
+    json_object_set_new(r, "channel_members", json_integer((json_int_t)(seeded ? total : joined + 1)));
 
     for (double end = bench_now_s() + o->hold; bench_now_s() < end;) {
         drain_sender(&k);

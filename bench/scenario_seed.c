@@ -117,19 +117,18 @@ static long first_with_messages(const seed_plan *p) {
     return -1;
 }
 
-json_t *scenario_seed(const bench_opts *o) {
+int seed_run(const char *spec, const char *prefix, const char *password, const char *population,
+             const char *messages, json_t *r) {
     seed_plan p;
     const char *where;
-    const seed_db_ops *ops = seed_db_for(o->db, &where);
-    if (!ops || seed_plan_init(&p, o->prefix, o->population, o->messages) != 0) return NULL;
-    if (make_schema(o->db) != 0) return NULL;
+    const seed_db_ops *ops = seed_db_for(spec, &where);
+    if (!ops || seed_plan_init(&p, prefix, population, messages) != 0) return -1;
+    if (make_schema(spec) != 0) return -1;
     seed_db *db = ops->open(where, 1);
-    if (!db) return NULL;
-    json_t *r = json_object();
-    json_object_set_new(r, "scenario", json_string("seed"));
+    if (!db) return -1;
     json_object_set_new(r, "db", json_string(ops->name));
-    json_object_set_new(r, "population", json_string(o->population));
-    json_object_set_new(r, "messages", json_string(o->messages));
+    json_object_set_new(r, "population", json_string(population));
+    json_object_set_new(r, "messages", json_string(messages));
     json_object_set_new(r, "users", json_integer((json_int_t)p.users));
     json_object_set_new(r, "channels", json_integer((json_int_t)seed_channel_count(&p)));
     int rc = 0;
@@ -138,7 +137,7 @@ json_t *scenario_seed(const bench_opts *o) {
     double t0 = bench_now_s();
     size_t memberships = 0;
     if (ops->last_seq(db, c0.id) == -2) {
-        rc = write_population(ops, db, &p, o->password, &memberships);
+        rc = write_population(ops, db, &p, password, &memberships);
         json_object_set_new(r, "memberships", json_integer((json_int_t)memberships));
         json_object_set_new(r, "population_s", json_real(bench_now_s() - t0));
     }
@@ -164,8 +163,14 @@ json_t *scenario_seed(const bench_opts *o) {
     bench_progress_done();
     json_object_set_new(r, "messages_stored", json_integer(seed_message_count(&p)));
     ops->close(db);
-    if (rc != 0) {
-        bench_log("seed: failed");
+    if (rc != 0) bench_log("seed: failed");
+    return rc;
+}
+
+json_t *scenario_seed(const bench_opts *o) {
+    json_t *r = json_object();
+    json_object_set_new(r, "scenario", json_string("seed"));
+    if (seed_run(o->db, o->prefix, o->password, o->population, o->messages, r) != 0) {
         json_decref(r);
         return NULL;
     }

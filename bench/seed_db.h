@@ -21,6 +21,7 @@
 
 #include "seed.h"
 
+#include <jansson.h>
 #include <stdint.h>
 
 typedef struct seed_db seed_db;
@@ -56,6 +57,12 @@ extern const seed_db_ops seed_pg_ops;
 /* "sqlite:PATH" or "pg:CONNINFO": the ops, and *where = the rest. NULL
  * after a message when spec is neither. */
 const seed_db_ops *seed_db_for(const char *spec, const char **where);
+
+/* Writes a seed into spec (scenario_seed.c): the schema, then the
+ * population unless the database holds it, then the messages unless it
+ * holds them; adds what it did to r. 0, or -1 after a message. */
+int seed_run(const char *spec, const char *prefix, const char *password, const char *population,
+             const char *messages, json_t *r);
 
 /* The store backend (store.h) for the same spec, for creating the schema
  * and for the store scenario; NULL when spec is neither. */
