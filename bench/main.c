@@ -7,6 +7,7 @@
 #include "bench.h"
 #include "stats.h"
 
+#include "core/log.h"
 #include "net/client.h"
 
 #include <arpa/inet.h>
@@ -262,6 +263,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    log_set_level(log_parse_level("warn")); /* the store's own notes (migrations) are noise here */
     long fds = raise_fd_limit();
     int conns = SCENARIOS[k].sockets == S_CONNS;
     size_t sockets = conns ? (size_t)o.connections : (size_t)o.channels * (size_t)o.members;

@@ -26,6 +26,7 @@ const R = {
   pgEmpty: load('store-pg-empty'),
   pg10m: load('store-pg-10m'),
   scale: load('scale-cluster'),
+  joins: load('scale-joins'),
 };
 
 const frac = (a, b) => (a == null || b == null || !b ? null : a / b);
@@ -86,9 +87,11 @@ function summaryScale(w) {
   w('|---|---|---|');
   const servers = get(s, 'servers') || [];
   w(`| authenticated sockets held at once (requested), over ${servers.length} chat servers, from ${int(get(s, 'processes'))} generator processes | ${int(get(s, 'connections_up'))} (${int(get(s, 'connections_requested'))})${pass(s ? s.connections_up >= Number(env.SCALE_N) : null)} | ${int(Number(env.SCALE_N))} |`);
-  w(`| members of the channel (joined through the protocol) | ${int(get(s, 'channel_members'))} | all of them |`);
+  w(`| members of the channel (${get(s, "membership") || "?"}) | ${int(get(s, 'channel_members'))} | all of them |`);
   w(`| one message to all of them: time until the last socket has it / p50 / deliveries missing | ${ms(get(s, 'last_delivery_ms'))} ms / ${ms(get(s, 'delivery_latency', 'p50_ms'))} ms / ${int(get(s, 'missing'))} | reported, nothing missing${pass(s ? s.missing === 0 && s.deliveries > 0 : null)} |`);
-  w(`| RSS per socket, each chat server | ${servers.map((x) => `${int(x.rss_per_socket_bytes)} B (${int(x.sockets)})`).join(', ') || '—'} | reported |`);
+  w(`| RSS per socket, each chat server (sockets it held) | ${servers.map((x) => `${int(x.rss_per_socket_bytes)} B (${int(x.sockets)})`).join(', ') || '—'} | reported |`);
+  const j = R.joins;
+  w(`| one chatd: ${int(get(j, 'joined'))} sockets joining one channel with \`join_channel\` / then one message: time to the last / missing | ${ms(get(j, 'join_s'))} s (${int(frac(get(j, 'joined'), get(j, 'join_s')))} joins/s) / ${ms(get(j, 'last_delivery_ms'))} ms / ${int(get(j, 'missing'))} | reported${pass(j ? j.missing === 0 && j.joined === j.connections_requested : null)} |`);
   w();
 }
 
@@ -212,10 +215,15 @@ function scaleSection(w) {
   w(`users scale out: \`scripts/cluster up --bus redis --chat ${env.SCALE_CHAT}\` (${env.SCALE_CHAT} chat servers, each below its own limit, plus`);
   w('the api, 2 dispatchers, 2 presence servers, PostgreSQL, Redis and ZooKeeper), and `chat-bench --scenario');
   w('scale` forks generator processes, each with its slice of the users. Every user registers and logs in');
-  w('through the API (which names the least loaded chat server), opens its socket there, and joins one');
-  w('channel with `join_channel` (a big channel: joins are stored but not pushed to everyone). After a');
-  w('pause longer than the chat servers\' member-cache lifetime, one more user sends one message; each');
-  w('generator records when each of its sockets got it (all processes share CLOCK_MONOTONIC).');
+  w('through the API (which names the least loaded chat server) and opens its socket there. All of');
+  w('them are members of one channel (a big one), seeded into the cluster\'s PostgreSQL before the logins');
+  w('(`--db`): on a cluster chat server a `join_channel` from a non-member first re-reads the channel\'s');
+  w('whole member list from the store, and the membership event makes every other chat server re-read');
+  w('it too, so N joins cost O(N²) row reads there (a few thousand joins already slow down visibly).');
+  w('The joins themselves are measured on one chatd (whose model is authoritative: a join is O(1)),');
+  w(`${int(get(R.joins, 'connections_requested'))} sockets joining one channel. Then the channel's first member sends one message from a`);
+  w('separate socket; each generator records when each of its sockets got it (all processes share');
+  w('CLOCK_MONOTONIC).');
   w();
   if (!s) {
     w('(this run failed; see the run.sh output)');
@@ -238,8 +246,15 @@ function scaleSection(w) {
     w(`| ${x.port} | ${int(x.sockets)} | ${int(x.rss_before_kib)} | ${int(x.rss_up_kib)} | ${int(x.rss_per_socket_bytes)} B |`);
   w();
   w(`Reproduce: \`scripts/cluster up --bus redis --chat ${env.SCALE_CHAT}\` (with \`CHATD_CLUSTER_FLAGS\` as in Settings), then ${cmd('scale-cluster')}`);
-  w('with `--url` the API URL and `--server-pid PID@PORT,…` for the chat servers.');
+  w('with `--url` the API URL, `--server-pid PID@PORT,…` for the chat servers and `--db pg:CONNINFO` of');
+  w(`the cluster's PostgreSQL; the joins: ${cmd('scale-joins')} against one chatd.`);
   w();
+  const j = R.joins;
+  if (j) {
+    w(`Joins on one chatd: ${int(j.joined)} of ${int(j.connections_requested)} sockets joined in ${ms(j.join_s)} s; the message reached ${int(j.deliveries)}`);
+    w(`(missing ${int(j.missing)}), the last after ${ms(j.last_delivery_ms)} ms (p50 ${ms(get(j, 'delivery_latency', 'p50_ms'))} ms).`);
+    w();
+  }
 }
 
 function sections(w) {
