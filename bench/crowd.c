@@ -194,7 +194,7 @@ int crowd_setup(crowd *c, const bench_opts *o, size_t channels, size_t members,
     uv_timer_start(&c->tick, on_tick, 50, 50);
 
     users_result ur;
-    users_login(c->loop, &o->dst, o->host, o->prefix, o->password, 0, c->nmembers,
+    users_login(c->loop, &o->dst, o->host, o->prefix, o->password, 0, c->nmembers, 0,
                 o->concurrency, o->setup_timeout, c->tokens, c->chat_at, &ur);
     if (setup) {
         json_object_set_new(setup, "users", json_integer((json_int_t)c->nmembers));

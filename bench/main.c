@@ -198,9 +198,10 @@ static void print_phase(json_t *p) {
     json_t *l = json_object_get(p, "latency");
     char offered[32] = "max";
     if (num(p, "offered_msgs_per_s") >= 0) snprintf(offered, sizeof offered, "%.0f", num(p, "offered_msgs_per_s"));
-    printf("  %-11s %11s %11.0f %13.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f %6.0f %6.0f\n",
+    printf("  %-11s %11s %11.0f %13.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f %6.0f %6.0f\n",
            json_string_value(json_object_get(p, "phase")), offered,
-           num(p, "msgs_per_s"), num(p, "deliveries_per_s"), num(l, "p50_ms"), num(l, "p90_ms"),
+           num(p, "msgs_per_s"), num(p, "deliveries_per_s"), num(p, "server_cpu_us_per_msg"),
+           num(p, "server_cpu_us_per_delivery"), num(l, "p50_ms"), num(l, "p90_ms"),
            num(l, "p99_ms"), num(l, "p999_ms"), num(l, "max_ms"), num(p, "missing_deliveries"), num(p, "server_cpu_pct"),
            num(p, "bench_cpu_pct"));
 }
@@ -226,9 +227,9 @@ static void print_human(json_t *r) {
     json_t *sat = json_object_get(r, "saturation");
     json_t *steps = json_object_get(r, "steps");
     if (!sat && !json_array_size(steps)) return;
-    printf("\n  %-11s %11s %11s %13s %8s %8s %8s %8s %8s %8s %6s %6s\n", "phase", "offered/s",
-           "msgs/s", "deliveries/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "missing",
-           "srv%", "gen%");
+    printf("\n  %-11s %11s %11s %13s %8s %8s %8s %8s %8s %8s %8s %8s %6s %6s\n", "phase",
+           "offered/s", "msgs/s", "deliveries/s", "us/msg", "us/dlv", "p50 ms", "p90 ms", "p99 ms",
+           "p99.9 ms", "max ms", "missing", "srv%", "gen%");
     if (sat) print_phase(sat);
     size_t i;
     json_array_foreach(steps, i, v) print_phase(v);

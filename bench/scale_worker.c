@@ -210,8 +210,11 @@ int scale_worker_main(const bench_opts *o, size_t first, size_t n, int ctl_in, i
     w->d.data = w;
     w->d.on_frame = on_frame;
     users_result ur;
-    users_login(w->d.loop, &o->dst, o->host, o->prefix, o->password, first, n, o->concurrency,
-                o->setup_timeout, w->tokens, w->at, &ur);
+    users_login(w->d.loop, &o->dst, o->host, o->prefix, o->password, first, n, o->db != NULL,
+                o->concurrency, o->setup_timeout, w->tokens, w->at, &ur);
+    if (ur.failed)
+        bench_log("scale worker %d: %zu of %zu users could not log in (last HTTP status %d)",
+                  (int)getpid(), ur.failed, n, ur.last_status);
     say(w, "login %zu %zu", ur.ok, ur.failed);
     uv_poll_init(w->d.loop, &w->ctl, ctl_in);
     w->ctl.data = w;

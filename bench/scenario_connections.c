@@ -44,7 +44,7 @@ json_t *scenario_connections(const bench_opts *o) {
     json_object_set_new(r, "connections_requested", json_integer((json_int_t)n));
     json_object_set_new(r, "users", json_integer((json_int_t)nusers));
     users_result ur;
-    users_login(d.loop, &o->dst, o->host, o->prefix, o->password, 0, nusers, o->concurrency,
+    users_login(d.loop, &o->dst, o->host, o->prefix, o->password, 0, nusers, 0, o->concurrency,
                 o->setup_timeout, tokens, NULL, &ur);
     json_object_set_new(r, "login_s", json_real(ur.seconds));
     if (ur.ok == 0) bench_log("connections: no user could log in (last HTTP status %d)", ur.last_status);

@@ -140,7 +140,7 @@ json_t *scenario_history(const bench_opts *o) {
     json_object_set_new(r, "population", json_string(o->population));
     json_object_set_new(r, "users", json_integer((json_int_t)nusers));
     users_result ur;
-    users_login(d.loop, &o->dst, o->host, o->prefix, o->password, 0, nusers, o->concurrency,
+    users_login(d.loop, &o->dst, o->host, o->prefix, o->password, 0, nusers, 1, o->concurrency,
                 o->setup_timeout, tokens, NULL, &ur);
     json_object_set_new(r, "login_s", json_real(ur.seconds));
     if (ur.ok != nusers) {

@@ -104,7 +104,7 @@ json_t *scenario_storm(const bench_opts *o) {
     json_object_set_new(r, "connections", json_integer((json_int_t)n));
     json_object_set_new(r, "users", json_integer((json_int_t)nusers));
     users_result ur;
-    users_login(d.loop, &o->dst, o->host, o->prefix, o->password, 0, nusers, o->concurrency,
+    users_login(d.loop, &o->dst, o->host, o->prefix, o->password, 0, nusers, 1, o->concurrency,
                 o->setup_timeout, tokens, NULL, &ur);
     int child = -1;
     if (ur.ok != nusers) {

@@ -39,7 +39,9 @@ static const char *const SQL[Q__COUNT] = {
                  " AND m.user_id <> 'system' AND m.seq > COALESCE((SELECT r.seq FROM messages r"
                  " WHERE r.message_id = b.last_read_message_id), 0)",
     [Q_MEMBERS] = "SELECT count(*) FROM members WHERE channel_id = $1",
-    [Q_NEWEST] = "SELECT COALESCE(max(message_id), 0) FROM messages WHERE channel_id = $1",
+    /* ids follow seq order: the newest is the last by seq (an index lookup) */
+    [Q_NEWEST] = "SELECT COALESCE((SELECT message_id FROM messages WHERE channel_id = $1"
+                 " ORDER BY seq DESC LIMIT 1), 0)",
 };
 
 struct seed_db {
