@@ -89,6 +89,8 @@ double bench_servers_cpu_s(const bench_opts *o);
  * cpu_s of server CPU spent over msgs stored and deliveries made (null
  * when unknown or zero). */
 void bench_cpu_per(json_t *obj, double cpu_s, uint64_t msgs, uint64_t deliveries);
+/* A scenario's result object, started with "scenario" and "url". */
+json_t *bench_result(const bench_opts *o);
 /* Adds {"p50_ms",…,"max_ms","mean_ms","samples"} for the latencies (ns)
  * of h to obj. */
 struct stats_hist;

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE /* memmem */
 #include "dial.h"
 
+#include "users.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +158,21 @@ int dial_init(dial_set *d, const bench_opts *o, size_t n, char **tokens,
     return 0;
 }
 
+int dial_login(dial_set *d, const bench_opts *o, size_t n, size_t nusers, int existing,
+               json_t *r, users_result *ur) {
+    memset(d, 0, sizeof *d);
+    char **tokens = calloc(nusers ? nusers : 1, sizeof *tokens);
+    if (!tokens || dial_init(d, o, n, tokens, NULL, nusers) < 0) {
+        free(tokens);
+        return -1;
+    }
+    d->own_tokens = 1;
+    users_login(d->loop, &o->dst, o->host, o->prefix, o->password, 0, nusers, existing,
+                o->concurrency, o->setup_timeout, tokens, NULL, ur);
+    json_object_set_new(r, "login_s", json_real(ur->seconds));
+    return ur->ok == nusers ? 0 : -1;
+}
+
 void dial_open(dial_set *d, size_t first, size_t count) {
     for (size_t i = first; i < first + count && i < d->n; i++) {
         dial_sock *s = &d->s[i];
@@ -203,6 +220,8 @@ void dial_free(dial_set *d) {
     if (!d->s) return;
     if (!uv_is_closing((uv_handle_t *)&d->tick)) uv_close((uv_handle_t *)&d->tick, NULL);
     uv_run(d->loop, UV_RUN_NOWAIT);
+    for (size_t i = 0; d->own_tokens && i < d->nusers; i++) free(d->tokens[i]);
+    if (d->own_tokens) free(d->tokens);
     free(d->s);
     free(d->queue);
     memset(d, 0, sizeof *d);

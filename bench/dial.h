@@ -47,6 +47,7 @@ struct dial_set {
     size_t nusers;            /* socket i belongs to user i % nusers */
     size_t window;            /* handshakes in flight */
     int reconnect;
+    int own_tokens;           /* dial_login's: freed with the set */
     size_t *queue, qhead, qlen;
     size_t connecting, up, failed, lost, waiting;
     uint64_t attempts;
@@ -65,6 +66,14 @@ struct dial_set {
 /* 0, or -1 when out of memory. Sockets start DIAL_IDLE. */
 int dial_init(dial_set *d, const bench_opts *o, size_t n, char **tokens,
               struct sockaddr_in *at, size_t nusers);
+/* dial_init for n sockets of nusers users of o->prefix, which it logs in
+ * (users.h; existing: they exist, /auth only); the set then owns their
+ * tokens. Adds "login_s" to r. 0 when every user got a token, -1 when out
+ * of memory (nothing to free) or when some did not (*ur says how many; the
+ * set must be freed). */
+struct users_result;
+int dial_login(dial_set *d, const bench_opts *o, size_t n, size_t nusers, int existing,
+               json_t *r, struct users_result *ur);
 /* Queues sockets [first, first + count) for dialling. */
 void dial_open(dial_set *d, size_t first, size_t count);
 /* Runs the loop until done(d) or the deadline (bench_now_s()); 1 when done. */

@@ -121,6 +121,13 @@ void bench_cpu_per(json_t *obj, double cpu_s, uint64_t msgs, uint64_t deliveries
                                                  : json_null());
 }
 
+json_t *bench_result(const bench_opts *o) {
+    json_t *r = json_object();
+    json_object_set_new(r, "scenario", json_string(o->scenario));
+    json_object_set_new(r, "url", o->url ? json_string(o->url) : json_null());
+    return r;
+}
+
 void bench_latency_json(json_t *obj, const stats_hist *h) {
     static const struct {
         const char *key;

@@ -31,22 +31,16 @@ static int hold_over(dial_set *d) {
 json_t *scenario_connections(const bench_opts *o) {
     size_t n = (size_t)o->connections;
     size_t nusers = o->users > 0 && (size_t)o->users < n ? (size_t)o->users : n;
-    char **tokens = calloc(nusers, sizeof *tokens);
-    dial_set d;
-    if (!tokens || dial_init(&d, o, n, tokens, NULL, nusers) < 0) {
-        bench_log("connections: out of memory");
-        free(tokens);
-        return NULL;
-    }
-    json_t *r = json_object();
-    json_object_set_new(r, "scenario", json_string("connections"));
-    json_object_set_new(r, "url", json_string(o->url));
+    json_t *r = bench_result(o);
     json_object_set_new(r, "connections_requested", json_integer((json_int_t)n));
     json_object_set_new(r, "users", json_integer((json_int_t)nusers));
-    users_result ur;
-    users_login(d.loop, &o->dst, o->host, o->prefix, o->password, 0, nusers, 0, o->concurrency,
-                o->setup_timeout, tokens, NULL, &ur);
-    json_object_set_new(r, "login_s", json_real(ur.seconds));
+    dial_set d;
+    users_result ur = {0};
+    if (dial_login(&d, o, n, nusers, 0, r, &ur) < 0 && !d.s) {
+        bench_log("connections: out of memory");
+        json_decref(r);
+        return NULL;
+    }
     if (ur.ok == 0) bench_log("connections: no user could log in (last HTTP status %d)", ur.last_status);
 
     long rss0 = o->server_pid > 0 ? bench_rss_kib(o->server_pid) : -1;
@@ -89,7 +83,5 @@ json_t *scenario_connections(const bench_opts *o) {
 
     dial_close_all(&d);
     dial_free(&d);
-    for (size_t i = 0; i < nusers; i++) free(tokens[i]);
-    free(tokens);
     return r;
 }

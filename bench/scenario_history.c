@@ -121,33 +121,27 @@ static json_t *check(const bench_opts *o, const seed_plan *p, hist_run *h) {
 json_t *scenario_history(const bench_opts *o) {
     seed_plan p;
     if (seed_plan_init(&p, o->prefix, o->population, o->messages) != 0) return NULL;
-    size_t nusers = (size_t)o->users;
+    size_t nusers = (size_t)o->users, n = (size_t)o->connections;
     if (nusers < 1 || nusers > p.measured) {
         bench_log("history: --users must be 1..%zu (the seed's measured users)", p.measured);
         return NULL;
     }
-    char **tokens = calloc(nusers, sizeof *tokens);
     hist_run h = {{0, nusers / 3, 2 * nusers / 3, nusers - 1}, {0}};
+    json_t *r = bench_result(o);
+    json_object_set_new(r, "population", json_string(o->population));
+    json_object_set_new(r, "users", json_integer((json_int_t)nusers));
+    /* socket i is user i mod U: the bursts use the first U, connects/s all */
     dial_set d;
-    if (!tokens || dial_init(&d, o, nusers, tokens, NULL, nusers) < 0) {
-        free(tokens);
+    users_result ur = {0};
+    if (dial_login(&d, o, n > nusers ? n : nusers, nusers, 1, r, &ur) < 0) {
+        if (d.s)
+            bench_log("history: %zu of %zu users could not log in (last HTTP status %d): seeded?",
+                      ur.failed, nusers, ur.last_status);
+        dial_free(&d);
+        json_decref(r);
         return NULL;
     }
     d.data = &h;
-    json_t *r = json_object();
-    json_object_set_new(r, "scenario", json_string("history"));
-    json_object_set_new(r, "url", json_string(o->url));
-    json_object_set_new(r, "population", json_string(o->population));
-    json_object_set_new(r, "users", json_integer((json_int_t)nusers));
-    users_result ur;
-    users_login(d.loop, &o->dst, o->host, o->prefix, o->password, 0, nusers, 1, o->concurrency,
-                o->setup_timeout, tokens, NULL, &ur);
-    json_object_set_new(r, "login_s", json_real(ur.seconds));
-    if (ur.ok != nusers) {
-        bench_log("history: %zu of %zu users could not log in (last HTTP status %d): seeded?",
-                  ur.failed, nusers, ur.last_status);
-        goto fail;
-    }
 
     /* bursts: every user at once */
     d.window = nusers;
@@ -175,11 +169,10 @@ json_t *scenario_history(const bench_opts *o) {
     json_object_set_new(r, "slowest_round_s", json_real(worst));
     size_t failed = d.failed;
     json_object_set_new(r, "burst_failed", json_integer((json_int_t)failed));
-    dial_free(&d);
 
-    /* connects/s over the same users */
-    size_t n = (size_t)o->connections;
-    if (dial_init(&d, o, n, tokens, NULL, nusers) < 0) goto fail;
+    /* connects/s over the same users, a window of handshakes in flight */
+    stats_reset(&d.lat);
+    d.window = (size_t)o->connect_window;
     double t0 = bench_now_s();
     dial_open(&d, 0, n);
     dial_run_until(&d, settled, t0 + o->setup_timeout);
@@ -191,9 +184,9 @@ json_t *scenario_history(const bench_opts *o) {
     json_t *lat2 = json_object();
     bench_latency_json(lat2, &d.lat);
     json_object_set_new(r, "windowed_connect_latency", lat2);
+    if (d.failed > failed) bench_log("history: %zu connects failed", d.failed);
     dial_close_all(&d);
     dial_free(&d);
-    if (failed || d.failed) bench_log("history: %zu connects failed", failed + d.failed);
 
     if (h.list[0]) {
         json_t *l = json_loads(h.list[0], 0, NULL);
@@ -203,14 +196,5 @@ json_t *scenario_history(const bench_opts *o) {
     }
     if (o->db) json_object_set_new(r, "check", check(o, &p, &h));
     for (int k = 0; k < SAMPLES; k++) free(h.list[k]);
-    for (size_t i = 0; i < nusers; i++) free(tokens[i]);
-    free(tokens);
     return r;
-fail:
-    dial_free(&d);
-    for (int k = 0; k < SAMPLES; k++) free(h.list[k]);
-    for (size_t i = 0; i < nusers; i++) free(tokens[i]);
-    free(tokens);
-    json_decref(r);
-    return NULL;
 }

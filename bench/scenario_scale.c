@@ -359,9 +359,7 @@ json_t *scenario_scale(const bench_opts *o) {
         free(k.c);
         return NULL;
     }
-    json_t *r = json_object();
-    json_object_set_new(r, "scenario", json_string("scale"));
-    json_object_set_new(r, "url", json_string(o->url));
+    json_t *r = bench_result(o);
     json_object_set_new(r, "processes", json_integer(k.n));
     json_object_set_new(r, "connections_requested", json_integer((json_int_t)total));
     json_object_set_new(r, "membership", json_string(seeded ? "seeded" : "joined"));

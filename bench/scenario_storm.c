@@ -92,22 +92,17 @@ json_t *scenario_storm(const bench_opts *o) {
     }
     size_t n = (size_t)o->connections;
     size_t nusers = o->users > 0 && (size_t)o->users < n ? (size_t)o->users : n;
-    char **tokens = calloc(nusers, sizeof *tokens);
-    dial_set d;
-    if (!tokens || dial_init(&d, o, n, tokens, NULL, nusers) < 0) {
-        free(tokens);
-        return NULL;
-    }
-    json_t *r = json_object();
-    json_object_set_new(r, "scenario", json_string("storm"));
-    json_object_set_new(r, "url", json_string(o->url));
+    json_t *r = bench_result(o);
     json_object_set_new(r, "connections", json_integer((json_int_t)n));
     json_object_set_new(r, "users", json_integer((json_int_t)nusers));
-    users_result ur;
-    users_login(d.loop, &o->dst, o->host, o->prefix, o->password, 0, nusers, 1, o->concurrency,
-                o->setup_timeout, tokens, NULL, &ur);
+    dial_set d;
+    users_result ur = {0};
     int child = -1;
-    if (ur.ok != nusers) {
+    if (dial_login(&d, o, n, nusers, 1, r, &ur) < 0) {
+        if (!d.s) {
+            json_decref(r);
+            return NULL;
+        }
         bench_log("storm: %zu users could not log in (last HTTP status %d)", ur.failed,
                   ur.last_status);
         goto fail;
@@ -167,15 +162,11 @@ json_t *scenario_storm(const bench_opts *o) {
     dial_close_all(&d);
     dial_free(&d);
     stop_child(child);
-    for (size_t i = 0; i < nusers; i++) free(tokens[i]);
-    free(tokens);
     return r;
 fail:
     dial_close_all(&d);
     dial_free(&d);
     stop_child(child);
-    for (size_t i = 0; i < nusers; i++) free(tokens[i]);
-    free(tokens);
     json_decref(r);
     return NULL;
 }
