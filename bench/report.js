@@ -94,7 +94,7 @@ if (loop) {
 {
   const c = conn.chatd;
   const b = conn.baseline;
-  w(`| idle connections held (requested) | ${int(get(c, 'connections_up'))} (${int(get(c, 'connections_requested'))}) | ${int(get(b, 'connections_up'))} (${int(get(b, 'connections_requested'))}) | — | 100,000${pass(c ? c.connections_up >= 100000 && c.lost_during_hold === 0 : null)} |`);
+  w(`| idle connections held by one process (requested; see the many-sockets table below for a cluster) | ${int(get(c, 'connections_up'))} (${int(get(c, 'connections_requested'))}) | ${int(get(b, 'connections_up'))} (${int(get(b, 'connections_requested'))}) | — | 100,000${pass(c ? c.connections_up >= 100000 && c.lost_during_hold === 0 : null)} |`);
   const cr = get(c, 'rss_per_connection_bytes');
   const br = get(b, 'rss_per_connection_bytes');
   w(`| server RSS per idle connection | ${int(cr)} B | ${int(br)} B | ${ratio(br, cr)} less | ≤ 4,096 B${pass(cr == null ? null : cr <= 4096)} |`);

@@ -198,7 +198,7 @@ alone() {
     if [ $skip = 1 ]; then skip=0; continue; fi
     case "$a" in --url|--server-pid|--restart-cmd) skip=1; continue ;; esac
     a=${a//$WORK/\$WORK}
-    case "$a" in *" "*) shown="$shown '$a'" ;; *) shown="$shown $a" ;; esac
+    case "$a" in *" "*|"") shown="$shown '$a'" ;; *) shown="$shown $a" ;; esac
   done
   printf '%s\t%s\n' "$name" "$BENCH$shown --json" >> "$RES/commands.tsv"
   if ! "$BENCH" --json "$@" > "$RES/$name.json"; then
