@@ -63,6 +63,8 @@ function summaryHistory(w) {
     get(R.sqlEmpty, 'appends_per_s'), get(R.sql10m, 'appends_per_s'), int, '≥ 0.80×', (r) => r >= 0.8);
   row(w, `store appends/s, PostgreSQL, synchronous_commit on (${millions(get(R.seed10mPg, 'messages_stored'))} stored)`,
     get(R.pgEmpty, 'appends_per_s'), get(R.pg10m, 'appends_per_s'), int, '≥ 0.80×', (r) => r >= 0.8);
+  const rd = (k) => get(h, 'history_reads', k, 'p99_ms');
+  w(`| \`fetch_history\` in a ${int(Number((env.HIST_MSGS || '').split(':')[0]))}-message channel, ${int(users)} users at once, p99: newest 50 / \`after\` the read mark / \`before\` the middle | — | ${ms(rd('newest_50'))} / ${ms(rd('after_mark_100'))} / ${ms(rd('before_middle_100'))} ms | | index lookups: reported |`);
   const c = get(h, 'check');
   w(`| chatd's \`unread_count\`, \`member_count\`, \`last_message_id\` against COUNTs over the stored rows | ${checkText(get(e, 'check'))} | ${checkText(c)} | | none differ${pass(c ? c.mismatches === 0 && get(e, 'check', 'mismatches') === 0 : null)} |`);
   w();
@@ -158,6 +160,9 @@ function seedText(w) {
   w('triggers off (`session_replication_role = replica`) during the seed only.');
 }
 
+const READS = [['newest_50', 'newest 50'], ['after_mark_100', '`after` the read mark, 100 (a reconnect\'s recovery)'],
+  ['before_middle_100', '`before` the channel\'s middle, 100']];
+
 function historyTable(w) {
   const e = R.histEmpty;
   const h = R.hist;
@@ -170,6 +175,10 @@ function historyTable(w) {
   w(`| slowest burst (s) | ${ms(get(e, 'slowest_round_s'))} | ${ms(get(h, 'slowest_round_s'))} |`);
   w(`| connects/s, ${int(get(h, 'connections'))} sockets of the same users, window of handshakes | ${int(get(e, 'connects_per_s'))} | ${int(get(h, 'connects_per_s'))} |`);
   w(`| channels in each \`channels_list\` | ${int(get(e, 'channels_per_user'))} | ${int(get(h, 'channels_per_user'))} |`);
+  for (const [k, label] of READS) {
+    const v = (r) => (get(r, 'history_reads', k, 'samples') ? `${ms(get(r, 'history_reads', k, 'p50_ms'))} / ${ms(get(r, 'history_reads', k, 'p99_ms'))}` : '—');
+    w(`| \`fetch_history\` ${label}, every user at once: p50 / p99 (ms) | ${v(e)} | ${v(h)} |`);
+  }
   w(`| check against the stored rows | ${checkText(get(e, 'check'))} | ${checkText(get(h, 'check'))} |`);
   const first = get(h, 'check', 'first_mismatch') || get(e, 'check', 'first_mismatch');
   if (first) {
@@ -270,7 +279,9 @@ function sections(w) {
   w('The same users on the same memberships, first with no message stored, then with the history:');
   w('chatd is stopped, the messages are added, chatd starts again on the data dir. Each burst connects');
   w('every measured user at once (token already obtained) and times each socket from the start of its');
-  w('TCP connect to the arrival of its `channels_list`.');
+  w('TCP connect to the arrival of its `channels_list`. Then each measured user reads the first big');
+  w('channel\'s history on its socket, all users at once: the newest 50, 100 `after` its read mark (what');
+  w('a reconnecting client fetches) and 100 `before` the channel\'s middle message.');
   w();
   historyTable(w);
   w();

@@ -281,7 +281,7 @@ if [ "${BENCH_HISTORY:-1}" = 1 ]; then
   mkdir -p "$HDIR/data"
   hdb="sqlite:$HDIR/data/chatd.db"
   hist=(--scenario history --prefix hist --population $HIST_POP --users $HIST_USERS
-    --rounds $HIST_ROUNDS --connections $HIST_CONNS --db "$hdb")
+    --rounds $HIST_ROUNDS --connections $HIST_CONNS --db "$hdb") # --messages: what was seeded
   alone seed-population --scenario seed --db "$hdb" --prefix hist --population $HIST_POP
   start_chatd on "$CHATD" "$HDIR"
   bench history-empty "${hist[@]}"
@@ -289,7 +289,7 @@ if [ "${BENCH_HISTORY:-1}" = 1 ]; then
   alone seed-2m --scenario seed --db "$hdb" --prefix hist --population $HIST_POP \
     --messages $HIST_MSGS
   start_chatd on "$CHATD" "$HDIR"
-  bench history-2m "${hist[@]}"
+  bench history-2m "${hist[@]}" --messages $HIST_MSGS
   # The reconnect storm on the same data: fresh connects, then a restart under them.
   bench storm-2m --scenario storm --prefix hist --users "${HIST_POP%%:*}" --connections $STORM_N \
     --sources 40 --restart-cmd "$SRV_RESTART"

@@ -12,7 +12,12 @@
  *   3. --connections sockets over the same users, --connect-window
  *      handshakes in flight: connects/s (with auth: each handshake carries
  *      the JWT, which the server verifies, then reads the user's channels).
- *   4. With --db, a consistency check: for a few users, every entry of the
+ *   4. History reads, each measured user on its socket, one after another
+ *      in the first big channel: the newest 50 (fetch_history), and, when
+ *      the seed (--messages) gave the user a read mark, what a reconnecting
+ *      client fetches (`after` its mark, 100) and an older page (`before`
+ *      the channel's middle message, 100): latency of each kind.
+ *   5. With --db, a consistency check: for a few users, every entry of the
  *      channels_list chatd sent is compared with COUNTs over the stored rows
  *      (unread messages after the read mark, members, newest message id),
  *      and the list with the channels the seed put the user in.
@@ -30,9 +35,20 @@
 
 #define SAMPLES 4
 
+enum { READ_NEWEST, READ_AFTER, READ_BEFORE, READ_KINDS };
+static const char *const READ_KEY[READ_KINDS] = {"newest_50", "after_mark_100",
+                                                 "before_middle_100"};
+
 typedef struct hist_run {
     size_t sample[SAMPLES]; /* user indexes whose list is checked */
     char *list[SAMPLES];    /* their first channels_list (malloc'd) */
+    /* reads */
+    const seed_plan *plan;
+    seed_channel chan;      /* the first big channel */
+    uint8_t *next_read;     /* per user: the kind to send next (READ_KINDS: done) */
+    uint64_t *t_sent;
+    size_t reads_done, read_errors;
+    stats_hist read_lat[READ_KINDS];
 } hist_run;
 
 static void on_list(dial_set *d, size_t i, const char *p, size_t n) {
@@ -45,6 +61,88 @@ static void on_list(dial_set *d, size_t i, const char *p, size_t n) {
 static int settled(dial_set *d) {
     bench_progress("history: %zu/%zu up, %zu failed", d->up, d->n, d->failed);
     return dial_settled(d);
+}
+
+/* Sends user i's next history read, skipping kinds it has no cursor for;
+ * marks it done after the last. */
+static void send_read(dial_set *d, size_t i) {
+    hist_run *h = d->data;
+    seed_member m;
+    seed_member_at(h->plan, &h->chan, i, &m); /* big channel: member i is user i */
+    for (; h->next_read[i] < READ_KINDS; h->next_read[i]++) {
+        char frame[256], cursor[64] = "";
+        int k = h->next_read[i];
+        if (k == READ_AFTER && m.last_read_id)
+            snprintf(cursor, sizeof cursor, ",\"after\":\"%llu\",\"limit\":100",
+                     (unsigned long long)m.last_read_id);
+        if (k == READ_BEFORE && h->chan.msgs >= 2) {
+            seed_msg mid;
+            seed_msg_at(h->plan, &h->chan, h->chan.msgs / 2, &mid);
+            snprintf(cursor, sizeof cursor, ",\"before\":\"%llu\",\"limit\":100",
+                     (unsigned long long)mid.id);
+        }
+        if (k != READ_NEWEST && !cursor[0]) continue;
+        int n = snprintf(frame, sizeof frame, "{\"type\":\"fetch_history\",\"channelId\":\"%s\"%s}",
+                         h->chan.id, k == READ_NEWEST ? ",\"limit\":50" : cursor);
+        h->t_sent[i] = bench_now_ns();
+        if (wsconn_send_text(&d->s[i].ws, frame, (size_t)n) == 0) return;
+        h->read_errors++;
+    }
+    h->reads_done++;
+}
+
+static void on_read_reply(dial_set *d, size_t i, char *p, size_t n) {
+    hist_run *h = d->data;
+    int k = h->next_read[i];
+    if (k >= READ_KINDS) return;
+    static const char HISTORY[] = "\"type\":\"history\"";
+    if (memmem(p, n, HISTORY, sizeof HISTORY - 1)) {
+        stats_record(&h->read_lat[k], bench_now_ns() - h->t_sent[i]);
+    } else if (memmem(p, n, "\"type\":\"error\"", 14)) {
+        h->read_errors++;
+    } else {
+        return; /* something else (a pushed list) */
+    }
+    h->next_read[i]++;
+    send_read(d, i);
+}
+
+static int reads_over(dial_set *d) {
+    hist_run *h = d->data;
+    bench_progress("history: reads %zu/%zu users done", h->reads_done, d->nusers);
+    return h->reads_done >= d->nusers;
+}
+
+/* Step 4: every user connected, its reads one after another. */
+static void reads(dial_set *d, const bench_opts *o, json_t *r) {
+    hist_run *h = d->data;
+    size_t u = d->nusers;
+    h->next_read = calloc(u, 1);
+    h->t_sent = calloc(u, sizeof *h->t_sent);
+    if (!h->next_read || !h->t_sent) abort();
+    seed_channel_at(h->plan, 0, &h->chan);
+    d->window = (size_t)o->connect_window;
+    dial_open(d, 0, u);
+    dial_run_until(d, settled, bench_now_s() + o->setup_timeout);
+    d->on_frame = on_read_reply;
+    for (size_t i = 0; i < u; i++) {
+        if (d->s[i].state == DIAL_UP) send_read(d, i);
+        else h->reads_done++, h->read_errors++;
+    }
+    dial_run_until(d, reads_over, bench_now_s() + o->setup_timeout);
+    bench_progress_done();
+    json_t *j = json_object();
+    for (int k = 0; k < READ_KINDS; k++) {
+        json_t *l = json_object();
+        bench_latency_json(l, &h->read_lat[k]);
+        json_object_set_new(j, READ_KEY[k], l);
+    }
+    json_object_set_new(j, "errors", json_integer((json_int_t)h->read_errors));
+    json_object_set_new(r, "history_reads", j);
+    d->on_frame = NULL;
+    dial_close_all(d);
+    free(h->next_read);
+    free(h->t_sent);
 }
 
 /* Number of a channels_list entry field that is a decimal string or an
@@ -126,7 +224,11 @@ json_t *scenario_history(const bench_opts *o) {
         bench_log("history: --users must be 1..%zu (the seed's measured users)", p.measured);
         return NULL;
     }
-    hist_run h = {{0, nusers / 3, 2 * nusers / 3, nusers - 1}, {0}};
+    hist_run *hp = calloc(1, sizeof *hp); /* a few histograms: not on the stack */
+    if (!hp) return NULL;
+    hist_run h0 = {{0, nusers / 3, 2 * nusers / 3, nusers - 1}, {0}, .plan = &p};
+    *hp = h0;
+    hist_run *h = hp;
     json_t *r = bench_result(o);
     json_object_set_new(r, "population", json_string(o->population));
     json_object_set_new(r, "users", json_integer((json_int_t)nusers));
@@ -139,9 +241,10 @@ json_t *scenario_history(const bench_opts *o) {
                       ur.failed, nusers, ur.last_status);
         dial_free(&d);
         json_decref(r);
+        free(h);
         return NULL;
     }
-    d.data = &h;
+    d.data = h;
 
     /* bursts: every user at once */
     d.window = nusers;
@@ -186,15 +289,17 @@ json_t *scenario_history(const bench_opts *o) {
     json_object_set_new(r, "windowed_connect_latency", lat2);
     if (d.failed > failed) bench_log("history: %zu connects failed", d.failed);
     dial_close_all(&d);
+    reads(&d, o, r);
     dial_free(&d);
 
-    if (h.list[0]) {
-        json_t *l = json_loads(h.list[0], 0, NULL);
+    if (h->list[0]) {
+        json_t *l = json_loads(h->list[0], 0, NULL);
         size_t nch = json_array_size(json_object_get(l, "channels"));
         json_object_set_new(r, "channels_per_user", json_integer((json_int_t)nch));
         json_decref(l);
     }
-    if (o->db) json_object_set_new(r, "check", check(o, &p, &h));
-    for (int k = 0; k < SAMPLES; k++) free(h.list[k]);
+    if (o->db) json_object_set_new(r, "check", check(o, &p, h));
+    for (int k = 0; k < SAMPLES; k++) free(h->list[k]);
+    free(h);
     return r;
 }

@@ -246,10 +246,10 @@ static json_t *seed(chatd_srv *s, const char *messages) {
     return run_json(args);
 }
 
-static json_t *history(chatd_srv *s) {
+static json_t *history(chatd_srv *s, const char *messages) {
     const char *args[] = {"--scenario", "history", "--prefix", "hs", "--population", POP,
-                          "--users", "6", "--rounds", "2", "--connections", "30",
-                          "--db", seed_db(s), NULL};
+                          "--messages", messages, "--users", "6", "--rounds", "2",
+                          "--connections", "30", "--db", seed_db(s), NULL};
     json_t *r = bench_json(s, args);
     assert_string_equal(jstr(r, "scenario"), "history");
     json_t *lat = jobj(r, "connect_latency");
@@ -262,6 +262,12 @@ static json_t *history(chatd_srv *s) {
     if (num(chk, "mismatches") != 0) fail_msg("check: %s", jdump(chk));
     assert_int_equal((long)num(chk, "users"), 4);
     assert_int_equal((long)num(chk, "entries"), 12);
+    json_t *reads = jobj(r, "history_reads");
+    assert_int_equal((long)num(reads, "errors"), 0);
+    assert_int_equal((long)num(jobj(reads, "newest_50"), "samples"), 6);
+    /* with messages, users 0..5 have read marks: a recovery read each */
+    assert_int_equal((long)num(jobj(reads, "after_mark_100"), "samples"),
+                     strcmp(messages, "0:0") ? 6 : 0);
     return r;
 }
 
@@ -273,12 +279,12 @@ static void test_history_and_storm(void **state) {
     json_t *p = seed(s, "0:0");
     assert_int_equal((long)num(p, "memberships"), 12 + 2 * 3 * 2);
     chatd_restart(s);
-    history(s);
+    history(s, "0:0");
     assert_int_equal(chatd_stop(s), 0);
     json_t *m = seed(s, "300:40");
     assert_int_equal((long)num(m, "messages_written"), 300 + 4 * 40);
     chatd_restart(s);
-    history(s);
+    history(s, "300:40");
 
     const char *bin = getenv("CHATD_BIN") && *getenv("CHATD_BIN") ? getenv("CHATD_BIN") : "build/chatd";
     const char *restart = hfmt(
