@@ -306,7 +306,8 @@ function sections(w) {
   w('store backend itself (`store_sqlite_backend`, `store_pg_backend`) the way chatd\'s loop does — channel');
   w('and user created through the store, then MSG_APPEND ops round-robin over 100 channels with a window');
   w('in flight, each completion submitting the next, group-committed by the backend with fsync on');
-  w('(SQLite `synchronous = FULL`; PostgreSQL `synchronous_commit = on`, `fsync = on`) — on an empty');
+  w('(SQLite `synchronous = FULL`; PostgreSQL 15 as packaged, `synchronous_commit = on`, `fsync = on`,');
+  w('with `max_wal_size = 8GB` so that the seed does not checkpoint every few seconds) — on an empty');
   w('database and on one holding the big store. The appends go into new channels: what the history');
   w('costs them is the size of the tables and their indexes.');
   w();
