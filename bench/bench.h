@@ -14,14 +14,17 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
+
+#define BENCH_MAX_SERVERS 64
 
 typedef struct bench_opts {
     const char *url;      /* http://host:port of chatd or the baseline */
     char host[256];
     int port;
     struct sockaddr_in dst;
-    const char *scenario; /* fanout | connections | durable | loopback */
+    const char *scenario; /* see bench_usage() */
     int channels;         /* R */
     int members;          /* M per channel (users are distinct per channel) */
     int senders;          /* S */
@@ -33,7 +36,10 @@ typedef struct bench_opts {
     int connections;      /* N (connections scenario) */
     int users;            /* distinct users for N connections (0 = N) */
     double hold;          /* seconds to hold them */
-    int server_pid;       /* for VmRSS; 0 = unknown */
+    int server_pid;       /* for VmRSS; 0 = unknown (= server_pids[0]) */
+    int server_pids[BENCH_MAX_SERVERS]; /* every chatd process (a cluster's) */
+    int server_ports[BENCH_MAX_SERVERS]; /* the port each listens on (0: not given) */
+    int nservers;
     int json;
     int sources;          /* source addresses 127.0.0.1..N (0 = auto) */
     const char *password;
@@ -42,7 +48,20 @@ typedef struct bench_opts {
     int connect_window;   /* WebSocket handshakes in flight */
     int content_bytes;    /* message content size (>= 32) */
     double setup_timeout; /* bound on each setup step, seconds */
+    const char *db;       /* "sqlite:PATH" | "pg:CONNINFO" (seed, store, history's check) */
+    const char *population; /* seeded users "U:B:M:G:K" (seed.h) */
+    const char *messages; /* seeded messages per channel "BIG:SMALL" (seed.h) */
+    int direct;           /* fanout channels are direct-message pairs */
+    const char *restart_cmd; /* storm: starts the server again (sh -c) */
+    int processes;        /* scale: generator processes (0 = auto) */
+    int rounds;           /* history: bursts of concurrent connects */
 } bench_opts;
+
+/* ---- options (opts.c) ---- */
+/* Parses argv into *o (defaults depend on the scenario); 0 or -1 after a
+ * message on stderr. */
+int bench_parse_opts(int argc, char **argv, bench_opts *o);
+void bench_usage(FILE *f);
 
 /* ---- clock (CLOCK_MONOTONIC: sender and receiver share the machine) ---- */
 uint64_t bench_now_ns(void);
@@ -62,6 +81,20 @@ long bench_rss_kib(int pid);
 /* CPU seconds (user + system) used so far by pid, or by this process when
  * pid is 0; -1 when unknown. */
 double bench_cpu_s(int pid);
+/* CPU seconds used so far by every --server-pid process together (all
+ * threads: /proc/PID/stat utime + stime); -1 when none is given or one is
+ * unreadable. */
+double bench_servers_cpu_s(const bench_opts *o);
+/* Adds "server_cpu_us_per_msg" and "server_cpu_us_per_delivery" to obj:
+ * cpu_s of server CPU spent over msgs stored and deliveries made (null
+ * when unknown or zero). */
+void bench_cpu_per(json_t *obj, double cpu_s, uint64_t msgs, uint64_t deliveries);
+/* A scenario's result object, started with "scenario" and "url". */
+json_t *bench_result(const bench_opts *o);
+/* Adds {"p50_ms",…,"max_ms","mean_ms","samples"} for the latencies (ns)
+ * of h to obj. */
+struct stats_hist;
+void bench_latency_json(json_t *obj, const struct stats_hist *h);
 /* GET /metrics; returns the malloc'd body or NULL. */
 char *bench_fetch_metrics(const bench_opts *o);
 /* Value of the sample line `name value` in a metrics text; -1 if absent.
@@ -79,5 +112,15 @@ json_t *scenario_connections(const bench_opts *o);
 json_t *scenario_durable(const bench_opts *o);
 /* No server: the kernel's CPU cost of one small loopback TCP write. */
 json_t *scenario_loopback(const bench_opts *o);
+/* Seeded users (seed.h): connect latency and rate, checked against --db. */
+json_t *scenario_history(const bench_opts *o);
+/* Seeded users' sockets through a server restart (--restart-cmd). */
+json_t *scenario_storm(const bench_opts *o);
+/* Sockets over several generator processes, one message to all of them. */
+json_t *scenario_scale(const bench_opts *o);
+/* No server: writes a seed (seed.h) into --db. */
+json_t *scenario_seed(const bench_opts *o);
+/* No server: the store (store.h) itself, appends with a window in flight. */
+json_t *scenario_store(const bench_opts *o);
 
 #endif

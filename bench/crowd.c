@@ -141,6 +141,7 @@ static void send_creates(crowd *c) {
         snprintf(name, sizeof name, "%sc%zu", c->o->prefix, r);
         json_t *req = json_pack("{s:s,s:s,s:o}", "type", "create_channel", "name", name,
                                 "participants", parts);
+        if (c->o->direct) json_object_set_new(req, "kind", json_string("direct"));
         char *txt = json_dumps(req, JSON_COMPACT);
         json_decref(req);
         if (!txt) continue;
@@ -193,7 +194,7 @@ int crowd_setup(crowd *c, const bench_opts *o, size_t channels, size_t members,
     uv_timer_start(&c->tick, on_tick, 50, 50);
 
     users_result ur;
-    users_login(c->loop, &o->dst, o->host, o->prefix, o->password, 0, c->nmembers,
+    users_login(c->loop, &o->dst, o->host, o->prefix, o->password, 0, c->nmembers, 0,
                 o->concurrency, o->setup_timeout, c->tokens, c->chat_at, &ur);
     if (setup) {
         json_object_set_new(setup, "users", json_integer((json_int_t)c->nmembers));

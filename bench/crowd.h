@@ -7,8 +7,9 @@
  * with a bounded number of handshakes in flight, wait for each socket's
  * first channels_list (it is authenticated and known to the server), then
  * have member 0 of each channel create it with the others as participants
- * and wait until every member has received the fresh channels_list that
- * says it is in. Only then is anything measured.
+ * (kind "direct" with --direct: a direct-message pair) and wait until every
+ * member has received the fresh channels_list that says it is in. Only
+ * then is anything measured.
  *
  * Traffic (crowd_phase): senders put their send time (CLOCK_MONOTONIC ns)
  * and index in the content, "T<ns>:<sender>:xxxx"; every receiver,
@@ -83,9 +84,6 @@ void crowd_close(crowd *c);
 /* Runs the loop until done(c) or the deadline (absolute, bench_now_s());
  * returns 1 when done, 0 on timeout. */
 int crowd_run_until(crowd *c, int (*done)(crowd *c), double deadline);
-
-/* Adds {"p50_ms",…,"max_ms","mean_ms","samples"} for h to obj. */
-void crowd_latency_json(json_t *obj, const stats_hist *h);
 
 /* traffic.c's receive path (crowd.c routes chat_message frames here). */
 void crowd__on_delivery(crowd *c, crowd_member *m, const char *p, size_t n);

@@ -5,11 +5,12 @@
  * See docs/BENCHMARKS.md for how the scenarios are run together.
  */
 #include "bench.h"
+#include "stats.h"
 
+#include "core/log.h"
 #include "net/client.h"
 
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,10 +102,46 @@ double bench_cpu_s(int pid) {
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+double bench_servers_cpu_s(const bench_opts *o) {
+    if (o->nservers == 0) return -1;
+    double sum = 0;
+    for (int i = 0; i < o->nservers; i++) {
+        double c = bench_cpu_s(o->server_pids[i]);
+        if (c < 0) return -1;
+        sum += c;
+    }
+    return sum;
+}
+
+void bench_cpu_per(json_t *obj, double cpu_s, uint64_t msgs, uint64_t deliveries) {
+    json_object_set_new(obj, "server_cpu_us_per_msg",
+                        cpu_s >= 0 && msgs ? json_real(cpu_s * 1e6 / (double)msgs) : json_null());
+    json_object_set_new(obj, "server_cpu_us_per_delivery",
+                        cpu_s >= 0 && deliveries ? json_real(cpu_s * 1e6 / (double)deliveries)
+                                                 : json_null());
+}
+
+json_t *bench_result(const bench_opts *o) {
+    json_t *r = json_object();
+    json_object_set_new(r, "scenario", json_string(o->scenario));
+    json_object_set_new(r, "url", o->url ? json_string(o->url) : json_null());
+    return r;
+}
+
+void bench_latency_json(json_t *obj, const stats_hist *h) {
+    static const struct {
+        const char *key;
+        double p;
+    } P[] = {{"p50_ms", 50}, {"p90_ms", 90}, {"p99_ms", 99}, {"p999_ms", 99.9}, {"max_ms", 100}};
+    for (size_t i = 0; i < sizeof P / sizeof P[0]; i++)
+        json_object_set_new(obj, P[i].key, json_real((double)stats_percentile(h, P[i].p) / 1e6));
+    json_object_set_new(obj, "mean_ms", json_real(stats_mean(h) / 1e6));
+    json_object_set_new(obj, "samples", json_integer((json_int_t)h->count));
+}
+
 char *bench_fetch_metrics(const bench_opts *o) {
     client_response r;
-    if (client_http_request(NULL, o->host, o->port, "GET", "/metrics", NULL, 0, 5000, &r) < 0)
-        return NULL;
+    if (client_http_request(NULL, o->host, o->port, "GET", "/metrics", NULL, 0, 5000, &r) < 0) return NULL;
     char *body = NULL;
     if (r.status == 200) {
         body = r.body;
@@ -128,177 +165,6 @@ const struct sockaddr_in *bench_source(const bench_opts *o, size_t i) {
     return g_nsources > 1 ? &g_sources[i % (size_t)g_nsources] : NULL;
 }
 
-/* ---- options ---- */
-
-static void usage(FILE *f) {
-    fputs(
-        "usage: chat-bench --url http://HOST:PORT --scenario fanout|connections|durable [options]\n"
-        "       chat-bench --scenario loopback [--members N] [--duration SEC]\n"
-        "                      (no server: the kernel's CPU cost of one delivery here)\n"
-        "\n"
-        "  --channels R        channels (fanout 1, durable 100)\n"
-        "  --members M         distinct users per channel (fanout 100, durable 1;\n"
-        "                      loopback: sockets, 1000)\n"
-        "  --senders S         sending users, spread over the channels (default R)\n"
-        "  --rate X|open-loop  offered msgs/s in total; open-loop (= 0, the default) keeps\n"
-        "                      --window messages in flight per sender: the saturation rate\n"
-        "  --window W          messages in flight per sender at saturation (default 8)\n"
-        "  --sweep F,F,...     after saturation, fixed-rate steps at these fractions of it\n"
-        "                      (fanout; default 0.5; \"\" for none)\n"
-        "  --duration SEC      measured seconds per phase (default 5)\n"
-        "  --warmup SEC        unmeasured seconds before each phase (default 1)\n"
-        "  --content-bytes B   message content size (default 64)\n"
-        "  --connections N     idle sockets (connections scenario, default 1000)\n"
-        "  --users U           distinct users behind them (default N)\n"
-        "  --hold SEC          how long to hold them (default 10)\n"
-        "  --server-pid PID    server process, for its VmRSS\n"
-        "  --sources N         spread client addresses over 127.0.0.1..N (default: one per\n"
-        "                      25,000 sockets)\n"
-        "  --prefix P          user name prefix (default b<pid>); existing users just log in\n"
-        "  --password PW       (default bench-password-1)\n"
-        "  --concurrency C     parallel HTTP setup connections (default 32)\n"
-        "  --connect-window K  WebSocket handshakes in flight (default 256)\n"
-        "  --setup-timeout S   bound on each setup step (default 120)\n"
-        "  --json              print the results as JSON on stdout\n",
-        f);
-}
-
-static int parse_opts(int argc, char **argv, bench_opts *o) {
-    static char prefix[32];
-    static const struct option L[] = {
-        {"url", 1, 0, 'u'},           {"scenario", 1, 0, 's'},       {"channels", 1, 0, 'R'},
-        {"members", 1, 0, 'M'},       {"senders", 1, 0, 'S'},        {"rate", 1, 0, 'r'},
-        {"window", 1, 0, 'w'},        {"sweep", 1, 0, 'W'},          {"duration", 1, 0, 'd'},
-        {"warmup", 1, 0, 'm'},        {"connections", 1, 0, 'N'},    {"users", 1, 0, 'U'},
-        {"hold", 1, 0, 'H'},          {"server-pid", 1, 0, 'P'},     {"json", 0, 0, 'j'},
-        {"sources", 1, 0, 'A'},       {"password", 1, 0, 'p'},       {"prefix", 1, 0, 'x'},
-        {"concurrency", 1, 0, 'c'},   {"connect-window", 1, 0, 'k'}, {"content-bytes", 1, 0, 'b'},
-        {"setup-timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},           {0, 0, 0, 0}};
-    snprintf(prefix, sizeof prefix, "b%d", (int)getpid());
-    *o = (bench_opts){.scenario = "fanout",
-                      .channels = -1,
-                      .members = -1,
-                      .senders = -1,
-                      .window = 8,
-                      .sweep = "0.5",
-                      .duration = 5,
-                      .warmup = 1,
-                      .connections = 1000,
-                      .hold = 10,
-                      .password = "bench-password-1",
-                      .prefix = prefix,
-                      .concurrency = 32,
-                      .connect_window = 256,
-                      .content_bytes = 64,
-                      .setup_timeout = 120};
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", L, NULL)) != -1) {
-        switch (ch) {
-        case 'u':
-            o->url = optarg;
-            break;
-        case 's':
-            o->scenario = optarg;
-            break;
-        case 'R':
-            o->channels = atoi(optarg);
-            break;
-        case 'M':
-            o->members = atoi(optarg);
-            break;
-        case 'S':
-            o->senders = atoi(optarg);
-            break;
-        case 'r':
-            o->rate = strcmp(optarg, "open-loop") == 0 ? 0 : atof(optarg);
-            break;
-        case 'w':
-            o->window = atoi(optarg);
-            break;
-        case 'W':
-            o->sweep = optarg;
-            break;
-        case 'd':
-            o->duration = atof(optarg);
-            break;
-        case 'm':
-            o->warmup = atof(optarg);
-            break;
-        case 'N':
-            o->connections = atoi(optarg);
-            break;
-        case 'U':
-            o->users = atoi(optarg);
-            break;
-        case 'H':
-            o->hold = atof(optarg);
-            break;
-        case 'P':
-            o->server_pid = atoi(optarg);
-            break;
-        case 'j':
-            o->json = 1;
-            break;
-        case 'A':
-            o->sources = atoi(optarg);
-            break;
-        case 'p':
-            o->password = optarg;
-            break;
-        case 'x':
-            o->prefix = optarg;
-            break;
-        case 'c':
-            o->concurrency = atoi(optarg);
-            break;
-        case 'k':
-            o->connect_window = atoi(optarg);
-            break;
-        case 'b':
-            o->content_bytes = atoi(optarg);
-            break;
-        case 'T':
-            o->setup_timeout = atof(optarg);
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            return -1;
-        }
-    }
-    int durable = strcmp(o->scenario, "durable") == 0;
-    int loopback = strcmp(o->scenario, "loopback") == 0;
-    if (o->channels < 0) o->channels = durable ? 100 : 1;
-    if (o->members < 0) o->members = durable ? 1 : loopback ? 1000 : 100;
-    if (o->senders < 0) o->senders = o->channels;
-    if (!o->url && !loopback) {
-        fprintf(stderr, "chat-bench: --url is required\n");
-        return -1;
-    }
-    client_url u;
-    if (o->url && (client_parse_url(o->url, &u) < 0 || u.port <= 0)) {
-        fprintf(stderr, "chat-bench: bad --url %s\n", o->url);
-        return -1;
-    }
-    if (o->url) {
-        snprintf(o->host, sizeof o->host, "%s", u.host);
-        o->port = u.port;
-        if (uv_ip4_addr(u.host, u.port, &o->dst) < 0) {
-            fprintf(stderr, "chat-bench: --url needs an IPv4 address (got %s)\n", u.host);
-            return -1;
-        }
-    }
-    if (o->channels < 1 || o->members < 1 || o->senders < 0 || o->window < 1 || o->duration <= 0 ||
-        o->warmup < 0 || o->connections < 1 || o->hold < 0 || o->content_bytes < 32 ||
-        o->content_bytes > 3900 || o->concurrency < 1 || o->connect_window < 1 ||
-        strlen(o->prefix) > 20) {
-        fprintf(stderr, "chat-bench: an option is out of range (see --help)\n");
-        return -1;
-    }
-    return 0;
-}
-
 /* Raises RLIMIT_NOFILE to the hard limit; returns the soft limit now. */
 static long raise_fd_limit(void) {
     struct rlimit rl;
@@ -311,6 +177,7 @@ static long raise_fd_limit(void) {
 
 static void setup_sources(const bench_opts *o, size_t sockets) {
     int n = o->sources > 0 ? o->sources : (int)(sockets / 25000 + 1);
+    if (o->sources <= 0 && n < 2 * o->processes) n = 2 * o->processes; /* scale's workers */
     if (n > 254) n = 254;
     g_nsources = n;
     for (int i = 0; i < n; i++) {
@@ -323,14 +190,10 @@ static void setup_sources(const bench_opts *o, size_t sockets) {
 /* ---- human output ---- */
 
 static void print_value(const char *key, json_t *v) {
-    if (json_is_real(v))
-        printf("  %-34s %.3f\n", key, json_real_value(v));
-    else if (json_is_integer(v))
-        printf("  %-34s %lld\n", key, (long long)json_integer_value(v));
-    else if (json_is_string(v))
-        printf("  %-34s %s\n", key, json_string_value(v));
-    else if (json_is_null(v))
-        printf("  %-34s -\n", key);
+    if (json_is_real(v)) printf("  %-34s %.3f\n", key, json_real_value(v));
+    else if (json_is_integer(v)) printf("  %-34s %lld\n", key, (long long)json_integer_value(v));
+    else if (json_is_string(v)) printf("  %-34s %s\n", key, json_string_value(v));
+    else if (json_is_null(v)) printf("  %-34s -\n", key);
 }
 
 static double num(json_t *o, const char *k) {
@@ -341,13 +204,13 @@ static double num(json_t *o, const char *k) {
 static void print_phase(json_t *p) {
     json_t *l = json_object_get(p, "latency");
     char offered[32] = "max";
-    if (num(p, "offered_msgs_per_s") >= 0)
-        snprintf(offered, sizeof offered, "%.0f", num(p, "offered_msgs_per_s"));
-    printf("  %-11s %11s %11.0f %13.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f %6.0f %6.0f\n",
-           json_string_value(json_object_get(p, "phase")), offered, num(p, "msgs_per_s"),
-           num(p, "deliveries_per_s"), num(l, "p50_ms"), num(l, "p90_ms"), num(l, "p99_ms"),
-           num(l, "p999_ms"), num(l, "max_ms"), num(p, "missing_deliveries"),
-           num(p, "server_cpu_pct"), num(p, "bench_cpu_pct"));
+    if (num(p, "offered_msgs_per_s") >= 0) snprintf(offered, sizeof offered, "%.0f", num(p, "offered_msgs_per_s"));
+    printf("  %-11s %11s %11.0f %13.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f %6.0f %6.0f\n",
+           json_string_value(json_object_get(p, "phase")), offered,
+           num(p, "msgs_per_s"), num(p, "deliveries_per_s"), num(p, "server_cpu_us_per_msg"),
+           num(p, "server_cpu_us_per_delivery"), num(l, "p50_ms"), num(l, "p90_ms"),
+           num(l, "p99_ms"), num(l, "p999_ms"), num(l, "max_ms"), num(p, "missing_deliveries"), num(p, "server_cpu_pct"),
+           num(p, "bench_cpu_pct"));
 }
 
 static void print_human(json_t *r) {
@@ -371,27 +234,50 @@ static void print_human(json_t *r) {
     json_t *sat = json_object_get(r, "saturation");
     json_t *steps = json_object_get(r, "steps");
     if (!sat && !json_array_size(steps)) return;
-    printf("\n  %-11s %11s %11s %13s %8s %8s %8s %8s %8s %8s %6s %6s\n", "phase", "offered/s",
-           "msgs/s", "deliveries/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "missing",
-           "srv%", "gen%");
+    printf("\n  %-11s %11s %11s %13s %8s %8s %8s %8s %8s %8s %8s %8s %6s %6s\n", "phase",
+           "offered/s", "msgs/s", "deliveries/s", "us/msg", "us/dlv", "p50 ms", "p90 ms", "p99 ms",
+           "p99.9 ms", "max ms", "missing", "srv%", "gen%");
     if (sat) print_phase(sat);
     size_t i;
     json_array_foreach(steps, i, v) print_phase(v);
     putchar('\n');
 }
 
+/* How a scenario's sockets are counted against the descriptor limit. */
+enum { S_NONE, S_CROWD, S_CONNS };
+
+static const struct {
+    const char *name;
+    json_t *(*run)(const bench_opts *o);
+    int sockets;
+} SCENARIOS[] = {
+    {"fanout", scenario_fanout, S_CROWD},     {"dm", scenario_fanout, S_CROWD},
+    {"durable", scenario_durable, S_CROWD},   {"connections", scenario_connections, S_CONNS},
+    {"history", scenario_history, S_CONNS},   {"storm", scenario_storm, S_CONNS},
+    {"scale", scenario_scale, S_NONE},        {"seed", scenario_seed, S_NONE},
+    {"store", scenario_store, S_NONE},        {"loopback", scenario_loopback, S_NONE},
+};
+
 int main(int argc, char **argv) {
     bench_opts o;
-    if (parse_opts(argc, argv, &o) < 0) {
-        usage(stderr);
+    if (bench_parse_opts(argc, argv, &o) < 0) {
+        bench_usage(stderr);
+        return 2;
+    }
+    size_t k = 0, nsc = sizeof SCENARIOS / sizeof SCENARIOS[0];
+    while (k < nsc && strcmp(SCENARIOS[k].name, o.scenario) != 0) k++;
+    if (k == nsc) {
+        fprintf(stderr, "chat-bench: unknown scenario %s\n", o.scenario);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    log_set_level(log_parse_level("warn")); /* the store's own notes (migrations) are noise here */
     long fds = raise_fd_limit();
-    int conns = strcmp(o.scenario, "connections") == 0;
+    int conns = SCENARIOS[k].sockets == S_CONNS;
     size_t sockets = conns ? (size_t)o.connections : (size_t)o.channels * (size_t)o.members;
-    if (fds > 0 && (long)sockets + 64 > fds) {
-        if (!conns) {
+    if (conns && (size_t)o.users > sockets) sockets = (size_t)o.users;
+    if (SCENARIOS[k].sockets != S_NONE && fds > 0 && (long)sockets + 64 > fds) {
+        if (!conns || (long)o.users + 64 > fds) {
             bench_log("%zu sockets need more file descriptors than the limit (%ld)", sockets, fds);
             return 1;
         }
@@ -402,19 +288,7 @@ int main(int argc, char **argv) {
     }
     setup_sources(&o, sockets);
 
-    json_t *r = NULL;
-    if (strcmp(o.scenario, "fanout") == 0)
-        r = scenario_fanout(&o);
-    else if (conns)
-        r = scenario_connections(&o);
-    else if (strcmp(o.scenario, "durable") == 0)
-        r = scenario_durable(&o);
-    else if (strcmp(o.scenario, "loopback") == 0)
-        r = scenario_loopback(&o);
-    else {
-        fprintf(stderr, "chat-bench: unknown scenario %s\n", o.scenario);
-        return 2;
-    }
+    json_t *r = SCENARIOS[k].run(&o);
     if (!r) return 1;
     json_object_set_new(r, "fd_limit", json_integer(fds));
     if (o.json) {

@@ -12,26 +12,8 @@ const env = process.env;
 const RES = env.RES;
 const OUT = env.OUT;
 
-function load(name) {
-  try {
-    const j = JSON.parse(fs.readFileSync(path.join(RES, `${name}.json`), 'utf8'));
-    return j.failed ? null : j;
-  } catch (e) {
-    return null;
-  }
-}
-
-const commands = {};
-for (const line of fs.readFileSync(path.join(RES, 'commands.tsv'), 'utf8').split('\n')) {
-  const tab = line.indexOf('\t');
-  if (tab > 0) commands[line.slice(0, tab)] = line.slice(tab + 1);
-}
-
-const int = (x) => (x == null || Number.isNaN(x) ? '—' : Math.round(x).toLocaleString('en-US'));
-const ms = (x) => (x == null ? '—' : x < 10 ? x.toFixed(2) : x.toFixed(1));
-const ratio = (a, b) => (a == null || b == null || !b ? '—' : `${(a / b).toFixed(1)}×`);
-const get = (o, ...keys) => keys.reduce((v, k) => (v == null ? null : v[k]), o);
-const pass = (ok) => (ok == null ? '' : ok ? ' ✅' : ' ❌');
+const { load, commands, int, ms, ratio, get, pass, phaseTable } = require('./report_util');
+const scale = require('./report_scale');
 
 const BUSES = { redis: 'Redis Streams bus', kafka: 'Kafka bus (librdkafka mock, 3 brokers)' };
 const cluster = {};
@@ -112,7 +94,7 @@ if (loop) {
 {
   const c = conn.chatd;
   const b = conn.baseline;
-  w(`| idle connections held (requested) | ${int(get(c, 'connections_up'))} (${int(get(c, 'connections_requested'))}) | ${int(get(b, 'connections_up'))} (${int(get(b, 'connections_requested'))}) | — | 100,000${pass(c ? c.connections_up >= 100000 && c.lost_during_hold === 0 : null)} |`);
+  w(`| idle connections held by one process (requested; see the many-sockets table below for a cluster) | ${int(get(c, 'connections_up'))} (${int(get(c, 'connections_requested'))}) | ${int(get(b, 'connections_up'))} (${int(get(b, 'connections_requested'))}) | — | 100,000${pass(c ? c.connections_up >= 100000 && c.lost_during_hold === 0 : null)} |`);
   const cr = get(c, 'rss_per_connection_bytes');
   const br = get(b, 'rss_per_connection_bytes');
   w(`| server RSS per idle connection | ${int(cr)} B | ${int(br)} B | ${ratio(br, cr)} less | ≤ 4,096 B${pass(cr == null ? null : cr <= 4096)} |`);
@@ -140,6 +122,7 @@ w('included). "Saturation" is the throughput with every sender keeping a window 
 w('flight (the echo is the ack); latency is end to end, from the sender\'s `CLOCK_MONOTONIC` stamp');
 w('in the message content to its arrival at each receiver.');
 w();
+scale.summary(w);
 
 if (env.BENCH_PREVIOUS) {
   w('## Against the previous build');
@@ -178,18 +161,6 @@ w('  **It keeps everything in memory and writes nothing to disk**, so every comp
 w(`- phases: ${env.WARMUP} s warm-up + ${env.DURATION} s measured; fixed-rate steps at ${env.SWEEP} of`);
 w('  the saturation message rate; idle connections held ' + env.HOLD + ' s; 64-byte message content.');
 w();
-
-function phaseTable(r) {
-  if (!r) return ['(this run failed; see the run.sh output)'];
-  const rows = ['| phase | offered msgs/s | msgs/s | deliveries/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | missing | srv% | gen% |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|'];
-  const phases = [r.saturation, ...(r.steps || [])].filter(Boolean);
-  for (const p of phases) {
-    const l = p.latency;
-    rows.push(`| ${p.phase} | ${p.offered_msgs_per_s == null ? 'max' : int(p.offered_msgs_per_s)} | ${int(p.msgs_per_s)} | ${int(p.deliveries_per_s)} | ${ms(l.p50_ms)} | ${ms(l.p90_ms)} | ${ms(l.p99_ms)} | ${ms(l.p999_ms)} | ${ms(l.max_ms)} | ${int(p.missing_deliveries)} | ${int(p.server_cpu_pct)} | ${int(p.bench_cpu_pct)} |`);
-  }
-  return rows;
-}
 
 w('## Fan-out');
 for (const topo of [env.FAN1, env.FAN2]) {
@@ -312,11 +283,14 @@ for (const [k, label] of [['on', 'chatd, fsync on'], ['off', 'chatd, fsync off']
   w(`Reproduce: \`${commands[k === 'baseline' ? 'durable-baseline' : `durable-fsync-${k}-chatd`] || '?'}\`.`);
 }
 w();
+scale.sections(w);
 w('## Reproduce everything');
 w();
 w('```');
 w('make bench            # builds, installs gnuplot-nox / the baseline\'s npm packages if missing, runs all of the above');
 w('BENCH_QUICK=1 make bench   # a short run with small sizes, for development');
+w('BENCH_HISTORY=0 BENCH_SCALE=0 BENCH_CLUSTER=0 make bench   # without the seeded-history, 100,000-socket and cluster parts');
+w('BENCH_SCALE_CONNECTIONS=N BENCH_SCALE_CHAT=K make bench    # the many-sockets run with N sockets over K chat servers');
 w('```');
 w();
 

@@ -4,6 +4,10 @@
  * then, for each fraction in --sweep, a fixed offered rate of that fraction
  * of the saturation message rate, to see latency against load. With
  * --rate X only that one fixed-rate phase runs.
+ *
+ * scenario dm is the same over direct-message pairs (--direct, members 2,
+ * by default 1000 pairs with both sides sending): chatd's many-small-
+ * conversations case, where each message has one other recipient.
  */
 #include "crowd.h"
 
@@ -18,6 +22,7 @@ static json_t *header(const bench_opts *o, const char *scenario) {
     json_object_set_new(r, "channels", json_integer(o->channels));
     json_object_set_new(r, "members", json_integer(o->members));
     json_object_set_new(r, "senders", json_integer(o->senders));
+    json_object_set_new(r, "direct", json_boolean(o->direct));
     json_object_set_new(r, "content_bytes", json_integer(o->content_bytes));
     json_object_set_new(r, "duration_s", json_real(o->duration));
     return r;
@@ -26,12 +31,12 @@ static json_t *header(const bench_opts *o, const char *scenario) {
 json_t *scenario_fanout(const bench_opts *o) {
     crowd c;
     const char *why = NULL;
-    json_t *r = header(o, "fanout");
+    json_t *r = header(o, o->scenario);
     json_t *setup = json_object();
     json_object_set_new(r, "setup", setup);
     if (crowd_setup(&c, o, (size_t)o->channels, (size_t)o->members, (size_t)o->senders, setup,
                     &why) < 0) {
-        bench_log("fanout: setup failed: %s", why);
+        bench_log("%s: setup failed: %s", o->scenario, why);
         crowd_close(&c);
         json_decref(r);
         return NULL;

@@ -5,6 +5,8 @@
  */
 #include "stats.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void index_of(uint64_t v, unsigned *oct, unsigned *sub) {
@@ -74,4 +76,49 @@ uint64_t stats_percentile(const stats_hist *h, double p) {
 
 double stats_mean(const stats_hist *h) {
     return h->count ? h->sum / (double)h->count : 0.0;
+}
+
+char *stats_to_text(const stats_hist *h) {
+    size_t cap = 128, len = 0;
+    char *t = malloc(cap);
+    if (!t) return NULL;
+    len = (size_t)snprintf(t, cap, "%llu %llu %llu %.17g", (unsigned long long)h->count,
+                           (unsigned long long)h->min, (unsigned long long)h->max, h->sum);
+    for (unsigned o = 0; o < STATS_OCTAVES; o++)
+        for (unsigned s = 0; s < STATS_SUB; s++) {
+            if (!h->bucket[o][s]) continue;
+            if (len + 64 > cap) {
+                char *nt = realloc(t, cap *= 2);
+                if (!nt) {
+                    free(t);
+                    return NULL;
+                }
+                t = nt;
+            }
+            len += (size_t)snprintf(t + len, cap - len, " %u:%u:%llu", o, s,
+                                    (unsigned long long)h->bucket[o][s]);
+        }
+    return t;
+}
+
+int stats_from_text(stats_hist *h, const char *text) {
+    stats_reset(h);
+    unsigned long long count, min, max;
+    int used = 0;
+    if (sscanf(text, "%llu %llu %llu %lf%n", &count, &min, &max, &h->sum, &used) != 4) return -1;
+    h->count = count;
+    h->min = min;
+    h->max = max;
+    uint64_t seen = 0;
+    for (const char *p = text + used; *p == ' ';) {
+        unsigned o, s;
+        unsigned long long c;
+        int n = 0;
+        if (sscanf(p, " %u:%u:%llu%n", &o, &s, &c, &n) != 3 || o >= STATS_OCTAVES || s >= STATS_SUB)
+            return -1;
+        h->bucket[o][s] += c;
+        seen += c;
+        p += n;
+    }
+    return seen == h->count ? 0 : -1;
 }

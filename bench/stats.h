@@ -36,5 +36,11 @@ void stats_merge(stats_hist *dst, const stats_hist *src);
 uint64_t stats_percentile(const stats_hist *h, double p);
 /* Mean, 0 when empty. */
 double stats_mean(const stats_hist *h);
+/* A one-line text form ("count min max sum" then "octave:sub:count" for
+ * each non-empty bucket, no newline) for handing a histogram to another
+ * process; malloc'd, NULL when out of memory. */
+char *stats_to_text(const stats_hist *h);
+/* Reads stats_to_text's form into h; 0, or -1 when malformed. */
+int stats_from_text(stats_hist *h, const char *text);
 
 #endif

@@ -100,17 +100,6 @@ static int drained(crowd *c) {
     return c->delivered >= c->sent * c->per_channel;
 }
 
-void crowd_latency_json(json_t *obj, const stats_hist *h) {
-    static const struct {
-        const char *key;
-        double p;
-    } P[] = {{"p50_ms", 50}, {"p90_ms", 90}, {"p99_ms", 99}, {"p999_ms", 99.9}, {"max_ms", 100}};
-    for (size_t i = 0; i < sizeof P / sizeof P[0]; i++)
-        json_object_set_new(obj, P[i].key, json_real((double)stats_percentile(h, P[i].p) / 1e6));
-    json_object_set_new(obj, "mean_ms", json_real(stats_mean(h) / 1e6));
-    json_object_set_new(obj, "samples", json_integer((json_int_t)h->count));
-}
-
 json_t *crowd_phase(crowd *c, const char *name, double rate, double warmup, double duration) {
     g_phase_name = name;
     last_ns = last_delivered = 0;
@@ -134,10 +123,12 @@ json_t *crowd_phase(crowd *c, const char *name, double rate, double warmup, doub
         for (size_t k = 0; k < c->nsenders; k++)
             for (int w = 0; w < c->o->window; w++) send_one(c, &c->s[k]);
     crowd_run_until(c, phase_over, c->t_meas / 1e9);
-    double srv0 = bench_cpu_s(c->o->server_pid), me0 = bench_cpu_s(0), w0 = bench_now_s();
+    double srv0 = bench_servers_cpu_s(c->o), me0 = bench_cpu_s(0), w0 = bench_now_s();
+    uint64_t acked0 = c->acked, delivered0 = c->delivered;
     crowd_run_until(c, phase_over, bench_now_s() + duration + 1);
     double wall = bench_now_s() - w0;
-    double srv1 = bench_cpu_s(c->o->server_pid), me1 = bench_cpu_s(0);
+    double srv1 = bench_servers_cpu_s(c->o), me1 = bench_cpu_s(0);
+    uint64_t acked_cpu = c->acked - acked0, delivered_cpu = c->delivered - delivered0;
     c->phase_active = 0;
     double t_drain = bench_now_s();
     crowd_run_until(c, drained, t_drain + DRAIN_S);
@@ -160,13 +151,15 @@ json_t *crowd_phase(crowd *c, const char *name, double rate, double warmup, doub
     json_object_set_new(r, "sockets_lost", json_integer((json_int_t)(c->failed - failed_before)));
     json_object_set_new(r, "drain_s", json_real(drain_s));
     /* who used the 2 cores while measuring: the server, and this generator */
+    int cpu_known = srv0 >= 0 && srv1 >= 0;
     json_object_set_new(r, "server_cpu_pct",
-                        c->o->server_pid > 0 && srv0 >= 0 && srv1 >= 0 ? json_real((srv1 - srv0) / wall * 100)
-                                                                      : json_null());
+                        cpu_known ? json_real((srv1 - srv0) / wall * 100) : json_null());
+    /* per message stored (acked) and per delivery made while the CPU was read */
+    bench_cpu_per(r, cpu_known ? srv1 - srv0 : -1, acked_cpu, delivered_cpu);
     json_object_set_new(r, "bench_cpu_pct", json_real((me1 - me0) / wall * 100));
     if (c->first_error[0]) json_object_set_new(r, "first_error", json_string(c->first_error));
     json_t *lat = json_object();
-    crowd_latency_json(lat, &c->lat);
+    bench_latency_json(lat, &c->lat);
     json_object_set_new(r, "latency", lat);
     uv_timer_stop(&c->tick);
     uv_timer_start(&c->tick, on_tick, 50, 50);

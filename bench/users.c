@@ -44,6 +44,7 @@ struct job_ctx {
     const char *host, *prefix, *password;
     size_t first, n, next;
     size_t done;
+    int existing; /* only /auth */
     char **tokens;
     struct sockaddr_in *chat_at; /* NULL, or per user: the chat server /auth named */
     users_result *res;
@@ -120,7 +121,7 @@ static void next_user(worker *w) {
     }
     w->user = x->next++;
     w->busy = 1;
-    w->step = STEP_REGISTER;
+    w->step = w->ctx->existing ? STEP_AUTH : STEP_REGISTER;
     w->retries = 0;
     send_step(w);
 }
@@ -262,7 +263,7 @@ static void on_deadline(uv_timer_t *t) {
 }
 
 int users_login(uv_loop_t *loop, const struct sockaddr_in *dst, const char *host,
-                const char *prefix, const char *password, size_t first, size_t n,
+                const char *prefix, const char *password, size_t first, size_t n, int existing,
                 int concurrency, double timeout_s, char **tokens, struct sockaddr_in *chat_at,
                 users_result *res) {
     memset(res, 0, sizeof *res);
@@ -270,8 +271,8 @@ int users_login(uv_loop_t *loop, const struct sockaddr_in *dst, const char *host
     for (size_t i = 0; chat_at && i < n; i++) chat_at[i] = *dst;
     if (concurrency < 1) concurrency = 1;
     if ((size_t)concurrency > n) concurrency = (int)(n ? n : 1);
-    job_ctx x = {loop,   dst, host, prefix, password, first, n,   0,
-                 0,      tokens, chat_at, res, NULL, concurrency};
+    job_ctx x = {loop,   dst,     host, prefix, password, first,       n, 0,
+                 0,      existing, tokens, chat_at, res,    NULL, concurrency};
     x.w = calloc((size_t)concurrency, sizeof *x.w);
     char *bufs = malloc((size_t)concurrency * MAX_RESPONSE);
     if (!x.w || !bufs) {

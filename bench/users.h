@@ -6,8 +6,11 @@
  * request (Connection: close); 2 x 100,000 of those would churn through
  * the ephemeral ports. Here `concurrency` connections each run
  * POST /register (201, or 409 when the user exists from an earlier run:
- * both fine) then POST /auth for one user after another. chatd hashes
- * passwords with argon2 (start it with `--argon2 min` for benchmarks).
+ * both fine) then POST /auth for one user after another. Users known to
+ * exist (seeded) skip the /register: chatd closes the connection after an
+ * error answer such as 409, and 100,000 reconnects would churn the ports
+ * after all. chatd hashes passwords with argon2 (start it with
+ * `--argon2 min` for benchmarks).
  *
  * Names are "<prefix>u<i>" for i in [first, first + n). The password must
  * need no JSON escaping.
@@ -32,10 +35,11 @@ typedef struct users_result {
  * failed; the caller frees each) and, when chat_at is not NULL,
  * chat_at[0..n) with the chat server each user's /auth answer named (a
  * cluster spreads users over its chat servers; dst when none is named).
- * Runs the loop until done or until timeout_s passed. Returns 0 when every
- * user got a token, -1 otherwise (*res says how many). */
+ * Runs the loop until done or until timeout_s passed. existing: the users
+ * exist (only /auth). Returns 0 when every user got a token, -1 otherwise
+ * (*res says how many). */
 int users_login(uv_loop_t *loop, const struct sockaddr_in *dst, const char *host,
-                const char *prefix, const char *password, size_t first, size_t n,
+                const char *prefix, const char *password, size_t first, size_t n, int existing,
                 int concurrency, double timeout_s, char **tokens, struct sockaddr_in *chat_at,
                 users_result *res);
 

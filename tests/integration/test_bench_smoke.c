@@ -4,10 +4,17 @@
  * `make test` notices when chat-bench or the paths it drives break. The
  * full benchmark is `make bench` (bench/run.sh), not part of the tests.
  *
+ * The scale-with-history scenarios run at tiny --quick-like sizes: a seed
+ * written into the stopped server's SQLite file (then checked by the
+ * history scenario against COUNTs over the rows), a reconnect storm
+ * through a real restart, the store on its own, and sockets over two
+ * generator processes.
+ *
  * Environment: CHAT_BENCH_BIN (default: chat-bench next to CHATD_BIN, else
  * build/chat-bench).
  */
 #include "integration/harness.h"
+#include "pgserver.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +101,25 @@ static chatd_srv *start_server(void) {
     return chatd_start(extra);
 }
 
+/* Runs chat-bench with args and returns its --json output (parsed); on a
+ * failure the log of server s (when not NULL) goes with the message. */
+static json_t *run_json_of(const char *const *args, chatd_srv *s) {
+    const char *out = NULL;
+    int rc = run_bench(args, &out);
+    if (rc != 0) {
+        if (s) chatd_dump_log(s, 3000);
+        fail_msg("chat-bench exited with %d; stdout:\n%s", rc, out);
+    }
+    json_error_t err;
+    json_t *j = json_loads(out, 0, &err);
+    if (!j) fail_msg("chat-bench --json printed no JSON (%s):\n%s", err.text, out);
+    return harness__keep_json(j);
+}
+
+static json_t *run_json(const char *const *args) {
+    return run_json_of(args, NULL);
+}
+
 static json_t *bench_json(chatd_srv *s, const char *const *scenario_args) {
     const char *args[40];
     int n = 0;
@@ -109,16 +135,7 @@ static json_t *bench_json(chatd_srv *s, const char *const *scenario_args) {
     for (int i = 0; scenario_args[i]; i++)
         args[n++] = scenario_args[i];
     args[n] = NULL;
-    const char *out = NULL;
-    int rc = run_bench(args, &out);
-    if (rc != 0) {
-        chatd_dump_log(s, 3000);
-        fail_msg("chat-bench exited with %d; stdout:\n%s", rc, out);
-    }
-    json_error_t err;
-    json_t *j = json_loads(out, 0, &err);
-    if (!j) fail_msg("chat-bench --json printed no JSON (%s):\n%s", err.text, out);
-    return harness__keep_json(j);
+    return run_json_of(args, s);
 }
 
 static double num(json_t *o, const char *key) {
@@ -128,6 +145,8 @@ static double num(json_t *o, const char *key) {
 }
 
 static void check_phase(json_t *p) {
+    assert_true(num(p, "server_cpu_us_per_msg") > 0); /* /proc of --server-pid */
+    assert_true(num(p, "server_cpu_us_per_delivery") > 0);
     assert_true(num(p, "sent") > 0);
     assert_true(num(p, "deliveries") > 0);
     assert_true(num(p, "msgs_per_s") > 0);
@@ -156,6 +175,21 @@ static void test_fanout(void **state) {
     assert_int_equal(json_array_size(steps), 1);
     check_phase(json_array_get(steps, 0));
     assert_true(num(json_array_get(steps, 0), "offered_msgs_per_s") > 0);
+    assert_int_equal(chatd_stop(s), 0);
+    chatd_free(s);
+}
+
+/* Direct-message pairs: each message reaches the pair, the sender included. */
+static void test_dm(void **state) {
+    chatd_srv *s = start_server();
+    static const char *const args[] = {"--scenario", "dm", "--channels", "3", "--sweep", "", NULL};
+    json_t *r = bench_json(s, args);
+    assert_string_equal(jstr(r, "scenario"), "dm");
+    assert_true(jbool(r, "direct"));
+    assert_int_equal((long)num(r, "senders"), 6);
+    json_t *sat = jobj(r, "saturation");
+    check_phase(sat);
+    assert_true(num(sat, "deliveries") == 2 * num(sat, "sent"));
     assert_int_equal(chatd_stop(s), 0);
     chatd_free(s);
 }
@@ -198,12 +232,7 @@ static void test_durable(void **state) {
 static void test_loopback(void **state) {
     static const char *const args[] = {"--scenario", "loopback", "--members", "20",
                                        "--duration", "0.4",      "--json",    NULL};
-    const char *out = NULL;
-    assert_int_equal(run_bench(args, &out), 0);
-    json_error_t err;
-    json_t *r = json_loads(out, 0, &err);
-    if (!r) fail_msg("chat-bench --json printed no JSON (%s):\n%s", err.text, out);
-    harness__keep_json(r);
+    json_t *r = run_json(args);
     assert_string_equal(jstr(r, "scenario"), "loopback");
     assert_int_equal((long)num(r, "sockets"), 20);
     double one = num(r, "us_per_delivery_unbatched"), batched = num(r, "us_per_delivery_batched");
@@ -211,6 +240,146 @@ static void test_loopback(void **state) {
     /* the whole point of batching: 10 frames in one write cost less per frame */
     assert_true(batched < one);
     assert_true(num(r, "fanout_write_ms") > 0);
+}
+
+/* ---- scale with history ---- */
+
+#define POP "12:1:6:3:2" /* 12 users in 1 big channel; 6 of them in pairs of 3 small */
+
+static const char *seed_db(chatd_srv *s) {
+    return hfmt("sqlite:%s/data/chatd.db", s->dir);
+}
+
+/* Seeds the stopped server's database; returns the seed's JSON. */
+static json_t *seed(chatd_srv *s, const char *messages) {
+    const char *args[] = {"--scenario",   "seed", "--db",       seed_db(s), "--prefix", "hs",
+                          "--population", POP,    "--messages", messages,   "--json",   NULL};
+    return run_json(args);
+}
+
+static json_t *history(chatd_srv *s, const char *messages) {
+    const char *args[] = {"--scenario", "history",    "--prefix",      "hs",      "--population",
+                          POP,          "--messages", messages,        "--users", "6",
+                          "--rounds",   "2",          "--connections", "30",      "--db",
+                          seed_db(s),   NULL};
+    json_t *r = bench_json(s, args);
+    assert_string_equal(jstr(r, "scenario"), "history");
+    json_t *lat = jobj(r, "connect_latency");
+    assert_int_equal((long)num(lat, "samples"), 12); /* 2 bursts of 6 */
+    assert_true(num(lat, "p99_ms") >= num(lat, "p50_ms") && num(lat, "p50_ms") > 0);
+    assert_int_equal((long)num(r, "connections_up"), 30);
+    assert_true(num(r, "connects_per_s") > 0);
+    assert_int_equal((long)num(r, "channels_per_user"), 3); /* 1 big + 2 small */
+    json_t *chk = jobj(r, "check");
+    if (num(chk, "mismatches") != 0) fail_msg("check: %s", jdump(chk));
+    assert_int_equal((long)num(chk, "users"), 4);
+    assert_int_equal((long)num(chk, "entries"), 12);
+    json_t *reads = jobj(r, "history_reads");
+    assert_int_equal((long)num(reads, "errors"), 0);
+    assert_int_equal((long)num(jobj(reads, "newest_50"), "samples"), 6);
+    /* with messages, users 0..5 have read marks: a recovery read each */
+    assert_int_equal((long)num(jobj(reads, "after_mark_100"), "samples"),
+                     strcmp(messages, "0:0") ? 6 : 0);
+    return r;
+}
+
+/* Connects on an empty database, then with history (the seed's counters
+ * checked against COUNTs), then a reconnect storm through a restart. */
+static void test_history_and_storm(void **state) {
+    chatd_srv *s = start_server();
+    assert_int_equal(chatd_stop(s), 0);
+    json_t *p = seed(s, "0:0");
+    assert_int_equal((long)num(p, "memberships"), 12 + 2 * 3 * 2);
+    chatd_restart(s);
+    history(s, "0:0");
+    assert_int_equal(chatd_stop(s), 0);
+    json_t *m = seed(s, "300:40");
+    assert_int_equal((long)num(m, "messages_written"), 300 + 4 * 40);
+    chatd_restart(s);
+    history(s, "300:40");
+
+    const char *bin =
+        getenv("CHATD_BIN") && *getenv("CHATD_BIN") ? getenv("CHATD_BIN") : "build/chatd";
+    const char *restart = hfmt(
+        "exec %s all --host 127.0.0.1 --port %d --data %s/data --secrets %s/secrets --argon2 min "
+        "--fsync off --register-per-sec 100000 --auth-fail-per-addr 100000 --rate-per-sec 1000000 "
+        "--rate-burst 1000000 --max-hash-queue 100000 --max-conns-per-user 0 >> %s/chatd.log 2>&1",
+        bin, s->port, s->dir, s->dir, s->dir);
+    const char *args[] = {
+        "--scenario", "storm", "--prefix",      "hs",    "--users", "12", "--connections", "60",
+        "--sources",  "3",     "--restart-cmd", restart, NULL};
+    json_t *r = bench_json(s, args);
+    assert_string_equal(jstr(r, "scenario"), "storm");
+    assert_true(num(r, "fresh_s") > 0);
+    assert_int_equal((long)num(r, "lost"), 60);
+    assert_true(jbool(r, "all_back"));
+    assert_int_equal((long)num(r, "back"), 60);
+    assert_true(num(r, "restart_to_all_back_s") > 0);
+    assert_true(num(r, "storm_over_fresh") > 0);
+    assert_true(num(jobj(r, "reconnect_latency"), "p99_ms") > 0);
+    chatd_wait(s, 5000); /* SIGTERMed by the storm; its replacement is gone too */
+    chatd_free(s);
+}
+
+/* A seed, then the store on its own on it: appends with a window in flight. */
+static void seed_and_store(const char *db) {
+    const char *sargs[] = {"--scenario",   "seed",      "--db",       db,       "--prefix", "st",
+                           "--population", "4:1:2:2:1", "--messages", "500:50", "--json",   NULL};
+    json_t *sd = run_json(sargs);
+    assert_int_equal((long)num(sd, "messages_written"), 550);
+    assert_int_equal((long)num(sd, "memberships"), 4 + 2);
+    const char *args[] = {"--scenario", "store",    "--db",   db,         "--channels",
+                          "3",          "--window", "32",     "--warmup", "0.2",
+                          "--duration", "0.5",      "--json", NULL};
+    json_t *r = run_json(args);
+    assert_string_equal(jstr(r, "scenario"), "store");
+    assert_true(num(r, "appends_per_s") > 0);
+    assert_int_equal((long)num(r, "failed"), 0);
+    assert_true(num(jobj(r, "append_latency"), "p99_ms") > 0);
+}
+
+static void test_store_sqlite(void **state) {
+    char dir[256];
+    assert_non_null(svc_mkdtemp(dir, sizeof dir, "bench-store."));
+    seed_and_store(hfmt("sqlite:%s/chatd.db", dir));
+    svc_rmrf(dir);
+}
+
+static void test_store_pg(void **state) {
+    pgserver pg;
+    if (pgserver_init(&pg) != 0 || pgserver_start(&pg) != 0) fail_msg("PostgreSQL did not start");
+    assert_int_equal(pgserver_exec(&pg, "postgres", "CREATE DATABASE bench"), 0);
+    seed_and_store(hfmt("pg:%s dbname=bench", pg.conninfo));
+    pgserver_destroy(&pg);
+}
+
+/* Sockets over two generator processes, all joining one channel, then one
+ * message: every socket gets it, and the figures add up. */
+static void test_scale(void **state) {
+    chatd_srv *s = start_server();
+    const char *args[] = {"--scenario",
+                          "scale",
+                          "--connections",
+                          "40",
+                          "--processes",
+                          "2",
+                          "--hold",
+                          "0.2",
+                          "--server-pid",
+                          hfmt("%d@%d", (int)s->pid, s->port),
+                          NULL};
+    json_t *r = bench_json(s, args);
+    assert_string_equal(jstr(r, "scenario"), "scale");
+    assert_int_equal((long)num(r, "connections_up"), 40);
+    assert_int_equal((long)num(r, "joined"), 40);
+    assert_int_equal((long)num(r, "deliveries"), 40);
+    assert_int_equal((long)num(r, "missing"), 0);
+    assert_true(num(r, "last_delivery_ms") > 0);
+    json_t *srv = json_array_get(jarr(r, "servers"), 0);
+    assert_int_equal((long)num(srv, "sockets"), 40);
+    num(srv, "rss_per_socket_bytes");
+    assert_int_equal(chatd_stop(s), 0);
+    chatd_free(s);
 }
 
 static void test_bad_arguments(void **state) {
@@ -223,9 +392,16 @@ static void test_bad_arguments(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_fanout),
-        cmocka_unit_test(test_connections),   cmocka_unit_test(test_durable),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_fanout),
+        cmocka_unit_test(test_dm),
+        cmocka_unit_test(test_connections),
+        cmocka_unit_test(test_durable),
         cmocka_unit_test(test_loopback),
+        cmocka_unit_test(test_history_and_storm),
+        cmocka_unit_test(test_store_sqlite),
+        cmocka_unit_test(test_store_pg),
+        cmocka_unit_test(test_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
