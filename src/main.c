@@ -4,11 +4,13 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "core/alloc.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "roles/roles.h"
 
 int main(int argc, char **argv) {
+    alloc_tune_for_server();
     signal(SIGHUP, SIG_IGN); /* until the loop handles it: a reload during start-up is moot */
     chatd_config cfg;
     int rc = config_parse(&cfg, argc, argv);

@@ -1,9 +1,16 @@
 /* alloc: allocation that aborts on exhaustion (see alloc.h). */
 #include "core/alloc.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void alloc_tune_for_server(void) {
+    mallopt(M_TRIM_THRESHOLD, 64 << 20); /* give back only beyond 64 MiB free at the top */
+    mallopt(M_TOP_PAD, 16 << 20);        /* grow a heap 16 MiB at a time */
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);  /* fixed (else trimming re-tunes it): mmap above 4 MiB */
+}
 
 static void out_of_memory(size_t n) {
     fprintf(stderr, "chatd: out of memory (%zu bytes)\n", n);
