@@ -56,10 +56,7 @@ static int teardown(void **state) {
 }
 
 static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(svc_write_file(path, text), 0);
 }
 
 /* ---- parsing with what it prints captured ---- */
