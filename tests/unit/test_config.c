@@ -309,6 +309,16 @@ static void test_bad_values(void **state) {
     parse_fails((const char *[]){"--config", missing, NULL}, missing);
 }
 
+/* A number too large for its option is refused, not cut down to one
+ * that passes the range checks. */
+static void test_out_of_range_numbers(void **state) {
+    parse_fails((const char *[]){"--port", "4294968376", NULL}, "--port: '4294968376'");
+    parse_fails((const char *[]){"--node-id", "4294967297", NULL}, "--node-id: '4294967297'");
+    parse_fails((const char *[]){"--token-ttl", "99999999999999999999", NULL},
+                "--token-ttl: '99999999999999999999'");
+    parse_fails((const char *[]){"--rate-per-sec", "nan", NULL}, "--rate-per-sec: 'nan'");
+}
+
 /* File errors name the file and the line. */
 static void test_bad_files(void **state) {
     static const struct {
@@ -470,6 +480,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_file_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_web, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_range_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_applies_reloadable_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_bad_file, setup, teardown),
