@@ -1,0 +1,379 @@
+/*
+ * domain_test_util: what the domain unit tests share (test_presence_order,
+ * test_channels, test_messages). The domain (chat/domain.h) is driven as
+ * roles/app.c drives it, over a real SQLite store in a temporary directory
+ * and a private libuv loop, but its sessions are captured in memory: each
+ * keeps a reference to every frame the domain sent it, which is what its
+ * socket would have been sent.
+ *
+ * The store is reached through a wrapper backend (dt_store_backend) that
+ * passes every op to SQLite unless the test made that kind of op fail
+ * (dt_fail): then done() runs on a later loop turn with the chosen error
+ * and nothing is stored — a disk or a database gone bad, on demand. The
+ * wrapper also counts the ops in flight, so that a test can run the loop
+ * until the domain has nothing left to hear back (dt_settle).
+ *
+ * Header-only because each tests/unit/test_*.c is linked alone with the
+ * library: every helper is static inline.
+ */
+#ifndef CHATD_DOMAIN_TEST_UTIL_H
+#define CHATD_DOMAIN_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "bus/bus.h"
+#include "chat/domain.h"
+#include "core/alloc.h"
+#include "store/store.h"
+#include "svcutil.h"
+
+enum { DT_MAX_FRAMES = 128, DT_MAX_SOCKS = 16, DT_MAX_DOMAINS = 2, DT_JSON_RING = 16 };
+
+/* ---- captured sessions ---- */
+
+typedef struct tsession {
+    session s;                   /* first: the domain sees &t->s */
+    domain *d;                   /* the domain it was opened on (dt_login), or NULL */
+    rcbuf *frame[DT_MAX_FRAMES]; /* every frame sent, in order (a reference each) */
+    int frames;
+    int holds;           /* io->hold minus io->release */
+    uint16_t close_code; /* io->close asked for (0: never) */
+} tsession;
+
+static inline void dt__s_send(session *s, rcbuf *frame) {
+    tsession *t = (tsession *)s;
+    if (t->frames == DT_MAX_FRAMES) fail_msg("more than %d frames to one session", DT_MAX_FRAMES);
+    t->frame[t->frames++] = rcbuf_ref(frame);
+}
+static inline void dt__s_close(session *s, uint16_t code, const char *reason) {
+    ((tsession *)s)->close_code = code;
+}
+static inline void dt__s_hold(session *s) {
+    ((tsession *)s)->holds++;
+}
+static inline void dt__s_release(session *s) {
+    ((tsession *)s)->holds--;
+}
+static const session_io dt_session_io = {dt__s_send, dt__s_close, dt__s_hold, dt__s_release};
+
+/* Frame i's JSON text (the domain sends payloads, framed by a transport). */
+static inline const char *dt_text(const tsession *t, int i) {
+    static char text[DT_JSON_RING][8192];
+    static int next;
+    char *out = text[next++ % DT_JSON_RING];
+    rcbuf *f = t->frame[i];
+    snprintf(out, sizeof(text[0]), "%.*s", (int)f->len, rcbuf_payload(f));
+    return out;
+}
+
+/* The last frame's JSON text ("" when none). */
+static inline const char *dt_last(const tsession *t) {
+    return t->frames ? dt_text(t, t->frames - 1) : "";
+}
+
+/* ---- the store wrapper ---- */
+
+typedef struct dt_call {
+    store_done_cb done;
+    void *data;
+    store *w;
+} dt_call;
+
+struct store {
+    store *real;
+    uv_timer_t timer;  /* completes the ops made to fail */
+    store_op **failed; /* waiting for the timer */
+    size_t nfailed, capfailed;
+    unsigned fail_mask; /* 1 << store_op_kind */
+    int fail_status;    /* what they complete with */
+    int pending;        /* ops submitted whose done() has not run */
+};
+
+static inline int dt__st_load(store *w, const store_load_cbs *cbs) {
+    return store_sqlite_backend.load(w->real, cbs);
+}
+
+static inline void dt__st_done(store_op *op) {
+    dt_call *k = op->data;
+    op->done = k->done;
+    op->data = k->data;
+    k->w->pending--;
+    free(k);
+    op->done(op);
+}
+
+static inline void dt__st_fail_now(store *w) {
+    while (w->nfailed) {
+        store_op *op = w->failed[0];
+        memmove(w->failed, w->failed + 1, --w->nfailed * sizeof(*w->failed));
+        op->status = w->fail_status;
+        op->done(op);
+    }
+}
+
+static inline void dt__st_timer(uv_timer_t *t) {
+    dt__st_fail_now(t->data);
+}
+
+static inline void dt__st_submit(store *w, store_op *op) {
+    dt_call *k = xmalloc(sizeof(*k));
+    *k = (dt_call){op->done, op->data, w};
+    op->done = dt__st_done;
+    op->data = k;
+    w->pending++;
+    if (!(w->fail_mask & (1u << op->kind))) {
+        store_sqlite_backend.submit(w->real, op);
+        return;
+    }
+    if (w->nfailed == w->capfailed) {
+        w->capfailed = w->capfailed ? 2 * w->capfailed : 8;
+        w->failed = xrealloc(w->failed, w->capfailed * sizeof(*w->failed));
+    }
+    w->failed[w->nfailed++] = op;
+    uv_timer_start(&w->timer, dt__st_timer, 0, 0);
+}
+
+static inline void dt__st_closed(uv_handle_t *h) {
+    store *w = h->data;
+    free(w->failed);
+    free(w);
+}
+
+static inline void dt__st_close(store *w) {
+    store_sqlite_backend.close(w->real);
+    dt__st_fail_now(w);
+    uv_close((uv_handle_t *)&w->timer, dt__st_closed);
+}
+
+static const store_backend dt_store_backend = {"sqlite (test wrapper)", NULL, dt__st_load,
+                                               dt__st_submit, dt__st_close};
+
+/* ---- the fixture ---- */
+
+typedef struct dt_fixture {
+    char dir[128];
+    uv_loop_t loop;
+    store *st;                    /* the wrapper; the domain's store */
+    tsession socks[DT_MAX_SOCKS]; /* outlive the store: its last done()s may name them */
+    int nsocks;
+    domain *dom[DT_MAX_DOMAINS]; /* dt_domain's: flushed each turn, freed by dt_close */
+    bus *bus[DT_MAX_DOMAINS];
+    int ndom;
+} dt_fixture;
+
+/* A fresh database in a new temporary directory, a loop, the wrapper. */
+static inline void dt_open(dt_fixture *f, const char *prefix) {
+    char path[192];
+    memset(f, 0, sizeof(*f));
+    assert_non_null(svc_mkdtemp(f->dir, sizeof(f->dir), prefix));
+    snprintf(path, sizeof(path), "%s/chatd.db", f->dir);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    store_config cfg = {.path = path, .fsync = 0, .max_batch = 64};
+    store *w = xcalloc(1, sizeof(*w));
+    assert_int_equal(store_sqlite_backend.open(&w->real, &cfg, &f->loop), STORE_OK);
+    uv_timer_init(&f->loop, &w->timer);
+    w->timer.data = w;
+    w->fail_status = STORE_EIO;
+    f->st = w;
+}
+
+/* Ops of the kinds in mask (1 << STORE_*) fail with status from now on
+ * (0: none fail). */
+static inline void dt_fail(dt_fixture *f, unsigned mask, int status) {
+    f->st->fail_mask = mask;
+    f->st->fail_status = status;
+}
+
+/* One loop turn (without blocking), then the end-of-turn work of
+ * roles/app.c (domain_flush) for the fixture's domains. */
+static inline void dt_turn(dt_fixture *f) {
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    for (int i = 0; i < f->ndom; i++)
+        domain_flush(f->dom[i]);
+}
+
+/* Runs the loop until done(arg) (at most 2 s, then the test fails). */
+static inline void dt_run_until(dt_fixture *f, int (*done)(void *arg), void *arg,
+                                const char *what) {
+    for (int i = 0; i < 2000 && !done(arg); i++) {
+        dt_turn(f);
+        if (!done(arg)) usleep(1000);
+    }
+    if (!done(arg)) fail_msg("still waiting for %s after 2 s", what);
+}
+
+static inline int dt__idle(void *arg) {
+    return ((dt_fixture *)arg)->st->pending == 0;
+}
+
+/* Runs the loop until no store op is in flight, and a turn more. */
+static inline void dt_settle(dt_fixture *f) {
+    dt_run_until(f, dt__idle, f, "the store");
+    dt_turn(f);
+}
+
+typedef struct dt__frames_arg {
+    const tsession *t;
+    int n;
+} dt__frames_arg;
+
+static inline int dt__has_frames(void *arg) {
+    dt__frames_arg *a = arg;
+    return a->t->frames >= a->n;
+}
+
+/* Runs the loop until t has received at least `frames` frames. */
+static inline void dt_run_until_frames(dt_fixture *f, const tsession *t, int frames) {
+    dt__frames_arg a = {t, frames};
+    dt_run_until(f, dt__has_frames, &a, "a frame");
+}
+
+/* A new captured session (not open yet). */
+static inline tsession *dt_socket(dt_fixture *f) {
+    assert_true(f->nsocks < DT_MAX_SOCKS);
+    tsession *t = &f->socks[f->nsocks++];
+    memset(t, 0, sizeof(*t));
+    t->s.io = &dt_session_io;
+    return t;
+}
+
+/* A /chat (presence 0) or /presence socket of user on d, opened. */
+static inline tsession *dt_login(dt_fixture *f, domain *d, const char *user, int presence) {
+    tsession *t = dt_socket(f);
+    t->d = d;
+    domain_session_open(d, &t->s, user, presence);
+    return t;
+}
+
+/* Hands t's domain one client frame (printf-style JSON). */
+static inline void dt_send(tsession *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void dt_send(tsession *t, const char *fmt, ...) {
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && (size_t)n < sizeof(buf));
+    domain_session_message(t->d, &t->s, buf, (size_t)n);
+}
+
+static inline void dt__user_done(store_op *op) {
+    *(int *)op->data = 1;
+}
+
+static inline int dt__flag(void *arg) {
+    return *(int *)arg;
+}
+
+/* Registers users in the store (as /register would), before dt_domain
+ * loads them. NULL-terminated. */
+static inline void dt_users(dt_fixture *f, const char *const *names) {
+    for (; *names; names++) {
+        int done = 0;
+        store_op op = {.kind = STORE_USER_CREATE, .done = dt__user_done, .data = &done};
+        op.u.user_create.username = *names;
+        op.u.user_create.pw_hash = "$argon2id$test";
+        op.u.user_create.created_ms = 1;
+        store_sqlite_backend.submit(f->st->real, &op);
+        dt_run_until(f, dt__flag, &done, "a user");
+        assert_int_equal(op.status, STORE_OK);
+    }
+}
+
+/* The embedded shape's domain: loaded from the store, with the local bus
+ * (publishing is delivering). Flushed by dt_turn, freed by dt_close. */
+static inline domain *dt_domain(dt_fixture *f, const domain_config *cfg) {
+    assert_true(f->ndom < DT_MAX_DOMAINS);
+    domain *d = domain_new(cfg, &dt_store_backend, f->st);
+    assert_non_null(d);
+    bus_handler h = {d, domain_deliver, domain_event};
+    assert_int_equal(bus_local_backend.open(&f->bus[f->ndom], &f->loop, NULL, &h), 0);
+    domain_attach_bus(d, &bus_local_backend, f->bus[f->ndom]);
+    f->dom[f->ndom++] = d;
+    return d;
+}
+
+/* Closes the store (its last done()s run first), the loop and the
+ * fixture's domains, and removes the directory. Domains the test made
+ * itself it frees after this. */
+static inline void dt_close(dt_fixture *f) {
+    dt_store_backend.close(f->st);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < f->nsocks; i++) /* every session was released */
+        assert_int_equal(f->socks[i].holds, 0);
+    for (int i = 0; i < f->ndom; i++) {
+        domain_free(f->dom[i]);
+        bus_local_backend.close(f->bus[i]);
+    }
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    for (int i = 0; i < f->nsocks; i++)
+        for (int j = 0; j < f->socks[i].frames; j++)
+            rcbuf_unref(f->socks[i].frame[j]);
+    svc_rmrf(f->dir);
+}
+
+/* ---- frames as JSON ---- */
+
+/* Frame i parsed; valid until DT_JSON_RING more are parsed (the ring
+ * keeps them: tests do not decref). */
+static inline json_t *dt_json(const tsession *t, int i) {
+    static json_t *ring[DT_JSON_RING];
+    static int next;
+    json_t **slot = &ring[next++ % DT_JSON_RING];
+    json_decref(*slot);
+    json_error_t err;
+    *slot = json_loads(dt_text(t, i), 0, &err);
+    if (!*slot) fail_msg("frame %d is not JSON: %s", i, err.text);
+    return *slot;
+}
+
+static inline const char *dt_type(const tsession *t, int i) {
+    return json_string_value(json_object_get(dt_json(t, i), "type"));
+}
+
+/* How many frames of this type t was sent from frame `from` on. */
+static inline int dt_count(const tsession *t, const char *type, int from) {
+    int n = 0;
+    for (int i = from; i < t->frames; i++)
+        n += !strcmp(dt_type(t, i), type);
+    return n;
+}
+
+/* The last frame of this type t was sent (the test fails when none). */
+static inline json_t *dt_last_of(const tsession *t, const char *type) {
+    for (int i = t->frames - 1; i >= 0; i--)
+        if (!strcmp(dt_type(t, i), type)) return dt_json(t, i);
+    fail_msg("no %s frame among %d", type, t->frames);
+    return NULL;
+}
+
+/* A string field of a JSON object ("" when absent or not a string). */
+static inline const char *dt_str(json_t *obj, const char *key) {
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/* Asserts that t's last frame is an error with this code, request type and
+ * (when msg is not NULL) sentence. */
+static inline void dt_expect_error(const tsession *t, const char *code, const char *request_type,
+                                   const char *msg) {
+    json_t *e = t->frames ? dt_json(t, t->frames - 1) : NULL;
+    if (!e || strcmp(dt_str(e, "type"), "error"))
+        fail_msg("expected an error frame, last: %s", dt_last(t));
+    assert_string_equal(dt_str(e, "code"), code);
+    assert_string_equal(dt_str(e, "request_type"), request_type);
+    if (msg) assert_string_equal(dt_str(e, "error"), msg);
+}
+
+#endif
