@@ -417,4 +417,73 @@ static inline json_t *dt_list_entry(const tsession *t, const char *id) {
     return NULL;
 }
 
+/* ---- who was sent what ---- */
+
+/* Frame counts of every session of the fixture at one moment. */
+typedef struct dt_marks {
+    int n[DT_MAX_SOCKS];
+} dt_marks;
+
+static inline dt_marks dt_mark(const dt_fixture *f) {
+    dt_marks m;
+    for (int i = 0; i < f->nsocks; i++)
+        m.n[i] = f->socks[i].frames;
+    return m;
+}
+
+/* Where t's frames since m begin, and how many there are. */
+static inline int dt_from(const dt_fixture *f, const dt_marks *m, const tsession *t) {
+    return m->n[t - f->socks];
+}
+static inline int dt_since(const dt_fixture *f, const dt_marks *m, const tsession *t) {
+    return t->frames - dt_from(f, m, t);
+}
+
+/* Asserts that t's frames since m are exactly these types, in order
+ * (NULL-terminated). */
+static inline void dt_expect_types(const dt_fixture *f, const dt_marks *m, const tsession *t,
+                                   const char *const *types) {
+    int k = dt_from(f, m, t), n = 0;
+    for (; types[n]; n++) {
+        if (k + n >= t->frames) fail_msg("frame %d: none, expected %s", n, types[n]);
+        assert_string_equal(dt_type(t, k + n), types[n]);
+    }
+    if (dt_since(f, m, t) != n)
+        fail_msg("%d frames, expected %d; last: %s", dt_since(f, m, t), n, dt_last(t));
+}
+
+/* ---- the cast of test_channels and test_messages ---- */
+
+/* alice with two chat sockets, bob, carol and dave with one each, all
+ * registered, on the embedded domain. */
+typedef struct dt_cast {
+    domain *dom;
+    tsession *a1, *a2, *b, *c, *d;
+} dt_cast;
+
+static inline void dt_cast_open(dt_fixture *f, dt_cast *k, const char *prefix) {
+    dt_open(f, prefix);
+    dt_users(f, (const char *[]){"alice", "bob", "carol", "dave", NULL});
+    domain_config cfg;
+    domain_config_default(&cfg);
+    k->dom = dt_domain(f, &cfg);
+    k->a1 = dt_login(f, k->dom, "alice", 0);
+    k->a2 = dt_login(f, k->dom, "alice", 0);
+    k->b = dt_login(f, k->dom, "bob", 0);
+    k->c = dt_login(f, k->dom, "carol", 0);
+    k->d = dt_login(f, k->dom, "dave", 0);
+    dt_settle(f);
+    for (int i = 0; i < f->nsocks; i++) { /* each has its (empty) channels_list */
+        assert_int_equal(f->socks[i].frames, 1);
+        assert_string_equal(dt_type(&f->socks[i], 0), "channels_list");
+    }
+}
+
+/* Closes every session still open, then the fixture. */
+static inline void dt_cast_close(dt_fixture *f, dt_cast *k) {
+    for (int i = 0; i < f->nsocks; i++)
+        domain_session_closed(k->dom, &f->socks[i].s);
+    dt_close(f);
+}
+
 #endif

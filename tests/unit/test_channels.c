@@ -13,33 +13,18 @@
 #include "chat/internal.h" /* the model, to show that a failed write left it alone */
 
 static dt_fixture fx;
+static dt_cast k;
 static domain *dom;
 static tsession *a1, *a2, *b, *c, *d;
 
 static int setup(void **state) {
-    dt_open(&fx, "chatd-channels-");
-    dt_users(&fx, (const char *[]){"alice", "bob", "carol", "dave", NULL});
-    domain_config cfg;
-    domain_config_default(&cfg);
-    dom = dt_domain(&fx, &cfg);
-    a1 = dt_login(&fx, dom, "alice", 0);
-    a2 = dt_login(&fx, dom, "alice", 0);
-    b = dt_login(&fx, dom, "bob", 0);
-    c = dt_login(&fx, dom, "carol", 0);
-    d = dt_login(&fx, dom, "dave", 0);
-    dt_settle(&fx);
-    tsession *all[] = {a1, a2, b, c, d};
-    for (int i = 0; i < 5; i++) { /* each has its (empty) channels_list */
-        assert_int_equal(all[i]->frames, 1);
-        assert_string_equal(dt_type(all[i], 0), "channels_list");
-    }
+    dt_cast_open(&fx, &k, "chatd-channels-");
+    dom = k.dom, a1 = k.a1, a2 = k.a2, b = k.b, c = k.c, d = k.d;
     return 0;
 }
 
 static int teardown(void **state) {
-    for (int i = 0; i < fx.nsocks; i++)
-        domain_session_closed(dom, &fx.socks[i].s);
-    dt_close(&fx);
+    dt_cast_close(&fx, &k);
     return 0;
 }
 
@@ -47,30 +32,18 @@ static ch_channel *model(const char *id) {
     return chat__channel(dom, id);
 }
 
-/* Frame counts of every session, to see who was sent what since. */
-typedef struct marks {
-    int n[DT_MAX_SOCKS];
-} marks;
+typedef dt_marks marks;
 
 static marks mark(void) {
-    marks m;
-    for (int i = 0; i < fx.nsocks; i++)
-        m.n[i] = fx.socks[i].frames;
-    return m;
+    return dt_mark(&fx);
 }
 
 static int since(const marks *m, const tsession *t) {
-    return t->frames - m->n[t - fx.socks];
+    return dt_since(&fx, m, t);
 }
 
-/* Asserts that t's frames since m are exactly these types, in order. */
 static void expect_types(const marks *m, const tsession *t, const char *const *types) {
-    int k = m->n[t - fx.socks], n = 0;
-    for (; types[n]; n++) {
-        if (k + n >= t->frames) fail_msg("frame %d: none, expected %s", n, types[n]);
-        assert_string_equal(dt_type(t, k + n), types[n]);
-    }
-    if (since(m, t) != n) fail_msg("%d frames, expected %d; last: %s", since(m, t), n, dt_last(t));
+    dt_expect_types(&fx, m, t, types);
 }
 
 /* The channel_created, then channel_joined, then channels_list a creator
@@ -78,8 +51,8 @@ static void expect_types(const marks *m, const tsession *t, const char *const *t
 static void creator_frames(const marks *m, const tsession *t, json_t **created, json_t **joined) {
     expect_types(m, t,
                  (const char *[]){"channel_created", "channel_joined", "channels_list", NULL});
-    *created = json_object_get(dt_json(t, m->n[t - fx.socks]), "channel");
-    *joined = dt_json(t, m->n[t - fx.socks] + 1);
+    *created = json_object_get(dt_json(t, dt_from(&fx, m, t)), "channel");
+    *joined = dt_json(t, dt_from(&fx, m, t) + 1);
 }
 
 static int has_string(json_t *arr, const char *s) {
@@ -209,7 +182,7 @@ static void test_join_and_leave(void **state) {
     dt_send(d, "{\"type\":\"join_channel\",\"channelId\":\"%s\"}", id);
     dt_settle(&fx);
     expect_types(&m, d, (const char *[]){"channel_joined", "channels_list", NULL});
-    json_t *joined = dt_json(d, m.n[d - fx.socks]);
+    json_t *joined = dt_json(d, dt_from(&fx, &m, d));
     assert_int_equal(json_array_size(json_object_get(joined, "participants")), 3);
     json_t *msgs = json_object_get(joined, "messages"); /* the joiner's notice is in history */
     assert_int_equal(json_array_size(msgs), 1);
@@ -237,7 +210,7 @@ static void test_join_and_leave(void **state) {
     dt_send(d, "{\"type\":\"leave_channel\",\"channelId\":\"%s\"}", id);
     dt_settle(&fx);
     /* dave's list comes a second after the one his join brought (coalesced) */
-    dt_run_until_frames(&fx, d, m.n[d - fx.socks] + 2);
+    dt_run_until_frames(&fx, d, dt_from(&fx, &m, d) + 2);
     expect_types(&m, d, (const char *[]){"channel_left", "channels_list", NULL});
     assert_string_equal(dt_str(dt_last_of(d, "channel_left"), "channelId"), id);
     assert_null(dt_list_entry(d, id));
@@ -370,8 +343,8 @@ static void test_frames_behind_a_join_wait_for_it(void **state) {
     dt_send(d, "{\"type\":\"join_channel\",\"channelId\":\"%s\"}", id);
     dt_send(d, "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"hi all\"}", id);
     dt_settle(&fx);
-    assert_int_equal(dt_count(d, "error", m.n[d - fx.socks]), 0);
-    assert_int_equal(dt_count(d, "chat_message", m.n[d - fx.socks]), 1);
+    assert_int_equal(dt_count(d, "error", dt_from(&fx, &m, d)), 0);
+    assert_int_equal(dt_count(d, "chat_message", dt_from(&fx, &m, d)), 1);
     assert_string_equal(dt_str(dt_last_of(b, "chat_message"), "content"), "hi all");
 }
 
