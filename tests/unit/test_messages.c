@@ -148,7 +148,7 @@ static void test_sockets_closing_meanwhile(void **state) {
     say(a1, "one");
     say(b, "two");
     domain_session_closed(k.dom, &a2->s);
-    domain_session_closed(k.dom, &b->s); /* the sender of "two" */
+    domain_session_closed(k.dom, &b->s);               /* the sender of "two" */
     tsession *gone = dt_login(&fx, k.dom, "carol", 0); /* its channels_list is on the way */
     domain_session_closed(k.dom, &gone->s);
     dt_settle(&fx);
