@@ -38,6 +38,7 @@ static fx *F;
 static int pick(void *data, api_instance *chat, api_instance *presence) {
     fx *f = data;
     if (f->no_server) return -1;
+    *chat = *presence = (api_instance){0};
     snprintf(chat->host, sizeof(chat->host), "chat.example");
     chat->port = 7001;
     chat->id = 3;
