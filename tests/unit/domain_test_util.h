@@ -6,7 +6,7 @@
  * keeps a reference to every frame the domain sent it, which is what its
  * socket would have been sent.
  *
- * The store is reached through a wrapper backend (dt_store_backend) that
+ * The store is reached through a wrapper backend (sf_backend) that
  * passes every op to SQLite unless the test made that kind of op fail
  * (dt_fail): then done() runs on a later loop turn with the chosen error
  * and nothing is stored — a disk or a database gone bad, on demand. The
@@ -37,6 +37,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "store/store.h"
+#include "store_fail_util.h"
 #include "svcutil.h"
 
 enum { DT_MAX_FRAMES = 128, DT_MAX_SOCKS = 16, DT_MAX_DOMAINS = 2, DT_JSON_RING = 16 };
@@ -83,83 +84,6 @@ static inline const char *dt_last(const tsession *t) {
     return t->frames ? dt_text(t, t->frames - 1) : "";
 }
 
-/* ---- the store wrapper ---- */
-
-typedef struct dt_call {
-    store_done_cb done;
-    void *data;
-    store *w;
-} dt_call;
-
-struct store {
-    store *real;
-    uv_timer_t timer;  /* completes the ops made to fail */
-    store_op **failed; /* waiting for the timer */
-    size_t nfailed, capfailed;
-    unsigned fail_mask; /* 1 << store_op_kind */
-    int fail_status;    /* what they complete with */
-    int pending;        /* ops submitted whose done() has not run */
-};
-
-static inline int dt__st_load(store *w, const store_load_cbs *cbs) {
-    return store_sqlite_backend.load(w->real, cbs);
-}
-
-static inline void dt__st_done(store_op *op) {
-    dt_call *k = op->data;
-    op->done = k->done;
-    op->data = k->data;
-    k->w->pending--;
-    free(k);
-    op->done(op);
-}
-
-static inline void dt__st_fail_now(store *w) {
-    while (w->nfailed) {
-        store_op *op = w->failed[0];
-        memmove(w->failed, w->failed + 1, --w->nfailed * sizeof(*w->failed));
-        op->status = w->fail_status;
-        op->done(op);
-    }
-}
-
-static inline void dt__st_timer(uv_timer_t *t) {
-    dt__st_fail_now(t->data);
-}
-
-static inline void dt__st_submit(store *w, store_op *op) {
-    dt_call *k = xmalloc(sizeof(*k));
-    *k = (dt_call){op->done, op->data, w};
-    op->done = dt__st_done;
-    op->data = k;
-    w->pending++;
-    if (!(w->fail_mask & (1u << op->kind))) {
-        store_sqlite_backend.submit(w->real, op);
-        return;
-    }
-    if (w->nfailed == w->capfailed) {
-        w->capfailed = w->capfailed ? 2 * w->capfailed : 8;
-        w->failed = xrealloc(w->failed, w->capfailed * sizeof(*w->failed));
-    }
-    w->failed[w->nfailed++] = op;
-    uv_timer_start(&w->timer, dt__st_timer, 0, 0);
-}
-
-static inline void dt__st_closed(uv_handle_t *h) {
-    store *w = h->data;
-    free(w->failed);
-    free(w);
-}
-
-static inline void dt__st_close(store *w) {
-    store_sqlite_backend.close(w->real);
-    dt__st_fail_now(w);
-    uv_close((uv_handle_t *)&w->timer, dt__st_closed);
-}
-
-static const store_backend dt_store_backend = {"sqlite (test wrapper)", NULL, dt__st_load,
-                                               dt__st_submit, dt__st_close};
-
 /* ---- the fixture ---- */
 
 typedef struct dt_fixture {
@@ -181,20 +105,13 @@ static inline void dt_open(dt_fixture *f, const char *prefix) {
     assert_non_null(svc_mkdtemp(f->dir, sizeof(f->dir), prefix));
     snprintf(path, sizeof(path), "%s/chatd.db", f->dir);
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    store_config cfg = {.path = path, .fsync = 0, .max_batch = 64};
-    store *w = xcalloc(1, sizeof(*w));
-    assert_int_equal(store_sqlite_backend.open(&w->real, &cfg, &f->loop), STORE_OK);
-    uv_timer_init(&f->loop, &w->timer);
-    w->timer.data = w;
-    w->fail_status = STORE_EIO;
-    f->st = w;
+    f->st = sf_open(&f->loop, path);
 }
 
 /* Ops of the kinds in mask (1 << STORE_*) fail with status from now on
  * (0: none fail). */
 static inline void dt_fail(dt_fixture *f, unsigned mask, int status) {
-    f->st->fail_mask = mask;
-    f->st->fail_status = status;
+    sf_fail(f->st, mask, status);
 }
 
 /* One loop turn (without blocking), then the end-of-turn work of
@@ -216,7 +133,7 @@ static inline void dt_run_until(dt_fixture *f, int (*done)(void *arg), void *arg
 }
 
 static inline int dt__idle(void *arg) {
-    return ((dt_fixture *)arg)->st->pending == 0;
+    return sf_pending(((dt_fixture *)arg)->st) == 0;
 }
 
 /* Runs the loop until no store op is in flight, also after the
@@ -228,7 +145,7 @@ static inline void dt_settle(dt_fixture *f) {
     do {
         dt_run_until(f, dt__idle, f, "the store");
         dt_turn(f);
-    } while (f->st->pending);
+    } while (sf_pending(f->st));
 }
 
 typedef struct dt__frames_arg {
@@ -293,7 +210,7 @@ static inline void dt_users(dt_fixture *f, const char *const *names) {
         op.u.user_create.username = *names;
         op.u.user_create.pw_hash = "$argon2id$test";
         op.u.user_create.created_ms = 1;
-        store_sqlite_backend.submit(f->st->real, &op);
+        store_sqlite_backend.submit(sf_real(f->st), &op);
         dt_run_until(f, dt__flag, &done, "a user");
         assert_int_equal(op.status, STORE_OK);
     }
@@ -303,7 +220,7 @@ static inline void dt_users(dt_fixture *f, const char *const *names) {
  * (publishing is delivering). Flushed by dt_turn, freed by dt_close. */
 static inline domain *dt_domain(dt_fixture *f, const domain_config *cfg) {
     assert_true(f->ndom < DT_MAX_DOMAINS);
-    domain *d = domain_new(cfg, &dt_store_backend, f->st);
+    domain *d = domain_new(cfg, &sf_backend, f->st);
     assert_non_null(d);
     bus_handler h = {d, domain_deliver, domain_event};
     assert_int_equal(bus_local_backend.open(&f->bus[f->ndom], &f->loop, NULL, &h), 0);
@@ -316,7 +233,7 @@ static inline domain *dt_domain(dt_fixture *f, const domain_config *cfg) {
  * fixture's domains, and removes the directory. Domains the test made
  * itself it frees after this. */
 static inline void dt_close(dt_fixture *f) {
-    dt_store_backend.close(f->st);
+    sf_backend.close(f->st);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     for (int i = 0; i < f->nsocks; i++) /* every session was released */
         assert_int_equal(f->socks[i].holds, 0);

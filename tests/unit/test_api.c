@@ -2,13 +2,14 @@
  * Unit tests for api/api: POST /register and POST /auth, every answer
  * they give (success, 400 for each malformed field, 409, 401, 429 with
  * Retry-After from the address and username throttles and the global
- * register rate, 503 from a full hash queue or no server to name), and the
- * routing around them (404, 405, /health, /metrics), through api_handle
- * behind a real server on a private loop (tests/unit/loop_test_util.h),
- * with a real SQLite store in a temporary directory, the domain and the
- * JWT keyring wired as roles/app.c wires them (argon2 at its minimum).
- * Every request comes from 127.0.0.1; the API trusts X-Forwarded-For so
- * that a test can speak from several client addresses.
+ * register rate, 503 from a full hash queue, no server to name or a
+ * failing store), and the routing around them (404, 405, /health,
+ * /metrics), through api_handle behind a real server on a private loop
+ * (tests/unit/loop_test_util.h), with a real SQLite store in a temporary
+ * directory that fails on demand (tests/unit/store_fail_util.h), the
+ * domain and the JWT keyring wired as roles/app.c wires them (argon2 at
+ * its minimum). Every request comes from 127.0.0.1; the API trusts
+ * X-Forwarded-For so that a test can speak from several client addresses.
  */
 #include "loop_test_util.h"
 
@@ -19,12 +20,13 @@
 #include "chat/domain.h"
 #include "core/log.h"
 #include "net/server.h"
+#include "store_fail_util.h"
 #include "svcutil.h"
 
 typedef struct fx {
     char dir[128];
     uv_loop_t loop;
-    store *st;
+    store *st; /* SQLite behind store_fail_util.h's wrapper */
     domain *dom;
     keyring *keys;
     api *api;
@@ -86,7 +88,7 @@ static void serve(void) {
 }
 
 static void start(const api_config *cfg) {
-    F->api = api_new(cfg, &F->loop, &store_sqlite_backend, F->st, F->dom);
+    F->api = api_new(cfg, &F->loop, &sf_backend, F->st, F->dom);
     serve();
 }
 
@@ -98,11 +100,10 @@ static int setup(void **state) {
     assert_int_equal(uv_loop_init(&F->loop), 0);
     char path[256], msg[512];
     snprintf(path, sizeof(path), "%s/chatd.db", F->dir);
-    store_config scfg = {.path = path, .fsync = 0, .max_batch = 64};
-    assert_int_equal(store_sqlite_backend.open(&F->st, &scfg, &F->loop), STORE_OK);
+    F->st = sf_open(&F->loop, path);
     domain_config dcfg;
     domain_config_default(&dcfg);
-    F->dom = domain_new(&dcfg, &store_sqlite_backend, F->st);
+    F->dom = domain_new(&dcfg, &sf_backend, F->st);
     assert_non_null(F->dom);
     assert_true(keyring_load(&F->keys, F->dir, F->dir, 1, msg, sizeof(msg)) >= 0);
     return 0;
@@ -115,7 +116,7 @@ static int teardown(void **state) {
     release_pool(); /* a test that failed while holding it */
     server_stop_accepting(&F->srv);
     server_abort_all(&F->srv);
-    store_sqlite_backend.close(F->st);
+    sf_backend.close(F->st);
     server_free(&F->srv);
     uv_run(&F->loop, UV_RUN_DEFAULT);
     api_free(F->api);
@@ -225,7 +226,7 @@ static void test_register_taken_in_the_store_only(void **state) {
     op.u.user_create.username = "carol";
     op.u.user_create.pw_hash = "$argon2id$not-a-real-hash";
     op.u.user_create.created_ms = 1;
-    store_sqlite_backend.submit(F->st, &op);
+    store_sqlite_backend.submit(sf_real(F->st), &op);
     while (!done)
         lt_turn(&F->loop, -1);
     assert_int_equal(op.status, STORE_OK);
@@ -334,6 +335,22 @@ static void test_auth_no_server_to_name(void **state) {
     F->no_server = 1;
     expect_error(post("/auth", NULL, "alice", "password-1"), 503, "unavailable",
                  "No available servers");
+}
+
+/* The store failing: 503, and no account half made. */
+static void test_storage_unavailable(void **state) {
+    api_config cfg;
+    default_config(&cfg);
+    start(&cfg);
+    assert_int_equal(post("/register", NULL, "alice", "password-1")->status, 201);
+    sf_fail(F->st, 1u << STORE_USER_CREATE | 1u << STORE_USER_GET, STORE_EIO);
+    const char *msg = "storage is unavailable; retry shortly";
+    expect_error(post("/register", NULL, "bob", "password-1"), 503, "unavailable", msg);
+    expect_error(post("/auth", NULL, "alice", "password-1"), 503, "unavailable", msg);
+    assert_false(domain_user_exists(F->dom, "bob"));
+    sf_fail(F->st, 0, 0);
+    assert_int_equal(post("/register", NULL, "bob", "password-1")->status, 201);
+    assert_int_equal(post("/auth", NULL, "alice", "password-1")->status, 200);
 }
 
 /* auth_fail_per_addr failed logins from one address (unknown names
@@ -490,7 +507,7 @@ static void test_ops_elsewhere_and_no_store(void **state) {
     api_config cfg;
     default_config(&cfg);
     cfg.ops_elsewhere = 1;
-    F->api = api_new(&cfg, &F->loop, &store_sqlite_backend, NULL, NULL);
+    F->api = api_new(&cfg, &F->loop, &sf_backend, NULL, NULL);
     serve();
     expect_error(http_call("GET", "/metrics", NULL, NULL), 404, "not_found", "no such endpoint");
     expect_error(post("/auth", NULL, "alice", "password-1"), 404, "not_found",
@@ -510,6 +527,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_auth_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_wrong_password_and_unknown_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_no_server_to_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage_unavailable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_per_address_throttle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_successes_do_not_use_the_address_budget, setup,
                                         teardown),

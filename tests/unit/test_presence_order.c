@@ -59,7 +59,7 @@ static domain *open_domain(unsigned node, bus **b) {
     domain_config_default(&cfg);
     cfg.node_id = node;
     cfg.cluster = 1;
-    domain *d = domain_new(&cfg, &dt_store_backend, fx.st);
+    domain *d = domain_new(&cfg, &sf_backend, fx.st);
     assert_non_null(d);
     assert_int_equal(relay.open(b, &fx.loop, NULL, NULL), 0);
     (*b)->node = node;
