@@ -87,8 +87,11 @@ static void serve(void) {
     assert_int_equal(server_start(&F->srv, &F->loop, "127.0.0.1", 0, &h, &lim), 0);
 }
 
+/* The API with cfg (NULL: default_config's) behind a server. */
 static void start(const api_config *cfg) {
-    F->api = api_new(cfg, &F->loop, &sf_backend, F->st, F->dom);
+    api_config defaults;
+    default_config(&defaults);
+    F->api = api_new(cfg ? cfg : &defaults, &F->loop, &sf_backend, F->st, F->dom);
     serve();
 }
 
@@ -198,9 +201,7 @@ static void expect_retry_after(const lt_http *r, const char *seconds) {
 /* ---- /register ---- */
 
 static void test_register_and_taken(void **state) {
-    api_config cfg;
-    default_config(&cfg);
-    start(&cfg);
+    start(NULL);
     lt_http *r = post("/register", NULL, "alice", "password-1");
     assert_int_equal(r->status, 201);
     assert_string_equal(field(r, "user_id"), "alice");
@@ -218,9 +219,7 @@ static void user_created(store_op *op) {
 }
 
 static void test_register_taken_in_the_store_only(void **state) {
-    api_config cfg;
-    default_config(&cfg);
-    start(&cfg);
+    start(NULL);
     int done = 0;
     store_op op = {.kind = STORE_USER_CREATE, .done = user_created, .data = &done};
     op.u.user_create.username = "carol";
@@ -236,9 +235,7 @@ static void test_register_taken_in_the_store_only(void **state) {
 }
 
 static void test_register_bad_fields(void **state) {
-    api_config cfg;
-    default_config(&cfg);
-    start(&cfg);
+    start(NULL);
     static const struct {
         const char *body, *msg;
     } bad[] = {
@@ -289,9 +286,7 @@ static void test_register_global_rate(void **state) {
 /* ---- /auth ---- */
 
 static void test_auth_success(void **state) {
-    api_config cfg;
-    default_config(&cfg);
-    start(&cfg);
+    start(NULL);
     assert_int_equal(post("/register", NULL, "alice", "password-1")->status, 201);
     lt_http *r = post("/auth", NULL, "alice", "password-1");
     assert_int_equal(r->status, 200);
@@ -314,9 +309,7 @@ static void test_auth_success(void **state) {
 
 /* A wrong password and an unknown user get the same answer. */
 static void test_auth_wrong_password_and_unknown_user(void **state) {
-    api_config cfg;
-    default_config(&cfg);
-    start(&cfg);
+    start(NULL);
     assert_int_equal(post("/register", NULL, "alice", "password-1")->status, 201);
     lt_http *r = post("/auth", NULL, "alice", "password-2");
     expect_error(r, 401, "unauthorized", "Invalid credentials");
@@ -328,9 +321,7 @@ static void test_auth_wrong_password_and_unknown_user(void **state) {
 }
 
 static void test_auth_no_server_to_name(void **state) {
-    api_config cfg;
-    default_config(&cfg);
-    start(&cfg);
+    start(NULL);
     assert_int_equal(post("/register", NULL, "alice", "password-1")->status, 201);
     F->no_server = 1;
     expect_error(post("/auth", NULL, "alice", "password-1"), 503, "unavailable",
@@ -339,9 +330,7 @@ static void test_auth_no_server_to_name(void **state) {
 
 /* The store failing: 503, and no account half made. */
 static void test_storage_unavailable(void **state) {
-    api_config cfg;
-    default_config(&cfg);
-    start(&cfg);
+    start(NULL);
     assert_int_equal(post("/register", NULL, "alice", "password-1")->status, 201);
     sf_fail(F->st, 1u << STORE_USER_CREATE | 1u << STORE_USER_GET, STORE_EIO);
     const char *msg = "storage is unavailable; retry shortly";
@@ -387,9 +376,7 @@ static void test_auth_successes_do_not_use_the_address_budget(void **state) {
 /* Ten failures for one username (from anywhere) and the name is refused
  * for a minute. */
 static void test_auth_per_username_throttle(void **state) {
-    api_config cfg;
-    default_config(&cfg);
-    start(&cfg);
+    start(NULL);
     assert_int_equal(post("/register", NULL, "alice", "password-1")->status, 201);
     for (int i = 0; i < 10; i++) {
         char addr[32];
@@ -478,9 +465,7 @@ static void test_hash_queue_per_address(void **state) {
 /* ---- routing ---- */
 
 static void test_routes_and_methods(void **state) {
-    api_config cfg;
-    default_config(&cfg);
-    start(&cfg);
+    start(NULL);
     expect_error(http_call("GET", "/nope", NULL, NULL), 404, "not_found", "no such endpoint");
     expect_error(http_call("GET", "/", NULL, NULL), 404, "not_found", NULL);      /* web disabled */
     expect_error(http_call("GET", "/ready", NULL, NULL), 404, "not_found", NULL); /* no probes */

@@ -118,12 +118,14 @@ static void on_closed(void *data, conn *c) {
 static const server_handlers handlers = {
     .http = on_http, .ws_upgrade = on_upgrade, .ws_message = on_message, .ws_closed = on_closed};
 
-/* Starts the server with lim (the once-a-second sweep made every 10 ms,
- * so that timeouts of 100 ms are applied on time). */
+/* Starts the server with lim (NULL: the defaults), the once-a-second
+ * sweep made every 10 ms so that timeouts of 100 ms are applied on time. */
 static void start(server_limits *lim) {
+    server_limits defaults;
+    server_limits_default(&defaults);
     server_handlers h = handlers;
     h.data = F;
-    assert_int_equal(server_start(&F->srv, &F->loop, "127.0.0.1", 0, &h, lim), 0);
+    assert_int_equal(server_start(&F->srv, &F->loop, "127.0.0.1", 0, &h, lim ? lim : &defaults), 0);
     uv_timer_set_repeat(&F->srv.sweeper, 10);
     uv_timer_again(&F->srv.sweeper);
     F->started = 1;
@@ -214,9 +216,7 @@ static lt_sock *ws_connect(const char *path, int rcvbuf) {
 
 /* Pipelined keep-alive requests are answered in order on one socket. */
 static void test_http_keepalive_pipelined(void **state) {
-    server_limits lim;
-    server_limits_default(&lim);
-    start(&lim);
+    start(NULL);
     lt_sock *s = connect_one(0);
     lt_send_str(&F->loop, s,
                 "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -306,9 +306,7 @@ static void test_max_pending_per_addr(void **state) {
  * 100 ms, as a reload does (the server reads its limits live): on a
  * loaded machine the setup itself may take longer than 100 ms. */
 static void test_handshake_timeout(void **state) {
-    server_limits lim;
-    server_limits_default(&lim);
-    start(&lim);
+    start(NULL);
     lt_sock *silent = connect_one(0);
     lt_sock *half = connect_one(0);
     lt_send_str(&F->loop, half, "GET / HTTP/1.1\r\nHost:");
@@ -377,9 +375,7 @@ static void test_ping_and_dead_peer(void **state) {
  * middle of a fan-out sees none of them vanish; each is closed once, at
  * the end of the loop turn, and its ws_closed runs outside the handler. */
 static void test_deferred_close(void **state) {
-    server_limits lim;
-    server_limits_default(&lim);
-    start(&lim);
+    start(NULL);
     lt_sock *a = ws_connect("/chat", 0);
     lt_sock *b = ws_connect("/chat", 0);
     lt_ws_text(&F->loop, a, "abort-all");
@@ -449,9 +445,7 @@ static void test_slow_reader_dropped_at_max_queued(void **state) {
 /* The client's close frame is answered with the same code, then the
  * server closes the socket; ws_closed runs once. */
 static void test_close_handshake(void **state) {
-    server_limits lim;
-    server_limits_default(&lim);
-    start(&lim);
+    start(NULL);
     lt_sock *s = ws_connect("/chat", 0);
     uint8_t payload[125];
     size_t n = ws_close_payload(payload, WS_CLOSE_NORMAL, "bye");
