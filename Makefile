@@ -108,8 +108,9 @@ unit: $(UNIT_BIN)
 integration: all $(INTEG_BIN)
 
 # The fast tier for the edit-compile-test loop: no engine, no server (< 30 s).
+# chatd is built for the script tests of the tier (test_config.sh runs it).
 check: deps-check
-	@$(MAKE) --no-print-directory $(UNIT_BIN)
+	@$(MAKE) --no-print-directory $(BUILD)/chatd $(UNIT_BIN)
 	@CHATD_TEST_TIER=check scripts/run-tests.sh $(BUILD)
 
 test: deps-test

@@ -1,6 +1,7 @@
 /*
  * svcutil: small helpers shared by the test-only engine starters
- * (pgserver.h, redisserver.h, zkserver.h): a free loopback port and rm -rf.
+ * (pgserver.h, redisserver.h, zkserver.h) and by tests of their own: a free
+ * loopback port, a private temporary directory, a file written, rm -rf.
  * Header-only: each test program is linked alone with the library.
  */
 #ifndef CHATD_TEST_SVCUTIL_H
@@ -41,6 +42,14 @@ static inline char *svc_mkdtemp(char *out, size_t cap, const char *prefix) {
         return NULL;
     }
     return out;
+}
+
+/* Writes text into path (created or truncated). 0, or -1. */
+static inline int svc_write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    int bad = fputs(text, f) < 0;
+    return fclose(f) != 0 || bad ? -1 : 0;
 }
 
 /* rm -rf path (no symlinks followed). */

@@ -8,7 +8,9 @@
 #include "core/alloc.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,8 +210,10 @@ static int set_opt(chatd_config *c, const opt *o, const char *v, int copy, char 
         }
         break;
     case O_INT: {
+        errno = 0;
         long long n = strtoll(v, &end, 10);
-        if (!*v || *end || n < 0) break;
+        /* never cut down to a value that would pass the range checks */
+        if (!*v || *end || n < 0 || errno == ERANGE || (o->size == 4 && n > INT_MAX)) break;
         if (o->size == 4)
             *(int *)p = (int)n;
         else
@@ -218,7 +222,7 @@ static int set_opt(chatd_config *c, const opt *o, const char *v, int copy, char 
     }
     case O_DOUBLE: {
         double dv = strtod(v, &end);
-        if (!*v || *end || dv <= 0) break;
+        if (!*v || *end || !(dv > 0)) break; /* NaN too */
         *(double *)p = dv;
         return 0;
     }

@@ -9,23 +9,7 @@
  * choose (the real buses are covered by the cluster protocol suite).
  * Sessions are captured in memory: what a socket would have been sent.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <jansson.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <uv.h>
-
-#include "bus/bus.h"
-#include "chat/domain.h"
-#include "store/store.h"
-#include "svcutil.h"
+#include "domain_test_util.h"
 
 /* ---- the relay bus: keeps what a domain publishes ---- */
 
@@ -64,41 +48,10 @@ static void relay_close(bus *b) {
 }
 static const bus_backend relay = {"relay", relay_open, relay_publish, relay_event, relay_close};
 
-/* ---- captured sessions ---- */
-
-typedef struct tsession {
-    session s;      /* first: the domain sees &t->s */
-    char last[512]; /* the last frame's JSON text */
-    int frames;
-} tsession;
-
-static void t_send(session *s, rcbuf *frame) {
-    tsession *t = (tsession *)s;
-    /* the domain sends payloads: JSON text, framed by the transport */
-    snprintf(t->last, sizeof t->last, "%.*s", (int)frame->len, rcbuf_payload(frame));
-    t->frames++;
-}
-static void t_close(session *s, uint16_t code, const char *reason) {}
-static void t_hold(session *s) {}
-static void t_release(session *s) {}
-static const session_io t_io = {t_send, t_close, t_hold, t_release};
-
 /* ---- fixture ---- */
 
-static uv_loop_t loop;
-static store *st;
-static char dir[128];
+static dt_fixture fx;
 static domain *w_dom, *y_dom; /* node 2: the watcher's server; node 3: where A comes back */
-static tsession socks[4];     /* outlive the store: its last done()s may name them */
-static int nsocks;
-
-static tsession *new_socket(void) {
-    assert_true(nsocks < 4);
-    tsession *t = &socks[nsocks++];
-    memset(t, 0, sizeof *t);
-    t->s.io = &t_io;
-    return t;
-}
 static bus *w_bus, *y_bus;
 
 static domain *open_domain(unsigned node, bus **b) {
@@ -106,9 +59,9 @@ static domain *open_domain(unsigned node, bus **b) {
     domain_config_default(&cfg);
     cfg.node_id = node;
     cfg.cluster = 1;
-    domain *d = domain_new(&cfg, &store_sqlite_backend, st);
+    domain *d = domain_new(&cfg, &sf_backend, fx.st);
     assert_non_null(d);
-    assert_int_equal(relay.open(b, &loop, NULL, NULL), 0);
+    assert_int_equal(relay.open(b, &fx.loop, NULL, NULL), 0);
     (*b)->node = node;
     domain_attach_bus(d, &relay, *b);
     domain_user_added(d, "alice");
@@ -117,43 +70,25 @@ static domain *open_domain(unsigned node, bus **b) {
 }
 
 static int setup(void **state) {
-    char path[192];
-    nsocks = 0;
-    assert_non_null(svc_mkdtemp(dir, sizeof dir, "chatd-porder-"));
-    snprintf(path, sizeof path, "%s/chatd.db", dir);
-    assert_int_equal(uv_loop_init(&loop), 0);
-    store_config cfg = {.path = path, .fsync = 0, .max_batch = 64};
-    assert_int_equal(store_sqlite_backend.open(&st, &cfg, &loop), STORE_OK);
+    dt_open(&fx, "chatd-porder-");
     w_dom = open_domain(2, &w_bus);
     y_dom = open_domain(3, &y_bus);
     return 0;
 }
 
 static int teardown(void **state) {
-    store_sqlite_backend.close(st); /* the last done()s still need the domains */
-    uv_run(&loop, UV_RUN_NOWAIT);
+    dt_close(&fx); /* the last done()s still need the domains */
     domain_free(w_dom);
     domain_free(y_dom);
     relay.close(w_bus);
     relay.close(y_bus);
-    uv_loop_close(&loop);
-    svc_rmrf(dir);
     return 0;
-}
-
-/* Runs the loop until t has received at least `frames` frames. */
-static void run_until_frames(tsession *t, int frames) {
-    for (int i = 0; i < 400 && t->frames < frames; i++) {
-        uv_run(&loop, UV_RUN_NOWAIT);
-        usleep(5000);
-    }
-    if (t->frames < frames) fail_msg("no frame %d (last: %s)", frames, t->last);
 }
 
 /* The status wendy was last told for alice ("" if none). */
 static const char *status_seen(const tsession *t) {
     static char status[16];
-    json_t *j = json_loads(t->last, 0, NULL);
+    json_t *j = json_loads(dt_last(t), 0, NULL);
     json_t *users = json_object_get(j, "presence");
     status[0] = '\0';
     for (size_t i = 0; i < json_array_size(users); i++) {
@@ -171,18 +106,18 @@ static tsession *watcher(long long since_ms) {
     bus_event ev = pres("alice", PROTO_ONLINE, since_ms, 1, 1, 1);
     domain_event(w_dom, &ev);
     domain_event(y_dom, &ev);
-    tsession *t = new_socket();
+    tsession *t = dt_socket(&fx);
     domain_session_open(w_dom, &t->s, "wendy", 1);
-    run_until_frames(t, 1); /* initial_presence, after the store was asked */
+    dt_run_until_frames(&fx, t, 1); /* initial_presence, after the store was asked */
     const char *sub = "{\"type\":\"subscribe\",\"userIds\":[\"alice\"]}";
     domain_session_message(w_dom, &t->s, sub, strlen(sub));
-    run_until_frames(t, 2);
+    dt_run_until_frames(&fx, t, 2);
     assert_string_equal(status_seen(t), "online");
     return t;
 }
 
 static tsession *chat_socket(domain *d, const char *user) {
-    tsession *t = new_socket();
+    tsession *t = dt_socket(&fx);
     domain_session_open(d, &t->s, user, 0);
     return t;
 }
@@ -235,12 +170,12 @@ static void test_hold_in_flight_when_the_server_dies(void **state) {
  * here) is not overturned by an older hold still on its way from a third:
  * events from different servers overtake each other. */
 static void test_older_hold_after_an_offline(void **state) {
-    tsession *w = new_socket();
+    tsession *w = dt_socket(&fx);
     domain_session_open(w_dom, &w->s, "wendy", 1);
-    run_until_frames(w, 1);
+    dt_run_until_frames(&fx, w, 1);
     const char *sub = "{\"type\":\"subscribe\",\"userIds\":[\"alice\"]}";
     domain_session_message(w_dom, &w->s, sub, strlen(sub));
-    run_until_frames(w, 2);
+    dt_run_until_frames(&fx, w, 2);
     bus_event on4 = pres("alice", PROTO_ONLINE, 4000, 4, 1, 1);
     bus_event off4 = pres("alice", PROTO_OFFLINE, 5000, 4, 0, 1);
     bus_event on5 = pres("alice", PROTO_ONLINE, 3000, 5, 1, 1);
