@@ -20,7 +20,7 @@
 #define BENCH_MAX_SERVERS 64
 
 typedef struct bench_opts {
-    const char *url;      /* http://host:port of chatd or the baseline */
+    const char *url; /* http://host:port of chatd or the baseline */
     char host[256];
     int port;
     struct sockaddr_in dst;
@@ -37,24 +37,25 @@ typedef struct bench_opts {
     int users;            /* distinct users for N connections (0 = N) */
     double hold;          /* seconds to hold them */
     int server_pid;       /* for VmRSS; 0 = unknown (= server_pids[0]) */
-    int server_pids[BENCH_MAX_SERVERS]; /* every chatd process (a cluster's) */
+    int server_pids[BENCH_MAX_SERVERS];  /* every chatd process (a cluster's) */
     int server_ports[BENCH_MAX_SERVERS]; /* the port each listens on (0: not given) */
     int nservers;
     int json;
-    int sources;          /* source addresses 127.0.0.1..N (0 = auto) */
+    int sources; /* source addresses 127.0.0.1..N (0 = auto) */
     const char *password;
     const char *prefix;
-    int concurrency;      /* parallel HTTP setup connections */
-    int connect_window;   /* WebSocket handshakes in flight */
-    int content_bytes;    /* message content size (>= 32) */
-    double setup_timeout; /* bound on each setup step, seconds */
-    const char *db;       /* "sqlite:PATH" | "pg:CONNINFO" (seed, store, history's check) */
-    const char *population; /* seeded users "U:B:M:G:K" (seed.h) */
-    const char *messages; /* seeded messages per channel "BIG:SMALL" (seed.h) */
-    int direct;           /* fanout channels are direct-message pairs */
+    int concurrency;         /* parallel HTTP setup connections */
+    int connect_window;      /* WebSocket handshakes in flight */
+    int content_bytes;       /* message content size (>= 32) */
+    double setup_timeout;    /* bound on each setup step, seconds */
+    const char *db;          /* "sqlite:PATH" | "pg:CONNINFO" (seed, store, history's check) */
+    const char *population;  /* seeded users "U:B:M:G:K" (seed.h) */
+    const char *messages;    /* seeded messages per channel "BIG:SMALL" (seed.h) */
+    int direct;              /* fanout channels are direct-message pairs */
     const char *restart_cmd; /* storm: starts the server again (sh -c) */
-    int processes;        /* scale: generator processes (0 = auto) */
-    int rounds;           /* history: bursts of concurrent connects */
+    int processes;           /* scale: generator processes (0 = auto) */
+    int rounds;              /* history: bursts of concurrent connects */
+    const char *ca_file;     /* https:// --url: the CA that signed chatd's certificate */
 } bench_opts;
 
 /* ---- options (opts.c) ---- */

@@ -159,8 +159,8 @@ static int all_ready(crowd *c) {
     return c->created == c->nchannels && c->ready >= c->nmembers;
 }
 
-int crowd_setup(crowd *c, const bench_opts *o, size_t channels, size_t members,
-                size_t senders, json_t *setup, const char **why) {
+int crowd_setup(crowd *c, const bench_opts *o, size_t channels, size_t members, size_t senders,
+                json_t *setup, const char **why) {
     memset(c, 0, sizeof *c);
     c->o = o;
     c->loop = uv_default_loop();
@@ -237,19 +237,22 @@ int crowd_setup(crowd *c, const bench_opts *o, size_t channels, size_t members,
 
 static int all_closed(crowd *c) {
     size_t open = 0;
-    for (size_t i = 0; i < c->nmembers; i++) open += c->m[i].ws.state != WSCONN_IDLE;
+    for (size_t i = 0; i < c->nmembers; i++)
+        open += c->m[i].ws.state != WSCONN_IDLE;
     return open == 0;
 }
 
 void crowd_close(crowd *c) {
     if (!c->m) return;
     c->phase_active = -1; /* closes from here on are expected */
-    for (size_t i = 0; i < c->nmembers; i++) wsconn_close(&c->m[i].ws);
+    for (size_t i = 0; i < c->nmembers; i++)
+        wsconn_close(&c->m[i].ws);
     crowd_run_until(c, all_closed, bench_now_s() + 5);
     if (!uv_is_closing((uv_handle_t *)&c->tick)) uv_close((uv_handle_t *)&c->tick, NULL);
     uv_run(c->loop, UV_RUN_NOWAIT);
     if (c->tokens)
-        for (size_t i = 0; i < c->nmembers; i++) free(c->tokens[i]);
+        for (size_t i = 0; i < c->nmembers; i++)
+            free(c->tokens[i]);
     free(c->tokens);
     free(c->chat_at);
     free(c->m);

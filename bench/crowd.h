@@ -30,9 +30,9 @@
 
 typedef struct crowd_member {
     wsconn ws;
-    uint32_t channel;  /* channel index */
-    int32_t sender;    /* sender index, -1 when only a receiver */
-    uint8_t lists;     /* channels_list frames seen (1 = connected, 2 = in its channel) */
+    uint32_t channel; /* channel index */
+    int32_t sender;   /* sender index, -1 when only a receiver */
+    uint8_t lists;    /* channels_list frames seen (1 = connected, 2 = in its channel) */
     uint8_t up, failed;
 } crowd_member;
 
@@ -56,22 +56,22 @@ typedef struct crowd {
     size_t next_connect, connecting, up, failed, ready, created, creating;
     int last_http_status;
     /* traffic (reset per phase) */
-    int phase_active;    /* senders may send */
+    int phase_active; /* senders may send */
     int saturate;
     double rate;
     uint64_t t_start, t_meas, t_end; /* ns: phase start, measurement window */
     uint64_t sent, acked, delivered, delivered_win, acked_win, skipped, errors, rate_limited;
-    uint64_t rr;         /* round-robin cursor over senders */
+    uint64_t rr; /* round-robin cursor over senders */
     char first_error[200];
     stats_hist lat;
-    char *frame;         /* scratch for outgoing frames */
+    char *frame; /* scratch for outgoing frames */
     size_t frame_cap;
 } crowd;
 
 /* Builds the crowd. Returns 0, or -1 after writing why into *why (static
  * string). setup (may be NULL) gets timings and counts as JSON fields. */
-int crowd_setup(crowd *c, const bench_opts *o, size_t channels, size_t members,
-                size_t senders, json_t *setup, const char **why);
+int crowd_setup(crowd *c, const bench_opts *o, size_t channels, size_t members, size_t senders,
+                json_t *setup, const char **why);
 
 /* Runs one phase: warmup, then `duration` measured seconds, then a drain
  * (up to 5 s) until every delivery of every sent message has arrived.

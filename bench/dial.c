@@ -134,8 +134,8 @@ static void on_tick(uv_timer_t *t) {
     pump(d);
 }
 
-int dial_init(dial_set *d, const bench_opts *o, size_t n, char **tokens,
-              struct sockaddr_in *at, size_t nusers) {
+int dial_init(dial_set *d, const bench_opts *o, size_t n, char **tokens, struct sockaddr_in *at,
+              size_t nusers) {
     memset(d, 0, sizeof *d);
     d->o = o;
     d->loop = uv_default_loop();
@@ -151,15 +151,16 @@ int dial_init(dial_set *d, const bench_opts *o, size_t n, char **tokens,
         free(d->queue);
         return -1;
     }
-    for (size_t i = 0; i < n; i++) d->s[i].user = (uint32_t)(i % d->nusers);
+    for (size_t i = 0; i < n; i++)
+        d->s[i].user = (uint32_t)(i % d->nusers);
     uv_timer_init(d->loop, &d->tick);
     d->tick.data = d;
     uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
     return 0;
 }
 
-int dial_login(dial_set *d, const bench_opts *o, size_t n, size_t nusers, int existing,
-               json_t *r, users_result *ur) {
+int dial_login(dial_set *d, const bench_opts *o, size_t n, size_t nusers, int existing, json_t *r,
+               users_result *ur) {
     memset(d, 0, sizeof *d);
     char **tokens = calloc(nusers ? nusers : 1, sizeof *tokens);
     if (!tokens || dial_init(d, o, n, tokens, NULL, nusers) < 0) {
@@ -176,8 +177,7 @@ int dial_login(dial_set *d, const bench_opts *o, size_t n, size_t nusers, int ex
 void dial_open(dial_set *d, size_t first, size_t count) {
     for (size_t i = first; i < first + count && i < d->n; i++) {
         dial_sock *s = &d->s[i];
-        if (s->state == DIAL_UP || s->state == DIAL_CONNECTING || s->state == DIAL_QUEUED)
-            continue;
+        if (s->state == DIAL_UP || s->state == DIAL_CONNECTING || s->state == DIAL_QUEUED) continue;
         if (s->state == DIAL_WAIT) d->waiting--;
         s->closing = 0;
         s->backoff_ms = 0;
@@ -220,7 +220,8 @@ void dial_free(dial_set *d) {
     if (!d->s) return;
     if (!uv_is_closing((uv_handle_t *)&d->tick)) uv_close((uv_handle_t *)&d->tick, NULL);
     uv_run(d->loop, UV_RUN_NOWAIT);
-    for (size_t i = 0; d->own_tokens && i < d->nusers; i++) free(d->tokens[i]);
+    for (size_t i = 0; d->own_tokens && i < d->nusers; i++)
+        free(d->tokens[i]);
     if (d->own_tokens) free(d->tokens);
     free(d->s);
     free(d->queue);

@@ -141,7 +141,8 @@ void bench_latency_json(json_t *obj, const stats_hist *h) {
 
 char *bench_fetch_metrics(const bench_opts *o) {
     client_response r;
-    if (client_http_request(NULL, o->host, o->port, "GET", "/metrics", NULL, 0, 5000, &r) < 0) return NULL;
+    if (client_http_request(NULL, o->host, o->port, "GET", "/metrics", NULL, 0, 5000, &r) < 0)
+        return NULL;
     char *body = NULL;
     if (r.status == 200) {
         body = r.body;
@@ -190,10 +191,14 @@ static void setup_sources(const bench_opts *o, size_t sockets) {
 /* ---- human output ---- */
 
 static void print_value(const char *key, json_t *v) {
-    if (json_is_real(v)) printf("  %-34s %.3f\n", key, json_real_value(v));
-    else if (json_is_integer(v)) printf("  %-34s %lld\n", key, (long long)json_integer_value(v));
-    else if (json_is_string(v)) printf("  %-34s %s\n", key, json_string_value(v));
-    else if (json_is_null(v)) printf("  %-34s -\n", key);
+    if (json_is_real(v))
+        printf("  %-34s %.3f\n", key, json_real_value(v));
+    else if (json_is_integer(v))
+        printf("  %-34s %lld\n", key, (long long)json_integer_value(v));
+    else if (json_is_string(v))
+        printf("  %-34s %s\n", key, json_string_value(v));
+    else if (json_is_null(v))
+        printf("  %-34s -\n", key);
 }
 
 static double num(json_t *o, const char *k) {
@@ -204,13 +209,15 @@ static double num(json_t *o, const char *k) {
 static void print_phase(json_t *p) {
     json_t *l = json_object_get(p, "latency");
     char offered[32] = "max";
-    if (num(p, "offered_msgs_per_s") >= 0) snprintf(offered, sizeof offered, "%.0f", num(p, "offered_msgs_per_s"));
-    printf("  %-11s %11s %11.0f %13.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f %6.0f %6.0f\n",
-           json_string_value(json_object_get(p, "phase")), offered,
-           num(p, "msgs_per_s"), num(p, "deliveries_per_s"), num(p, "server_cpu_us_per_msg"),
-           num(p, "server_cpu_us_per_delivery"), num(l, "p50_ms"), num(l, "p90_ms"),
-           num(l, "p99_ms"), num(l, "p999_ms"), num(l, "max_ms"), num(p, "missing_deliveries"), num(p, "server_cpu_pct"),
-           num(p, "bench_cpu_pct"));
+    if (num(p, "offered_msgs_per_s") >= 0)
+        snprintf(offered, sizeof offered, "%.0f", num(p, "offered_msgs_per_s"));
+    printf(
+        "  %-11s %11s %11.0f %13.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f %6.0f %6.0f\n",
+        json_string_value(json_object_get(p, "phase")), offered, num(p, "msgs_per_s"),
+        num(p, "deliveries_per_s"), num(p, "server_cpu_us_per_msg"),
+        num(p, "server_cpu_us_per_delivery"), num(l, "p50_ms"), num(l, "p90_ms"), num(l, "p99_ms"),
+        num(l, "p999_ms"), num(l, "max_ms"), num(p, "missing_deliveries"), num(p, "server_cpu_pct"),
+        num(p, "bench_cpu_pct"));
 }
 
 static void print_human(json_t *r) {
@@ -251,11 +258,11 @@ static const struct {
     json_t *(*run)(const bench_opts *o);
     int sockets;
 } SCENARIOS[] = {
-    {"fanout", scenario_fanout, S_CROWD},     {"dm", scenario_fanout, S_CROWD},
-    {"durable", scenario_durable, S_CROWD},   {"connections", scenario_connections, S_CONNS},
-    {"history", scenario_history, S_CONNS},   {"storm", scenario_storm, S_CONNS},
-    {"scale", scenario_scale, S_NONE},        {"seed", scenario_seed, S_NONE},
-    {"store", scenario_store, S_NONE},        {"loopback", scenario_loopback, S_NONE},
+    {"fanout", scenario_fanout, S_CROWD},   {"dm", scenario_fanout, S_CROWD},
+    {"durable", scenario_durable, S_CROWD}, {"connections", scenario_connections, S_CONNS},
+    {"history", scenario_history, S_CONNS}, {"storm", scenario_storm, S_CONNS},
+    {"scale", scenario_scale, S_NONE},      {"seed", scenario_seed, S_NONE},
+    {"store", scenario_store, S_NONE},      {"loopback", scenario_loopback, S_NONE},
 };
 
 int main(int argc, char **argv) {
@@ -265,7 +272,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     size_t k = 0, nsc = sizeof SCENARIOS / sizeof SCENARIOS[0];
-    while (k < nsc && strcmp(SCENARIOS[k].name, o.scenario) != 0) k++;
+    while (k < nsc && strcmp(SCENARIOS[k].name, o.scenario) != 0)
+        k++;
     if (k == nsc) {
         fprintf(stderr, "chat-bench: unknown scenario %s\n", o.scenario);
         return 2;

@@ -109,6 +109,16 @@ if (loop) {
   w(`| store commit latency, fsync on: mean / p99 bucket | ${ms(get(dur.on, 'commit', 'mean_ms'))} ms / ≤ ${ms(get(dur.on, 'commit', 'p99_le_ms'))} ms (${ms(get(dur.on, 'commit', 'ops_per_commit'))} msgs per commit) | — | | |`);
   w(`| store commit latency, fsync off: mean / p99 bucket | ${ms(get(dur.off, 'commit', 'mean_ms'))} ms / ≤ ${ms(get(dur.off, 'commit', 'p99_le_ms'))} ms (${ms(get(dur.off, 'commit', 'ops_per_commit'))} msgs per commit) | — | | |`);
 }
+{
+  const plain = load(`fanout-${env.FAN1}-chatd-plain`);
+  const tls = load(`fanout-${env.FAN1}-chatd-tls`);
+  const ps = get(plain, 'saturation_deliveries_per_s');
+  const ts = get(tls, 'saturation_deliveries_per_s');
+  const pu = get(plain, 'saturation', 'server_cpu_us_per_delivery');
+  const tu = get(tls, 'saturation', 'server_cpu_us_per_delivery');
+  const us = (v) => (v == null ? '—' : v.toFixed(2));
+  w(`| fan-out ${env.FAN1} over TLS (wss://): deliveries/s at saturation / server CPU µs per delivery | ${int(ts)} / ${us(tu)} µs (in clear, same run: ${int(ps)} / ${us(pu)} µs) | — | TLS / clear: ${ratio(ts, ps)} deliveries/s, ${ratio(tu, pu)} CPU per delivery | reported |`);
+}
 for (const [bus, label] of Object.entries(BUSES)) {
   const r = cluster[bus];
   const sat = get(r, 'saturation_deliveries_per_s');

@@ -138,11 +138,12 @@ start_chatd() { # FSYNC(on|off) [BINARY] [DIR]
   [ -s "$d/secrets/jwt_secret.txt" ] || head -c 32 /dev/urandom | base64 > "$d/secrets/jwt_secret.txt"
   rm -f "$d/port"
   local args="--data $d/data --secrets $d/secrets --fsync $1 $(echo $flags)"
+  [ -n "${CHATD_TLS_DIR:-}" ] && args="$args --tls-cert $CHATD_TLS_DIR/server.pem --tls-key $CHATD_TLS_DIR/server.key"
   # shellcheck disable=SC2086
   "$bin" --port 0 --port-file "$d/port" $args > "$d/server.log" 2>&1 &
   SRV_PID=$!
   local port; port=$(wait_port "$d/port")
-  SRV_URL="http://127.0.0.1:$port"
+  SRV_URL="http${CHATD_TLS_DIR:+s}://127.0.0.1:$port"
   SRV_RESTART="exec $bin --port $port $args >> $d/server.log 2>&1"
 }
 
@@ -235,6 +236,18 @@ start_chatd on
 bench dm-chatd --scenario dm --channels $DM_PAIRS --duration "$DURATION" --warmup "$WARMUP" \
   --sweep "" --window $FAN_W
 stop_server
+
+# TLS (issue #15): the 1xM fan-out over wss:// and in clear, back to back, with
+# the same arguments (saturation only): what the cipher costs per delivery.
+TLS_CERTS=$(mktemp -d "$WORK/tls.XXXX")
+scripts/mkcert.sh "$TLS_CERTS"
+for mode in plain tls; do
+  if [ $mode = tls ]; then CHATD_TLS_DIR=$TLS_CERTS start_chatd on; else start_chatd on; fi
+  bench "fanout-1x$FAN1_M-chatd-$mode" --scenario fanout --channels 1 --members $FAN1_M \
+    --senders $FAN1_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W \
+    --ca-file "$TLS_CERTS/ca.pem"
+  stop_server
+done
 
 start_chatd on
 bench connections-chatd --scenario connections --connections "$CONNS" --hold "$HOLD"

@@ -93,8 +93,10 @@ static void on_frame(dial_set *d, size_t i, char *p, size_t n) {
     if ((joined || error) && (w->st[i] & S_JOIN_SENT) && !(w->st[i] & S_JOINED)) {
         w->st[i] |= S_JOINED;
         w->inflight--;
-        if (joined) w->joined++;
-        else w->join_failed++;
+        if (joined)
+            w->joined++;
+        else
+            w->join_failed++;
         pump_joins(w);
     }
 }
@@ -108,7 +110,8 @@ static void report_up(worker *w) {
     for (size_t i = 0; i < w->n; i++) {
         if (w->d.s[i].state != DIAL_UP) continue;
         int port = ntohs(w->at[i].sin_port), k = 0;
-        while (k < nports && seen[k] != port) k++;
+        while (k < nports && seen[k] != port)
+            k++;
         if (k == nports && nports < (int)(sizeof seen / sizeof seen[0])) seen[nports++] = port;
         if (k < nports) count[k]++;
     }
@@ -117,7 +120,8 @@ static void report_up(worker *w) {
                                 count[k]);
     if (w->d.up < w->n)
         bench_log("scale worker %d: %zu of %zu sockets did not come up (last HTTP status %d, last "
-                  "error %s)", (int)getpid(), w->n - w->d.up, w->n, w->d.last_http_status,
+                  "error %s)",
+                  (int)getpid(), w->n - w->d.up, w->n, w->d.last_http_status,
                   w->d.last_err ? uv_strerror(w->d.last_err) : "none");
     say(w, "up %zu %zu %s", w->d.up, w->n - w->d.up, len ? ports : "-");
 }
@@ -172,7 +176,8 @@ static void on_line(worker *w, char *line) {
 static void on_ctl(uv_poll_t *h, int status, int events) {
     worker *w = h->data;
     ssize_t k = status < 0 ? -1 : read(w->in, w->line + w->llen, sizeof w->line - 1 - w->llen);
-    if (k < 0 && status >= 0 && (errno == EAGAIN || errno == EINTR)) return; /* libuv made it non-blocking */
+    if (k < 0 && status >= 0 && (errno == EAGAIN || errno == EINTR))
+        return;   /* libuv made it non-blocking */
     if (k <= 0) { /* the coordinator is gone */
         w->closing = 1;
         uv_stop(w->d.loop);
@@ -222,12 +227,14 @@ int scale_worker_main(const bench_opts *o, size_t first, size_t n, int ctl_in, i
     uv_timer_init(w->d.loop, &w->check);
     w->check.data = w;
     uv_timer_start(&w->check, on_check, 100, 100);
-    while (!w->closing) uv_run(w->d.loop, UV_RUN_DEFAULT);
+    while (!w->closing)
+        uv_run(w->d.loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&w->ctl, NULL);
     uv_close((uv_handle_t *)&w->check, NULL);
     dial_close_all(&w->d);
     dial_free(&w->d);
-    for (size_t i = 0; i < n; i++) free(w->tokens[i]);
+    for (size_t i = 0; i < n; i++)
+        free(w->tokens[i]);
     free(w->tokens);
     free(w->at);
     free(w->st);

@@ -41,7 +41,8 @@ json_t *scenario_connections(const bench_opts *o) {
         json_decref(r);
         return NULL;
     }
-    if (ur.ok == 0) bench_log("connections: no user could log in (last HTTP status %d)", ur.last_status);
+    if (ur.ok == 0)
+        bench_log("connections: no user could log in (last HTTP status %d)", ur.last_status);
 
     long rss0 = o->server_pid > 0 ? bench_rss_kib(o->server_pid) : -1;
     double t0 = bench_now_s();

@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const char *const LE[] = {"0.0005", "0.001", "0.002", "0.005", "0.01", "0.025",
-                                  "0.05",   "0.1",   "0.25",  "0.5",   "1",    "+Inf"};
+                                 "0.05",   "0.1",   "0.25",  "0.5",   "1",    "+Inf"};
 enum { NLE = sizeof LE / sizeof LE[0] };
 
 typedef struct commit_snap {
@@ -79,7 +79,8 @@ json_t *scenario_durable(const bench_opts *o) {
     int have = snap(o, &before) == 0;
     json_t *ph = crowd_phase(&c, "durable", o->rate, o->warmup, o->duration);
     have = have && snap(o, &after) == 0;
-    json_object_set_new(r, "stored_msgs_per_s", json_real(json_real_value(json_object_get(ph, "msgs_per_s"))));
+    json_object_set_new(r, "stored_msgs_per_s",
+                        json_real(json_real_value(json_object_get(ph, "msgs_per_s"))));
     json_object_set_new(r, "commit", have ? commit_json(&before, &after) : json_null());
     json_t *steps = json_array();
     json_array_append_new(steps, ph);

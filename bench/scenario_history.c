@@ -44,8 +44,8 @@ typedef struct hist_run {
     char *list[SAMPLES];    /* their first channels_list (malloc'd) */
     /* reads */
     const seed_plan *plan;
-    seed_channel chan;      /* the first big channel */
-    uint8_t *next_read;     /* per user: the kind to send next (READ_KINDS: done) */
+    seed_channel chan;  /* the first big channel */
+    uint8_t *next_read; /* per user: the kind to send next (READ_KINDS: done) */
     uint64_t *t_sent;
     size_t reads_done, read_errors;
     stats_hist read_lat[READ_KINDS];
@@ -126,8 +126,10 @@ static void reads(dial_set *d, const bench_opts *o, json_t *r) {
     dial_run_until(d, settled, bench_now_s() + o->setup_timeout);
     d->on_frame = on_read_reply;
     for (size_t i = 0; i < u; i++) {
-        if (d->s[i].state == DIAL_UP) send_read(d, i);
-        else h->reads_done++, h->read_errors++;
+        if (d->s[i].state == DIAL_UP)
+            send_read(d, i);
+        else
+            h->reads_done++, h->read_errors++;
     }
     dial_run_until(d, reads_over, bench_now_s() + o->setup_timeout);
     bench_progress_done();
@@ -190,9 +192,11 @@ static void check_user(const seed_plan *p, const seed_db_ops *ops, seed_db *db, 
             }
     }
     json_decref(j);
-    json_object_set_new(chk, "users", json_integer(json_integer_value(json_object_get(chk, "users")) + 1));
-    json_object_set_new(chk, "entries",
-                        json_integer(json_integer_value(json_object_get(chk, "entries")) + entries));
+    json_object_set_new(chk, "users",
+                        json_integer(json_integer_value(json_object_get(chk, "users")) + 1));
+    json_object_set_new(
+        chk, "entries",
+        json_integer(json_integer_value(json_object_get(chk, "entries")) + entries));
     json_object_set_new(chk, "mismatches",
                         json_integer(json_integer_value(json_object_get(chk, "mismatches")) + bad));
     if (first[0] && !json_object_get(chk, "first_mismatch"))
@@ -208,7 +212,8 @@ static json_t *check(const bench_opts *o, const seed_plan *p, hist_run *h) {
     double t0 = bench_now_s();
     for (int k = 0; k < SAMPLES; k++) {
         int seen = 0;
-        for (int i = 0; i < k; i++) seen |= h->sample[i] == h->sample[k];
+        for (int i = 0; i < k; i++)
+            seen |= h->sample[i] == h->sample[k];
         if (h->list[k] && !seen) check_user(p, ops, db, h->sample[k], h->list[k], chk);
     }
     json_object_set_new(chk, "seconds", json_real(bench_now_s() - t0));
@@ -299,7 +304,8 @@ json_t *scenario_history(const bench_opts *o) {
         json_decref(l);
     }
     if (o->db) json_object_set_new(r, "check", check(o, &p, h));
-    for (int k = 0; k < SAMPLES; k++) free(h->list[k]);
+    for (int k = 0; k < SAMPLES; k++)
+        free(h->list[k]);
     free(h);
     return r;
 }

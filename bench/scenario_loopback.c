@@ -95,7 +95,8 @@ static double measure(const int *w, int n, size_t size, int frames, double secon
     long writes = 0;
     for (int k = 0; k < rounds; k++) {
         double due = t0 + (double)k / ROUNDS_PER_S;
-        while (bench_now_s() < due) usleep(200);
+        while (bench_now_s() < due)
+            usleep(200);
         for (int i = 0; i < n; i++)
             if (write(w[i], buf, len) == (ssize_t)len) writes++;
         bench_progress("loopback: %d frame(s) per write, round %d/%d", frames, k + 1, rounds);
@@ -113,7 +114,8 @@ json_t *scenario_loopback(const bench_opts *o) {
     reader rd = {.epfd = epoll_create1(0)};
     pthread_t th;
     json_t *res = NULL;
-    for (int i = 0; w && r && i < n; i++) w[i] = r[i] = -1;
+    for (int i = 0; w && r && i < n; i++)
+        w[i] = r[i] = -1;
     if (!w || !r || rd.epfd < 0 || pairs(n, w, r, rd.epfd) < 0) {
         bench_log("loopback: could not connect %d socket pairs: %s", n, strerror(errno));
         goto out;

@@ -47,10 +47,10 @@
 
 typedef struct child {
     pid_t pid;
-    int to, from;  /* pipe ends: commands out, lines in */
+    int to, from; /* pipe ends: commands out, lines in */
     char buf[SCALE_LINE];
     size_t len;
-    char *reply;   /* the line of the step waited for (malloc'd) */
+    char *reply; /* the line of the step waited for (malloc'd) */
 } child;
 
 typedef struct coord {
@@ -65,8 +65,8 @@ typedef struct coord {
 
 static json_t *post(const bench_opts *o, const char *path, const char *name, int *status) {
     char body[256];
-    int len = snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", name,
-                       o->password);
+    int len =
+        snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", name, o->password);
     client_response r;
     *status = 0;
     if (client_http_request(NULL, o->host, o->port, "POST", path, body, (size_t)len, 10000, &r) < 0)
@@ -96,8 +96,10 @@ static char *await_frame(wsc *w, const char *needle, int ms) {
 static int open_sender(coord *k, char channel[40]) {
     const bench_opts *o = k->o;
     char name[40];
-    if (channel[0]) users_name(name, sizeof name, o->prefix, 0);
-    else snprintf(name, sizeof name, "%sowner", o->prefix);
+    if (channel[0])
+        users_name(name, sizeof name, o->prefix, 0);
+    else
+        snprintf(name, sizeof name, "%sowner", o->prefix);
     int st;
     json_decref(post(o, "/register", name, &st));
     json_t *a = post(o, "/auth", name, &st);
@@ -163,14 +165,16 @@ static json_t *seed_members(const bench_opts *o, size_t n, char channel[40]) {
 
 static void tell(coord *k, int i, const char *line) {
     size_t n = strlen(line);
-    if (k->c[i].to < 0 || write(k->c[i].to, line, n) != (ssize_t)n || write(k->c[i].to, "\n", 1) != 1) {
+    if (k->c[i].to < 0 || write(k->c[i].to, line, n) != (ssize_t)n ||
+        write(k->c[i].to, "\n", 1) != 1) {
         close(k->c[i].to);
         k->c[i].to = -1;
     }
 }
 
 static void tell_all(coord *k, const char *line) {
-    for (int i = 0; i < k->n; i++) tell(k, i, line);
+    for (int i = 0; i < k->n; i++)
+        tell(k, i, line);
 }
 
 /* Collects each worker's next line starting with word (into reply) until
@@ -190,7 +194,8 @@ static int await_all(coord *k, const char *word, int ms, int keep) {
     uint64_t end = bench_now_ns() + (uint64_t)ms * 1000000u;
     while (have < k->n && bench_now_ns() < end) {
         struct pollfd p[BENCH_MAX_SERVERS * 4];
-        for (int i = 0; i < k->n; i++) p[i] = (struct pollfd){k->c[i].from, POLLIN, 0};
+        for (int i = 0; i < k->n; i++)
+            p[i] = (struct pollfd){k->c[i].from, POLLIN, 0};
         drain_sender(k);
         if (poll(p, (nfds_t)k->n, 50) <= 0) continue;
         for (int i = 0; i < k->n; i++) {
@@ -203,8 +208,12 @@ static int await_all(coord *k, const char *word, int ms, int keep) {
                 usleep(100000);
                 pid_t w = waitpid(c->pid, &st, WNOHANG);
                 bench_log("scale: worker %d (pid %d) is gone (%s %d)", i, (int)c->pid,
-                          w != c->pid ? "still running" : WIFSIGNALED(st) ? "signal" : "exit",
-                          w != c->pid ? 0 : WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                          w != c->pid       ? "still running"
+                          : WIFSIGNALED(st) ? "signal"
+                                            : "exit",
+                          w != c->pid       ? 0
+                          : WIFSIGNALED(st) ? WTERMSIG(st)
+                                            : WEXITSTATUS(st));
                 close(c->from);
                 c->from = -1;
                 if (!c->reply) c->reply = strdup("gone"), have++;
@@ -232,7 +241,8 @@ static unsigned long long sum_field(coord *k, int f) {
     unsigned long long s = 0;
     for (int i = 0; i < k->n; i++) {
         const char *p = k->c[i].reply;
-        for (int j = 0; p && j < f; j++) p = strchr(p, ' '), p = p ? p + 1 : NULL;
+        for (int j = 0; p && j < f; j++)
+            p = strchr(p, ' '), p = p ? p + 1 : NULL;
         if (p) s += strtoull(p, NULL, 10);
     }
     return s;
@@ -244,13 +254,16 @@ static int start_workers(coord *k, size_t total) {
     for (int i = 0; i < k->n; i++) {
         int down[2], up[2];
         if (pipe(down) < 0 || pipe(up) < 0) return -1;
-        size_t first = (size_t)i * per, n = first >= total ? 0 : total - first < per ? total - first : per;
+        size_t first = (size_t)i * per, n = first >= total        ? 0
+                                            : total - first < per ? total - first
+                                                                  : per;
         pid_t pid = fork();
         if (pid < 0) return -1;
         if (pid == 0) {
             close(down[1]);
             close(up[0]);
-            for (int j = 0; j < i; j++) close(k->c[j].to), close(k->c[j].from);
+            for (int j = 0; j < i; j++)
+                close(k->c[j].to), close(k->c[j].from);
             if (k->owner) close(wsc_fd(k->owner));
             _exit(scale_worker_main(k->o, first, n, down[0], up[1]));
         }
@@ -270,7 +283,8 @@ static size_t sockets_on(coord *k, int port) {
     size_t n = 0;
     for (int i = 0; i < k->n; i++) {
         const char *p = k->c[i].reply;
-        for (int f = 0; p && f < 2; f++) p = strchr(p, ' '), p = p ? p + 1 : NULL;
+        for (int f = 0; p && f < 2; f++)
+            p = strchr(p, ' '), p = p ? p + 1 : NULL;
         while (p && *p && *p != '-') {
             int pt = atoi(p);
             const char *colon = strchr(p, ':');
@@ -291,7 +305,8 @@ static json_t *servers_json(coord *k, const long *rss0) {
         size_t socks = o->server_ports[i] ? sockets_on(k, o->server_ports[i]) : 0;
         json_t *s = json_pack("{s:i,s:i}", "pid", o->server_pids[i], "port", o->server_ports[i]);
         json_object_set_new(s, "sockets", json_integer((json_int_t)socks));
-        json_object_set_new(s, "rss_before_kib", rss0[i] >= 0 ? json_integer(rss0[i]) : json_null());
+        json_object_set_new(s, "rss_before_kib",
+                            rss0[i] >= 0 ? json_integer(rss0[i]) : json_null());
         json_object_set_new(s, "rss_up_kib", rss1 >= 0 ? json_integer(rss1) : json_null());
         json_object_set_new(s, "rss_per_socket_bytes",
                             socks && rss0[i] >= 0 && rss1 >= 0
@@ -320,7 +335,8 @@ static void deliveries_json(coord *k, json_t *r, uint64_t t_send, unsigned long 
     json_object_set_new(r, "missing", json_integer((json_int_t)(joined > got ? joined - got : 0)));
     json_object_set_new(r, "errors", json_integer((json_int_t)errors));
     json_object_set_new(r, "last_delivery_ms",
-                        got && last > t_send ? json_real((double)(last - t_send) / 1e6) : json_null());
+                        got && last > t_send ? json_real((double)(last - t_send) / 1e6)
+                                             : json_null());
     json_object_set_new(r, "sender_echo_ms",
                         k->echo_ns ? json_real((double)(k->echo_ns - t_send) / 1e6) : json_null());
     json_t *lat = json_object();
@@ -337,7 +353,8 @@ static double step(coord *k, json_t *r, const char *cmd, const char *word, const
     int have = await_all(k, word, (int)(k->o->setup_timeout * 1000), keep);
     double s = bench_now_s() - t0;
     json_object_set_new(r, key, json_real(s));
-    if (have < k->n) bench_log("scale: %d of %d workers did not answer \"%s\"", k->n - have, k->n, word);
+    if (have < k->n)
+        bench_log("scale: %d of %d workers did not answer \"%s\"", k->n - have, k->n, word);
     return s;
 }
 
@@ -368,7 +385,8 @@ json_t *scenario_scale(const bench_opts *o) {
     step(&k, r, NULL, "login", "login_s", 0);
     json_object_set_new(r, "logged_in", json_integer((json_int_t)sum_field(&k, 0)));
     long rss0[BENCH_MAX_SERVERS];
-    for (int i = 0; i < o->nservers; i++) rss0[i] = bench_rss_kib(o->server_pids[i]);
+    for (int i = 0; i < o->nservers; i++)
+        rss0[i] = bench_rss_kib(o->server_pids[i]);
     step(&k, r, "connect", "up", "connect_s", 0);
     unsigned long long up = sum_field(&k, 0);
     json_object_set_new(r, "connections_up", json_integer((json_int_t)up));
@@ -381,7 +399,8 @@ json_t *scenario_scale(const bench_opts *o) {
     unsigned long long joined = sum_field(&k, 0);
     json_object_set_new(r, "joined", json_integer((json_int_t)joined));
     json_object_set_new(r, "join_failed", json_integer((json_int_t)sum_field(&k, 1)));
-    json_object_set_new(r, "channel_members", json_integer((json_int_t)(seeded ? total : joined + 1)));
+    json_object_set_new(r, "channel_members",
+                        json_integer((json_int_t)(seeded ? total : joined + 1)));
 
     for (double end = bench_now_s() + o->hold; bench_now_s() < end;) {
         drain_sender(&k);
@@ -404,7 +423,8 @@ json_t *scenario_scale(const bench_opts *o) {
         close(k.c[i].from);
         free(k.c[i].reply);
         int st;
-        for (int t = 0; t < 300 && waitpid(k.c[i].pid, &st, WNOHANG) == 0; t++) usleep(100000);
+        for (int t = 0; t < 300 && waitpid(k.c[i].pid, &st, WNOHANG) == 0; t++)
+            usleep(100000);
         if (kill(k.c[i].pid, 0) == 0) {
             kill(k.c[i].pid, SIGKILL);
             waitpid(k.c[i].pid, &st, 0);

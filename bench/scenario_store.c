@@ -37,7 +37,7 @@ typedef struct run {
     char (*chan)[37];
     char (*user)[40];
     char *content;
-    int active;         /* completions submit the next */
+    int active; /* completions submit the next */
     uint64_t t_meas, t_end;
     uint64_t done, done_win, failed, inflight;
     int first_status;
@@ -98,7 +98,8 @@ static int submit_wait(run *r, store_op *op) {
     g_setup_done = 0;
     op->done = setup_done;
     r->b->submit(r->st, op);
-    while (!g_setup_done) uv_run(uv_default_loop(), UV_RUN_ONCE);
+    while (!g_setup_done)
+        uv_run(uv_default_loop(), UV_RUN_ONCE);
     store_op_clear(op);
     return g_setup_status;
 }
@@ -128,9 +129,8 @@ static int make_channels(run *r, const bench_opts *o) {
 
 static void on_tick(uv_timer_t *t) {
     run *r = t->data;
-    bench_progress("store: %llu appended, %llu in flight, %llu failed",
-                   (unsigned long long)r->done, (unsigned long long)r->inflight,
-                   (unsigned long long)r->failed);
+    bench_progress("store: %llu appended, %llu in flight, %llu failed", (unsigned long long)r->done,
+                   (unsigned long long)r->inflight, (unsigned long long)r->failed);
 }
 
 json_t *scenario_store(const bench_opts *o) {
@@ -172,12 +172,15 @@ json_t *scenario_store(const bench_opts *o) {
         ops[i].run = &r;
         submit_append(&r, &ops[i]);
     }
-    while (bench_now_ns() < r.t_meas) uv_run(loop, UV_RUN_ONCE);
+    while (bench_now_ns() < r.t_meas)
+        uv_run(loop, UV_RUN_ONCE);
     double cpu0 = bench_cpu_s(0);
-    while (bench_now_ns() < r.t_end) uv_run(loop, UV_RUN_ONCE);
+    while (bench_now_ns() < r.t_end)
+        uv_run(loop, UV_RUN_ONCE);
     double cpu1 = bench_cpu_s(0);
     r.active = 0;
-    while (r.inflight) uv_run(loop, UV_RUN_ONCE);
+    while (r.inflight)
+        uv_run(loop, UV_RUN_ONCE);
     bench_progress_done();
     uv_close((uv_handle_t *)&tick, NULL);
 

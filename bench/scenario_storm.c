@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 static int all_up(dial_set *d) {
-    bench_progress("storm: %zu/%zu up, %zu connecting, %zu backing off, %llu attempts", d->up,
-                   d->n, d->connecting, d->waiting, (unsigned long long)d->attempts);
+    bench_progress("storm: %zu/%zu up, %zu connecting, %zu backing off, %llu attempts", d->up, d->n,
+                   d->connecting, d->waiting, (unsigned long long)d->attempts);
     return d->up == d->n;
 }
 
@@ -156,9 +156,10 @@ json_t *scenario_storm(const bench_opts *o) {
     long rss = child > 0 ? bench_rss_kib(child) : -1;
     json_object_set_new(r, "server_rss_after_kib", rss >= 0 ? json_integer(rss) : json_null());
     if (!ok)
-        bench_log("storm: %zu of %zu sockets back within %.0f s (last HTTP status %d, last error %s)",
-                  d.up, n, o->setup_timeout, d.last_http_status,
-                  d.last_err ? uv_strerror(d.last_err) : "none");
+        bench_log(
+            "storm: %zu of %zu sockets back within %.0f s (last HTTP status %d, last error %s)",
+            d.up, n, o->setup_timeout, d.last_http_status,
+            d.last_err ? uv_strerror(d.last_err) : "none");
     dial_close_all(&d);
     dial_free(&d);
     stop_child(child);

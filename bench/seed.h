@@ -52,23 +52,23 @@ typedef struct seed_plan {
 } seed_plan;
 
 typedef struct seed_channel {
-    size_t index;       /* 0..B-1 big, then small channels group by group */
+    size_t index; /* 0..B-1 big, then small channels group by group */
     char id[37];
     char name[64];
-    size_t n;           /* members */
-    int64_t msgs;       /* N: messages (seq 1..N) */
+    size_t n;     /* members */
+    int64_t msgs; /* N: messages (seq 1..N) */
     int64_t created_ms;
-    char creator[40];   /* member 0 */
+    char creator[40]; /* member 0 */
     /* counters with all N messages stored */
     int64_t last_seq, msg_count;
     uint64_t last_message_id;
 } seed_channel;
 
 typedef struct seed_member {
-    size_t j;           /* position in join order */
-    size_t user;        /* user index */
+    size_t j;    /* position in join order */
+    size_t user; /* user index */
     char name[40];
-    int is_admin;       /* member 0, the creator */
+    int is_admin; /* member 0, the creator */
     int64_t joined_ms;
     /* counters with all N messages stored (zero before) */
     int64_t own_count, read_seq, read_count, read_own;
@@ -80,13 +80,12 @@ typedef struct seed_msg {
     int64_t seq, count_no, own_no, created_ms;
     uint64_t id;
     int system;
-    char user[40];      /* sender name, or "system" */
+    char user[40]; /* sender name, or "system" */
     char content[96];
 } seed_msg;
 
 /* Parses --population / --messages for prefix; 0, or -1 after a message. */
-int seed_plan_init(seed_plan *p, const char *prefix, const char *population,
-                   const char *messages);
+int seed_plan_init(seed_plan *p, const char *prefix, const char *population, const char *messages);
 size_t seed_channel_count(const seed_plan *p);
 /* Messages in all channels together. */
 int64_t seed_message_count(const seed_plan *p);

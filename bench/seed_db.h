@@ -34,7 +34,7 @@ typedef struct seed_db_ops {
     int (*begin)(seed_db *db);
     int (*commit)(seed_db *db);
     int (*user)(seed_db *db, const char *name, const char *pw_hash, int64_t created_ms);
-    int (*channel)(seed_db *db, const seed_channel *c);      /* counters zero */
+    int (*channel)(seed_db *db, const seed_channel *c); /* counters zero */
     int (*member)(seed_db *db, const seed_channel *c, const seed_member *m);
     int (*message)(seed_db *db, const seed_channel *c, const seed_msg *m);
     /* Sets the channel's and one member's counters to their values with

@@ -18,8 +18,16 @@
 #define COPY_CHUNK (1 << 20)
 
 enum {
-    Q_USER, Q_CHANNEL, Q_MEMBER, Q_CHAN_COUNTERS, Q_MEMBER_COUNTERS, Q_LAST_SEQ, Q_UNREAD,
-    Q_MEMBERS, Q_NEWEST, Q__COUNT
+    Q_USER,
+    Q_CHANNEL,
+    Q_MEMBER,
+    Q_CHAN_COUNTERS,
+    Q_MEMBER_COUNTERS,
+    Q_LAST_SEQ,
+    Q_UNREAD,
+    Q_MEMBERS,
+    Q_NEWEST,
+    Q__COUNT
 };
 
 static const char *const SQL[Q__COUNT] = {
@@ -147,7 +155,8 @@ static int end_copy(seed_db *db) {
     PGresult *r = PQgetResult(db->c);
     int rc = ok_result(db, r, "COPY messages");
     PQclear(r);
-    while ((r = PQgetResult(db->c))) PQclear(r);
+    while ((r = PQgetResult(db->c)))
+        PQclear(r);
     return rc;
 }
 
@@ -193,11 +202,10 @@ static int db_message(seed_db *db, const seed_channel *c, const seed_msg *m) {
         db->copying = 1;
     }
     /* text format: tab-separated, \N for NULL; seeded strings need no escaping */
-    db->len += (size_t)snprintf(db->buf + db->len, 4096,
-                                "%s\t%" PRId64 "\t%" PRIu64 "\t%s\t%s\t{}\t\\N\t%" PRId64
-                                "\t%" PRId64 "\t%" PRId64 "\n",
-                                c->id, m->seq, m->id, m->user, m->content, m->created_ms,
-                                m->count_no, m->own_no);
+    db->len += (size_t)snprintf(
+        db->buf + db->len, 4096,
+        "%s\t%" PRId64 "\t%" PRIu64 "\t%s\t%s\t{}\t\\N\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\n",
+        c->id, m->seq, m->id, m->user, m->content, m->created_ms, m->count_no, m->own_no);
     return db->len >= COPY_CHUNK ? flush_copy(db) : 0;
 }
 
@@ -219,8 +227,8 @@ static int db_member_counters(seed_db *db, const seed_channel *c, const seed_mem
     snprintf(v[4], 24, "%" PRIu64, m->last_read_id);
     snprintf(v[5], 24, "%" PRId64, m->last_read_ms);
     int read = m->last_read_id != 0;
-    const char *p[] = {c->id, m->name, v[0], v[1], v[2], v[3], read ? v[4] : NULL,
-                       read ? v[5] : NULL};
+    const char *p[] = {
+        c->id, m->name, v[0], v[1], v[2], v[3], read ? v[4] : NULL, read ? v[5] : NULL};
     return end_copy(db) ? -1 : run_cmd(db, Q_MEMBER_COUNTERS, 8, p);
 }
 
@@ -245,8 +253,7 @@ static int64_t db_newest(seed_db *db, const char *ch) {
 }
 
 const seed_db_ops seed_pg_ops = {
-    "pg",             db_open,           db_begin,        db_commit,
-    db_user,          db_channel,        db_member,       db_message,
-    db_channel_counters, db_member_counters, db_last_seq, db_unread,
-    db_members,       db_newest,         db_close,
+    "pg",        db_open,   db_begin,   db_commit,           db_user,
+    db_channel,  db_member, db_message, db_channel_counters, db_member_counters,
+    db_last_seq, db_unread, db_members, db_newest,           db_close,
 };

@@ -14,8 +14,7 @@
 
 #define DAY_MS 86400000LL
 
-int seed_plan_init(seed_plan *p, const char *prefix, const char *population,
-                   const char *messages) {
+int seed_plan_init(seed_plan *p, const char *prefix, const char *population, const char *messages) {
     memset(p, 0, sizeof *p);
     p->prefix = prefix;
     if (sscanf(population, "%zu:%zu:%zu:%zu:%zu", &p->users, &p->big, &p->measured, &p->group,
@@ -44,7 +43,8 @@ int seed_plan_init(seed_plan *p, const char *prefix, const char *population,
         return -1;
     }
     uint32_t h = 2166136261u; /* FNV-1a */
-    for (const char *s = prefix; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    for (const char *s = prefix; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
     p->tag = h;
     return 0;
 }
@@ -141,8 +141,7 @@ void seed_msg_at(const seed_plan *p, const seed_channel *c, int64_t s, seed_msg 
     m->own_no = (m->count_no - 1) / (int64_t)c->n + 1;
     users_name(m->user, sizeof m->user, p->prefix, member_user(p, c->index, j));
     snprintf(m->content, sizeof m->content,
-             "seeded history message %lld of channel %zu, sixty-odd bytes", (long long)s,
-             c->index);
+             "seeded history message %lld of channel %zu, sixty-odd bytes", (long long)s, c->index);
 }
 
 size_t seed_channels_of(const seed_plan *p, size_t u, size_t *out, size_t cap) {

@@ -13,8 +13,17 @@
 #include <string.h>
 
 enum {
-    Q_USER, Q_CHANNEL, Q_MEMBER, Q_MESSAGE, Q_CHAN_COUNTERS, Q_MEMBER_COUNTERS, Q_LAST_SEQ,
-    Q_UNREAD, Q_MEMBERS, Q_NEWEST, Q__COUNT
+    Q_USER,
+    Q_CHANNEL,
+    Q_MEMBER,
+    Q_MESSAGE,
+    Q_CHAN_COUNTERS,
+    Q_MEMBER_COUNTERS,
+    Q_LAST_SEQ,
+    Q_UNREAD,
+    Q_MEMBERS,
+    Q_NEWEST,
+    Q__COUNT
 };
 
 static const char *const SQL[Q__COUNT] = {
@@ -59,7 +68,8 @@ static int exec(seed_db *db, const char *sql) {
 
 static void db_close(seed_db *db) {
     if (!db) return;
-    for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(db->q[i]);
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(db->q[i]);
     if (db->bulk) exec(db, "PRAGMA journal_mode = WAL");
     sqlite3_close(db->h);
     free(db);
@@ -208,8 +218,7 @@ static int64_t db_newest(seed_db *db, const char *ch) {
 }
 
 const seed_db_ops seed_sqlite_ops = {
-    "sqlite",         db_open,           db_begin,        db_commit,
-    db_user,          db_channel,        db_member,       db_message,
-    db_channel_counters, db_member_counters, db_last_seq, db_unread,
-    db_members,       db_newest,         db_close,
+    "sqlite",    db_open,   db_begin,   db_commit,           db_user,
+    db_channel,  db_member, db_message, db_channel_counters, db_member_counters,
+    db_last_seq, db_unread, db_members, db_newest,           db_close,
 };

@@ -49,7 +49,8 @@ void stats_record(stats_hist *h, uint64_t v) {
 void stats_merge(stats_hist *dst, const stats_hist *src) {
     if (src->count == 0) return;
     for (unsigned o = 0; o < STATS_OCTAVES; o++)
-        for (unsigned s = 0; s < STATS_SUB; s++) dst->bucket[o][s] += src->bucket[o][s];
+        for (unsigned s = 0; s < STATS_SUB; s++)
+            dst->bucket[o][s] += src->bucket[o][s];
     if (dst->count == 0 || src->min < dst->min) dst->min = src->min;
     if (src->max > dst->max) dst->max = src->max;
     dst->count += src->count;

@@ -14,9 +14,9 @@
 
 #include <stdint.h>
 
-#define STATS_SUB_BITS 6                   /* 64 linear sub-buckets per octave */
+#define STATS_SUB_BITS 6 /* 64 linear sub-buckets per octave */
 #define STATS_SUB (1u << STATS_SUB_BITS)
-#define STATS_OCTAVES 42                   /* up to 2^47 ns (~39 h) */
+#define STATS_OCTAVES 42 /* up to 2^47 ns (~39 h) */
 
 typedef struct stats_hist {
     uint64_t count;

@@ -29,10 +29,10 @@ static int send_one(crowd *c, crowd_sender *s) {
     }
     int n = snprintf(c->frame, c->frame_cap,
                      "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"T%llu:%ld:",
-                     c->chan_id[m->channel], (unsigned long long)bench_now_ns(),
-                     (long)(s - c->s));
+                     c->chan_id[m->channel], (unsigned long long)bench_now_ns(), (long)(s - c->s));
     int content_at = (int)(strstr(c->frame, "\"content\":\"") - c->frame) + 11;
-    while (n - content_at < c->o->content_bytes) c->frame[n++] = 'x';
+    while (n - content_at < c->o->content_bytes)
+        c->frame[n++] = 'x';
     memcpy(c->frame + n, "\"}", 3);
     n += 2;
     if (wsconn_send_text(&m->ws, c->frame, (size_t)n) < 0) return -1;
@@ -106,7 +106,8 @@ json_t *crowd_phase(crowd *c, const char *name, double rate, double warmup, doub
     c->sent = c->acked = c->delivered = c->delivered_win = c->acked_win = c->skipped = 0;
     c->errors = c->rate_limited = 0;
     c->first_error[0] = '\0';
-    for (size_t i = 0; i < c->nsenders; i++) c->s[i].inflight = 0;
+    for (size_t i = 0; i < c->nsenders; i++)
+        c->s[i].inflight = 0;
     stats_reset(&c->lat);
     c->saturate = rate <= 0;
     c->rate = rate;
@@ -121,7 +122,8 @@ json_t *crowd_phase(crowd *c, const char *name, double rate, double warmup, doub
     uv_timer_start(&c->tick, on_tick, 1, 1);
     if (c->saturate)
         for (size_t k = 0; k < c->nsenders; k++)
-            for (int w = 0; w < c->o->window; w++) send_one(c, &c->s[k]);
+            for (int w = 0; w < c->o->window; w++)
+                send_one(c, &c->s[k]);
     crowd_run_until(c, phase_over, c->t_meas / 1e9);
     double srv0 = bench_servers_cpu_s(c->o), me0 = bench_cpu_s(0), w0 = bench_now_s();
     uint64_t acked0 = c->acked, delivered0 = c->delivered;
@@ -143,8 +145,9 @@ json_t *crowd_phase(crowd *c, const char *name, double rate, double warmup, doub
     json_object_set_new(r, "deliveries_per_s", json_real((double)c->delivered_win / duration));
     json_object_set_new(r, "sent", json_integer((json_int_t)c->sent));
     json_object_set_new(r, "deliveries", json_integer((json_int_t)c->delivered));
-    json_object_set_new(r, "missing_deliveries",
-                        json_integer((json_int_t)(expected > c->delivered ? expected - c->delivered : 0)));
+    json_object_set_new(
+        r, "missing_deliveries",
+        json_integer((json_int_t)(expected > c->delivered ? expected - c->delivered : 0)));
     json_object_set_new(r, "skipped_backlogged", json_integer((json_int_t)c->skipped));
     json_object_set_new(r, "errors", json_integer((json_int_t)c->errors));
     json_object_set_new(r, "rate_limited", json_integer((json_int_t)c->rate_limited));

@@ -9,6 +9,8 @@
 #include "users.h"
 
 #include "bench.h"
+#include "net/client.h"
+#include "wsconn.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -30,7 +32,7 @@ typedef struct worker {
     uv_write_t write;
     job_ctx *ctx;
     int open, busy, closing;
-    size_t user;  /* current user (index into tokens) */
+    size_t user; /* current user (index into tokens) */
     int step, retries;
     int fails; /* connection failures in a row */
     char req[512];
@@ -61,8 +63,10 @@ void users_name(char *out, size_t cap, const char *prefix, size_t i) {
 static void finish_user(worker *w, char *token) {
     job_ctx *x = w->ctx;
     x->tokens[w->user] = token;
-    if (token) x->res->ok++;
-    else x->res->failed++;
+    if (token)
+        x->res->ok++;
+    else
+        x->res->failed++;
     x->done++;
     bench_progress("users: %zu/%zu logged in (%zu failed)", x->res->ok, x->n, x->res->failed);
     w->busy = 0;
@@ -136,8 +140,8 @@ static char *token_of(const char *body, struct sockaddr_in *at) {
     json_t *chat = json_object_get(json_object_get(j, "servers"), "chat");
     const char *host = json_string_value(json_object_get(chat, "host"));
     json_t *pv = json_object_get(chat, "port");
-    long port = json_is_string(pv) ? strtol(json_string_value(pv), NULL, 10)
-                                   : (long)json_integer_value(pv);
+    long port =
+        json_is_string(pv) ? strtol(json_string_value(pv), NULL, 10) : (long)json_integer_value(pv);
     struct in_addr a;
     if (at && host && port > 0 && port < 65536 && inet_pton(AF_INET, host, &a) == 1) {
         at->sin_addr = a;
@@ -151,8 +155,10 @@ static void on_response(worker *w, int status, const char *body, int keep) {
     users_result *r = w->ctx->res;
     w->fails = 0;
     if (w->step == STEP_REGISTER) {
-        if (status == 201) r->registered++;
-        else if (status == 409) r->existed++;
+        if (status == 201)
+            r->registered++;
+        else if (status == 409)
+            r->existed++;
         if (status == 201 || status == 409) {
             w->step = STEP_AUTH;
         } else {
@@ -169,8 +175,10 @@ static void on_response(worker *w, int status, const char *body, int keep) {
         worker_close(w);
         return;
     }
-    if (w->busy) send_step(w);
-    else next_user(w);
+    if (w->busy)
+        send_step(w);
+    else
+        next_user(w);
 }
 
 /* Finds a header's value in the head; NULL when absent. */
@@ -179,7 +187,8 @@ static const char *header(const char *head, const char *name) {
     for (const char *p = strstr(head, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
         if (strncasecmp(p + 2, name, nl) == 0 && p[2 + nl] == ':') {
             const char *v = p + 3 + nl;
-            while (*v == ' ') v++;
+            while (*v == ' ')
+                v++;
             return v;
         }
     }
@@ -234,8 +243,10 @@ static void on_connect(uv_connect_t *c, int status) {
     }
     w->open = 1;
     uv_read_start((uv_stream_t *)&w->tcp, on_alloc, on_read);
-    if (w->busy) send_step(w);
-    else next_user(w);
+    if (w->busy)
+        send_step(w);
+    else
+        next_user(w);
 }
 
 static void worker_start(worker *w) {
@@ -262,17 +273,57 @@ static void on_deadline(uv_timer_t *t) {
     uv_close((uv_handle_t *)t, NULL);
 }
 
+/* wss:// runs (wsconn_tls set): one blocking https request after another
+ * with the project's client (setup only: not what is measured). */
+static int login_tls(const struct sockaddr_in *dst, const char *prefix, const char *password,
+                     size_t first, size_t n, int existing, char **tokens,
+                     struct sockaddr_in *chat_at, users_result *res) {
+    char ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &dst->sin_addr, ip, sizeof ip);
+    int port = ntohs(dst->sin_port);
+    double t0 = bench_now_s();
+    for (size_t i = 0; i < n; i++) {
+        char name[64], body[256];
+        users_name(name, sizeof name, prefix, first + i);
+        int len = snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", name,
+                           password);
+        client_response r;
+        if (!existing && client_http_request(wsconn_tls, ip, port, "POST", "/register", body,
+                                             (size_t)len, 10000, &r) == 0) {
+            res->registered += r.status == 201;
+            res->existed += r.status == 409;
+            client_response_free(&r);
+        }
+        if (client_http_request(wsconn_tls, ip, port, "POST", "/auth", body, (size_t)len, 10000,
+                                &r) != 0)
+            continue;
+        tokens[i] = r.status == 200 ? token_of(r.body, chat_at ? &chat_at[i] : NULL) : NULL;
+        if (tokens[i])
+            res->ok++;
+        else
+            res->last_status = r.status;
+        client_response_free(&r);
+    }
+    res->failed = n - res->ok;
+    res->seconds = bench_now_s() - t0;
+    return res->ok == n ? 0 : -1;
+}
+
 int users_login(uv_loop_t *loop, const struct sockaddr_in *dst, const char *host,
                 const char *prefix, const char *password, size_t first, size_t n, int existing,
                 int concurrency, double timeout_s, char **tokens, struct sockaddr_in *chat_at,
                 users_result *res) {
     memset(res, 0, sizeof *res);
-    for (size_t i = 0; i < n; i++) tokens[i] = NULL;
-    for (size_t i = 0; chat_at && i < n; i++) chat_at[i] = *dst;
+    for (size_t i = 0; i < n; i++)
+        tokens[i] = NULL;
+    for (size_t i = 0; chat_at && i < n; i++)
+        chat_at[i] = *dst;
+    if (wsconn_tls)
+        return login_tls(dst, prefix, password, first, n, existing, tokens, chat_at, res);
     if (concurrency < 1) concurrency = 1;
     if ((size_t)concurrency > n) concurrency = (int)(n ? n : 1);
-    job_ctx x = {loop,   dst,     host, prefix, password, first,       n, 0,
-                 0,      existing, tokens, chat_at, res,    NULL, concurrency};
+    job_ctx x = {loop, dst,      host,   prefix,  password, first, n,          0,
+                 0,    existing, tokens, chat_at, res,      NULL,  concurrency};
     x.w = calloc((size_t)concurrency, sizeof *x.w);
     char *bufs = malloc((size_t)concurrency * MAX_RESPONSE);
     if (!x.w || !bufs) {
@@ -293,7 +344,8 @@ int users_login(uv_loop_t *loop, const struct sockaddr_in *dst, const char *host
     uv_unref((uv_handle_t *)&deadline);
     while (uv_run(loop, UV_RUN_ONCE)) {
         int active = 0;
-        for (int i = 0; i < concurrency; i++) active |= x.w[i].open || x.w[i].closing || x.w[i].busy;
+        for (int i = 0; i < concurrency; i++)
+            active |= x.w[i].open || x.w[i].closing || x.w[i].busy;
         if (!active && x.next >= x.n) break;
     }
     if (!uv_is_closing((uv_handle_t *)&deadline)) uv_close((uv_handle_t *)&deadline, NULL);

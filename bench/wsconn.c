@@ -11,6 +11,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "wsconn.h"
 
+#include "core/err.h"
 #include "net/ws.h"
 
 #include <netinet/in.h>
@@ -33,8 +34,10 @@
 #define WS_ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 uint64_t wsconn_frames_in, wsconn_bytes_in;
+tls_ctx *wsconn_tls;
 
 static char g_rbuf[READ_BUF + 1]; /* +1: room to NUL-terminate a payload */
+static char g_pbuf[READ_BUF + 1]; /* TLS: decrypted bytes, parsed in place the same way */
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
 
 typedef struct open_req {
@@ -58,6 +61,10 @@ static uint32_t rng_next(void) {
 
 static void on_closed(uv_handle_t *h) {
     wsconn *c = (wsconn *)h;
+    tls_conn_free(c->tls);
+    c->tls = NULL;
+    free(c->upgrade);
+    c->upgrade = NULL;
     free(c->rbuf);
     c->rbuf = NULL;
     c->rlen = c->rcap = 0;
@@ -78,8 +85,9 @@ static void on_write_done(uv_write_t *req, int status) {
     if (status < 0 && status != UV_ECANCELED) fail(c, status);
 }
 
-/* Writes len bytes: directly when nothing is queued, queuing the rest. */
-static int write_bytes(wsconn *c, const char *p, size_t len) {
+/* Writes len bytes to the socket: directly when nothing is queued,
+ * queuing the rest. */
+static int write_raw(wsconn *c, const char *p, size_t len) {
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
         uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
         int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
@@ -106,6 +114,25 @@ static int write_bytes(wsconn *c, const char *p, size_t len) {
         return -1;
     }
     return 0;
+}
+
+/* TLS: sends what the TLS layer has sealed. */
+static int flush_tls(wsconn *c) {
+    rcbuf *out = tls_conn_take_out(c->tls);
+    if (!out) return 0;
+    int rc = write_raw(c, out->data, out->len);
+    rcbuf_unref(out);
+    return rc;
+}
+
+/* Writes plaintext: sealed first over TLS. */
+static int write_bytes(wsconn *c, const char *p, size_t len) {
+    if (!c->tls) return write_raw(c, p, len);
+    if (tls_conn_write(c->tls, p, len) != 0) {
+        fail(c, -1);
+        return -1;
+    }
+    return flush_tls(c);
 }
 
 static int send_frame(wsconn *c, int opcode, const char *s, size_t n) {
@@ -230,7 +257,8 @@ static int grow(wsconn *c, size_t n) {
     if (n + 1 <= c->rcap) return 0;
     if (n > MAX_MESSAGE + MAX_HANDSHAKE) return -1;
     size_t cap = c->rcap ? c->rcap : 1024;
-    while (cap < n + 1) cap *= 2;
+    while (cap < n + 1)
+        cap *= 2;
     char *nb = realloc(c->rbuf, cap);
     if (!nb) return -1;
     c->rbuf = nb;
@@ -238,21 +266,16 @@ static int grow(wsconn *c, size_t n) {
     return 0;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-    wsconn *c = (wsconn *)s;
-    if (nread < 0) {
-        fail(c, c->close_sent ? 0 : (int)nread);
-        return;
-    }
-    if (nread == 0) return;
-    char *p = buf->base;
-    size_t len = (size_t)nread;
+/* Plaintext in: parsed in place, an incomplete tail kept. */
+static void take(wsconn *c, char *data, size_t nread) {
+    char *p = data;
+    size_t len = nread;
     if (c->rlen > 0) { /* append to the incomplete tail */
         if (grow(c, c->rlen + len) < 0) {
             fail(c, -1);
             return;
         }
-        memcpy(c->rbuf + c->rlen, buf->base, len);
+        memcpy(c->rbuf + c->rlen, data, len);
         c->rlen += (uint32_t)len;
         p = c->rbuf;
         len = c->rlen;
@@ -275,6 +298,43 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     }
 }
 
+/* TLS: ciphertext in; the handshake, then the upgrade, then plaintext. */
+static void take_tls(wsconn *c, const char *data, size_t len) {
+    if (tls_conn_feed(c->tls, data, len) != 0) {
+        fail(c, -1);
+        return;
+    }
+    while (c->state == WSCONN_HANDSHAKE || c->state == WSCONN_OPEN) {
+        ssize_t n = tls_conn_read(c->tls, g_pbuf, READ_BUF);
+        if (c->upgrade && tls_conn_handshake(c->tls) == 0) { /* TLS is up: now the upgrade */
+            char *req = c->upgrade;
+            c->upgrade = NULL;
+            write_bytes(c, req, strlen(req));
+            free(req);
+        }
+        if (n > 0) {
+            take(c, g_pbuf, (size_t)n);
+            continue;
+        }
+        if (n != CHATD_EINCOMPLETE) fail(c, n == CHATD_ECLOSED ? 0 : -1);
+        break;
+    }
+    if (c->state == WSCONN_HANDSHAKE || c->state == WSCONN_OPEN) flush_tls(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+    wsconn *c = (wsconn *)s;
+    if (nread < 0) {
+        fail(c, c->close_sent ? 0 : (int)nread);
+        return;
+    }
+    if (nread == 0) return;
+    if (c->tls)
+        take_tls(c, buf->base, (size_t)nread);
+    else
+        take(c, buf->base, (size_t)nread);
+}
+
 static void on_handshake_sent(uv_write_t *w, int status) {
     open_req *r = (open_req *)((char *)w - offsetof(open_req, write));
     wsconn *c = w->handle->data;
@@ -292,6 +352,19 @@ static void on_connect(uv_connect_t *req, int status) {
     }
     c->state = WSCONN_HANDSHAKE;
     int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (rc == 0 && wsconn_tls) { /* the TLS handshake first; the upgrade once it is done */
+        c->tls = tls_conn_new(wsconn_tls, NULL);
+        c->upgrade = malloc(r->len + 1);
+        if (!c->tls || !c->upgrade) rc = UV_ENOMEM;
+        if (rc == 0) {
+            memcpy(c->upgrade, r->text, r->len + 1);
+            tls_conn_handshake(c->tls);
+            rc = flush_tls(c);
+        }
+        free(r);
+        if (rc < 0) fail(c, rc);
+        return;
+    }
     uv_buf_t b = uv_buf_init(r->text, (unsigned)r->len);
     if (rc == 0) rc = uv_write(&r->write, (uv_stream_t *)&c->tcp, &b, 1, on_handshake_sent);
     if (rc < 0) {
@@ -314,6 +387,8 @@ int wsconn_open(uv_loop_t *loop, wsconn *c, const struct sockaddr_in *dst,
     c->err = 0;
     c->rbuf = NULL;
     c->rlen = c->rcap = 0;
+    c->tls = NULL;
+    c->upgrade = NULL;
     size_t cap = strlen(path) + strlen(host) + 200;
     open_req *r = malloc(sizeof *r + cap);
     if (!r) return UV_ENOMEM;
@@ -338,7 +413,8 @@ int wsconn_open(uv_loop_t *loop, wsconn *c, const struct sockaddr_in *dst,
             setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
         rc = uv_tcp_bind(&c->tcp, (const struct sockaddr *)src, 0);
     }
-    if (rc == 0) rc = uv_tcp_connect(&r->connect, &c->tcp, (const struct sockaddr *)dst, on_connect);
+    if (rc == 0)
+        rc = uv_tcp_connect(&r->connect, &c->tcp, (const struct sockaddr *)dst, on_connect);
     if (rc < 0) {
         free(r);
         /* the handle exists: close it quietly, reporting nothing */

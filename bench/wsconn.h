@@ -16,6 +16,11 @@
  * Frames the server sends: text (delivered), ping (answered with pong),
  * close (answered, then on_close). Fragmented or binary messages end the
  * connection with an error (neither chatd nor the baseline sends them).
+ *
+ * TLS: with wsconn_tls set (a client context, net/tls.h) every connection
+ * opened afterwards speaks wss://: the TLS handshake, then the upgrade
+ * inside it; reads are decrypted into a second shared buffer and parsed
+ * there the same way.
  */
 #ifndef BENCH_WSCONN_H
 #define BENCH_WSCONN_H
@@ -24,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+#include "net/tls.h"
 
 typedef struct wsconn wsconn;
 
@@ -42,15 +49,20 @@ enum { WSCONN_IDLE = 0, WSCONN_CONNECTING, WSCONN_HANDSHAKE, WSCONN_OPEN, WSCONN
 struct wsconn {
     uv_tcp_t tcp;
     const wsconn_cbs *cbs;
-    void *user;          /* caller's pointer */
-    uint32_t id;         /* caller's index */
-    uint8_t state;       /* WSCONN_* */
+    void *user;    /* caller's pointer */
+    uint32_t id;   /* caller's index */
+    uint8_t state; /* WSCONN_* */
     uint8_t close_sent;
     int16_t http_status; /* handshake status seen (0: none yet) */
     int err;             /* reported by on_close */
     char *rbuf;          /* incomplete frame / handshake tail; NULL when drained */
     uint32_t rlen, rcap;
+    tls_conn *tls; /* wss://: the TLS state (owned), else NULL */
+    char *upgrade; /* wss://: the upgrade request, sent once TLS is up (owned) */
 };
+
+/* The TLS context for connections opened from now on (NULL: plain ws://). */
+extern tls_ctx *wsconn_tls;
 
 /*
  * Starts connecting to dst (from src when not NULL: bound before connect,

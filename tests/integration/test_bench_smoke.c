@@ -14,6 +14,7 @@
  * build/chat-bench).
  */
 #include "integration/harness.h"
+#include "svcutil.h"
 #include "pgserver.h"
 
 #include <errno.h>
@@ -177,6 +178,58 @@ static void test_fanout(void **state) {
     assert_true(num(json_array_get(steps, 0), "offered_msgs_per_s") > 0);
     assert_int_equal(chatd_stop(s), 0);
     chatd_free(s);
+}
+
+/* The same over wss:// (--ca-file; issue #15's TLS row): every socket and
+ * the setup's https requests go through TLS, nothing is lost. */
+static void test_fanout_tls(void **state) {
+    char dir[256];
+    assert_non_null(svc_mkdtemp(dir, sizeof dir, "bench-tls-"));
+    assert_int_equal(system(hfmt("%s/../../scripts/mkcert.sh '%s'", CHATD_FIXTURES, dir)), 0);
+    const char *extra[] = {"--rate-per-sec",
+                           "1000000",
+                           "--rate-burst",
+                           "1000000",
+                           "--max-hash-queue",
+                           "100000",
+                           "--max-conns-per-user",
+                           "0",
+                           "--tls-cert",
+                           hfmt("%s/server.pem", dir),
+                           "--tls-key",
+                           hfmt("%s/server.key", dir),
+                           NULL};
+    chatd_srv *s = chatd_start(extra);
+    const char *args[] = {"--url",
+                          hfmt("https://127.0.0.1:%d", s->port),
+                          "--ca-file",
+                          hfmt("%s/ca.pem", dir),
+                          "--server-pid",
+                          hfmt("%d", (int)s->pid),
+                          "--json",
+                          "--warmup",
+                          "0.3",
+                          "--duration",
+                          "1",
+                          "--scenario",
+                          "fanout",
+                          "--channels",
+                          "1",
+                          "--members",
+                          "5",
+                          "--senders",
+                          "1",
+                          "--sweep",
+                          "",
+                          NULL};
+    json_t *r = run_json_of(args, s);
+    json_t *sat = jobj(r, "saturation");
+    check_phase(sat);
+    assert_true(num(sat, "sent") > 0);
+    assert_true(num(sat, "deliveries") == 5 * num(sat, "sent"));
+    assert_int_equal(chatd_stop(s), 0);
+    chatd_free(s);
+    svc_rmrf(dir);
 }
 
 /* Direct-message pairs: each message reaches the pair, the sender included. */
@@ -392,15 +445,11 @@ static void test_bad_arguments(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_fanout),
-        cmocka_unit_test(test_dm),
-        cmocka_unit_test(test_connections),
-        cmocka_unit_test(test_durable),
-        cmocka_unit_test(test_loopback),
-        cmocka_unit_test(test_history_and_storm),
-        cmocka_unit_test(test_store_sqlite),
-        cmocka_unit_test(test_store_pg),
+        cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_fanout),
+        cmocka_unit_test(test_fanout_tls),    cmocka_unit_test(test_dm),
+        cmocka_unit_test(test_connections),   cmocka_unit_test(test_durable),
+        cmocka_unit_test(test_loopback),      cmocka_unit_test(test_history_and_storm),
+        cmocka_unit_test(test_store_sqlite),  cmocka_unit_test(test_store_pg),
         cmocka_unit_test(test_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
