@@ -14,6 +14,7 @@
 
 #include <uv.h>
 
+#include "core/err.h"
 #include "core/log.h"
 
 struct kafka_link {
@@ -147,6 +148,27 @@ fail:
     log_error("%s: %s", name, err);
     destroy(l);
     return -1;
+}
+
+int kafka_link_probe(rd_kafka_t **probe, const kafka_link_config *cfg, int timeout_ms, char *why,
+                     size_t whylen) {
+    char err[256] = "";
+    if (!*probe) {
+        rd_kafka_conf_t *conf = kafka_link_conf(cfg, NULL, err, sizeof(err));
+        if (conf) *probe = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+        if (!*probe) {
+            snprintf(why, whylen, "Kafka: %s", err);
+            return CHATD_EIO;
+        }
+    }
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(*probe, 0, NULL, &md, timeout_ms);
+    int ok = e == RD_KAFKA_RESP_ERR_NO_ERROR && md && md->broker_cnt > 0;
+    if (!ok)
+        snprintf(why, whylen, "Kafka %s: %s", cfg->brokers,
+                 e ? rd_kafka_err2str(e) : "no broker answers");
+    if (md) rd_kafka_metadata_destroy(md);
+    return ok ? 0 : CHATD_EIO;
 }
 
 rd_kafka_t *kafka_link_producer(const kafka_link *l) {

@@ -70,6 +70,13 @@ rd_kafka_queue_t *kafka_link_consumer_queue(const kafka_link *l);
  * reports may still run) and destroys both, then calls h->closed. */
 void kafka_link_close(kafka_link *l);
 
+/* Readiness (/ready): do the brokers answer a metadata request within
+ * timeout_ms? *probe is a producer kept between calls (made on the first;
+ * free it with rd_kafka_destroy). Blocks: call it off the loop. 0, or
+ * CHATD_EIO with why set. */
+int kafka_link_probe(rd_kafka_t **probe, const kafka_link_config *cfg, int timeout_ms, char *why,
+                     size_t whylen);
+
 #define KAFKA_LINK_TICK_MS 100
 #define KAFKA_LINK_FLUSH_MS 5000
 

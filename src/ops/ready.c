@@ -9,8 +9,6 @@
 #include "ops/ready.h"
 #include "core/alloc.h"
 
-#include <libpq-fe.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +16,13 @@
 #include "core/clock.h"
 #include "engine/backends.h"
 #include "ops/endpoints.h"
+#include "store/store_pg.h"
+#include "store/store_sqlite.h"
 
 #define READY_CACHE_MS 1000
 #define SQLITE_PROBE_MS 1000
 #define REDIS_PROBE_MS 1000
+#define PG_PROBE_S 2
 #define KAFKA_PROBE_MS 2000
 
 enum { CHECK_STORE, CHECK_REDIS, CHECK_BUS, CHECK_DISCOVERY, CHECK_COUNT };
@@ -48,66 +49,21 @@ struct ready {
 
 /* ---- probes (worker thread) ---- */
 
-static void probe_sqlite(const char *path, check *c) {
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(db, SQLITE_PROBE_MS);
-        rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if (rc == SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    c->ok = rc == SQLITE_OK;
-    if (!c->ok) snprintf(c->detail, sizeof(c->detail), "SQLite %s: %s", path, sqlite3_errstr(rc));
-    sqlite3_close(db);
-}
-
 static void probe_pg(const chatd_config *cfg, check *c) {
     char *conninfo = backends_pg_conninfo(cfg); /* holds the password: wiped below */
     if (!conninfo) {
         snprintf(c->detail, sizeof(c->detail), "PostgreSQL: no usable --pg or db_password.txt");
         return;
     }
-    size_t n = strlen(conninfo);
-    char *withtimeout = xmalloc(n + 32);
-    snprintf(withtimeout, n + 32, "%s connect_timeout=2", conninfo);
-    PGconn *pg = PQconnectdb(withtimeout);
-    explicit_bzero(conninfo, n);
-    explicit_bzero(withtimeout, n + 32);
+    c->ok = store_pg_probe(conninfo, PG_PROBE_S, c->detail, sizeof(c->detail)) == 0;
+    explicit_bzero(conninfo, strlen(conninfo));
     free(conninfo);
-    free(withtimeout);
-    PGresult *res = PQstatus(pg) == CONNECTION_OK ? PQexec(pg, "SELECT 1") : NULL;
-    c->ok = res && PQresultStatus(res) == PGRES_TUPLES_OK;
-    if (!c->ok) {
-        const char *why = PQerrorMessage(pg);
-        snprintf(c->detail, sizeof(c->detail), "PostgreSQL: %.*s", (int)strcspn(why, "\n"), why);
-    }
-    PQclear(res);
-    PQfinish(pg);
 }
 
 static void probe_redis(const redis_link_config *cfg, check *c) {
     redisContext *ctx = NULL;
     c->ok = redis_link_connect_sync(cfg, REDIS_PROBE_MS, &ctx, c->detail, sizeof(c->detail)) == 0;
     if (ctx) redisFree(ctx);
-}
-
-static void probe_kafka(ready *r, check *c) {
-    char err[256] = "";
-    if (!r->kafka) {
-        rd_kafka_conf_t *conf = kafka_link_conf(r->cfg.kafka, NULL, err, sizeof(err));
-        if (conf) r->kafka = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-        if (!r->kafka) {
-            snprintf(c->detail, sizeof(c->detail), "Kafka: %s", err);
-            return;
-        }
-    }
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(r->kafka, 0, NULL, &md, KAFKA_PROBE_MS);
-    c->ok = e == RD_KAFKA_RESP_ERR_NO_ERROR && md && md->broker_cnt > 0;
-    if (!c->ok)
-        snprintf(c->detail, sizeof(c->detail), "Kafka %s: %s", r->cfg.kafka->brokers,
-                 e ? rd_kafka_err2str(e) : "no broker answers");
-    if (md) rd_kafka_metadata_destroy(md);
 }
 
 static void run_probes(uv_work_t *w) {
@@ -117,7 +73,9 @@ static void run_probes(uv_work_t *w) {
     if (r->cfg.sqlite_path || r->cfg.pg) {
         c[CHECK_STORE].used = 1;
         if (r->cfg.sqlite_path)
-            probe_sqlite(r->cfg.sqlite_path, &c[CHECK_STORE]);
+            c[CHECK_STORE].ok =
+                store_sqlite_probe(r->cfg.sqlite_path, SQLITE_PROBE_MS, c[CHECK_STORE].detail,
+                                   sizeof(c[CHECK_STORE].detail)) == 0;
         else
             probe_pg(r->cfg.pg, &c[CHECK_STORE]);
     }
@@ -127,7 +85,8 @@ static void run_probes(uv_work_t *w) {
     }
     if (r->cfg.kafka) {
         c[CHECK_BUS].used = 1;
-        probe_kafka(r, &c[CHECK_BUS]);
+        c[CHECK_BUS].ok = kafka_link_probe(&r->kafka, r->cfg.kafka, KAFKA_PROBE_MS,
+                                           c[CHECK_BUS].detail, sizeof(c[CHECK_BUS].detail)) == 0;
     } else if (r->cfg.bus_redis && r->cfg.redis) {
         c[CHECK_BUS] = c[CHECK_REDIS];
     }

@@ -34,6 +34,8 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "core/alloc.h"
+#include "core/err.h"
 #include "core/metrics.h"
 #include "store/store_pg_int.h"
 #include "store/store_worker.h"
@@ -199,6 +201,24 @@ fail_free:
     free(s->conninfo);
     free(s);
     return STORE_EIO;
+}
+
+int store_pg_probe(const char *conninfo, int timeout_s, char *why, size_t whylen) {
+    size_t n = strlen(conninfo) + 32;
+    char *withtimeout = xmalloc(n);
+    snprintf(withtimeout, n, "%s connect_timeout=%d", conninfo, timeout_s);
+    PGconn *pg = PQconnectdb(withtimeout);
+    explicit_bzero(withtimeout, n); /* it holds the password */
+    free(withtimeout);
+    PGresult *res = PQstatus(pg) == CONNECTION_OK ? PQexec(pg, "SELECT 1") : NULL;
+    int ok = res && PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok) {
+        const char *msg = PQerrorMessage(pg);
+        snprintf(why, whylen, "PostgreSQL: %.*s", (int)strcspn(msg, "\n"), msg);
+    }
+    PQclear(res);
+    PQfinish(pg);
+    return ok ? 0 : CHATD_EIO;
 }
 
 uint64_t store_pg_commits(store *s) {

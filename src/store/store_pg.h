@@ -22,4 +22,9 @@ uint64_t store_pg_connects(store *s);
  * queued meanwhile forms the next batch (up to max_batch). Loop thread. */
 void store_pg_pause(store *s, int pause);
 
+/* Readiness (/ready): does the server at conninfo answer a query within
+ * timeout_s? Its own connection (any thread; blocks). 0, or CHATD_EIO
+ * with why set (libpq's first line). */
+int store_pg_probe(const char *conninfo, int timeout_s, char *why, size_t whylen);
+
 #endif

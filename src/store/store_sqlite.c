@@ -28,6 +28,8 @@
 #include <time.h>
 #include <uv.h>
 
+#include "core/alloc.h"
+#include "core/err.h"
 #include "core/metrics.h"
 #include "store/store_sqlite_int.h"
 #include "store/store_worker.h"
@@ -193,6 +195,19 @@ fail_db:
 fail_free:
     free(s);
     return STORE_EIO;
+}
+
+int store_sqlite_probe(const char *path, int timeout_ms, char *why, size_t whylen) {
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, timeout_ms);
+        rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) snprintf(why, whylen, "SQLite %s: %s", path, sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : CHATD_EIO;
 }
 
 uint64_t store_sqlite_commits(store *s) {

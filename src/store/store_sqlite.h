@@ -18,4 +18,9 @@ uint64_t store_sqlite_commits(store *s);
  * queued meanwhile forms the next batch (up to max_batch). Loop thread. */
 void store_sqlite_pause(store *s, int pause);
 
+/* Readiness (/ready): can a writer get the database at path within
+ * timeout_ms? Opens its own connection (any thread; blocks). 0, or
+ * CHATD_EIO with why set ("SQLite PATH: database is locked"). */
+int store_sqlite_probe(const char *path, int timeout_ms, char *why, size_t whylen);
+
 #endif
