@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "cluster/usermap.h"
+#include "core/alloc.h"
 #include "core/log.h"
 #include "core/strmap.h"
 #include "engine/redis_link.h"
@@ -74,6 +75,8 @@ typedef struct lookup {
     int status;
     unsigned **servers;
     size_t *nservers;
+    unsigned *unsynced; /* live servers whose entries Redis may lack (owned) */
+    size_t nunsynced;
     struct lookup *next; /* in usermap.failed */
 } lookup;
 
@@ -87,6 +90,10 @@ struct usermap {
     strmap mine; /* "<id>:<user>" -> (void *)(uintptr_t)count */
     unsigned forgets[MAX_FORGETS];
     size_t nforgets;
+    int has_self; /* a chat server: its own id, marked synced even with no user */
+    unsigned self_id;
+    unsigned *live; /* a dispatcher: the chat servers alive now (owned) */
+    size_t nlive;
 };
 
 /* ---- lookups ---- */
@@ -96,10 +103,30 @@ static void lookup_free(lookup *l) {
         free(l->servers[i]);
     free(l->servers);
     free(l->nservers);
+    free(l->unsynced);
     free(l);
 }
 
+/* A live server that has not re-registered its users since Redis lost
+ * them gets every recipient: it delivers to the sockets it has. */
+static int add_unsynced(lookup *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        size_t have = l->nservers[i];
+        unsigned *s = realloc(l->servers[i], (have + l->nunsynced) * sizeof *s);
+        if (!s) return CHATD_ENOMEM;
+        l->servers[i] = s;
+        for (size_t k = 0; k < l->nunsynced; k++) {
+            size_t j = 0;
+            while (j < have && s[j] != l->unsynced[k])
+                j++;
+            if (j == have) s[l->nservers[i]++] = l->unsynced[k];
+        }
+    }
+    return 0;
+}
+
 static void lookup_finish(lookup *l) {
+    if (l->status == 0 && l->nunsynced) l->status = add_unsynced(l);
     if (l->status == 0)
         l->cb(l->data, 0, (const unsigned *const *)l->servers, l->nservers, l->n);
     else
@@ -150,6 +177,48 @@ static void on_members(redisAsyncContext *ac, void *reply, void *privdata) {
     if (--l->remaining == 0) lookup_finish(l);
 }
 
+/* The MGET of the live servers' synced marks. */
+static void on_synced(redisAsyncContext *ac, void *reply, void *privdata) {
+    (void)ac;
+    lookup *l = privdata;
+    redisReply *r = reply;
+    if (!r) {
+        l->status = CHATD_ENOTCONN;
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != l->nunsynced) {
+        l->status = CHATD_EIO;
+    } else { /* keep the ones without a mark */
+        size_t k = 0;
+        for (size_t i = 0; i < r->elements; i++)
+            if (r->element[i]->type != REDIS_REPLY_STRING) l->unsynced[k++] = l->unsynced[i];
+        if (k)
+            log_debug("usermap: %zu live server(s) not re-registered yet: they get every recipient",
+                      k);
+        l->nunsynced = k;
+    }
+    if (--l->remaining == 0) lookup_finish(l);
+}
+
+/* Asks for the synced marks of the live servers (a dispatcher's). */
+static void ask_synced(usermap *m, lookup *l) {
+    l->unsynced = xmalloc(m->nlive * sizeof *l->unsynced);
+    const char **argv = xmalloc((m->nlive + 1) * sizeof *argv);
+    char(*keys)[32] = xmalloc(m->nlive * sizeof *keys);
+    argv[0] = "MGET";
+    for (size_t i = 0; i < m->nlive; i++) {
+        l->unsynced[i] = m->live[i];
+        snprintf(keys[i], sizeof keys[i], "server:%u:synced", m->live[i]);
+        argv[i + 1] = keys[i];
+    }
+    l->nunsynced = m->nlive;
+    l->remaining++;
+    if (redis_link_command_argv(m->link, on_synced, l, (int)m->nlive + 1, argv, NULL) != 0) {
+        l->status = CHATD_EIO;
+        l->remaining--;
+    }
+    free(argv);
+    free(keys);
+}
+
 void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_lookup_cb cb,
                     void *data) {
     lookup *l = calloc(1, sizeof *l);
@@ -172,6 +241,7 @@ void usermap_lookup(usermap *m, const char *const *users, size_t n, usermap_look
     }
     /* One extra count held while queueing, so no reply can finish l early. */
     l->remaining = n + 1;
+    if (m->nlive) ask_synced(m, l);
     for (size_t i = 0; i < n; i++) {
         char key[320];
         lookup_part *p = malloc(sizeof *p);
@@ -294,6 +364,26 @@ void usermap_forget_server(usermap *m, unsigned server_id) {
     send_forget(m, server_id);
 }
 
+static void mark_synced(usermap *m, unsigned id) {
+    char key[32];
+    snprintf(key, sizeof key, "server:%u:synced", id);
+    const char *argv[] = {"SET", key, "1"};
+    send_argv(m, on_write_reply, NULL, 3, argv);
+}
+
+void usermap_set_self(usermap *m, unsigned server_id) {
+    m->has_self = 1;
+    m->self_id = server_id;
+    if (redis_link_is_up(m->link)) mark_synced(m, server_id); /* nothing of it to re-register */
+}
+
+void usermap_set_live(usermap *m, const unsigned *ids, size_t n) {
+    free(m->live);
+    m->live = n ? xmalloc(n * sizeof *ids) : NULL;
+    if (n) memcpy(m->live, ids, n * sizeof *ids);
+    m->nlive = n;
+}
+
 /* After a (re)connect: make Redis agree with `mine`, one script per id. */
 static void resync(usermap *m) {
     for (size_t i = 0; i < m->nforgets; i++)
@@ -332,6 +422,12 @@ static void resync(usermap *m) {
         send_argv(m, on_write_reply, NULL, argc, argv);
     }
     if (nids) log_info("usermap: re-registered users of %zu server id(s)", nids);
+    /* Then the marks a dispatcher checks (after the scripts: one connection
+     * keeps the order). Until they are there it sends these servers every
+     * recipient, as their users may be missing from a Redis that restarted. */
+    for (size_t k = 0; k < nids; k++)
+        mark_synced(m, ids[k]);
+    if (m->has_self) mark_synced(m, m->self_id);
 done:
     free(ids);
     free(argv);
@@ -434,6 +530,7 @@ static void on_closed(void *data) {
     usermap *m = data;
     if (--m->open_handles == 0) {
         strmap_free(&m->mine);
+        free(m->live);
         free(m);
     }
 }

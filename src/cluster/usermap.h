@@ -6,6 +6,7 @@
  *   user:<name>:servers   SET of server ids      (read by dispatchers)
  *   server:<id>:users     HASH user -> socket count on that server
  *   presence:<name>       STRING "<status> <last_seen_ms>" (chat/presence.c)
+ *   server:<id>:synced    "1" once server <id> has (re-)registered its users
  *
  * A chat server calls usermap_add on a user's first socket there and
  * usermap_remove on the last (or on every socket: the hash counts them, and
@@ -17,7 +18,10 @@
  * Redis going away: writes are never queued for later; instead the module
  * remembers what this process added and, on every reconnect, rewrites its
  * own servers' entries from that record (so a Redis restarted empty is
- * repaired). Lookups fail fast while disconnected. All functions run on the
+ * repaired), then marks them synced. Until a live chat server's mark is
+ * there, a dispatcher's lookups name it for every user (its users may be
+ * missing from the map): nothing sent meanwhile is lost for a user who
+ * is online. Lookups fail fast while disconnected. All functions run on the
  * loop thread; none may be called after usermap_close.
  */
 #ifndef CHATD_USERMAP_H
@@ -43,6 +47,13 @@ int usermap_connected(const usermap *m);
 /* Lookups still pending complete (status negative) before it returns; the
  * memory is released once the loop has run the handles' close callbacks. */
 void usermap_close(usermap *m);
+
+/* A chat server: the id its users are registered under. Its synced mark
+ * is written at every (re)connect, also while it has no user. */
+void usermap_set_self(usermap *m, unsigned server_id);
+/* A dispatcher: the chat servers alive now (from discovery; copied).
+ * Lookups then add, for every user, each of them not marked synced. */
+void usermap_set_live(usermap *m, const unsigned *ids, size_t n);
 
 void usermap_add(usermap *m, const char *user, unsigned server_id);
 void usermap_remove(usermap *m, const char *user, unsigned server_id);

@@ -65,6 +65,7 @@ static int run_ws_server(const chatd_config *cfg, int endpoint) {
         log_error("cannot allocate a node id in ZooKeeper");
         return app_fail(&a);
     }
+    if (endpoint == APP_EP_CHAT) usermap_set_self(a.um, a.node_id); /* dispatchers route to it */
     if (app_open_store(&a, 1) != 0 || app_open_domain(&a, 1) != 0 || app_open_bus(&a, 1) != 0 ||
         app_serve(&a, endpoint, cluster_pick) != 0)
         return app_fail(&a);

@@ -27,6 +27,13 @@ static void chat_server_gone(app *a, unsigned id) {
 static void dispatch_tick(app *a) {
     dispatch_role *r = a->role_data;
     cluster_watch(a, CLUSTER_CHAT_SERVICE, &r->chat, chat_server_gone);
+    /* The live chat servers: one not marked synced in the user map gets
+     * every recipient until it has re-registered its users (usermap.h). */
+    unsigned ids[1024];
+    size_t n = 0;
+    for (unsigned id = 0; id < 1024; id++)
+        if (r->chat.alive[id]) ids[n++] = id;
+    usermap_set_live(a->um, ids, n);
 }
 
 static void dispatch_stop(app *a) {

@@ -295,6 +295,51 @@ static void test_redis_restart(void **state) {
     close_map(m);
 }
 
+/* A dispatcher's lookups name every live chat server that has not
+ * re-registered its users, for every user: after Redis lost the map (or
+ * before a server wrote it) nothing reaches an online user late or never. */
+static void test_unsynced_servers_get_everyone(void **state) {
+    usermap *chat5 = open_connected(), *disp = open_connected();
+    usermap_set_self(chat5, 5);
+    usermap_add(chat5, "alice", 5);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    const unsigned live[] = {5, 6}; /* 6: up in discovery, never marked */
+    usermap_set_live(disp, live, 2);
+    const char *users[] = {"alice", "bob"};
+    result r = lookup(disp, users, 2);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.ns[0], 2); /* alice: 5 (hers) and 6 (unknown yet) */
+    assert_int_equal(r.ids[0][0], 5);
+    assert_int_equal(r.ids[0][1], 6);
+    assert_int_equal(r.ns[1], 1); /* bob: only the unsynced 6 */
+    assert_int_equal(r.ids[1][0], 6);
+
+    /* Redis loses everything; server 5 has not noticed yet */
+    freeReplyObject(raw("FLUSHALL"));
+    r = lookup(disp, users, 2);
+    assert_int_equal(r.ns[0], 2); /* alice still reaches 5 */
+    assert_int_equal(r.ids[0][0], 5);
+    assert_int_equal(r.ns[1], 2);
+
+    /* Redis restarts: 5 re-registers alice and marks itself */
+    redisserver_pause(&rs);
+    if (wait_connected(chat5, 0, 3000) != 0) fail_msg("disconnect not noticed");
+    assert_int_equal(redisserver_resume(&rs), 0);
+    if (wait_connected(chat5, 1, 8000) != 0 || wait_connected(disp, 1, 8000) != 0)
+        fail_msg("no reconnect after Redis restart");
+    usermap_set_live(disp, live, 1); /* 6 is gone from discovery */
+    for (int i = 0; i < 100; i++) {  /* the re-registration lands in Redis */
+        r = lookup(disp, users, 2);
+        if (r.status == 0 && r.ns[1] == 0) break;
+    }
+    assert_int_equal(r.ns[0], 1);
+    assert_int_equal(r.ids[0][0], 5);
+    assert_int_equal(r.ns[1], 0);
+    assert_int_equal(raw_int("GET %s%s", "server:5:", "synced"), 1);
+    close_map(disp);
+    close_map(chat5);
+}
+
 static void test_no_redis(void **state) {
     usermap *m = NULL;
     redis_link_config nowhere = {"127.0.0.1", svc_free_port(), NULL};
@@ -331,6 +376,7 @@ int main(void) {
         cmocka_unit_test_setup(test_forget_server, setup),
         cmocka_unit_test_setup(test_presence_last_writer_wins, setup),
         cmocka_unit_test_setup(test_redis_restart, setup),
+        cmocka_unit_test_setup(test_unsynced_servers_get_everyone, setup),
         cmocka_unit_test(test_no_redis),
     };
     return cmocka_run_group_tests_name("usermap", tests, group_setup, group_teardown);
