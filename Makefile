@@ -92,6 +92,13 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -DCHATD_FIXTURES=\"$(CURDIR)/tests/fixtures\" -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
+# Unit tests of the `chat` client (tests/unit/test_cli_*.c) link its pure
+# modules (no line editor, no sockets) besides the library.
+CLI_PURE_OBJ := $(BUILD)/src/cli/fmt.o $(BUILD)/src/cli/msgs.o
+$(BUILD)/tests/unit/test_cli_%: tests/unit/test_cli_%.c $(CLI_PURE_OBJ) $(BUILD)/libchatd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -DCHATD_FIXTURES=\"$(CURDIR)/tests/fixtures\" -MMD -MP -MF $@.d -o $@ $(filter %.c %.o %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
 $(BUILD)/tests/engine/%: tests/engine/%.c $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -DCHATD_FIXTURES=\"$(CURDIR)/tests/fixtures\" -MMD -MP -MF $@.d -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka
