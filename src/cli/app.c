@@ -10,44 +10,58 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/app_internal.h"
+#include "cli/fmt.h"
 #include "cli/render.h"
 #include "core/uuid.h"
 
 #define RECOVER_PAGE 100
-#define JOIN_SHOW 10 /* messages of channel_joined's history shown as context */
+#define CHANGES_PAGE 500 /* fetch_changes' largest page (§6) */
+#define JOIN_SHOW 10     /* messages of channel_joined's history shown as context */
 
 void cli_app_init(cli_app *a, app_mode mode) {
     memset(a, 0, sizeof *a);
     a->mode = mode;
     cli_state_init(&a->st);
+    cli_msgs_init(&a->msgs, APP_MSGS_KEPT);
     a->outbox = json_array();
 }
 
 void cli_app_free(cli_app *a) {
     cli_session_free(&a->ss);
     cli_state_free(&a->st);
+    cli_msgs_free(&a->msgs);
     json_decref(a->outbox);
+    json_decref(a->directory);
     a->outbox = NULL;
+    a->directory = NULL;
 }
 
-static const char *sget(json_t *o, const char *key) {
+const char *cli__sget(json_t *o, const char *key) {
     const char *s = json_string_value(json_object_get(o, key));
     return s ? s : "";
 }
+#define sget cli__sget
 
-static int interactive(const cli_app *a) {
+int cli__interactive(const cli_app *a) {
     return a->mode == APP_INTERACTIVE;
 }
+#define interactive cli__interactive
 
-static void update_prompt(cli_app *a) {
-    char prompt[160];
+void cli__update_prompt(cli_app *a) {
+    char prompt[320];
+    const char *who[APP_TYPING_MAX] = {0};
+    size_t n = 0;
     cli_channel *c = a->current[0] ? cli_state_find(&a->st, a->current) : NULL;
-    if (c)
-        snprintf(prompt, sizeof prompt, "%s> ", cli_state_display(c));
-    else
-        snprintf(prompt, sizeof prompt, "> ");
+    for (size_t i = 0; c && i < a->n_typing; i++)
+        if (strcmp(a->typing[i].channel, c->id) == 0) who[n++] = a->typing[i].user;
+    char *typing = fmt_typing(who, n);
+    snprintf(prompt, sizeof prompt, "%s%s%s%s> ", typing ? "(" : "", typing ? typing : "",
+             typing ? ") " : "", c ? cli_state_display(c) : "");
+    free(typing);
     render_set_prompt(prompt);
 }
+#define update_prompt cli__update_prompt
 
 void cli_app_set_current(cli_app *a, const char *id) {
     snprintf(a->current, sizeof a->current, "%s", id ? id : "");
@@ -60,12 +74,15 @@ int cli_app_request(cli_app *a, json_t *frame) {
     return rc;
 }
 
-int cli_app_send_message(cli_app *a, const char *channel_id, const char *text) {
+int cli_app_send_message(cli_app *a, const char *channel_id, const char *text,
+                         const char *reply_to) {
     char cmid[UUID_STR_LEN];
     uuid_v4(cmid);
     json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "type", "chat_message", "channelId", channel_id,
                           "content", text, "client_msg_id", cmid);
     if (!f) return -1;
+    if (reply_to) json_object_set_new(f, "reply_to", json_string(reply_to));
+    if (strcmp(a->typing_chan, channel_id) == 0) a->typing_next_ms = 0; /* typing again is news */
     json_array_append_new(a->outbox, f);
     if (cli_session_send(&a->ss, 0, f) != 0 && interactive(a))
         render_info("(offline: the message will be sent after reconnecting)");
@@ -99,9 +116,16 @@ void cli_app_print_channels(cli_app *a) {
     render_info("Channels (%zu):", a->st.n_ch);
     for (size_t i = 0; i < a->st.n_ch; i++) {
         cli_channel *c = a->st.ch[i];
-        render_info("  %-24s %-6s %3ld unread  %.8s%s", cli_state_display(c),
-                    c->is_direct ? "direct" : "group", c->unread, c->id,
-                    strcmp(c->id, a->current) == 0 ? "  (current)" : "");
+        char mentions[32] = "";
+        if (c->mentions > 0)
+            snprintf(mentions, sizeof mentions, ", %ld mention%s", c->mentions,
+                     c->mentions == 1 ? "" : "s");
+        render_info("  %-24s %-7s %3ld unread%s  %.8s%s%s%s", cli_state_display(c),
+                    c->is_direct    ? "direct"
+                    : c->is_private ? "private"
+                                    : "group",
+                    c->unread, mentions, c->id, strcmp(c->id, a->current) == 0 ? "  (current)" : "",
+                    c->topic && *c->topic ? "  topic: " : "", c->topic ? c->topic : "");
     }
 }
 
@@ -120,19 +144,57 @@ static int print_json_line(json_t *m) {
     return ok ? 0 : -1;
 }
 
-static void show(cli_app *a, cli_channel *c, json_t *m, int hist) {
+static void show_hist(cli_app *a, cli_channel *c, const cli_msg *e, int hist) {
+    cli_msg *root = e->reply_to ? cli_msgs_by_id(&a->msgs, c->id, e->reply_to) : NULL;
+    char *reactions = fmt_reactions(e->reactions);
+    render_msgline l = {
+        .chan = cli_state_display(c),
+        .sender = e->author,
+        .text = e->text,
+        .me = a->ss.user,
+        .handle = e->handle,
+        .reply_to = root ? root->handle : 0,
+        .is_reply = e->reply_to != 0,
+        .own = strcmp(e->author, a->ss.user) == 0,
+        .hist = hist,
+        .edited = e->edited,
+        .deleted = e->deleted,
+        .reactions = reactions,
+        .replies = e->reply_count,
+    };
+    render_message(&l);
+    free(reactions);
+}
+
+void cli__show_entry(cli_app *a, cli_channel *c, const cli_msg *e) {
+    show_hist(a, c, e, 0);
+}
+
+void cli__show(cli_app *a, cli_channel *c, json_t *m, int hist) {
     const char *sender = sget(m, "user_id");
     if (a->mode == APP_TAIL) {
         if (strcmp(c->id, a->target_id) == 0 && print_json_line(m) != 0) a->quit = 1;
         return;
     }
     if (!interactive(a)) return;
-    if (strcmp(sender, "system") == 0 || strcmp(sget(m, "type"), "system") == 0)
+    if (strcmp(sender, "system") == 0 || strcmp(sget(m, "type"), "system") == 0) {
         render_system(cli_state_display(c), sget(m, "content"), hist);
-    else
-        render_msg(cli_state_display(c), sender, sget(m, "content"),
-                   strcmp(sender, a->ss.user) == 0, hist);
+        return;
+    }
+    cli_msg *e = cli_msgs_put(&a->msgs, c->id, m);
+    if (e) {
+        show_hist(a, c, e, hist);
+        return;
+    }
+    render_msgline l = {.chan = cli_state_display(c),
+                        .sender = sender,
+                        .text = sget(m, "content"),
+                        .me = a->ss.user,
+                        .own = strcmp(sender, a->ss.user) == 0,
+                        .hist = hist};
+    render_message(&l);
 }
+#define show cli__show
 
 /* Shows m unless its message_id was shown before; 1 if shown. */
 static int show_once(cli_app *a, cli_channel *c, json_t *m, int hist) {
@@ -146,31 +208,51 @@ static void advance(cli_channel *c, json_t *m) {
     if (id > c->cursor) c->cursor = id;
 }
 
-static void fetch_recovery(cli_app *a, cli_channel *c, int limit) {
+void cli__note_seq(cli_channel *c, json_t *f) {
+    json_t *seq = json_object_get(f, "seq");
+    if (json_is_integer(seq) && json_integer_value(seq) > 0 &&
+        (uint64_t)json_integer_value(seq) > c->seq)
+        c->seq = (uint64_t)json_integer_value(seq);
+}
+
+void cli__fetch_recovery(cli_app *a, cli_channel *c, int limit) {
     char after[24];
-    json_t *f =
-        json_pack("{s:s, s:s, s:i}", "type", "fetch_history", "channelId", c->id, "limit", limit);
-    if (c->cursor) {
-        snprintf(after, sizeof after, "%" PRIu64, c->cursor);
-        json_object_set_new(f, "after", json_string(after));
+    json_t *f;
+    int changes = !a->no_changes && c->seq > 0;
+    if (changes) {
+        f = json_pack("{s:s, s:s, s:I, s:i}", "type", "fetch_changes", "channelId", c->id,
+                      "after_seq", (json_int_t)c->seq, "limit", CHANGES_PAGE);
+    } else {
+        f = json_pack("{s:s, s:s, s:i}", "type", "fetch_history", "channelId", c->id, "limit",
+                      limit);
+        if (c->cursor) {
+            snprintf(after, sizeof after, "%" PRIu64, c->cursor);
+            json_object_set_new(f, "after", json_string(after));
+        }
     }
     if (cli_session_send(&a->ss, 0, f) == 0) {
-        cli_state_hist_push(c, 0);
+        if (!changes) cli_state_hist_push(c, 0);
         c->recovering = 1;
+        c->via_changes = changes;
     }
     json_decref(f);
 }
+#define fetch_recovery cli__fetch_recovery
 
-static void end_recovery(cli_app *a, cli_channel *c) {
+/* A held live frame, replayed once the recovery is done. */
+static void replay_held(cli_app *a, cli_channel *c, json_t *f);
+
+void cli__end_recovery(cli_app *a, cli_channel *c) {
     size_t i;
     json_t *m;
     c->recovering = 0;
-    json_array_foreach(c->held, i, m) {
-        show_once(a, c, m, 0);
-        advance(c, m);
-    }
-    json_array_clear(c->held);
+    c->via_changes = 0;
+    json_t *held = c->held;
+    c->held = json_array();
+    json_array_foreach(held, i, m) replay_held(a, c, m);
+    json_decref(held);
 }
+#define end_recovery cli__end_recovery
 
 /* A recovery page: show what was missed; page on while has_more. */
 static void on_recovery_page(cli_app *a, cli_channel *c, json_t *frame) {
@@ -181,8 +263,30 @@ static void on_recovery_page(cli_app *a, cli_channel *c, json_t *frame) {
     json_array_foreach(msgs, i, m) {
         show_once(a, c, m, 0);
         advance(c, m);
+        cli__note_seq(c, m);
     }
     if (had_cursor && n > 0 && json_is_true(json_object_get(frame, "has_more")))
+        fetch_recovery(a, c, RECOVER_PAGE);
+    else
+        end_recovery(a, c);
+}
+
+/* A `changes` page (§6): every stored change after c->seq, in order. */
+static void on_changes(cli_app *a, json_t *f) {
+    cli_channel *c = cli_state_find(&a->st, sget(f, "channel_id"));
+    if (!c) return;
+    uint64_t before = c->seq;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(f, "events"), i, ev) {
+        const char *type = sget(ev, "type");
+        if (cli__is_change(type))
+            cli__on_change(a, c, ev);
+        else if (strcmp(type, "chat_message") == 0 || strcmp(type, "system") == 0)
+            cli__on_message(a, c, ev, 2);
+        cli__note_seq(c, ev);
+    }
+    if (json_is_true(json_object_get(f, "has_more")) && c->seq > before)
         fetch_recovery(a, c, RECOVER_PAGE);
     else
         end_recovery(a, c);
@@ -196,25 +300,46 @@ static cli_channel *channel_of(cli_app *a, json_t *f, const char *key) {
     return cli_state_add(&a->st, id, NULL, 0); /* known, or a placeholder until the next list */
 }
 
+/* how: 0 live, 1 a held live frame replayed, 2 from a recovery page (not
+ * counted as unread: the fresh channels_list counted it). */
+void cli__on_message(cli_app *a, cli_channel *c, json_t *m, int how) {
+    const char *sender = sget(m, "user_id");
+    int own = strcmp(sender, a->ss.user) == 0;
+    if (how == 0 && c->recovering) {
+        json_array_append(c->held, m);
+        return;
+    }
+    cli__note_seq(c, m);
+    advance(c, m);
+    cli__typing_clear(a, c->id, sender);
+    if (!show_once(a, c, m, 0)) return;
+    if (strcmp(sender, "system") == 0) cli__on_notice(a, c, m);
+    uint64_t root_id = cli_state_msg_id(sget(m, "reply_to"));
+    cli_msg *root = root_id ? cli_msgs_by_id(&a->msgs, c->id, root_id) : NULL;
+    if (root && !json_is_true(json_object_get(m, "deleted"))) root->reply_count++;
+    if (how == 2 || own || strcmp(c->id, a->current) == 0 || strcmp(sender, "system") == 0) return;
+    c->unread++;
+    if (fmt_message_mentions(m, a->ss.user)) c->mentions++;
+}
+
+static void replay_held(cli_app *a, cli_channel *c, json_t *f) {
+    if (cli__is_change(sget(f, "type")))
+        cli__on_change(a, c, f);
+    else
+        cli__on_message(a, c, f, 1);
+}
+
 static void on_message(cli_app *a, json_t *m) {
     cli_channel *c = channel_of(a, m, "channel_id");
     if (!c) return;
-    const char *sender = sget(m, "user_id");
     const char *cmid = sget(m, "client_msg_id");
-    int own = strcmp(sender, a->ss.user) == 0;
+    int own = strcmp(sget(m, "user_id"), a->ss.user) == 0;
     if (own && *cmid && outbox_ack(a, cmid) && a->mode == APP_SEND) {
         a->quit = 1;
         a->exit_code = CLI_OK;
         return;
     }
-    if (c->recovering) {
-        json_array_append(c->held, m);
-        return;
-    }
-    advance(c, m);
-    if (show_once(a, c, m, 0) && !own && strcmp(c->id, a->current) != 0 &&
-        strcmp(sender, "system") != 0)
-        c->unread++;
+    cli__on_message(a, c, m, 0);
 }
 
 static void on_list(cli_app *a, json_t *f) {
@@ -243,7 +368,7 @@ static void on_list(cli_app *a, json_t *f) {
                 return;
             }
             snprintf(a->target_id, sizeof a->target_id, "%s", c->id);
-            if (a->mode == APP_SEND) cli_app_send_message(a, c->id, a->send_text);
+            if (a->mode == APP_SEND) cli_app_send_message(a, c->id, a->send_text, NULL);
             if (a->mode == APP_TAIL) {
                 if (a->tail_n > 0) {
                     c->cursor = 0; /* newest tail_n, then live */
@@ -306,12 +431,16 @@ static void on_joined(cli_app *a, json_t *f) {
     json_array_foreach(msgs, i, m) {
         if (interactive(a) && i + JOIN_SHOW >= n) show(a, c, m, 1);
         cli_state_seen_add(c, cli_state_msg_id(sget(m, "message_id")));
-        if (!c->recovering) advance(c, m);
+        if (!c->recovering) {
+            advance(c, m);
+            cli__note_seq(c, m);
+        }
     }
     if (!interactive(a)) return;
     cli_app_set_current(a, c->id);
     render_info("joined %s (%zu members); plain text now goes there", cli_state_display(c),
                 json_array_size(json_object_get(f, "participants")));
+    if (c->topic && *c->topic) render_info("topic: %s", c->topic);
 }
 
 static void on_left(cli_app *a, json_t *f) {
@@ -355,6 +484,7 @@ static void on_history(cli_app *a, json_t *f) {
 
 static void on_error(cli_app *a, json_t *f) {
     const char *rt = sget(f, "request_type");
+    if (cli__v11_error(a, f)) return;
     a->awaiting = 0;
     if (strcmp(rt, "chat_message") == 0 && json_array_size(a->outbox) > 0)
         json_array_remove(a->outbox, 0); /* rejected: do not resend it */
@@ -368,6 +498,10 @@ static void on_error(cli_app *a, json_t *f) {
             }
             break;
         }
+    if (interactive(a) && strcmp(sget(f, "code"), "unknown_type") == 0 && *rt) {
+        render_error("this server does not support %s (it predates protocol 1.1)", rt);
+        return;
+    }
     if (interactive(a)) {
         render_error("%s%s%s%s", sget(f, "error"), *rt ? " (in reply to " : "", rt, *rt ? ")" : "");
         return;
@@ -423,8 +557,12 @@ void cli_app_on_frame(cli_app *a, int presence, json_t *f) {
         on_read(a, f);
     else if (strcmp(type, "history") == 0)
         on_history(a, f);
+    else if (strcmp(type, "changes") == 0)
+        on_changes(a, f);
     else if (strcmp(type, "error") == 0)
         on_error(a, f);
+    else
+        cli__on_v11_frame(a, type, f); /* unknown types are ignored */
 }
 
 void cli_app_on_connected(cli_app *a) {
@@ -437,9 +575,11 @@ void cli_app_on_disconnected(cli_app *a, int code) {
     /* Held live messages are dropped: the next recovery fetches them again,
      * from a cursor that never moved past a gap. */
     a->awaiting = 0;
+    a->n_typing = 0; /* nobody's typing outlives the connection */
     for (size_t i = 0; i < a->st.n_ch; i++) {
         cli_channel *c = a->st.ch[i];
         c->recovering = 0;
+        c->via_changes = 0;
         c->hist_n = 0;
         json_array_clear(c->held);
     }

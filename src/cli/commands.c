@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cmd_internal.h"
 #include "cli/render.h"
 
 static const char HELP[] =
@@ -25,9 +26,30 @@ static const char HELP[] =
     "  /leave [channel]              leave a channel (default: the current one)\n"
     "  /read [channel]               mark a channel read (others see \"seen by\")\n"
     "  /history [n]                  show the last n messages (default 20, max 100)\n"
-    "  /channels                     list your channels with unread counts\n"
+    "  /channels                     list your channels with unread and mention counts\n"
+    "  /channels all [text]          the directory of public channels (alias /directory);\n"
+    "                                then /join <name> joins one\n"
     "  /who                          presence of the current channel's members\n"
     "  /status <online|away|busy|offline>   set your status\n"
+    "Messages: each shown message starts with its number, e.g. \"#12 [Team] bob: hi\";\n"
+    "<msg> is that number (12 or #12), ^ for the newest message of the current channel\n"
+    "(with /edit and /delete: your newest), or a full message id.\n"
+    "  /reply <msg> <text>           answer in the message's thread\n"
+    "  /thread <msg>                 show a message's thread\n"
+    "  /edit <msg> <text>            replace the text of your message\n"
+    "  /delete <msg>                 delete your message (admins: anyone's)\n"
+    "  /react <msg> <emoji>          add a reaction (again: take it back)\n"
+    "  /unreact <msg> <emoji>        take a reaction back\n"
+    "  /search [-c <channel>] <query>  find messages: all words, word* for a prefix,\n"
+    "                                \"two words\" for a phrase; /search + for older results\n"
+    "Managing the current channel:\n"
+    "  /create -p <name> [users...]  create a private channel (joined by invitation only)\n"
+    "  /add <user...>                add members            /remove <user>   remove one (admin)\n"
+    "  /topic [text]                 show or set the topic (/topic - clears it; admin)\n"
+    "  /rename <name>                rename the channel (admin)\n"
+    "  /role <user> <admin|member>   make someone admin or member (admin)\n"
+    "@name in a message mentions a member (highlighted for them); others typing show in\n"
+    "the prompt: \"(bob is typing…) Team> \".\n"
     "  /help                         this text\n"
     "  /quit                         exit (also Ctrl-D)";
 
@@ -86,9 +108,19 @@ int cmd_split(const char *s, char ***argv_out, int *argc_out) {
     return 0;
 }
 
-/* Resolves a channel argument (NULL = the current channel), reporting
- * errors. Returns the id, or NULL. */
-static const char *channel_arg(cli_app *a, const char *ref) {
+const char *cmd__skip_words(const char *s, int n) {
+    for (int i = 0; i < n; i++) {
+        while (*s && isspace((unsigned char)*s))
+            s++;
+        while (*s && !isspace((unsigned char)*s))
+            s++;
+    }
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    return s;
+}
+
+const char *cmd__channel_arg(cli_app *a, const char *ref) {
     if (!ref) {
         if (!a->current[0]) render_error("no current channel: /join one first");
         return a->current[0] ? a->current : NULL;
@@ -118,31 +150,32 @@ static void send_text(cli_app *a, const char *text) {
         render_error("no current channel: /join <channel> or /create <name> first");
         return;
     }
-    cli_app_send_message(a, a->current, text);
+    cli_app_send_message(a, a->current, text, NULL);
 }
 
-/* Sends a request whose reply the next typed (piped) line may depend on. */
-static void request_awaited(cli_app *a, json_t *f) {
+void cmd__request_awaited(cli_app *a, json_t *f) {
     if (cli_app_request(a, f) == 0) a->awaiting = 1;
 }
 
 static void request_simple(cli_app *a, const char *type, const char *id) {
     json_t *f = json_pack("{s:s, s:s}", "type", type, "channelId", id);
-    request_awaited(a, f);
+    cmd__request_awaited(a, f);
     json_decref(f);
 }
 
 static void cmd_create(cli_app *a, int argc, char **argv) {
-    if (argc < 2) {
-        render_error("usage: /create <name> [users...]");
+    int priv = argc > 1 && (strcmp(argv[1], "-p") == 0 || strcmp(argv[1], "--private") == 0);
+    if (argc < 2 + priv) {
+        render_error("usage: /create [-p] <name> [users...]");
         return;
     }
     json_t *parts = json_array();
-    for (int i = 2; i < argc; i++)
+    for (int i = 2 + priv; i < argc; i++)
         json_array_append_new(parts, json_string(argv[i]));
-    json_t *f = json_pack("{s:s, s:s, s:o}", "type", "create_channel", "name", argv[1],
+    json_t *f = json_pack("{s:s, s:s, s:o}", "type", "create_channel", "name", argv[1 + priv],
                           "participants", parts);
-    request_awaited(a, f);
+    if (priv) json_object_set_new(f, "private", json_true());
+    cmd__request_awaited(a, f);
     json_decref(f);
 }
 
@@ -154,7 +187,7 @@ static void cmd_dm(cli_app *a, int argc, char **argv) {
     const char *user = argv[1][0] == '@' ? argv[1] + 1 : argv[1];
     json_t *f = json_pack("{s:s, s:[s], s:s}", "type", "create_channel", "participants", user,
                           "kind", "direct");
-    request_awaited(a, f);
+    cmd__request_awaited(a, f);
     json_decref(f);
 }
 
@@ -169,7 +202,12 @@ static void cmd_join(cli_app *a, int argc, char **argv) {
         request_simple(a, "join_channel", argv[1]); /* a group you are not in yet */
         return;
     }
-    const char *id = channel_arg(a, argv[1]);
+    const char *listed = c || amb ? NULL : cmd__directory_find(a, argv[1]);
+    if (listed) { /* a public channel from /channels all */
+        request_simple(a, "join_channel", listed);
+        return;
+    }
+    const char *id = cmd__channel_arg(a, argv[1]);
     if (id) request_simple(a, "join_channel", id);
 }
 
@@ -253,12 +291,14 @@ static void run(cli_app *a, int argc, char **argv, const char *rest) {
             render_error("usage: /%s [channel]", cmd);
             return;
         }
-        const char *id = channel_arg(a, argc > 1 ? argv[1] : NULL);
+        const char *id = cmd__channel_arg(a, argc > 1 ? argv[1] : NULL);
         if (id) request_simple(a, cmd[0] == 'l' ? "leave_channel" : "mark_channel_read", id);
     } else if (strcmp(cmd, "history") == 0) {
         cmd_history(a, argc, argv);
-    } else if (strcmp(cmd, "channels") == 0 || strcmp(cmd, "list") == 0) {
+    } else if ((strcmp(cmd, "channels") == 0 || strcmp(cmd, "list") == 0) && argc == 1) {
         cli_app_print_channels(a);
+    } else if (cmd__run_v11(a, argc, argv, rest)) {
+        /* done */
     } else if (strcmp(cmd, "who") == 0) {
         cmd_who(a);
     } else if (strcmp(cmd, "status") == 0) {

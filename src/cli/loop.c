@@ -217,16 +217,19 @@ int cli_app_run(cli_app *a) {
         if (!cli_session_connected(&a->ss))
             timeout = min_timeout(timeout, a->ss.next_attempt_ms, now);
         if (a->mode == APP_SEND) timeout = min_timeout(timeout, a->deadline_ms, now);
+        if (cli_app_next_timer(a)) timeout = min_timeout(timeout, cli_app_next_timer(a), now);
         if (a->stdin_eof) timeout = min_timeout(timeout, now + 100, now);
         if (g_in_eof && !a->stdin_eof) timeout = min_timeout(timeout, now + 100, now);
 
         int r = poll(fds, (nfds_t)nfds, timeout);
         if (r < 0 && errno != EINTR) break;
+        cli_app_tick(a);
         if (r < 0) continue;
         if (i_in >= 0 && fds[i_in].revents) {
-            if (editor)
+            if (editor) {
                 render_editor_read();
-            else
+                cli_app_on_typed(a, render_editor_text());
+            } else
                 read_plain_stdin(a);
         }
         if (i_chat >= 0 && a->ss.chat && (fds[i_chat].revents || wsc_pending(a->ss.chat)))

@@ -14,6 +14,8 @@
 
 #include <editline/readline.h>
 
+#include "cli/fmt.h"
+
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
 #define C_DIM "\033[2m"
@@ -23,6 +25,7 @@
 #define C_BLUE "\033[34m"
 #define C_MAGENTA "\033[35m"
 #define C_CYAN "\033[36m"
+#define C_MENTION "\033[1;7;33m" /* bold, reverse, yellow */
 
 static int g_color;
 static int g_editor;     /* the readline handler is installed */
@@ -77,16 +80,74 @@ static void end(char *saved, int point) {
     free(saved);
 }
 
-void render_msg(const char *chan, const char *sender, const char *text, int own, int hist) {
+/* Prints text with every "@me" mention highlighted (when in colour). */
+static void put_highlighted(const char *text, const char *me, const char *after) {
+    size_t pos = 0, at, len, ml = me ? strlen(me) : 0;
+    while (g_color && ml && fmt_next_mention(text, pos, &at, &len)) {
+        if (len != ml || strncmp(text + at + 1, me, ml) != 0) {
+            pos = at + 1 + len;
+            continue;
+        }
+        char *part = strndup(text + pos, at - pos);
+        put_clean(stdout, part);
+        free(part);
+        fputs(C_MENTION, stdout);
+        fputc('@', stdout);
+        put_clean(stdout, me);
+        fputs(C_RESET, stdout);
+        fputs(after, stdout);
+        pos = at + 1 + len;
+    }
+    put_clean(stdout, text + pos);
+}
+
+void render_message(const render_msgline *m) {
     int point = 0;
     char *saved = begin(&point);
-    if (hist) fputs(col(C_DIM), stdout);
+    const char *base = m->hist ? col(C_DIM) : "";
+    fputs(base, stdout);
+    if (m->handle) fprintf(stdout, "%s#%u%s ", col(C_DIM), m->handle, m->hist ? "" : col(C_RESET));
     fprintf(stdout, "%s[", col(C_CYAN));
+    put_clean(stdout, m->chan);
+    fprintf(stdout, "]%s %s", m->hist ? "" : col(C_RESET), col(m->own ? C_GREEN : C_BOLD));
+    put_clean(stdout, m->sender);
+    fputs(m->hist ? "" : col(C_RESET), stdout);
+    if (m->reply_to)
+        fprintf(stdout, " (reply to #%u)", m->reply_to);
+    else if (m->is_reply)
+        fputs(" (reply)", stdout);
+    fputs(": ", stdout);
+    if (m->deleted) {
+        fprintf(stdout, "%s(deleted)", col(C_DIM));
+    } else {
+        put_highlighted(m->text ? m->text : "", m->me, base);
+        if (m->edited) fprintf(stdout, " %s(edited)%s", col(C_DIM), m->hist ? "" : col(C_RESET));
+    }
+    if (m->reactions && !m->deleted) {
+        fputs("  [", stdout);
+        put_clean(stdout, m->reactions);
+        fputc(']', stdout);
+    }
+    if (m->replies > 0)
+        fprintf(stdout, "  [%ld repl%s]", m->replies, m->replies == 1 ? "y" : "ies");
+    end(saved, point);
+}
+
+void render_event(const char *chan, unsigned handle, const char *fmt, ...) {
+    int point = 0;
+    char *saved = begin(&point);
+    char *text = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0) text = NULL;
+    va_end(ap);
+    fputs(col(C_YELLOW), stdout);
+    if (handle) fprintf(stdout, "#%u ", handle);
+    fputc('[', stdout);
     put_clean(stdout, chan);
-    fprintf(stdout, "]%s %s", hist ? "" : col(C_RESET), col(own ? C_GREEN : C_BOLD));
-    put_clean(stdout, sender);
-    fprintf(stdout, ":%s ", hist ? "" : col(C_RESET));
+    fputs("] * ", stdout);
     put_clean(stdout, text);
+    free(text);
     end(saved, point);
 }
 
@@ -189,4 +250,13 @@ void render_set_prompt(const char *prompt) {
 
 void render_editor_read(void) {
     if (g_editor) rl_callback_read_char();
+}
+
+const char *render_editor_text(void) {
+    static char text[256]; /* enough to tell a command from a message */
+    size_t n = g_editor && rl_line_buffer && rl_end > 0 ? (size_t)rl_end : 0;
+    if (n >= sizeof text) n = sizeof text - 1;
+    memcpy(text, n ? rl_line_buffer : "", n);
+    text[n] = '\0';
+    return text;
 }

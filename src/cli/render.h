@@ -27,10 +27,31 @@ void render_editor_off(void);
 void render_set_prompt(const char *prompt);
 /* Feeds the editor the bytes waiting on stdin. */
 void render_editor_read(void);
+/* The text typed so far on the input line ("" when the editor is off);
+ * valid until the next editor call. */
+const char *render_editor_text(void);
 
-/* "[chan] sender: text"; own = 1 for the user's own messages; hist = 1
- * for messages shown as history (dimmed). */
-void render_msg(const char *chan, const char *sender, const char *text, int own, int hist);
+/* One message line:
+ *   "#12 [chan] sender: text (edited)  [👍 2 🎉 1]  [3 replies]"
+ *   "#13 [chan] sender (reply to #12): text"
+ *   "#14 [chan] sender: (deleted)"
+ * handle 0 prints no "#N"; own colours the sender as the user's own; hist
+ * dims the line (history); @me in the text is highlighted (colour only). */
+typedef struct render_msgline {
+    const char *chan, *sender, *text;
+    const char *me;    /* the user's name (for @me), or NULL */
+    unsigned handle;   /* the message's handle, 0 for none */
+    unsigned reply_to; /* the root's handle; 0 = not known or none */
+    int is_reply;      /* a reply (with or without reply_to) */
+    int own, hist, edited, deleted;
+    const char *reactions; /* summary (fmt_reactions) or NULL */
+    long replies;          /* reply count of a root */
+} render_msgline;
+void render_message(const render_msgline *m);
+/* "#12 [chan] * text" about a message (handle 0: no "#N"), for changes:
+ * deletions, reactions. */
+void render_event(const char *chan, unsigned handle, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* "[chan] * text" for a system notice. */
 void render_system(const char *chan, const char *text, int hist);
 /* "[chan] seen by who" */

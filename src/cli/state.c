@@ -34,6 +34,7 @@ static void channel_free(cli_channel *c) {
     if (!c) return;
     free(c->name);
     free(c->display);
+    free(c->topic);
     free_others(c);
     free(c->seen);
     json_decref(c->held);
@@ -88,6 +89,7 @@ cli_channel *cli_state_add(cli_state *st, const char *id, const char *name, int 
     c = xcalloc(1, sizeof *c);
     snprintf(c->id, sizeof c->id, "%s", id);
     c->name = dup_str(name);
+    c->topic = dup_str(NULL);
     c->is_direct = is_direct;
     c->held = json_array();
     update_display(c);
@@ -131,6 +133,13 @@ int cli_state_apply_list(cli_state *st, json_t *frame) {
         cli_state_set_others(c, json_object_get(e, "other_participants"), NULL);
         json_t *unread = json_object_get(e, "unread_count");
         if (json_is_integer(unread)) c->unread = (long)json_integer_value(unread);
+        json_t *mentions = json_object_get(e, "mention_count");
+        if (json_is_integer(mentions)) c->mentions = (long)json_integer_value(mentions);
+        json_t *members = json_object_get(e, "member_count");
+        if (json_is_integer(members)) c->members = (long)json_integer_value(members);
+        c->is_private = json_is_true(json_object_get(e, "private"));
+        free(c->topic);
+        c->topic = dup_str(str_or(e, "topic", ""));
         update_display(c);
     }
     size_t kept = 0;
@@ -154,6 +163,18 @@ void cli_state_set_others(cli_channel *c, json_t *names, const char *self) {
             const char *n = json_string_value(o);
             if (n && !(self && strcmp(n, self) == 0)) c->others[c->n_others++] = dup_str(n);
         }
+    }
+    update_display(c);
+}
+
+void cli_state_rename(cli_channel *c, const char *name, const char *topic) {
+    if (name && *name) {
+        free(c->name);
+        c->name = dup_str(name);
+    }
+    if (topic) {
+        free(c->topic);
+        c->topic = dup_str(topic);
     }
     update_display(c);
 }

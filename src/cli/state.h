@@ -4,7 +4,12 @@
  * the messages already shown (dedupe by message_id) and the recovery
  * cursor, and the presence of the users who share a channel with us.
  *
- * The recovery cursor is the message id up to which the client has seen
+ * Recovery has two cursors. With a protocol 1.1 server, `seq` is the
+ * highest change (message, notice, edit, deletion, reaction) applied, and
+ * `fetch_changes after_seq=<seq>` brings back everything after it, edits
+ * and deletions of old messages included. With an older server (or before
+ * any seq is known) the message cursor is used:
+ * the message id up to which the client has seen
  * every message of the channel. It advances only on messages that are
  * known to be contiguous (the live stream while connected, or a
  * `fetch_history after` page), so after a reconnect `fetch_history
@@ -32,10 +37,16 @@ typedef struct cli_channel {
     char **others; /* other participants, from channels_list */
     size_t n_others;
     long unread;
+    long mentions;   /* messages after the read mark that mention us (§6) */
+    char *topic;     /* "" when none (or an old server) */
+    int is_private;  /* §6 private channel */
+    long members;    /* member_count (§6), 0 when not sent */
     uint64_t cursor; /* see the header comment; 0 = none */
+    uint64_t seq;    /* the highest change seq applied (§6); 0 = none */
     uint64_t *seen;  /* open-addressing hash set of shown ids */
     size_t n_seen, cap_seen;
-    int recovering;               /* a recovery fetch_history is in flight */
+    int recovering;               /* a recovery fetch (history or changes) is in flight */
+    int via_changes;              /* ... and it is a fetch_changes */
     json_t *held;                 /* live messages held while recovering (array) */
     int hist_q[STATE_HIST_QUEUE]; /* kinds of pending fetch_history: 0 =
                                      recovery, n > 0 = user asked for n */
@@ -59,10 +70,10 @@ typedef struct cli_state {
 void cli_state_init(cli_state *st);
 void cli_state_free(cli_state *st);
 
-/* Applies a channels_list frame: updates names, participants and unread
- * counts; new channels get is_new = 1 and their cursor from
- * last_message_id; channels missing from the list are removed (the
- * caller must drop pointers to them). Returns 0 or -1 (bad frame). */
+/* Applies a channels_list frame: updates names, participants, unread
+ * and mention counts, topic, privacy and member count; new channels get is_new = 1 and their cursor
+ * from last_message_id; channels missing from the list are removed (the caller must drop pointers
+ * to them). Returns 0 or -1 (bad frame). */
 int cli_state_apply_list(cli_state *st, json_t *frame);
 /* Adds (or returns) the channel with this id; name may be NULL. */
 cli_channel *cli_state_add(cli_state *st, const char *id, const char *name, int is_direct);
@@ -70,6 +81,9 @@ cli_channel *cli_state_find(const cli_state *st, const char *id);
 /* Sets the other participants from a JSON array of names, leaving out
  * self (channel_created); updates the display name. */
 void cli_state_set_others(cli_channel *c, json_t *names, const char *self);
+/* Replaces the name and/or topic (NULL: keep), e.g. after a
+ * channel_updated notice; updates the display name. */
+void cli_state_rename(cli_channel *c, const char *name, const char *topic);
 /* Forgets a channel (after channel_left); pointers to it become invalid. */
 void cli_state_remove(cli_state *st, const char *id);
 
