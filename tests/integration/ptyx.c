@@ -202,6 +202,21 @@ void ptyx_expect(ptyx *p, const char *needle, int timeout_ms) {
     fail_msg("%s: \"%s\" did not appear within %d ms", p->label, needle, timeout_ms);
 }
 
+int ptyx_expect_handle(ptyx *p, const char *needle, int timeout_ms) {
+    ptyx_expect(p, needle, timeout_ms);
+    const char *start = p->clean + p->mark - strlen(needle);
+    const char *d = start;
+    if (d > p->clean && d[-1] == ' ') d--;
+    const char *end = d;
+    while (d > p->clean && d[-1] >= '0' && d[-1] <= '9')
+        d--;
+    if (d == end || d == p->clean || d[-1] != '#') {
+        ptyx_dump(p);
+        fail_msg("%s: no \"#<handle> \" before \"%s\"", p->label, needle);
+    }
+    return atoi(d);
+}
+
 int ptyx_count(const ptyx *p, const char *needle) {
     int n = 0;
     size_t len = strlen(needle);

@@ -52,6 +52,10 @@ void ptyx_pump(ptyx *p, int ms);
 int ptyx_wait_for(ptyx *p, const char *needle, int timeout_ms);
 /* Same, but fails the test (printing the output) on timeout. */
 void ptyx_expect(ptyx *p, const char *needle, int timeout_ms);
+/* ptyx_expect, then returns the message handle the `chat` client printed
+ * right before needle ("#12 [Team] bob: hi": needle "[Team] bob: hi"
+ * gives 12); fails the test when there is none. */
+int ptyx_expect_handle(ptyx *p, const char *needle, int timeout_ms);
 /* Occurrences of needle in all of the clean output. */
 int ptyx_count(const ptyx *p, const char *needle);
 /* Waits for the child to exit; returns its exit code, or fails. */
