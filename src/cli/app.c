@@ -82,7 +82,6 @@ int cli_app_send_message(cli_app *a, const char *channel_id, const char *text,
                           "content", text, "client_msg_id", cmid);
     if (!f) return -1;
     if (reply_to) json_object_set_new(f, "reply_to", json_string(reply_to));
-    if (strcmp(a->typing_chan, channel_id) == 0) a->typing_next_ms = 0; /* typing again is news */
     json_array_append_new(a->outbox, f);
     if (cli_session_send(&a->ss, 0, f) != 0 && interactive(a))
         render_info("(offline: the message will be sent after reconnecting)");

@@ -108,6 +108,38 @@ int cmd_split(const char *s, char ***argv_out, int *argc_out) {
     return 0;
 }
 
+/* Commands whose last argument is free text, where a lone apostrophe
+ * ("/reply 12 don't") is text, not an open quote. */
+static int free_text_command(const char *word) {
+    static const char *const cmds[] = {"/msg",    "/reply", "/re",     "/edit",
+                                       "/search", "/topic", "/rename", NULL};
+    for (int i = 0; cmds[i]; i++)
+        if (strcmp(word, cmds[i]) == 0) return 1;
+    return 0;
+}
+
+int cmd_split_words(const char *s, char ***argv_out, int *argc_out, int free_text_only) {
+    size_t len = strlen(s);
+    char **argv = xcalloc(len / 2 + 2, sizeof *argv);
+    int argc = 0;
+    for (const char *p = s;;) {
+        while (*p && isspace((unsigned char)*p))
+            p++;
+        if (!*p) break;
+        const char *w = p;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+        argv[argc++] = xstrndup(w, (size_t)(p - w));
+    }
+    if (free_text_only && (argc == 0 || !free_text_command(argv[0]))) {
+        cmd_free_argv(argv, argc);
+        return -1;
+    }
+    *argv_out = argv;
+    *argc_out = argc;
+    return 0;
+}
+
 const char *cmd__skip_words(const char *s, int n) {
     for (int i = 0; i < n; i++) {
         while (*s && isspace((unsigned char)*s))
@@ -322,7 +354,7 @@ void cmd_execute(cli_app *a, const char *line) {
         rest++;
     char **argv;
     int argc;
-    if (cmd_split(line, &argv, &argc) != 0) {
+    if (cmd_split(line, &argv, &argc) != 0 && cmd_split_words(line, &argv, &argc, 1) != 0) {
         render_error("unterminated quote");
         return;
     }

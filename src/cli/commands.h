@@ -17,6 +17,12 @@
  * unterminated quote (nothing to free). */
 int cmd_split(const char *s, char ***argv, int *argc);
 void cmd_free_argv(char **argv, int argc);
+/* Splits s at blanks only (no quotes, no escapes). With free_text_only,
+ * only for a command whose last argument is free text (/msg, /reply,
+ * /edit, /search, /topic, /rename): -1 for any other. The line runner
+ * uses it when cmd_split finds an unterminated quote, so
+ * "/reply 12 don't" works. 0 or -1. */
+int cmd_split_words(const char *s, char ***argv, int *argc, int free_text_only);
 
 /* Executes one typed line (no trailing newline). */
 void cmd_execute(cli_app *a, const char *line);

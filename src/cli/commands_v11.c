@@ -307,9 +307,11 @@ int cmd__run_v11(cli_app *a, int argc, char **argv, const char *rest) {
         cmd_search(a, argc, argv, rest);
     else if (strcmp(cmd, "directory") == 0 || strcmp(cmd, "browse") == 0)
         cmd_directory(a, rest);
-    else if ((strcmp(cmd, "channels") == 0 || strcmp(cmd, "list") == 0) && argc > 1 &&
+    else if ((strcmp(cmd, "channels") == 0 || strcmp(cmd, "list") == 0) &&
              strcmp(argv[1], "all") == 0)
         cmd_directory(a, cmd__skip_words(rest, 1));
+    else if (strcmp(cmd, "channels") == 0 || strcmp(cmd, "list") == 0)
+        render_error("usage: /channels, or /channels all [text] for the directory");
     else if (strcmp(cmd, "add") == 0 || strcmp(cmd, "invite") == 0)
         cmd_add(a, argc, argv);
     else if (strcmp(cmd, "remove") == 0 || strcmp(cmd, "kick") == 0)

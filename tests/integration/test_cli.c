@@ -97,6 +97,8 @@ static void test_commands(void **state) {
 
     ptyx_line(a, "/msg to the team");
     ptyx_expect(a, hfmt("[Team Chat] %s: to the team", alice), T_WAIT);
+    ptyx_line(a, "/msg don't panic"); /* a lone apostrophe in free text is text */
+    ptyx_expect(a, hfmt("[Team Chat] %s: don't panic", alice), T_WAIT);
 
     /* /join by unique name prefix, then by unique id prefix */
     ptyx_line(a, "/join MyCh");
@@ -108,7 +110,7 @@ static void test_commands(void **state) {
 
     ptyx_line(a, "/history 1");
     ptyx_expect(a, "-- last 1 messages of Team Chat --", T_WAIT);
-    ptyx_expect(a, hfmt("[Team Chat] %s: to the team", alice), T_WAIT);
+    ptyx_expect(a, hfmt("[Team Chat] %s: don't panic", alice), T_WAIT);
 
     ptyx_line(a, "/channels");
     ptyx_expect(a, "Channels (2):", T_WAIT);
