@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,9 @@ static int parse_opts(int argc, char **argv, opts *o) {
 }
 
 int main(int argc, char **argv) {
+    /* The terminal's character set, so the line editor takes UTF-8 input
+     * (accents, emoji); numbers and messages stay in the C locale. */
+    setlocale(LC_CTYPE, "");
     opts o = {.api = getenv("CHAT_API"), .color = -1, .timeout_s = 15};
     if (!o.api || !*o.api) o.api = "http://127.0.0.1:8080";
     /* Options may stand before the command word and after it

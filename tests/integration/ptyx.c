@@ -41,6 +41,7 @@ static void exec_chat(const char *const *args, const char *const *env) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     setenv("NO_COLOR", "1", 1);
     setenv("TERM", "xterm", 1);
+    setenv("LC_ALL", "C.UTF-8", 1); /* a UTF-8 terminal, as users have (emoji, accents) */
     unsetenv("TEST_USERNAME");
     unsetenv("TEST_PASSWORD");
     unsetenv("CHAT_API");

@@ -12,8 +12,8 @@
  * output (for "shown exactly once").
  *
  * Environment: CHAT_BIN (default: the `chat` next to CHATD_BIN, else
- * "build/chat"). Children get NO_COLOR=1
- * and TERM=xterm unless the test's env list overrides them ("NAME=" with
+ * "build/chat"). Children get NO_COLOR=1,
+ * TERM=xterm and LC_ALL=C.UTF-8 unless the test's env list overrides them ("NAME=" with
  * an empty value unsets), and die with the test process (PDEATHSIG).
  *
  * Memory: a ptyx is freed by ptyx_free (which kills the child if it still
