@@ -80,15 +80,14 @@ static void end(char *saved, int point) {
     free(saved);
 }
 
-/* Prints text with every "@me" mention highlighted (when in colour). */
+/* Prints text with every "@me" mention highlighted (when in colour);
+ * after: the colour to return to after one. */
 static void put_highlighted(const char *text, const char *me, const char *after) {
-    size_t pos = 0, at, len, ml = me ? strlen(me) : 0;
+    size_t done = 0, pos = 0, at, len, ml = me ? strlen(me) : 0;
     while (g_color && ml && fmt_next_mention(text, pos, &at, &len)) {
-        if (len != ml || strncmp(text + at + 1, me, ml) != 0) {
-            pos = at + 1 + len;
-            continue;
-        }
-        char *part = strndup(text + pos, at - pos);
+        pos = at + 1 + len;
+        if (len != ml || strncmp(text + at + 1, me, ml) != 0) continue;
+        char *part = strndup(text + done, at - done);
         put_clean(stdout, part);
         free(part);
         fputs(C_MENTION, stdout);
@@ -96,9 +95,9 @@ static void put_highlighted(const char *text, const char *me, const char *after)
         put_clean(stdout, me);
         fputs(C_RESET, stdout);
         fputs(after, stdout);
-        pos = at + 1 + len;
+        done = pos;
     }
-    put_clean(stdout, text + pos);
+    put_clean(stdout, text + done);
 }
 
 void render_message(const render_msgline *m) {
