@@ -405,6 +405,7 @@ static void on_created(cli_app *a, json_t *f) {
     const char *name = json_string_value(json_object_get(json_object_get(ch, "metadata"), "name"));
     cli_channel *c = cli_state_add(&a->st, id, name, direct);
     c->is_new = 0;
+    c->listed = 1; /* ours: no "you are now in" when the list names it */
     json_t *parts = json_object_get(ch, "participants");
     cli_state_set_others(c, parts, a->ss.user);
     if (!interactive(a)) return;
@@ -424,6 +425,8 @@ static void on_joined(cli_app *a, json_t *f) {
     cli_channel *c = channel_of(a, f, "channelId");
     a->awaiting = 0;
     if (!c) return;
+    c->listed = 1; /* joined by us: no "you are now in" when the list names it */
+    cli__name_from_directory(a, c);
     json_t *msgs = json_object_get(f, "messages");
     size_t n = json_array_size(msgs), i;
     json_t *m;

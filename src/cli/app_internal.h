@@ -35,6 +35,9 @@ int cli__on_v11_frame(cli_app *a, const char *type, json_t *f);
 void cli__on_change(cli_app *a, cli_channel *c, json_t *f);
 /* A stored system notice of c: applies a channel_updated (name, topic). */
 void cli__on_notice(cli_app *a, cli_channel *c, json_t *m);
+/* Names c from the last directory listing when its name is not known
+ * yet (a public channel just joined from /channels all). */
+void cli__name_from_directory(cli_app *a, cli_channel *c);
 /* 1 if type is one of the change frames above. */
 int cli__is_change(const char *type);
 /* Forgets that user is typing in channel (their message came). */

@@ -233,6 +233,17 @@ static void on_directory(cli_app *a, json_t *f) {
     render_info("/join <name> joins one.");
 }
 
+void cli__name_from_directory(cli_app *a, cli_channel *c) {
+    size_t i;
+    json_t *e;
+    if (c->name && *c->name) return;
+    json_array_foreach(a->directory, i, e) {
+        if (strcmp(sget(e, "channel_id"), c->id) != 0) continue;
+        cli_state_rename(c, sget(e, "name"), sget(e, "topic"));
+        return;
+    }
+}
+
 int cli__on_v11_frame(cli_app *a, const char *type, json_t *f) {
     if (cli__is_change(type)) {
         const char *id = sget(f, "channel_id");

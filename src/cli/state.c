@@ -123,9 +123,10 @@ int cli_state_apply_list(cli_state *st, json_t *frame) {
         cli_channel *c = cli_state_find(st, id);
         if (!c) {
             c = cli_state_add(st, id, NULL, is_direct);
-            c->is_new = 1;
             c->cursor = cli_state_msg_id(str_or(e, "last_message_id", ""));
         }
+        c->is_new = !c->listed;
+        c->listed = 1;
         c->in_list = 1;
         c->is_direct = is_direct;
         free(c->name);

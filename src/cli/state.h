@@ -52,6 +52,8 @@ typedef struct cli_channel {
                                      recovery, n > 0 = user asked for n */
     int hist_head, hist_n;
     int is_new;  /* added by the last cli_state_apply_list */
+    int listed;  /* has been in a channels_list (or was created by us): not
+                    a placeholder made by a frame that came before the list */
     int in_list; /* present in the last channels_list */
 } cli_channel;
 
