@@ -267,7 +267,7 @@ static void test_react(void **state) {
     react(m[1].c, ch, id, "one-too-many", NULL);
     expect_error(m[1].c, "too_large", "react");
     react(m[0].c, ch, id, "e2", NULL); /* one already there: fine */
-    for (int i = 2; i < 50; i++) /* bob's, as m[0] saw them */
+    for (int i = 2; i < 50; i++)       /* bob's, as m[0] saw them */
         assert_string_equal(jstr(recv_about(m[0].c, "reaction", id), "user_id"), m[1].name);
     r = recv_about(m[0].c, "reaction", id);
     assert_string_equal(jstr(r, "user_id"), m[0].name);
