@@ -33,7 +33,7 @@ static void on_updated(cli_app *a, cli_channel *c, json_t *f) {
     if (json_is_true(json_object_get(f, "deleted"))) return; /* its deletion follows */
     cli_msg *e = entry_of(a, c, f);
     if (e) {
-        if (!cli_msgs_edit(e, sget(f, "content"))) return; /* seen already */
+        if (!cli_msgs_edit(e, sget(f, "content"), sget(f, "edited_at"))) return; /* seen already */
     } else {
         /* a message not on screen: shown as it now is, with a handle */
         json_t *m = json_pack("{s:s, s:s, s:s, s:O*}", "message_id", sget(f, "message_id"),

@@ -7,6 +7,7 @@
 #include "cli/msgs.h"
 #include "core/alloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,7 +88,9 @@ cli_msg *cli_msgs_put(cli_msgs *t, const char *channel, json_t *msg) {
     set_str(&m->author, json_string_value(json_object_get(msg, "user_id")));
     set_str(&m->text, json_string_value(json_object_get(msg, "content")));
     m->deleted = json_is_true(json_object_get(msg, "deleted"));
-    m->edited = json_is_string(json_object_get(msg, "edited_at"));
+    const char *ea = json_string_value(json_object_get(msg, "edited_at"));
+    m->edited = ea != NULL;
+    snprintf(m->edited_at, sizeof m->edited_at, "%s", ea ? ea : "");
     json_t *r = json_object_get(msg, "reactions");
     json_decref(m->reactions);
     m->reactions = json_is_array(r) && !m->deleted ? json_deep_copy(r) : json_array();
@@ -98,10 +101,14 @@ cli_msg *cli_msgs_put(cli_msgs *t, const char *channel, json_t *msg) {
     return m;
 }
 
-int cli_msgs_edit(cli_msg *m, const char *text) {
-    if (m->deleted || (m->edited && strcmp(m->text, text) == 0)) return 0;
+int cli_msgs_edit(cli_msg *m, const char *text, const char *edited_at) {
+    int timed = edited_at && *edited_at && m->edited_at[0];
+    if (m->deleted) return 0;
+    if (timed ? strcmp(edited_at, m->edited_at) <= 0 : m->edited && strcmp(m->text, text) == 0)
+        return 0;
     set_str(&m->text, text);
     m->edited = 1;
+    snprintf(m->edited_at, sizeof m->edited_at, "%s", edited_at ? edited_at : "");
     return 1;
 }
 

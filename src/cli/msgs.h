@@ -32,8 +32,9 @@ typedef struct cli_msg {
     char *author;
     char *text; /* current content ("" once deleted) */
     int edited, deleted;
-    json_t *reactions; /* array of {"emoji","count","users"}, wire shape */
-    uint64_t reply_to; /* the root's id, 0 for none */
+    char edited_at[32]; /* the last edit's time (ISO, "" = unknown) */
+    json_t *reactions;  /* array of {"emoji","count","users"}, wire shape */
+    uint64_t reply_to;  /* the root's id, 0 for none */
     long reply_count;
 } cli_msg;
 
@@ -58,8 +59,12 @@ cli_msg *cli_msgs_by_id(cli_msgs *t, const char *channel, uint64_t id);
  * deleted; NULL when none is known. */
 cli_msg *cli_msgs_last(cli_msgs *t, const char *channel, const char *author);
 
-/* Applies an edit (new text, marked edited). 1 if it changed anything. */
-int cli_msgs_edit(cli_msg *m, const char *text);
+/* Applies an edit made at edited_at (ISO-8601 UTC; NULL or "" when
+ * unknown): new text, marked edited. An edit no newer than the one the
+ * entry shows (a replay through fetch_changes of an edit that a history
+ * page already reflected) changes nothing, nor does the same text again
+ * when the times are unknown. 1 if it changed anything. */
+int cli_msgs_edit(cli_msg *m, const char *text, const char *edited_at);
 /* Marks the message deleted: text erased, reactions dropped. 1 if it
  * was not deleted before. */
 int cli_msgs_delete(cli_msg *m);

@@ -75,8 +75,8 @@ static void test_changes_idempotent(void **state) {
     cli_msgs_init(&t, 16);
     cli_msg *m = put(&t, CH, "5000", "alice", "helo");
     assert_false(m->edited);
-    assert_true(cli_msgs_edit(m, "hello"));
-    assert_false(cli_msgs_edit(m, "hello")); /* the replay */
+    assert_true(cli_msgs_edit(m, "hello", NULL));
+    assert_false(cli_msgs_edit(m, "hello", NULL)); /* the replay */
     assert_true(m->edited);
     assert_string_equal(m->text, "hello");
 
@@ -100,8 +100,29 @@ static void test_changes_idempotent(void **state) {
     assert_false(cli_msgs_delete(m));
     assert_string_equal(m->text, "");
     assert_int_equal(json_array_size(m->reactions), 0);
-    assert_false(cli_msgs_edit(m, "zombie"));
+    assert_false(cli_msgs_edit(m, "zombie", "2030-01-01T00:00:00.000Z"));
     assert_false(cli_msgs_react(m, "👍", "bob", 1));
+    cli_msgs_free(&t);
+}
+
+/* A history page showed the message after two edits; fetch_changes then
+ * replays both edits: neither is news. A later edit is, even to the same
+ * text. */
+static void test_edit_replay_by_time(void **state) {
+    cli_msgs t;
+    cli_msgs_init(&t, 16);
+    json_t *j = json_loads("{\"message_id\":\"8000\",\"user_id\":\"bob\",\"content\":\"B\","
+                           "\"edited_at\":\"2026-12-02T10:00:02.000Z\"}",
+                           0, NULL);
+    cli_msg *m = cli_msgs_put(&t, CH, j);
+    json_decref(j);
+    assert_false(cli_msgs_edit(m, "A", "2026-12-02T10:00:01.000Z"));
+    assert_string_equal(m->text, "B");
+    assert_false(cli_msgs_edit(m, "B", "2026-12-02T10:00:02.000Z"));
+    assert_true(cli_msgs_edit(m, "B", "2026-12-02T10:00:03.000Z"));
+    assert_true(cli_msgs_edit(m, "C", "2026-12-02T10:00:04.000Z"));
+    assert_string_equal(m->text, "C");
+    assert_string_equal(m->edited_at, "2026-12-02T10:00:04.000Z");
     cli_msgs_free(&t);
 }
 
@@ -133,6 +154,7 @@ int main(void) {
         cmocka_unit_test(test_handles),
         cmocka_unit_test(test_last),
         cmocka_unit_test(test_changes_idempotent),
+        cmocka_unit_test(test_edit_replay_by_time),
         cmocka_unit_test(test_put_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
