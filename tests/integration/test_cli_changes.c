@@ -62,6 +62,12 @@ static void test_message_commands(void **state) {
     /* the mention of alice is highlighted on her screen, only that one */
     assert_non_null(strstr(a->raw, hfmt("\033[1;7;33m@%s", alice)));
     assert_null(strstr(a->raw, "\033[1;7;33m@nobody"));
+    /* an indicator goes away by itself when the typing stops (expires_ms:
+     * the next prompt drawn is the plain one) */
+    ptyx_send(a, "never sent");
+    ptyx_expect(b, hfmt("(%s is typing…) Team> ", alice), T_WAIT);
+    ptyx_expect(b, "Team> ", 10000);
+    ptyx_send(a, "\025"); /* Ctrl-U: the line is gone */
     /* commands are not typing */
     ptyx_send(b, "/hel");
     ptyx_pump(a, 200);
