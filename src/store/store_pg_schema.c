@@ -307,9 +307,11 @@ static const char *const sql[PQ__COUNT] = {
     [PQ_REACTIONS_ERASE] = "DELETE FROM reactions WHERE message_id = $1",
     [PQ_CHANGE_INSERT] = "INSERT INTO changes(channel_id, seq, kind, message_id, user_id, content,"
                          " mentions, emoji, at_ms) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    /* -> (mine 0/1, any 0/1) */
-    [PQ_REACTION_HAS] = "SELECT count(*) FILTER (WHERE user_id = $3), count(*) FROM (SELECT user_id"
-                        " FROM reactions WHERE message_id = $1 AND emoji = $2 LIMIT 2000) x",
+    /* -> (mine 0/1, any 0/1): two index lookups */
+    [PQ_REACTION_HAS] =
+        "SELECT EXISTS (SELECT 1 FROM reactions WHERE message_id = $1 AND emoji = $2"
+        " AND user_id = $3)::int, EXISTS (SELECT 1 FROM reactions"
+        " WHERE message_id = $1 AND emoji = $2)::int",
     [PQ_REACTION_ADD] = "INSERT INTO reactions(message_id, emoji, user_id, at_ms)"
                         " VALUES($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     [PQ_REACTION_DEL] = "DELETE FROM reactions WHERE message_id = $1 AND emoji = $2"
