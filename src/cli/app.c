@@ -33,8 +33,12 @@ void cli_app_free(cli_app *a) {
     cli_msgs_free(&a->msgs);
     json_decref(a->outbox);
     json_decref(a->directory);
+    for (int i = 0; i < APP_PAGED_KINDS; i++)
+        json_decref(a->paged[i]);
+    json_decref(a->more);
     a->outbox = NULL;
     a->directory = NULL;
+    a->more = NULL;
 }
 
 const char *cli__sget(json_t *o, const char *key) {

@@ -51,6 +51,9 @@ typedef enum { APP_INTERACTIVE, APP_SEND, APP_TAIL } app_mode;
 #define APP_MSGS_KEPT 4096    /* recently shown messages with a usable handle */
 #define APP_TYPING_EVERY 3000 /* ms between our own typing frames (§6) */
 
+/* Requests whose answers come in pages that /more continues. */
+typedef enum { APP_PAGED_SEARCH, APP_PAGED_THREAD, APP_PAGED_DIRECTORY, APP_PAGED_KINDS } app_paged;
+
 typedef struct cli_typing {
     char channel[40];
     char user[64];
@@ -85,10 +88,9 @@ typedef struct cli_app {
     int64_t typing_next_ms; /* no typing frame to typing_chan before this */
     cli_typing typing[APP_TYPING_MAX];
     size_t n_typing;
-    json_t *directory;      /* channels of the last channel_directory (owned) */
-    char search_query[300]; /* the last /search, continued by "/search +" */
-    char search_chan[40];
-    char search_before[24];
+    json_t *directory;              /* channels of the last channel_directory (owned) */
+    json_t *paged[APP_PAGED_KINDS]; /* the last search / fetch_thread / list_channels sent */
+    json_t *more;                   /* its next page, for /more (owned), or NULL */
 } cli_app;
 
 void cli_app_init(cli_app *a, app_mode mode);
@@ -113,6 +115,10 @@ void cli_app_set_current(cli_app *a, const char *id);
 /* Prints the channel list (name, type, unread count, id). */
 void cli_app_print_channels(cli_app *a);
 
+/* Sends a request whose answer is paged (kind): remembered (the app
+ * keeps its own reference to f) so that the answer's has_more makes
+ * /more fetch the next page. 0 / -1 (not connected). */
+int cli_app_request_paged(cli_app *a, app_paged kind, json_t *f);
 /* The input line now reads text (the user typed): sends `typing` for
  * the current channel when text is a message, at most every 3 s. */
 void cli_app_on_typed(cli_app *a, const char *text);

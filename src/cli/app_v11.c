@@ -175,6 +175,26 @@ void cli_app_on_typed(cli_app *a, const char *text) {
 
 /* ---- replies to /thread, /search, /channels all ---- */
 
+int cli_app_request_paged(cli_app *a, app_paged kind, json_t *f) {
+    if (cli_app_request(a, f) != 0) return -1;
+    a->awaiting = 1;
+    json_decref(a->paged[kind]);
+    a->paged[kind] = json_incref(f);
+    return 0;
+}
+
+/* The answer to paged request kind came: with has_more, /more will send
+ * the same request with cursor key = value; without, /more has nothing. */
+static void set_more(cli_app *a, app_paged kind, json_t *answer, const char *key,
+                     const char *value) {
+    json_decref(a->more);
+    a->more = NULL;
+    if (!a->paged[kind] || !*value || !json_is_true(json_object_get(answer, "has_more"))) return;
+    a->more = json_deep_copy(a->paged[kind]);
+    json_object_set_new(a->more, key, json_string(value));
+    render_info("-- more: /more --");
+}
+
 static void on_thread(cli_app *a, json_t *f) {
     cli_channel *c = cli_state_find(&a->st, sget(f, "channel_id"));
     json_t *root = json_object_get(f, "root"), *replies = json_object_get(f, "replies");
@@ -182,11 +202,19 @@ static void on_thread(cli_app *a, json_t *f) {
     if (!c || !json_is_object(root) || !cli__interactive(a)) return;
     size_t n = json_array_size(replies), i;
     json_t *m;
-    render_info("-- thread in %s: %zu repl%s%s --", cli_state_display(c), n, n == 1 ? "y" : "ies",
-                json_is_true(json_object_get(f, "has_more")) ? " (more follow)" : "");
-    cli__show(a, c, root, 0);
-    json_array_foreach(replies, i, m) cli__show(a, c, m, 0);
-    render_info("-- end of thread; /reply <#> <text> answers in it --");
+    const char *last = "";
+    int first_page = !json_object_get(a->paged[APP_PAGED_THREAD], "after");
+    render_info("-- thread in %s: %zu %srepl%s --", cli_state_display(c), n,
+                first_page ? "" : "more ", n == 1 ? "y" : "ies");
+    if (first_page) cli__show(a, c, root, 0);
+    json_array_foreach(replies, i, m) {
+        cli__show(a, c, m, 0);
+        last = sget(m, "message_id");
+    }
+    if (json_is_true(json_object_get(f, "has_more")))
+        set_more(a, APP_PAGED_THREAD, f, "after", last);
+    else
+        render_info("-- end of thread; /reply <#> <text> answers in it --");
 }
 
 static void on_search(cli_app *a, json_t *f) {
@@ -202,9 +230,8 @@ static void on_search(cli_app *a, json_t *f) {
         oldest = sget(m, "message_id");
         if (c) cli__show(a, c, m, 0);
     }
-    snprintf(a->search_before, sizeof a->search_before, "%s", oldest);
     if (json_is_true(json_object_get(f, "has_more")))
-        render_info("-- older results: /search + --");
+        set_more(a, APP_PAGED_SEARCH, f, "before", oldest);
     else
         render_info("-- end of results --");
 }
@@ -214,16 +241,21 @@ static void on_directory(cli_app *a, json_t *f) {
     size_t n = json_array_size(chans), i;
     json_t *e;
     a->awaiting = 0;
-    json_decref(a->directory);
-    a->directory = json_incref(chans);
+    if (a->directory && json_object_get(a->paged[APP_PAGED_DIRECTORY], "after"))
+        json_array_extend(a->directory, chans); /* a next page: /join knows both */
+    else {
+        json_decref(a->directory);
+        a->directory = json_deep_copy(chans);
+    }
     if (!cli__interactive(a)) return;
     if (n == 0) {
         render_info("No public channels found.");
         return;
     }
-    render_info("Public channels (%zu%s):", n,
-                json_is_true(json_object_get(f, "has_more")) ? ", more: narrow the query" : "");
+    const char *last = "";
+    render_info("Public channels (%zu):", n);
     json_array_foreach(chans, i, e) {
+        last = sget(e, "channel_id");
         const char *topic = sget(e, "topic");
         render_info("  %-24s %4lld members  %-8s %.8s%s%s", sget(e, "name"),
                     (long long)json_integer_value(json_object_get(e, "member_count")),
@@ -231,6 +263,7 @@ static void on_directory(cli_app *a, json_t *f) {
                     sget(e, "channel_id"), *topic ? "  topic: " : "", topic);
     }
     render_info("/join <name> joins one.");
+    set_more(a, APP_PAGED_DIRECTORY, f, "after", last);
 }
 
 void cli__name_from_directory(cli_app *a, cli_channel *c) {

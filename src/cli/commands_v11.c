@@ -105,7 +105,7 @@ static void cmd_thread(cli_app *a, int argc, char **argv) {
     if (t.m && t.m->reply_to) snprintf(t.id, sizeof t.id, "%" PRIu64, t.m->reply_to);
     json_t *f = msg_request("fetch_thread", &t);
     json_object_set_new(f, "limit", json_integer(THREAD_PAGE));
-    cmd__request_awaited(a, f);
+    cli_app_request_paged(a, APP_PAGED_THREAD, f);
     json_decref(f);
 }
 
@@ -174,39 +174,41 @@ static void cmd_react(cli_app *a, int argc, char **argv, int remove) {
 static void cmd_search(cli_app *a, int argc, char **argv, const char *rest) {
     const char *query = rest;
     const char *chan = NULL;
-    int more = argc == 2 && strcmp(argv[1], "+") == 0;
-    if (more) {
-        if (!a->search_query[0] || !a->search_before[0]) {
-            render_error("no earlier /search to continue");
-            return;
-        }
-        query = a->search_query;
-        chan = a->search_chan[0] ? a->search_chan : NULL;
-    } else if (argc >= 3 && (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--channel") == 0)) {
+    if (argc >= 3 && (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--channel") == 0)) {
         if (!(chan = cmd__channel_arg(a, argv[2]))) return;
         query = cmd__skip_words(rest, 2);
     }
     if (!*query || strlen(query) > 256) {
-        render_error("usage: /search [-c <channel>] <query> (1 to 256 bytes), or /search +");
+        render_error("usage: /search [-c <channel>] <query> (1 to 256 bytes)");
         return;
     }
     json_t *f =
         json_pack("{s:s, s:s, s:i}", "type", "search", "query", query, "limit", SEARCH_PAGE);
     if (chan) json_object_set_new(f, "channelId", json_string(chan));
-    if (more) json_object_set_new(f, "before", json_string(a->search_before));
-    if (!more) {
-        snprintf(a->search_query, sizeof a->search_query, "%s", query);
-        snprintf(a->search_chan, sizeof a->search_chan, "%s", chan ? chan : "");
-        a->search_before[0] = '\0';
-    }
-    cmd__request_awaited(a, f);
+    cli_app_request_paged(a, APP_PAGED_SEARCH, f);
     json_decref(f);
 }
 
 static void cmd_directory(cli_app *a, const char *query) {
     json_t *f = json_pack("{s:s, s:i}", "type", "list_channels", "limit", DIRECTORY_PAGE);
     if (query && *query) json_object_set_new(f, "query", json_string(query));
-    cmd__request_awaited(a, f);
+    cli_app_request_paged(a, APP_PAGED_DIRECTORY, f);
+    json_decref(f);
+}
+
+/* /more: the next page of the last paged answer. */
+static void cmd_more(cli_app *a) {
+    if (!a->more) {
+        render_error("nothing more to show (/more follows /search, /thread and /channels all)");
+        return;
+    }
+    const char *type = json_string_value(json_object_get(a->more, "type"));
+    app_paged kind = strcmp(type, "search") == 0         ? APP_PAGED_SEARCH
+                     : strcmp(type, "fetch_thread") == 0 ? APP_PAGED_THREAD
+                                                         : APP_PAGED_DIRECTORY;
+    json_t *f = a->more;
+    a->more = NULL;
+    cli_app_request_paged(a, kind, f);
     json_decref(f);
 }
 
@@ -305,6 +307,8 @@ int cmd__run_v11(cli_app *a, int argc, char **argv, const char *rest) {
         cmd_react(a, argc, argv, cmd[0] == 'u');
     else if (strcmp(cmd, "search") == 0)
         cmd_search(a, argc, argv, rest);
+    else if (strcmp(cmd, "more") == 0)
+        cmd_more(a);
     else if (strcmp(cmd, "directory") == 0 || strcmp(cmd, "browse") == 0)
         cmd_directory(a, rest);
     else if ((strcmp(cmd, "channels") == 0 || strcmp(cmd, "list") == 0) &&

@@ -2,7 +2,7 @@
  * test_cli_channels: the `chat` client's protocol 1.1 channel features
  * (PROTOCOL.md §6) against a real chatd, through a pseudo-terminal
  * (ptyx.h): /search (words, prefix*, "phrases", in one channel, paging
- * with /search +), the directory of public channels (/channels all) and
+ * with /more), the directory of public channels (/channels all) and
  * joining from it by name, private channels (/create -p: absent from the
  * directory, joined by invitation), /add, /remove, /topic, /rename and
  * /role — each shown to the members as the stored notice it is.
@@ -90,11 +90,14 @@ static void test_search(void **state) {
         send_msg(bc, id, hfmt("needle %d", i));
     ptyx_line(a, "/search needle");
     ptyx_expect(a, "-- 20 results for needle", T_WAIT);
-    ptyx_expect(a, "-- older results: /search + --", T_WAIT);
-    ptyx_line(a, "/search +");
+    ptyx_expect(a, "-- more: /more --", T_WAIT);
+    ptyx_line(a, "/more");
     ptyx_expect(a, "-- 2 results for needle", T_WAIT);
     ptyx_expect(a, "needle 1", T_WAIT);
     ptyx_expect(a, "needle 0", T_WAIT);
+    ptyx_expect(a, "-- end of results --", T_WAIT);
+    ptyx_line(a, "/more");
+    ptyx_expect(a, "error: nothing more to show", T_WAIT);
     ptyx_line(a, "/search");
     ptyx_expect(a, "error: usage: /search", T_WAIT);
     tconn_close(bc);
