@@ -94,7 +94,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libchatd.a
 
 # Unit tests of the `chat` client (tests/unit/test_cli_*.c) link its pure
 # modules (no line editor, no sockets) besides the library.
-CLI_PURE_OBJ := $(BUILD)/src/cli/fmt.o $(BUILD)/src/cli/msgs.o
+CLI_PURE_OBJ := $(BUILD)/src/cli/fmt.o $(BUILD)/src/cli/msgs.o $(BUILD)/src/cli/complete.o
 $(BUILD)/tests/unit/test_cli_%: tests/unit/test_cli_%.c $(CLI_PURE_OBJ) $(BUILD)/libchatd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -DCHATD_FIXTURES=\"$(CURDIR)/tests/fixtures\" -MMD -MP -MF $@.d -o $@ $(filter %.c %.o %.a,$^) $(LDFLAGS) $(PKG_LIBS) -lcmocka

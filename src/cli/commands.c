@@ -50,9 +50,16 @@ static const char HELP[] =
     "  /rename <name>                rename the channel (admin)\n"
     "  /role <user> <admin|member>   make someone admin or member (admin)\n"
     "@name in a message mentions a member (highlighted for them); others typing show in\n"
-    "the prompt: \"(bob is typing…) Team> \".\n"
+    "the prompt: \"(bob is typing…) Team> \". Tab completes commands, channels and @names.\n"
     "  /help                         this text\n"
     "  /quit                         exit (also Ctrl-D)";
+
+const char *const cmd_names[] = {
+    "/msg",      "/create",  "/dm",     "/join",  "/leave",  "/read",   "/history",
+    "/channels", "/who",     "/status", "/reply", "/thread", "/edit",   "/delete",
+    "/react",    "/unreact", "/search", "/more",  "/add",    "/remove", "/topic",
+    "/rename",   "/role",    "/help",   "/quit",  NULL,
+};
 
 void cmd_free_argv(char **argv, int argc) {
     for (int i = 0; i < argc; i++)

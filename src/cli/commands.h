@@ -24,6 +24,9 @@ void cmd_free_argv(char **argv, int argc);
  * "/reply 12 don't" works. 0 or -1. */
 int cmd_split_words(const char *s, char ***argv, int *argc, int free_text_only);
 
+/* Every command word ("/join", ...), NULL-terminated (for Tab). */
+extern const char *const cmd_names[];
+
 /* Executes one typed line (no trailing newline). */
 void cmd_execute(cli_app *a, const char *line);
 

@@ -16,7 +16,9 @@
 
 #include "cli/app.h"
 #include "cli/commands.h"
+#include "cli/complete.h"
 #include "cli/render.h"
+#include "core/alloc.h"
 #include "net/ws.h"
 
 #define HEARTBEAT_MS 25000 /* the server marks a silent user offline after 60 s */
@@ -38,6 +40,34 @@ static void install_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* Tab: what the state offers for the word being typed (complete.h). */
+static char **complete_line(const char *before, const char *word) {
+    cli_app *a = g_app;
+    cli_state *st = &a->st;
+    size_t cap = st->n_pr + 1, n_users = 0, n_cmds = 0;
+    for (size_t i = 0; i < st->n_ch; i++)
+        cap += st->ch[i]->n_others;
+    const char **users = xcalloc(cap, sizeof *users);
+    const char **chans = xcalloc(st->n_ch + 1, sizeof *chans);
+    cli_channel *cur = a->current[0] ? cli_state_find(st, a->current) : NULL;
+    for (size_t j = 0; cur && j < cur->n_others; j++) /* the current channel's first */
+        users[n_users++] = cur->others[j];
+    for (size_t i = 0; i < st->n_ch; i++) {
+        chans[i] = cli_state_display(st->ch[i]);
+        for (size_t j = 0; st->ch[i] != cur && j < st->ch[i]->n_others; j++)
+            users[n_users++] = st->ch[i]->others[j];
+    }
+    for (size_t i = 0; i < st->n_pr; i++)
+        users[n_users++] = st->pr[i].user;
+    while (cmd_names[n_cmds])
+        n_cmds++;
+    complete_src src = {cmd_names, n_cmds, users, n_users, chans, st->n_ch};
+    char **out = complete_words(before, word, &src);
+    free(users);
+    free(chans);
+    return out;
 }
 
 static void on_line(char *line) {
@@ -171,7 +201,10 @@ int cli_app_run(cli_app *a) {
     a->ss.want_presence = a->mode == APP_INTERACTIVE;
     if (a->mode == APP_SEND && a->deadline_ms == 0) a->deadline_ms = cli_session_now_ms() + 15000;
     try_connect(a);
-    if (!a->quit && editor) render_editor_on("> ", on_line);
+    if (!a->quit && editor) {
+        render_editor_set_completer(complete_line);
+        render_editor_on("> ", on_line);
+    }
 
     while (!a->quit && !g_stop) {
         int64_t now = cli_session_now_ms();

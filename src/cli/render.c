@@ -223,9 +223,43 @@ static void line_typed(char *line) {
     rl_callback_handler_install(g_prompt, line_typed);
 }
 
+/* ---- Tab completion ---- */
+static render_complete_fn g_complete;
+static char **g_cands; /* the candidates of the completion in progress */
+static size_t g_cand_next;
+
+void render_editor_set_completer(render_complete_fn fn) {
+    g_complete = fn;
+}
+
+/* readline's generator: the candidates one by one (each malloc'd). */
+static char *next_candidate(const char *text, int state) {
+    (void)text;
+    if (!state) g_cand_next = 0;
+    if (!g_cands || !g_cands[g_cand_next]) return NULL;
+    return strdup(g_cands[g_cand_next++]);
+}
+
+static char **attempt_completion(const char *text, int start, int end) {
+    (void)end;
+    rl_attempted_completion_over = 1; /* nothing of readline's own (file names) */
+    if (!g_complete || !rl_line_buffer) return NULL;
+    char *before = strndup(rl_line_buffer, (size_t)(start > 0 ? start : 0));
+    g_cands = g_complete(before ? before : "", text);
+    free(before);
+    char **matches = g_cands ? rl_completion_matches(text, next_candidate) : NULL;
+    for (size_t i = 0; g_cands && g_cands[i]; i++)
+        free(g_cands[i]);
+    free(g_cands);
+    g_cands = NULL;
+    return matches;
+}
+
 void render_editor_on(const char *prompt, render_line_fn on_line) {
     snprintf(g_prompt, sizeof g_prompt, "%s", prompt);
     g_on_line = on_line;
+    rl_basic_word_break_characters = " \t"; /* "@bob" and "/join" are words */
+    rl_attempted_completion_function = attempt_completion;
     rl_callback_handler_install(g_prompt, line_typed);
     g_editor = 1;
 }

@@ -25,6 +25,12 @@ typedef void (*render_line_fn)(char *line);
 void render_editor_on(const char *prompt, render_line_fn on_line);
 void render_editor_off(void);
 void render_set_prompt(const char *prompt);
+/* Tab on the input line: fn gets the line before the word being
+ * completed and that word, and returns the candidates as a malloc'd
+ * NULL-terminated array of malloc'd strings (render frees it), or NULL.
+ * Without one, Tab completes nothing (never file names). */
+typedef char **(*render_complete_fn)(const char *before, const char *word);
+void render_editor_set_completer(render_complete_fn fn);
 /* Feeds the editor the bytes waiting on stdin. */
 void render_editor_read(void);
 /* The text typed so far on the input line ("" when the editor is off);

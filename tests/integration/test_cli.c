@@ -221,6 +221,27 @@ static void test_two_users(void **state) {
     ptyx_free(b);
 }
 
+/* ---- Tab completes commands, channel names and @mentions ---- */
+static void test_tab_completion(void **state) {
+    const char *alice = new_user(S, "ka");
+    const char *bob = new_user(S, "kb");
+    tconn *bc = chat_login(S, bob);
+    create_group(bc, "Team Chat", (const char *const[]){alice, NULL});
+    tconn_close(bc);
+    ptyx *a = start_user(alice, NULL);
+    ptyx_send(a, "/jo\t");
+    ptyx_send(a, "Te\t");
+    ptyx_line(a, "");
+    ptyx_expect(a, "joined Team Chat", T_WAIT);
+    ptyx_send(a, hfmt("@%.*s\t", (int)strlen(bob) - 1, bob));
+    ptyx_line(a, "hi");
+    ptyx_expect(a, hfmt("[Team Chat] %s: @%s hi", alice, bob), T_WAIT);
+    ptyx_send(a, "nothing to complete\t");
+    ptyx_line(a, "");
+    ptyx_expect(a, hfmt("[Team Chat] %s: nothing to complete", alice), T_WAIT);
+    ptyx_free(a);
+}
+
 /* ---- colour only on a terminal, and never with NO_COLOR ---- */
 static void test_colour(void **state) {
     const char *u = new_user(S, "co");
@@ -348,11 +369,9 @@ static void test_send_tail_exit_codes(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_commands),
-        cmocka_unit_test(test_two_users),
-        cmocka_unit_test(test_colour),
-        cmocka_unit_test(test_piped_script),
-        cmocka_unit_test(test_send_tail_exit_codes),
+        cmocka_unit_test(test_commands),       cmocka_unit_test(test_two_users),
+        cmocka_unit_test(test_tab_completion), cmocka_unit_test(test_colour),
+        cmocka_unit_test(test_piped_script),   cmocka_unit_test(test_send_tail_exit_codes),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
