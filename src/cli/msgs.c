@@ -153,6 +153,9 @@ int cli_msgs_react(cli_msg *m, const char *emoji, const char *user, int add) {
     json_t *r = find_emoji(m, emoji, &idx);
     json_t *users = r ? json_object_get(r, "users") : NULL;
     int at = users ? users_index(users, user) : -1;
+    /* the server lists the first users only: beyond them, trust the change */
+    int listed_all =
+        !r || (json_int_t)json_array_size(users) >= json_integer_value(json_object_get(r, "count"));
     if (add) {
         if (at >= 0) return 0;
         if (!r) {
@@ -168,8 +171,8 @@ int cli_msgs_react(cli_msg *m, const char *emoji, const char *user, int add) {
         json_object_set_new(r, "count", json_integer(n + 1));
         return 1;
     }
-    if (at < 0) return 0;
-    json_array_remove(users, (size_t)at);
+    if (!r || (at < 0 && listed_all)) return 0;
+    if (at >= 0) json_array_remove(users, (size_t)at);
     json_int_t n = json_integer_value(json_object_get(r, "count")) - 1;
     if (n <= 0)
         json_array_remove(m->reactions, idx);

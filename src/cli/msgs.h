@@ -68,7 +68,10 @@ int cli_msgs_edit(cli_msg *m, const char *text, const char *edited_at);
 /* Marks the message deleted: text erased, reactions dropped. 1 if it
  * was not deleted before. */
 int cli_msgs_delete(cli_msg *m);
-/* Adds (add = 1) or removes user's emoji. 1 if it changed anything. */
+/* Adds (add = 1) or removes user's emoji. 1 if it changed anything.
+ * Idempotent as far as the users are listed: the server lists only the
+ * first ones of a popular emoji, and a change about a user past them is
+ * taken as news. */
 int cli_msgs_react(cli_msg *m, const char *emoji, const char *user, int add);
 /* 1 if user has reacted with emoji. */
 int cli_msgs_has_reacted(const cli_msg *m, const char *emoji, const char *user);

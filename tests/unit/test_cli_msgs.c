@@ -126,6 +126,29 @@ static void test_edit_replay_by_time(void **state) {
     cli_msgs_free(&t);
 }
 
+/* A popular emoji: the server listed 2 of its 5 users. */
+static void test_reactions_beyond_the_listed_users(void **state) {
+    cli_msgs t;
+    cli_msgs_init(&t, 16);
+    json_t *j = json_loads("{\"message_id\":\"9000\",\"user_id\":\"bob\",\"content\":\"x\","
+                           "\"reactions\":[{\"emoji\":\"👍\",\"count\":5,\"users\":[\"a\",\"b\"]}]}",
+                           0, NULL);
+    cli_msg *m = cli_msgs_put(&t, CH, j);
+    json_decref(j);
+    assert_true(cli_msgs_react(m, "👍", "e", 0));  /* not listed, yet a real removal */
+    assert_false(cli_msgs_react(m, "👍", "a", 1)); /* listed: known */
+    assert_true(cli_msgs_react(m, "👍", "a", 0));
+    char *s = fmt_reactions(m->reactions);
+    assert_string_equal(s, "👍 3");
+    free(s);
+    assert_true(cli_msgs_react(m, "👍", "f", 1));
+    assert_false(cli_msgs_react(m, "👍", "f", 1)); /* now listed */
+    s = fmt_reactions(m->reactions);
+    assert_string_equal(s, "👍 4");
+    free(s);
+    cli_msgs_free(&t);
+}
+
 static void test_put_fields(void **state) {
     cli_msgs t;
     cli_msgs_init(&t, 16);
@@ -155,6 +178,7 @@ int main(void) {
         cmocka_unit_test(test_last),
         cmocka_unit_test(test_changes_idempotent),
         cmocka_unit_test(test_edit_replay_by_time),
+        cmocka_unit_test(test_reactions_beyond_the_listed_users),
         cmocka_unit_test(test_put_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
