@@ -425,6 +425,17 @@ static void test_changes_mention_counts(void **state) {
     assert_int_equal(history(f, &op, CH_A, 0, 0, 10), STORE_OK);
     assert_string_equal(find_msg(&op, 101)->mentions, "carol");
     store_op_clear(&op);
+
+    /* a member who leaves and comes back: the mentions there are count as
+     * unread (like the messages), and reading clears them, never below 0 */
+    assert_int_equal(append_ext(f, CH_A, "alice", 103, 0, "bob", NULL, NULL, NULL), STORE_OK);
+    assert_int_equal(member_remove(f, CH_A, "bob"), STORE_OK);
+    assert_int_equal(member_add(f, CH_A, "bob", 4000, NULL), STORE_OK);
+    counts_of(f, "bob", &mentions);
+    assert_int_equal(mentions, 1);
+    assert_int_equal(mark(f, CH_A, "bob", 0, 4100, &op), STORE_OK);
+    counts_of(f, "bob", &mentions);
+    assert_int_equal(mentions, 0);
 }
 
 /* unread_count counts other users' messages that are not deleted. */

@@ -181,10 +181,13 @@ static const char *const sql[SQ__COUNT] = {
                         " WHERE channel_id = ?1",
     [SQ_CHAN_MEMBERS_ADD] = "UPDATE channels SET member_count = member_count + ?2"
                             " WHERE channel_id = ?1",
-    /* A member who comes back counts the messages they sent before. */
+    /* A member who comes back counts the messages they sent before, and
+     * (like every message before their mark, unread) the mentions of them. */
     [SQ_MEMBER_INSERT] = "INSERT OR IGNORE INTO members(channel_id, user_id, is_admin, joined_ms,"
-                         " own_count) VALUES(?1, ?2, ?3, ?4, COALESCE((SELECT own_no FROM messages"
-                         " WHERE channel_id = ?1 AND user_id = ?2 ORDER BY seq DESC LIMIT 1), 0))",
+                         " own_count, mention_count) VALUES(?1, ?2, ?3, ?4, COALESCE((SELECT own_no"
+                         " FROM messages WHERE channel_id = ?1 AND user_id = ?2 ORDER BY seq DESC"
+                         " LIMIT 1), 0), (SELECT count(*) FROM mentions WHERE channel_id = ?1"
+                         " AND user_id = ?2))",
     [SQ_MEMBER_DELETE] = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2",
     [SQ_MEMBER_OWN_INC] = "UPDATE members SET own_count = own_count + 1"
                           " WHERE channel_id = ?1 AND user_id = ?2 RETURNING own_count",
