@@ -245,6 +245,12 @@ static void test_changes_permissions(void **state) {
                      STORE_OK);
     assert_int_equal(refused, STORE_REFUSE_NONE);
     assert_int_equal(seq, 2);
+    /* a direct channel has no admin: its creator may not delete the other's */
+    assert_int_equal(chan_create(f, CH_C, "", 1, 1000, ALICE_BOB), STORE_OK);
+    assert_int_equal(append(f, CH_C, "bob", 301, "in private", NULL, NULL), STORE_OK);
+    assert_int_equal(change(f, STORE_MSG_DELETE, CH_C, 301, "alice", NULL, 0, &seq, &refused),
+                     STORE_OK);
+    assert_int_equal(refused, STORE_REFUSE_NOT_AUTHOR);
 }
 
 /* Erasure: the message keeps its place with no text, metadata, mentions

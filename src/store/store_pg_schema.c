@@ -298,7 +298,10 @@ static const char *const sql[PQ__COUNT] = {
                          " RETURNING last_seq",
     [PQ_MSG_STATE] = "SELECT user_id, deleted, seq, mentions, n_reactions, reply_to FROM messages"
                      " WHERE channel_id = $1 AND message_id = $2",
-    [PQ_MEMBER_IS_ADMIN] = "SELECT is_admin FROM members WHERE channel_id = $1 AND user_id = $2",
+    /* Admins are a group channel's: in a direct channel nobody is one. */
+    [PQ_MEMBER_IS_ADMIN] = "SELECT m.is_admin AND NOT c.is_direct FROM members m"
+                           " JOIN channels c ON c.channel_id = m.channel_id"
+                           " WHERE m.channel_id = $1 AND m.user_id = $2",
     [PQ_MSG_EDIT] = "UPDATE messages SET orig_content = CASE WHEN edited_ms IS NULL THEN content"
                     " ELSE orig_content END, orig_mentions = CASE WHEN edited_ms IS NULL THEN"
                     " mentions ELSE orig_mentions END, content = $2, mentions = $3, edited_ms = $4"
