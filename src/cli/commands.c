@@ -37,7 +37,7 @@ static const char HELP[] =
     "  /reply <msg> <text>           answer in the message's thread\n"
     "  /thread <msg>                 show a message's thread\n"
     "  /edit <msg> <text>            replace the text of your message\n"
-    "  /delete <msg>                 delete your message (admins: anyone's)\n"
+    "  /delete <msg>                 delete your message (a group's admins: anyone's)\n"
     "  /react <msg> <emoji>          add a reaction (again: take it back)\n"
     "  /unreact <msg> <emoji>        take a reaction back\n"
     "  /search [-c <channel>] <query>  find messages: all words, word* for a prefix,\n"

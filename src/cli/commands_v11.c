@@ -144,7 +144,10 @@ static void cmd_delete(cli_app *a, int argc, char **argv) {
         render_error("usage: /delete <msg>");
         return;
     }
-    if (resolve(a, argv[1], 1, &t) != 0 || !own_message(a, &t, "delete", 1)) return;
+    if (resolve(a, argv[1], 1, &t) != 0) return;
+    cli_channel *c = cli_state_find(&a->st, t.channel);
+    int admins_may = !(c && c->is_direct); /* a direct channel has no admins */
+    if (!own_message(a, &t, "delete", admins_may)) return;
     send_and_free(a, msg_request("delete_message", &t));
 }
 

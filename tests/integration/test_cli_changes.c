@@ -125,6 +125,17 @@ static void test_message_commands(void **state) {
     ptyx_line(b, hfmt("/react %d 👍", hd));
     ptyx_expect(b, hfmt("error: #%d is deleted", hd), T_WAIT);
 
+    /* a direct channel has no admins: only your own messages */
+    ptyx_line(b, hfmt("/dm %s", alice));
+    ptyx_expect(b, hfmt("joined @%s", alice), T_WAIT);
+    ptyx_line(a, hfmt("/dm %s", bob));
+    ptyx_expect(a, hfmt("joined @%s", bob), T_WAIT);
+    ptyx_line(a, "psst");
+    int hp = ptyx_expect_handle(b, hfmt("[@%s] %s: psst", alice, alice), T_WAIT);
+    ptyx_line(b, hfmt("/delete %d", hp));
+    ptyx_expect(b, hfmt("error: #%d is %s's message: you can only delete your own", hp, alice),
+                T_WAIT);
+
     /* no change was shown twice */
     ptyx_pump(a, 200);
     assert_int_equal(ptyx_count(a, "reacted 👍"), 1);
