@@ -45,12 +45,10 @@ const char *cli__sget(json_t *o, const char *key) {
     const char *s = json_string_value(json_object_get(o, key));
     return s ? s : "";
 }
-#define sget cli__sget
 
 int cli__interactive(const cli_app *a) {
     return a->mode == APP_INTERACTIVE;
 }
-#define interactive cli__interactive
 
 void cli__update_prompt(cli_app *a) {
     char prompt[320];
@@ -65,16 +63,16 @@ void cli__update_prompt(cli_app *a) {
     free(typing);
     render_set_prompt(prompt);
 }
-#define update_prompt cli__update_prompt
 
 void cli_app_set_current(cli_app *a, const char *id) {
     snprintf(a->current, sizeof a->current, "%s", id ? id : "");
-    if (interactive(a)) update_prompt(a);
+    if (cli__interactive(a)) cli__update_prompt(a);
 }
 
 int cli_app_request(cli_app *a, json_t *frame) {
     int rc = cli_session_send(&a->ss, 0, frame);
-    if (rc != 0 && interactive(a)) render_error("not connected (reconnecting); try again shortly");
+    if (rc != 0 && cli__interactive(a))
+        render_error("not connected (reconnecting); try again shortly");
     return rc;
 }
 
@@ -87,7 +85,7 @@ int cli_app_send_message(cli_app *a, const char *channel_id, const char *text,
     if (!f) return -1;
     if (reply_to) json_object_set_new(f, "reply_to", json_string(reply_to));
     json_array_append_new(a->outbox, f);
-    if (cli_session_send(&a->ss, 0, f) != 0 && interactive(a))
+    if (cli_session_send(&a->ss, 0, f) != 0 && cli__interactive(a))
         render_info("(offline: the message will be sent after reconnecting)");
     return 0;
 }
@@ -97,7 +95,7 @@ static int outbox_ack(cli_app *a, const char *cmid) {
     size_t i;
     json_t *f;
     json_array_foreach(a->outbox, i, f) {
-        if (strcmp(sget(f, "client_msg_id"), cmid) == 0) {
+        if (strcmp(cli__sget(f, "client_msg_id"), cmid) == 0) {
             json_array_remove(a->outbox, i);
             return 1;
         }
@@ -174,14 +172,14 @@ void cli__show_entry(cli_app *a, cli_channel *c, const cli_msg *e) {
 }
 
 void cli__show(cli_app *a, cli_channel *c, json_t *m, int hist) {
-    const char *sender = sget(m, "user_id");
+    const char *sender = cli__sget(m, "user_id");
     if (a->mode == APP_TAIL) {
         if (strcmp(c->id, a->target_id) == 0 && print_json_line(m) != 0) a->quit = 1;
         return;
     }
-    if (!interactive(a)) return;
-    if (strcmp(sender, "system") == 0 || strcmp(sget(m, "type"), "system") == 0) {
-        render_system(cli_state_display(c), sget(m, "content"), hist);
+    if (!cli__interactive(a)) return;
+    if (strcmp(sender, "system") == 0 || strcmp(cli__sget(m, "type"), "system") == 0) {
+        render_system(cli_state_display(c), cli__sget(m, "content"), hist);
         return;
     }
     cli_msg *e = cli_msgs_put(&a->msgs, c->id, m);
@@ -191,23 +189,22 @@ void cli__show(cli_app *a, cli_channel *c, json_t *m, int hist) {
     }
     render_msgline l = {.chan = cli_state_display(c),
                         .sender = sender,
-                        .text = sget(m, "content"),
+                        .text = cli__sget(m, "content"),
                         .me = a->ss.user,
                         .own = strcmp(sender, a->ss.user) == 0,
                         .hist = hist};
     render_message(&l);
 }
-#define show cli__show
 
 /* Shows m unless its message_id was shown before; 1 if shown. */
 static int show_once(cli_app *a, cli_channel *c, json_t *m, int hist) {
-    if (cli_state_seen_add(c, cli_state_msg_id(sget(m, "message_id")))) return 0;
-    show(a, c, m, hist);
+    if (cli_state_seen_add(c, cli_state_msg_id(cli__sget(m, "message_id")))) return 0;
+    cli__show(a, c, m, hist);
     return 1;
 }
 
 static void advance(cli_channel *c, json_t *m) {
-    uint64_t id = cli_state_msg_id(sget(m, "message_id"));
+    uint64_t id = cli_state_msg_id(cli__sget(m, "message_id"));
     if (id > c->cursor) c->cursor = id;
 }
 
@@ -240,7 +237,6 @@ void cli__fetch_recovery(cli_app *a, cli_channel *c, int limit) {
     }
     json_decref(f);
 }
-#define fetch_recovery cli__fetch_recovery
 
 /* A held live frame, replayed once the recovery is done. */
 static void replay_held(cli_app *a, cli_channel *c, json_t *f);
@@ -255,7 +251,6 @@ void cli__end_recovery(cli_app *a, cli_channel *c) {
     json_array_foreach(held, i, m) replay_held(a, c, m);
     json_decref(held);
 }
-#define end_recovery cli__end_recovery
 
 /* A recovery page: show what was missed; page on while has_more. */
 static void on_recovery_page(cli_app *a, cli_channel *c, json_t *frame) {
@@ -269,20 +264,20 @@ static void on_recovery_page(cli_app *a, cli_channel *c, json_t *frame) {
         cli__note_seq(c, m);
     }
     if (had_cursor && n > 0 && json_is_true(json_object_get(frame, "has_more")))
-        fetch_recovery(a, c, RECOVER_PAGE);
+        cli__fetch_recovery(a, c, RECOVER_PAGE);
     else
-        end_recovery(a, c);
+        cli__end_recovery(a, c);
 }
 
 /* A `changes` page (§6): every stored change after c->seq, in order. */
 static void on_changes(cli_app *a, json_t *f) {
-    cli_channel *c = cli_state_find(&a->st, sget(f, "channel_id"));
+    cli_channel *c = cli_state_find(&a->st, cli__sget(f, "channel_id"));
     if (!c) return;
     uint64_t before = c->seq;
     size_t i;
     json_t *ev;
     json_array_foreach(json_object_get(f, "events"), i, ev) {
-        const char *type = sget(ev, "type");
+        const char *type = cli__sget(ev, "type");
         if (cli__is_change(type))
             cli__on_change(a, c, ev);
         else if (strcmp(type, "chat_message") == 0 || strcmp(type, "system") == 0)
@@ -290,15 +285,15 @@ static void on_changes(cli_app *a, json_t *f) {
         cli__note_seq(c, ev);
     }
     if (json_is_true(json_object_get(f, "has_more")) && c->seq > before)
-        fetch_recovery(a, c, RECOVER_PAGE);
+        cli__fetch_recovery(a, c, RECOVER_PAGE);
     else
-        end_recovery(a, c);
+        cli__end_recovery(a, c);
 }
 
 /* ---- chat frames ---- */
 
 static cli_channel *channel_of(cli_app *a, json_t *f, const char *key) {
-    const char *id = sget(f, key);
+    const char *id = cli__sget(f, key);
     if (!*id) return NULL;
     return cli_state_add(&a->st, id, NULL, 0); /* known, or a placeholder until the next list */
 }
@@ -306,7 +301,7 @@ static cli_channel *channel_of(cli_app *a, json_t *f, const char *key) {
 /* how: 0 live, 1 a held live frame replayed, 2 from a recovery page (not
  * counted as unread: the fresh channels_list counted it). */
 void cli__on_message(cli_app *a, cli_channel *c, json_t *m, int how) {
-    const char *sender = sget(m, "user_id");
+    const char *sender = cli__sget(m, "user_id");
     int own = strcmp(sender, a->ss.user) == 0;
     if (how == 0 && c->recovering) {
         json_array_append(c->held, m);
@@ -317,7 +312,7 @@ void cli__on_message(cli_app *a, cli_channel *c, json_t *m, int how) {
     cli__typing_clear(a, c->id, sender);
     if (!show_once(a, c, m, 0)) return;
     if (strcmp(sender, "system") == 0) cli__on_notice(a, c, m);
-    uint64_t root_id = cli_state_msg_id(sget(m, "reply_to"));
+    uint64_t root_id = cli_state_msg_id(cli__sget(m, "reply_to"));
     cli_msg *root = root_id ? cli_msgs_by_id(&a->msgs, c->id, root_id) : NULL;
     if (root && !json_is_true(json_object_get(m, "deleted"))) root->reply_count++;
     if (how == 2 || own || strcmp(c->id, a->current) == 0 || strcmp(sender, "system") == 0) return;
@@ -326,7 +321,7 @@ void cli__on_message(cli_app *a, cli_channel *c, json_t *m, int how) {
 }
 
 static void replay_held(cli_app *a, cli_channel *c, json_t *f) {
-    if (cli__is_change(sget(f, "type")))
+    if (cli__is_change(cli__sget(f, "type")))
         cli__on_change(a, c, f);
     else
         cli__on_message(a, c, f, 1);
@@ -335,8 +330,8 @@ static void replay_held(cli_app *a, cli_channel *c, json_t *f) {
 static void on_message(cli_app *a, json_t *m) {
     cli_channel *c = channel_of(a, m, "channel_id");
     if (!c) return;
-    const char *cmid = sget(m, "client_msg_id");
-    int own = strcmp(sget(m, "user_id"), a->ss.user) == 0;
+    const char *cmid = cli__sget(m, "client_msg_id");
+    int own = strcmp(cli__sget(m, "user_id"), a->ss.user) == 0;
     if (own && *cmid && outbox_ack(a, cmid) && a->mode == APP_SEND) {
         a->quit = 1;
         a->exit_code = CLI_OK;
@@ -351,12 +346,12 @@ static void on_list(cli_app *a, json_t *f) {
     a->have_list = 1;
     if (a->current[0] && !cli_state_find(&a->st, a->current))
         cli_app_set_current(a, NULL);
-    else if (interactive(a))
-        update_prompt(a); /* a joined channel's name may only be known now */
+    else if (cli__interactive(a))
+        cli__update_prompt(a); /* a joined channel's name may only be known now */
 
     if (first && !a->connected_once) { /* the very first connection */
         a->connected_once = 1;
-        if (interactive(a)) {
+        if (cli__interactive(a)) {
             cli_app_print_channels(a);
             render_info("Type /help for commands.");
         }
@@ -375,7 +370,7 @@ static void on_list(cli_app *a, json_t *f) {
             if (a->mode == APP_TAIL) {
                 if (a->tail_n > 0) {
                     c->cursor = 0; /* newest tail_n, then live */
-                    fetch_recovery(a, c, a->tail_n);
+                    cli__fetch_recovery(a, c, a->tail_n);
                 }
                 fprintf(stderr, "chat: tailing %s (%s)\n", cli_state_display(c), c->id);
             }
@@ -388,13 +383,13 @@ static void on_list(cli_app *a, json_t *f) {
             cli_channel *c = a->st.ch[i];
             if (a->mode == APP_SEND) break;
             if (a->mode == APP_TAIL && strcmp(c->id, a->target_id) != 0) continue;
-            if (!c->is_new) fetch_recovery(a, c, RECOVER_PAGE);
+            if (!c->is_new) cli__fetch_recovery(a, c, RECOVER_PAGE);
         }
         outbox_resend(a);
-        if (interactive(a)) render_info("reconnected");
+        if (cli__interactive(a)) render_info("reconnected");
         return;
     }
-    if (interactive(a))
+    if (cli__interactive(a))
         for (size_t i = 0; i < a->st.n_ch; i++)
             if (a->st.ch[i]->is_new)
                 render_info("you are now in %s (%s channel)", cli_state_display(a->st.ch[i]),
@@ -403,16 +398,16 @@ static void on_list(cli_app *a, json_t *f) {
 
 static void on_created(cli_app *a, json_t *f) {
     json_t *ch = json_object_get(f, "channel");
-    const char *id = sget(ch, "channel_id");
+    const char *id = cli__sget(ch, "channel_id");
     if (!*id) return;
-    int direct = strcmp(sget(ch, "type"), "direct") == 0;
+    int direct = strcmp(cli__sget(ch, "type"), "direct") == 0;
     const char *name = json_string_value(json_object_get(json_object_get(ch, "metadata"), "name"));
     cli_channel *c = cli_state_add(&a->st, id, name, direct);
     c->is_new = 0;
     c->listed = 1; /* ours: no "you are now in" when the list names it */
     json_t *parts = json_object_get(ch, "participants");
     cli_state_set_others(c, parts, a->ss.user);
-    if (!interactive(a)) return;
+    if (!cli__interactive(a)) return;
     char all[512] = "";
     size_t i;
     json_t *p;
@@ -435,14 +430,14 @@ static void on_joined(cli_app *a, json_t *f) {
     size_t n = json_array_size(msgs), i;
     json_t *m;
     json_array_foreach(msgs, i, m) {
-        if (interactive(a) && i + JOIN_SHOW >= n) show(a, c, m, 1);
-        cli_state_seen_add(c, cli_state_msg_id(sget(m, "message_id")));
+        if (cli__interactive(a) && i + JOIN_SHOW >= n) cli__show(a, c, m, 1);
+        cli_state_seen_add(c, cli_state_msg_id(cli__sget(m, "message_id")));
         if (!c->recovering) {
             advance(c, m);
             cli__note_seq(c, m);
         }
     }
-    if (!interactive(a)) return;
+    if (!cli__interactive(a)) return;
     cli_app_set_current(a, c->id);
     render_info("joined %s (%zu members); plain text now goes there", cli_state_display(c),
                 json_array_size(json_object_get(f, "participants")));
@@ -450,17 +445,18 @@ static void on_joined(cli_app *a, json_t *f) {
 }
 
 static void on_left(cli_app *a, json_t *f) {
-    cli_channel *c = cli_state_find(&a->st, sget(f, "channelId"));
+    cli_channel *c = cli_state_find(&a->st, cli__sget(f, "channelId"));
     a->awaiting = 0;
-    if (interactive(a)) render_info("left %s", c ? cli_state_display(c) : sget(f, "channelId"));
-    if (strcmp(a->current, sget(f, "channelId")) == 0) cli_app_set_current(a, NULL);
-    cli_state_remove(&a->st, sget(f, "channelId")); /* before the fresh channels_list comes */
+    if (cli__interactive(a))
+        render_info("left %s", c ? cli_state_display(c) : cli__sget(f, "channelId"));
+    if (strcmp(a->current, cli__sget(f, "channelId")) == 0) cli_app_set_current(a, NULL);
+    cli_state_remove(&a->st, cli__sget(f, "channelId")); /* before the fresh channels_list comes */
 }
 
 static void on_read(cli_app *a, json_t *f) {
-    cli_channel *c = cli_state_find(&a->st, sget(f, "channel_id"));
-    const char *who = sget(f, "user_id");
-    if (!c || !interactive(a)) return;
+    cli_channel *c = cli_state_find(&a->st, cli__sget(f, "channel_id"));
+    const char *who = cli__sget(f, "user_id");
+    if (!c || !cli__interactive(a)) return;
     if (strcmp(who, a->ss.user) == 0) {
         a->awaiting = 0;
         c->unread = 0;
@@ -481,15 +477,15 @@ static void on_history(cli_app *a, json_t *f) {
     size_t i, n = json_array_size(json_object_get(f, "messages"));
     json_t *m;
     a->awaiting = 0;
-    if (interactive(a)) render_info("-- last %zu messages of %s --", n, cli_state_display(c));
+    if (cli__interactive(a)) render_info("-- last %zu messages of %s --", n, cli_state_display(c));
     json_array_foreach(json_object_get(f, "messages"), i, m) {
-        show(a, c, m, 1);
-        cli_state_seen_add(c, cli_state_msg_id(sget(m, "message_id")));
+        cli__show(a, c, m, 1);
+        cli_state_seen_add(c, cli_state_msg_id(cli__sget(m, "message_id")));
     }
 }
 
 static void on_error(cli_app *a, json_t *f) {
-    const char *rt = sget(f, "request_type");
+    const char *rt = cli__sget(f, "request_type");
     if (cli__v11_error(a, f)) return;
     a->awaiting = 0;
     if (strcmp(rt, "chat_message") == 0 && json_array_size(a->outbox) > 0)
@@ -500,19 +496,20 @@ static void on_error(cli_app *a, json_t *f) {
             if (c->hist_n == 0) continue;
             if (cli_state_hist_pop(c) == 0) {
                 c->cursor = 0;
-                end_recovery(a, c);
+                cli__end_recovery(a, c);
             }
             break;
         }
-    if (interactive(a) && strcmp(sget(f, "code"), "unknown_type") == 0 && *rt) {
+    if (cli__interactive(a) && strcmp(cli__sget(f, "code"), "unknown_type") == 0 && *rt) {
         render_error("this server does not support %s (it predates protocol 1.1)", rt);
         return;
     }
-    if (interactive(a)) {
-        render_error("%s%s%s%s", sget(f, "error"), *rt ? " (in reply to " : "", rt, *rt ? ")" : "");
+    if (cli__interactive(a)) {
+        render_error("%s%s%s%s", cli__sget(f, "error"), *rt ? " (in reply to " : "", rt,
+                     *rt ? ")" : "");
         return;
     }
-    fprintf(stderr, "chat: server error: %s (%s)\n", sget(f, "error"), sget(f, "code"));
+    fprintf(stderr, "chat: server error: %s (%s)\n", cli__sget(f, "error"), cli__sget(f, "code"));
     if (a->mode == APP_SEND) {
         a->quit = 1;
         a->exit_code = CLI_EREJECT;
@@ -524,12 +521,12 @@ static void on_presence(cli_app *a, json_t *f, int initial) {
     size_t i;
     json_t *p;
     json_array_foreach(json_object_get(f, "presence"), i, p) {
-        const char *user = sget(p, "user_id"), *status = sget(p, "status");
+        const char *user = cli__sget(p, "user_id"), *status = cli__sget(p, "status");
         if (!*user || !*status) continue;
         const char *old = cli_state_presence_get(&a->st, user);
         int changed = !old || strcmp(old, status) != 0;
         cli_state_presence_set(&a->st, user, status);
-        if (initial || !changed || !interactive(a)) continue;
+        if (initial || !changed || !cli__interactive(a)) continue;
         if (strcmp(user, a->ss.user) == 0) {
             a->awaiting = 0;
             render_info("you are now %s", status);
@@ -539,7 +536,7 @@ static void on_presence(cli_app *a, json_t *f, int initial) {
 }
 
 void cli_app_on_frame(cli_app *a, int presence, json_t *f) {
-    const char *type = sget(f, "type");
+    const char *type = cli__sget(f, "type");
     if (presence) {
         if (strcmp(type, "initial_presence") == 0)
             on_presence(a, f, 1);
@@ -589,7 +586,7 @@ void cli_app_on_disconnected(cli_app *a, int code) {
         c->hist_n = 0;
         json_array_clear(c->held);
     }
-    if (interactive(a))
+    if (cli__interactive(a))
         render_error("connection lost%s; reconnecting...",
                      code == 1001 ? " (server going away)" : "");
     else if (a->mode == APP_TAIL)

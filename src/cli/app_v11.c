@@ -16,7 +16,6 @@
 #include "cli/fmt.h"
 #include "cli/render.h"
 
-#define sget cli__sget
 #define TYPING_DEFAULT_MS 6000
 #define TYPING_MAX_MS 30000 /* a server's expires_ms is capped: the prompt must clear */
 
@@ -26,19 +25,21 @@ int cli__is_change(const char *type) {
 }
 
 static cli_msg *entry_of(cli_app *a, cli_channel *c, json_t *f) {
-    return cli_msgs_by_id(&a->msgs, c->id, cli_state_msg_id(sget(f, "message_id")));
+    return cli_msgs_by_id(&a->msgs, c->id, cli_state_msg_id(cli__sget(f, "message_id")));
 }
 
 static void on_updated(cli_app *a, cli_channel *c, json_t *f) {
     if (json_is_true(json_object_get(f, "deleted"))) return; /* its deletion follows */
     cli_msg *e = entry_of(a, c, f);
     if (e) {
-        if (!cli_msgs_edit(e, sget(f, "content"), sget(f, "edited_at"))) return; /* seen already */
+        if (!cli_msgs_edit(e, cli__sget(f, "content"), cli__sget(f, "edited_at")))
+            return; /* seen already */
     } else {
         /* a message not on screen: shown as it now is, with a handle */
-        json_t *m = json_pack("{s:s, s:s, s:s, s:O*}", "message_id", sget(f, "message_id"),
-                              "user_id", sget(f, "user_id"), "content", sget(f, "content"),
-                              "edited_at", json_object_get(f, "edited_at"));
+        json_t *m =
+            json_pack("{s:s, s:s, s:s, s:O*}", "message_id", cli__sget(f, "message_id"), "user_id",
+                      cli__sget(f, "user_id"), "content", cli__sget(f, "content"), "edited_at",
+                      json_object_get(f, "edited_at"));
         if (!json_object_get(m, "edited_at"))
             json_object_set_new(m, "edited_at", json_string("")); /* edited all the same */
         e = cli_msgs_put(&a->msgs, c->id, m);
@@ -52,7 +53,7 @@ static void on_deleted(cli_app *a, cli_channel *c, json_t *f) {
     cli_msg *e = entry_of(a, c, f);
     if (e && !cli_msgs_delete(e)) return;
     if (!cli__interactive(a)) return;
-    const char *by = sget(f, "deleted_by");
+    const char *by = cli__sget(f, "deleted_by");
     if (!e)
         render_event(cli_state_display(c), 0, "%s deleted a message", by);
     else if (strcmp(by, e->author) == 0)
@@ -62,8 +63,8 @@ static void on_deleted(cli_app *a, cli_channel *c, json_t *f) {
 }
 
 static void on_reaction(cli_app *a, cli_channel *c, json_t *f) {
-    int add = strcmp(sget(f, "op"), "remove") != 0;
-    const char *user = sget(f, "user_id"), *emoji = sget(f, "emoji");
+    int add = strcmp(cli__sget(f, "op"), "remove") != 0;
+    const char *user = cli__sget(f, "user_id"), *emoji = cli__sget(f, "emoji");
     cli_msg *e = entry_of(a, c, f);
     if (e && !cli_msgs_react(e, emoji, user, add)) return; /* seen already */
     if (!cli__interactive(a)) return;
@@ -81,7 +82,7 @@ static void on_reaction(cli_app *a, cli_channel *c, json_t *f) {
 }
 
 void cli__on_change(cli_app *a, cli_channel *c, json_t *f) {
-    const char *type = sget(f, "type");
+    const char *type = cli__sget(f, "type");
     cli__note_seq(c, f);
     if (strcmp(type, "message_updated") == 0)
         on_updated(a, c, f);
@@ -93,7 +94,7 @@ void cli__on_change(cli_app *a, cli_channel *c, json_t *f) {
 
 void cli__on_notice(cli_app *a, cli_channel *c, json_t *m) {
     json_t *md = json_object_get(m, "metadata");
-    if (strcmp(sget(md, "event"), "channel_updated") != 0) return;
+    if (strcmp(cli__sget(md, "event"), "channel_updated") != 0) return;
     json_t *topic = json_object_get(md, "topic");
     cli_state_rename(c, json_string_value(json_object_get(md, "name")),
                      json_is_string(topic) ? json_string_value(topic) : NULL);
@@ -113,7 +114,7 @@ void cli__typing_clear(cli_app *a, const char *channel, const char *user) {
 }
 
 static void on_typing(cli_app *a, json_t *f) {
-    const char *ch = sget(f, "channel_id"), *user = sget(f, "user_id");
+    const char *ch = cli__sget(f, "channel_id"), *user = cli__sget(f, "user_id");
     if (!*ch || !*user || strcmp(user, a->ss.user) == 0 || !cli__interactive(a)) return;
     if (strlen(ch) >= sizeof a->typing[0].channel || strlen(user) >= sizeof a->typing[0].user)
         return;
@@ -196,7 +197,7 @@ static void set_more(cli_app *a, app_paged kind, json_t *answer, const char *key
 }
 
 static void on_thread(cli_app *a, json_t *f) {
-    cli_channel *c = cli_state_find(&a->st, sget(f, "channel_id"));
+    cli_channel *c = cli_state_find(&a->st, cli__sget(f, "channel_id"));
     json_t *root = json_object_get(f, "root"), *replies = json_object_get(f, "replies");
     a->awaiting = 0;
     if (!c || !json_is_object(root) || !cli__interactive(a)) return;
@@ -209,7 +210,7 @@ static void on_thread(cli_app *a, json_t *f) {
     if (first_page) cli__show(a, c, root, 0);
     json_array_foreach(replies, i, m) {
         cli__show(a, c, m, 0);
-        last = sget(m, "message_id");
+        last = cli__sget(m, "message_id");
     }
     if (json_is_true(json_object_get(f, "has_more")))
         set_more(a, APP_PAGED_THREAD, f, "after", last);
@@ -224,10 +225,11 @@ static void on_search(cli_app *a, json_t *f) {
     const char *oldest = "";
     a->awaiting = 0;
     if (!cli__interactive(a)) return;
-    render_info("-- %zu result%s for %s, newest first --", n, n == 1 ? "" : "s", sget(f, "query"));
+    render_info("-- %zu result%s for %s, newest first --", n, n == 1 ? "" : "s",
+                cli__sget(f, "query"));
     json_array_foreach(msgs, i, m) {
-        cli_channel *c = cli_state_find(&a->st, sget(m, "channel_id"));
-        oldest = sget(m, "message_id");
+        cli_channel *c = cli_state_find(&a->st, cli__sget(m, "channel_id"));
+        oldest = cli__sget(m, "message_id");
         if (c) cli__show(a, c, m, 0);
     }
     if (json_is_true(json_object_get(f, "has_more")))
@@ -255,12 +257,12 @@ static void on_directory(cli_app *a, json_t *f) {
     const char *last = "";
     render_info("Public channels (%zu):", n);
     json_array_foreach(chans, i, e) {
-        last = sget(e, "channel_id");
-        const char *topic = sget(e, "topic");
-        render_info("  %-24s %4lld members  %-8s %.8s%s%s", sget(e, "name"),
+        last = cli__sget(e, "channel_id");
+        const char *topic = cli__sget(e, "topic");
+        render_info("  %-24s %4lld members  %-8s %.8s%s%s", cli__sget(e, "name"),
                     (long long)json_integer_value(json_object_get(e, "member_count")),
                     json_is_true(json_object_get(e, "is_member")) ? "(joined)" : "",
-                    sget(e, "channel_id"), *topic ? "  topic: " : "", topic);
+                    cli__sget(e, "channel_id"), *topic ? "  topic: " : "", topic);
     }
     render_info("/join <name> joins one.");
     set_more(a, APP_PAGED_DIRECTORY, f, "after", last);
@@ -271,15 +273,15 @@ void cli__name_from_directory(cli_app *a, cli_channel *c) {
     json_t *e;
     if (c->name && *c->name) return;
     json_array_foreach(a->directory, i, e) {
-        if (strcmp(sget(e, "channel_id"), c->id) != 0) continue;
-        cli_state_rename(c, sget(e, "name"), sget(e, "topic"));
+        if (strcmp(cli__sget(e, "channel_id"), c->id) != 0) continue;
+        cli_state_rename(c, cli__sget(e, "name"), cli__sget(e, "topic"));
         return;
     }
 }
 
 int cli__on_v11_frame(cli_app *a, const char *type, json_t *f) {
     if (cli__is_change(type)) {
-        const char *id = sget(f, "channel_id");
+        const char *id = cli__sget(f, "channel_id");
         cli_channel *c = *id ? cli_state_find(&a->st, id) : NULL;
         if (!c) return 1;
         if (c->recovering)
@@ -301,8 +303,8 @@ int cli__on_v11_frame(cli_app *a, const char *type, json_t *f) {
 }
 
 int cli__v11_error(cli_app *a, json_t *f) {
-    const char *rt = sget(f, "request_type");
-    int unknown = strcmp(sget(f, "code"), "unknown_type") == 0;
+    const char *rt = cli__sget(f, "request_type");
+    int unknown = strcmp(cli__sget(f, "code"), "unknown_type") == 0;
     if (strcmp(rt, "typing") == 0) {
         if (unknown) a->no_typing = 1; /* an old server: stop sending them */
         return 1;                      /* never worth disturbing the user */
