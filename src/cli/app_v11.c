@@ -66,7 +66,10 @@ static void on_reaction(cli_app *a, cli_channel *c, json_t *f) {
     int add = strcmp(cli__sget(f, "op"), "remove") != 0;
     const char *user = cli__sget(f, "user_id"), *emoji = cli__sget(f, "emoji");
     cli_msg *e = entry_of(a, c, f);
-    if (e && !cli_msgs_react(e, emoji, user, add)) return; /* seen already */
+    json_t *seq = json_object_get(f, "seq");
+    uint64_t n =
+        json_is_integer(seq) && json_integer_value(seq) > 0 ? (uint64_t)json_integer_value(seq) : 0;
+    if (e && !cli_msgs_react(e, emoji, user, add, n)) return; /* seen already, or stale */
     if (!cli__interactive(a)) return;
     if (!e) {
         render_event(cli_state_display(c), 0, "%s %s %s %s a message", user,

@@ -31,6 +31,7 @@ static void entry_clear(cli_msg *m) {
     free(m->author);
     free(m->text);
     json_decref(m->reactions);
+    json_decref(m->react_seq);
     memset(m, 0, sizeof *m);
 }
 
@@ -84,6 +85,7 @@ cli_msg *cli_msgs_put(cli_msgs *t, const char *channel, json_t *msg) {
         snprintf(m->channel, sizeof m->channel, "%s", channel);
         m->id = id;
         m->reactions = json_array();
+        m->react_seq = json_object();
     }
     set_str(&m->author, json_string_value(json_object_get(msg, "user_id")));
     set_str(&m->text, json_string_value(json_object_get(msg, "content")));
@@ -147,8 +149,21 @@ int cli_msgs_has_reacted(const cli_msg *m, const char *emoji, const char *user) 
     return r && users_index(json_object_get(r, "users"), user) >= 0;
 }
 
-int cli_msgs_react(cli_msg *m, const char *emoji, const char *user, int add) {
-    if (m->deleted) return 0;
+/* 1 if seq is no newer than the last change applied to (emoji, user);
+ * else records it. */
+static int stale(cli_msg *m, const char *emoji, const char *user, uint64_t seq) {
+    char *key = NULL;
+    if (seq == 0) return 0;
+    if (asprintf(&key, "%s %s", emoji, user) < 0) abort();
+    json_t *last = json_object_get(m->react_seq, key);
+    int old = json_is_integer(last) && (uint64_t)json_integer_value(last) >= seq;
+    if (!old) json_object_set_new(m->react_seq, key, json_integer((json_int_t)seq));
+    free(key);
+    return old;
+}
+
+int cli_msgs_react(cli_msg *m, const char *emoji, const char *user, int add, uint64_t seq) {
+    if (m->deleted || stale(m, emoji, user, seq)) return 0;
     size_t idx = 0;
     json_t *r = find_emoji(m, emoji, &idx);
     json_t *users = r ? json_object_get(r, "users") : NULL;

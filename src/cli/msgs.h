@@ -34,6 +34,7 @@ typedef struct cli_msg {
     int edited, deleted;
     char edited_at[32]; /* the last edit's time (ISO, "" = unknown) */
     json_t *reactions;  /* array of {"emoji","count","users"}, wire shape */
+    json_t *react_seq;  /* {"<emoji> <user>": seq of the last change applied} */
     uint64_t reply_to;  /* the root's id, 0 for none */
     long reply_count;
 } cli_msg;
@@ -68,11 +69,14 @@ int cli_msgs_edit(cli_msg *m, const char *text, const char *edited_at);
 /* Marks the message deleted: text erased, reactions dropped. 1 if it
  * was not deleted before. */
 int cli_msgs_delete(cli_msg *m);
-/* Adds (add = 1) or removes user's emoji. 1 if it changed anything.
- * Idempotent as far as the users are listed: the server lists only the
- * first ones of a popular emoji, and a change about a user past them is
- * taken as news. */
-int cli_msgs_react(cli_msg *m, const char *emoji, const char *user, int add);
+/* Adds (add = 1) or removes user's emoji, a change numbered seq (0 when
+ * unknown). 1 if it changed anything. A change no newer than the last one
+ * applied for the same user and emoji is stale and ignored: a cluster may
+ * deliver two changes in either order, or one twice (PROTOCOL.md §6.1).
+ * Otherwise idempotent as far as the users are listed: the server lists
+ * only the first ones of a popular emoji, and a change about a user past
+ * them is taken as news. */
+int cli_msgs_react(cli_msg *m, const char *emoji, const char *user, int add, uint64_t seq);
 /* 1 if user has reacted with emoji. */
 int cli_msgs_has_reacted(const cli_msg *m, const char *emoji, const char *user);
 

@@ -80,18 +80,18 @@ static void test_changes_idempotent(void **state) {
     assert_true(m->edited);
     assert_string_equal(m->text, "hello");
 
-    assert_true(cli_msgs_react(m, "👍", "bob", 1));
-    assert_false(cli_msgs_react(m, "👍", "bob", 1));
-    assert_true(cli_msgs_react(m, "👍", "carol", 1));
-    assert_true(cli_msgs_react(m, "🎉", "bob", 1));
+    assert_true(cli_msgs_react(m, "👍", "bob", 1, 0));
+    assert_false(cli_msgs_react(m, "👍", "bob", 1, 0));
+    assert_true(cli_msgs_react(m, "👍", "carol", 1, 0));
+    assert_true(cli_msgs_react(m, "🎉", "bob", 1, 0));
     assert_true(cli_msgs_has_reacted(m, "👍", "carol"));
     assert_false(cli_msgs_has_reacted(m, "🎉", "carol"));
     char *s = fmt_reactions(m->reactions);
     assert_string_equal(s, "👍 2 🎉 1"); /* in order of first use */
     free(s);
-    assert_false(cli_msgs_react(m, "🎉", "carol", 0)); /* never added */
-    assert_true(cli_msgs_react(m, "👍", "bob", 0));
-    assert_true(cli_msgs_react(m, "👍", "carol", 0));
+    assert_false(cli_msgs_react(m, "🎉", "carol", 0, 0)); /* never added */
+    assert_true(cli_msgs_react(m, "👍", "bob", 0, 0));
+    assert_true(cli_msgs_react(m, "👍", "carol", 0, 0));
     s = fmt_reactions(m->reactions);
     assert_string_equal(s, "🎉 1"); /* an emoji nobody uses any more is gone */
     free(s);
@@ -101,7 +101,7 @@ static void test_changes_idempotent(void **state) {
     assert_string_equal(m->text, "");
     assert_int_equal(json_array_size(m->reactions), 0);
     assert_false(cli_msgs_edit(m, "zombie", "2030-01-01T00:00:00.000Z"));
-    assert_false(cli_msgs_react(m, "👍", "bob", 1));
+    assert_false(cli_msgs_react(m, "👍", "bob", 1, 0));
     cli_msgs_free(&t);
 }
 
@@ -135,16 +135,35 @@ static void test_reactions_beyond_the_listed_users(void **state) {
                            0, NULL);
     cli_msg *m = cli_msgs_put(&t, CH, j);
     json_decref(j);
-    assert_true(cli_msgs_react(m, "👍", "e", 0));  /* not listed, yet a real removal */
-    assert_false(cli_msgs_react(m, "👍", "a", 1)); /* listed: known */
-    assert_true(cli_msgs_react(m, "👍", "a", 0));
+    assert_true(cli_msgs_react(m, "👍", "e", 0, 0));  /* not listed, yet a real removal */
+    assert_false(cli_msgs_react(m, "👍", "a", 1, 0)); /* listed: known */
+    assert_true(cli_msgs_react(m, "👍", "a", 0, 0));
     char *s = fmt_reactions(m->reactions);
     assert_string_equal(s, "👍 3");
     free(s);
-    assert_true(cli_msgs_react(m, "👍", "f", 1));
-    assert_false(cli_msgs_react(m, "👍", "f", 1)); /* now listed */
+    assert_true(cli_msgs_react(m, "👍", "f", 1, 0));
+    assert_false(cli_msgs_react(m, "👍", "f", 1, 0)); /* now listed */
     s = fmt_reactions(m->reactions);
     assert_string_equal(s, "👍 4");
+    free(s);
+    cli_msgs_free(&t);
+}
+
+/* Two changes delivered in the wrong order, and one twice (a cluster's
+ * bus may): the newest by seq wins. */
+static void test_reactions_by_seq(void **state) {
+    cli_msgs t;
+    cli_msgs_init(&t, 16);
+    cli_msg *m = put(&t, CH, "9100", "alice", "vote");
+    assert_false(cli_msgs_react(m, "👍", "bob", 0, 12)); /* bob's removal came first */
+    assert_false(cli_msgs_react(m, "👍", "bob", 1, 11)); /* then his earlier add: stale */
+    assert_false(cli_msgs_has_reacted(m, "👍", "bob"));
+    assert_true(cli_msgs_react(m, "👍", "carol", 1, 10));  /* another user: not stale */
+    assert_false(cli_msgs_react(m, "👍", "carol", 1, 10)); /* delivered twice */
+    assert_true(cli_msgs_react(m, "👍", "bob", 1, 13));
+    assert_false(cli_msgs_react(m, "👍", "bob", 0, 12)); /* a repeat of the old removal */
+    char *s = fmt_reactions(m->reactions);
+    assert_string_equal(s, "👍 2");
     free(s);
     cli_msgs_free(&t);
 }
@@ -160,7 +179,7 @@ static void test_put_fields(void **state) {
     assert_true(m->edited);
     assert_true(m->reply_to == 6999);
     assert_true(cli_msgs_has_reacted(m, "👍", "a"));
-    assert_false(cli_msgs_react(m, "👍", "a", 1)); /* known from the wire: no double count */
+    assert_false(cli_msgs_react(m, "👍", "a", 1, 0)); /* known from the wire: no double count */
     json_decref(j);
     j = json_loads("{\"message_id\":\"7001\",\"user_id\":\"bob\",\"content\":\"\","
                    "\"deleted\":true,\"reply_count\":3}",
@@ -179,6 +198,7 @@ int main(void) {
         cmocka_unit_test(test_changes_idempotent),
         cmocka_unit_test(test_edit_replay_by_time),
         cmocka_unit_test(test_reactions_beyond_the_listed_users),
+        cmocka_unit_test(test_reactions_by_seq),
         cmocka_unit_test(test_put_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
