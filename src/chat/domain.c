@@ -47,6 +47,14 @@ static void load_member(void *data, const char *channel_id, const proto_member *
     if (c) chat__member_add(c, u, m->is_admin, m->joined_ms);
 }
 
+static void load_channel_ext(void *data, const char *id, int is_private, const char *topic) {
+    ch_channel *c = chat__channel(data, id);
+    if (!c) return;
+    c->is_private = is_private;
+    free(c->topic);
+    c->topic = xstrdup(topic ? topic : "");
+}
+
 static void index_dms(domain *d) {
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&d->channels, &i));) {
@@ -73,7 +81,7 @@ domain *domain_new(const domain_config *cfg, const store_backend *sb, store *st)
     strmap_init(&d->users);
     strmap_init(&d->channels);
     strmap_init(&d->dms);
-    store_load_cbs cbs = {d, load_user, load_channel, load_member};
+    store_load_cbs cbs = {d, load_user, load_channel, load_member, load_channel_ext};
     if (sb->load(st, &cbs) != 0) {
         chat__model_free(d);
         free(d);
@@ -141,9 +149,14 @@ void chat__channel_changed(domain *d, const char *channel_id) {
 void domain_event(void *data, const bus_event *e) {
     domain *d = data;
     switch (e->kind) {
-    case BUS_EV_CHANNEL:
+    case BUS_EV_CHANNEL: {
+        /* Until the re-read is in, requests about the channel re-read it
+         * first (model_may_be_stale): a removed member is refused at once. */
+        ch_channel *c = chat__channel(d, e->u.channel.channel_id);
+        if (c) c->fresh_ms = 0;
         chat__channel_refresh(d, e->u.channel.channel_id, NULL, NULL);
         break;
+    }
     case BUS_EV_PRESENCE:
         presence__remote(d, e);
         break;
@@ -398,7 +411,12 @@ static int model_may_be_stale(domain *d, session *s, const request *r) {
             if (!chat__user(d, r->u.create.participants[i])) return 1;
         return 0;
     default:
-        return 0;
+        id = chat__request_channel(r);
+        if (!id) return 0;
+        if (r->type == REQ_ADD_MEMBERS)
+            for (size_t i = 0; i < r->u.add_members.n; i++)
+                if (!chat__user(d, r->u.add_members.user_ids[i])) return 1;
+        break;
     }
     ch_channel *c = chat__channel(d, id);
     if (!c || !chat__member(c, s->user->name)) return 1;
@@ -449,7 +467,14 @@ static void refresh_then_dispatch(domain *d, session *s, const request *r, const
         const char *id = r->type == REQ_CHAT_MESSAGE    ? r->u.chat.channel_id
                          : r->type == REQ_MARK_READ     ? r->u.mark_read.channel_id
                          : r->type == REQ_FETCH_HISTORY ? r->u.history.channel_id
-                                                        : r->u.channel.channel_id;
+                         : (r->type == REQ_JOIN_CHANNEL || r->type == REQ_LEAVE_CHANNEL)
+                             ? r->u.channel.channel_id
+                             : chat__request_channel(r);
+        for (size_t i = 0; r->type == REQ_ADD_MEMBERS && i < r->u.add_members.n; i++) {
+            if (chat__user(d, r->u.add_members.user_ids[i])) continue;
+            t->waiting++;
+            domain_user_lookup(d, r->u.add_members.user_ids[i], retry_step, t);
+        }
         t->waiting++;
         chat__channel_refresh(d, id, retry_step, t);
     }
@@ -497,6 +522,24 @@ static void dispatch(domain *d, session *s, const char *payload, size_t len, int
         break;
     case REQ_SUBSCRIBE:
         presence__subscribe(d, s, &r);
+        break;
+    case REQ_SEARCH:
+        chat__search(d, s, &r);
+        break;
+    case REQ_LIST_CHANNELS:
+        chat__directory(d, s, &r);
+        break;
+    case REQ_ADD_MEMBERS:
+        chat__add_members(d, s, &r);
+        break;
+    case REQ_REMOVE_MEMBER:
+        chat__remove_member(d, s, &r);
+        break;
+    case REQ_SET_ROLE:
+        chat__set_role(d, s, &r);
+        break;
+    case REQ_UPDATE_CHANNEL:
+        chat__update_channel(d, s, &r);
         break;
     }
     request_free(&r);

@@ -11,6 +11,7 @@
  * rcbuf holds no slack.
  */
 #include "proto/encode.h"
+#include "proto/encode_int.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -217,6 +218,8 @@ rcbuf *enc_channels_list(const char *user, const proto_channel_entry *e, size_t 
                 json_array_append_new(others, jstr(c->participants[j]));
         set(o, "other_participants", others);
         set(o, "member_count", json_integer(c->member_count));
+        set(o, "topic", jstr(c->topic ? c->topic : ""));
+        set(o, "private", json_boolean(c->is_private));
         set(o, "unread_count", json_integer(c->unread_count));
         set(o, "last_message_id", jid(c->last_message_id));
         set(o, "last_read_message_id", jid(c->last_read_message_id));
@@ -305,4 +308,26 @@ rcbuf *enc_presence(const char *type, const enc_presence_entry *p, size_t n) {
 
 rcbuf *enc_raw(const char *json, size_t len) {
     return rcbuf_copy(json, len);
+}
+
+/* ---- shared with encode_manage.c (encode_int.h) ---- */
+
+json_t *enc__jstr(const char *s) {
+    return jstr(s);
+}
+
+json_t *enc__jtime(int64_t ms) {
+    return jtime(ms);
+}
+
+json_t *enc__jmessages(const proto_msg *msgs, size_t n) {
+    return jmessages(msgs, n);
+}
+
+json_t *enc__typed(const char *type) {
+    return typed(type);
+}
+
+rcbuf *enc__finish(json_t *obj) {
+    return finish(obj);
 }

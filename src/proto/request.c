@@ -16,6 +16,7 @@
  */
 #include "proto/request.h"
 #include "core/alloc.h"
+#include "proto/request_int.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -201,11 +202,7 @@ static int prescan(const char *p, size_t len, int max_depth, char **fixed) {
 
 /* ---- field getters: each returns 0, or fails with a message naming the key ---- */
 
-typedef struct ctx {
-    json_t *root;
-    const proto_limits *lim;
-    proto_error *err;
-} ctx;
+typedef proto__ctx ctx;
 
 static int is_absent(json_t *v) {
     return v == NULL || json_is_null(v);
@@ -370,6 +367,13 @@ static int dec_create(ctx *c, request *r) {
                     "\"name\" is missing or empty (a group channel needs a name)");
     r->u.create.name = name;
 
+    json_t *priv = json_object_get(c->root, "private");
+    if (!is_absent(priv) && !json_is_boolean(priv))
+        return fail(c->err, PROTO_INVALID_FIELD, "\"private\" must be true or false");
+    r->u.create.is_private = json_is_true(priv);
+    if (r->u.create.is_private && r->u.create.is_direct)
+        return fail(c->err, PROTO_INVALID_FIELD, "only group channels can be private");
+
     if (get_user_list(c, "participants", 0, c->lim->max_participants, &r->u.create.participants,
                       &r->u.create.n_participants) < 0)
         return -1;
@@ -489,7 +493,10 @@ static const struct {
     {"leave_channel", REQ_LEAVE_CHANNEL, 1, 0},   {"chat_message", REQ_CHAT_MESSAGE, 1, 0},
     {"mark_channel_read", REQ_MARK_READ, 1, 0},   {"fetch_history", REQ_FETCH_HISTORY, 1, 0},
     {"status_update", REQ_STATUS_UPDATE, 0, 1},   {"heartbeat", REQ_HEARTBEAT, 1, 1},
-    {"subscribe", REQ_SUBSCRIBE, 0, 1},
+    {"subscribe", REQ_SUBSCRIBE, 0, 1},           {"search", REQ_SEARCH, 1, 0},
+    {"list_channels", REQ_LIST_CHANNELS, 1, 0},   {"add_members", REQ_ADD_MEMBERS, 1, 0},
+    {"remove_member", REQ_REMOVE_MEMBER, 1, 0},   {"set_role", REQ_SET_ROLE, 1, 0},
+    {"update_channel", REQ_UPDATE_CHANNEL, 1, 0},
 };
 
 static int dec_body(ctx *c, request *r) {
@@ -513,6 +520,8 @@ static int dec_body(ctx *c, request *r) {
     case REQ_SUBSCRIBE:
         return get_user_list(c, "userIds", 0, c->lim->max_subscribe, &r->u.subscribe.user_ids,
                              &r->u.subscribe.n);
+    default:
+        return proto__dec_manage(c, r);
     }
     return fail(c->err, PROTO_INTERNAL, "unhandled request type");
 }
@@ -586,6 +595,7 @@ void request_free(request *req) {
         free(req->u.subscribe.user_ids);
         break;
     default:
+        proto__free_manage(req);
         break;
     }
     json_decref(req->root__);
@@ -604,4 +614,50 @@ void request_peek_type(const char *payload, size_t len, char *out, size_t cap) {
     } else {
         copy_cut(out, cap, e.request_type, strlen(e.request_type));
     }
+}
+
+/* ---- shared with request_manage.c (request_int.h) ---- */
+
+int proto__fail(proto_error *err, proto_code code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof err->message)
+        err->message[utf8_cut(err->message, sizeof err->message - 1)] = '\0';
+    err->code = code;
+    return -1;
+}
+
+int proto__is_absent(json_t *v) {
+    return is_absent(v);
+}
+
+int proto__get_str(proto__ctx *c, const char *key, int opt, const char **out, size_t *len) {
+    return get_str(c, key, opt, out, len);
+}
+
+int proto__get_channel_id(proto__ctx *c, char out[37]) {
+    return get_channel_id(c, out);
+}
+
+int proto__get_msg_id(proto__ctx *c, const char *key, uint64_t *out) {
+    return get_msg_id(c, key, out);
+}
+
+int proto__get_user_list(proto__ctx *c, const char *key, int opt, size_t max, const char ***out,
+                         size_t *n_out) {
+    return get_user_list(c, key, opt, max, out, n_out);
+}
+
+int proto__get_limit(proto__ctx *c, const char *key, int lo, int hi, int def, int *out) {
+    json_t *v = json_object_get(c->root, key);
+    *out = def;
+    if (is_absent(v)) return 0;
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : (json_int_t)lo - 1;
+    if (n < lo || n > hi)
+        return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" must be an integer from %d to %d", key, lo,
+                    hi);
+    *out = (int)n;
+    return 0;
 }

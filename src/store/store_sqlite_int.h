@@ -44,6 +44,8 @@ enum store_sqlite__stmt {
     SQ_LOAD_USERS,
     SQ_LOAD_CHANNELS,
     SQ_LOAD_MEMBERS,
+    SQ_SEARCH_ALL,
+    SQ_SEARCH_CHAN,
     SQ__COUNT
 };
 
@@ -66,6 +68,18 @@ int store_sqlite__run(sqlite3_stmt *stmt);
  * (STORE_OK, STORE_E*), or STORE_SQLITE__FATAL when the transaction must be
  * rolled back. On anything but STORE_OK/STORE_EDUP no output is left set. */
 int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op);
+
+/* Fills m from a row of MSG_COLS (store_sqlite_schema.c). 0, or -1 when
+ * out of memory (m is then left with no strings). */
+int store_sqlite__read_msg(sqlite3_stmt *s, proto_msg *m);
+
+/* store_sqlite_manage.c: the ops of channel management, the directory and
+ * search (STORE_MEMBERS_ADD .. STORE_SEARCH), as exec_op. */
+int store_sqlite__exec_manage(sqlite3_stmt **st, store_op *op);
+/* After a member left: when no admin remains but members do, makes the
+ * longest-standing one admin and names them in op->u.member_remove.promoted.
+ * STORE_OK or FATAL. */
+int store_sqlite__keep_admin(sqlite3_stmt **st, store_op *op);
 
 /* Streams users, channels and members to cbs in one read transaction. */
 int store_sqlite__load(sqlite3_stmt **st, const store_load_cbs *cbs);

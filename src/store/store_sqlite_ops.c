@@ -59,9 +59,7 @@ static void col_chan(sqlite3_stmt *s, int i, char out[37]) {
     snprintf(out, 37, "%s", t ? (const char *)t : "");
 }
 
-/* Fills m from a row of MSG_COLS (store_sqlite_schema.c). 0, or -1 when out of memory (m is then
- * left with no strings). */
-static int read_msg(sqlite3_stmt *s, proto_msg *m) {
+int store_sqlite__read_msg(sqlite3_stmt *s, proto_msg *m) {
     int ok = 1;
     m->id = (uint64_t)sqlite3_column_int64(s, 0);
     m->seq = sqlite3_column_int64(s, 1);
@@ -161,6 +159,7 @@ static int channel_insert(sqlite3_stmt **st, store_op *op) {
     bind_str(s, 4, op->u.channel_create.creator);
     sqlite3_bind_int64(s, 5, op->u.channel_create.created_ms);
     bind_str(s, 6, op->u.channel_create.dm_key);
+    sqlite3_bind_int(s, 7, op->u.channel_create.is_private ? 1 : 0);
     int rc = sqlite3_step(s);
     done_with(s);
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return STORE_EEXIST;
@@ -227,7 +226,8 @@ static int op_member_remove(sqlite3_stmt **st, store_op *op) {
     done_with(s);
     if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
     if (sqlite3_changes(sqlite3_db_handle(s)) == 0) return STORE_ENOTFOUND;
-    return members_add(st, op->u.member_remove.channel_id, -1);
+    if (members_add(st, op->u.member_remove.channel_id, -1) != 0) return STORE_SQLITE__FATAL;
+    return store_sqlite__keep_admin(st, op);
 }
 
 /* The message with the same (channel, user, client_msg_id): 1 found (and
@@ -239,7 +239,7 @@ static int find_client_dup(sqlite3_stmt **st, const proto_msg *m, proto_msg *ori
     bind_str(s, 3, m->client_msg_id);
     int rc = sqlite3_step(s), r;
     if (rc == SQLITE_ROW)
-        r = read_msg(s, orig) == 0 ? 1 : STORE_EIO;
+        r = store_sqlite__read_msg(s, orig) == 0 ? 1 : STORE_EIO;
     else
         r = rc == SQLITE_DONE ? 0 : STORE_SQLITE__FATAL;
     done_with(s);
@@ -454,7 +454,7 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
     size_t n = 0;
     int rc, status = STORE_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)limit + 1) {
-        if (read_msg(s, &msgs[n]) != 0) {
+        if (store_sqlite__read_msg(s, &msgs[n]) != 0) {
             status = STORE_EIO;
             break;
         }
@@ -543,6 +543,8 @@ static int op_channels_for_user(sqlite3_stmt **st, store_op *op) {
         e->last_message_id = (uint64_t)sqlite3_column_int64(s, 5);
         e->unread_count = sqlite3_column_int64(s, 6);
         e->member_count = sqlite3_column_int64(s, 7);
+        e->topic = dup_col(s, 8, &ok);
+        e->is_private = sqlite3_column_int(s, 9);
         if (!ok) break;
     }
     done_with(s);
@@ -566,8 +568,8 @@ static int channel_get_rows(sqlite3 *db, store_op *op) {
     sqlite3_stmt *s = NULL;
     int rc, ok = 1;
     if (sqlite3_prepare_v2(db,
-                           "SELECT name, is_direct, creator, created_ms FROM channels"
-                           " WHERE channel_id = ?1",
+                           "SELECT name, is_direct, creator, created_ms, is_private, topic"
+                           " FROM channels WHERE channel_id = ?1",
                            -1, &s, NULL) != SQLITE_OK)
         return STORE_SQLITE__FATAL;
     bind_chan(s, 1, op->u.channel_get.channel_id);
@@ -577,6 +579,8 @@ static int channel_get_rows(sqlite3 *db, store_op *op) {
         op->u.channel_get.is_direct = sqlite3_column_int(s, 1);
         op->u.channel_get.creator = dup_col(s, 2, &ok);
         op->u.channel_get.created_ms = sqlite3_column_int64(s, 3);
+        op->u.channel_get.is_private = sqlite3_column_int(s, 4);
+        op->u.channel_get.topic = dup_col(s, 5, &ok);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? STORE_ENOTFOUND : STORE_SQLITE__FATAL;
@@ -640,8 +644,9 @@ int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op) {
         return op_channels_for_user(st, op);
     case STORE_CHANNEL_GET:
         return op_channel_get(st, op);
+    default:
+        return store_sqlite__exec_manage(st, op);
     }
-    return STORE_EIO;
 }
 
 /* ---- load ------------------------------------------------------------- */
@@ -655,11 +660,16 @@ static int load_rows(sqlite3_stmt **st, const store_load_cbs *cbs) {
     if (rc != SQLITE_DONE) return -1;
 
     s = st[SQ_LOAD_CHANNELS];
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s, 0);
         if (cbs->channel)
-            cbs->channel(cbs->data, (const char *)sqlite3_column_text(s, 0),
-                         (const char *)sqlite3_column_text(s, 1), sqlite3_column_int(s, 2),
-                         (const char *)sqlite3_column_text(s, 3), sqlite3_column_int64(s, 4));
+            cbs->channel(cbs->data, id, (const char *)sqlite3_column_text(s, 1),
+                         sqlite3_column_int(s, 2), (const char *)sqlite3_column_text(s, 3),
+                         sqlite3_column_int64(s, 4));
+        if (cbs->channel_ext)
+            cbs->channel_ext(cbs->data, id, sqlite3_column_int(s, 5),
+                             (const char *)sqlite3_column_text(s, 6));
+    }
     done_with(s);
     if (rc != SQLITE_DONE) return -1;
 

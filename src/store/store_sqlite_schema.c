@@ -94,6 +94,38 @@ static const char *const migrations[] = {
     "    WHERE r.channel_id = members.channel_id AND r.seq = members.read_seq), 0),"
     "  read_own = COALESCE((SELECT max(x.own_no) FROM messages x WHERE x.channel_id ="
     "    members.channel_id AND x.user_id = members.user_id AND x.seq <= members.read_seq), 0);",
+    /* 4: reserved for the protocol 1.1 migration of edits, deletions,
+     * reactions and threads (branch s11a), which lands before this one. */
+    "SELECT 1;",
+    /* 5: protocol 1.1 channels and search. Private groups and topics; the
+     * directory lists public groups by name. Full-text search: an FTS5
+     * index over the text of every message (not of system notices), keyed
+     * by message id so that newest-first is the index's own order, kept in
+     * step with messages.content by triggers (an edit or an erasing delete
+     * is an UPDATE of content; an empty text indexes nothing). The `ascii`
+     * tokenizer is the word rule of src/proto/search_query.h, which
+     * PostgreSQL's chatd_tsv() follows too. */
+    "ALTER TABLE channels ADD COLUMN is_private INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE channels ADD COLUMN topic TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX channels_directory ON channels(name, channel_id)"
+    "  WHERE is_direct = 0 AND is_private = 0;"
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages',"
+    "  content_rowid='message_id', tokenize='ascii');"
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages"
+    "  WHEN new.user_id <> 'system' AND new.content <> '' BEGIN"
+    "  INSERT INTO messages_fts(rowid, content) VALUES(new.message_id, new.content); END;"
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages"
+    "  WHEN old.user_id <> 'system' AND old.content <> '' BEGIN"
+    "  INSERT INTO messages_fts(messages_fts, rowid, content)"
+    "    VALUES('delete', old.message_id, old.content); END;"
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages"
+    "  WHEN old.user_id <> 'system' BEGIN"
+    "  INSERT INTO messages_fts(messages_fts, rowid, content)"
+    "    SELECT 'delete', old.message_id, old.content WHERE old.content <> '';"
+    "  INSERT INTO messages_fts(rowid, content)"
+    "    SELECT new.message_id, new.content WHERE new.content <> ''; END;"
+    "INSERT INTO messages_fts(rowid, content) SELECT message_id, content FROM messages"
+    "  WHERE user_id <> 'system' AND content <> '';",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -111,7 +143,7 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_USER_INSERT] = "INSERT INTO users(username, pw_hash, created_ms) VALUES(?1, ?2, ?3)",
     [SQ_USER_GET] = "SELECT pw_hash, created_ms FROM users WHERE username = ?1",
     [SQ_CHAN_INSERT] = "INSERT INTO channels(channel_id, name, is_direct, creator, created_ms,"
-                       " dm_key) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                       " dm_key, is_private) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [SQ_CHAN_BY_DM] = "SELECT channel_id FROM channels WHERE dm_key = ?1",
     [SQ_CHAN_LAST_SEQ] = "SELECT last_seq, last_message_id, msg_count FROM channels"
                          " WHERE channel_id = ?1",
@@ -152,15 +184,35 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_CHANNELS_OF_USER] =
         "SELECT c.channel_id, c.name, c.is_direct, m.last_read_message_id,"
         " COALESCE(m.last_read_ms, -1), c.last_message_id,"
-        " (c.msg_count - m.read_count) - (m.own_count - m.read_own), c.member_count"
+        " (c.msg_count - m.read_count) - (m.own_count - m.read_own), c.member_count,"
+        " c.topic, c.is_private"
         " FROM members m JOIN channels c ON c.channel_id = m.channel_id"
         " WHERE m.user_id = ?1 ORDER BY c.created_ms, c.rowid",
     /* The first members to join, at most a page (proto_channel_entry). */
     [SQ_MEMBERS_OF] = "SELECT user_id FROM members WHERE channel_id = ?1"
                       " ORDER BY joined_ms, rowid LIMIT ?2",
     [SQ_LOAD_USERS] = "SELECT username FROM users ORDER BY created_ms, rowid",
-    [SQ_LOAD_CHANNELS] = "SELECT channel_id, name, is_direct, creator, created_ms FROM channels"
-                         " ORDER BY created_ms, rowid",
+    [SQ_LOAD_CHANNELS] = "SELECT channel_id, name, is_direct, creator, created_ms, is_private,"
+                         " topic FROM channels ORDER BY created_ms, rowid",
+    /* Search (store_sqlite_manage.c): the index in message id order, newest
+     * first, only the rows of channels the user is in; the page's rows
+     * then read whole. ?1 MATCH, ?2 below this id, ?3 user, ?4 limit,
+     * ?5 the one channel. */
+    [SQ_SEARCH_ALL] = "SELECT " MSG_COLS " FROM messages WHERE message_id IN ("
+                      " SELECT messages_fts.rowid FROM messages_fts"
+                      " JOIN messages m ON m.message_id = messages_fts.rowid"
+                      " WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?2"
+                      " AND m.channel_id IN (SELECT channel_id FROM members WHERE user_id = ?3)"
+                      " ORDER BY messages_fts.rowid DESC LIMIT ?4)"
+                      " ORDER BY message_id DESC",
+    [SQ_SEARCH_CHAN] = "SELECT " MSG_COLS " FROM messages WHERE message_id IN ("
+                       " SELECT messages_fts.rowid FROM messages_fts"
+                       " JOIN messages m ON m.message_id = messages_fts.rowid"
+                       " WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?2"
+                       " AND m.channel_id = ?5 AND EXISTS (SELECT 1 FROM members"
+                       "   WHERE channel_id = ?5 AND user_id = ?3)"
+                       " ORDER BY messages_fts.rowid DESC LIMIT ?4)"
+                       " ORDER BY message_id DESC",
     [SQ_LOAD_MEMBERS] = "SELECT channel_id, user_id, is_admin, joined_ms FROM members"
                         " ORDER BY channel_id, joined_ms, rowid",
 };
