@@ -56,7 +56,7 @@ typedef struct search_term {
 typedef struct search_query {
     char text[SEARCH_QUERY_MAX + 1]; /* the tokens, folded, each NUL-terminated */
     unsigned short tok_off[SEARCH_MAX_TOKENS];
-    unsigned char tok_len[SEARCH_MAX_TOKENS];
+    unsigned short tok_len[SEARCH_MAX_TOKENS];
     size_t n_tokens;
     search_term terms[SEARCH_MAX_TOKENS];
     size_t n_terms;
