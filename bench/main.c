@@ -263,6 +263,7 @@ static const struct {
     {"history", scenario_history, S_CONNS}, {"storm", scenario_storm, S_CONNS},
     {"scale", scenario_scale, S_NONE},      {"seed", scenario_seed, S_NONE},
     {"store", scenario_store, S_NONE},      {"loopback", scenario_loopback, S_NONE},
+    {"search", scenario_search, S_NONE},
 };
 
 int main(int argc, char **argv) {
