@@ -16,9 +16,9 @@
  *
  * Measure: --rounds searches of each class, rotating the words: common
  * (top 10), medium (rank 100-1000), rare (rank > 10000), two words, a
- * prefix, a phrase, a word of no channel, jargon of channels the searcher
- * is not in, jargon of one of theirs, and a common word in one channel.
- * Reports p50/p99 over all and per class.
+ * prefix of 1-3 characters and one of 4, a phrase, a word of no channel, jargon of channels the
+ * searcher is not in, jargon of one of theirs, and a common word in one channel. Reports p50/p99
+ * over all and per class.
  */
 #include "bench.h"
 #include "seed_db.h"
@@ -205,6 +205,7 @@ enum {
     C_MEDIUM,
     C_RARE,
     C_TWO,
+    C_SHORT,
     C_PREFIX,
     C_PHRASE,
     C_ABSENT,
@@ -245,6 +246,9 @@ static void query_of(int cls, int i, int channels, int member_of, char *q, size_
         break;
     case C_TWO:
         snprintf(q, cap, "%s %s", a, m);
+        break;
+    case C_SHORT:
+        snprintf(q, cap, "%.*s*", 1 + i % 3, vocab[(i * 7) % VOCAB]);
         break;
     case C_PREFIX:
         snprintf(q, cap, "%.4s*", m);
