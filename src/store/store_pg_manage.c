@@ -178,6 +178,8 @@ static int op_directory(PGconn *c, store_op *op) {
 
 /* ---- search ---- */
 
+#define SEARCH_TIMEOUT "'2s'"
+
 static int op_search(PGconn *c, store_op *op) {
     char tsq[SEARCH_RENDER_MAX];
     if (!op->u.search.q || search_query_tsquery(op->u.search.q, tsq, sizeof tsq) < 0 ||
@@ -192,9 +194,21 @@ static int op_search(PGconn *c, store_op *op) {
     num lim = i64(limit + 1);
     chan ch = chan_of(op->u.search.channel_id);
     int one = ch.s[0] != '\0';
+    /* A search that runs long must not hold up the appends queued behind
+     * it on this connection: it gets SEARCH_TIMEOUT, inside a savepoint,
+     * so that running out fails the search alone (STORE_EIO). */
+    if (store_pg__cmd(c, "SAVEPOINT search") != 0 ||
+        store_pg__cmd(c, "SET LOCAL statement_timeout = " SEARCH_TIMEOUT) != 0)
+        return STORE_PG__FATAL;
     PGresult *r = store_pg__exec(c, one ? PQ_SEARCH_CHAN : PQ_SEARCH_ALL, one ? 5 : 4,
                                  (const char *[]){tsq, b, op->u.search.user_id, lim.s, ch.s});
-    if (!r) return STORE_PG__FATAL;
+    if (!r) /* the setting goes back with the savepoint */
+        return store_pg__cmd(c, "ROLLBACK TO SAVEPOINT search") == 0 ? STORE_EIO : STORE_PG__FATAL;
+    if (store_pg__cmd(c, "SET LOCAL statement_timeout TO DEFAULT") != 0 ||
+        store_pg__cmd(c, "RELEASE SAVEPOINT search") != 0) {
+        PQclear(r);
+        return STORE_PG__FATAL;
+    }
     size_t n = (size_t)PQntuples(r);
     proto_msg *msgs = calloc(n ? n : 1, sizeof(*msgs));
     int status = msgs ? STORE_OK : STORE_EIO;
