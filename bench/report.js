@@ -311,6 +311,9 @@ if (srch) {
   w(`| **all** | ${ms(L.p50_ms)} | ${ms(L.p99_ms)} | ${ms(L.max_ms)} | |`);
   for (const c of srch.classes) w(`| ${c.class} | ${ms(c.p50_ms)} | ${ms(c.p99_ms)} | ${ms(c.max_ms)} | ${c.results_per_search.toFixed(1)} |`);
   w();
+  w(`CPU per search (the store's worker and the loop): ${ms(srch.cpu_ms_per_search)} ms; the machine's load average`);
+  w(`was ${srch.loadavg_before} before and ${srch.loadavg_after} after (on 2 cores): the tails beyond the CPU time are waits for a core.`);
+  w();
   w(`Reproduce: \`${commands['search-1m'] || '?'}\` (seeds the database once; no server needed).`);
   w();
 }

@@ -4,7 +4,8 @@
  * chatd uses (STORE_SEARCH: the query parser, the FTS5 or tsvector query,
  * the membership filter, the rows read whole), one search at a time.
  *
- * Seed (once per --db; skipped when it holds the messages already):
+ * Seed (once per --db, SQLite or PostgreSQL; skipped when it holds the
+ * messages already):
  * --messages N messages written straight into the database in one
  * transaction (the store's own triggers index them), spread round-robin
  * over --channels channels; the searcher is a member of the first
@@ -27,6 +28,7 @@
 #include "proto/search_query.h"
 #include "store/store.h"
 
+#include <libpq-fe.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -120,8 +122,8 @@ static void chan_id(char out[37], int k) {
     snprintf(out, 37, "5ea4c400-0000-4000-8000-%012d", k);
 }
 
-/* Writes the users, channels, memberships and n messages. */
-static int seed(const char *path, int64_t n, int channels, int member_of) {
+/* Writes the users, channels, memberships and n messages (SQLite). */
+static int seed_sqlite(const char *path, int64_t n, int channels, int member_of) {
     sqlite3 *db;
     if (sqlite3_open(path, &db) != SQLITE_OK) return -1;
     sqlite3_busy_timeout(db, 10000);
@@ -198,6 +200,86 @@ fail:
     return -1;
 }
 
+/* The same into PostgreSQL: COPY, the store's trigger computes each tsv. */
+static int pg_ok(PGconn *c, PGresult *r) {
+    int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK ||
+                   PQresultStatus(r) == PGRES_COPY_IN);
+    if (!ok) bench_log("search: %s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    PQclear(r);
+    return ok;
+}
+
+static int seed_pg(const char *conninfo, int64_t n, int channels, int member_of) {
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) {
+        bench_log("search: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    PGresult *r = PQexec(c, "SELECT count(*) FROM messages");
+    int64_t have = r && PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    if (have >= n) {
+        bench_log("search: the database holds %lld messages already", (long long)have);
+        PQfinish(c);
+        return 0;
+    }
+    double t0 = bench_now_ns() / 1e9;
+    char sql[640], id[37];
+    if (!pg_ok(c, PQexec(c, "BEGIN"))) goto fail;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO users(username, pw_hash, created_ms) VALUES('%s', 'x', 1)", SEARCHER);
+    if (!pg_ok(c, PQexec(c, sql))) goto fail;
+    for (int k = 0; k < channels; k++) {
+        chan_id(id, k);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO users(username, pw_hash, created_ms) VALUES('srch-w%d', 'x', 1);"
+                 "INSERT INTO channels(channel_id, name, creator, created_ms) VALUES('%s',"
+                 " 'search %d', 'srch-w%d', 1);"
+                 "INSERT INTO members(channel_id, user_id, is_admin, joined_ms)"
+                 " VALUES('%s', 'srch-w%d', true, 1);",
+                 k, id, k, k, id, k);
+        if (!pg_ok(c, PQexec(c, sql))) goto fail;
+        if (k < member_of) {
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO members(channel_id, user_id, joined_ms) VALUES('%s', '%s', 1)",
+                     id, SEARCHER);
+            if (!pg_ok(c, PQexec(c, sql))) goto fail;
+        }
+    }
+    if (!pg_ok(c, PQexec(c, "COPY messages(channel_id, seq, message_id, user_id, content,"
+                            " created_ms) FROM STDIN")))
+        goto fail;
+    int64_t base_ms = 1700000000000;
+    for (int64_t i = 0; i < n; i++) {
+        int k = (int)(i % channels);
+        char text[256], line[512];
+        chan_id(id, k);
+        make_text(text, sizeof text, k); /* no tab, newline or backslash: COPY text as is */
+        int64_t ms = base_ms + i;
+        int len = snprintf(line, sizeof line, "%s\t%lld\t%lld\tsrch-w%d\t%s\t%lld\n", id,
+                           (long long)(i / channels + 1), (long long)((ms << 22) | k), k, text,
+                           (long long)ms);
+        if (PQputCopyData(c, line, len) != 1) goto fail;
+        if (i % 20000 == 0)
+            bench_progress("search: seeded %lld of %lld", (long long)i, (long long)n);
+    }
+    if (PQputCopyEnd(c, NULL) != 1 || !pg_ok(c, PQgetResult(c))) goto fail;
+    if (!pg_ok(c, PQexec(c, "UPDATE channels SET last_seq = (SELECT max(seq) FROM messages m"
+                            " WHERE m.channel_id = channels.channel_id), last_message_id ="
+                            " (SELECT max(message_id) FROM messages m WHERE m.channel_id ="
+                            " channels.channel_id)")) ||
+        !pg_ok(c, PQexec(c, "COMMIT")) || !pg_ok(c, PQexec(c, "VACUUM ANALYZE messages")))
+        goto fail;
+    bench_progress_done();
+    bench_log("search: seeded %lld messages in %.1f s", (long long)n, bench_now_ns() / 1e9 - t0);
+    PQfinish(c);
+    return 0;
+fail:
+    PQfinish(c);
+    return -1;
+}
+
 /* ---- measuring ---- */
 
 enum {
@@ -218,12 +300,24 @@ static const char *const CLASS[C__N] = {"common",
                                         "medium",
                                         "rare",
                                         "two words",
-                                        "prefix",
+                                        "prefix of 1-3 characters",
+                                        "prefix of 4 characters",
                                         "phrase",
                                         "absent",
                                         "jargon, not a member",
                                         "jargon, a member",
                                         "common, one channel"};
+
+/* The 1-minute load average, -1 when unknown. */
+static double loadavg(void) {
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1) l = -1;
+        fclose(f);
+    }
+    return l;
+}
 
 static int g_done;
 static void on_done(store_op *op) {
@@ -286,21 +380,20 @@ json_t *scenario_search(const bench_opts *o) {
     store *st = NULL;
     store_config cfg = {.path = where, .fsync = 1};
     /* the store creates (or migrates) the schema, then the seed goes in beside it */
-    if (b != &store_sqlite_backend) {
-        bench_log("search: the seed is written for SQLite only (--db sqlite:PATH)");
-        return NULL;
-    }
     if (b->open(&st, &cfg, loop) != 0) return NULL;
     b->close(st);
     uv_run(loop, UV_RUN_NOWAIT);
-    if (seed(where, n, channels, member_of) != 0) return NULL;
+    if ((b == &store_sqlite_backend ? seed_sqlite : seed_pg)(where, n, channels, member_of) != 0)
+        return NULL;
     if (b->open(&st, &cfg, loop) != 0) return NULL;
 
     static stats_hist all, per[C__N];
     stats_reset(&all);
     int64_t hits[C__N] = {0};
     char chan[37];
+    double load0 = loadavg(), cpu0 = 0;
     for (int i = -10; i < rounds; i++) { /* 10 warm-up rounds, not counted */
+        if (i == 0) cpu0 = bench_cpu_s(0);
         for (int c = 0; c < C__N; c++) {
             char text[96];
             search_query q;
@@ -333,10 +426,17 @@ json_t *scenario_search(const bench_opts *o) {
             store_op_clear(&op);
         }
     }
+    double cpu = bench_cpu_s(0) - cpu0, load1 = loadavg();
     b->close(st);
     uv_run(loop, UV_RUN_NOWAIT);
 
     json_t *res = json_object();
+    /* CPU spent per search (this process: the store's worker and the loop)
+     * against the wall-clock latency: the difference is waiting, for the
+     * disk or for a core (the load average says how busy the machine was) */
+    json_object_set_new(res, "cpu_ms_per_search", json_real(cpu * 1e3 / (double)all.count));
+    json_object_set_new(res, "loadavg_before", json_real(load0));
+    json_object_set_new(res, "loadavg_after", json_real(load1));
     json_object_set_new(res, "scenario", json_string("search"));
     json_object_set_new(res, "db", json_string(b->name));
     json_object_set_new(res, "messages", json_integer((json_int_t)n));
