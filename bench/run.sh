@@ -333,6 +333,12 @@ if [ "${BENCH_SEARCH:-1}" = 1 ]; then
   alone search-1m --scenario search --db "sqlite:$SDIR/chatd.db" --messages "$SEARCH_N" \
     --channels 100 --members 20 --rounds 200
   rm -rf "$SDIR"
+  # the same seed and searches on PostgreSQL (the cluster's store)
+  if start_pg; then
+    alone search-1m-pg --scenario search --db "pg:$PG_INFO dbname=empty" --messages "$SEARCH_N" \
+      --channels 100 --members 20 --rounds 200
+  fi
+  stop_pg
 fi
 
 # This build against an older one, scenario by scenario, back to back.

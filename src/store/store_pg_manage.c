@@ -196,16 +196,19 @@ static int op_search(PGconn *c, store_op *op) {
     int one = ch.s[0] != '\0';
     /* A search that runs long must not hold up the appends queued behind
      * it on this connection: it gets SEARCH_TIMEOUT, inside a savepoint,
-     * so that running out fails the search alone (STORE_EIO). */
-    if (store_pg__cmd(c, "SAVEPOINT search") != 0 ||
-        store_pg__cmd(c, "SET LOCAL statement_timeout = " SEARCH_TIMEOUT) != 0)
+     * so that running out fails the search alone (STORE_EIO). And it is
+     * planned for its own words each time: a generic plan of the prepared
+     * statement, blind to how common they are, read every row holding two
+     * common words of a phrase (seconds at a million messages). */
+    if (store_pg__cmd(c, "SAVEPOINT search; SET LOCAL statement_timeout = " SEARCH_TIMEOUT
+                         "; SET LOCAL plan_cache_mode = force_custom_plan") != 0)
         return STORE_PG__FATAL;
     PGresult *r = store_pg__exec(c, one ? PQ_SEARCH_CHAN : PQ_SEARCH_ALL, one ? 5 : 4,
                                  (const char *[]){tsq, b, op->u.search.user_id, lim.s, ch.s});
-    if (!r) /* the setting goes back with the savepoint */
+    if (!r) /* the settings go back with the savepoint */
         return store_pg__cmd(c, "ROLLBACK TO SAVEPOINT search") == 0 ? STORE_EIO : STORE_PG__FATAL;
-    if (store_pg__cmd(c, "SET LOCAL statement_timeout TO DEFAULT") != 0 ||
-        store_pg__cmd(c, "RELEASE SAVEPOINT search") != 0) {
+    if (store_pg__cmd(c, "SET LOCAL statement_timeout TO DEFAULT;"
+                         " SET LOCAL plan_cache_mode TO DEFAULT; RELEASE SAVEPOINT search") != 0) {
         PQclear(r);
         return STORE_PG__FATAL;
     }
