@@ -602,6 +602,55 @@ static void test_directory_same(void **state) {
     }
 }
 
+/* A search on PostgreSQL that cannot finish in time fails alone: another
+ * session holds a lock the search needs (until we cancel it); the search
+ * gives up at its 2 s limit (STORE_EIO, "unavailable" to the client) and
+ * the store goes on serving, the next search included. */
+static int members_locked(void) {
+    char ci[160];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=postgres dbname=search", srv.port);
+    PGconn *c = PQconnectdb(ci);
+    PGresult *r = PQexec(c, "SELECT count(*) FROM pg_locks l JOIN pg_class k ON k.oid = l.relation"
+                            " WHERE k.relname = 'members' AND l.mode = 'AccessExclusiveLock'"
+                            " AND l.granted");
+    int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+static void test_pg_search_timeout(void **state) {
+    char ci[160];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=postgres dbname=search", srv.port);
+    PGconn *x = PQconnectdb(ci);
+    assert_int_equal(PQstatus(x), CONNECTION_OK);
+    assert_int_equal(PQsendQuery(x, "BEGIN; LOCK TABLE members IN ACCESS EXCLUSIVE MODE;"
+                                    " SELECT pg_sleep(600); COMMIT"),
+                     1);
+    while (members_locked() != 1) /* held from now until cancelled */
+        usleep(10 * 1000);
+    search_query q;
+    assert_int_equal(search_query_parse("hello", 5, &q), 0);
+    store_op op = {.kind = STORE_SEARCH};
+    op.u.search.user_id = "alice";
+    op.u.search.q = &q;
+    op.u.search.limit = 5;
+    assert_int_equal(run(&pg, &op), STORE_EIO);
+    assert_int_equal(op.u.search.n_msgs, 0);
+    char err[128];
+    PGcancel *cancel = PQgetCancel(x);
+    assert_int_equal(PQcancel(cancel, err, sizeof err), 1);
+    PQfreeCancel(cancel);
+    PGresult *r;
+    while ((r = PQgetResult(x)))
+        PQclear(r);
+    PQfinish(x);
+    result after;
+    store_search(&pg, &q, "alice", NULL, 0, 5, &after);
+    assert_int_equal(after.n, 5);
+    add_user("dave"); /* and writes go on */
+}
+
 static int group_setup(void **state) {
     if (pgserver_init(&srv) != 0) return -1;
     if (pgserver_exec(&srv, NULL, "CREATE DATABASE search") != 0) return -1;
@@ -645,6 +694,7 @@ int main(void) {
         cmocka_unit_test(test_same_results),
         cmocka_unit_test(test_edit_delete_membership),
         cmocka_unit_test(test_directory_same),
+        cmocka_unit_test(test_pg_search_timeout),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
