@@ -126,6 +126,13 @@ for (const [bus, label] of Object.entries(BUSES)) {
   const missing = sum(r, 'missing_deliveries');
   w(`| cluster, 3 chat servers, ${label}: fan-out ${env.FAN2} deliveries/s at saturation / p99 at half load / deliveries missing | ${int(sat)} / ${ms(get(r, 'half_load', 'latency', 'p99_ms'))} ms / ${int(missing)} | — | ${ratio(sat, one)} of one embedded chatd | runs, nothing lost${pass(r ? missing === 0 : null)} |`);
 }
+{
+  const sq = load('search-1m');
+  if (sq) {
+    const p99 = sq.search_latency.p99_ms;
+    w(`| search over ${int(sq.messages)} messages, SQLite: p50 / p99 (all kinds of query) | ${ms(sq.search_latency.p50_ms)} ms / ${ms(p99)} ms | — | | p99 < 50 ms${pass(p99 < 50)} |`);
+  }
+}
 w();
 w('A delivery is one `chat_message` frame received by one member socket (the sender\'s own echo');
 w('included). "Saturation" is the throughput with every sender keeping a window of messages in');
@@ -328,7 +335,7 @@ w();
 w('```');
 w('make bench            # builds, installs gnuplot-nox / the baseline\'s npm packages if missing, runs all of the above');
 w('BENCH_QUICK=1 make bench   # a short run with small sizes, for development');
-w('BENCH_HISTORY=0 BENCH_SCALE=0 BENCH_CLUSTER=0 make bench   # without the seeded-history, 100,000-socket and cluster parts');
+w('BENCH_HISTORY=0 BENCH_SCALE=0 BENCH_CLUSTER=0 BENCH_SEARCH=0 make bench   # without the seeded-history, 100,000-socket, cluster and search parts');
 w('BENCH_SCALE_CONNECTIONS=N BENCH_SCALE_CHAT=K make bench    # the many-sockets run with N sockets over K chat servers');
 w('```');
 w();
