@@ -48,7 +48,8 @@ struct store {
     pthread_cond_t ckcv;
     int ckstop;
 
-    uint64_t commits; /* atomic: transactions committed */
+    uint64_t commits;          /* atomic: transactions committed */
+    store_sqlite__purge purge; /* worker only */
 };
 
 static double now_s(void) {
@@ -81,6 +82,7 @@ static void run_batch(void *backend, store_op *ops, unsigned n) {
     }
     __atomic_add_fetch(&s->commits, 1, __ATOMIC_RELAXED);
     metrics_commit(now_s() - t0, n);
+    store_sqlite__purge_step(s->db, &s->purge); /* a failure is retried after the next batch */
 }
 
 static void *checkpointer_main(void *arg) {

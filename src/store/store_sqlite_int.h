@@ -81,6 +81,21 @@ int store_sqlite__exec_manage(sqlite3_stmt **st, store_op *op);
  * STORE_OK or FATAL. */
 int store_sqlite__keep_admin(sqlite3_stmt **st, store_op *op);
 
+/* Erasing removed words from the search index (store_sqlite_manage.c).
+ * Worker thread only. */
+typedef struct store_sqlite__purge {
+    int64_t target;  /* texts removed when the rewrite under way began */
+    int merges_left; /* of the rewrite under way; 0: none */
+    int at_once;     /* blocks rewritten at once; 0: PURGE_AT_ONCE (tests set them) */
+    int pages;       /* pages merged per step; 0: PURGE_PAGES */
+} store_sqlite__purge;
+/* Called after each committed batch: when texts were removed since the
+ * last rewrite, rewrites the index so that their words leave the file:
+ * at once when it is small ('optimize'), else PURGE_PAGES pages per batch
+ * ('merge' over every segment) until one whole pass is done. Runs its own
+ * transactions; 0, or -1 on an SQLite error (the next batch retries). */
+int store_sqlite__purge_step(sqlite3 *db, store_sqlite__purge *p);
+
 /* Streams users, channels and members to cbs in one read transaction. */
 int store_sqlite__load(sqlite3_stmt **st, const store_load_cbs *cbs);
 

@@ -110,7 +110,11 @@ static const char *const migrations[] = {
      * thread); with them it is one list read newest first (~0.3 ms), and
      * longer prefixes match few enough words (bench/scenario_search.c).
      * columnsize=0: no per-row sizes (they serve only ranking, which search
-     * does not do): one write less per message. */
+     * does not do): one write less per message. FTS5 only marks removed
+     * words deleted; they leave the file when their segment is rewritten
+     * (SQLite 3.40 has no FTS5 secure-delete): search_purge counts texts
+     * removed (an edit's old text, a deletion) and those purged, and the
+     * worker rewrites the index after them (store_sqlite__purge_step). */
     "ALTER TABLE channels ADD COLUMN is_private INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE channels ADD COLUMN topic TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX channels_directory ON channels(name, channel_id)"
@@ -120,16 +124,20 @@ static const char *const migrations[] = {
     "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages"
     "  WHEN new.user_id <> 'system' AND new.content <> '' BEGIN"
     "  INSERT INTO messages_fts(rowid, content) VALUES(new.message_id, new.content); END;"
+    "CREATE TABLE search_purge(erased INTEGER NOT NULL, purged INTEGER NOT NULL);"
+    "INSERT INTO search_purge VALUES(0, 0);"
     "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages"
     "  WHEN old.user_id <> 'system' AND old.content <> '' BEGIN"
     "  INSERT INTO messages_fts(messages_fts, rowid, content)"
-    "    VALUES('delete', old.message_id, old.content); END;"
+    "    VALUES('delete', old.message_id, old.content);"
+    "  UPDATE search_purge SET erased = erased + 1; END;"
     "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages"
     "  WHEN old.user_id <> 'system' BEGIN"
     "  INSERT INTO messages_fts(messages_fts, rowid, content)"
     "    SELECT 'delete', old.message_id, old.content WHERE old.content <> '';"
     "  INSERT INTO messages_fts(rowid, content)"
-    "    SELECT new.message_id, new.content WHERE new.content <> ''; END;"
+    "    SELECT new.message_id, new.content WHERE new.content <> '';"
+    "  UPDATE search_purge SET erased = erased + 1 WHERE old.content <> ''; END;"
     "INSERT INTO messages_fts(rowid, content) SELECT message_id, content FROM messages"
     "  WHERE user_id <> 'system' AND content <> '';",
 };

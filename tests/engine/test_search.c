@@ -12,6 +12,7 @@
  * changes must show at once. Also: the directory's order and substring
  * rule agree on both stores.
  */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@
 #include "pgserver.h"
 #include "proto/search_query.h"
 #include "store/store.h"
+#include "store/store_sqlite_int.h" /* store_sqlite__purge_step */
 #include "svcutil.h"
 
 #define CH_A "11111111-1111-4111-8111-111111111111"
@@ -55,7 +57,8 @@ typedef struct side {
 } side;
 
 static pgserver srv;
-static uv_loop_t loop;
+static uv_loop_t main_loop, *loop_p = &main_loop;
+#define loop (*loop_p)
 static side sq, pg;
 static char sqdir[128], sqpath[256];
 
@@ -87,6 +90,14 @@ static void add_user(const char *u) {
     op.u.user_create.pw_hash = "h";
     op.u.user_create.created_ms = 1;
     both(&op);
+}
+
+static void add_user_to(side *sd, const char *u) {
+    store_op op = {.kind = STORE_USER_CREATE};
+    op.u.user_create.username = u;
+    op.u.user_create.pw_hash = "h";
+    op.u.user_create.created_ms = 1;
+    assert_int_equal(run(sd, &op), STORE_OK);
 }
 
 static void add_channel(int c) {
@@ -651,6 +662,114 @@ static void test_pg_search_timeout(void **state) {
     add_user("dave"); /* and writes go on */
 }
 
+/* ---- SQLite: removed words leave the file ---- */
+
+static int file_holds(const char *path, const char *needle) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    int found = got >= strlen(needle) && memmem(buf, got, needle, strlen(needle)) != NULL;
+    free(buf);
+    return found;
+}
+
+static int64_t q1(sqlite3 *db, const char *sql) {
+    sqlite3_stmt *s;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* An edit's old text and a deleted text: their words are gone from the
+ * database file once the purge has run, by the small-index path (one
+ * 'optimize') or by the large-index one (merges, a few pages each). */
+static void removed_words(int at_once, int pages) {
+    char dir[128], path[256];
+    assert_non_null(svc_mkdtemp(dir, sizeof dir, "test_search_purge."));
+    snprintf(path, sizeof path, "%s/chatd.db", dir);
+    side one = {.b = &store_sqlite_backend};
+    store_config cfg = {.path = path, .fsync = 0};
+    uv_loop_t own; /* a loop of its own: closing this store runs it empty */
+    assert_int_equal(uv_loop_init(&own), 0);
+    loop_p = &own;
+    assert_int_equal(one.b->open(&one.s, &cfg, &own), 0);
+    side keep = sq;
+    sq = one;
+    add_user_to(&sq, "erin");
+    proto_member me = {.user_id = "erin", .is_admin = 1, .joined_ms = 1};
+    store_op op = {.kind = STORE_CHANNEL_CREATE};
+    snprintf(op.u.channel_create.channel_id, 37, "%s", CH_A);
+    op.u.channel_create.name = "p";
+    op.u.channel_create.creator = "erin";
+    op.u.channel_create.created_ms = 1;
+    op.u.channel_create.members = &me;
+    op.u.channel_create.n_members = 1;
+    assert_int_equal(run(&sq, &op), STORE_OK);
+    for (int i = 0; i < 60; i++) { /* one batch (a segment) each */
+        store_op a = {.kind = STORE_MSG_APPEND};
+        proto_msg *m = &a.u.msg_append.msg;
+        snprintf(m->channel_id, sizeof m->channel_id, "%s", CH_A);
+        m->id = 5000 + (uint64_t)i;
+        m->created_ms = 5000 + i;
+        m->user_id = "erin";
+        m->content = i == 7   ? "zqxfirstsecretword and more"
+                     : i == 8 ? "kept zqxkeptword"
+                              : "filler words, some more words";
+        m->metadata = "{}";
+        assert_int_equal(run(&sq, &a), STORE_OK);
+        store_op_clear(&a);
+    }
+    sq.b->close(sq.s);
+    uv_run(&own, UV_RUN_DEFAULT);
+    uv_loop_close(&own);
+    loop_p = &main_loop;
+    sq = keep;
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "PRAGMA secure_delete = ON;"
+                                  " UPDATE messages SET content = 'zqxsecondsecretword'"
+                                  "   WHERE message_id = 5007;"
+                                  " UPDATE messages SET content = '' WHERE message_id = 5007",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(q1(db, "SELECT erased - purged FROM search_purge"), 2);
+    store_sqlite__purge p = {.at_once = at_once, .pages = pages};
+    for (int i = 0; i < 10000 && q1(db, "SELECT erased - purged FROM search_purge") != 0; i++)
+        assert_int_equal(store_sqlite__purge_step(db, &p), 0);
+    assert_int_equal(q1(db, "SELECT erased - purged FROM search_purge"), 0);
+    /* the index still answers, and nothing is found of the removed texts */
+    assert_int_equal(
+        q1(db, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zqxkeptword'"), 1);
+    assert_int_equal(q1(db, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH"
+                            " 'zqxfirstsecretword OR zqxsecondsecretword'"),
+                     0);
+    assert_int_equal(q1(db, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'fill*'"),
+                     58);
+    sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_true(file_holds(path, "zqxkeptword"));
+    assert_false(file_holds(path, "zqxfirstsecretword"));
+    assert_false(file_holds(path, "zqxsecondsecretword"));
+    svc_rmrf(dir);
+}
+
+static void test_sqlite_removed_words_small(void **state) {
+    removed_words(0, 0);
+}
+
+static void test_sqlite_removed_words_large(void **state) {
+    removed_words(1, 2); /* every index counts as large: merges of 2 pages */
+}
+
 static int group_setup(void **state) {
     if (pgserver_init(&srv) != 0) return -1;
     if (pgserver_exec(&srv, NULL, "CREATE DATABASE search") != 0) return -1;
@@ -695,6 +814,8 @@ int main(void) {
         cmocka_unit_test(test_edit_delete_membership),
         cmocka_unit_test(test_directory_same),
         cmocka_unit_test(test_pg_search_timeout),
+        cmocka_unit_test(test_sqlite_removed_words_small),
+        cmocka_unit_test(test_sqlite_removed_words_large),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
