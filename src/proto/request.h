@@ -5,8 +5,9 @@
  * exists or a user is a member is the domain's job; everything that can be
  * decided from the frame alone is decided here.
  *
- * Ownership: a decoded request points into req->root__ (a jansson value);
- * request_free() releases it. On error nothing needs freeing.
+ * Ownership: a decoded request points into req->root__ (a jansson value)
+ * or req->flat__ (proto/flatjson.h's text buffer, for the frequent flat
+ * frames); request_free() releases it. On error nothing needs freeing.
  */
 #ifndef CHATD_REQUEST_H
 #define CHATD_REQUEST_H
@@ -72,6 +73,7 @@ typedef struct request {
     req_type type;
     const char *type_name; /* the "type" string as sent */
     json_t *root__;
+    char *flat__;
     union {
         struct {
             const char *name;          /* NULL when absent or "" (allowed for direct only) */
