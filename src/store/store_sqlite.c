@@ -72,8 +72,10 @@ static void run_batch(void *backend, store_op *ops, unsigned n) {
         else
             op->status = r;
     }
+    if (!fatal && store_sqlite__ctr_flush(s->st) != 0) fatal = 1;
     if (!fatal && store_sqlite__run(s->st[SQ_COMMIT]) != SQLITE_OK) fatal = 1;
     if (fatal) {
+        store_sqlite__ctr_drop();
         /* Some errors (disk full, I/O) have already rolled SQLite back. */
         if (!sqlite3_get_autocommit(s->db)) store_sqlite__run(s->st[SQ_ROLLBACK]);
         store_worker_fail_batch(ops);

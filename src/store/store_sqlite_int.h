@@ -116,6 +116,18 @@ int store_sqlite__mentions_read(sqlite3_stmt **st, const char *ch, const char *u
 /* Runs the protocol 1.1 ops (EDIT, DELETE, REACT, CHANGES, THREAD). */
 int store_sqlite__exec_change(sqlite3_stmt **st, store_op *op);
 
+/* A channel's counters for the batch being run (store_sqlite_counters.c):
+ * last seq, newest message id and countable messages, each pointer may be
+ * NULL; 1 found, 0 no such channel, negative error. Only MSG_APPEND calls
+ * ctr_set (the row is written back by ctr_flush, before any other op and
+ * before COMMIT: 0 or FATAL); ctr_drop forgets them when the batch fails. */
+int store_sqlite__ctr_get(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest,
+                          int64_t *count);
+int store_sqlite__ctr_set(sqlite3_stmt **st, const char *ch, int64_t last, uint64_t newest,
+                          int64_t count);
+int store_sqlite__ctr_flush(sqlite3_stmt **st);
+void store_sqlite__ctr_drop(void);
+
 /* Streams users, channels and members to cbs in one read transaction. */
 int store_sqlite__load(sqlite3_stmt **st, const store_load_cbs *cbs);
 

@@ -107,20 +107,11 @@ static int msg_seq(sqlite3_stmt **st, const char *ch, uint64_t id, int64_t *seq,
 }
 
 /* The channel's counters: last seq, newest message id (0 when empty) and
- * countable messages. Any pointer may be NULL. 1 found, 0 no such
- * channel, negative error. */
+ * countable messages, as this batch has them. Any pointer may be NULL. 1
+ * found, 0 no such channel, negative error. */
 static int chan_last_seq(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest,
                          int64_t *msg_count) {
-    sqlite3_stmt *s = st[SQ_CHAN_LAST_SEQ];
-    bind_chan(s, 1, ch);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        if (last) *last = sqlite3_column_int64(s, 0);
-        if (newest) *newest = (uint64_t)sqlite3_column_int64(s, 1);
-        if (msg_count) *msg_count = sqlite3_column_int64(s, 2);
-    }
-    done_with(s);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -rc;
+    return store_sqlite__ctr_get(st, ch, last, newest, msg_count);
 }
 
 /* channels.member_count += delta. 0 or FATAL. */
@@ -352,15 +343,10 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
         return STORE_EIO;
     }
 
-    /* The row is in; the counters must follow or the transaction goes. */
-    s = st[SQ_CHAN_SET_SEQ];
-    bind_chan(s, 1, m->channel_id);
-    sqlite3_bind_int64(s, 2, last + 1);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)m->id);
-    sqlite3_bind_int64(s, 4, msg_count + countable);
-    rc = sqlite3_step(s);
-    done_with(s);
-    if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+    /* The row is in; the counters follow (written back with the batch) or
+     * the transaction goes. */
+    if (store_sqlite__ctr_set(st, m->channel_id, last + 1, m->id, msg_count + countable) != 0)
+        return STORE_SQLITE__FATAL;
     if (m->reply_to && store_sqlite__reply_count(st, m) != 0) return STORE_SQLITE__FATAL;
     if (m->mentions && store_sqlite__mentions_add(st, m->channel_id, m->mentions, m->user_id,
                                                   last + 1, m->id) != 0)
@@ -640,6 +626,10 @@ static int op_channel_get(sqlite3_stmt **st, store_op *op) {
 }
 
 int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op) {
+    /* Channel counters cached by appends are written back before anything
+     * else runs (store_sqlite_counters.c). */
+    if (op->kind != STORE_MSG_APPEND && store_sqlite__ctr_flush(st) != 0)
+        return STORE_SQLITE__FATAL;
     switch (op->kind) {
     case STORE_USER_CREATE:
         return op_user_create(st, op);

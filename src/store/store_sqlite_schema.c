@@ -9,6 +9,7 @@
 #include "store/store_sqlite_int.h"
 
 #include <stdio.h>
+#include <pthread.h>
 #include <string.h>
 
 /* Schema versions, applied in order; PRAGMA user_version = how many ran. */
@@ -329,7 +330,16 @@ static int set_wal(sqlite3 *db) {
     return ok ? 0 : -1;
 }
 
+/* Before SQLite's first use in the process: no memory statistics (they
+ * take a global mutex on every allocation; chatd never reads them). Too
+ * late once SQLite is initialised (SQLITE_MISUSE): then they stay on. */
+static void configure_once(void) {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_sqlite__open_db(const char *path, int fsync, sqlite3 **out) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_once);
     sqlite3 *db = NULL;
     *out = NULL;
     /* NOMUTEX: the backend never lets two threads use the connection at once. */
