@@ -28,7 +28,8 @@ enum store_sqlite__stmt {
     SQ_CHAN_MEMBERS_ADD,
     SQ_MEMBER_INSERT,
     SQ_MEMBER_DELETE,
-    SQ_MEMBER_OWN_INC,
+    SQ_MEMBER_OWN_GET,
+    SQ_MEMBER_OWN_SET,
     SQ_MEMBER_MARK,
     SQ_MEMBER_SET_MARK,
     SQ_MSG_BY_CLIENT_ID,
@@ -119,13 +120,19 @@ int store_sqlite__exec_change(sqlite3_stmt **st, store_op *op);
 /* A channel's counters for the batch being run (store_sqlite_counters.c):
  * last seq, newest message id and countable messages, each pointer may be
  * NULL; 1 found, 0 no such channel, negative error. Only MSG_APPEND calls
- * ctr_set (the row is written back by ctr_flush, before any other op and
- * before COMMIT: 0 or FATAL); ctr_drop forgets them when the batch fails. */
+ * ctr_set and own_next (the rows are written back by ctr_flush, before any
+ * other op and before COMMIT: 0 or FATAL); ctr_drop forgets them when the
+ * batch fails. */
 int store_sqlite__ctr_get(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest,
                           int64_t *count);
 int store_sqlite__ctr_set(sqlite3_stmt **st, const char *ch, int64_t last, uint64_t newest,
                           int64_t count);
 int store_sqlite__ctr_flush(sqlite3_stmt **st);
+/* The sender's own_count in a channel, incremented for a new message:
+ * *own the message's own_no (0 when user is no member: nothing counted).
+ * own_undo takes one back (an append that stored nothing). 0 or FATAL. */
+int store_sqlite__own_next(sqlite3_stmt **st, const char *ch, const char *user, int64_t *own);
+int store_sqlite__own_undo(sqlite3_stmt **st, const char *ch, const char *user);
 void store_sqlite__ctr_drop(void);
 
 /* Streams users, channels and members to cbs in one read transaction. */

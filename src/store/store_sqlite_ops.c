@@ -247,24 +247,6 @@ static int find_client_dup(sqlite3_stmt **st, const proto_msg *m, proto_msg *ori
     return r;
 }
 
-/* Takes back an own_count increment (an append that stored nothing). */
-static int own_dec(sqlite3_stmt **st, const proto_msg *m) {
-    sqlite3_stmt *s = st[SQ_MEMBER_OWN_INC];
-    (void)s;
-    sqlite3 *db = sqlite3_db_handle(st[SQ_BEGIN]);
-    sqlite3_stmt *d = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE members SET own_count = own_count - 1"
-                           " WHERE channel_id = ?1 AND user_id = ?2",
-                           -1, &d, NULL) != SQLITE_OK)
-        return -1;
-    bind_chan(d, 1, m->channel_id);
-    bind_str(d, 2, m->user_id);
-    int rc = sqlite3_step(d);
-    sqlite3_finalize(d);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     proto_msg *m = &op->u.msg_append.msg;
     int64_t last = 0;
@@ -311,15 +293,8 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
      * (a system notice for neither); the row keeps both, as of itself. */
     int countable = strcmp(m->user_id, "system") != 0;
     int64_t own_no = 0;
-    if (countable) {
-        s = st[SQ_MEMBER_OWN_INC];
-        bind_chan(s, 1, m->channel_id);
-        bind_str(s, 2, m->user_id);
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) own_no = sqlite3_column_int64(s, 0);
-        done_with(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
-    }
+    if (countable && store_sqlite__own_next(st, m->channel_id, m->user_id, &own_no) != 0)
+        return STORE_SQLITE__FATAL;
 
     s = st[SQ_MSG_INSERT];
     bind_chan(s, 1, m->channel_id);
@@ -339,7 +314,8 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     if (rc != SQLITE_DONE) { /* a constraint here is a reused message id */
         if (!is_constraint(rc)) return STORE_SQLITE__FATAL;
         /* nothing stored: the sender's count goes back too */
-        if (countable && own_no > 0 && own_dec(st, m) != 0) return STORE_SQLITE__FATAL;
+        if (countable && own_no > 0 && store_sqlite__own_undo(st, m->channel_id, m->user_id) != 0)
+            return STORE_SQLITE__FATAL;
         return STORE_EIO;
     }
 

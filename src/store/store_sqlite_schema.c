@@ -190,8 +190,9 @@ static const char *const sql[SQ__COUNT] = {
                          " LIMIT 1), 0), (SELECT count(*) FROM mentions WHERE channel_id = ?1"
                          " AND user_id = ?2))",
     [SQ_MEMBER_DELETE] = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2",
-    [SQ_MEMBER_OWN_INC] = "UPDATE members SET own_count = own_count + 1"
-                          " WHERE channel_id = ?1 AND user_id = ?2 RETURNING own_count",
+    [SQ_MEMBER_OWN_GET] = "SELECT own_count FROM members WHERE channel_id = ?1 AND user_id = ?2",
+    [SQ_MEMBER_OWN_SET] =
+        "UPDATE members SET own_count = ?3 WHERE channel_id = ?1 AND user_id = ?2",
     [SQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1), m.read_seq,"
                        " m.own_count FROM members m WHERE m.channel_id = ?1 AND m.user_id = ?2",
     [SQ_MEMBER_SET_MARK] = "UPDATE members SET last_read_message_id = ?3, last_read_ms = ?4,"

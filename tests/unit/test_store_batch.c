@@ -104,8 +104,9 @@ static void test_failed_transaction_rolls_back(void **state) {
 
 /* One batch: PER rounds of one append to each of chans channels (bob
  * sends the third round); after round 0 bob marks channel 0 read, after
- * round 1 alice edits her first message in channel 1. Then checks seqs,
- * the mark, the edit's seq, unread counts and the rows written back. */
+ * round 1 alice edits her first message in channel 1, after round 2 bob
+ * marks channel 2 read. Then checks seqs, the marks, the edit's seq, unread
+ * counts (which need bob's own-message counts) and the rows written back. */
 static void batch_counters(fx *f, int chans) {
     enum { PER = 3, MAX_CHANS = 70 };
     char ids[MAX_CHANS][37];
@@ -114,7 +115,7 @@ static void batch_counters(fx *f, int chans) {
         snprintf(ids[c], sizeof ids[c], "%08x-1111-4111-8111-1111111111%02d", c + 1, chans);
         assert_int_equal(chan_create(f, ids[c], "c", 0, 1000, ALICE_BOB), STORE_OK);
     }
-    int n = chans * PER + 2, k = 0, done = 0;
+    int n = chans * PER + 3, k = 0, done = 0;
     store_op *ops = calloc((size_t)n, sizeof(*ops));
     assert_non_null(ops);
     uint64_t base = 100000 * (uint64_t)chans, id = base, first_in_1 = 0;
@@ -137,6 +138,13 @@ static void batch_counters(fx *f, int chans) {
             ops[k].u.change.user_id = "alice";
             ops[k].u.change.content = "m2";
             ops[k].u.change.at_ms = 6000;
+            k++;
+        }
+        if (r == 2) { /* bob, having just sent, marks channel 2 read */
+            ops[k].kind = STORE_MARK_READ;
+            snprintf(ops[k].u.mark_read.channel_id, 37, "%s", ids[2]);
+            ops[k].u.mark_read.user_id = "bob";
+            ops[k].u.mark_read.at_ms = 7000;
             k++;
         }
     }
@@ -169,10 +177,15 @@ static void batch_counters(fx *f, int chans) {
     store_op l;
     assert_int_equal(channels_for(f, &l, "bob"), STORE_OK);
     assert_int_equal(entry(&l, ids[0])->unread_count, 1); /* alice's second, after the mark */
-    assert_int_equal(entry(&l, ids[chans - 1])->unread_count, 2);
+    assert_int_equal(entry(&l, ids[1])->unread_count, 2); /* alice's two (one edited) */
     assert_int_equal(entry(&l, ids[chans - 1])->last_message_id, base + (uint64_t)(PER * chans));
+    assert_int_equal(entry(&l, ids[2])->unread_count, 0); /* read after his own message */
     store_op_clear(&l);
     /* and the rows written back are what the next batch continues from */
+    assert_int_equal(append(f, ids[2], "alice", base + 99998, "more", NULL, NULL), STORE_OK);
+    assert_int_equal(channels_for(f, &l, "bob"), STORE_OK);
+    assert_int_equal(entry(&l, ids[2])->unread_count, 1);
+    store_op_clear(&l);
     int64_t seq;
     assert_int_equal(append(f, ids[0], "alice", base + 99999, "next", NULL, &seq), STORE_OK);
     assert_int_equal(seq, PER + 1);
