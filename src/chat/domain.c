@@ -177,7 +177,7 @@ void chat__send(session *s, rcbuf *frame) {
 
 void chat__send_user(domain *d, ch_user *u, rcbuf *frame, int presence) {
     const char *to[1] = {u->name};
-    bus_record r = {NULL, frame, to, 1, presence};
+    bus_record r = {NULL, frame, to, 1, presence, NULL};
     d->bb->publish(d->bus, &r);
     rcbuf_unref(frame);
 }
@@ -194,7 +194,8 @@ void domain_deliver(void *data, const bus_record *r) {
     domain *d = data;
     uint64_t n = 0;
     for (size_t i = 0; i < r->n_recipients; i++) {
-        ch_user *u = chat__user(d, r->recipients[i]);
+        /* our own fan-out, delivered in-process: its users, no lookups */
+        ch_user *u = r->local_hints ? r->local_hints[i] : chat__user(d, r->recipients[i]);
         if (!u) continue;
         for (session *s = r->presence ? u->pres : u->chat; s; s = s->next) {
             s->io->send(s, r->payload);
@@ -643,16 +644,21 @@ size_t chat__members_array(const ch_channel *c, size_t max, proto_member **out) 
 void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip) {
     size_t n = 0;
     const char *small[64];
+    void *small_hints[64];
     size_t cap = strmap_len(&c->members);
     const char **to = cap <= 64 ? small : xmalloc(cap * sizeof(*to));
+    void **hints = cap <= 64 ? small_hints : xmalloc(cap * sizeof(*hints));
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&c->members, &i));) {
         ch_user *u = ((ch_member *)e->value)->user;
-        if (u != skip) to[n++] = u->name;
+        if (u == skip) continue;
+        hints[n] = u;
+        to[n++] = u->name;
     }
-    bus_record r = {c->id, frame, to, n, 0};
+    bus_record r = {c->id, frame, to, n, 0, hints};
     d->bb->publish(d->bus, &r);
     if (to != small) free(to);
+    if (hints != small_hints) free(hints);
     rcbuf_unref(frame);
 }
 
