@@ -56,7 +56,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 fi
 CHATD_FLAGS="--argon2 min --rate-per-sec 1000000 --rate-burst 1000000 --log-level warn
   --register-per-sec 1000000 --auth-fail-per-addr 1000000 --max-conns-per-user 0
-  --max-hash-queue 1000000"
+  --max-hash-queue 1000000 --max-pending-per-addr 1000000"
 BASELINE_FLAGS="--scrypt-cost 16"
 
 for f in "$BENCH" "$CHATD"; do

@@ -123,6 +123,11 @@ int store_sqlite__exec_change(sqlite3_stmt **st, store_op *op);
  * ctr_set and own_next (the rows are written back by ctr_flush, before any
  * other op and before COMMIT: 0 or FATAL); ctr_drop forgets them when the
  * batch fails. */
+typedef struct store_sqlite_ctr store_sqlite_ctr;
+store_sqlite_ctr *store_sqlite__ctr_new(void); /* aborts on OOM */
+void store_sqlite__ctr_free(store_sqlite_ctr *c);
+/* The cache of the batch this thread runs next (run_batch, worker thread). */
+void store_sqlite__ctr_use(store_sqlite_ctr *c);
 int store_sqlite__ctr_get(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest,
                           int64_t *count);
 int store_sqlite__ctr_set(sqlite3_stmt **st, const char *ch, int64_t last, uint64_t newest,
