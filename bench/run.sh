@@ -59,7 +59,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 fi
 CHATD_FLAGS="--argon2 min --rate-per-sec 1000000 --rate-burst 1000000 --log-level warn
   --register-per-sec 1000000 --auth-fail-per-addr 1000000 --max-conns-per-user 0
-  --max-hash-queue 1000000"
+  --max-hash-queue 1000000 --max-pending-per-addr 1000000"
 BASELINE_FLAGS="--scrypt-cost 16"
 
 for f in "$BENCH" "$CHATD"; do
@@ -239,6 +239,11 @@ start_chatd on
 bench dm-chatd --scenario dm --channels $DM_PAIRS --duration "$DURATION" --warmup "$WARMUP" \
   --sweep "" --window $FAN_W
 stop_server
+# Protocol 1.1 (issue #13): edits fanned out (message_updated), 1xM, unpaced.
+start_chatd on
+bench "edits-1x$FAN1_M-chatd" --scenario edits --channels 1 --members $FAN1_M \
+  --senders $FAN1_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W
+stop_server
 
 # TLS (issue #15): the 1xM fan-out over wss:// and in clear, back to back, with
 # the same arguments (saturation only): what the cipher costs per delivery.
@@ -354,6 +359,14 @@ if [ -n "${BENCH_PREVIOUS:-}" ]; then
     bench "$who-fanout-${FAN2_R}x$FAN2_M" --scenario fanout --channels $FAN2_R \
       --members $FAN2_M --senders $FAN2_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" \
       --window $FAN_W
+    stop_server
+    start_chatd on "$bin"
+    bench "$who-fanout-${FAN3_R}x$FAN3_M" --scenario fanout --channels $FAN3_R --members $FAN3_M \
+      --senders $FAN3_R --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W
+    stop_server
+    start_chatd on "$bin"
+    bench "$who-dm" --scenario dm --channels $DM_PAIRS --duration "$DURATION" --warmup "$WARMUP" \
+      --sweep "" --window $FAN_W
     stop_server
     start_chatd on "$bin"
     bench "$who-connections" --scenario connections --connections "$BCONNS" --hold 1

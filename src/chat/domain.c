@@ -190,7 +190,7 @@ void chat__send(session *s, rcbuf *frame) {
 
 void chat__send_user(domain *d, ch_user *u, rcbuf *frame, int presence) {
     const char *to[1] = {u->name};
-    bus_record r = {NULL, frame, to, 1, presence};
+    bus_record r = {NULL, frame, to, 1, presence, NULL};
     d->bb->publish(d->bus, &r);
     rcbuf_unref(frame);
 }
@@ -207,7 +207,8 @@ void domain_deliver(void *data, const bus_record *r) {
     domain *d = data;
     uint64_t n = 0;
     for (size_t i = 0; i < r->n_recipients; i++) {
-        ch_user *u = chat__user(d, r->recipients[i]);
+        /* our own fan-out, delivered in-process: its users, no lookups */
+        ch_user *u = r->local_hints ? r->local_hints[i] : chat__user(d, r->recipients[i]);
         if (!u) continue;
         for (session *s = r->presence ? u->pres : u->chat; s; s = s->next) {
             s->io->send(s, r->payload);
@@ -390,34 +391,43 @@ int domain_session_ping(domain *d, session *s) {
  * the store has not confirmed for cache_ttl_ms (a lost event must not keep
  * a removed member's access), re-read the channel from the store once
  * before answering. */
-static int model_may_be_stale(domain *d, session *s, const request *r) {
-    const char *id = NULL;
+/* The channel a request names, or NULL. */
+static const char *request_channel(const request *r) {
     switch (r->type) {
     case REQ_JOIN_CHANNEL:
     case REQ_LEAVE_CHANNEL:
-        id = r->u.channel.channel_id;
-        break;
+    case REQ_TYPING:
+        return r->u.channel.channel_id;
     case REQ_CHAT_MESSAGE:
-        id = r->u.chat.channel_id;
-        break;
+        return r->u.chat.channel_id;
     case REQ_MARK_READ:
-        id = r->u.mark_read.channel_id;
-        break;
+        return r->u.mark_read.channel_id;
     case REQ_FETCH_HISTORY:
-        id = r->u.history.channel_id;
-        break;
-    case REQ_CREATE_CHANNEL:
+        return r->u.history.channel_id;
+    case REQ_FETCH_CHANGES:
+        return r->u.changes.channel_id;
+    case REQ_EDIT_MESSAGE:
+    case REQ_DELETE_MESSAGE:
+    case REQ_REACT:
+        return r->u.change.channel_id;
+    case REQ_FETCH_THREAD:
+        return r->u.thread.channel_id;
+    default:
+        return chat__request_channel(r); /* search, channel management (manage.c) */
+    }
+}
+
+static int model_may_be_stale(domain *d, session *s, const request *r) {
+    if (r->type == REQ_CREATE_CHANNEL) {
         for (size_t i = 0; i < r->u.create.n_participants; i++)
             if (!chat__user(d, r->u.create.participants[i])) return 1;
         return 0;
-    default:
-        id = chat__request_channel(r);
-        if (!id) return 0;
-        if (r->type == REQ_ADD_MEMBERS)
-            for (size_t i = 0; i < r->u.add_members.n; i++)
-                if (!chat__user(d, r->u.add_members.user_ids[i])) return 1;
-        break;
     }
+    if (r->type == REQ_ADD_MEMBERS)
+        for (size_t i = 0; i < r->u.add_members.n; i++)
+            if (!chat__user(d, r->u.add_members.user_ids[i])) return 1;
+    const char *id = request_channel(r);
+    if (!id) return 0;
     ch_channel *c = chat__channel(d, id);
     if (!c || !chat__member(c, s->user->name)) return 1;
     uint64_t now = clock_mono_ms();
@@ -464,19 +474,13 @@ static void refresh_then_dispatch(domain *d, session *s, const request *r, const
             domain_user_lookup(d, r->u.create.participants[i], retry_step, t);
         }
     } else {
-        const char *id = r->type == REQ_CHAT_MESSAGE    ? r->u.chat.channel_id
-                         : r->type == REQ_MARK_READ     ? r->u.mark_read.channel_id
-                         : r->type == REQ_FETCH_HISTORY ? r->u.history.channel_id
-                         : (r->type == REQ_JOIN_CHANNEL || r->type == REQ_LEAVE_CHANNEL)
-                             ? r->u.channel.channel_id
-                             : chat__request_channel(r);
         for (size_t i = 0; r->type == REQ_ADD_MEMBERS && i < r->u.add_members.n; i++) {
             if (chat__user(d, r->u.add_members.user_ids[i])) continue;
             t->waiting++;
             domain_user_lookup(d, r->u.add_members.user_ids[i], retry_step, t);
         }
         t->waiting++;
-        chat__channel_refresh(d, id, retry_step, t);
+        chat__channel_refresh(d, request_channel(r), retry_step, t);
     }
     retry_step(t, 1);
 }
@@ -522,6 +526,24 @@ static void dispatch(domain *d, session *s, const char *payload, size_t len, int
         break;
     case REQ_SUBSCRIBE:
         presence__subscribe(d, s, &r);
+        break;
+    case REQ_FETCH_CHANGES:
+        chat__fetch_changes(d, s, &r);
+        break;
+    case REQ_TYPING:
+        chat__typing(d, s, &r);
+        break;
+    case REQ_EDIT_MESSAGE:
+        chat__edit(d, s, &r);
+        break;
+    case REQ_DELETE_MESSAGE:
+        chat__delete(d, s, &r);
+        break;
+    case REQ_REACT:
+        chat__react(d, s, &r);
+        break;
+    case REQ_FETCH_THREAD:
+        chat__fetch_thread(d, s, &r);
         break;
     case REQ_SEARCH:
         chat__search(d, s, &r);
@@ -624,6 +646,8 @@ void chat__pend_free(pend *p) {
     free(p->dm_key);
     free(p->members);
     free(p->ctx);
+    free(p->mentions);
+    free(p->emoji);
     free(p);
 }
 
@@ -659,16 +683,21 @@ size_t chat__members_array(const ch_channel *c, size_t max, proto_member **out) 
 void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip) {
     size_t n = 0;
     const char *small[64];
+    void *small_hints[64];
     size_t cap = strmap_len(&c->members);
     const char **to = cap <= 64 ? small : xmalloc(cap * sizeof(*to));
+    void **hints = cap <= 64 ? small_hints : xmalloc(cap * sizeof(*hints));
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&c->members, &i));) {
         ch_user *u = ((ch_member *)e->value)->user;
-        if (u != skip) to[n++] = u->name;
+        if (u == skip) continue;
+        hints[n] = u;
+        to[n++] = u->name;
     }
-    bus_record r = {c->id, frame, to, n, 0};
+    bus_record r = {c->id, frame, to, n, 0, hints};
     d->bb->publish(d->bus, &r);
     if (to != small) free(to);
+    if (hints != small_hints) free(hints);
     rcbuf_unref(frame);
 }
 

@@ -41,6 +41,7 @@ typedef struct ch_member {
     ch_user *user;
     int is_admin;
     int64_t joined_ms;
+    uint64_t typing_ms; /* monotonic: the last typing frame forwarded (changes.c) */
 } ch_member;
 
 typedef struct ch_channel {
@@ -88,6 +89,8 @@ typedef struct pend {
     proto_member *members; /* CHANNEL_CREATE */
     void *ctx;             /* USER_GET, CHANNEL_GET: the waiting caller's callback */
     int stale_retries;     /* MSG_APPEND: ids that were behind the channel's newest */
+    char *mentions;        /* MSG_APPEND, MSG_EDIT ("\n"-joined) */
+    char *emoji;           /* REACT */
     int loud;              /* MSG_APPEND of a notice: pushed live even in a big channel */
 } pend;
 
@@ -177,6 +180,17 @@ void chat__notice(domain *d, ch_channel *c, char *content, char *metadata, ch_us
 /* Looks up channel + membership for a request; sends the error and
  * returns NULL when the channel is unknown or the user may not use it. */
 ch_channel *chat__usable_channel(domain *d, session *s, const char *id, const char *type);
+
+/* changes.c: protocol 1.1 */
+void chat__fetch_changes(domain *d, session *s, request *r);
+void chat__typing(domain *d, session *s, request *r);
+void chat__edit(domain *d, session *s, request *r);
+void chat__delete(domain *d, session *s, request *r);
+void chat__react(domain *d, session *s, request *r);
+void chat__fetch_thread(domain *d, session *s, request *r);
+/* The members of c that text[0..len) @mentions, in order of first
+ * appearance, "\n"-joined (malloc'd), or NULL when none. */
+char *chat__mentions(const ch_channel *c, const char *text, size_t len);
 
 /* manage.c: channel management (protocol 1.1) */
 void chat__add_members(domain *d, session *s, request *r);

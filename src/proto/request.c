@@ -13,10 +13,24 @@
  *
  * JSON null for an optional field means "absent" (JavaScript clients send
  * it); for a required field it is ill-typed (invalid_field).
+ *
+ * The frames clients send most (FLAT_TYPES) are first tried with
+ * proto/flatjson.h, which reads a flat object in one pass without a tree;
+ * the field getters below read either form, so the rules and the error
+ * words are the same whichever parser read the frame.
  */
 #include "proto/request.h"
 #include "core/alloc.h"
+#include "proto/flatjson.h"
 #include "proto/request_int.h"
+
+/* The getters are shared with request_manage.c (request_int.h). */
+#define fail proto__fail
+#define is_absent proto__is_absent
+#define get_str proto__get_str
+#define get_channel_id proto__get_channel_id
+#define get_msg_id proto__get_msg_id
+#define get_user_list proto__get_user_list
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -106,8 +120,7 @@ static void copy_cut(char *dst, size_t cap, const char *src, size_t len) {
     dst[len] = '\0';
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(proto_error *err, proto_code code,
-                                                      const char *fmt, ...) {
+int proto__fail(proto_error *err, proto_code code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
@@ -204,23 +217,43 @@ static int prescan(const char *p, size_t len, int max_depth, char **fixed) {
 
 typedef proto__ctx ctx;
 
-static int is_absent(json_t *v) {
+int proto__is_absent(json_t *v) {
     return v == NULL || json_is_null(v);
 }
 
-/* Required (opt=0) or optional string without NUL. *out NULL when absent. */
-static int get_str(ctx *c, const char *key, int opt, const char **out, size_t *len) {
+enum { F_ABSENT, F_STRING, F_OTHER };
+
+/* What the frame has under key: F_ABSENT (missing or null), F_STRING (*s,
+ * *n) or F_OTHER; from whichever parser read it. */
+static int field(const ctx *c, const char *key, const char **s, size_t *n) {
+    if (c->flat) {
+        const flatjson_field *f = flatjson_get(c->flat, key);
+        if (!f || f->kind == FLATJSON_NULL) return F_ABSENT;
+        if (f->kind != FLATJSON_STRING) return F_OTHER;
+        *s = f->str;
+        *n = f->len;
+        return F_STRING;
+    }
     json_t *v = json_object_get(c->root, key);
+    if (is_absent(v)) return F_ABSENT;
+    if (!json_is_string(v)) return F_OTHER;
+    *s = json_string_value(v);
+    *n = json_string_length(v);
+    return F_STRING;
+}
+
+/* Required (opt=0) or optional string without NUL. *out NULL when absent. */
+int proto__get_str(ctx *c, const char *key, int opt, const char **out, size_t *len) {
+    const char *s = NULL;
+    size_t n = 0;
+    int kind = field(c, key, &s, &n);
     *out = NULL;
     *len = 0;
-    if (is_absent(v)) {
+    if (kind == F_ABSENT) {
         if (opt) return 0;
         return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" is missing (a string is required)", key);
     }
-    if (!json_is_string(v))
-        return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" must be a string", key);
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
+    if (kind != F_STRING) return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" must be a string", key);
     if (memchr(s, '\0', n))
         return fail(c->err, PROTO_INVALID_FIELD,
                     "\"%s\" contains a NUL character or a lone UTF-16 surrogate escape", key);
@@ -229,7 +262,7 @@ static int get_str(ctx *c, const char *key, int opt, const char **out, size_t *l
     return 0;
 }
 
-static int get_channel_id(ctx *c, char out[37]) {
+int proto__get_channel_id(ctx *c, char out[37]) {
     const char *s;
     size_t n;
     if (get_str(c, "channelId", 0, &s, &n) < 0) return -1;
@@ -244,7 +277,7 @@ static int get_channel_id(ctx *c, char out[37]) {
 }
 
 /* Optional decimal message id string; 0 when absent. */
-static int get_msg_id(ctx *c, const char *key, uint64_t *out) {
+int proto__get_msg_id(ctx *c, const char *key, uint64_t *out) {
     const char *s;
     size_t n;
     *out = 0;
@@ -292,7 +325,7 @@ static size_t dedupe(const char **v, size_t n) {
  * An array of usernames under `key`. Missing: empty when opt, else an
  * error. Returns 0 and a malloc'd, de-duplicated array (NULL when empty).
  */
-static int get_user_list(ctx *c, const char *key, int opt, size_t max, const char ***out,
+int proto__get_user_list(ctx *c, const char *key, int opt, size_t max, const char ***out,
                          size_t *n_out) {
     json_t *arr = json_object_get(c->root, key);
     *out = NULL;
@@ -412,17 +445,27 @@ static int has_nul(json_t *v) {
     }
 }
 
-static int dec_chat(ctx *c, request *r) {
+/* "content" under the chat_message rules. */
+static int get_content(ctx *c, const char **out, size_t *len) {
     const char *s;
     size_t n;
-    if (get_channel_id(c, r->u.chat.channel_id) < 0 || get_str(c, "content", 0, &s, &n) < 0)
-        return -1;
+    if (get_str(c, "content", 0, &s, &n) < 0) return -1;
     if (n == 0) return fail(c->err, PROTO_INVALID_FIELD, "\"content\" is empty");
     if (n > c->lim->max_content)
         return fail(c->err, PROTO_TOO_LARGE, "\"content\" is %zu bytes; at most %zu are allowed", n,
                     c->lim->max_content);
-    r->u.chat.content = s;
-    r->u.chat.content_len = n;
+    *out = s;
+    *len = n;
+    return 0;
+}
+
+static int dec_chat(ctx *c, request *r) {
+    const char *s;
+    size_t n;
+    if (get_channel_id(c, r->u.chat.channel_id) < 0 ||
+        get_content(c, &r->u.chat.content, &r->u.chat.content_len) < 0 ||
+        get_msg_id(c, "reply_to", &r->u.chat.reply_to) < 0)
+        return -1;
 
     if (get_str(c, "client_msg_id", 1, &s, &n) < 0) return -1;
     if (s && n == 0) return fail(c->err, PROTO_INVALID_FIELD, "\"client_msg_id\" is empty");
@@ -432,10 +475,12 @@ static int dec_chat(ctx *c, request *r) {
                     c->lim->max_client_msg_id);
     r->u.chat.client_msg_id = s;
 
-    json_t *md = json_object_get(c->root, "metadata");
-    if (is_absent(md)) {
+    const char *ms;
+    size_t mn;
+    json_t *md = c->root ? json_object_get(c->root, "metadata") : NULL;
+    if (c->flat ? field(c, "metadata", &ms, &mn) == F_ABSENT : is_absent(md)) {
         r->u.chat.metadata = xstrdup("{}");
-    } else if (!json_is_object(md)) {
+    } else if (c->flat || !json_is_object(md)) { /* a flat frame holds no object */
         return fail(c->err, PROTO_INVALID_FIELD, "\"metadata\" must be a JSON object");
     } else if (has_nul(md)) {
         return fail(c->err, PROTO_INVALID_FIELD,
@@ -473,6 +518,96 @@ static int dec_history(ctx *c, request *r) {
     return 0;
 }
 
+/* Optional integer `key` in [lo, hi]; *out keeps its default when absent. */
+static int get_int(ctx *c, const char *key, int64_t lo, int64_t hi, int64_t *out) {
+    json_t *v = json_object_get(c->root, key);
+    if (is_absent(v)) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" must be an integer from %lld to %lld", key,
+                    (long long)lo, (long long)hi);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+/* A required message id under "message_id". */
+static int get_target(ctx *c, uint64_t *out) {
+    if (get_msg_id(c, "message_id", out) < 0) return -1;
+    if (*out == 0)
+        return fail(c->err, PROTO_INVALID_FIELD,
+                    "\"message_id\" is missing (a message id string is required)");
+    return 0;
+}
+
+static int dec_changes(ctx *c, request *r) {
+    int64_t after = -1, limit = 100;
+    if (get_channel_id(c, r->u.changes.channel_id) < 0) return -1;
+    if (get_int(c, "after_seq", 0, INT64_MAX / 2, &after) < 0) return -1;
+    if (after < 0)
+        return fail(c->err, PROTO_INVALID_FIELD,
+                    "\"after_seq\" is missing (an integer, 0 for the beginning)");
+    if (get_int(c, "limit", 1, 500, &limit) < 0) return -1;
+    r->u.changes.after_seq = after;
+    r->u.changes.limit = (int)limit;
+    return 0;
+}
+
+bool proto_valid_emoji(const char *s, size_t len) {
+    if (!s || len < 1 || len > PROTO_MAX_EMOJI) return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)s[i];
+        if (b == ' ' || (b >= 0x09 && b <= 0x0d)) return 0;
+        /* Unicode White_Space beyond ASCII, as UTF-8: U+0085, U+00A0,
+         * U+1680, U+2000..200A, U+2028, U+2029, U+202F, U+205F, U+3000 */
+        if (b == 0xC2 && i + 1 < len &&
+            ((unsigned char)s[i + 1] == 0x85 || (unsigned char)s[i + 1] == 0xA0))
+            return 0;
+        if (b == 0xE1 && i + 2 < len && (unsigned char)s[i + 1] == 0x9A &&
+            (unsigned char)s[i + 2] == 0x80)
+            return 0;
+        if (b == 0xE2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80) {
+            unsigned char t = (unsigned char)s[i + 2];
+            if (t <= 0x8A || t == 0xA8 || t == 0xA9 || t == 0xAF) return 0;
+        }
+        if (b == 0xE2 && i + 2 < len && (unsigned char)s[i + 1] == 0x81 &&
+            (unsigned char)s[i + 2] == 0x9F)
+            return 0;
+        if (b == 0xE3 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
+            (unsigned char)s[i + 2] == 0x80)
+            return 0;
+    }
+    return 1;
+}
+
+static int dec_change(ctx *c, request *r) {
+    if (get_channel_id(c, r->u.change.channel_id) < 0 || get_target(c, &r->u.change.message_id) < 0)
+        return -1;
+    if (r->type == REQ_EDIT_MESSAGE)
+        return get_content(c, &r->u.change.content, &r->u.change.content_len);
+    if (r->type != REQ_REACT) return 0;
+    const char *s;
+    size_t n;
+    if (get_str(c, "emoji", 0, &s, &n) < 0) return -1;
+    if (!proto_valid_emoji(s, n))
+        return fail(c->err, PROTO_INVALID_FIELD,
+                    "\"emoji\" must be 1 to %d bytes of UTF-8 without whitespace", PROTO_MAX_EMOJI);
+    r->u.change.emoji = s;
+    if (get_str(c, "op", 1, &s, &n) < 0) return -1;
+    if (s && strcmp(s, "add") != 0 && strcmp(s, "remove") != 0)
+        return fail(c->err, PROTO_INVALID_FIELD, "\"op\" must be \"add\" or \"remove\"");
+    r->u.change.add = !s || strcmp(s, "add") == 0;
+    return 0;
+}
+
+static int dec_thread(ctx *c, request *r) {
+    int64_t limit = 50;
+    if (get_channel_id(c, r->u.thread.channel_id) < 0 ||
+        get_target(c, &r->u.thread.message_id) < 0 ||
+        get_msg_id(c, "after", &r->u.thread.after) < 0 || get_int(c, "limit", 1, 100, &limit) < 0)
+        return -1;
+    r->u.thread.limit = (int)limit;
+    return 0;
+}
+
 static int dec_status(ctx *c, request *r) {
     const char *s;
     size_t n;
@@ -489,13 +624,26 @@ static const struct {
     req_type type;
     int chat, presence; /* valid on that endpoint */
 } types[] = {
-    {"create_channel", REQ_CREATE_CHANNEL, 1, 0}, {"join_channel", REQ_JOIN_CHANNEL, 1, 0},
-    {"leave_channel", REQ_LEAVE_CHANNEL, 1, 0},   {"chat_message", REQ_CHAT_MESSAGE, 1, 0},
-    {"mark_channel_read", REQ_MARK_READ, 1, 0},   {"fetch_history", REQ_FETCH_HISTORY, 1, 0},
-    {"status_update", REQ_STATUS_UPDATE, 0, 1},   {"heartbeat", REQ_HEARTBEAT, 1, 1},
-    {"subscribe", REQ_SUBSCRIBE, 0, 1},           {"search", REQ_SEARCH, 1, 0},
-    {"list_channels", REQ_LIST_CHANNELS, 1, 0},   {"add_members", REQ_ADD_MEMBERS, 1, 0},
-    {"remove_member", REQ_REMOVE_MEMBER, 1, 0},   {"set_role", REQ_SET_ROLE, 1, 0},
+    {"create_channel", REQ_CREATE_CHANNEL, 1, 0},
+    {"join_channel", REQ_JOIN_CHANNEL, 1, 0},
+    {"leave_channel", REQ_LEAVE_CHANNEL, 1, 0},
+    {"chat_message", REQ_CHAT_MESSAGE, 1, 0},
+    {"mark_channel_read", REQ_MARK_READ, 1, 0},
+    {"fetch_history", REQ_FETCH_HISTORY, 1, 0},
+    {"status_update", REQ_STATUS_UPDATE, 0, 1},
+    {"heartbeat", REQ_HEARTBEAT, 1, 1},
+    {"subscribe", REQ_SUBSCRIBE, 0, 1},
+    {"fetch_changes", REQ_FETCH_CHANGES, 1, 0},
+    {"typing", REQ_TYPING, 1, 0},
+    {"edit_message", REQ_EDIT_MESSAGE, 1, 0},
+    {"delete_message", REQ_DELETE_MESSAGE, 1, 0},
+    {"react", REQ_REACT, 1, 0},
+    {"fetch_thread", REQ_FETCH_THREAD, 1, 0},
+    {"search", REQ_SEARCH, 1, 0},
+    {"list_channels", REQ_LIST_CHANNELS, 1, 0},
+    {"add_members", REQ_ADD_MEMBERS, 1, 0},
+    {"remove_member", REQ_REMOVE_MEMBER, 1, 0},
+    {"set_role", REQ_SET_ROLE, 1, 0},
     {"update_channel", REQ_UPDATE_CHANNEL, 1, 0},
 };
 
@@ -520,10 +668,57 @@ static int dec_body(ctx *c, request *r) {
     case REQ_SUBSCRIBE:
         return get_user_list(c, "userIds", 0, c->lim->max_subscribe, &r->u.subscribe.user_ids,
                              &r->u.subscribe.n);
+    case REQ_FETCH_CHANGES:
+        return dec_changes(c, r);
+    case REQ_TYPING:
+        return get_channel_id(c, r->u.channel.channel_id);
+    case REQ_EDIT_MESSAGE:
+    case REQ_DELETE_MESSAGE:
+    case REQ_REACT:
+        return dec_change(c, r);
+    case REQ_FETCH_THREAD:
+        return dec_thread(c, r);
     default:
         return proto__dec_manage(c, r);
     }
     return fail(c->err, PROTO_INTERNAL, "unhandled request type");
+}
+
+/* The types decoded from a flatjson read when the frame is flat. */
+static int flat_type(const char *t) {
+    return strcmp(t, "chat_message") == 0 || strcmp(t, "typing") == 0 ||
+           strcmp(t, "mark_channel_read") == 0 || strcmp(t, "heartbeat") == 0;
+}
+
+/* Decodes the typed body of a frame that parsed; on failure frees what
+ * the frame holds (root or flat buffer, as req->root__/flat__). */
+static int decode_parsed(ctx *c, proto_endpoint ep, request *req) {
+    proto_error *err = c->err;
+    const char *tname;
+    size_t tlen;
+    if (get_str(c, "type", 0, &tname, &tlen) < 0) {
+        request_free(req);
+        return -1;
+    }
+    copy_cut(err->request_type, sizeof err->request_type, tname, tlen);
+    size_t i;
+    for (i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(tname, types[i].name) == 0) break;
+    if (i == sizeof types / sizeof types[0] ||
+        !(ep == PROTO_EP_CHAT ? types[i].chat : types[i].presence)) {
+        char ex[48];
+        fail(err, PROTO_UNKNOWN_TYPE, "unknown message type \"%s\" on the %s endpoint",
+             excerpt(tname, tlen, ex), ep == PROTO_EP_CHAT ? "chat" : "presence");
+        request_free(req);
+        return -1;
+    }
+    req->type = types[i].type;
+    req->type_name = tname;
+    if (dec_body(c, req) < 0) {
+        request_free(req);
+        return -1;
+    }
+    return 0;
 }
 
 int request_decode(const char *payload, size_t len, proto_endpoint ep, const proto_limits *lim,
@@ -537,6 +732,17 @@ int request_decode(const char *payload, size_t len, proto_endpoint ep, const pro
     memset(err, 0, sizeof *err);
     if (!payload || len == 0)
         return fail(err, PROTO_BAD_JSON, "the frame is empty (expected a JSON object)");
+
+    flatjson fj;
+    if (flatjson_parse(&fj, payload, len) == 0) {
+        const flatjson_field *t = flatjson_get(&fj, "type");
+        if (t && t->kind == FLATJSON_STRING && flat_type(t->str)) {
+            req->flat__ = fj.buf;
+            ctx c = {NULL, &fj, lim, err};
+            return decode_parsed(&c, ep, req);
+        }
+        flatjson_free(&fj); /* another type: the full parser */
+    }
 
     char *fixed;
     if (prescan(payload, len, lim->max_depth, &fixed) < 0)
@@ -553,37 +759,13 @@ int request_decode(const char *payload, size_t len, proto_endpoint ep, const pro
         return fail(err, PROTO_BAD_JSON, "the frame must be a JSON object");
     }
 
-    ctx c = {root, lim, err};
-    const char *tname;
-    size_t tlen;
-    if (get_str(&c, "type", 0, &tname, &tlen) < 0) {
-        json_decref(root);
-        return -1;
-    }
-    copy_cut(err->request_type, sizeof err->request_type, tname, tlen);
-    size_t i;
-    for (i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(tname, types[i].name) == 0) break;
-    if (i == sizeof types / sizeof types[0] ||
-        !(ep == PROTO_EP_CHAT ? types[i].chat : types[i].presence)) {
-        char ex[48];
-        fail(err, PROTO_UNKNOWN_TYPE, "unknown message type \"%s\" on the %s endpoint",
-             excerpt(tname, tlen, ex), ep == PROTO_EP_CHAT ? "chat" : "presence");
-        json_decref(root);
-        return -1;
-    }
-    req->type = types[i].type;
-    req->type_name = tname;
     req->root__ = root;
-    if (dec_body(&c, req) < 0) {
-        request_free(req);
-        return -1;
-    }
-    return 0;
+    ctx c = {root, NULL, lim, err};
+    return decode_parsed(&c, ep, req);
 }
 
 void request_free(request *req) {
-    if (!req || !req->root__) return;
+    if (!req || (!req->root__ && !req->flat__)) return;
     switch (req->type) {
     case REQ_CREATE_CHANNEL:
         free(req->u.create.participants);
@@ -599,6 +781,7 @@ void request_free(request *req) {
         break;
     }
     json_decref(req->root__);
+    free(req->flat__);
     memset(req, 0, sizeof *req);
 }
 
@@ -614,50 +797,4 @@ void request_peek_type(const char *payload, size_t len, char *out, size_t cap) {
     } else {
         copy_cut(out, cap, e.request_type, strlen(e.request_type));
     }
-}
-
-/* ---- shared with request_manage.c (request_int.h) ---- */
-
-int proto__fail(proto_error *err, proto_code code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    if (n >= (int)sizeof err->message)
-        err->message[utf8_cut(err->message, sizeof err->message - 1)] = '\0';
-    err->code = code;
-    return -1;
-}
-
-int proto__is_absent(json_t *v) {
-    return is_absent(v);
-}
-
-int proto__get_str(proto__ctx *c, const char *key, int opt, const char **out, size_t *len) {
-    return get_str(c, key, opt, out, len);
-}
-
-int proto__get_channel_id(proto__ctx *c, char out[37]) {
-    return get_channel_id(c, out);
-}
-
-int proto__get_msg_id(proto__ctx *c, const char *key, uint64_t *out) {
-    return get_msg_id(c, key, out);
-}
-
-int proto__get_user_list(proto__ctx *c, const char *key, int opt, size_t max, const char ***out,
-                         size_t *n_out) {
-    return get_user_list(c, key, opt, max, out, n_out);
-}
-
-int proto__get_limit(proto__ctx *c, const char *key, int lo, int hi, int def, int *out) {
-    json_t *v = json_object_get(c->root, key);
-    *out = def;
-    if (is_absent(v)) return 0;
-    json_int_t n = json_is_integer(v) ? json_integer_value(v) : (json_int_t)lo - 1;
-    if (n < lo || n > hi)
-        return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" must be an integer from %d to %d", key, lo,
-                    hi);
-    *out = (int)n;
-    return 0;
 }

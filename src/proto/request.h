@@ -5,8 +5,9 @@
  * exists or a user is a member is the domain's job; everything that can be
  * decided from the frame alone is decided here.
  *
- * Ownership: a decoded request points into req->root__ (a jansson value);
- * request_free() releases it. On error nothing needs freeing.
+ * Ownership: a decoded request points into req->root__ (a jansson value)
+ * or req->flat__ (proto/flatjson.h's text buffer, for the frequent flat
+ * frames); request_free() releases it. On error nothing needs freeing.
  */
 #ifndef CHATD_REQUEST_H
 #define CHATD_REQUEST_H
@@ -59,6 +60,13 @@ typedef enum req_type {
     REQ_STATUS_UPDATE, /* presence endpoint */
     REQ_HEARTBEAT,     /* presence endpoint (also accepted on chat) */
     REQ_SUBSCRIBE,     /* presence endpoint */
+    /* protocol 1.1 (chat endpoint) */
+    REQ_FETCH_CHANGES,
+    REQ_TYPING, /* u.channel */
+    REQ_EDIT_MESSAGE,
+    REQ_DELETE_MESSAGE,
+    REQ_REACT,
+    REQ_FETCH_THREAD,
     /* protocol 1.1 (request_manage.c) */
     REQ_SEARCH,
     REQ_LIST_CHANNELS,
@@ -79,6 +87,7 @@ typedef struct request {
     req_type type;
     const char *type_name; /* the "type" string as sent */
     json_t *root__;
+    char *flat__;
     union {
         struct {
             const char *name;          /* NULL when absent or "" (allowed for direct only) */
@@ -96,6 +105,7 @@ typedef struct request {
             size_t content_len;
             char *metadata;            /* serialised compact JSON object, malloc'd; "{}" default */
             const char *client_msg_id; /* NULL when absent */
+            uint64_t reply_to;         /* 0 when absent */
         } chat;
         struct {
             char channel_id[37];
@@ -109,6 +119,26 @@ typedef struct request {
         struct {
             proto_status status;
         } status;
+        struct {
+            char channel_id[37];
+            int64_t after_seq; /* >= 0 */
+            int limit;         /* 1..500, default 100 */
+        } changes;
+        /* edit_message, delete_message, react */
+        struct {
+            char channel_id[37];
+            uint64_t message_id;
+            const char *content; /* edit: rules of chat_message content */
+            size_t content_len;
+            const char *emoji; /* react: 1..PROTO_MAX_EMOJI bytes, no whitespace */
+            int add;           /* react: 1 add (default), 0 remove */
+        } change;
+        struct {
+            char channel_id[37];
+            uint64_t message_id;
+            uint64_t after; /* 0 = from the first reply */
+            int limit;      /* 1..100, default 50 */
+        } thread;
         struct {
             const char **user_ids;
             size_t n;
@@ -168,6 +198,10 @@ void request_free(request *req);
 /* The frame's "type" string (cut to fit out), or "" when it has none: for
  * errors about a frame that is not decoded otherwise (rate limiting). */
 void request_peek_type(const char *payload, size_t len, char *out, size_t cap);
+
+/* An emoji of a reaction: 1..PROTO_MAX_EMOJI bytes (valid UTF-8 assumed),
+ * no whitespace (ASCII or Unicode White_Space). */
+bool proto_valid_emoji(const char *s, size_t len);
 
 /* Validation predicates shared with HTTP handlers: true when valid. */
 bool proto_valid_username(const char *s, size_t len);

@@ -9,8 +9,14 @@
 
 #include "proto/request.h"
 
+typedef struct flatjson flatjson; /* proto/flatjson.h */
+
+/* The decoding context of request.c: the frame as jansson read it (root),
+ * or as flatjson did (flat, for the frame types read flat; the protocol
+ * 1.1 requests of request_manage.c are not among them: root is set). */
 typedef struct proto__ctx {
     json_t *root;
+    const flatjson *flat;
     const proto_limits *lim;
     proto_error *err;
 } proto__ctx;

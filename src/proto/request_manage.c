@@ -12,6 +12,18 @@
 #include "proto/request_int.h"
 #include "proto/search_query.h"
 
+int proto__get_limit(proto__ctx *c, const char *key, int lo, int hi, int def, int *out) {
+    json_t *v = json_object_get(c->root, key);
+    *out = def;
+    if (proto__is_absent(v)) return 0;
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : (json_int_t)lo - 1;
+    if (n < lo || n > hi)
+        return proto__fail(c->err, PROTO_INVALID_FIELD, "\"%s\" must be an integer from %d to %d",
+                           key, lo, hi);
+    *out = (int)n;
+    return 0;
+}
+
 static int dec_search(proto__ctx *c, request *r) {
     const char *s;
     size_t n;

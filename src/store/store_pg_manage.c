@@ -14,26 +14,6 @@
 #include "proto/search_query.h"
 #include "store/store_pg_int.h"
 
-typedef struct num {
-    char s[24];
-} num;
-
-static num i64(int64_t v) {
-    num n;
-    snprintf(n.s, sizeof n.s, "%" PRId64, v);
-    return n;
-}
-
-typedef struct chan {
-    char s[37];
-} chan;
-
-static chan chan_of(const char *ch) {
-    chan c;
-    snprintf(c.s, sizeof c.s, "%.*s", 36, ch);
-    return c;
-}
-
 #define RUN(c, text, ...)                                                                          \
     store_pg__exec_text((c), (text),                                                               \
                         (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *)),             \
@@ -41,12 +21,6 @@ static chan chan_of(const char *ch) {
 
 static long changed(PGresult *r) {
     return strtol(PQcmdTuples(r), NULL, 10);
-}
-
-static char *dup_val(const PGresult *r, int row, int col, int *ok) {
-    char *d = strdup(PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
-    if (!d) *ok = 0;
-    return d;
 }
 
 int store_pg__keep_admin(PGconn *c, store_op *op) {
@@ -227,12 +201,14 @@ static int op_search(PGconn *c, store_op *op) {
     }
     op->u.search.has_more = n > (size_t)limit;
     if (n > (size_t)limit) {
-        proto_msg *x = &msgs[limit];
-        free(x->user_id);
-        free(x->content);
-        free(x->metadata);
-        free(x->client_msg_id);
+        store_msg_free(&msgs[limit]);
         op->u.search.n_msgs = (size_t)limit;
+    }
+    /* Messages in their current state: with their reactions */
+    int st = store_pg__reactions(c, msgs, op->u.search.n_msgs);
+    if (st != STORE_OK) {
+        store_op_clear(op);
+        return st;
     }
     return STORE_OK;
 }

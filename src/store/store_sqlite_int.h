@@ -28,7 +28,8 @@ enum store_sqlite__stmt {
     SQ_CHAN_MEMBERS_ADD,
     SQ_MEMBER_INSERT,
     SQ_MEMBER_DELETE,
-    SQ_MEMBER_OWN_INC,
+    SQ_MEMBER_OWN_GET,
+    SQ_MEMBER_OWN_SET,
     SQ_MEMBER_MARK,
     SQ_MEMBER_SET_MARK,
     SQ_MSG_BY_CLIENT_ID,
@@ -41,6 +42,30 @@ enum store_sqlite__stmt {
     SQ_HIST_AFTER,
     SQ_CHANNELS_OF_USER,
     SQ_MEMBERS_OF,
+    /* protocol 1.1 (store_sqlite_changes.c) */
+    SQ_CHAN_NEXT_SEQ,
+    SQ_MSG_STATE,
+    SQ_MEMBER_IS_ADMIN,
+    SQ_MSG_EDIT,
+    SQ_MSG_ERASE,
+    SQ_CHANGES_ERASE,
+    SQ_REACTIONS_ERASE,
+    SQ_CHANGE_INSERT,
+    SQ_REACTION_HAS,
+    SQ_REACTION_ADD,
+    SQ_REACTION_DEL,
+    SQ_MSG_KINDS_ADD,
+    SQ_REACTIONS_OF,
+    SQ_CHG_MSGS,
+    SQ_CHG_ROWS,
+    SQ_MSG_FULL,
+    SQ_THREAD,
+    SQ_ROOT_REPLY,
+    SQ_MENTION_ADD,
+    SQ_MENTION_COUNT_ADD,
+    SQ_MENTIONS_UNCOUNT,
+    SQ_MENTIONS_DROP,
+    SQ_MENTIONS_READ,
     SQ_LOAD_USERS,
     SQ_LOAD_CHANNELS,
     SQ_LOAD_MEMBERS,
@@ -69,9 +94,53 @@ int store_sqlite__run(sqlite3_stmt *stmt);
  * rolled back. On anything but STORE_OK/STORE_EDUP no output is left set. */
 int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op);
 
-/* Fills m from a row of MSG_COLS (store_sqlite_schema.c). 0, or -1 when
- * out of memory (m is then left with no strings). */
+/* Helpers of store_sqlite_ops.c shared with store_sqlite_changes.c. */
+void store_sqlite__done(sqlite3_stmt *s); /* reset + clear bindings */
+void store_sqlite__bind_chan(sqlite3_stmt *s, int i, const char *ch);
+void store_sqlite__bind_str(sqlite3_stmt *s, int i, const char *str); /* NULL = SQL NULL */
+/* malloc'd copy of a text column; *ok = 0 when out of memory. NULL stays NULL. */
+char *store_sqlite__dup_col(sqlite3_stmt *s, int i, int *ok);
+/* Fills m from a row of MSG_COLS. 0, or -1 when out of memory (no strings left). */
 int store_sqlite__read_msg(sqlite3_stmt *s, proto_msg *m);
+/* Fills the reactions of msgs[0..n) (those with any). STORE_OK, STORE_EIO or FATAL. */
+int store_sqlite__reactions(sqlite3_stmt **st, proto_msg *msgs, size_t n);
+/* Stores the mentions of a new message (seq, sender) and counts them for
+ * each member named but the sender. 0 or FATAL. */
+int store_sqlite__mentions_add(sqlite3_stmt **st, const char *ch, const char *mentions,
+                               const char *sender, int64_t seq, uint64_t message_id);
+/* MSG_APPEND with reply_to: normalises it to the root and checks it.
+ * STORE_OK (and *refused), or FATAL. */
+int store_sqlite__reply_check(sqlite3_stmt **st, store_op *op);
+/* After a stored reply: the root's reply_count and last_reply_ms. 0 or FATAL. */
+int store_sqlite__reply_count(sqlite3_stmt **st, const proto_msg *m);
+/* mark_read moved from seq old_seq to new_seq: the member's mention count follows. */
+int store_sqlite__mentions_read(sqlite3_stmt **st, const char *ch, const char *user,
+                                int64_t old_seq, int64_t new_seq);
+/* Runs the protocol 1.1 ops (EDIT, DELETE, REACT, CHANGES, THREAD). */
+int store_sqlite__exec_change(sqlite3_stmt **st, store_op *op);
+
+/* A channel's counters for the batch being run (store_sqlite_counters.c):
+ * last seq, newest message id and countable messages, each pointer may be
+ * NULL; 1 found, 0 no such channel, negative error. Only MSG_APPEND calls
+ * ctr_set and own_next (the rows are written back by ctr_flush, before any
+ * other op and before COMMIT: 0 or FATAL); ctr_drop forgets them when the
+ * batch fails. */
+typedef struct store_sqlite_ctr store_sqlite_ctr;
+store_sqlite_ctr *store_sqlite__ctr_new(void); /* aborts on OOM */
+void store_sqlite__ctr_free(store_sqlite_ctr *c);
+/* The cache of the batch this thread runs next (run_batch, worker thread). */
+void store_sqlite__ctr_use(store_sqlite_ctr *c);
+int store_sqlite__ctr_get(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest,
+                          int64_t *count);
+int store_sqlite__ctr_set(sqlite3_stmt **st, const char *ch, int64_t last, uint64_t newest,
+                          int64_t count);
+int store_sqlite__ctr_flush(sqlite3_stmt **st);
+/* The sender's own_count in a channel, incremented for a new message:
+ * *own the message's own_no (0 when user is no member: nothing counted).
+ * own_undo takes one back (an append that stored nothing). 0 or FATAL. */
+int store_sqlite__own_next(sqlite3_stmt **st, const char *ch, const char *user, int64_t *own);
+int store_sqlite__own_undo(sqlite3_stmt **st, const char *ch, const char *user);
+void store_sqlite__ctr_drop(void);
 
 /* store_sqlite_manage.c: the ops of channel management, the directory and
  * search (STORE_MEMBERS_ADD .. STORE_SEARCH), as exec_op. */

@@ -249,13 +249,12 @@ static int op_search(sqlite3_stmt **st, store_op *op) {
     op->u.search.has_more = n > (size_t)limit;
     if (n > (size_t)limit) { /* the probe row goes */
         op->u.search.n_msgs = (size_t)limit;
-        proto_msg *x = &msgs[limit];
-        free(x->user_id);
-        free(x->content);
-        free(x->metadata);
-        free(x->client_msg_id);
+        store_msg_free(&msgs[limit]);
     }
-    return STORE_OK;
+    /* Messages in their current state: with their reactions */
+    status = store_sqlite__reactions(st, msgs, op->u.search.n_msgs);
+    if (status != STORE_OK) store_op_clear(op);
+    return status;
 }
 
 /* ---- erasing removed words from the index ---- */

@@ -21,8 +21,14 @@ static int is_constraint(int rc) {
     return (rc & 0xff) == SQLITE_CONSTRAINT;
 }
 
+#define done_with store_sqlite__done
+#define bind_chan store_sqlite__bind_chan
+#define bind_str store_sqlite__bind_str
+#define dup_col store_sqlite__dup_col
+#define read_msg store_sqlite__read_msg
+
 /* Ready the statement for its next use. */
-static void done_with(sqlite3_stmt *s) {
+void store_sqlite__done(sqlite3_stmt *s) {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
 }
@@ -34,11 +40,11 @@ int store_sqlite__run(sqlite3_stmt *stmt) {
 }
 
 /* A channel id is a char[37]; never read past it even if unterminated. */
-static void bind_chan(sqlite3_stmt *s, int i, const char *ch) {
+void store_sqlite__bind_chan(sqlite3_stmt *s, int i, const char *ch) {
     sqlite3_bind_text(s, i, ch, (int)strnlen(ch, 36), SQLITE_STATIC);
 }
 
-static void bind_str(sqlite3_stmt *s, int i, const char *str) {
+void store_sqlite__bind_str(sqlite3_stmt *s, int i, const char *str) {
     if (str)
         sqlite3_bind_text(s, i, str, -1, SQLITE_STATIC);
     else
@@ -46,7 +52,7 @@ static void bind_str(sqlite3_stmt *s, int i, const char *str) {
 }
 
 /* malloc'd copy of a text column; *ok = 0 when out of memory. NULL stays NULL. */
-static char *dup_col(sqlite3_stmt *s, int i, int *ok) {
+char *store_sqlite__dup_col(sqlite3_stmt *s, int i, int *ok) {
     const unsigned char *t = sqlite3_column_text(s, i);
     if (!t) return NULL;
     char *d = strdup((const char *)t);
@@ -59,6 +65,8 @@ static void col_chan(sqlite3_stmt *s, int i, char out[37]) {
     snprintf(out, 37, "%s", t ? (const char *)t : "");
 }
 
+/* Fills m from a row of MSG_COLS (store_sqlite_schema.c). 0, or -1 when out of memory (m is then
+ * left with no strings). */
 int store_sqlite__read_msg(sqlite3_stmt *s, proto_msg *m) {
     int ok = 1;
     m->id = (uint64_t)sqlite3_column_int64(s, 0);
@@ -69,12 +77,16 @@ int store_sqlite__read_msg(sqlite3_stmt *s, proto_msg *m) {
     m->content = dup_col(s, 5, &ok);
     m->metadata = dup_col(s, 6, &ok);
     m->client_msg_id = dup_col(s, 7, &ok);
+    m->edited_ms = sqlite3_column_int64(s, 8);
+    m->deleted = sqlite3_column_int(s, 9);
+    m->reply_to = (uint64_t)sqlite3_column_int64(s, 10);
+    m->reply_count = sqlite3_column_int64(s, 11);
+    m->last_reply_ms = sqlite3_column_int64(s, 12);
+    m->mentions = dup_col(s, 13, &ok);
+    m->n_reactions = 0; /* read separately (store_sqlite__reactions) */
+    m->reactions = NULL;
     if (ok) return 0;
-    free(m->user_id);
-    free(m->content);
-    free(m->metadata);
-    free(m->client_msg_id);
-    m->user_id = m->content = m->metadata = m->client_msg_id = NULL;
+    store_msg_free(m);
     return -1;
 }
 
@@ -95,20 +107,11 @@ static int msg_seq(sqlite3_stmt **st, const char *ch, uint64_t id, int64_t *seq,
 }
 
 /* The channel's counters: last seq, newest message id (0 when empty) and
- * countable messages. Any pointer may be NULL. 1 found, 0 no such
- * channel, negative error. */
+ * countable messages, as this batch has them. Any pointer may be NULL. 1
+ * found, 0 no such channel, negative error. */
 static int chan_last_seq(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest,
                          int64_t *msg_count) {
-    sqlite3_stmt *s = st[SQ_CHAN_LAST_SEQ];
-    bind_chan(s, 1, ch);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        if (last) *last = sqlite3_column_int64(s, 0);
-        if (newest) *newest = (uint64_t)sqlite3_column_int64(s, 1);
-        if (msg_count) *msg_count = sqlite3_column_int64(s, 2);
-    }
-    done_with(s);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -rc;
+    return store_sqlite__ctr_get(st, ch, last, newest, msg_count);
 }
 
 /* channels.member_count += delta. 0 or FATAL. */
@@ -246,24 +249,6 @@ static int find_client_dup(sqlite3_stmt **st, const proto_msg *m, proto_msg *ori
     return r;
 }
 
-/* Takes back an own_count increment (an append that stored nothing). */
-static int own_dec(sqlite3_stmt **st, const proto_msg *m) {
-    sqlite3_stmt *s = st[SQ_MEMBER_OWN_INC];
-    (void)s;
-    sqlite3 *db = sqlite3_db_handle(st[SQ_BEGIN]);
-    sqlite3_stmt *d = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE members SET own_count = own_count - 1"
-                           " WHERE channel_id = ?1 AND user_id = ?2",
-                           -1, &d, NULL) != SQLITE_OK)
-        return -1;
-    bind_chan(d, 1, m->channel_id);
-    bind_str(d, 2, m->user_id);
-    int rc = sqlite3_step(d);
-    sqlite3_finalize(d);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     proto_msg *m = &op->u.msg_append.msg;
     int64_t last = 0;
@@ -301,19 +286,17 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
         return STORE_ESTALE;
     }
 
+    if (m->reply_to) { /* checked before anything is written */
+        r = store_sqlite__reply_check(st, op);
+        if (r != STORE_OK || op->u.msg_append.refused) return r;
+    }
+
     /* Counters: a user's message counts for the channel and for its sender
      * (a system notice for neither); the row keeps both, as of itself. */
     int countable = strcmp(m->user_id, "system") != 0;
     int64_t own_no = 0;
-    if (countable) {
-        s = st[SQ_MEMBER_OWN_INC];
-        bind_chan(s, 1, m->channel_id);
-        bind_str(s, 2, m->user_id);
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) own_no = sqlite3_column_int64(s, 0);
-        done_with(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
-    }
+    if (countable && store_sqlite__own_next(st, m->channel_id, m->user_id, &own_no) != 0)
+        return STORE_SQLITE__FATAL;
 
     s = st[SQ_MSG_INSERT];
     bind_chan(s, 1, m->channel_id);
@@ -326,24 +309,26 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     sqlite3_bind_int64(s, 8, m->created_ms);
     sqlite3_bind_int64(s, 9, msg_count + countable);
     sqlite3_bind_int64(s, 10, own_no);
+    if (m->reply_to) sqlite3_bind_int64(s, 11, (sqlite3_int64)m->reply_to);
+    bind_str(s, 12, m->mentions);
     rc = sqlite3_step(s);
     done_with(s);
     if (rc != SQLITE_DONE) { /* a constraint here is a reused message id */
         if (!is_constraint(rc)) return STORE_SQLITE__FATAL;
         /* nothing stored: the sender's count goes back too */
-        if (countable && own_no > 0 && own_dec(st, m) != 0) return STORE_SQLITE__FATAL;
+        if (countable && own_no > 0 && store_sqlite__own_undo(st, m->channel_id, m->user_id) != 0)
+            return STORE_SQLITE__FATAL;
         return STORE_EIO;
     }
 
-    /* The row is in; the counters must follow or the transaction goes. */
-    s = st[SQ_CHAN_SET_SEQ];
-    bind_chan(s, 1, m->channel_id);
-    sqlite3_bind_int64(s, 2, last + 1);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)m->id);
-    sqlite3_bind_int64(s, 4, msg_count + countable);
-    rc = sqlite3_step(s);
-    done_with(s);
-    if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+    /* The row is in; the counters follow (written back with the batch) or
+     * the transaction goes. */
+    if (store_sqlite__ctr_set(st, m->channel_id, last + 1, m->id, msg_count + countable) != 0)
+        return STORE_SQLITE__FATAL;
+    if (m->reply_to && store_sqlite__reply_count(st, m) != 0) return STORE_SQLITE__FATAL;
+    if (m->mentions && store_sqlite__mentions_add(st, m->channel_id, m->mentions, m->user_id,
+                                                  last + 1, m->id) != 0)
+        return STORE_SQLITE__FATAL;
     m->seq = last + 1;
     return STORE_OK;
 }
@@ -412,6 +397,8 @@ static int op_mark_read(sqlite3_stmt **st, store_op *op) {
     rc = sqlite3_step(s);
     done_with(s);
     if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+    if (store_sqlite__mentions_read(st, ch, user, old_seq, new_seq) != 0)
+        return STORE_SQLITE__FATAL;
     op->u.mark_read.message_id = new_id;
     op->u.mark_read.last_read_ms = op->u.mark_read.at_ms;
     op->u.mark_read.moved = 1;
@@ -419,12 +406,8 @@ static int op_mark_read(sqlite3_stmt **st, store_op *op) {
 }
 
 static void free_msgs(proto_msg *msgs, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        free(msgs[i].user_id);
-        free(msgs[i].content);
-        free(msgs[i].metadata);
-        free(msgs[i].client_msg_id);
-    }
+    for (size_t i = 0; i < n; i++)
+        store_msg_free(&msgs[i]);
     free(msgs);
 }
 
@@ -469,11 +452,7 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
 
     op->u.history.has_more = n > (size_t)limit;
     if (n > (size_t)limit) { /* drop the probe row */
-        proto_msg *extra = &msgs[limit];
-        free(extra->user_id);
-        free(extra->content);
-        free(extra->metadata);
-        free(extra->client_msg_id);
+        store_msg_free(&msgs[limit]);
         n = (size_t)limit;
     }
     if (!ascending) { /* fetched newest first; the page is oldest first */
@@ -482,6 +461,11 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
             msgs[i] = msgs[n - 1 - i];
             msgs[n - 1 - i] = t;
         }
+    }
+    status = store_sqlite__reactions(st, msgs, n);
+    if (status != STORE_OK) {
+        free_msgs(msgs, n);
+        return status;
     }
     op->u.history.msgs = msgs;
     op->u.history.n_msgs = n;
@@ -543,8 +527,9 @@ static int op_channels_for_user(sqlite3_stmt **st, store_op *op) {
         e->last_message_id = (uint64_t)sqlite3_column_int64(s, 5);
         e->unread_count = sqlite3_column_int64(s, 6);
         e->member_count = sqlite3_column_int64(s, 7);
-        e->topic = dup_col(s, 8, &ok);
-        e->is_private = sqlite3_column_int(s, 9);
+        e->mention_count = sqlite3_column_int64(s, 8);
+        e->topic = dup_col(s, 9, &ok);
+        e->is_private = sqlite3_column_int(s, 10);
         if (!ok) break;
     }
     done_with(s);
@@ -623,6 +608,10 @@ static int op_channel_get(sqlite3_stmt **st, store_op *op) {
 }
 
 int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op) {
+    /* Channel counters cached by appends are written back before anything
+     * else runs (store_sqlite_counters.c). */
+    if (op->kind != STORE_MSG_APPEND && store_sqlite__ctr_flush(st) != 0)
+        return STORE_SQLITE__FATAL;
     switch (op->kind) {
     case STORE_USER_CREATE:
         return op_user_create(st, op);
@@ -644,6 +633,12 @@ int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op) {
         return op_channels_for_user(st, op);
     case STORE_CHANNEL_GET:
         return op_channel_get(st, op);
+    case STORE_MSG_EDIT:
+    case STORE_MSG_DELETE:
+    case STORE_REACT:
+    case STORE_CHANGES:
+    case STORE_THREAD:
+        return store_sqlite__exec_change(st, op);
     default:
         return store_sqlite__exec_manage(st, op);
     }

@@ -93,6 +93,27 @@ static void test_search_rules(void **state) {
     assert_int_equal(json_array_size(jarr(r, "messages")), 1);
     assert_true(jbool(r, "has_more"));
 
+    /* results are messages in their current state: reactions, edits, deletions */
+    const char *lid = jstr(last, "message_id");
+    send_pack(m[0].c, "{s:s,s:s,s:s,s:s}", "type", "react", "channelId", id, "message_id", lid,
+              "emoji", "+1");
+    recv_type(m[0].c, "reaction", H_TIMEOUT);
+    r = search(m[0].c, hfmt("%s again", w), NULL, NULL, 0);
+    json_t *hit = json_array_get(jarr(r, "messages"), 0);
+    assert_string_equal(jstr(json_array_get(jarr(hit, "reactions"), 0), "emoji"), "+1");
+    send_pack(m[1].c, "{s:s,s:s,s:s,s:s}", "type", "edit_message", "channelId", id, "message_id",
+              lid, "content", hfmt("%s okapi", w));
+    recv_type(m[1].c, "message_updated", H_TIMEOUT);
+    r = search(m[0].c, hfmt("%s again", w), NULL, NULL, 0);
+    assert_int_equal(json_array_size(jarr(r, "messages")), 0); /* the old text is gone */
+    r = search(m[0].c, hfmt("%s okapi", w), NULL, NULL, 0);
+    assert_int_equal(json_array_size(jarr(r, "messages")), 1);
+    send_pack(m[1].c, "{s:s,s:s,s:s}", "type", "delete_message", "channelId", id, "message_id",
+              lid);
+    recv_type(m[1].c, "message_deleted", H_TIMEOUT);
+    r = search(m[0].c, hfmt("%s okapi", w), NULL, NULL, 0);
+    assert_int_equal(json_array_size(jarr(r, "messages")), 0); /* deleted: never found */
+
     /* system notices are never found; nor anything after leaving */
     r = search(m[0].c, hfmt("joined %s", m[1].name), NULL, NULL, 0);
     assert_int_equal(json_array_size(jarr(r, "messages")), 0);
