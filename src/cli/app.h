@@ -18,7 +18,11 @@
  * With a protocol 1.1 server the recovery is `fetch_changes
  * after_seq=<seq>` instead, so edits, deletions and reactions made while
  * offline are applied too (each exactly once: applying a change is
- * idempotent, see msgs.h); a server that answers it with `unknown_type`
+ * idempotent, see msgs.h). Live changes are applied as they come, without
+ * waiting for a missing seq: a cluster may deliver two in either order or
+ * one twice, and edits (ordered by edited_at), deletions and reactions
+ * (ordered by seq per user and emoji) end the same either way. A server
+ * that answers fetch_changes with `unknown_type`
  * (protocol 1.0) is recovered with fetch_history from then on, and one
  * that does not know `typing` is sent no more of them.
  * A channel that first appears in the list after a reconnect (added while
