@@ -61,7 +61,12 @@ function patched(m, f) {
   return next;
 }
 
-/** reactions ([{emoji, count, users}]) after user adds (add) or removes emoji. */
+/**
+ * reactions ([{emoji, count, users}]) after user adds (add) or removes
+ * emoji. users may list only the first reactors (count says how many):
+ * each frame is a real change, but one replayed that users already shows
+ * is not counted twice.
+ */
 function applyReaction(reactions, emoji, user, add) {
   const out = (Array.isArray(reactions) ? reactions : []).map((r) => ({ ...r, users: [...(r.users || [])] }));
   let r = out.find((x) => x.emoji === emoji);
@@ -70,9 +75,14 @@ function applyReaction(reactions, emoji, user, add) {
     out.push(r);
   }
   if (!r) return out;
-  if (add && !r.users.includes(user)) r.users.push(user);
-  if (!add) r.users = r.users.filter((u) => u !== user);
-  r.count = r.users.length;
+  const had = r.users.includes(user);
+  if (add && !had) {
+    r.users.push(user);
+    r.count += 1;
+  } else if (!add && (had || r.count > r.users.length)) {
+    r.users = r.users.filter((u) => u !== user);
+    r.count -= 1;
+  }
   return out.filter((x) => x.count > 0);
 }
 

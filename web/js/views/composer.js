@@ -15,6 +15,7 @@ import { completer } from './complete.js';
  * @param {string} [opts.id]  prefix of its element ids (default "composer")
  * @param {string} [opts.label]  the field's name (default "Message")
  * @param {string} [opts.sendText]  the button's (default "Send")
+ * @param {string} [opts.placeholder]
  * @param {boolean} [opts.showTyping]  show "bob is typing…"
  */
 export function composerView(opts) {
@@ -22,7 +23,7 @@ export function composerView(opts) {
   const id = opts.id || 'composer';
   const target = opts.channelId || (() => state.activeId);
   const input = el('textarea', {
-    id: `${id}-input`, rows: 1, 'aria-label': opts.label || 'Message', placeholder: 'Write a message…',
+    id: `${id}-input`, rows: 1, 'aria-label': opts.label || 'Message', placeholder: opts.placeholder || 'Write a message…',
     'aria-keyshortcuts': 'Enter', 'aria-describedby': `${id}-hint`,
     maxlength: 4000,
     onkeydown: (ev) => {

@@ -14,7 +14,7 @@ import { el, replaceChildren } from '../dom.js';
 export function directoryView({ state, onList, onJoin }) {
   let timer = 0;
   const query = el('input', {
-    type: 'search', id: 'directory-query', 'aria-label': 'Find a channel', autocomplete: 'off',
+    type: 'search', id: 'directory-query', 'aria-label': 'Find a channel', placeholder: 'Find a channel', autocomplete: 'off',
     oninput: () => {
       clearTimeout(timer);
       timer = setTimeout(() => onList(query.value), 250);

@@ -21,7 +21,7 @@ export function membersView({
   const count = el('span', { class: 'count' });
   const heading = el('h2', { id: 'members-title' }, 'Members ', count);
   const people = el('input', {
-    id: 'add-people', 'aria-label': 'Add people', placeholder: 'Add people: bob, carol', autocomplete: 'off',
+    id: 'add-people', 'aria-label': 'Add people', placeholder: 'bob, carol', autocomplete: 'off',
     spellcheck: 'false', autocapitalize: 'off',
   });
   const error = el('p', { class: 'form-error', role: 'alert' });

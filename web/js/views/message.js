@@ -10,6 +10,23 @@ import { mentionSpans } from '../state.js';
 
 export const EMOJI = ['👍', '❤️', '😂', '🎉', '😮', '👀', '✅', '🙏'];
 
+/** Opens or closes the menu whose button is btn. */
+function toggleMenu(btn, open) {
+  btn.setAttribute('aria-expanded', String(open));
+  btn.nextElementSibling.hidden = !open;
+}
+
+// An open message menu closes on a click elsewhere, and on Escape (back on its button).
+function closeMenus(keep, focus) {
+  document.querySelectorAll('.menu > [aria-expanded="true"]').forEach((btn) => {
+    if (btn.parentElement.contains(keep)) return;
+    toggleMenu(btn, false);
+    if (focus) btn.focus();
+  });
+}
+document.addEventListener('click', (ev) => closeMenus(ev.target, false));
+document.addEventListener('keydown', (ev) => ev.key === 'Escape' && closeMenus(null, true));
+
 /** text as nodes: links, and <mark> on each @name of mentions (yours: class "me"). */
 export function richText(text, mentions, me) {
   const names = new Set(Array.isArray(mentions) ? mentions : []);
@@ -79,6 +96,7 @@ export function messageRenderer(opts) {
   const { state } = opts;
   let editing = null; // the message_id being edited
 
+
   function setEditing(id) {
     editing = id;
     state.changed('messages');
@@ -127,15 +145,23 @@ export function messageRenderer(opts) {
   function menu(m, inThread) {
     const item = (label, fn) => el('button', {
       type: 'button', role: 'menuitem',
-      onclick: (ev) => {
-        ev.target.closest('details').open = false;
+      onclick: () => {
+        toggleMenu(btn, false);
         fn();
       },
     }, label);
     const mine = m.user_id === state.me;
-    return el('details', { class: 'menu' },
-      el('summary', { 'aria-label': 'Message actions', title: 'Message actions' }, '⋯'),
-      el('div', { class: 'menu-body', role: 'menu' },
+    const btn = el('button', {
+      type: 'button', class: 'menu-button', 'aria-label': 'Message actions', title: 'Message actions',
+      'aria-haspopup': 'menu', 'aria-expanded': 'false',
+      onclick: () => {
+        const open = btn.getAttribute('aria-expanded') !== 'true';
+        toggleMenu(btn, open);
+        if (open) btn.nextElementSibling.querySelector('button').focus();
+      },
+    }, '⋯');
+    return el('div', { class: 'menu' }, btn,
+      el('div', { class: 'menu-body', role: 'menu', hidden: true },
         el('div', { class: 'picker', role: 'group', 'aria-label': 'Add a reaction' },
           EMOJI.map((e) => item(e, () => opts.onReact(m, e, !reacted(m, e))))),
         !inThread && !m.reply_to && item('Reply in thread', () => opts.onThread(m)),

@@ -30,6 +30,7 @@ export function threadView(opts) {
     id: 'reply',
     label: 'Reply',
     sendText: 'Send reply',
+    placeholder: 'Reply…',
     channelId: () => (state.thread ? state.thread.channelId : null),
     onSend: (ch, text) => opts.onSend(ch, text, state.thread.rootId),
     onTyping: opts.onTyping,
@@ -45,7 +46,7 @@ export function threadView(opts) {
     node.hidden = state.panel !== 'thread' || !t;
     if (node.hidden) return;
     const r = t.root;
-    rootKeyed.reconcile(r ? [{ key: r.message_id, sig: opts.render.sig(r), build: () => opts.render.node(r) }] : []);
+    rootKeyed.reconcile(r ? [{ key: r.message_id, sig: opts.render.sig(r), build: () => opts.render.node(r, false, [], true) }] : []);
     const replies = state.threadReplies();
     count.textContent = `${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}`;
     const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 48;
