@@ -13,12 +13,12 @@ import {
 } from './lib.mjs';
 
 /** The article of the main log whose text contains text. */
-function article(p, text) {
+export function article(p, text) {
   return ui(p).articles.filter({ has: p.locator('.text', { hasText: text }) });
 }
 
 /** Chooses item (a name) in the "Message actions" menu of the message showing text. */
-async function act(p, text, item, scope = null) {
+export async function act(p, text, item, scope = null) {
   const a = scope ? scope.getByRole('article').filter({ has: p.locator('.text', { hasText: text }) }) : article(p, text);
   await a.hover();
   await a.getByRole('button', { name: 'Message actions', exact: true }).click();
@@ -26,11 +26,11 @@ async function act(p, text, item, scope = null) {
 }
 
 /** The reaction chip of emoji under the message showing text ("👍 2"). */
-function chip(p, text, emoji) {
+export function chip(p, text, emoji) {
   return article(p, text).getByRole('group', { name: 'Reactions' }).getByRole('button', { name: new RegExp(`^${emoji} \\d+$`) });
 }
 
-const squash = (s) => (s || '').replace(/\s+/g, ' ').trim();
+export const squash = (s) => (s || '').replace(/\s+/g, ' ').trim();
 
 /**
  * @param {import('playwright-core').Browser} browser

@@ -126,7 +126,10 @@ export function startShell(root, getSession, hooks) {
   });
   const search = searchView({
     state,
-    onSearch: (q, before) => chat.search(q, null, before),
+    onSearch: (q, before) => {
+      setNavOpen(false);
+      return chat.search(q, null, before);
+    },
     onJump: (m) => {
       setNavOpen(false);
       chat.open(m.channel_id);

@@ -117,6 +117,9 @@ export function channelView(opts) {
       target.node.scrollIntoView({ block: 'center' });
       target.node.classList.add('flash');
       setTimeout(() => target.node.classList.remove('flash'), 2000);
+    } else if (reveal && ch.loaded) { // older than what is read: read on, or give up
+      if (ch.hasOlder) queueMicrotask(loadOlder);
+      else reveal = null;
     }
     // Too few messages to scroll: read older ones until the log can scroll.
     if (ch.loaded && ch.hasOlder && scroller.scrollHeight <= scroller.clientHeight + LOAD_OLDER_PX) {
