@@ -377,29 +377,40 @@ int domain_session_ping(domain *d, session *s) {
  * the store has not confirmed for cache_ttl_ms (a lost event must not keep
  * a removed member's access), re-read the channel from the store once
  * before answering. */
-static int model_may_be_stale(domain *d, session *s, const request *r) {
-    const char *id = NULL;
+/* The channel a request names, or NULL. */
+static const char *request_channel(const request *r) {
     switch (r->type) {
     case REQ_JOIN_CHANNEL:
     case REQ_LEAVE_CHANNEL:
-        id = r->u.channel.channel_id;
-        break;
+    case REQ_TYPING:
+        return r->u.channel.channel_id;
     case REQ_CHAT_MESSAGE:
-        id = r->u.chat.channel_id;
-        break;
+        return r->u.chat.channel_id;
     case REQ_MARK_READ:
-        id = r->u.mark_read.channel_id;
-        break;
+        return r->u.mark_read.channel_id;
     case REQ_FETCH_HISTORY:
-        id = r->u.history.channel_id;
-        break;
-    case REQ_CREATE_CHANNEL:
+        return r->u.history.channel_id;
+    case REQ_FETCH_CHANGES:
+        return r->u.changes.channel_id;
+    case REQ_EDIT_MESSAGE:
+    case REQ_DELETE_MESSAGE:
+    case REQ_REACT:
+        return r->u.change.channel_id;
+    case REQ_FETCH_THREAD:
+        return r->u.thread.channel_id;
+    default:
+        return NULL;
+    }
+}
+
+static int model_may_be_stale(domain *d, session *s, const request *r) {
+    if (r->type == REQ_CREATE_CHANNEL) {
         for (size_t i = 0; i < r->u.create.n_participants; i++)
             if (!chat__user(d, r->u.create.participants[i])) return 1;
         return 0;
-    default:
-        return 0;
     }
+    const char *id = request_channel(r);
+    if (!id) return 0;
     ch_channel *c = chat__channel(d, id);
     if (!c || !chat__member(c, s->user->name)) return 1;
     uint64_t now = clock_mono_ms();
@@ -446,12 +457,8 @@ static void refresh_then_dispatch(domain *d, session *s, const request *r, const
             domain_user_lookup(d, r->u.create.participants[i], retry_step, t);
         }
     } else {
-        const char *id = r->type == REQ_CHAT_MESSAGE    ? r->u.chat.channel_id
-                         : r->type == REQ_MARK_READ     ? r->u.mark_read.channel_id
-                         : r->type == REQ_FETCH_HISTORY ? r->u.history.channel_id
-                                                        : r->u.channel.channel_id;
         t->waiting++;
-        chat__channel_refresh(d, id, retry_step, t);
+        chat__channel_refresh(d, request_channel(r), retry_step, t);
     }
     retry_step(t, 1);
 }
@@ -497,6 +504,24 @@ static void dispatch(domain *d, session *s, const char *payload, size_t len, int
         break;
     case REQ_SUBSCRIBE:
         presence__subscribe(d, s, &r);
+        break;
+    case REQ_FETCH_CHANGES:
+        chat__fetch_changes(d, s, &r);
+        break;
+    case REQ_TYPING:
+        chat__typing(d, s, &r);
+        break;
+    case REQ_EDIT_MESSAGE:
+        chat__edit(d, s, &r);
+        break;
+    case REQ_DELETE_MESSAGE:
+        chat__delete(d, s, &r);
+        break;
+    case REQ_REACT:
+        chat__react(d, s, &r);
+        break;
+    case REQ_FETCH_THREAD:
+        chat__fetch_thread(d, s, &r);
         break;
     }
     request_free(&r);
@@ -581,6 +606,8 @@ void chat__pend_free(pend *p) {
     free(p->dm_key);
     free(p->members);
     free(p->ctx);
+    free(p->mentions);
+    free(p->emoji);
     free(p);
 }
 

@@ -41,6 +41,7 @@ typedef struct ch_member {
     ch_user *user;
     int is_admin;
     int64_t joined_ms;
+    uint64_t typing_ms; /* monotonic: the last typing frame forwarded (changes.c) */
 } ch_member;
 
 typedef struct ch_channel {
@@ -86,6 +87,8 @@ typedef struct pend {
     proto_member *members; /* CHANNEL_CREATE */
     void *ctx;             /* USER_GET, CHANNEL_GET: the waiting caller's callback */
     int stale_retries;     /* MSG_APPEND: ids that were behind the channel's newest */
+    char *mentions;        /* MSG_APPEND, MSG_EDIT ("\n"-joined) */
+    char *emoji;           /* REACT */
 } pend;
 
 /* New pend (calloc'd) holding s (may be NULL). */
@@ -170,6 +173,17 @@ void chat__system_notice(domain *d, ch_channel *c, const char *user, const char 
 /* Looks up channel + membership for a request; sends the error and
  * returns NULL when the channel is unknown or the user may not use it. */
 ch_channel *chat__usable_channel(domain *d, session *s, const char *id, const char *type);
+
+/* changes.c: protocol 1.1 */
+void chat__fetch_changes(domain *d, session *s, request *r);
+void chat__typing(domain *d, session *s, request *r);
+void chat__edit(domain *d, session *s, request *r);
+void chat__delete(domain *d, session *s, request *r);
+void chat__react(domain *d, session *s, request *r);
+void chat__fetch_thread(domain *d, session *s, request *r);
+/* The members of c that text[0..len) @mentions, in order of first
+ * appearance, "\n"-joined (malloc'd), or NULL when none. */
+char *chat__mentions(const ch_channel *c, const char *text, size_t len);
 
 /* presence.c */
 void presence__socket_open(domain *d, session *s);

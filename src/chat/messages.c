@@ -53,7 +53,16 @@ static void append_done(store_op *op) {
     proto_msg *m = &op->u.msg_append.msg;
     if (retried_stale(p)) return;
     session *s = chat__live(p);
-    if (op->status == STORE_OK) {
+    if (op->status == STORE_OK && op->u.msg_append.refused) {
+        if (s && op->u.msg_append.refused == STORE_REFUSE_DELETED)
+            chat__error(s, PROTO_FORBIDDEN, "chat_message",
+                        "message %llu is deleted: it cannot be replied to",
+                        (unsigned long long)m->reply_to);
+        else if (s)
+            chat__error(s, PROTO_NOT_FOUND, "chat_message",
+                        "reply_to: message %llu is not in channel %s",
+                        (unsigned long long)m->reply_to, m->channel_id);
+    } else if (op->status == STORE_OK) {
         ch_channel *c = chat__channel(d, m->channel_id);
         if (c) chat__fanout(d, c, enc_chat_message(m), NULL);
     } else if (op->status == STORE_EDUP) {
@@ -84,6 +93,8 @@ void chat__message(domain *d, session *s, request *r) {
     if (!m->metadata) m->metadata = p->metadata = xstrdup("{}");
     if (r->u.chat.client_msg_id)
         m->client_msg_id = p->client_msg_id = xstrdup(r->u.chat.client_msg_id);
+    m->reply_to = r->u.chat.reply_to;
+    m->mentions = p->mentions = chat__mentions(c, r->u.chat.content, r->u.chat.content_len);
     chat__submit(p);
 }
 

@@ -104,6 +104,30 @@ static void set(json_t *obj, const char *key, json_t *v) {
     json_object_set_new(obj, key, v);
 }
 
+/* A "\n"-joined list of names as a JSON array ([] for NULL). */
+static json_t *jnames(const char *list) {
+    json_t *arr = json_array();
+    for (const char *p = list; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        json_array_append_new(arr, json_stringn(p, n));
+        p += n + (nl != NULL);
+    }
+    return arr;
+}
+
+static json_t *jreactions(const proto_msg *m) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < m->n_reactions; i++) {
+        json_t *o = json_object();
+        set(o, "emoji", jstr(m->reactions[i].emoji));
+        set(o, "count", json_integer(m->reactions[i].count));
+        set(o, "users", jnames(m->reactions[i].users));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
 /* The Message object of PROTOCOL.md (without "type"). */
 static json_t *jmessage(const proto_msg *m, json_t *obj) {
     set(obj, "channel_id", jstr(m->channel_id));
@@ -115,6 +139,17 @@ static json_t *jmessage(const proto_msg *m, json_t *obj) {
     set(obj, "metadata", jmetadata(m->metadata));
     set(obj, "seq", json_integer(m->seq));
     if (m->client_msg_id) set(obj, "client_msg_id", jstr(m->client_msg_id));
+    /* protocol 1.1 */
+    set(obj, "edited_at", m->edited_ms ? jtime(m->edited_ms) : json_null());
+    set(obj, "deleted", json_boolean(m->deleted));
+    set(obj, "reactions", jreactions(m));
+    set(obj, "mentions", jnames(m->mentions));
+    if (m->reply_to) {
+        set(obj, "reply_to", jid(m->reply_to));
+    } else {
+        set(obj, "reply_count", json_integer(m->reply_count));
+        set(obj, "last_reply_at", m->last_reply_ms ? jtime(m->last_reply_ms) : json_null());
+    }
     return obj;
 }
 
@@ -179,7 +214,7 @@ rcbuf *enc_chat_message(const proto_msg *m) {
     return finish(jmessage(m, typed("chat_message")));
 }
 
-rcbuf *enc_system(const proto_msg *m) {
+static json_t *jsystem(const proto_msg *m) {
     json_t *obj = typed("system");
     set(obj, "channel_id", jstr(m->channel_id));
     set(obj, "content", jstr(m->content));
@@ -189,7 +224,11 @@ rcbuf *enc_system(const proto_msg *m) {
     set(obj, "user_id", json_string("system"));
     set(obj, "message_id", jid(m->id));
     set(obj, "seq", json_integer(m->seq));
-    return finish(obj);
+    return obj;
+}
+
+rcbuf *enc_system(const proto_msg *m) {
+    return finish(jsystem(m));
 }
 
 rcbuf *enc_error(const proto_error *e) {
@@ -220,6 +259,7 @@ rcbuf *enc_channels_list(const char *user, const proto_channel_entry *e, size_t 
         set(o, "unread_count", json_integer(c->unread_count));
         set(o, "last_message_id", jid(c->last_message_id));
         set(o, "last_read_message_id", jid(c->last_read_message_id));
+        set(o, "mention_count", json_integer(c->mention_count));
         json_array_append_new(arr, o);
     }
     json_t *obj = typed("channels_list");
@@ -300,6 +340,112 @@ rcbuf *enc_presence(const char *type, const enc_presence_entry *p, size_t n) {
     }
     json_t *obj = typed(type);
     set(obj, "presence", arr);
+    return finish(obj);
+}
+
+/* ---- protocol 1.1 ---- */
+
+static json_t *jupdated(const char *channel_id, uint64_t message_id, int64_t seq,
+                        const char *user_id, const char *content, int64_t edited_ms,
+                        const char *mentions, int deleted) {
+    json_t *obj = typed("message_updated");
+    set(obj, "channel_id", jstr(channel_id));
+    set(obj, "message_id", jid(message_id));
+    set(obj, "seq", json_integer(seq));
+    set(obj, "user_id", jstr(user_id));
+    set(obj, "content", jstr(deleted ? "" : content));
+    set(obj, "edited_at", jtime(edited_ms));
+    set(obj, "mentions", jnames(deleted ? NULL : mentions));
+    if (deleted) set(obj, "deleted", json_true());
+    return obj;
+}
+
+rcbuf *enc_message_updated(const char *channel_id, uint64_t message_id, int64_t seq,
+                           const char *user_id, const char *content, int64_t edited_ms,
+                           const char *mentions) {
+    return finish(jupdated(channel_id, message_id, seq, user_id, content, edited_ms, mentions, 0));
+}
+
+static json_t *jdeleted(const char *channel_id, uint64_t message_id, int64_t seq,
+                        const char *deleted_by, int64_t at_ms) {
+    json_t *obj = typed("message_deleted");
+    set(obj, "channel_id", jstr(channel_id));
+    set(obj, "message_id", jid(message_id));
+    set(obj, "seq", json_integer(seq));
+    set(obj, "deleted_by", jstr(deleted_by));
+    set(obj, "deleted_at", jtime(at_ms));
+    return obj;
+}
+
+rcbuf *enc_message_deleted(const char *channel_id, uint64_t message_id, int64_t seq,
+                           const char *deleted_by, int64_t at_ms) {
+    return finish(jdeleted(channel_id, message_id, seq, deleted_by, at_ms));
+}
+
+static json_t *jreaction(const char *channel_id, uint64_t message_id, int64_t seq,
+                         const char *user_id, const char *emoji, int add) {
+    json_t *obj = typed("reaction");
+    set(obj, "channel_id", jstr(channel_id));
+    set(obj, "message_id", jid(message_id));
+    set(obj, "seq", json_integer(seq));
+    set(obj, "user_id", jstr(user_id));
+    set(obj, "emoji", jstr(emoji));
+    set(obj, "op", json_string(add ? "add" : "remove"));
+    return obj;
+}
+
+rcbuf *enc_reaction(const char *channel_id, uint64_t message_id, int64_t seq, const char *user_id,
+                    const char *emoji, int add) {
+    return finish(jreaction(channel_id, message_id, seq, user_id, emoji, add));
+}
+
+rcbuf *enc_typing(const char *channel_id, const char *user_id, int expires_ms) {
+    json_t *obj = typed("typing");
+    set(obj, "channel_id", jstr(channel_id));
+    set(obj, "user_id", jstr(user_id));
+    set(obj, "expires_ms", json_integer(expires_ms));
+    return finish(obj);
+}
+
+rcbuf *enc_changes(const char *channel_id, const proto_change *ev, size_t n, int has_more) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const proto_change *e = &ev[i];
+        json_t *o;
+        switch (e->kind) {
+        case PROTO_CHANGE_MESSAGE:
+            o = e->msg.user_id && strcmp(e->msg.user_id, "system") == 0
+                    ? jsystem(&e->msg)
+                    : jmessage(&e->msg, typed("chat_message"));
+            break;
+        case PROTO_CHANGE_EDIT:
+            o = jupdated(channel_id, e->message_id, e->seq, e->user_id, e->content, e->at_ms,
+                         e->mentions, e->deleted);
+            break;
+        case PROTO_CHANGE_DELETE:
+            o = jdeleted(channel_id, e->message_id, e->seq, e->user_id, e->at_ms);
+            break;
+        default:
+            o = jreaction(channel_id, e->message_id, e->seq, e->user_id, e->emoji,
+                          e->kind == PROTO_CHANGE_REACT_ADD);
+            break;
+        }
+        json_array_append_new(arr, o);
+    }
+    json_t *obj = typed("changes");
+    set(obj, "channel_id", jstr(channel_id));
+    set(obj, "events", arr);
+    set(obj, "has_more", json_boolean(has_more));
+    return finish(obj);
+}
+
+rcbuf *enc_thread(const char *channel_id, const proto_msg *root, const proto_msg *msgs, size_t n,
+                  int has_more) {
+    json_t *obj = typed("thread");
+    set(obj, "channel_id", jstr(channel_id));
+    set(obj, "root", jmessage(root, json_object()));
+    set(obj, "replies", jmessages(msgs, n));
+    set(obj, "has_more", json_boolean(has_more));
     return finish(obj);
 }
 

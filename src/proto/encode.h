@@ -67,6 +67,26 @@ typedef struct enc_presence_entry {
 /* {"type": type ("initial_presence"|"presence_update"), "presence":[{user_id,status,last_seen}]} */
 rcbuf *enc_presence(const char *type, const enc_presence_entry *p, size_t n);
 
+/* ---- protocol 1.1 (PROTOCOL.md section 6) ---- */
+/* message_updated: {channel_id,message_id,seq,user_id,content,edited_at,mentions} */
+rcbuf *enc_message_updated(const char *channel_id, uint64_t message_id, int64_t seq,
+                           const char *user_id, const char *content, int64_t edited_ms,
+                           const char *mentions);
+/* message_deleted: {channel_id,message_id,seq,deleted_by,deleted_at} */
+rcbuf *enc_message_deleted(const char *channel_id, uint64_t message_id, int64_t seq,
+                           const char *deleted_by, int64_t at_ms);
+/* reaction: {channel_id,message_id,seq,user_id,emoji,op:"add"|"remove"} */
+rcbuf *enc_reaction(const char *channel_id, uint64_t message_id, int64_t seq, const char *user_id,
+                    const char *emoji, int add);
+/* typing: {channel_id,user_id,expires_ms} */
+rcbuf *enc_typing(const char *channel_id, const char *user_id, int expires_ms);
+/* changes: {channel_id,events:[the frames as pushed live],has_more}; an
+ * EDIT of a since-deleted message comes with content "" and deleted:true. */
+rcbuf *enc_changes(const char *channel_id, const proto_change *ev, size_t n, int has_more);
+/* thread: {channel_id,root:Message,replies:[Message],has_more} */
+rcbuf *enc_thread(const char *channel_id, const proto_msg *root, const proto_msg *msgs, size_t n,
+                  int has_more);
+
 /* An already-serialised JSON text as a payload (no encode counted). */
 rcbuf *enc_raw(const char *json, size_t len);
 

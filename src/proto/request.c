@@ -408,17 +408,27 @@ static int has_nul(json_t *v) {
     }
 }
 
-static int dec_chat(ctx *c, request *r) {
+/* "content" under the chat_message rules. */
+static int get_content(ctx *c, const char **out, size_t *len) {
     const char *s;
     size_t n;
-    if (get_channel_id(c, r->u.chat.channel_id) < 0 || get_str(c, "content", 0, &s, &n) < 0)
-        return -1;
+    if (get_str(c, "content", 0, &s, &n) < 0) return -1;
     if (n == 0) return fail(c->err, PROTO_INVALID_FIELD, "\"content\" is empty");
     if (n > c->lim->max_content)
         return fail(c->err, PROTO_TOO_LARGE, "\"content\" is %zu bytes; at most %zu are allowed", n,
                     c->lim->max_content);
-    r->u.chat.content = s;
-    r->u.chat.content_len = n;
+    *out = s;
+    *len = n;
+    return 0;
+}
+
+static int dec_chat(ctx *c, request *r) {
+    const char *s;
+    size_t n;
+    if (get_channel_id(c, r->u.chat.channel_id) < 0 ||
+        get_content(c, &r->u.chat.content, &r->u.chat.content_len) < 0 ||
+        get_msg_id(c, "reply_to", &r->u.chat.reply_to) < 0)
+        return -1;
 
     if (get_str(c, "client_msg_id", 1, &s, &n) < 0) return -1;
     if (s && n == 0) return fail(c->err, PROTO_INVALID_FIELD, "\"client_msg_id\" is empty");
@@ -469,6 +479,96 @@ static int dec_history(ctx *c, request *r) {
     return 0;
 }
 
+/* Optional integer `key` in [lo, hi]; *out keeps its default when absent. */
+static int get_int(ctx *c, const char *key, int64_t lo, int64_t hi, int64_t *out) {
+    json_t *v = json_object_get(c->root, key);
+    if (is_absent(v)) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" must be an integer from %lld to %lld", key,
+                    (long long)lo, (long long)hi);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+/* A required message id under "message_id". */
+static int get_target(ctx *c, uint64_t *out) {
+    if (get_msg_id(c, "message_id", out) < 0) return -1;
+    if (*out == 0)
+        return fail(c->err, PROTO_INVALID_FIELD,
+                    "\"message_id\" is missing (a message id string is required)");
+    return 0;
+}
+
+static int dec_changes(ctx *c, request *r) {
+    int64_t after = -1, limit = 100;
+    if (get_channel_id(c, r->u.changes.channel_id) < 0) return -1;
+    if (get_int(c, "after_seq", 0, INT64_MAX / 2, &after) < 0) return -1;
+    if (after < 0)
+        return fail(c->err, PROTO_INVALID_FIELD,
+                    "\"after_seq\" is missing (an integer, 0 for the beginning)");
+    if (get_int(c, "limit", 1, 500, &limit) < 0) return -1;
+    r->u.changes.after_seq = after;
+    r->u.changes.limit = (int)limit;
+    return 0;
+}
+
+bool proto_valid_emoji(const char *s, size_t len) {
+    if (!s || len < 1 || len > PROTO_MAX_EMOJI) return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)s[i];
+        if (b == ' ' || (b >= 0x09 && b <= 0x0d)) return 0;
+        /* Unicode White_Space beyond ASCII, as UTF-8: U+0085, U+00A0,
+         * U+1680, U+2000..200A, U+2028, U+2029, U+202F, U+205F, U+3000 */
+        if (b == 0xC2 && i + 1 < len &&
+            ((unsigned char)s[i + 1] == 0x85 || (unsigned char)s[i + 1] == 0xA0))
+            return 0;
+        if (b == 0xE1 && i + 2 < len && (unsigned char)s[i + 1] == 0x9A &&
+            (unsigned char)s[i + 2] == 0x80)
+            return 0;
+        if (b == 0xE2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80) {
+            unsigned char t = (unsigned char)s[i + 2];
+            if (t <= 0x8A || t == 0xA8 || t == 0xA9 || t == 0xAF) return 0;
+        }
+        if (b == 0xE2 && i + 2 < len && (unsigned char)s[i + 1] == 0x81 &&
+            (unsigned char)s[i + 2] == 0x9F)
+            return 0;
+        if (b == 0xE3 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
+            (unsigned char)s[i + 2] == 0x80)
+            return 0;
+    }
+    return 1;
+}
+
+static int dec_change(ctx *c, request *r) {
+    if (get_channel_id(c, r->u.change.channel_id) < 0 || get_target(c, &r->u.change.message_id) < 0)
+        return -1;
+    if (r->type == REQ_EDIT_MESSAGE)
+        return get_content(c, &r->u.change.content, &r->u.change.content_len);
+    if (r->type != REQ_REACT) return 0;
+    const char *s;
+    size_t n;
+    if (get_str(c, "emoji", 0, &s, &n) < 0) return -1;
+    if (!proto_valid_emoji(s, n))
+        return fail(c->err, PROTO_INVALID_FIELD,
+                    "\"emoji\" must be 1 to %d bytes of UTF-8 without whitespace", PROTO_MAX_EMOJI);
+    r->u.change.emoji = s;
+    if (get_str(c, "op", 1, &s, &n) < 0) return -1;
+    if (s && strcmp(s, "add") != 0 && strcmp(s, "remove") != 0)
+        return fail(c->err, PROTO_INVALID_FIELD, "\"op\" must be \"add\" or \"remove\"");
+    r->u.change.add = !s || strcmp(s, "add") == 0;
+    return 0;
+}
+
+static int dec_thread(ctx *c, request *r) {
+    int64_t limit = 50;
+    if (get_channel_id(c, r->u.thread.channel_id) < 0 ||
+        get_target(c, &r->u.thread.message_id) < 0 ||
+        get_msg_id(c, "after", &r->u.thread.after) < 0 || get_int(c, "limit", 1, 100, &limit) < 0)
+        return -1;
+    r->u.thread.limit = (int)limit;
+    return 0;
+}
+
 static int dec_status(ctx *c, request *r) {
     const char *s;
     size_t n;
@@ -485,11 +585,21 @@ static const struct {
     req_type type;
     int chat, presence; /* valid on that endpoint */
 } types[] = {
-    {"create_channel", REQ_CREATE_CHANNEL, 1, 0}, {"join_channel", REQ_JOIN_CHANNEL, 1, 0},
-    {"leave_channel", REQ_LEAVE_CHANNEL, 1, 0},   {"chat_message", REQ_CHAT_MESSAGE, 1, 0},
-    {"mark_channel_read", REQ_MARK_READ, 1, 0},   {"fetch_history", REQ_FETCH_HISTORY, 1, 0},
-    {"status_update", REQ_STATUS_UPDATE, 0, 1},   {"heartbeat", REQ_HEARTBEAT, 1, 1},
+    {"create_channel", REQ_CREATE_CHANNEL, 1, 0},
+    {"join_channel", REQ_JOIN_CHANNEL, 1, 0},
+    {"leave_channel", REQ_LEAVE_CHANNEL, 1, 0},
+    {"chat_message", REQ_CHAT_MESSAGE, 1, 0},
+    {"mark_channel_read", REQ_MARK_READ, 1, 0},
+    {"fetch_history", REQ_FETCH_HISTORY, 1, 0},
+    {"status_update", REQ_STATUS_UPDATE, 0, 1},
+    {"heartbeat", REQ_HEARTBEAT, 1, 1},
     {"subscribe", REQ_SUBSCRIBE, 0, 1},
+    {"fetch_changes", REQ_FETCH_CHANGES, 1, 0},
+    {"typing", REQ_TYPING, 1, 0},
+    {"edit_message", REQ_EDIT_MESSAGE, 1, 0},
+    {"delete_message", REQ_DELETE_MESSAGE, 1, 0},
+    {"react", REQ_REACT, 1, 0},
+    {"fetch_thread", REQ_FETCH_THREAD, 1, 0},
 };
 
 static int dec_body(ctx *c, request *r) {
@@ -513,6 +623,16 @@ static int dec_body(ctx *c, request *r) {
     case REQ_SUBSCRIBE:
         return get_user_list(c, "userIds", 0, c->lim->max_subscribe, &r->u.subscribe.user_ids,
                              &r->u.subscribe.n);
+    case REQ_FETCH_CHANGES:
+        return dec_changes(c, r);
+    case REQ_TYPING:
+        return get_channel_id(c, r->u.channel.channel_id);
+    case REQ_EDIT_MESSAGE:
+    case REQ_DELETE_MESSAGE:
+    case REQ_REACT:
+        return dec_change(c, r);
+    case REQ_FETCH_THREAD:
+        return dec_thread(c, r);
     }
     return fail(c->err, PROTO_INTERNAL, "unhandled request type");
 }

@@ -59,6 +59,13 @@ typedef enum req_type {
     REQ_STATUS_UPDATE, /* presence endpoint */
     REQ_HEARTBEAT,     /* presence endpoint (also accepted on chat) */
     REQ_SUBSCRIBE,     /* presence endpoint */
+    /* protocol 1.1 (chat endpoint) */
+    REQ_FETCH_CHANGES,
+    REQ_TYPING, /* u.channel */
+    REQ_EDIT_MESSAGE,
+    REQ_DELETE_MESSAGE,
+    REQ_REACT,
+    REQ_FETCH_THREAD,
 } req_type;
 
 typedef struct request {
@@ -81,6 +88,7 @@ typedef struct request {
             size_t content_len;
             char *metadata;            /* serialised compact JSON object, malloc'd; "{}" default */
             const char *client_msg_id; /* NULL when absent */
+            uint64_t reply_to;         /* 0 when absent */
         } chat;
         struct {
             char channel_id[37];
@@ -94,6 +102,26 @@ typedef struct request {
         struct {
             proto_status status;
         } status;
+        struct {
+            char channel_id[37];
+            int64_t after_seq; /* >= 0 */
+            int limit;         /* 1..500, default 100 */
+        } changes;
+        /* edit_message, delete_message, react */
+        struct {
+            char channel_id[37];
+            uint64_t message_id;
+            const char *content; /* edit: rules of chat_message content */
+            size_t content_len;
+            const char *emoji; /* react: 1..PROTO_MAX_EMOJI bytes, no whitespace */
+            int add;           /* react: 1 add (default), 0 remove */
+        } change;
+        struct {
+            char channel_id[37];
+            uint64_t message_id;
+            uint64_t after; /* 0 = from the first reply */
+            int limit;      /* 1..100, default 50 */
+        } thread;
         struct {
             const char **user_ids;
             size_t n;
@@ -126,6 +154,10 @@ void request_free(request *req);
 /* The frame's "type" string (cut to fit out), or "" when it has none: for
  * errors about a frame that is not decoded otherwise (rate limiting). */
 void request_peek_type(const char *payload, size_t len, char *out, size_t cap);
+
+/* An emoji of a reaction: 1..PROTO_MAX_EMOJI bytes (valid UTF-8 assumed),
+ * no whitespace (ASCII or Unicode White_Space). */
+bool proto_valid_emoji(const char *s, size_t len);
 
 /* Validation predicates shared with HTTP handlers: true when valid. */
 bool proto_valid_username(const char *s, size_t len);

@@ -5,13 +5,34 @@
 #include "store/store.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-static void msg_free_strings(proto_msg *m) {
+void store_msg_free(proto_msg *m) {
     free(m->user_id);
     free(m->content);
     free(m->metadata);
     free(m->client_msg_id);
-    m->user_id = m->content = m->metadata = m->client_msg_id = NULL;
+    free(m->mentions);
+    for (size_t i = 0; i < m->n_reactions; i++)
+        free(m->reactions[i].users);
+    free(m->reactions);
+    m->user_id = m->content = m->metadata = m->client_msg_id = m->mentions = NULL;
+    m->reactions = NULL;
+    m->n_reactions = 0;
+}
+
+static void msg_free_strings(proto_msg *m) {
+    store_msg_free(m);
+}
+
+static void changes_free(proto_change *ev, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        store_msg_free(&ev[i].msg);
+        free(ev[i].user_id);
+        free(ev[i].content);
+        free(ev[i].mentions);
+    }
+    free(ev);
 }
 
 void store_op_clear(store_op *op) {
@@ -29,6 +50,7 @@ void store_op_clear(store_op *op) {
             m->content = c->content;
             m->metadata = c->metadata;
             m->client_msg_id = c->client_msg_id;
+            m->mentions = c->mentions;
             op->u.msg_append.owned__ = 0;
         }
         break;
@@ -61,7 +83,59 @@ void store_op_clear(store_op *op) {
         op->u.channel_get.members = NULL;
         op->u.channel_get.n_members = 0;
         break;
+    case STORE_MSG_EDIT:
+    case STORE_MSG_DELETE:
+    case STORE_REACT:
+        free(op->u.change.author);
+        free(op->u.change.old_mentions);
+        op->u.change.author = op->u.change.old_mentions = NULL;
+        break;
+    case STORE_CHANGES:
+        changes_free(op->u.changes.events, op->u.changes.n_events);
+        op->u.changes.events = NULL;
+        op->u.changes.n_events = 0;
+        break;
+    case STORE_THREAD:
+        store_msg_free(&op->u.thread.root);
+        for (size_t i = 0; i < op->u.thread.n_msgs; i++)
+            store_msg_free(&op->u.thread.msgs[i]);
+        free(op->u.thread.msgs);
+        op->u.thread.msgs = NULL;
+        op->u.thread.n_msgs = 0;
+        break;
     default:
         break;
     }
+}
+
+int store_reaction_row(proto_msg *m, const char *emoji, const char *user) {
+    proto_reaction *r = NULL;
+    for (size_t i = 0; i < m->n_reactions && !r; i++)
+        if (strcmp(m->reactions[i].emoji, emoji) == 0) r = &m->reactions[i];
+    if (!r) {
+        if (strlen(emoji) > PROTO_MAX_EMOJI) return 0; /* cannot be stored; skip */
+        proto_reaction *a = realloc(m->reactions, (m->n_reactions + 1) * sizeof(*a));
+        if (!a) return -1;
+        m->reactions = a;
+        r = &a[m->n_reactions++];
+        memset(r, 0, sizeof(*r));
+        strcpy(r->emoji, emoji);
+    }
+    if (r->count++ >= PROTO_REACTION_USERS) return 0;
+    size_t old = r->users ? strlen(r->users) : 0, add = strlen(user);
+    char *u = realloc(r->users, old + add + 2);
+    if (!u) return -1;
+    if (old) u[old++] = '\n';
+    memcpy(u + old, user, add + 1);
+    r->users = u;
+    return 0;
+}
+
+const char *store_list_next(const char **p, size_t *len) {
+    const char *s = *p;
+    if (!s || !*s) return NULL;
+    const char *nl = strchr(s, '\n');
+    *len = nl ? (size_t)(nl - s) : strlen(s);
+    *p = nl ? nl + 1 : s + *len;
+    return s;
 }

@@ -51,7 +51,27 @@ typedef enum store_op_kind {
     STORE_HISTORY,
     STORE_CHANNELS_FOR_USER,
     STORE_CHANNEL_GET,
+    /* protocol 1.1: changes of a channel (store_*_changes.c) */
+    STORE_MSG_EDIT,
+    STORE_MSG_DELETE,
+    STORE_REACT,
+    STORE_CHANGES,
+    STORE_THREAD,
 } store_op_kind;
+
+/* Why a change op (EDIT, DELETE, REACT) stored nothing although the
+ * message exists: checked in the same transaction as the write. */
+typedef enum store_refusal {
+    STORE_REFUSE_NONE,
+    STORE_REFUSE_NOT_AUTHOR, /* EDIT: not the author; DELETE: neither author nor admin */
+    STORE_REFUSE_SYSTEM,     /* a system notice */
+    STORE_REFUSE_DELETED,    /* EDIT, REACT: the message is deleted */
+    STORE_REFUSE_FULL,       /* REACT: PROTO_MAX_REACTION_KINDS distinct emoji already */
+    STORE_REFUSE_NO_PARENT,  /* MSG_APPEND: reply_to is not a message of the channel */
+} store_refusal;
+
+/* Most events one STORE_CHANGES op returns. */
+#define STORE_MAX_CHANGES 500
 
 /* Members listed per channel in a channels_list (the first to join): a
  * channel may have any number, the list stays small. */
@@ -121,6 +141,14 @@ struct store_op {
              * by backend-owned copies). */
             proto_msg msg;
             uint64_t newest_id; /* out, with STORE_ESTALE */
+            /* msg.reply_to (in): the message replied to; out: its thread's
+             * root (a reply to a reply joins the root's thread), whose
+             * reply_count and last_reply_ms the append advances. With
+             * STORE_OK and refused STORE_REFUSE_DELETED (that message is
+             * deleted) or STORE_REFUSE_NO_PARENT (not a message of the
+             * channel) nothing is stored. msg.mentions (in) is stored with
+             * the message and counted for each member it names. */
+            int refused;
             int owned__;        /* backend: strings in msg are its own */
             proto_msg caller__; /* backend: the caller's strings, put back by store_op_clear */
         } msg_append;
@@ -167,6 +195,53 @@ struct store_op {
             proto_member *members; /* out, backend-owned (user_id strings too) */
             size_t n_members;
         } channel_get;
+        /* EDIT, DELETE, REACT of message_id in channel_id by user_id. Each
+         * takes the channel's next seq (in the transaction that writes it)
+         * unless it changes nothing. STORE_ENOTFOUND when the message is not
+         * in the channel (DELETE: or is deleted already). With STORE_OK,
+         * refused != STORE_REFUSE_NONE means nothing was stored; seq 0
+         * means nothing changed (REACT: added twice, removed when absent).
+         * DELETE erases the text: content, metadata, mentions, every edit's
+         * text and the reactions are gone from storage. */
+        struct {
+            char channel_id[37];
+            uint64_t message_id;
+            const char *user_id;
+            const char *content;  /* EDIT */
+            const char *mentions; /* EDIT: "\n"-joined members mentioned, NULL = none */
+            const char *emoji;    /* REACT */
+            int add;              /* REACT: 1 add, 0 remove */
+            int64_t at_ms;
+            int64_t seq;  /* out */
+            int refused;  /* out: store_refusal */
+            char *author; /* out (STORE_OK, EDIT/DELETE): the message's sender, backend-owned */
+            char *old_mentions; /* out (EDIT, DELETE): who the text mentioned before */
+        } change;
+        /* Every stored change with after_seq < seq <= after_seq + limit, in
+         * seq order (the sequence is gapless). STORE_ENOTFOUND for an unknown
+         * channel. */
+        struct {
+            char channel_id[37];
+            int64_t after_seq;
+            int limit;            /* 1..STORE_MAX_CHANGES (clamped) */
+            proto_change *events; /* out, backend-owned */
+            size_t n_events;
+            int has_more; /* out: the channel has changes past the page */
+        } changes;
+        /* A thread: its root and the oldest `limit` replies after the reply
+         * `after` (0 = from the first). STORE_ENOTFOUND when message_id is
+         * not a message of the channel, or after not a reply in the thread.
+         * A message that is itself a reply names its root's thread. */
+        struct {
+            char channel_id[37];
+            uint64_t message_id;
+            uint64_t after;
+            int limit;       /* 1..100 (clamped) */
+            proto_msg root;  /* out, backend-owned */
+            proto_msg *msgs; /* out: oldest first, backend-owned */
+            size_t n_msgs;
+            int has_more;
+        } thread;
     } u;
 };
 
@@ -213,5 +288,17 @@ extern const store_backend store_pg_backend;
  * STORE_EDUP it also puts the caller's own input strings back into msg, so
  * the caller may free them from the op as it would after a normal append. */
 void store_op_clear(store_op *op);
+
+/* Frees the backend-owned strings and reactions of one message (not m
+ * itself) and zeroes those fields. */
+void store_msg_free(proto_msg *m);
+
+/* For backends: adds one (emoji, user) reaction row to m, rows coming in
+ * order of use, so emoji keep the order of their first row and each lists
+ * at most PROTO_REACTION_USERS users. 0, or -1 when out of memory. */
+int store_reaction_row(proto_msg *m, const char *emoji, const char *user);
+/* For backends: the next name of a "\n"-joined list at *p (advanced past
+ * it); its length in *len. NULL at the end. */
+const char *store_list_next(const char **p, size_t *len);
 
 #endif

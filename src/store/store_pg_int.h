@@ -35,6 +35,27 @@ enum store_pg__stmt {
     PQ_HIST_AFTER,
     PQ_CHANNELS_OF_USER,
     PQ_PARTICIPANTS_OF_USER,
+    /* protocol 1.1 (store_pg_changes.c) */
+    PQ_CHAN_NEXT_SEQ,
+    PQ_MSG_STATE,
+    PQ_MEMBER_IS_ADMIN,
+    PQ_MSG_EDIT,
+    PQ_MSG_ERASE,
+    PQ_CHANGES_ERASE,
+    PQ_REACTIONS_ERASE,
+    PQ_CHANGE_INSERT,
+    PQ_REACTION_HAS,
+    PQ_REACTION_ADD,
+    PQ_REACTION_DEL,
+    PQ_MSG_KINDS_ADD,
+    PQ_REACTIONS_OF,
+    PQ_CHG_MSGS,
+    PQ_CHG_ROWS,
+    PQ_MSG_FULL,
+    PQ_THREAD,
+    PQ_MENTIONS_DROP,
+    PQ_MENTIONS_ADD,
+    PQ_MENTIONS_READ,
     PQ_LOAD_USERS,
     PQ_LOAD_CHANNELS,
     PQ_LOAD_MEMBERS,
@@ -78,6 +99,78 @@ int store_pg__exec_op(PGconn *c, store_op *op);
  * op's status; STORE_OK, or STORE_PG__FATAL when the transaction is broken
  * (the connection may then still be in pipeline mode: drop it). */
 int store_pg__append_run(PGconn *c, store_op *first, int n);
+
+/* ---- helpers of the op files (store_pg_ops.c, store_pg_changes.c) ---- */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Text of an integer parameter. */
+typedef struct num {
+    char s[24];
+} num;
+
+static inline num i64(int64_t v) {
+    num n;
+    snprintf(n.s, sizeof n.s, "%" PRId64, v);
+    return n;
+}
+
+static inline num u64(uint64_t v) {
+    num n;
+    snprintf(n.s, sizeof n.s, "%" PRIu64, v);
+    return n;
+}
+
+/* A channel id is a char[37]; never read past it even if unterminated. */
+typedef struct chan {
+    char s[37];
+} chan;
+
+static inline chan chan_of(const char *ch) {
+    chan c;
+    snprintf(c.s, sizeof c.s, "%.*s", 36, ch);
+    return c;
+}
+
+static inline int64_t get_i64(const PGresult *r, int row, int col) {
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static inline uint64_t get_u64(const PGresult *r, int row, int col) {
+    return PQgetisnull(r, row, col) ? 0 : strtoull(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static inline int get_bool(const PGresult *r, int row, int col) {
+    return PQgetvalue(r, row, col)[0] == 't';
+}
+
+/* malloc'd copy of a value; *ok = 0 when out of memory. NULL stays NULL. */
+static inline char *dup_val(const PGresult *r, int row, int col, int *ok) {
+    if (PQgetisnull(r, row, col)) return NULL;
+    char *d = strdup(PQgetvalue(r, row, col));
+    if (!d) *ok = 0;
+    return d;
+}
+
+/* Runs a statement with only single-row lookups in mind: the result, or
+ * NULL on error. */
+#define EXEC(c, st, ...)                                                                           \
+    store_pg__exec((c), (st), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *)),       \
+                   (const char *[]){__VA_ARGS__})
+
+/* Fills m from MSG_COLS starting at column c. 0, or -1 when out of memory. */
+int store_pg__read_msg(const PGresult *r, int row, int c, proto_msg *m);
+/* Fills the reactions of msgs[0..n) in one query. STORE_OK, STORE_EIO or FATAL. */
+int store_pg__reactions(PGconn *c, proto_msg *msgs, size_t n);
+/* MSG_APPEND's part in reply and mention bookkeeping is in PQ_MSG_APPEND;
+ * mark_read moved from old_seq to new_seq: the mention count follows. */
+int store_pg__mentions_read(PGconn *c, const char *ch, const char *user, int64_t old_seq,
+                            int64_t new_seq);
+/* Runs the protocol 1.1 ops (EDIT, DELETE, REACT, CHANGES, THREAD). */
+int store_pg__exec_change(PGconn *c, store_op *op);
 
 /* Streams users, channels and members to cbs in one read transaction. */
 int store_pg__load(PGconn *c, const store_load_cbs *cbs);

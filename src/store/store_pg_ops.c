@@ -20,70 +20,18 @@
 
 /* ---- small helpers --------------------------------------------------- */
 
-/* Text of an integer parameter. */
-typedef struct num {
-    char s[24];
-} num;
-
-static num i64(int64_t v) {
-    num n;
-    snprintf(n.s, sizeof n.s, "%" PRId64, v);
-    return n;
-}
-
-static num u64(uint64_t v) {
-    num n;
-    snprintf(n.s, sizeof n.s, "%" PRIu64, v);
-    return n;
-}
-
-/* A channel id is a char[37]; never read past it even if unterminated. */
-typedef struct chan {
-    char s[37];
-} chan;
-
-static chan chan_of(const char *ch) {
-    chan c;
-    snprintf(c.s, sizeof c.s, "%.*s", 36, ch);
-    return c;
-}
-
-static int64_t get_i64(const PGresult *r, int row, int col) {
-    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-static uint64_t get_u64(const PGresult *r, int row, int col) {
-    return PQgetisnull(r, row, col) ? 0 : strtoull(PQgetvalue(r, row, col), NULL, 10);
-}
-
-static int get_bool(const PGresult *r, int row, int col) {
-    return PQgetvalue(r, row, col)[0] == 't';
-}
-
-/* malloc'd copy of a value; *ok = 0 when out of memory. NULL stays NULL. */
-static char *dup_val(const PGresult *r, int row, int col, int *ok) {
-    if (PQgetisnull(r, row, col)) return NULL;
-    char *d = strdup(PQgetvalue(r, row, col));
-    if (!d) *ok = 0;
-    return d;
-}
-
 /* Rows changed by an INSERT/UPDATE/DELETE. */
 static long changed(PGresult *r) {
     return strtol(PQcmdTuples(r), NULL, 10);
 }
 
 static void free_msg_strings(proto_msg *m) {
-    free(m->user_id);
-    free(m->content);
-    free(m->metadata);
-    free(m->client_msg_id);
-    m->user_id = m->content = m->metadata = m->client_msg_id = NULL;
+    store_msg_free(m);
 }
 
 /* Fills m from MSG_COLS starting at column c. 0, or -1 when out of memory
  * (m is then left with no strings). */
-static int read_msg(const PGresult *r, int row, int c, proto_msg *m) {
+int store_pg__read_msg(const PGresult *r, int row, int c, proto_msg *m) {
     int ok = 1;
     m->id = get_u64(r, row, c);
     m->seq = get_i64(r, row, c + 1);
@@ -93,16 +41,19 @@ static int read_msg(const PGresult *r, int row, int c, proto_msg *m) {
     m->content = dup_val(r, row, c + 5, &ok);
     m->metadata = dup_val(r, row, c + 6, &ok);
     m->client_msg_id = dup_val(r, row, c + 7, &ok);
+    m->edited_ms = get_i64(r, row, c + 8);
+    m->deleted = get_bool(r, row, c + 9);
+    m->reply_to = get_u64(r, row, c + 10);
+    m->reply_count = get_i64(r, row, c + 11);
+    m->last_reply_ms = get_i64(r, row, c + 12);
+    m->mentions = dup_val(r, row, c + 13, &ok);
+    m->reactions = NULL; /* read separately (store_pg__reactions) */
+    m->n_reactions = 0;
     if (ok) return 0;
     free_msg_strings(m);
     return -1;
 }
-
-/* Runs a statement with only single-row lookups in mind: the result, or
- * NULL on error. */
-#define EXEC(c, st, ...)                                                                           \
-    store_pg__exec((c), (st), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *)),       \
-                   (const char *[]){__VA_ARGS__})
+#define read_msg store_pg__read_msg
 
 /* ---- channel locks ---------------------------------------------------- */
 
@@ -117,10 +68,24 @@ static char *put_elem(char *p, const char *id) {
     return p;
 }
 
+/* The channel whose seq op takes (its row is locked first), or NULL. */
+static const char *locked_channel(const store_op *op) {
+    switch (op->kind) {
+    case STORE_MSG_APPEND:
+        return op->u.msg_append.msg.channel_id;
+    case STORE_MSG_EDIT:
+    case STORE_MSG_DELETE:
+    case STORE_REACT:
+        return op->u.change.channel_id;
+    default:
+        return NULL;
+    }
+}
+
 int store_pg__lock_channels(PGconn *c, store_op *ops) {
     size_t n = 0;
     for (store_op *op = ops; op; op = op->next__)
-        n += op->kind == STORE_MSG_APPEND;
+        n += locked_channel(op) != NULL;
     if (n == 0) return 0;
 
     /* {"id","id",...}: at most 2*36+3 bytes per id, plus braces and NUL. */
@@ -128,9 +93,10 @@ int store_pg__lock_channels(PGconn *c, store_op *ops) {
     if (!arr) return STORE_PG__FATAL;
     *p++ = '{';
     for (store_op *op = ops; op; op = op->next__) {
-        if (op->kind != STORE_MSG_APPEND) continue;
+        const char *ch = locked_channel(op);
+        if (!ch) continue;
         if (p != arr + 1) *p++ = ',';
-        p = put_elem(p, chan_of(op->u.msg_append.msg.channel_id).s);
+        p = put_elem(p, chan_of(ch).s);
     }
     *p++ = '}';
     *p = '\0';
@@ -227,7 +193,7 @@ static int op_member_remove(PGconn *c, store_op *op) {
 }
 
 /* Result columns of PQ_MSG_APPEND. */
-enum { AP_CHAN, AP_USED, AP_SEQ, AP_NEWEST, AP_DUP };
+enum { AP_CHAN, AP_USED, AP_SEQ, AP_NEWEST, AP_PARENT, AP_PARENT_DELETED, AP_ROOT, AP_DUP };
 
 /* The op's status from its PQ_MSG_APPEND row. */
 static int append_result(const PGresult *r, store_op *op) {
@@ -242,8 +208,17 @@ static int append_result(const PGresult *r, store_op *op) {
         op->u.msg_append.owned__ = 1;
         return STORE_EDUP;
     }
+    if (m->reply_to && get_i64(r, 0, AP_PARENT) == 0) { /* nothing stored */
+        op->u.msg_append.refused = STORE_REFUSE_NO_PARENT;
+        return STORE_OK;
+    }
+    if (m->reply_to && get_bool(r, 0, AP_PARENT_DELETED)) {
+        op->u.msg_append.refused = STORE_REFUSE_DELETED;
+        return STORE_OK;
+    }
     if (!PQgetisnull(r, 0, AP_SEQ)) {
         m->seq = get_i64(r, 0, AP_SEQ);
+        if (m->reply_to) m->reply_to = get_u64(r, 0, AP_ROOT);
         return STORE_OK;
     }
     /* a message id stored before: this op fails, no seq was taken */
@@ -267,7 +242,7 @@ static int append_valid(const store_op *op) {
 /* Queues one append on a connection in pipeline mode. 1 sent, 0 not. */
 static int append_send(PGconn *c, store_op *op) {
     proto_msg *m = &op->u.msg_append.msg;
-    num id = u64(m->id), at = i64(m->created_ms);
+    num id = u64(m->id), at = i64(m->created_ms), parent = u64(m->reply_to);
     chan ch = chan_of(m->channel_id);
     const char *params[] = {ch.s,
                             id.s,
@@ -276,10 +251,12 @@ static int append_send(PGconn *c, store_op *op) {
                             m->metadata ? m->metadata : "{}",
                             m->client_msg_id,
                             at.s,
-                            countable(m)};
+                            countable(m),
+                            m->reply_to ? parent.s : NULL,
+                            m->mentions};
     char name[16];
     snprintf(name, sizeof name, "s%d", PQ_MSG_APPEND);
-    return PQsendQueryPrepared(c, name, 8, params, NULL, NULL, 0);
+    return PQsendQueryPrepared(c, name, 10, params, NULL, NULL, 0);
 }
 
 /* Every query's results end with a NULL from PQgetResult. */
@@ -332,9 +309,10 @@ int store_pg__append_run(PGconn *c, store_op *first, int n) {
 static int op_msg_append(PGconn *c, store_op *op) {
     proto_msg *m = &op->u.msg_append.msg;
     if (!append_valid(op)) return STORE_EIO;
-    PGresult *r = EXEC(c, PQ_MSG_APPEND, chan_of(m->channel_id).s, u64(m->id).s, m->user_id,
-                       m->content, m->metadata ? m->metadata : "{}", m->client_msg_id,
-                       i64(m->created_ms).s, countable(m));
+    PGresult *r =
+        EXEC(c, PQ_MSG_APPEND, chan_of(m->channel_id).s, u64(m->id).s, m->user_id, m->content,
+             m->metadata ? m->metadata : "{}", m->client_msg_id, i64(m->created_ms).s, countable(m),
+             m->reply_to ? u64(m->reply_to).s : NULL, m->mentions);
     if (!r) return STORE_PG__FATAL;
     int status = append_result(r, op);
     PQclear(r);
@@ -411,6 +389,7 @@ static int op_mark_read(PGconn *c, store_op *op) {
              i64(new_seq).s, i64(new_count).s, i64(own_at).s);
     if (!r) return STORE_PG__FATAL;
     PQclear(r);
+    if (store_pg__mentions_read(c, ch.s, user, old_seq, new_seq) != 0) return STORE_PG__FATAL;
     op->u.mark_read.message_id = new_id;
     op->u.mark_read.last_read_ms = op->u.mark_read.at_ms;
     op->u.mark_read.moved = 1;
@@ -452,6 +431,7 @@ static int op_history(PGconn *c, store_op *op) {
     op->u.history.msgs = msgs;
     op->u.history.n_msgs = n;
     op->u.history.has_more = rows > (size_t)limit;
+    if (status == STORE_OK) status = store_pg__reactions(c, msgs, n);
     if (status != STORE_OK) store_op_clear(op); /* frees what was read */
     return status;
 }
@@ -509,6 +489,7 @@ static int op_channels_for_user(PGconn *c, store_op *op) {
         e->last_message_id = get_u64(r, row, 5);
         e->unread_count = get_i64(r, row, 6);
         e->member_count = get_i64(r, row, 7);
+        e->mention_count = get_i64(r, row, 8);
     }
     PQclear(r);
     /* Hand the (possibly partial) list over so one function frees it. */
@@ -574,6 +555,12 @@ int store_pg__exec_op(PGconn *c, store_op *op) {
         return op_channels_for_user(c, op);
     case STORE_CHANNEL_GET:
         return op_channel_get(c, op);
+    case STORE_MSG_EDIT:
+    case STORE_MSG_DELETE:
+    case STORE_REACT:
+    case STORE_CHANGES:
+    case STORE_THREAD:
+        return store_pg__exec_change(c, op);
     }
     return STORE_EIO;
 }

@@ -107,6 +107,53 @@ static const char *const migrations[] = {
     "    WHERE r.channel_id = b.channel_id AND r.seq = b.read_seq), 0),"
     "  read_own = COALESCE((SELECT max(x.own_no) FROM messages x WHERE x.channel_id ="
     "    b.channel_id AND x.user_id = b.user_id AND x.seq <= b.read_seq), 0);",
+    /* 5: protocol 1.1 (as SQLite's version 4, store_sqlite_schema.c): the
+     * changes table (edits, deletions, reactions with their seq), text as
+     * first sent once edited, reactions, threads, mentions with each
+     * member's count after the read mark. The role column is
+     * members.is_admin (from version 1); a group's creator is its admin. */
+    "ALTER TABLE messages ADD COLUMN edited_ms BIGINT,"
+    "  ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT false,"
+    "  ADD COLUMN reply_to BIGINT,"
+    "  ADD COLUMN reply_count BIGINT NOT NULL DEFAULT 0,"
+    "  ADD COLUMN last_reply_ms BIGINT,"
+    "  ADD COLUMN mentions TEXT,"
+    "  ADD COLUMN orig_content TEXT,"
+    "  ADD COLUMN orig_mentions TEXT,"
+    "  ADD COLUMN n_reactions INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN mention_count BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX messages_replies ON messages(channel_id, reply_to, seq)"
+    "  WHERE reply_to IS NOT NULL;"
+    "CREATE INDEX messages_deleted ON messages(channel_id, seq) WHERE deleted;"
+    "CREATE TABLE changes("
+    "  channel_id TEXT NOT NULL REFERENCES channels(channel_id) ON DELETE CASCADE,"
+    "  seq BIGINT NOT NULL,"
+    "  kind SMALLINT NOT NULL,"
+    "  message_id BIGINT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  content TEXT,"
+    "  mentions TEXT,"
+    "  emoji TEXT,"
+    "  at_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY(channel_id, seq));"
+    "CREATE INDEX changes_by_message ON changes(message_id);"
+    "CREATE TABLE reactions("
+    "  message_id BIGINT NOT NULL,"
+    "  emoji TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  at_ms BIGINT NOT NULL,"
+    "  ord BIGSERIAL NOT NULL,"
+    "  UNIQUE(message_id, emoji, user_id));"
+    "CREATE INDEX reactions_by_message ON reactions(message_id, ord);"
+    "CREATE TABLE mentions("
+    "  channel_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  seq BIGINT NOT NULL,"
+    "  message_id BIGINT NOT NULL,"
+    "  PRIMARY KEY(channel_id, user_id, seq));"
+    "CREATE INDEX mentions_by_message ON mentions(message_id);"
+    "UPDATE members b SET is_admin = true FROM channels c WHERE c.channel_id = b.channel_id"
+    "  AND c.creator = b.user_id AND NOT c.is_direct;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -117,7 +164,16 @@ const int store_pg__schema_version = N_MIGRATIONS;
 
 /* Column order read by read_msg() in store_pg_ops.c. */
 #define MSG_COLS                                                                                   \
-    "message_id, seq, created_ms, channel_id, user_id, content, metadata, client_msg_id"
+    "message_id, seq, created_ms, channel_id, user_id, content, metadata, client_msg_id,"          \
+    " edited_ms, deleted, reply_to, reply_count, last_reply_ms, mentions, n_reactions"
+/* The same columns as fetch_changes replays a message: as first sent. */
+#define FIRST_TEXT(col)                                                                            \
+    "CASE WHEN edited_ms IS NOT NULL AND NOT deleted THEN orig_" col " ELSE " col " END"
+#define CHG_MSG_COLS                                                                               \
+    "message_id, seq, created_ms, channel_id, user_id, " FIRST_TEXT(                               \
+        "content") ", metadata,"                                                                   \
+                   " client_msg_id, NULL, deleted, reply_to, 0, NULL, " FIRST_TEXT(                \
+                       "mentions") ", 0"
 
 static const char *const sql[PQ__COUNT] = {
     /* Sorted, so two servers locking overlapping sets never deadlock. */
@@ -164,6 +220,9 @@ static const char *const sql[PQ__COUNT] = {
      *     then the original's MSG_COLS or NULLs). */
     [PQ_MSG_APPEND] =
         "WITH ch AS (SELECT last_message_id FROM channels WHERE channel_id = $1::text),"
+        /* Threads: the message replied to ($9), and its root. */
+        " p AS (SELECT COALESCE(reply_to, message_id) AS root, deleted FROM messages"
+        "       WHERE channel_id = $1::text AND message_id = $9::bigint),"
         " dup AS (SELECT " MSG_COLS " FROM messages"
         "         WHERE channel_id = $1::text AND user_id = $3::text AND client_msg_id = $6::text),"
         " used AS (SELECT 1 FROM messages WHERE message_id = $2::bigint),"
@@ -171,19 +230,33 @@ static const char *const sql[PQ__COUNT] = {
         "         msg_count = msg_count + $8::int"
         "       WHERE channel_id = $1::text AND last_message_id < $2::bigint"
         "       AND NOT EXISTS (SELECT 1 FROM dup) AND NOT EXISTS (SELECT 1 FROM used)"
+        "       AND ($9::bigint IS NULL OR EXISTS (SELECT 1 FROM p WHERE NOT p.deleted))"
         "       RETURNING last_seq, msg_count),"
         /* Counters: a user's message counts for the channel and its sender. */
         " o AS (UPDATE members SET own_count = own_count + 1"
         "       WHERE channel_id = $1::text AND user_id = $3::text AND $8::int = 1"
         "       AND EXISTS (SELECT 1 FROM s) RETURNING own_count),"
         " i AS (INSERT INTO messages(channel_id, seq, message_id, user_id, content, metadata,"
-        "                            client_msg_id, created_ms, count_no, own_no)"
+        "                            client_msg_id, created_ms, count_no, own_no, reply_to,"
+        "                            mentions)"
         "       SELECT $1::text, last_seq, $2::bigint, $3::text, $4::text, $5::text, $6::text,"
-        "              $7::bigint, msg_count, COALESCE((SELECT own_count FROM o), 0) FROM s"
-        "       RETURNING seq)"
+        "              $7::bigint, msg_count, COALESCE((SELECT own_count FROM o), 0),"
+        "              (SELECT root FROM p), $10::text FROM s"
+        "       RETURNING seq),"
+        " r AS (UPDATE messages SET reply_count = reply_count + 1, last_reply_ms = $7::bigint"
+        "       WHERE message_id = (SELECT root FROM p) AND EXISTS (SELECT 1 FROM i)),"
+        /* Mentions: a row per member named (not the sender), counted. */
+        " mn AS (INSERT INTO mentions(channel_id, user_id, seq, message_id)"
+        "        SELECT DISTINCT $1::text, u, (SELECT seq FROM i), $2::bigint"
+        "        FROM unnest(string_to_array($10::text, E'\\n')) AS u"
+        "        WHERE u <> $3::text AND EXISTS (SELECT 1 FROM i)"
+        "        ON CONFLICT DO NOTHING RETURNING user_id),"
+        " mc AS (UPDATE members SET mention_count = mention_count + 1"
+        "        WHERE channel_id = $1::text AND user_id IN (SELECT user_id FROM mn))"
         " SELECT (SELECT count(*) FROM ch), (SELECT count(*) FROM used), (SELECT seq FROM i),"
-        "        (SELECT last_message_id FROM ch), dup.* FROM (VALUES (1)) AS one LEFT JOIN dup ON "
-        "true",
+        "        (SELECT last_message_id FROM ch), (SELECT count(*) FROM p),"
+        "        (SELECT deleted FROM p), (SELECT root FROM p),"
+        "        dup.* FROM (VALUES (1)) AS one LEFT JOIN dup ON true",
     /* Locked: two servers moving one user's mark cannot move it backwards. */
     [PQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1), m.read_seq,"
                        " m.own_count FROM members m WHERE m.channel_id = $1 AND m.user_id = $2"
@@ -203,7 +276,10 @@ static const char *const sql[PQ__COUNT] = {
     [PQ_CHANNELS_OF_USER] =
         "SELECT c.channel_id, c.name, c.is_direct, COALESCE(m.last_read_message_id, 0),"
         " COALESCE(m.last_read_ms, -1), c.last_message_id,"
-        " (c.msg_count - m.read_count) - (m.own_count - m.read_own), c.member_count"
+        " (c.msg_count - m.read_count) - (m.own_count - m.read_own)"
+        " - (SELECT count(*) FROM messages x WHERE x.channel_id = c.channel_id AND x.deleted"
+        "    AND x.seq > m.read_seq AND x.user_id <> m.user_id AND x.user_id <> 'system'),"
+        " c.member_count, m.mention_count"
         " FROM members m JOIN channels c ON c.channel_id = m.channel_id"
         " WHERE m.user_id = $1 ORDER BY c.created_ms, c.ord",
     /* The first members of every channel of the user, at most a page each,
@@ -213,6 +289,63 @@ static const char *const sql[PQ__COUNT] = {
         " (SELECT q.user_id, q.joined_ms, q.ord FROM members q WHERE q.channel_id = m.channel_id"
         "  ORDER BY q.joined_ms, q.ord LIMIT $2::int) p"
         " WHERE m.user_id = $1 ORDER BY m.channel_id, p.joined_ms, p.ord",
+    /* ---- protocol 1.1 (store_pg_changes.c) ---- */
+    [PQ_CHAN_NEXT_SEQ] = "UPDATE channels SET last_seq = last_seq + 1 WHERE channel_id = $1"
+                         " RETURNING last_seq",
+    [PQ_MSG_STATE] = "SELECT user_id, deleted, seq, mentions, n_reactions, reply_to FROM messages"
+                     " WHERE channel_id = $1 AND message_id = $2",
+    [PQ_MEMBER_IS_ADMIN] = "SELECT is_admin FROM members WHERE channel_id = $1 AND user_id = $2",
+    [PQ_MSG_EDIT] = "UPDATE messages SET orig_content = CASE WHEN edited_ms IS NULL THEN content"
+                    " ELSE orig_content END, orig_mentions = CASE WHEN edited_ms IS NULL THEN"
+                    " mentions ELSE orig_mentions END, content = $2, mentions = $3, edited_ms = $4"
+                    " WHERE message_id = $1",
+    [PQ_MSG_ERASE] = "UPDATE messages SET content = '', metadata = '{}', mentions = NULL,"
+                     " orig_content = NULL, orig_mentions = NULL, n_reactions = 0, deleted = true"
+                     " WHERE message_id = $1",
+    [PQ_CHANGES_ERASE] = "UPDATE changes SET content = '', mentions = NULL"
+                         " WHERE message_id = $1 AND content IS NOT NULL",
+    [PQ_REACTIONS_ERASE] = "DELETE FROM reactions WHERE message_id = $1",
+    [PQ_CHANGE_INSERT] = "INSERT INTO changes(channel_id, seq, kind, message_id, user_id, content,"
+                         " mentions, emoji, at_ms) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    /* -> (mine 0/1, any 0/1): two index lookups */
+    [PQ_REACTION_HAS] =
+        "SELECT EXISTS (SELECT 1 FROM reactions WHERE message_id = $1 AND emoji = $2"
+        " AND user_id = $3)::int, EXISTS (SELECT 1 FROM reactions"
+        " WHERE message_id = $1 AND emoji = $2)::int",
+    [PQ_REACTION_ADD] = "INSERT INTO reactions(message_id, emoji, user_id, at_ms)"
+                        " VALUES($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    [PQ_REACTION_DEL] = "DELETE FROM reactions WHERE message_id = $1 AND emoji = $2"
+                        " AND user_id = $3",
+    [PQ_MSG_KINDS_ADD] = "UPDATE messages SET n_reactions = n_reactions + $2 WHERE message_id = $1",
+    [PQ_REACTIONS_OF] = "SELECT message_id, emoji, user_id FROM reactions"
+                        " WHERE message_id = ANY($1::bigint[]) ORDER BY ord",
+    [PQ_CHG_MSGS] = "SELECT " CHG_MSG_COLS " FROM messages WHERE channel_id = $1 AND seq > $2"
+                    " AND seq <= $3 ORDER BY seq",
+    [PQ_CHG_ROWS] = "SELECT c.seq, c.kind, c.message_id, c.user_id, c.content, c.mentions,"
+                    " c.emoji, c.at_ms, COALESCE(m.deleted, false) FROM changes c"
+                    " LEFT JOIN messages m ON m.message_id = c.message_id"
+                    " WHERE c.channel_id = $1 AND c.seq > $2 AND c.seq <= $3 ORDER BY c.seq",
+    [PQ_MSG_FULL] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = $1 AND message_id = $2",
+    [PQ_THREAD] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = $1 AND reply_to = $2"
+                  " AND seq > $3 ORDER BY seq LIMIT $4",
+    /* A message's mentions stop counting (erased or rewritten). Two
+     * statements: one may not change a members row twice. */
+    [PQ_MENTIONS_DROP] =
+        "WITH un AS (UPDATE members SET mention_count = mention_count - 1"
+        "            WHERE channel_id = $1 AND read_seq < $2::bigint AND user_id IN"
+        "            (SELECT user_id FROM mentions WHERE message_id = $3::bigint))"
+        " DELETE FROM mentions WHERE message_id = $3::bigint",
+    [PQ_MENTIONS_ADD] =
+        "WITH mn AS (INSERT INTO mentions(channel_id, user_id, seq, message_id)"
+        "        SELECT DISTINCT $1, u, $2::bigint, $3::bigint"
+        "        FROM unnest(string_to_array($4::text, E'\\n')) AS u WHERE u <> $5::text"
+        "        ON CONFLICT DO NOTHING RETURNING user_id)"
+        " UPDATE members SET mention_count = mention_count + 1"
+        " WHERE channel_id = $1 AND read_seq < $2::bigint AND user_id IN (SELECT user_id FROM mn)",
+    [PQ_MENTIONS_READ] = "UPDATE members SET mention_count = mention_count - (SELECT count(*)"
+                         " FROM mentions x WHERE x.channel_id = $1 AND x.user_id = $2"
+                         " AND x.seq > $3::bigint AND x.seq <= $4::bigint)"
+                         " WHERE channel_id = $1 AND user_id = $2",
     [PQ_LOAD_USERS] = "SELECT username FROM users ORDER BY created_ms, ord",
     [PQ_LOAD_CHANNELS] = "SELECT channel_id, name, is_direct, creator, created_ms FROM channels"
                          " ORDER BY created_ms, ord",

@@ -41,6 +41,30 @@ enum store_sqlite__stmt {
     SQ_HIST_AFTER,
     SQ_CHANNELS_OF_USER,
     SQ_MEMBERS_OF,
+    /* protocol 1.1 (store_sqlite_changes.c) */
+    SQ_CHAN_NEXT_SEQ,
+    SQ_MSG_STATE,
+    SQ_MEMBER_IS_ADMIN,
+    SQ_MSG_EDIT,
+    SQ_MSG_ERASE,
+    SQ_CHANGES_ERASE,
+    SQ_REACTIONS_ERASE,
+    SQ_CHANGE_INSERT,
+    SQ_REACTION_HAS,
+    SQ_REACTION_ADD,
+    SQ_REACTION_DEL,
+    SQ_MSG_KINDS_ADD,
+    SQ_REACTIONS_OF,
+    SQ_CHG_MSGS,
+    SQ_CHG_ROWS,
+    SQ_MSG_FULL,
+    SQ_THREAD,
+    SQ_ROOT_REPLY,
+    SQ_MENTION_ADD,
+    SQ_MENTION_COUNT_ADD,
+    SQ_MENTIONS_UNCOUNT,
+    SQ_MENTIONS_DROP,
+    SQ_MENTIONS_READ,
     SQ_LOAD_USERS,
     SQ_LOAD_CHANNELS,
     SQ_LOAD_MEMBERS,
@@ -66,6 +90,31 @@ int store_sqlite__run(sqlite3_stmt *stmt);
  * (STORE_OK, STORE_E*), or STORE_SQLITE__FATAL when the transaction must be
  * rolled back. On anything but STORE_OK/STORE_EDUP no output is left set. */
 int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op);
+
+/* Helpers of store_sqlite_ops.c shared with store_sqlite_changes.c. */
+void store_sqlite__done(sqlite3_stmt *s); /* reset + clear bindings */
+void store_sqlite__bind_chan(sqlite3_stmt *s, int i, const char *ch);
+void store_sqlite__bind_str(sqlite3_stmt *s, int i, const char *str); /* NULL = SQL NULL */
+/* malloc'd copy of a text column; *ok = 0 when out of memory. NULL stays NULL. */
+char *store_sqlite__dup_col(sqlite3_stmt *s, int i, int *ok);
+/* Fills m from a row of MSG_COLS. 0, or -1 when out of memory (no strings left). */
+int store_sqlite__read_msg(sqlite3_stmt *s, proto_msg *m);
+/* Fills the reactions of msgs[0..n) (those with any). STORE_OK, STORE_EIO or FATAL. */
+int store_sqlite__reactions(sqlite3_stmt **st, proto_msg *msgs, size_t n);
+/* Stores the mentions of a new message (seq, sender) and counts them for
+ * each member named but the sender. 0 or FATAL. */
+int store_sqlite__mentions_add(sqlite3_stmt **st, const char *ch, const char *mentions,
+                               const char *sender, int64_t seq, uint64_t message_id);
+/* MSG_APPEND with reply_to: normalises it to the root and checks it.
+ * STORE_OK (and *refused), or FATAL. */
+int store_sqlite__reply_check(sqlite3_stmt **st, store_op *op);
+/* After a stored reply: the root's reply_count and last_reply_ms. 0 or FATAL. */
+int store_sqlite__reply_count(sqlite3_stmt **st, const proto_msg *m);
+/* mark_read moved from seq old_seq to new_seq: the member's mention count follows. */
+int store_sqlite__mentions_read(sqlite3_stmt **st, const char *ch, const char *user,
+                                int64_t old_seq, int64_t new_seq);
+/* Runs the protocol 1.1 ops (EDIT, DELETE, REACT, CHANGES, THREAD). */
+int store_sqlite__exec_change(sqlite3_stmt **st, store_op *op);
 
 /* Streams users, channels and members to cbs in one read transaction. */
 int store_sqlite__load(sqlite3_stmt **st, const store_load_cbs *cbs);

@@ -21,8 +21,14 @@ static int is_constraint(int rc) {
     return (rc & 0xff) == SQLITE_CONSTRAINT;
 }
 
+#define done_with store_sqlite__done
+#define bind_chan store_sqlite__bind_chan
+#define bind_str store_sqlite__bind_str
+#define dup_col store_sqlite__dup_col
+#define read_msg store_sqlite__read_msg
+
 /* Ready the statement for its next use. */
-static void done_with(sqlite3_stmt *s) {
+void store_sqlite__done(sqlite3_stmt *s) {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
 }
@@ -34,11 +40,11 @@ int store_sqlite__run(sqlite3_stmt *stmt) {
 }
 
 /* A channel id is a char[37]; never read past it even if unterminated. */
-static void bind_chan(sqlite3_stmt *s, int i, const char *ch) {
+void store_sqlite__bind_chan(sqlite3_stmt *s, int i, const char *ch) {
     sqlite3_bind_text(s, i, ch, (int)strnlen(ch, 36), SQLITE_STATIC);
 }
 
-static void bind_str(sqlite3_stmt *s, int i, const char *str) {
+void store_sqlite__bind_str(sqlite3_stmt *s, int i, const char *str) {
     if (str)
         sqlite3_bind_text(s, i, str, -1, SQLITE_STATIC);
     else
@@ -46,7 +52,7 @@ static void bind_str(sqlite3_stmt *s, int i, const char *str) {
 }
 
 /* malloc'd copy of a text column; *ok = 0 when out of memory. NULL stays NULL. */
-static char *dup_col(sqlite3_stmt *s, int i, int *ok) {
+char *store_sqlite__dup_col(sqlite3_stmt *s, int i, int *ok) {
     const unsigned char *t = sqlite3_column_text(s, i);
     if (!t) return NULL;
     char *d = strdup((const char *)t);
@@ -61,7 +67,7 @@ static void col_chan(sqlite3_stmt *s, int i, char out[37]) {
 
 /* Fills m from a row of MSG_COLS (store_sqlite_schema.c). 0, or -1 when out of memory (m is then
  * left with no strings). */
-static int read_msg(sqlite3_stmt *s, proto_msg *m) {
+int store_sqlite__read_msg(sqlite3_stmt *s, proto_msg *m) {
     int ok = 1;
     m->id = (uint64_t)sqlite3_column_int64(s, 0);
     m->seq = sqlite3_column_int64(s, 1);
@@ -71,12 +77,16 @@ static int read_msg(sqlite3_stmt *s, proto_msg *m) {
     m->content = dup_col(s, 5, &ok);
     m->metadata = dup_col(s, 6, &ok);
     m->client_msg_id = dup_col(s, 7, &ok);
+    m->edited_ms = sqlite3_column_int64(s, 8);
+    m->deleted = sqlite3_column_int(s, 9);
+    m->reply_to = (uint64_t)sqlite3_column_int64(s, 10);
+    m->reply_count = sqlite3_column_int64(s, 11);
+    m->last_reply_ms = sqlite3_column_int64(s, 12);
+    m->mentions = dup_col(s, 13, &ok);
+    m->n_reactions = 0; /* read separately (store_sqlite__reactions) */
+    m->reactions = NULL;
     if (ok) return 0;
-    free(m->user_id);
-    free(m->content);
-    free(m->metadata);
-    free(m->client_msg_id);
-    m->user_id = m->content = m->metadata = m->client_msg_id = NULL;
+    store_msg_free(m);
     return -1;
 }
 
@@ -301,6 +311,11 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
         return STORE_ESTALE;
     }
 
+    if (m->reply_to) { /* checked before anything is written */
+        r = store_sqlite__reply_check(st, op);
+        if (r != STORE_OK || op->u.msg_append.refused) return r;
+    }
+
     /* Counters: a user's message counts for the channel and for its sender
      * (a system notice for neither); the row keeps both, as of itself. */
     int countable = strcmp(m->user_id, "system") != 0;
@@ -326,6 +341,8 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     sqlite3_bind_int64(s, 8, m->created_ms);
     sqlite3_bind_int64(s, 9, msg_count + countable);
     sqlite3_bind_int64(s, 10, own_no);
+    if (m->reply_to) sqlite3_bind_int64(s, 11, (sqlite3_int64)m->reply_to);
+    bind_str(s, 12, m->mentions);
     rc = sqlite3_step(s);
     done_with(s);
     if (rc != SQLITE_DONE) { /* a constraint here is a reused message id */
@@ -344,6 +361,10 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     rc = sqlite3_step(s);
     done_with(s);
     if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+    if (m->reply_to && store_sqlite__reply_count(st, m) != 0) return STORE_SQLITE__FATAL;
+    if (m->mentions && store_sqlite__mentions_add(st, m->channel_id, m->mentions, m->user_id,
+                                                  last + 1, m->id) != 0)
+        return STORE_SQLITE__FATAL;
     m->seq = last + 1;
     return STORE_OK;
 }
@@ -412,6 +433,8 @@ static int op_mark_read(sqlite3_stmt **st, store_op *op) {
     rc = sqlite3_step(s);
     done_with(s);
     if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+    if (store_sqlite__mentions_read(st, ch, user, old_seq, new_seq) != 0)
+        return STORE_SQLITE__FATAL;
     op->u.mark_read.message_id = new_id;
     op->u.mark_read.last_read_ms = op->u.mark_read.at_ms;
     op->u.mark_read.moved = 1;
@@ -419,12 +442,8 @@ static int op_mark_read(sqlite3_stmt **st, store_op *op) {
 }
 
 static void free_msgs(proto_msg *msgs, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        free(msgs[i].user_id);
-        free(msgs[i].content);
-        free(msgs[i].metadata);
-        free(msgs[i].client_msg_id);
-    }
+    for (size_t i = 0; i < n; i++)
+        store_msg_free(&msgs[i]);
     free(msgs);
 }
 
@@ -469,11 +488,7 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
 
     op->u.history.has_more = n > (size_t)limit;
     if (n > (size_t)limit) { /* drop the probe row */
-        proto_msg *extra = &msgs[limit];
-        free(extra->user_id);
-        free(extra->content);
-        free(extra->metadata);
-        free(extra->client_msg_id);
+        store_msg_free(&msgs[limit]);
         n = (size_t)limit;
     }
     if (!ascending) { /* fetched newest first; the page is oldest first */
@@ -482,6 +497,11 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
             msgs[i] = msgs[n - 1 - i];
             msgs[n - 1 - i] = t;
         }
+    }
+    status = store_sqlite__reactions(st, msgs, n);
+    if (status != STORE_OK) {
+        free_msgs(msgs, n);
+        return status;
     }
     op->u.history.msgs = msgs;
     op->u.history.n_msgs = n;
@@ -543,6 +563,7 @@ static int op_channels_for_user(sqlite3_stmt **st, store_op *op) {
         e->last_message_id = (uint64_t)sqlite3_column_int64(s, 5);
         e->unread_count = sqlite3_column_int64(s, 6);
         e->member_count = sqlite3_column_int64(s, 7);
+        e->mention_count = sqlite3_column_int64(s, 8);
         if (!ok) break;
     }
     done_with(s);
@@ -640,6 +661,12 @@ int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op) {
         return op_channels_for_user(st, op);
     case STORE_CHANNEL_GET:
         return op_channel_get(st, op);
+    case STORE_MSG_EDIT:
+    case STORE_MSG_DELETE:
+    case STORE_REACT:
+    case STORE_CHANGES:
+    case STORE_THREAD:
+        return store_sqlite__exec_change(st, op);
     }
     return STORE_EIO;
 }

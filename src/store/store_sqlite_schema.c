@@ -94,12 +94,74 @@ static const char *const migrations[] = {
     "    WHERE r.channel_id = members.channel_id AND r.seq = members.read_seq), 0),"
     "  read_own = COALESCE((SELECT max(x.own_no) FROM messages x WHERE x.channel_id ="
     "    members.channel_id AND x.user_id = members.user_id AND x.seq <= members.read_seq), 0);",
+    /* 4: protocol 1.1. Every stored change of a channel takes the channel's
+     * next seq: messages and notices as before, edits, deletions and
+     * reaction changes as rows of `changes` (fetch_changes reads both
+     * tables' (channel_id, seq) keys). A message keeps its text as first
+     * sent in orig_* once edited (fetch_changes replays it); a deletion
+     * erases every copy of the text in place. Reactions per (message,
+     * emoji, user), their order of first use the rowid's; n_reactions =
+     * distinct emoji. Threads: reply_to names the root, which counts its
+     * replies. Mentions: one row per (member mentioned, message), and
+     * members.mention_count = those after the member's read mark, kept at
+     * write time. The role column is members.is_admin (admin|member, from
+     * version 1; the creator of a group channel is its first admin). */
+    "ALTER TABLE messages ADD COLUMN edited_ms INTEGER;"
+    "ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN reply_to INTEGER;"
+    "ALTER TABLE messages ADD COLUMN reply_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN last_reply_ms INTEGER;"
+    "ALTER TABLE messages ADD COLUMN mentions TEXT;"
+    "ALTER TABLE messages ADD COLUMN orig_content TEXT;"
+    "ALTER TABLE messages ADD COLUMN orig_mentions TEXT;"
+    "ALTER TABLE messages ADD COLUMN n_reactions INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN mention_count INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX messages_replies ON messages(channel_id, reply_to, seq)"
+    "  WHERE reply_to IS NOT NULL;"
+    "CREATE INDEX messages_deleted ON messages(channel_id, seq) WHERE deleted = 1;"
+    "CREATE TABLE changes("
+    "  channel_id TEXT NOT NULL REFERENCES channels(channel_id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  message_id INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  content TEXT,"
+    "  mentions TEXT,"
+    "  emoji TEXT,"
+    "  at_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(channel_id, seq));"
+    "CREATE INDEX changes_by_message ON changes(message_id);"
+    "CREATE TABLE reactions("
+    "  message_id INTEGER NOT NULL,"
+    "  emoji TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  UNIQUE(message_id, emoji, user_id));"
+    "CREATE TABLE mentions("
+    "  channel_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  message_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(channel_id, user_id, seq));"
+    "CREATE INDEX mentions_by_message ON mentions(message_id);"
+    "UPDATE members SET is_admin = 1 WHERE EXISTS(SELECT 1 FROM channels c"
+    "  WHERE c.channel_id = members.channel_id AND c.creator = members.user_id"
+    "  AND c.is_direct = 0);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* Column order read by read_msg(). */
 #define MSG_COLS                                                                                   \
-    "message_id, seq, created_ms, channel_id, user_id, content, metadata, client_msg_id"
+    "message_id, seq, created_ms, channel_id, user_id, content, metadata, client_msg_id,"          \
+    " edited_ms, deleted, reply_to, reply_count, last_reply_ms, mentions, n_reactions"
+/* The same columns as fetch_changes replays a message: as first sent. */
+#define FIRST_TEXT(col)                                                                            \
+    "CASE WHEN edited_ms IS NOT NULL AND deleted = 0 THEN orig_" col " ELSE " col " END"
+#define CHG_MSG_COLS                                                                               \
+    "message_id, seq, created_ms, channel_id, user_id, " FIRST_TEXT(                               \
+        "content") ", metadata,"                                                                   \
+                   " client_msg_id, NULL, deleted, reply_to, 0, NULL, " FIRST_TEXT(                \
+                       "mentions") ", 0"
 
 static const char *const sql[SQ__COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -137,8 +199,8 @@ static const char *const sql[SQ__COUNT] = {
                             " WHERE channel_id = ?1 AND user_id = ?2 AND client_msg_id = ?3",
     [SQ_MSG_INSERT] =
         "INSERT INTO messages(channel_id, seq, message_id, user_id, content, metadata,"
-        " client_msg_id, created_ms, count_no, own_no) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-        " ?10)",
+        " client_msg_id, created_ms, count_no, own_no, reply_to, mentions) VALUES(?1, ?2, ?3, ?4,"
+        " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [SQ_MSG_BY_ID] = "SELECT seq, count_no FROM messages WHERE message_id = ?2 AND channel_id = ?1",
     [SQ_MSG_ID_USED] = "SELECT 1 FROM messages WHERE message_id = ?1",
     [SQ_MSG_LATEST] = "SELECT last_message_id, last_seq, msg_count FROM channels"
@@ -152,12 +214,63 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_CHANNELS_OF_USER] =
         "SELECT c.channel_id, c.name, c.is_direct, m.last_read_message_id,"
         " COALESCE(m.last_read_ms, -1), c.last_message_id,"
-        " (c.msg_count - m.read_count) - (m.own_count - m.read_own), c.member_count"
+        " (c.msg_count - m.read_count) - (m.own_count - m.read_own)"
+        " - (SELECT count(*) FROM messages x WHERE x.channel_id = c.channel_id AND x.deleted = 1"
+        "    AND x.seq > m.read_seq AND x.user_id <> m.user_id AND x.user_id <> 'system'),"
+        " c.member_count, m.mention_count"
         " FROM members m JOIN channels c ON c.channel_id = m.channel_id"
         " WHERE m.user_id = ?1 ORDER BY c.created_ms, c.rowid",
     /* The first members to join, at most a page (proto_channel_entry). */
     [SQ_MEMBERS_OF] = "SELECT user_id FROM members WHERE channel_id = ?1"
                       " ORDER BY joined_ms, rowid LIMIT ?2",
+    /* ---- protocol 1.1 (store_sqlite_changes.c) ---- */
+    [SQ_CHAN_NEXT_SEQ] = "UPDATE channels SET last_seq = last_seq + 1 WHERE channel_id = ?1"
+                         " RETURNING last_seq",
+    [SQ_MSG_STATE] = "SELECT user_id, deleted, seq, mentions, n_reactions, reply_to FROM messages"
+                     " WHERE channel_id = ?1 AND message_id = ?2",
+    [SQ_MEMBER_IS_ADMIN] = "SELECT is_admin FROM members WHERE channel_id = ?1 AND user_id = ?2",
+    [SQ_MSG_EDIT] = "UPDATE messages SET orig_content = CASE WHEN edited_ms IS NULL THEN content"
+                    " ELSE orig_content END, orig_mentions = CASE WHEN edited_ms IS NULL THEN"
+                    " mentions ELSE orig_mentions END, content = ?2, mentions = ?3, edited_ms = ?4"
+                    " WHERE message_id = ?1",
+    [SQ_MSG_ERASE] = "UPDATE messages SET content = '', metadata = '{}', mentions = NULL,"
+                     " orig_content = NULL, orig_mentions = NULL, n_reactions = 0, deleted = 1"
+                     " WHERE message_id = ?1",
+    [SQ_CHANGES_ERASE] = "UPDATE changes SET content = '', mentions = NULL"
+                         " WHERE message_id = ?1 AND content IS NOT NULL",
+    [SQ_REACTIONS_ERASE] = "DELETE FROM reactions WHERE message_id = ?1",
+    [SQ_CHANGE_INSERT] = "INSERT INTO changes(channel_id, seq, kind, message_id, user_id, content,"
+                         " mentions, emoji, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [SQ_REACTION_HAS] = "SELECT 1 FROM reactions WHERE message_id = ?1 AND emoji = ?2"
+                        " AND (?3 IS NULL OR user_id = ?3) LIMIT 1",
+    [SQ_REACTION_ADD] = "INSERT INTO reactions(message_id, emoji, user_id, at_ms)"
+                        " VALUES(?1, ?2, ?3, ?4)",
+    [SQ_REACTION_DEL] = "DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2"
+                        " AND user_id = ?3",
+    [SQ_MSG_KINDS_ADD] = "UPDATE messages SET n_reactions = n_reactions + ?2 WHERE message_id = ?1",
+    [SQ_REACTIONS_OF] = "SELECT emoji, user_id FROM reactions WHERE message_id = ?1 ORDER BY rowid",
+    [SQ_CHG_MSGS] = "SELECT " CHG_MSG_COLS " FROM messages WHERE channel_id = ?1 AND seq > ?2"
+                    " AND seq <= ?3 ORDER BY seq",
+    [SQ_CHG_ROWS] = "SELECT c.seq, c.kind, c.message_id, c.user_id, c.content, c.mentions,"
+                    " c.emoji, c.at_ms, COALESCE(m.deleted, 0) FROM changes c"
+                    " LEFT JOIN messages m ON m.message_id = c.message_id"
+                    " WHERE c.channel_id = ?1 AND c.seq > ?2 AND c.seq <= ?3 ORDER BY c.seq",
+    [SQ_MSG_FULL] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = ?1 AND message_id = ?2",
+    [SQ_THREAD] = "SELECT " MSG_COLS " FROM messages WHERE channel_id = ?1 AND reply_to = ?2"
+                  " AND seq > ?3 ORDER BY seq LIMIT ?4",
+    [SQ_ROOT_REPLY] = "UPDATE messages SET reply_count = reply_count + 1, last_reply_ms = ?2"
+                      " WHERE message_id = ?1",
+    [SQ_MENTION_ADD] = "INSERT OR IGNORE INTO mentions(channel_id, user_id, seq, message_id)"
+                       " VALUES(?1, ?2, ?3, ?4)",
+    [SQ_MENTION_COUNT_ADD] = "UPDATE members SET mention_count = mention_count + ?4"
+                             " WHERE channel_id = ?1 AND user_id = ?2 AND read_seq < ?3",
+    [SQ_MENTIONS_UNCOUNT] = "UPDATE members SET mention_count = mention_count - 1"
+                            " WHERE channel_id = ?1 AND read_seq < ?2 AND user_id IN"
+                            " (SELECT user_id FROM mentions WHERE message_id = ?3)",
+    [SQ_MENTIONS_DROP] = "DELETE FROM mentions WHERE message_id = ?1",
+    [SQ_MENTIONS_READ] = "UPDATE members SET mention_count = mention_count - (SELECT count(*)"
+                         " FROM mentions x WHERE x.channel_id = ?1 AND x.user_id = ?2"
+                         " AND x.seq > ?3 AND x.seq <= ?4) WHERE channel_id = ?1 AND user_id = ?2",
     [SQ_LOAD_USERS] = "SELECT username FROM users ORDER BY created_ms, rowid",
     [SQ_LOAD_CHANNELS] = "SELECT channel_id, name, is_direct, creator, created_ms FROM channels"
                          " ORDER BY created_ms, rowid",
@@ -218,7 +331,10 @@ int store_sqlite__open_db(const char *path, int fsync, sqlite3 **out) {
     if (!path || sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) goto fail;
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, 5000);
+    /* secure_delete: text a deletion erases is zeroed in the pages, not
+     * left behind in free space (protocol 1.1 "content erased"). */
     if (set_wal(db) != 0 || exec(db, "PRAGMA foreign_keys = ON") != 0 ||
+        exec(db, "PRAGMA secure_delete = ON") != 0 ||
         exec(db, fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF") != 0 ||
         migrate(db) != 0)
         goto fail;

@@ -18,6 +18,7 @@
 #define STORE_TEST_COMMITS store_pg_commits
 #define STORE_TEST_PAUSE store_pg_pause
 #include "store_contract.h"
+#include "store_contract_changes.h"
 
 #include <time.h>
 
@@ -361,6 +362,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         STORE_CONTRACT_TESTS(setup, teardown),
         STORE_CONTRACT_BATCH_TESTS(setup, teardown),
+        STORE_CHANGES_CONTRACT_TESTS(setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_servers_append_to_one_channel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_across_servers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_fails_then_recovers, setup, teardown),

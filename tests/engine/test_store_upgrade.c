@@ -4,7 +4,9 @@
  * store opens it, on both backends: the migrations fill the counters from
  * the history there is, so every user's channel list reads exactly what
  * the old chatd computed by counting (the expectations below were taken
- * from it), and new messages and read marks keep them exact. The fixtures
+ * from it), and new messages and read marks keep them exact; protocol
+ * 1.1's changes (edits, deletions, reactions) work on the old messages and
+ * continue their channel's seq. The fixtures
  * in tests/fixtures were written by that chatd (SQL text, to be readable).
  */
 #include <setjmp.h>
@@ -96,6 +98,56 @@ static int64_t unread(fx *f, const char *user, const char *ch) {
     return n;
 }
 
+/* One EDIT/DELETE/REACT on CH_A; returns the seq taken (0: none) and
+ * *refused. */
+static int64_t change_a(fx *f, store_op_kind kind, uint64_t id, const char *user, int *refused) {
+    store_op op = {.kind = kind};
+    memcpy(op.u.change.channel_id, CH_A, 37);
+    op.u.change.message_id = id;
+    op.u.change.user_id = user;
+    op.u.change.content = "edited after the upgrade";
+    op.u.change.emoji = "+1";
+    op.u.change.add = 1;
+    op.u.change.at_ms = 9300;
+    assert_int_equal(run_op(f, &op), STORE_OK);
+    *refused = op.u.change.refused;
+    int64_t seq = op.u.change.seq;
+    store_op_clear(&op);
+    return seq;
+}
+
+/* Protocol 1.1 on the upgraded data: old messages are edited, deleted by
+ * their author or the channel's creator (its admin) and reacted to, each
+ * change takes the next seq after the old ones, and fetch_changes reads
+ * messages and changes as one sequence. */
+static void check_changes_after_upgrade(fx *f) {
+    int refused;
+    /* CH_A had seq 37, then the two appends above: 38, 39 */
+    assert_int_equal(change_a(f, STORE_MSG_EDIT, 5001, "alice", &refused), 40);
+    assert_int_equal(change_a(f, STORE_MSG_DELETE, 5004, "carol", &refused), 0);
+    assert_int_equal(refused, STORE_REFUSE_NOT_AUTHOR);
+    assert_int_equal(change_a(f, STORE_MSG_DELETE, 5002, "alice", &refused), 41);
+    assert_int_equal(refused, STORE_REFUSE_NONE);
+    assert_int_equal(change_a(f, STORE_REACT, 5003, "bob", &refused), 42);
+
+    store_op op = {.kind = STORE_CHANGES};
+    memcpy(op.u.changes.channel_id, CH_A, 37);
+    op.u.changes.after_seq = 0;
+    op.u.changes.limit = 500;
+    assert_int_equal(run_op(f, &op), STORE_OK);
+    assert_int_equal(op.u.changes.n_events, 42);
+    for (size_t i = 0; i < 42; i++)
+        assert_int_equal(op.u.changes.events[i].seq, (int64_t)i + 1);
+    assert_int_equal(op.u.changes.events[0].msg.id, 5001);
+    assert_string_equal(op.u.changes.events[0].msg.content, "hello"); /* as first sent */
+    assert_string_equal(op.u.changes.events[1].msg.content, "");      /* erased */
+    assert_int_equal(op.u.changes.events[1].msg.deleted, 1);
+    assert_int_equal(op.u.changes.events[39].kind, PROTO_CHANGE_EDIT);
+    assert_int_equal(op.u.changes.events[40].kind, PROTO_CHANGE_DELETE);
+    assert_int_equal(op.u.changes.events[41].kind, PROTO_CHANGE_REACT_ADD);
+    store_op_clear(&op);
+}
+
 /* Opens path with backend b (running the migrations) and checks it. */
 static void check_upgraded(const store_backend *b, const char *path) {
     fx f = {.b = b};
@@ -160,6 +212,7 @@ static void check_upgraded(const store_backend *b, const char *path) {
     c.u.channel_create.n_members = 2;
     assert_int_equal(run_op(&f, &c), STORE_EEXIST);
     assert_string_equal(c.u.channel_create.existing_id, CH_B);
+    check_changes_after_upgrade(&f);
 
     b->close(f.s);
     uv_run(&f.loop, UV_RUN_DEFAULT);

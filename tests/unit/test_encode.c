@@ -123,14 +123,14 @@ static void test_chat_message(void **state) {
                       "{\"reply_to\":\"12\",\"n\":[1]}", "c-1");
     json_t *v = parse(COUNTED(1, enc_chat_message(&m)), "chat_message");
     check_message(v, &m, "{\"reply_to\":\"12\",\"n\":[1]}");
-    assert_int_equal(json_object_size(v), 10);
+    assert_int_equal(json_object_size(v), 16);
     json_decref(v);
 
     /* no client_msg_id; metadata missing or unparsable becomes {} */
     proto_msg m2 = msg(1, 1, "bob", "x", NULL, NULL);
     v = parse(COUNTED(1, enc_chat_message(&m2)), "chat_message");
     check_message(v, &m2, "{}");
-    assert_int_equal(json_object_size(v), 9);
+    assert_int_equal(json_object_size(v), 15);
     json_decref(v);
     m2.metadata = "{not json";
     v = parse(COUNTED(1, enc_chat_message(&m2)), "chat_message");
@@ -223,7 +223,8 @@ static void test_channels_list(void **state) {
     assert_string_equal(str(a, "last_message_id"), "12");
     assert_string_equal(str(a, "last_read_message_id"), "10");
     assert_int_equal(num(a, "member_count"), 3);
-    assert_int_equal(json_object_size(a), 11);
+    assert_int_equal(json_object_size(a), 12);
+    assert_int_equal(num(a, "mention_count"), 0);
 
     json_t *b = json_array_get(arr, 1);
     assert_string_equal(str(b, "channel_id"), "00000000-0000-4000-8000-000000000001");
@@ -463,8 +464,94 @@ static void test_metrics(void **state) {
     free(t);
 }
 
+/* protocol 1.1: the Message fields, and the change frames live and replayed */
+static void test_protocol_1_1(void **state) {
+    proto_reaction rs[2] = {{"+1", 2, "bob\ncarol"}, {"\xf0\x9f\x8e\x89", 1, "bob"}};
+    proto_msg m = msg(9, 4, "alice", "hi @bob", NULL, NULL);
+    m.edited_ms = T0 + 1;
+    m.mentions = "bob";
+    m.reactions = rs;
+    m.n_reactions = 2;
+    m.reply_count = 3;
+    m.last_reply_ms = T0 + 2;
+    json_t *v = parse(COUNTED(1, enc_chat_message(&m)), "chat_message");
+    assert_string_equal(str(v, "edited_at"), "2026-11-24T20:31:05.124Z");
+    assert_true(json_is_false(json_object_get(v, "deleted")));
+    json_t *r = json_object_get(v, "reactions");
+    assert_int_equal(json_array_size(r), 2);
+    assert_string_equal(str(json_array_get(r, 0), "emoji"), "+1");
+    assert_int_equal(num(json_array_get(r, 0), "count"), 2);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_array_get(r, 0), "users"), 1)),
+        "carol");
+    assert_string_equal(str(json_array_get(r, 1), "emoji"), "\xf0\x9f\x8e\x89");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(v, "mentions"), 0)),
+                        "bob");
+    assert_int_equal(num(v, "reply_count"), 3);
+    assert_string_equal(str(v, "last_reply_at"), "2026-11-24T20:31:05.125Z");
+    assert_null(json_object_get(v, "reply_to"));
+    json_decref(v);
+
+    /* a reply names its root and has no counts of its own */
+    proto_msg rep = msg(10, 5, "bob", "yes", NULL, NULL);
+    rep.reply_to = 9;
+    v = parse(COUNTED(1, enc_chat_message(&rep)), "chat_message");
+    assert_string_equal(str(v, "reply_to"), "9");
+    assert_null(json_object_get(v, "reply_count"));
+    assert_true(json_is_null(json_object_get(v, "edited_at")));
+    assert_int_equal(json_array_size(json_object_get(v, "reactions")), 0);
+    json_decref(v);
+
+    v = parse(COUNTED(1, enc_message_updated(CH, 9, 6, "alice", "new", T0, NULL)),
+              "message_updated");
+    assert_string_equal(str(v, "message_id"), "9");
+    assert_int_equal(num(v, "seq"), 6);
+    assert_string_equal(str(v, "content"), "new");
+    assert_int_equal(json_array_size(json_object_get(v, "mentions")), 0);
+    assert_null(json_object_get(v, "deleted"));
+    json_decref(v);
+    v = parse(COUNTED(1, enc_message_deleted(CH, 9, 7, "carol", T0)), "message_deleted");
+    assert_string_equal(str(v, "deleted_by"), "carol");
+    assert_string_equal(str(v, "deleted_at"), "2026-11-24T20:31:05.123Z");
+    json_decref(v);
+    v = parse(COUNTED(1, enc_reaction(CH, 9, 8, "bob", "+1", 0)), "reaction");
+    assert_string_equal(str(v, "op"), "remove");
+    assert_string_equal(str(v, "emoji"), "+1");
+    json_decref(v);
+    v = parse(COUNTED(1, enc_typing(CH, "bob", 6000)), "typing");
+    assert_int_equal(num(v, "expires_ms"), 6000);
+    json_decref(v);
+
+    /* replayed: a since-deleted message's edit has no text, and says so */
+    proto_change ev[3] = {{.kind = PROTO_CHANGE_MESSAGE, .seq = 4, .msg = m},
+                          {.kind = PROTO_CHANGE_EDIT,
+                           .seq = 5,
+                           .message_id = 9,
+                           .user_id = "alice",
+                           .content = "",
+                           .at_ms = T0,
+                           .deleted = 1},
+                          {.kind = PROTO_CHANGE_REACT_ADD,
+                           .seq = 6,
+                           .message_id = 9,
+                           .user_id = "bob",
+                           .emoji = "+1"}};
+    v = parse(COUNTED(1, enc_changes(CH, ev, 3, 1)), "changes");
+    assert_true(json_is_true(json_object_get(v, "has_more")));
+    json_t *evs = json_object_get(v, "events");
+    assert_int_equal(json_array_size(evs), 3);
+    assert_string_equal(str(json_array_get(evs, 0), "type"), "chat_message");
+    assert_string_equal(str(json_array_get(evs, 1), "type"), "message_updated");
+    assert_true(json_is_true(json_object_get(json_array_get(evs, 1), "deleted")));
+    assert_string_equal(str(json_array_get(evs, 1), "content"), "");
+    assert_string_equal(str(json_array_get(evs, 2), "type"), "reaction");
+    assert_string_equal(str(json_array_get(evs, 2), "op"), "add");
+    json_decref(v);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_protocol_1_1),
         cmocka_unit_test(test_iso_time),
         cmocka_unit_test(test_chat_message),
         cmocka_unit_test(test_system),

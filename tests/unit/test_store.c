@@ -6,11 +6,13 @@
  * store_test_util.h.
  */
 #include "store_contract.h"
+#include "store_contract_changes.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         STORE_CONTRACT_TESTS(setup, teardown),
         STORE_CONTRACT_BATCH_TESTS(setup, teardown),
+        STORE_CHANGES_CONTRACT_TESTS(setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
