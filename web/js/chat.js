@@ -98,6 +98,7 @@ export class ChatClient {
     const why = contentError(content);
     if (why) return why;
     this.transmit(this.state.addPending(channelId, content, replyTo));
+    this.typingSent.delete(channelId); // the message ends "typing" for the others: the next one may go at once
     return null;
   }
 
