@@ -225,7 +225,7 @@ export function v11Cases(browser) {
       await alice.getByRole('checkbox', { name: /Private/ }).check();
       await a.create.click();
       await until('alice in Secret', async () => (await a.title.textContent()) === 'Secret');
-      assert(/private/.test(await alice.locator('#channel-subtitle').textContent()), 'not shown as private');
+      await until('Secret shown as private', async () => /private/.test(await alice.locator('#channel-subtitle').textContent()));
 
       await carol.getByRole('button', { name: 'Browse channels', exact: true }).click();
       const dir = carol.getByRole('dialog', { name: 'Browse channels' });

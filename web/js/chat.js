@@ -280,7 +280,7 @@ export class ChatClient {
    * finds out), else fetch_history. afterId null: the newest page.
    */
   catchUp(channelId, afterId, afterSeq) {
-    if (this.hasChanges !== false && afterSeq > 0) {
+    if (this.hasChanges !== false && afterSeq >= 0) {
       if (this.socket.send({ type: 'fetch_changes', channelId, after_seq: afterSeq, limit: CHANGES_PAGE })) {
         this.changes.push({ channelId });
       }
