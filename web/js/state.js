@@ -392,9 +392,9 @@ export class ChatState {
     this.changed('channels');
   }
 
-  /** Whether the user is an admin of ch. */
+  /** Whether the user is an admin of ch (a group channel: a direct one has none). */
   isAdmin(ch) {
-    return !!ch && ch.members.get(this.me) === 'admin';
+    return !!ch && !ch.isDirect && ch.members.get(this.me) === 'admin';
   }
 
   /** channel_read: a read receipt (ours moves our mark and unread count). */
