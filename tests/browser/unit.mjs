@@ -180,6 +180,12 @@ export const unitCases = [
     c.frame({ type: 'chat_message', ...msg(4, 'bob', 'hey @alice', { mentions: ['alice'] }) });
     c.frame({ type: 'chat_message', ...msg(5, 'bob', 'hey @carol', { mentions: ['carol'] }) });
     assert(ch.mentions === 3 && ch.unread === 5, `mentions ${ch.mentions} unread ${ch.unread}`);
+    // an edit that adds a mention of alice counts; one that takes it away, or a deletion, uncounts
+    c.frame({ type: 'message_updated', channel_id: CH, message_id: '1005', seq: 6, user_id: 'bob', content: '@alice too', edited_at: 'x', mentions: ['alice'] });
+    assert(ch.mentions === 4 && ch.unread === 5, `after an edit: mentions ${ch.mentions} unread ${ch.unread}`);
+    c.frame({ type: 'message_updated', channel_id: CH, message_id: '1004', seq: 7, user_id: 'bob', content: 'hey', edited_at: 'x', mentions: [] });
+    c.frame({ type: 'message_deleted', channel_id: CH, message_id: '1005', seq: 8, deleted_by: 'bob' });
+    assert(ch.mentions === 2 && ch.unread === 4, `after an edit and a deletion: mentions ${ch.mentions} unread ${ch.unread}`);
     c.open(CH);
     assert(ch.mentions === 0 && ch.unread === 0, 'read does not clear');
   }],

@@ -315,13 +315,16 @@ export class ChatState {
     if (seq > ch.maxSeq) ch.maxSeq = seq;
     const m = ch.messages.get(f.message_id);
     if (m) {
-      if (f.type === 'message_deleted' && live && !m.deleted && this.countsAsUnread(ch, m)
-          && !(ch.id === this.activeId && this.visible)) { // an unread message went
-        ch.unread = Math.max(0, ch.unread - 1);
-        if (this.mentionsMe(m)) ch.mentions = Math.max(0, ch.mentions - 1);
+      const next = patched(m, f);
+      if (live && !m.deleted && this.countsAsUnread(ch, m) && !(ch.id === this.activeId && this.visible)) {
+        // an unread message went, or an edit added or took away a mention of the user
+        if (next.deleted) ch.unread = Math.max(0, ch.unread - 1);
+        const was = this.mentionsMe(m);
+        const is = !next.deleted && this.mentionsMe(next);
+        if (was !== is) ch.mentions = Math.max(0, ch.mentions + (is ? 1 : -1));
         this.changed('channels');
       }
-      ch.messages.set(m.message_id, patched(m, f));
+      ch.messages.set(m.message_id, next);
     }
     const t = this.thread;
     if (t && t.channelId === ch.id) {
