@@ -52,6 +52,7 @@ typedef struct bench_opts {
     const char *population;  /* seeded users "U:B:M:G:K" (seed.h) */
     const char *messages;    /* seeded messages per channel "BIG:SMALL" (seed.h) */
     int direct;              /* fanout channels are direct-message pairs */
+    int edits;               /* scenario edits: senders edit their message (protocol 1.1) */
     const char *restart_cmd; /* storm: starts the server again (sh -c) */
     int processes;           /* scale: generator processes (0 = auto) */
     int rounds;              /* history: bursts of concurrent connects */

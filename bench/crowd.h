@@ -17,7 +17,10 @@
  * sender keeps `window` messages in flight (the echo is the server's ack),
  * which finds the saturation throughput; with a rate, messages leave on a
  * 1 ms ticker spread round-robin over the senders (open loop: a slow server
- * shows as growing latency, not as a lower offered rate).
+ * shows as growing latency, not as a lower offered rate). With o->edits a
+ * sender's first message is a chat_message and every later one an
+ * edit_message of it carrying the same "T<ns>" content: deliveries are then
+ * the message_updated frames.
  *
  * Memory: the crowd owns its arrays and sockets; crowd_close frees them.
  */
@@ -39,6 +42,7 @@ typedef struct crowd_member {
 typedef struct crowd_sender {
     uint32_t member;
     uint32_t inflight; /* sent, echo not yet seen */
+    char target[24];   /* edits: the message this sender edits ("" until its echo) */
 } crowd_sender;
 
 typedef struct crowd {

@@ -258,11 +258,17 @@ static const struct {
     json_t *(*run)(const bench_opts *o);
     int sockets;
 } SCENARIOS[] = {
-    {"fanout", scenario_fanout, S_CROWD},   {"dm", scenario_fanout, S_CROWD},
-    {"durable", scenario_durable, S_CROWD}, {"connections", scenario_connections, S_CONNS},
-    {"history", scenario_history, S_CONNS}, {"storm", scenario_storm, S_CONNS},
-    {"scale", scenario_scale, S_NONE},      {"seed", scenario_seed, S_NONE},
-    {"store", scenario_store, S_NONE},      {"loopback", scenario_loopback, S_NONE},
+    {"fanout", scenario_fanout, S_CROWD},
+    {"dm", scenario_fanout, S_CROWD},
+    {"edits", scenario_fanout, S_CROWD},
+    {"durable", scenario_durable, S_CROWD},
+    {"connections", scenario_connections, S_CONNS},
+    {"history", scenario_history, S_CONNS},
+    {"storm", scenario_storm, S_CONNS},
+    {"scale", scenario_scale, S_NONE},
+    {"seed", scenario_seed, S_NONE},
+    {"store", scenario_store, S_NONE},
+    {"loopback", scenario_loopback, S_NONE},
 };
 
 int main(int argc, char **argv) {

@@ -19,6 +19,9 @@ void bench_usage(FILE *f) {
         "scenarios:\n"
         "  fanout       R channels x M members, S senders: saturation, then a fixed-rate sweep\n"
         "  dm           --channels direct-message pairs (default 1000), both sides sending\n"
+        "  edits        as fanout, but each sender edits one message of its own over and over:\n"
+        "               the fan-out of message_updated (protocol 1.1; a reaction takes the same\n"
+        "               path: one store write, one fan-out)\n"
         "  connections  N idle authenticated sockets held for a while; connects/s, RSS\n"
         "  durable      senders alone in their channels: stored (acked) msgs/s\n"
         "  history      users seeded with history (--population): 200 concurrent connects\n"
@@ -108,6 +111,7 @@ static void defaults(bench_opts *o) {
     if (o->channels < 0) o->channels = durable ? 100 : dm ? 1000 : 1;
     if (o->members < 0) o->members = durable ? 1 : is(o, "loopback") ? 1000 : dm ? 2 : 100;
     if (dm) o->direct = 1;
+    if (is(o, "edits")) o->edits = 1;
     if (o->senders < 0) o->senders = dm ? o->channels * 2 : o->channels;
     if (o->window < 0) o->window = is(o, "store") ? 4096 : 8;
     if (o->connections < 0)

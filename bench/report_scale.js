@@ -123,6 +123,7 @@ function costRows() {
     [`fan-out ${env.FAN2}`, `fanout-${env.FAN2}-chatd`],
     [`fan-out ${env.FAN3} (small channels)`, `fanout-${env.FAN3}-chatd`],
     [`${int(Number(env.DM_PAIRS))} direct-message pairs, both sides sending`, 'dm-chatd'],
+    [`edits fanned out (protocol 1.1 message_updated), ${env.FAN1}`, `edits-${env.FAN1}-chatd`],
     ['durable: senders alone in their channels', 'durable-fsync-on-chatd'],
     [`cluster (3 chat servers, Redis bus): fan-out ${env.FAN2}`, `cluster-fanout-${env.FAN2}-redis`],
     [`cluster (3 chat servers, Kafka mock): fan-out ${env.FAN2}`, `cluster-fanout-${env.FAN2}-kafka`],

@@ -236,6 +236,11 @@ start_chatd on
 bench dm-chatd --scenario dm --channels $DM_PAIRS --duration "$DURATION" --warmup "$WARMUP" \
   --sweep "" --window $FAN_W
 stop_server
+# Protocol 1.1 (issue #13): edits fanned out (message_updated), 1xM, unpaced.
+start_chatd on
+bench "edits-1x$FAN1_M-chatd" --scenario edits --channels 1 --members $FAN1_M \
+  --senders $FAN1_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W
+stop_server
 
 # TLS (issue #15): the 1xM fan-out over wss:// and in clear, back to back, with
 # the same arguments (saturation only): what the cipher costs per delivery.

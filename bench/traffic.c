@@ -27,7 +27,15 @@ static int send_one(crowd *c, crowd_sender *s) {
         c->frame_cap = c->frame ? need : 0;
         if (!c->frame) return -1;
     }
-    int n = snprintf(c->frame, c->frame_cap,
+    int n;
+    if (c->o->edits && s->target[0]) /* protocol 1.1: an edit of the sender's message */
+        n = snprintf(c->frame, c->frame_cap,
+                     "{\"type\":\"edit_message\",\"channelId\":\"%s\",\"message_id\":\"%s\","
+                     "\"content\":\"T%llu:%ld:",
+                     c->chan_id[m->channel], s->target, (unsigned long long)bench_now_ns(),
+                     (long)(s - c->s));
+    else
+        n = snprintf(c->frame, c->frame_cap,
                      "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"T%llu:%ld:",
                      c->chan_id[m->channel], (unsigned long long)bench_now_ns(), (long)(s - c->s));
     int content_at = (int)(strstr(c->frame, "\"content\":\"") - c->frame) + 11;
@@ -39,6 +47,18 @@ static int send_one(crowd *c, crowd_sender *s) {
     s->inflight++;
     c->sent++;
     return 0;
+}
+
+/* edits: the sender's first echoed chat_message is the one it edits. */
+static void remember_target(crowd_sender *s, const char *p, size_t n) {
+    static const char id_key[] = "\"message_id\":\"", type[] = "\"type\":\"chat_message\"";
+    const char *k = memmem(p, n, id_key, sizeof id_key - 1);
+    if (!k || !memmem(p, n, type, sizeof type - 1)) return;
+    k += sizeof id_key - 1;
+    size_t len = strspn(k, "0123456789");
+    if (len == 0 || len >= sizeof s->target) return;
+    memcpy(s->target, k, len);
+    s->target[len] = '\0';
 }
 
 void crowd__on_delivery(crowd *c, crowd_member *m, const char *p, size_t n) {
@@ -53,6 +73,7 @@ void crowd__on_delivery(crowd *c, crowd_member *m, const char *p, size_t n) {
     if (sent >= c->t_meas && sent < c->t_end && now >= sent) stats_record(&c->lat, now - sent);
     if (sender >= 0 && sender == m->sender) { /* our own echo: the server's ack */
         crowd_sender *s = &c->s[sender];
+        if (c->o->edits && !s->target[0]) remember_target(s, p, n);
         if (s->inflight) s->inflight--;
         c->acked++;
         if (in_window) c->acked_win++;

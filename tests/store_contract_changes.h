@@ -245,6 +245,12 @@ static void test_changes_permissions(void **state) {
                      STORE_OK);
     assert_int_equal(refused, STORE_REFUSE_NONE);
     assert_int_equal(seq, 2);
+    /* a direct channel has no admin: its creator may not delete the other's */
+    assert_int_equal(chan_create(f, CH_C, "", 1, 1000, ALICE_BOB), STORE_OK);
+    assert_int_equal(append(f, CH_C, "bob", 301, "in private", NULL, NULL), STORE_OK);
+    assert_int_equal(change(f, STORE_MSG_DELETE, CH_C, 301, "alice", NULL, 0, &seq, &refused),
+                     STORE_OK);
+    assert_int_equal(refused, STORE_REFUSE_NOT_AUTHOR);
 }
 
 /* Erasure: the message keeps its place with no text, metadata, mentions
@@ -425,6 +431,17 @@ static void test_changes_mention_counts(void **state) {
     assert_int_equal(history(f, &op, CH_A, 0, 0, 10), STORE_OK);
     assert_string_equal(find_msg(&op, 101)->mentions, "carol");
     store_op_clear(&op);
+
+    /* a member who leaves and comes back: the mentions there are count as
+     * unread (like the messages), and reading clears them, never below 0 */
+    assert_int_equal(append_ext(f, CH_A, "alice", 103, 0, "bob", NULL, NULL, NULL), STORE_OK);
+    assert_int_equal(member_remove(f, CH_A, "bob"), STORE_OK);
+    assert_int_equal(member_add(f, CH_A, "bob", 4000, NULL), STORE_OK);
+    counts_of(f, "bob", &mentions);
+    assert_int_equal(mentions, 1);
+    assert_int_equal(mark(f, CH_A, "bob", 0, 4100, &op), STORE_OK);
+    counts_of(f, "bob", &mentions);
+    assert_int_equal(mentions, 0);
 }
 
 /* unread_count counts other users' messages that are not deleted. */
@@ -457,8 +474,40 @@ static void test_changes_unread_skips_deleted(void **state) {
     assert_int_equal(counts_of(f, "alice", NULL), 0);
 }
 
+/* A page of long messages ends before STORE_CHANGES_TEXT_MAX bytes of
+ * text, with has_more; the next page goes on from its last seq. */
+static void test_changes_page_text_budget(void **state) {
+    fx *f = *state;
+    assert_int_equal(chan_create(f, CH_A, "a", 0, 1000, ALICE_BOB), STORE_OK);
+    static char big[4001];
+    memset(big, 'b', 4000);
+    int n = STORE_CHANGES_TEXT_MAX / 4000 + 10;
+    for (int i = 1; i <= n; i++)
+        assert_int_equal(append(f, CH_A, "alice", 100 + (uint64_t)i, big, NULL, NULL), STORE_OK);
+    store_op op;
+    int64_t after = 0, pages = 0;
+    do {
+        assert_int_equal(changes(f, &op, CH_A, after, 500), STORE_OK);
+        size_t got = op.u.changes.n_events, text = 0;
+        assert_true(got >= 1);
+        for (size_t i = 0; i < got; i++) {
+            assert_int_equal(op.u.changes.events[i].seq, after + 1 + (int64_t)i);
+            text += strlen(op.u.changes.events[i].msg.content);
+        }
+        assert_true(text <= STORE_CHANGES_TEXT_MAX);
+        after += (int64_t)got;
+        pages++;
+        int more = op.u.changes.has_more;
+        store_op_clear(&op);
+        if (!more) break;
+    } while (pages < 10);
+    assert_int_equal(after, n);
+    assert_int_equal(pages, 2);
+}
+
 #define STORE_CHANGES_CONTRACT_TESTS(su, td)                                                       \
     cmocka_unit_test_setup_teardown(test_changes_one_sequence, su, td),                            \
+        cmocka_unit_test_setup_teardown(test_changes_page_text_budget, su, td),                    \
         cmocka_unit_test_setup_teardown(test_changes_replay_edits, su, td),                        \
         cmocka_unit_test_setup_teardown(test_changes_permissions, su, td),                         \
         cmocka_unit_test_setup_teardown(test_changes_erase, su, td),                               \

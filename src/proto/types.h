@@ -38,7 +38,7 @@ typedef struct proto_presence {
 /* One emoji's reactions on a message (protocol 1.1). */
 #define PROTO_MAX_EMOJI 32          /* bytes of UTF-8, no whitespace */
 #define PROTO_MAX_REACTION_KINDS 50 /* distinct emoji per message */
-#define PROTO_REACTION_USERS 100    /* names listed per emoji (count says how many) */
+#define PROTO_REACTION_USERS 20     /* names listed per emoji (count says how many) */
 typedef struct proto_reaction {
     char emoji[PROTO_MAX_EMOJI + 1];
     int64_t count;

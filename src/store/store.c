@@ -25,13 +25,16 @@ static void msg_free_strings(proto_msg *m) {
     store_msg_free(m);
 }
 
+static void change_free(proto_change *e) {
+    store_msg_free(&e->msg);
+    free(e->user_id);
+    free(e->content);
+    free(e->mentions);
+}
+
 static void changes_free(proto_change *ev, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        store_msg_free(&ev[i].msg);
-        free(ev[i].user_id);
-        free(ev[i].content);
-        free(ev[i].mentions);
-    }
+    for (size_t i = 0; i < n; i++)
+        change_free(&ev[i]);
     free(ev);
 }
 
@@ -138,4 +141,30 @@ const char *store_list_next(const char **p, size_t *len) {
     *len = nl ? (size_t)(nl - s) : strlen(s);
     *p = nl ? nl + 1 : s + *len;
     return s;
+}
+
+static int cmp_seq(const void *a, const void *b) {
+    const proto_change *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static size_t text_len(const char *s) {
+    return s ? strlen(s) : 0;
+}
+
+void store_changes_finish(store_op *op) {
+    proto_change *ev = op->u.changes.events;
+    size_t n = op->u.changes.n_events, text = 0, keep = 0;
+    qsort(ev, n, sizeof(*ev), cmp_seq);
+    for (; keep < n; keep++) {
+        const proto_change *e = &ev[keep];
+        text += text_len(e->content) + text_len(e->mentions) + text_len(e->msg.content) +
+                text_len(e->msg.mentions) + text_len(e->msg.metadata);
+        if (keep > 0 && text > STORE_CHANGES_TEXT_MAX) break;
+    }
+    if (keep == n) return;
+    for (size_t i = keep; i < n; i++)
+        change_free(&ev[i]);
+    op->u.changes.n_events = keep;
+    op->u.changes.has_more = 1;
 }

@@ -70,8 +70,12 @@ typedef enum store_refusal {
     STORE_REFUSE_NO_PARENT,  /* MSG_APPEND: reply_to is not a message of the channel */
 } store_refusal;
 
-/* Most events one STORE_CHANGES op returns. */
+/* Most events one STORE_CHANGES op returns, and the most text (content,
+ * mentions, metadata bytes) a page holds: a page that would pass it ends
+ * early (at least one event) with has_more set, so that no reply grows
+ * past a few MiB however long the messages. */
 #define STORE_MAX_CHANGES 500
+#define STORE_CHANGES_TEXT_MAX (256 * 1024)
 
 /* Members listed per channel in a channels_list (the first to join): a
  * channel may have any number, the list stays small. */
@@ -297,6 +301,9 @@ void store_msg_free(proto_msg *m);
  * order of use, so emoji keep the order of their first row and each lists
  * at most PROTO_REACTION_USERS users. 0, or -1 when out of memory. */
 int store_reaction_row(proto_msg *m, const char *emoji, const char *user);
+/* For backends: puts the n events of a CHANGES op in seq order and cuts
+ * the page at STORE_CHANGES_TEXT_MAX (setting has_more). */
+void store_changes_finish(store_op *op);
 /* For backends: the next name of a "\n"-joined list at *p (advanced past
  * it); its length in *len. NULL at the end. */
 const char *store_list_next(const char **p, size_t *len);

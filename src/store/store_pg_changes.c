@@ -241,11 +241,6 @@ static int read_change_row(const PGresult *r, int row, proto_change *e) {
     return ok ? 0 : -1;
 }
 
-static int cmp_seq(const void *a, const void *b) {
-    const proto_change *x = a, *y = b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 static int op_changes(PGconn *c, store_op *op) {
     chan ch = chan_of(op->u.changes.channel_id);
     int limit = op->u.changes.limit;
@@ -292,8 +287,8 @@ static int op_changes(PGconn *c, store_op *op) {
         store_op_clear(op);
         return status;
     }
-    qsort(ev, n, sizeof(*ev), cmp_seq);
     op->u.changes.has_more = last > upto;
+    store_changes_finish(op); /* one run by seq, cut to the text budget */
     return STORE_OK;
 }
 

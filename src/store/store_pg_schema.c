@@ -194,13 +194,17 @@ static const char *const sql[PQ__COUNT] = {
     [PQ_MEMBER_INSERT] = "INSERT INTO members(channel_id, user_id, is_admin, joined_ms)"
                          " VALUES($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     /* -> (channel exists 0/1, inserted 0/1). A member who comes back counts
-     * the messages they sent before. */
+     * the messages they sent before, and (like every message before their
+     * mark, unread) the mentions of them. */
     [PQ_MEMBER_ADD] =
         "WITH c AS (SELECT channel_id FROM channels WHERE channel_id = $1::text),"
-        " i AS (INSERT INTO members(channel_id, user_id, is_admin, joined_ms, own_count)"
+        " i AS (INSERT INTO members(channel_id, user_id, is_admin, joined_ms, own_count,"
+        "                           mention_count)"
         "       SELECT channel_id, $2::text, $3::boolean, $4::bigint,"
         "         COALESCE((SELECT own_no FROM messages WHERE channel_id = $1::text"
-        "           AND user_id = $2::text ORDER BY seq DESC LIMIT 1), 0) FROM c"
+        "           AND user_id = $2::text ORDER BY seq DESC LIMIT 1), 0),"
+        "         (SELECT count(*) FROM mentions WHERE channel_id = $1::text"
+        "           AND user_id = $2::text) FROM c"
         "       ON CONFLICT DO NOTHING RETURNING 1),"
         " u AS (UPDATE channels SET member_count = member_count + 1"
         "       WHERE channel_id = $1::text AND EXISTS (SELECT 1 FROM i))"
@@ -294,7 +298,10 @@ static const char *const sql[PQ__COUNT] = {
                          " RETURNING last_seq",
     [PQ_MSG_STATE] = "SELECT user_id, deleted, seq, mentions, n_reactions, reply_to FROM messages"
                      " WHERE channel_id = $1 AND message_id = $2",
-    [PQ_MEMBER_IS_ADMIN] = "SELECT is_admin FROM members WHERE channel_id = $1 AND user_id = $2",
+    /* Admins are a group channel's: in a direct channel nobody is one. */
+    [PQ_MEMBER_IS_ADMIN] = "SELECT m.is_admin AND NOT c.is_direct FROM members m"
+                           " JOIN channels c ON c.channel_id = m.channel_id"
+                           " WHERE m.channel_id = $1 AND m.user_id = $2",
     [PQ_MSG_EDIT] = "UPDATE messages SET orig_content = CASE WHEN edited_ms IS NULL THEN content"
                     " ELSE orig_content END, orig_mentions = CASE WHEN edited_ms IS NULL THEN"
                     " mentions ELSE orig_mentions END, content = $2, mentions = $3, edited_ms = $4"

@@ -386,15 +386,8 @@ static int op_changes(sqlite3_stmt **st, store_op *op) {
         store_op_clear(op);
         return status;
     }
-    /* two sorted runs -> one, by seq (insertion: pages are small) */
-    for (size_t i = 1; i < n; i++) {
-        proto_change x = ev[i];
-        size_t j = i;
-        for (; j > 0 && ev[j - 1].seq > x.seq; j--)
-            ev[j] = ev[j - 1];
-        ev[j] = x;
-    }
     op->u.changes.has_more = last > upto;
+    store_changes_finish(op); /* one run by seq, cut to the text budget */
     return STORE_OK;
 }
 

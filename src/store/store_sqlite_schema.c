@@ -181,10 +181,13 @@ static const char *const sql[SQ__COUNT] = {
                         " WHERE channel_id = ?1",
     [SQ_CHAN_MEMBERS_ADD] = "UPDATE channels SET member_count = member_count + ?2"
                             " WHERE channel_id = ?1",
-    /* A member who comes back counts the messages they sent before. */
+    /* A member who comes back counts the messages they sent before, and
+     * (like every message before their mark, unread) the mentions of them. */
     [SQ_MEMBER_INSERT] = "INSERT OR IGNORE INTO members(channel_id, user_id, is_admin, joined_ms,"
-                         " own_count) VALUES(?1, ?2, ?3, ?4, COALESCE((SELECT own_no FROM messages"
-                         " WHERE channel_id = ?1 AND user_id = ?2 ORDER BY seq DESC LIMIT 1), 0))",
+                         " own_count, mention_count) VALUES(?1, ?2, ?3, ?4, COALESCE((SELECT own_no"
+                         " FROM messages WHERE channel_id = ?1 AND user_id = ?2 ORDER BY seq DESC"
+                         " LIMIT 1), 0), (SELECT count(*) FROM mentions WHERE channel_id = ?1"
+                         " AND user_id = ?2))",
     [SQ_MEMBER_DELETE] = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2",
     [SQ_MEMBER_OWN_INC] = "UPDATE members SET own_count = own_count + 1"
                           " WHERE channel_id = ?1 AND user_id = ?2 RETURNING own_count",
@@ -228,7 +231,10 @@ static const char *const sql[SQ__COUNT] = {
                          " RETURNING last_seq",
     [SQ_MSG_STATE] = "SELECT user_id, deleted, seq, mentions, n_reactions, reply_to FROM messages"
                      " WHERE channel_id = ?1 AND message_id = ?2",
-    [SQ_MEMBER_IS_ADMIN] = "SELECT is_admin FROM members WHERE channel_id = ?1 AND user_id = ?2",
+    /* Admins are a group channel's: in a direct channel nobody is one. */
+    [SQ_MEMBER_IS_ADMIN] = "SELECT m.is_admin AND NOT c.is_direct FROM members m"
+                           " JOIN channels c ON c.channel_id = m.channel_id"
+                           " WHERE m.channel_id = ?1 AND m.user_id = ?2",
     [SQ_MSG_EDIT] = "UPDATE messages SET orig_content = CASE WHEN edited_ms IS NULL THEN content"
                     " ELSE orig_content END, orig_mentions = CASE WHEN edited_ms IS NULL THEN"
                     " mentions ELSE orig_mentions END, content = ?2, mentions = ?3, edited_ms = ?4"

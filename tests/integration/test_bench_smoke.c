@@ -14,6 +14,8 @@
  * build/chat-bench).
  */
 #include "integration/harness.h"
+
+#include <sqlite3.h>
 #include "svcutil.h"
 #include "pgserver.h"
 
@@ -247,6 +249,39 @@ static void test_dm(void **state) {
     chatd_free(s);
 }
 
+/* Protocol 1.1 edits: after its first message each sender edits it over
+ * and over; every edit reaches the channel's 5 members, and the store
+ * holds a few messages and many edits. */
+static void test_edits(void **state) {
+    chatd_srv *s = start_server();
+    static const char *const args[] = {"--scenario", "edits", "--channels", "1", "--members", "5",
+                                       "--senders",  "2",     "--sweep",    "",  NULL};
+    json_t *r = bench_json(s, args);
+    assert_string_equal(jstr(r, "scenario"), "edits");
+    json_t *sat = jobj(r, "saturation");
+    check_phase(sat);
+    assert_true(num(sat, "deliveries") == 5 * num(sat, "sent"));
+    assert_int_equal(chatd_stop(s), 0);
+    sqlite3 *db;
+    assert_int_equal(
+        sqlite3_open_v2(hfmt("%s/data/chatd.db", s->dir), &db, SQLITE_OPEN_READONLY, NULL),
+        SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT (SELECT count(*) FROM messages),"
+                                        " (SELECT count(*) FROM changes WHERE kind = 1)",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    long msgs = sqlite3_column_int64(q, 0), edits = sqlite3_column_int64(q, 1);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    /* at most a window of first messages per sender; the rest were edits */
+    if (msgs > 2 * 8 || edits < 1 || msgs + edits != (long)num(sat, "sent"))
+        fail_msg("%ld messages and %ld edits for %.0f sent", msgs, edits, num(sat, "sent"));
+    chatd_free(s);
+}
+
 static void test_connections(void **state) {
     chatd_srv *s = start_server();
     static const char *const args[] = {
@@ -450,7 +485,7 @@ int main(void) {
         cmocka_unit_test(test_connections),   cmocka_unit_test(test_durable),
         cmocka_unit_test(test_loopback),      cmocka_unit_test(test_history_and_storm),
         cmocka_unit_test(test_store_sqlite),  cmocka_unit_test(test_store_pg),
-        cmocka_unit_test(test_scale),
+        cmocka_unit_test(test_scale),         cmocka_unit_test(test_edits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
