@@ -188,7 +188,7 @@ export function messageRenderer(opts) {
     meta(m.user_id, el('time', { datetime: m.created_at, title: m.created_at }, formatTime(m.created_at)), compact),
     editing === m.message_id ? editor(m) : el('div', { class: 'text' },
       m.deleted ? el('em', {}, 'This message was deleted.') : richText(String(m.content), m.mentions, state.me)),
-    m.edited_at && !m.deleted && el('span', { class: 'edited muted' }, '(edited)'),
+    m.edited_at && !m.deleted && el('span', { class: 'edited muted', title: m.edited_at }, '(edited)'),
     reactions.length > 0 && el('div', { class: 'reactions', role: 'group', 'aria-label': 'Reactions' },
       reactions.map((r) => el('button', {
         type: 'button', class: 'chip', 'aria-pressed': String(reacted(m, r.emoji)), title: (r.users || []).join(', '),
