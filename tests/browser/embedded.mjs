@@ -53,7 +53,7 @@ function notificationHook() {
  * of 90 per connection: the rate limit's burst is 100 frames), each
  * acknowledged by its echo.
  */
-async function seedInPage({ user, password, channel, members, count, prefix }) {
+export async function seedInPage({ user, password, channel, members, count, prefix }) {
   const post = (p, b) => fetch(p, {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(b),
   });

@@ -8,9 +8,10 @@
 // in order.
 
 import {
-  Chatd, Skip, assert, bannerText, connected, createChannel, expectShownOnce, newPage, openConversation, say,
+  Chatd, PASSWORD, Skip, assert, bannerText, connected, createChannel, expectShownOnce, newPage, openConversation, say,
   shownTexts, signUp, ui, until,
 } from './lib.mjs';
+import { seedInPage } from './embedded.mjs';
 
 /** The article of the main log whose text contains text. */
 export function article(p, text) {
@@ -233,6 +234,16 @@ export function v11Cases(browser) {
       await result.click();
       await until('alice in Launch', async () => (await ui(alice).title.textContent()) === 'Launch');
       await article(alice, 'the rollout plan is ready for review').waitFor();
+      // a result older than the page has read: it reads back until it can show it
+      await alice.evaluate(seedInPage, {
+        user: 'ivy', password: PASSWORD, channel: 'Archive', members: ['alice'], count: 120, prefix: 'archived',
+      });
+      await box.fill('archived 007');
+      await box.press('Enter');
+      await panel.getByRole('button').filter({ hasText: 'archived 007' }).click();
+      await until('alice in Archive', async () => (await ui(alice).title.textContent()) === 'Archive');
+      await article(alice, 'archived 007').waitFor();
+      assert((await shownTexts(alice)).length >= 114, 'the page did not read back to the result');
       await panel.getByRole('button', { name: 'Close search' }).click();
       noProblems();
     }],
