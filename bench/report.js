@@ -146,14 +146,19 @@ if (env.BENCH_PREVIOUS) {
   const rows = [
     [`fan-out ${env.FAN1}: deliveries/s at saturation`, `fanout-${env.FAN1}`, 'saturation_deliveries_per_s'],
     [`fan-out ${env.FAN2}: deliveries/s at saturation`, `fanout-${env.FAN2}`, 'saturation_deliveries_per_s'],
+    [`fan-out ${env.FAN3}: deliveries/s at saturation`, `fanout-${env.FAN3}`, 'saturation_deliveries_per_s'],
+    [`fan-out ${env.FAN3}: server CPU µs per message`, `fanout-${env.FAN3}`, 'saturation', 'server_cpu_us_per_msg'],
+    [`${env.DM_PAIRS} direct-message pairs: msgs/s at saturation`, 'dm', 'saturation_msgs_per_s'],
+    [`${env.DM_PAIRS} direct-message pairs: server CPU µs per message`, 'dm', 'saturation', 'server_cpu_us_per_msg'],
     ['WebSocket connects/s (with auth)', 'connections', 'connects_per_s'],
     ['server RSS per idle connection (bytes)', 'connections', 'rss_per_connection_bytes'],
     ['durable: stored msgs/s, fsync on', 'durable', 'stored_msgs_per_s'],
   ];
-  for (const [label, name, key] of rows) {
-    const p = get(load(`prev-${name}`), key);
-    const c = get(load(`cur-${name}`), key);
-    w(`| ${label} | ${int(p)} | ${int(c)} | ${p && c ? (c / p).toFixed(3) : '—'} |`);
+  for (const [label, name, ...keys] of rows) {
+    const p = get(load(`prev-${name}`), ...keys);
+    const c = get(load(`cur-${name}`), ...keys);
+    const fmt = (v) => (v != null && v < 1000 ? v.toFixed(1) : int(v));
+    w(`| ${label} | ${fmt(p)} | ${fmt(c)} | ${p && c ? (c / p).toFixed(3) : '—'} |`);
   }
   w();
 }

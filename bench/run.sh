@@ -343,6 +343,14 @@ if [ -n "${BENCH_PREVIOUS:-}" ]; then
       --window $FAN_W
     stop_server
     start_chatd on "$bin"
+    bench "$who-fanout-${FAN3_R}x$FAN3_M" --scenario fanout --channels $FAN3_R --members $FAN3_M \
+      --senders $FAN3_R --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W
+    stop_server
+    start_chatd on "$bin"
+    bench "$who-dm" --scenario dm --channels $DM_PAIRS --duration "$DURATION" --warmup "$WARMUP" \
+      --sweep "" --window $FAN_W
+    stop_server
+    start_chatd on "$bin"
     bench "$who-connections" --scenario connections --connections "$BCONNS" --hold 1
     stop_server
     start_chatd on "$bin"

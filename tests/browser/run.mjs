@@ -10,7 +10,7 @@
 // CHATD_WEB_SCREENSHOT=docs/web-client.png writes the README's screenshot.
 
 import { launchBrowser, runCases } from './lib.mjs';
-import { embeddedCases } from './embedded.mjs';
+import { TTI_TARGET_MS, embeddedCases } from './embedded.mjs';
 import { clusterCases, clusterUp } from './cluster.mjs';
 import { unitCases } from './unit.mjs';
 import { v11Cases } from './v11.mjs';
@@ -75,7 +75,7 @@ if (metrics.jsBytes) {
 }
 if (metrics.ttiMs) {
   console.log(`web client: time to interactive ${metrics.ttiMs} ms best, ${metrics.ttiMedianMs} ms median of cold loads `
-    + `${metrics.ttiRuns.join(', ')} ms (limit 300 for the best); domInteractive ${metrics.domInteractiveMs} ms`);
+    + `${metrics.ttiRuns.join(', ')} ms (target ${TTI_TARGET_MS} for the best: ${metrics.ttiMs < TTI_TARGET_MS ? 'met' : 'MISSED'}); domInteractive ${metrics.domInteractiveMs} ms`);
 }
 if (metrics.reloadMs) console.log(`web client: a signed-in reload shows the chat after ${metrics.reloadMs} ms`);
 const took = (Date.now() - t0) / 1000;

@@ -78,14 +78,20 @@ static void test_kill9_mid_stream(void **state) {
     json_t **acked = calloc(MAX, sizeof *acked);
     int sent = 0, n_acked = 0;
 
-    /* pipelined bursts, so messages are in flight when the server dies */
-    while (sent < MAX - 20 && (n_acked < 100 || sent < 150)) {
-        for (int k = 0; k < 20; k++, sent++)
+    /* pipelined bursts, so messages are in flight when the server dies; at
+     * least 100 acknowledged first. A slow server (sanitizers, a busy
+     * machine) may take a while for them: once MAX is nearly sent the loop
+     * only waits (up to a minute, a hang guard, not a timing assertion). */
+    int64_t give_up = now_ms() + 60000;
+    while (n_acked < 100 || sent < 150) {
+        if (now_ms() > give_up) fail_msg("only %d of %d messages acknowledged", n_acked, sent);
+        bool burst = sent < MAX - 20;
+        for (int k = 0; burst && k < 20; k++, sent++)
             send_json(a,
                       "{\"type\":\"chat_message\",\"channelId\":\"%s\",\"content\":\"stream-%d\","
                       "\"client_msg_id\":\"cm-%d\",\"metadata\":{\"i\":%d}}",
                       id, sent, sent, sent);
-        collect_echoes(a, acked, MAX, &n_acked, 1);
+        collect_echoes(a, acked, MAX, &n_acked, burst ? 1 : 100);
     }
     chatd_kill9(s);
     /* echoes already on the wire before the kill are acknowledgements too */
