@@ -152,6 +152,81 @@ static void test_two_servers_append_to_one_channel(void **state) {
     close_second(f, s2);
 }
 
+/* Protocol 1.1 across servers: two servers change the same messages at
+ * once — both delete each one (exactly one succeeds, the other finds it
+ * gone), both react to it (before the deletion: stored; after: refused) —
+ * and every change that was stored took its own seq, gaplessly after the
+ * messages', with no text of a deleted message left. */
+static void test_two_servers_change_one_channel(void **state) {
+    enum { N = 40 };
+    fx *f = *state;
+    fx_close(f);
+    fx_open_cfg(f, 1, 4);
+    store *s2 = open_second(f, 4);
+    store *ss[2] = {f->s, s2};
+    assert_int_equal(chan_create(f, CH_A, "a", 0, 1000, ALICE_BOB), STORE_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(append(f, CH_A, "alice", 1000 + (uint64_t)i, "secret text", NULL, NULL),
+                         STORE_OK);
+
+    static store_op ops[2][N][2];
+    int done = 0;
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < 2; k++)
+            for (int j = 0; j < 2; j++) { /* k = server; j: 0 react, 1 delete */
+                store_op *op = &ops[k][i][j];
+                memset(op, 0, sizeof *op);
+                op->kind = j ? STORE_MSG_DELETE : STORE_REACT;
+                snprintf(op->u.change.channel_id, 37, "%s", CH_A);
+                op->u.change.message_id = 1000 + (uint64_t)i;
+                op->u.change.user_id = j || k == 0 ? "alice" : "bob";
+                op->u.change.emoji = "+1";
+                op->u.change.add = 1;
+                op->u.change.at_ms = 5000;
+                op->done = count_up;
+                op->data = &done;
+                B->submit(ss[k], op);
+            }
+    while (done < 2 * N * 2)
+        uv_run(&f->loop, UV_RUN_ONCE);
+
+    static char seen[N * 5 + 1];
+    memset(seen, 0, sizeof seen);
+    int stored = 0;
+    for (int i = 0; i < N; i++) {
+        int deleted = 0;
+        for (int k = 0; k < 2; k++) {
+            store_op *del = &ops[k][i][1], *re = &ops[k][i][0];
+            if (del->status == STORE_OK) {
+                assert_int_equal(del->u.change.refused, STORE_REFUSE_NONE);
+                deleted++;
+            } else {
+                assert_int_equal(del->status, STORE_ENOTFOUND); /* the other was first */
+            }
+            assert_int_equal(re->status, STORE_OK);
+            if (re->u.change.refused) assert_int_equal(re->u.change.refused, STORE_REFUSE_DELETED);
+            for (int j = 0; j < 2; j++) {
+                int64_t seq = ops[k][i][j].u.change.seq;
+                if (!seq) continue;
+                assert_true(seq > N && seq <= N * 5);
+                assert_int_equal(seen[seq], 0);
+                seen[seq] = 1;
+                stored++;
+            }
+            store_op_clear(del);
+        }
+        assert_int_equal(deleted, 1);
+    }
+    assert_int_equal(scalar(f, "SELECT last_seq FROM channels"), N + stored);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM changes"), stored);
+    assert_int_equal(scalar(f, "SELECT max(seq) FROM changes"), N + stored);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM changes WHERE kind = 2"), N);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM messages WHERE content <> '' OR NOT deleted"),
+                     0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM reactions"), 0);
+    close_second(f, s2);
+}
+
 static void test_dedup_across_servers(void **state) {
     enum { N = 100 };
     fx *f = *state;
@@ -365,6 +440,7 @@ int main(void) {
         STORE_CHANGES_CONTRACT_TESTS(setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_servers_append_to_one_channel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_across_servers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_servers_change_one_channel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_fails_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_transaction_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
