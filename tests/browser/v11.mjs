@@ -298,7 +298,7 @@ export function v11Cases(browser) {
       noProblems();
     }],
 
-    ['1.1 reconnect: edits, deletions and reactions to old messages missed offline arrive once (fetch_changes)', async () => {
+    ['1.1 reconnect: edits, deletions, reactions and replies to old messages missed offline arrive once (fetch_changes)', async () => {
       const dora = await page('dora');
       const net = { refuse: false, live: [] };
       await dora.routeWebSocket((u) => u.pathname === '/chat', (ws) => {
@@ -329,6 +329,12 @@ export function v11Cases(browser) {
       await act(alice, 'old two', 'Delete');
       await alice.getByRole('dialog', { name: 'Delete this message?' }).getByRole('button', { name: 'Delete', exact: true }).click();
       await act(alice, 'old three', '👀');
+      await act(alice, 'old three', 'Reply in thread');
+      const thread = alice.getByRole('complementary', { name: 'Thread', exact: true });
+      await thread.getByRole('textbox', { name: 'Reply', exact: true }).fill('a reply while dora is away');
+      await thread.getByRole('button', { name: 'Send reply', exact: true }).click();
+      await thread.getByText('a reply while dora is away', { exact: true }).waitFor();
+      await thread.getByRole('button', { name: 'Close thread' }).click();
       await say(alice, 'new four');
       await expectShownOnce(alice, 'new four');
       await until('alice\'s reaction', async () => (await chip(alice, 'old three', '👀').count()) === 1);
@@ -339,6 +345,7 @@ export function v11Cases(browser) {
       await expectShownOnce(dora, 'new four', 15000);
       await expectShownOnce(dora, 'old one, fixed');
       await until('dora sees the reaction', async () => squash(await chip(dora, 'old three', '👀').textContent()) === '👀 1');
+      await article(dora, 'old three').getByRole('button', { name: '1 reply', exact: true }).waitFor();
       const texts = await shownTexts(dora);
       assert(JSON.stringify(texts) === JSON.stringify(['old one, fixed', 'This message was deleted.', 'old three', 'new four']),
         `dora sees ${JSON.stringify(texts)}`);
