@@ -148,6 +148,25 @@ export const unitCases = [
     ]), `sent ${JSON.stringify(sent.slice(-3))}`);
   }],
 
+  ['unit: frames out of seq order (a cluster\'s bus may swap two) are applied in seq order', async () => {
+    const { state, sent, c } = client();
+    const ch = state.channels.get(CH);
+    const add = { type: 'reaction', channel_id: CH, message_id: '1001', seq: 4, user_id: 'bob', emoji: '👍', op: 'add' };
+    const edit1 = { type: 'message_updated', channel_id: CH, message_id: '1002', seq: 5, user_id: 'alice', content: 'first edit', edited_at: 'a' };
+    const remove = { ...add, seq: 6, op: 'remove' };
+    const edit2 = { ...edit1, seq: 7, content: 'second edit', edited_at: 'b' };
+    c.frame(remove); // 4 and 5 missing: it waits, they are read
+    assert(sent.at(-1).type === 'fetch_changes' && sent.at(-1).after_seq === 3 && ch.maxSeq === 3, `asked ${JSON.stringify(sent.at(-1))}`);
+    c.frame(edit2);
+    c.frame({ type: 'changes', channel_id: CH, events: [add, edit1, remove, edit2], has_more: false });
+    c.frame({ type: 'changes', channel_id: CH, events: [add, edit1, remove, edit2], has_more: false }); // the second ask's answer
+    c.frame(add); // the late ones
+    c.frame(edit1);
+    const m = (id) => ch.messages.get(id);
+    assert((m('1001').reactions || []).length === 0, `reactions ${JSON.stringify(m('1001').reactions)}`);
+    assert(m('1002').content === 'second edit' && ch.maxSeq === 7, `content ${m('1002').content}, maxSeq ${ch.maxSeq}`);
+  }],
+
   ['unit: threads — replies counted on their root, the open thread follows edits; replies pending apart', async () => {
     const { state, sent, c } = client();
     const ch = state.channels.get(CH);

@@ -347,13 +347,10 @@ export class ChatClient {
         const i = this.changes.findIndex((c) => c.channelId === f.channel_id);
         if (i >= 0) this.changes.splice(i, 1);
         const events = Array.isArray(f.events) ? f.events : [];
-        const ch = st.channels.get(f.channel_id);
-        for (const e of events) {
+        for (const e of events) { // in seq order; those applied already are skipped (state.place)
           if (!e || e.channel_id !== f.channel_id) continue;
-          if (e.type === 'chat_message' || e.type === 'system') {
-            // a message held already is in its current state: its first frame would undo later changes
-            if (!ch || !ch.messages.has(e.message_id) || e.deleted) st.addMessage(e, false, true);
-          } else if (CHANGE_TYPES.has(e.type)) st.applyChange(e, false);
+          if (e.type === 'chat_message' || e.type === 'system') st.addMessage(e, false, true);
+          else if (CHANGE_TYPES.has(e.type)) st.applyChange(e, false);
         }
         const last = events.length ? events[events.length - 1].seq : 0;
         if (f.has_more && last > 0) this.catchUp(f.channel_id, null, last);

@@ -267,8 +267,11 @@ export class ChatState {
   addMessage(msg, live, replayed = false) {
     const ch = this.channels.get(msg.channel_id);
     if (!ch) return null;
-    this.confirmPending(msg);
     if (ch.typing.delete(msg.user_id)) this.changed('typing');
+    const place = ch.loaded && (live || replayed) ? this.place(ch, msg.seq, live) : 'next';
+    if (place === 'gap') return { after: ch.lastStoredId, afterSeq: ch.maxSeq }; // read in order, this one too
+    this.confirmPending(msg);
+    if (place === 'old') return null;
     if (!ch.loaded) { // not open yet: joining will read it; just count it
       if (live && !ch.messages.has(msg.message_id)) this.countNew(ch, msg);
       if (!ch.lastMessageId || compareIds(msg.message_id, ch.lastMessageId) > 0) {
@@ -277,7 +280,6 @@ export class ChatState {
       this.changed('channels');
       return null;
     }
-    const gap = live && msg.seq > ch.maxSeq + 1 ? { after: ch.lastStoredId, afterSeq: ch.maxSeq } : null;
     const fresh = this.storeMessage(ch, msg, live);
     if (fresh && msg.user_id === 'system') this.applyNotice(ch, msg);
     if (fresh && msg.reply_to && (live || replayed)) this.countReply(ch, msg);
@@ -288,7 +290,19 @@ export class ChatState {
     }
     this.changed('messages');
     if (fresh && live) this.changed('channels');
-    return gap;
+    return null;
+  }
+
+  /**
+   * Where a stored change of seq stands in ch: changes are applied in seq
+   * order, whatever order frames come in (a cluster's bus may swap two).
+   * "old": applied already, or in the history read; "gap": changes before
+   * it are missing, so it waits for them (read with it); "next": apply it.
+   */
+  place(ch, seq, live) {
+    if (typeof seq !== 'number') return 'next';
+    if (seq <= ch.maxSeq) return 'old';
+    return live && seq > ch.maxSeq + 1 ? 'gap' : 'next';
   }
 
   /** A new reply: its root counts it. */
@@ -310,9 +324,10 @@ export class ChatState {
   applyChange(f, live) {
     const ch = this.channels.get(f.channel_id);
     if (!ch || !ch.loaded) return null;
-    const seq = typeof f.seq === 'number' ? f.seq : 0;
-    const gap = live && seq > ch.maxSeq + 1 ? { after: ch.lastStoredId, afterSeq: ch.maxSeq } : null;
-    if (seq > ch.maxSeq) ch.maxSeq = seq;
+    const place = this.place(ch, f.seq, live);
+    if (place === 'old') return null;
+    if (place === 'gap') return { after: ch.lastStoredId, afterSeq: ch.maxSeq };
+    if (typeof f.seq === 'number') ch.maxSeq = f.seq;
     const m = ch.messages.get(f.message_id);
     if (m) {
       const next = patched(m, f);
@@ -334,7 +349,7 @@ export class ChatState {
       this.changed('thread');
     }
     this.changed('messages');
-    return gap;
+    return null;
   }
 
   /** history: a page of messages, oldest first. older: it was a `before` page. */
