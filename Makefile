@@ -121,7 +121,7 @@ test: deps-test
 FUZZ_SECONDS ?= 60
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-FUZZ_FLAGS = -std=gnu11 -g -O1 -Isrc -DTHREADED -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+FUZZ_FLAGS = -std=gnu11 -g -O1 -Isrc -Itests -DTHREADED -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
 build-fuzz/%: tests/fuzz/%.c $(filter-out $(MAINS),$(LIB_SRC)) $(WEB_GEN)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)

@@ -124,5 +124,8 @@ json_t *scenario_scale(const bench_opts *o);
 json_t *scenario_seed(const bench_opts *o);
 /* No server: the store (store.h) itself, appends with a window in flight. */
 json_t *scenario_store(const bench_opts *o);
+/* No server: seeds --messages into --db (sqlite:PATH) once, then times
+ * searches through the store (scenario_search.c). */
+json_t *scenario_search(const bench_opts *o);
 
 #endif

@@ -81,6 +81,7 @@ static void on_close(wsconn *w, int err, int http_status) {
         m->failed = 1;
         c->failed++;
         if (http_status) c->last_http_status = http_status;
+        if (err) c->last_err = err;
     }
     if (c->next_connect < c->nmembers) start_connects(c);
 }
@@ -214,8 +215,9 @@ int crowd_setup(crowd *c, const bench_opts *o, size_t channels, size_t members, 
     bench_progress_done();
     if (setup) json_object_set_new(setup, "connect_s", json_real(bench_now_s() - t0));
     if (c->up != c->nmembers) {
-        bench_log("connect: %zu of %zu sockets failed (last HTTP status %d)", c->nmembers - c->up,
-                  c->nmembers, c->last_http_status);
+        bench_log("connect: %zu of %zu sockets failed (last HTTP status %d, last error %s)",
+                  c->nmembers - c->up, c->nmembers, c->last_http_status,
+                  c->last_err ? uv_strerror(c->last_err) : "none");
         *why = "could not open every WebSocket";
         return -1;
     }

@@ -59,6 +59,7 @@ typedef struct crowd {
     /* setup progress */
     size_t next_connect, connecting, up, failed, ready, created, creating;
     int last_http_status;
+    int last_err; /* the last socket error (libuv code), 0 none */
     /* traffic (reset per phase) */
     int phase_active; /* senders may send */
     int saturate;

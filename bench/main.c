@@ -269,6 +269,7 @@ static const struct {
     {"seed", scenario_seed, S_NONE},
     {"store", scenario_store, S_NONE},
     {"loopback", scenario_loopback, S_NONE},
+    {"search", scenario_search, S_NONE},
 };
 
 int main(int argc, char **argv) {

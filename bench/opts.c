@@ -33,6 +33,8 @@ void bench_usage(FILE *f) {
         "               (joins), then one message: time until the last socket has it\n"
         "  seed         (no server) writes --population and --messages into --db\n"
         "  store        (no server) the store itself (--db): appends/s with a window in flight\n"
+        "  search       (no server) seeds --messages (default 1000000) into --db sqlite:PATH\n"
+        "               once, then search latency through the store, by kind of query\n"
         "  loopback     (no server) the kernel's CPU cost of one delivery here\n"
         "\n"
         "  --channels R        channels (fanout 1, durable and store 100, dm 1000)\n"
@@ -108,6 +110,8 @@ static int is(const bench_opts *o, const char *name) {
 /* Scenario-dependent defaults for what the command line left unset (-1). */
 static void defaults(bench_opts *o) {
     int durable = is(o, "durable") || is(o, "store"), dm = is(o, "dm");
+    if (is(o, "search") && o->channels < 0) o->channels = 100;
+    if (is(o, "search") && o->members < 0) o->members = 20; /* the searcher's channels */
     if (o->channels < 0) o->channels = durable ? 100 : dm ? 1000 : 1;
     if (o->members < 0) o->members = durable ? 1 : is(o, "loopback") ? 1000 : dm ? 2 : 100;
     if (dm) o->direct = 1;
@@ -124,7 +128,7 @@ static void defaults(bench_opts *o) {
 }
 
 static int needs_url(const bench_opts *o) {
-    return !is(o, "loopback") && !is(o, "seed") && !is(o, "store");
+    return !is(o, "loopback") && !is(o, "seed") && !is(o, "store") && !is(o, "search");
 }
 
 int bench_parse_opts(int argc, char **argv, bench_opts *o) {

@@ -16,6 +16,7 @@
 #   BENCH_HISTORY=1    the scale-with-history scenarios (issue #11): connects with a
 #                      seeded history, the reconnect storm, durable writes at 10 million
 #                      stored messages (chatd on SQLite; the store on SQLite and PostgreSQL)
+#   BENCH_SEARCH=1     search latency over 1 million messages on SQLite (issue #13)
 #   BENCH_SCALE=1      100,000 sockets over a local cluster, one message to all of them
 #   BENCH_SCALE_CONNECTIONS=100000 BENCH_SCALE_CHAT=7 (chat servers)
 #   BENCH_PREVIOUS=BIN an older chatd binary: fan-out, connects and durable writes are
@@ -46,17 +47,19 @@ HIST_POP=1000:2:200:10:18
 HIST_MSGS=991000:1000      # per big:small channel: 2,000,000 in a measured user's 20
 BIG_MSGS=2000000:16667     # 10,000,120 messages in all (the durable-at-10M store)
 HIST_USERS=200 HIST_ROUNDS=10 HIST_CONNS=2000 STORM_N=10000 STORE_S=10
+SEARCH_N=1000000 # messages searched (issue #13: < 50 ms p99 at 1 million on SQLite)
 SCALE_N=${BENCH_SCALE_CONNECTIONS:-100000} SCALE_CHAT=${BENCH_SCALE_CHAT:-7} SCALE_JOINS=19000
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   DURATION=1 WARMUP=0.5 SWEEP=0.25,0.5 CONNS=2000 BCONNS=1000 HOLD=1
   FAN1_M=200 FAN2_R=10 FAN2_M=50 FAN2_S=10 DUR_R=20 FAN3_R=10 DM_PAIRS=100
   HIST_POP=100:2:20:10:4 HIST_MSGS=20000:500 BIG_MSGS=100000:2000
   HIST_USERS=20 HIST_ROUNDS=3 HIST_CONNS=200 STORM_N=1000 STORE_S=2
+  SEARCH_N=50000
   SCALE_N=${BENCH_SCALE_CONNECTIONS:-3000} SCALE_CHAT=${BENCH_SCALE_CHAT:-2} SCALE_JOINS=2000
 fi
 CHATD_FLAGS="--argon2 min --rate-per-sec 1000000 --rate-burst 1000000 --log-level warn
   --register-per-sec 1000000 --auth-fail-per-addr 1000000 --max-conns-per-user 0
-  --max-hash-queue 1000000"
+  --max-hash-queue 1000000 --max-pending-per-addr 1000000"
 BASELINE_FLAGS="--scrypt-cost 16"
 
 for f in "$BENCH" "$CHATD"; do
@@ -324,6 +327,21 @@ if [ "${BENCH_HISTORY:-1}" = 1 ]; then
       --population $HIST_POP --messages $BIG_MSGS
     alone store-pg-empty "${store[@]}" --db "pg:$PG_INFO dbname=empty" --window 1024
     alone store-pg-10m "${store[@]}" --db "pg:$PG_INFO dbname=big" --window 1024
+  fi
+  stop_pg
+fi
+
+# Full-text search (issue #13): SEARCH_N messages seeded once into SQLite (the
+# store's own triggers index them), then searches through the store, by kind.
+if [ "${BENCH_SEARCH:-1}" = 1 ]; then
+  SDIR=$(mktemp -d "$WORK/search.XXXX")
+  alone search-1m --scenario search --db "sqlite:$SDIR/chatd.db" --messages "$SEARCH_N" \
+    --channels 100 --members 20 --rounds 200
+  rm -rf "$SDIR"
+  # the same seed and searches on PostgreSQL (the cluster's store)
+  if start_pg; then
+    alone search-1m-pg --scenario search --db "pg:$PG_INFO dbname=empty" --messages "$SEARCH_N" \
+      --channels 100 --members 20 --rounds 200
   fi
   stop_pg
 fi

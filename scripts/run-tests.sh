@@ -23,7 +23,7 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
 export CHATD_CONFIG=''
 unset CHATD_LOG_FORMAT
 # The protocol suite: what a client sees, whatever the shape behind it.
-PROTOCOL_SUITE="test_http test_chat test_messages test_errors test_presence test_fanout test_abuse test_changes test_threads"
+PROTOCOL_SUITE="test_http test_chat test_messages test_errors test_presence test_fanout test_abuse test_changes test_threads test_manage test_search"
 # Run alone: they measure memory or time, or bring up a cluster of their own.
 ALONE="test_limits test_cluster test_bench_smoke test_auth_limits test_store_fail"
 # Every test starts from an empty TMPDIR of its own run: nothing a test

@@ -198,7 +198,7 @@ static const char *const FORGED_TO[] = {"u1"};
 
 static void bc_record(record_buf *out, const record_key *k, const char *frame, int batch) {
     rcbuf *f = rcbuf_copy(frame, strlen(frame));
-    bus_record r = {"c1", f, FORGED_TO, 1, 0};
+    bus_record r = {"c1", f, FORGED_TO, 1, 0, NULL};
     bus_forge(out, k, &r, batch);
     rcbuf_unref(f);
 }

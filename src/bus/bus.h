@@ -31,6 +31,11 @@ typedef struct bus_record {
     const char *const *recipients; /* usernames (borrowed) */
     size_t n_recipients;
     int presence; /* 1: to /presence sockets, 0: to /chat sockets */
+    /* Optional, in-process only: the publisher's own handle for each
+     * recipient (recipients[i]'s), handed back unchanged to a deliver()
+     * that runs inside publish() (the local bus), so the receiver need not
+     * look each name up again. NULL otherwise; never sent anywhere. */
+    void *const *local_hints;
 } bus_record;
 
 /* A change of shared state one server tells every other (cluster only).

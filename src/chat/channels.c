@@ -82,8 +82,8 @@ static void send_created(session *s, ch_channel *c) {
 
 /* Sends too_large naming the users (of names[0..n)) who are already in
  * max_channels_per_user channels; returns how many there are. */
-static size_t over_channel_cap(domain *d, session *s, const char *type, const char *const *names,
-                               size_t n) {
+size_t chat__over_channel_cap(domain *d, session *s, const char *type, const char *const *names,
+                              size_t n) {
     size_t over = 0, off = 0;
     char list[512] = "";
     for (size_t i = 0; i < n; i++) {
@@ -115,6 +115,7 @@ static void created(domain *d, session *s, store_op *op) {
             chat__member_add(c, chat__user_add(d, m->user_id), m->is_admin, m->joined_ms);
         chat__list_changed(d, cm->user);
     }
+    c->is_private = op->u.channel_create.is_private;
     if (op->u.channel_create.dm_key) strmap_put(&d->dms, op->u.channel_create.dm_key, c);
     if (s) {
         send_created(s, c);
@@ -200,9 +201,9 @@ void chat__create(domain *d, session *s, request *r) {
         }
     }
     const char *mine[1] = {me->name};
-    if (over_channel_cap(d, s, "create_channel", mine, 1) ||
-        over_channel_cap(d, s, "create_channel", r->u.create.participants,
-                         r->u.create.n_participants))
+    if (chat__over_channel_cap(d, s, "create_channel", mine, 1) ||
+        chat__over_channel_cap(d, s, "create_channel", r->u.create.participants,
+                               r->u.create.n_participants))
         return;
 
     pend *p = chat__pend(d, s, STORE_CHANNEL_CREATE, create_done);
@@ -213,6 +214,7 @@ void chat__create(domain *d, session *s, request *r) {
     p->op.u.channel_create.name = p->name;
     p->op.u.channel_create.dm_key = p->dm_key;
     p->op.u.channel_create.is_direct = r->u.create.is_direct;
+    p->op.u.channel_create.is_private = r->u.create.is_private;
     p->op.u.channel_create.creator = me->name;
     p->op.u.channel_create.created_ms = now;
     /* The creator (admin) first, then each other participant once; user
@@ -275,8 +277,13 @@ void chat__join(domain *d, session *s, request *r) {
                     "channel %s is a direct channel between two other users", c->id);
         return;
     }
+    if (c->is_private) {
+        chat__error(s, PROTO_FORBIDDEN, "join_channel",
+                    "channel %s is private: an admin must add you", c->id);
+        return;
+    }
     const char *mine[1] = {me->name};
-    if (over_channel_cap(d, s, "join_channel", mine, 1)) return;
+    if (chat__over_channel_cap(d, s, "join_channel", mine, 1)) return;
     pend *p = chat__pend(d, s, STORE_MEMBER_ADD, join_done);
     p->u = me;
     memcpy(p->op.u.member_add.channel_id, c->id, 37);
@@ -296,6 +303,8 @@ static void leave_done(store_op *op) {
         /* Not a member any more either way (ENOTFOUND: the model was stale). */
         if (c) chat__member_remove(c, p->u);
         if (op->status == STORE_OK && c) chat__system_notice(d, c, p->u->name, "user_left");
+        if (op->status == STORE_OK && c && op->u.member_remove.promoted[0])
+            chat__promoted(d, c, op->u.member_remove.promoted);
         if (s) chat__send(s, enc_channel_left(id));
         chat__list_changed(d, p->u);
         chat__channel_changed(d, id);
@@ -341,11 +350,17 @@ static void refresh_apply(domain *d, store_op *op) {
         c = chat__channel_add(d, id, op->u.channel_get.name, op->u.channel_get.is_direct,
                               op->u.channel_get.creator, op->u.channel_get.created_ms);
     c->fresh_ms = clock_mono_ms();
+    /* Name, topic and roles change in place (protocol 1.1). */
+    c->is_private = op->u.channel_get.is_private;
+    free(c->name);
+    c->name = xstrdup(op->u.channel_get.name ? op->u.channel_get.name : "");
+    free(c->topic);
+    c->topic = xstrdup(op->u.channel_get.topic ? op->u.channel_get.topic : "");
     d->mark++;
     for (size_t i = 0; i < op->u.channel_get.n_members; i++) {
         const proto_member *m = &op->u.channel_get.members[i];
         ch_user *u = chat__user_add(d, m->user_id);
-        chat__member_add(c, u, m->is_admin, m->joined_ms);
+        chat__member_add(c, u, m->is_admin, m->joined_ms)->is_admin = m->is_admin;
         u->mark = d->mark;
     }
     /* Members the store no longer has: collect, then remove. */

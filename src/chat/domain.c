@@ -47,6 +47,14 @@ static void load_member(void *data, const char *channel_id, const proto_member *
     if (c) chat__member_add(c, u, m->is_admin, m->joined_ms);
 }
 
+static void load_channel_ext(void *data, const char *id, int is_private, const char *topic) {
+    ch_channel *c = chat__channel(data, id);
+    if (!c) return;
+    c->is_private = is_private;
+    free(c->topic);
+    c->topic = xstrdup(topic ? topic : "");
+}
+
 static void index_dms(domain *d) {
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&d->channels, &i));) {
@@ -73,7 +81,7 @@ domain *domain_new(const domain_config *cfg, const store_backend *sb, store *st)
     strmap_init(&d->users);
     strmap_init(&d->channels);
     strmap_init(&d->dms);
-    store_load_cbs cbs = {d, load_user, load_channel, load_member};
+    store_load_cbs cbs = {d, load_user, load_channel, load_member, load_channel_ext};
     if (sb->load(st, &cbs) != 0) {
         chat__model_free(d);
         free(d);
@@ -141,9 +149,14 @@ void chat__channel_changed(domain *d, const char *channel_id) {
 void domain_event(void *data, const bus_event *e) {
     domain *d = data;
     switch (e->kind) {
-    case BUS_EV_CHANNEL:
+    case BUS_EV_CHANNEL: {
+        /* Until the re-read is in, requests about the channel re-read it
+         * first (model_may_be_stale): a removed member is refused at once. */
+        ch_channel *c = chat__channel(d, e->u.channel.channel_id);
+        if (c) c->fresh_ms = 0;
         chat__channel_refresh(d, e->u.channel.channel_id, NULL, NULL);
         break;
+    }
     case BUS_EV_PRESENCE:
         presence__remote(d, e);
         break;
@@ -177,7 +190,7 @@ void chat__send(session *s, rcbuf *frame) {
 
 void chat__send_user(domain *d, ch_user *u, rcbuf *frame, int presence) {
     const char *to[1] = {u->name};
-    bus_record r = {NULL, frame, to, 1, presence};
+    bus_record r = {NULL, frame, to, 1, presence, NULL};
     d->bb->publish(d->bus, &r);
     rcbuf_unref(frame);
 }
@@ -194,7 +207,8 @@ void domain_deliver(void *data, const bus_record *r) {
     domain *d = data;
     uint64_t n = 0;
     for (size_t i = 0; i < r->n_recipients; i++) {
-        ch_user *u = chat__user(d, r->recipients[i]);
+        /* our own fan-out, delivered in-process: its users, no lookups */
+        ch_user *u = r->local_hints ? r->local_hints[i] : chat__user(d, r->recipients[i]);
         if (!u) continue;
         for (session *s = r->presence ? u->pres : u->chat; s; s = s->next) {
             s->io->send(s, r->payload);
@@ -399,7 +413,7 @@ static const char *request_channel(const request *r) {
     case REQ_FETCH_THREAD:
         return r->u.thread.channel_id;
     default:
-        return NULL;
+        return chat__request_channel(r); /* search, channel management (manage.c) */
     }
 }
 
@@ -409,6 +423,9 @@ static int model_may_be_stale(domain *d, session *s, const request *r) {
             if (!chat__user(d, r->u.create.participants[i])) return 1;
         return 0;
     }
+    if (r->type == REQ_ADD_MEMBERS)
+        for (size_t i = 0; i < r->u.add_members.n; i++)
+            if (!chat__user(d, r->u.add_members.user_ids[i])) return 1;
     const char *id = request_channel(r);
     if (!id) return 0;
     ch_channel *c = chat__channel(d, id);
@@ -457,6 +474,11 @@ static void refresh_then_dispatch(domain *d, session *s, const request *r, const
             domain_user_lookup(d, r->u.create.participants[i], retry_step, t);
         }
     } else {
+        for (size_t i = 0; r->type == REQ_ADD_MEMBERS && i < r->u.add_members.n; i++) {
+            if (chat__user(d, r->u.add_members.user_ids[i])) continue;
+            t->waiting++;
+            domain_user_lookup(d, r->u.add_members.user_ids[i], retry_step, t);
+        }
         t->waiting++;
         chat__channel_refresh(d, request_channel(r), retry_step, t);
     }
@@ -522,6 +544,24 @@ static void dispatch(domain *d, session *s, const char *payload, size_t len, int
         break;
     case REQ_FETCH_THREAD:
         chat__fetch_thread(d, s, &r);
+        break;
+    case REQ_SEARCH:
+        chat__search(d, s, &r);
+        break;
+    case REQ_LIST_CHANNELS:
+        chat__directory(d, s, &r);
+        break;
+    case REQ_ADD_MEMBERS:
+        chat__add_members(d, s, &r);
+        break;
+    case REQ_REMOVE_MEMBER:
+        chat__remove_member(d, s, &r);
+        break;
+    case REQ_SET_ROLE:
+        chat__set_role(d, s, &r);
+        break;
+    case REQ_UPDATE_CHANNEL:
+        chat__update_channel(d, s, &r);
         break;
     }
     request_free(&r);
@@ -643,16 +683,21 @@ size_t chat__members_array(const ch_channel *c, size_t max, proto_member **out) 
 void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip) {
     size_t n = 0;
     const char *small[64];
+    void *small_hints[64];
     size_t cap = strmap_len(&c->members);
     const char **to = cap <= 64 ? small : xmalloc(cap * sizeof(*to));
+    void **hints = cap <= 64 ? small_hints : xmalloc(cap * sizeof(*hints));
     strmap_entry *e;
     for (size_t i = 0; (e = strmap_next(&c->members, &i));) {
         ch_user *u = ((ch_member *)e->value)->user;
-        if (u != skip) to[n++] = u->name;
+        if (u == skip) continue;
+        hints[n] = u;
+        to[n++] = u->name;
     }
-    bus_record r = {c->id, frame, to, n, 0};
+    bus_record r = {c->id, frame, to, n, 0, hints};
     d->bb->publish(d->bus, &r);
     if (to != small) free(to);
+    if (hints != small_hints) free(hints);
     rcbuf_unref(frame);
 }
 

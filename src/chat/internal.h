@@ -52,6 +52,8 @@ typedef struct ch_channel {
     int64_t created_ms;
     strmap members;    /* username -> ch_member* */
     uint64_t fresh_ms; /* monotonic: when the store last confirmed the members */
+    int is_private;    /* protocol 1.1: a private group (no joining, not listed) */
+    char *topic;       /* protocol 1.1: "" when none */
 } ch_channel;
 
 struct domain {
@@ -89,6 +91,7 @@ typedef struct pend {
     int stale_retries;     /* MSG_APPEND: ids that were behind the channel's newest */
     char *mentions;        /* MSG_APPEND, MSG_EDIT ("\n"-joined) */
     char *emoji;           /* REACT */
+    int loud;              /* MSG_APPEND of a notice: pushed live even in a big channel */
 } pend;
 
 /* New pend (calloc'd) holding s (may be NULL). */
@@ -170,6 +173,10 @@ void chat__mark_read(domain *d, session *s, request *r);
 void chat__history(domain *d, session *s, request *r);
 /* Appends and fans out a system notice (event user_joined / user_left). */
 void chat__system_notice(domain *d, ch_channel *c, const char *user, const char *event);
+/* Appends a system notice with this content and metadata (both malloc'd;
+ * taken) and, once stored, sends it to every member but skip (NULL: all);
+ * in a big channel only when loud. */
+void chat__notice(domain *d, ch_channel *c, char *content, char *metadata, ch_user *skip, int loud);
 /* Looks up channel + membership for a request; sends the error and
  * returns NULL when the channel is unknown or the user may not use it. */
 ch_channel *chat__usable_channel(domain *d, session *s, const char *id, const char *type);
@@ -184,6 +191,26 @@ void chat__fetch_thread(domain *d, session *s, request *r);
 /* The members of c that text[0..len) @mentions, in order of first
  * appearance, "\n"-joined (malloc'd), or NULL when none. */
 char *chat__mentions(const ch_channel *c, const char *text, size_t len);
+
+/* manage.c: channel management (protocol 1.1) */
+void chat__add_members(domain *d, session *s, request *r);
+void chat__remove_member(domain *d, session *s, request *r);
+void chat__set_role(domain *d, session *s, request *r);
+void chat__update_channel(domain *d, session *s, request *r);
+/* A member left and the store made `user` admin so that the channel keeps
+ * one: the model follows and a role_changed notice by "system" goes out. */
+void chat__promoted(domain *d, ch_channel *c, const char *user);
+/* The channel a protocol 1.1 request names (NULL: none), for the cluster's
+ * freshness check in domain.c. */
+const char *chat__request_channel(const request *r);
+/* Sends too_large naming the users (of names[0..n)) who are in
+ * max_channels_per_user channels already; returns how many (channels.c). */
+size_t chat__over_channel_cap(domain *d, session *s, const char *type, const char *const *names,
+                              size_t n);
+
+/* search.c: list_channels (the directory) and search (protocol 1.1) */
+void chat__directory(domain *d, session *s, request *r);
+void chat__search(domain *d, session *s, request *r);
 
 /* presence.c */
 void presence__socket_open(domain *d, session *s);

@@ -105,7 +105,7 @@ static void notice_done(store_op *op) {
     proto_msg *m = &op->u.msg_append.msg;
     if (retried_stale(p)) return;
     ch_channel *c = chat__channel(p->d, m->channel_id);
-    if (op->status == STORE_OK && c && !chat__is_big(p->d, c)) {
+    if (op->status == STORE_OK && c && (p->loud || !chat__is_big(p->d, c))) {
         /* The joiner sees the notice in channel_joined; everyone else live
          * (in a big channel it is only stored: history and fetch show it). */
         chat__fanout(p->d, c, enc_system(m), p->u);
@@ -113,22 +113,30 @@ static void notice_done(store_op *op) {
     chat__pend_free(p);
 }
 
-void chat__system_notice(domain *d, ch_channel *c, const char *user, const char *event) {
+void chat__notice(domain *d, ch_channel *c, char *content, char *metadata, ch_user *skip,
+                  int loud) {
     pend *p = chat__pend(d, NULL, STORE_MSG_APPEND, notice_done);
-    int joined = !strcmp(event, "user_joined");
-    p->u = joined ? chat__user(d, user) : NULL;
+    p->u = skip;
+    p->loud = loud;
     proto_msg *m = &p->op.u.msg_append.msg;
     int64_t now = clock_now_ms();
     m->id = snowflake_next(&d->ids, now);
     m->created_ms = now;
     memcpy(m->channel_id, c->id, 37);
     m->user_id = "system";
+    m->content = p->content = content;
+    m->metadata = p->metadata = metadata;
+    chat__submit(p);
+}
+
+void chat__system_notice(domain *d, ch_channel *c, const char *user, const char *event) {
+    int joined = !strcmp(event, "user_joined");
     char buf[160];
     snprintf(buf, sizeof(buf), "%s has %s the channel", user, joined ? "joined" : "left");
-    m->content = p->content = xstrdup(buf);
+    char *content = xstrdup(buf);
     snprintf(buf, sizeof(buf), "{\"event\":\"%s\",\"user_id\":\"%s\"}", event, user);
-    m->metadata = p->metadata = xstrdup(buf); /* usernames need no JSON escaping */
-    chat__submit(p);
+    /* usernames need no JSON escaping */
+    chat__notice(d, c, content, xstrdup(buf), joined ? chat__user(d, user) : NULL, 0);
 }
 
 /* ---- mark_channel_read ---- */

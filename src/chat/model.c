@@ -39,6 +39,7 @@ ch_channel *chat__channel_add(domain *d, const char *id, const char *name, int i
     c->is_direct = is_direct;
     c->created_ms = created_ms;
     c->fresh_ms = clock_mono_ms();
+    c->topic = xstrdup("");
     strmap_init(&c->members);
     strmap_put(&d->channels, c->id, c);
     return c;
@@ -81,6 +82,7 @@ static void channel_free(ch_channel *c) {
     strmap_free(&c->members);
     free(c->name);
     free(c->creator);
+    free(c->topic);
     free(c);
 }
 

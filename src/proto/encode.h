@@ -86,6 +86,20 @@ rcbuf *enc_changes(const char *channel_id, const proto_change *ev, size_t n, int
 /* thread: {channel_id,root:Message,replies:[Message],has_more} */
 rcbuf *enc_thread(const char *channel_id, const proto_msg *root, const proto_msg *msgs, size_t n,
                   int has_more);
+/* ---- protocol 1.1: search, directory, channel management (encode_manage.c) ---- */
+/* search_results: {"type":"search_results","query","messages":[newest first],"has_more"} */
+rcbuf *enc_search_results(const char *query, const proto_msg *msgs, size_t n, int has_more);
+/* channel_directory: {"type":"channel_directory","channels":[{channel_id,name,topic,
+ *  member_count,created_at,is_member}],"has_more"} */
+rcbuf *enc_channel_directory(const proto_dir_entry *e, size_t n, int has_more);
+/* The metadata objects of the management notices, serialised (malloc'd;
+ * the caller frees): {"event":"members_added","user_ids":[..],"by"},
+ * {"event":"member_removed","user_id","by"}, {"event":"role_changed",
+ * "user_id","role","by"}, {"event":"channel_updated","name","topic","by"}. */
+char *enc_meta_members_added(const char *const *users, size_t n, const char *by);
+char *enc_meta_member_removed(const char *user, const char *by);
+char *enc_meta_role_changed(const char *user, int is_admin, const char *by);
+char *enc_meta_channel_updated(const char *name, const char *topic, const char *by);
 
 /* An already-serialised JSON text as a payload (no encode counted). */
 rcbuf *enc_raw(const char *json, size_t len);

@@ -13,9 +13,24 @@
  *
  * JSON null for an optional field means "absent" (JavaScript clients send
  * it); for a required field it is ill-typed (invalid_field).
+ *
+ * The frames clients send most (FLAT_TYPES) are first tried with
+ * proto/flatjson.h, which reads a flat object in one pass without a tree;
+ * the field getters below read either form, so the rules and the error
+ * words are the same whichever parser read the frame.
  */
 #include "proto/request.h"
 #include "core/alloc.h"
+#include "proto/flatjson.h"
+#include "proto/request_int.h"
+
+/* The getters are shared with request_manage.c (request_int.h). */
+#define fail proto__fail
+#define is_absent proto__is_absent
+#define get_str proto__get_str
+#define get_channel_id proto__get_channel_id
+#define get_msg_id proto__get_msg_id
+#define get_user_list proto__get_user_list
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -105,8 +120,7 @@ static void copy_cut(char *dst, size_t cap, const char *src, size_t len) {
     dst[len] = '\0';
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(proto_error *err, proto_code code,
-                                                      const char *fmt, ...) {
+int proto__fail(proto_error *err, proto_code code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
@@ -201,29 +215,45 @@ static int prescan(const char *p, size_t len, int max_depth, char **fixed) {
 
 /* ---- field getters: each returns 0, or fails with a message naming the key ---- */
 
-typedef struct ctx {
-    json_t *root;
-    const proto_limits *lim;
-    proto_error *err;
-} ctx;
+typedef proto__ctx ctx;
 
-static int is_absent(json_t *v) {
+int proto__is_absent(json_t *v) {
     return v == NULL || json_is_null(v);
 }
 
-/* Required (opt=0) or optional string without NUL. *out NULL when absent. */
-static int get_str(ctx *c, const char *key, int opt, const char **out, size_t *len) {
+enum { F_ABSENT, F_STRING, F_OTHER };
+
+/* What the frame has under key: F_ABSENT (missing or null), F_STRING (*s,
+ * *n) or F_OTHER; from whichever parser read it. */
+static int field(const ctx *c, const char *key, const char **s, size_t *n) {
+    if (c->flat) {
+        const flatjson_field *f = flatjson_get(c->flat, key);
+        if (!f || f->kind == FLATJSON_NULL) return F_ABSENT;
+        if (f->kind != FLATJSON_STRING) return F_OTHER;
+        *s = f->str;
+        *n = f->len;
+        return F_STRING;
+    }
     json_t *v = json_object_get(c->root, key);
+    if (is_absent(v)) return F_ABSENT;
+    if (!json_is_string(v)) return F_OTHER;
+    *s = json_string_value(v);
+    *n = json_string_length(v);
+    return F_STRING;
+}
+
+/* Required (opt=0) or optional string without NUL. *out NULL when absent. */
+int proto__get_str(ctx *c, const char *key, int opt, const char **out, size_t *len) {
+    const char *s = NULL;
+    size_t n = 0;
+    int kind = field(c, key, &s, &n);
     *out = NULL;
     *len = 0;
-    if (is_absent(v)) {
+    if (kind == F_ABSENT) {
         if (opt) return 0;
         return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" is missing (a string is required)", key);
     }
-    if (!json_is_string(v))
-        return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" must be a string", key);
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
+    if (kind != F_STRING) return fail(c->err, PROTO_INVALID_FIELD, "\"%s\" must be a string", key);
     if (memchr(s, '\0', n))
         return fail(c->err, PROTO_INVALID_FIELD,
                     "\"%s\" contains a NUL character or a lone UTF-16 surrogate escape", key);
@@ -232,7 +262,7 @@ static int get_str(ctx *c, const char *key, int opt, const char **out, size_t *l
     return 0;
 }
 
-static int get_channel_id(ctx *c, char out[37]) {
+int proto__get_channel_id(ctx *c, char out[37]) {
     const char *s;
     size_t n;
     if (get_str(c, "channelId", 0, &s, &n) < 0) return -1;
@@ -247,7 +277,7 @@ static int get_channel_id(ctx *c, char out[37]) {
 }
 
 /* Optional decimal message id string; 0 when absent. */
-static int get_msg_id(ctx *c, const char *key, uint64_t *out) {
+int proto__get_msg_id(ctx *c, const char *key, uint64_t *out) {
     const char *s;
     size_t n;
     *out = 0;
@@ -295,7 +325,7 @@ static size_t dedupe(const char **v, size_t n) {
  * An array of usernames under `key`. Missing: empty when opt, else an
  * error. Returns 0 and a malloc'd, de-duplicated array (NULL when empty).
  */
-static int get_user_list(ctx *c, const char *key, int opt, size_t max, const char ***out,
+int proto__get_user_list(ctx *c, const char *key, int opt, size_t max, const char ***out,
                          size_t *n_out) {
     json_t *arr = json_object_get(c->root, key);
     *out = NULL;
@@ -370,6 +400,13 @@ static int dec_create(ctx *c, request *r) {
                     "\"name\" is missing or empty (a group channel needs a name)");
     r->u.create.name = name;
 
+    json_t *priv = json_object_get(c->root, "private");
+    if (!is_absent(priv) && !json_is_boolean(priv))
+        return fail(c->err, PROTO_INVALID_FIELD, "\"private\" must be true or false");
+    r->u.create.is_private = json_is_true(priv);
+    if (r->u.create.is_private && r->u.create.is_direct)
+        return fail(c->err, PROTO_INVALID_FIELD, "only group channels can be private");
+
     if (get_user_list(c, "participants", 0, c->lim->max_participants, &r->u.create.participants,
                       &r->u.create.n_participants) < 0)
         return -1;
@@ -438,10 +475,12 @@ static int dec_chat(ctx *c, request *r) {
                     c->lim->max_client_msg_id);
     r->u.chat.client_msg_id = s;
 
-    json_t *md = json_object_get(c->root, "metadata");
-    if (is_absent(md)) {
+    const char *ms;
+    size_t mn;
+    json_t *md = c->root ? json_object_get(c->root, "metadata") : NULL;
+    if (c->flat ? field(c, "metadata", &ms, &mn) == F_ABSENT : is_absent(md)) {
         r->u.chat.metadata = xstrdup("{}");
-    } else if (!json_is_object(md)) {
+    } else if (c->flat || !json_is_object(md)) { /* a flat frame holds no object */
         return fail(c->err, PROTO_INVALID_FIELD, "\"metadata\" must be a JSON object");
     } else if (has_nul(md)) {
         return fail(c->err, PROTO_INVALID_FIELD,
@@ -600,6 +639,12 @@ static const struct {
     {"delete_message", REQ_DELETE_MESSAGE, 1, 0},
     {"react", REQ_REACT, 1, 0},
     {"fetch_thread", REQ_FETCH_THREAD, 1, 0},
+    {"search", REQ_SEARCH, 1, 0},
+    {"list_channels", REQ_LIST_CHANNELS, 1, 0},
+    {"add_members", REQ_ADD_MEMBERS, 1, 0},
+    {"remove_member", REQ_REMOVE_MEMBER, 1, 0},
+    {"set_role", REQ_SET_ROLE, 1, 0},
+    {"update_channel", REQ_UPDATE_CHANNEL, 1, 0},
 };
 
 static int dec_body(ctx *c, request *r) {
@@ -633,8 +678,47 @@ static int dec_body(ctx *c, request *r) {
         return dec_change(c, r);
     case REQ_FETCH_THREAD:
         return dec_thread(c, r);
+    default:
+        return proto__dec_manage(c, r);
     }
     return fail(c->err, PROTO_INTERNAL, "unhandled request type");
+}
+
+/* The types decoded from a flatjson read when the frame is flat. */
+static int flat_type(const char *t) {
+    return strcmp(t, "chat_message") == 0 || strcmp(t, "typing") == 0 ||
+           strcmp(t, "mark_channel_read") == 0 || strcmp(t, "heartbeat") == 0;
+}
+
+/* Decodes the typed body of a frame that parsed; on failure frees what
+ * the frame holds (root or flat buffer, as req->root__/flat__). */
+static int decode_parsed(ctx *c, proto_endpoint ep, request *req) {
+    proto_error *err = c->err;
+    const char *tname;
+    size_t tlen;
+    if (get_str(c, "type", 0, &tname, &tlen) < 0) {
+        request_free(req);
+        return -1;
+    }
+    copy_cut(err->request_type, sizeof err->request_type, tname, tlen);
+    size_t i;
+    for (i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(tname, types[i].name) == 0) break;
+    if (i == sizeof types / sizeof types[0] ||
+        !(ep == PROTO_EP_CHAT ? types[i].chat : types[i].presence)) {
+        char ex[48];
+        fail(err, PROTO_UNKNOWN_TYPE, "unknown message type \"%s\" on the %s endpoint",
+             excerpt(tname, tlen, ex), ep == PROTO_EP_CHAT ? "chat" : "presence");
+        request_free(req);
+        return -1;
+    }
+    req->type = types[i].type;
+    req->type_name = tname;
+    if (dec_body(c, req) < 0) {
+        request_free(req);
+        return -1;
+    }
+    return 0;
 }
 
 int request_decode(const char *payload, size_t len, proto_endpoint ep, const proto_limits *lim,
@@ -648,6 +732,17 @@ int request_decode(const char *payload, size_t len, proto_endpoint ep, const pro
     memset(err, 0, sizeof *err);
     if (!payload || len == 0)
         return fail(err, PROTO_BAD_JSON, "the frame is empty (expected a JSON object)");
+
+    flatjson fj;
+    if (flatjson_parse(&fj, payload, len) == 0) {
+        const flatjson_field *t = flatjson_get(&fj, "type");
+        if (t && t->kind == FLATJSON_STRING && flat_type(t->str)) {
+            req->flat__ = fj.buf;
+            ctx c = {NULL, &fj, lim, err};
+            return decode_parsed(&c, ep, req);
+        }
+        flatjson_free(&fj); /* another type: the full parser */
+    }
 
     char *fixed;
     if (prescan(payload, len, lim->max_depth, &fixed) < 0)
@@ -664,37 +759,13 @@ int request_decode(const char *payload, size_t len, proto_endpoint ep, const pro
         return fail(err, PROTO_BAD_JSON, "the frame must be a JSON object");
     }
 
-    ctx c = {root, lim, err};
-    const char *tname;
-    size_t tlen;
-    if (get_str(&c, "type", 0, &tname, &tlen) < 0) {
-        json_decref(root);
-        return -1;
-    }
-    copy_cut(err->request_type, sizeof err->request_type, tname, tlen);
-    size_t i;
-    for (i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(tname, types[i].name) == 0) break;
-    if (i == sizeof types / sizeof types[0] ||
-        !(ep == PROTO_EP_CHAT ? types[i].chat : types[i].presence)) {
-        char ex[48];
-        fail(err, PROTO_UNKNOWN_TYPE, "unknown message type \"%s\" on the %s endpoint",
-             excerpt(tname, tlen, ex), ep == PROTO_EP_CHAT ? "chat" : "presence");
-        json_decref(root);
-        return -1;
-    }
-    req->type = types[i].type;
-    req->type_name = tname;
     req->root__ = root;
-    if (dec_body(&c, req) < 0) {
-        request_free(req);
-        return -1;
-    }
-    return 0;
+    ctx c = {root, NULL, lim, err};
+    return decode_parsed(&c, ep, req);
 }
 
 void request_free(request *req) {
-    if (!req || !req->root__) return;
+    if (!req || (!req->root__ && !req->flat__)) return;
     switch (req->type) {
     case REQ_CREATE_CHANNEL:
         free(req->u.create.participants);
@@ -706,9 +777,11 @@ void request_free(request *req) {
         free(req->u.subscribe.user_ids);
         break;
     default:
+        proto__free_manage(req);
         break;
     }
     json_decref(req->root__);
+    free(req->flat__);
     memset(req, 0, sizeof *req);
 }
 

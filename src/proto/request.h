@@ -5,8 +5,9 @@
  * exists or a user is a member is the domain's job; everything that can be
  * decided from the frame alone is decided here.
  *
- * Ownership: a decoded request points into req->root__ (a jansson value);
- * request_free() releases it. On error nothing needs freeing.
+ * Ownership: a decoded request points into req->root__ (a jansson value)
+ * or req->flat__ (proto/flatjson.h's text buffer, for the frequent flat
+ * frames); request_free() releases it. On error nothing needs freeing.
  */
 #ifndef CHATD_REQUEST_H
 #define CHATD_REQUEST_H
@@ -66,18 +67,34 @@ typedef enum req_type {
     REQ_DELETE_MESSAGE,
     REQ_REACT,
     REQ_FETCH_THREAD,
+    /* protocol 1.1 (request_manage.c) */
+    REQ_SEARCH,
+    REQ_LIST_CHANNELS,
+    REQ_ADD_MEMBERS,
+    REQ_REMOVE_MEMBER,
+    REQ_SET_ROLE,
+    REQ_UPDATE_CHANNEL,
 } req_type;
+
+/* Protocol 1.1 sizes (PROTOCOL.md section 6). */
+#define PROTO_MAX_TOPIC 250       /* bytes of a channel topic */
+#define PROTO_SEARCH_LIMIT 50     /* most search results per page (default 20) */
+#define PROTO_DIRECTORY_LIMIT 100 /* most channel_directory entries per page (default 50) */
+
+typedef struct search_query search_query; /* proto/search_query.h */
 
 typedef struct request {
     req_type type;
     const char *type_name; /* the "type" string as sent */
     json_t *root__;
+    char *flat__;
     union {
         struct {
             const char *name;          /* NULL when absent or "" (allowed for direct only) */
             const char **participants; /* malloc'd array of pointers into root__ */
             size_t n_participants;     /* as sent, duplicates removed, creator may appear */
             int is_direct;
+            int is_private; /* "private": true (groups only) */
         } create;
         struct {
             char channel_id[37];
@@ -126,6 +143,33 @@ typedef struct request {
             const char **user_ids;
             size_t n;
         } subscribe;
+        struct {
+            search_query *q;     /* malloc'd, freed by request_free unless taken */
+            const char *query;   /* as sent */
+            char channel_id[37]; /* "" = every channel of the user */
+            uint64_t before;     /* 0 = none */
+            int limit;
+        } search;
+        struct {
+            const char *query; /* ASCII-lower-cased copy (malloc'd); NULL = none */
+            char after[37];    /* "" = from the start */
+            int limit;
+        } directory;
+        struct {
+            char channel_id[37];
+            const char **user_ids; /* malloc'd array of pointers into root__ */
+            size_t n;
+        } add_members;
+        struct {
+            char channel_id[37];
+            const char *user_id;
+            int is_admin; /* set_role: "admin" */
+        } member;         /* remove_member, set_role */
+        struct {
+            char channel_id[37];
+            const char *name;  /* NULL = unchanged */
+            const char *topic; /* NULL = unchanged; "" clears it */
+        } update;
     } u;
 } request;
 

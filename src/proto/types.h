@@ -107,9 +107,21 @@ typedef struct proto_channel_entry {
     int64_t unread_count;          /* others' non-system messages after the mark */
     int64_t member_count;
     int64_t mention_count; /* messages after the mark that mention the user */
+    char *topic;           /* "" when none (protocol 1.1) */
+    int is_private;        /* a private group (protocol 1.1) */
     char **participants;   /* the first members to join (a bounded page), the
                               user among them or not */
     size_t n_participants;
 } proto_channel_entry;
+
+/* One entry of a channel_directory (protocol 1.1): a public group. */
+typedef struct proto_dir_entry {
+    char channel_id[37];
+    char *name;
+    char *topic;
+    int64_t member_count;
+    int64_t created_ms;
+    int is_member; /* the asking user is a member */
+} proto_dir_entry;
 
 #endif

@@ -68,6 +68,7 @@ void store_op_clear(store_op *op) {
         for (size_t i = 0; i < op->u.channels_for_user.n_entries; i++) {
             proto_channel_entry *e = &op->u.channels_for_user.entries[i];
             free(e->name);
+            free(e->topic);
             for (size_t j = 0; j < e->n_participants; j++)
                 free(e->participants[j]);
             free(e->participants);
@@ -79,6 +80,8 @@ void store_op_clear(store_op *op) {
     case STORE_CHANNEL_GET:
         free(op->u.channel_get.name);
         free(op->u.channel_get.creator);
+        free(op->u.channel_get.topic);
+        op->u.channel_get.topic = NULL;
         for (size_t i = 0; i < op->u.channel_get.n_members; i++)
             free(op->u.channel_get.members[i].user_id);
         free(op->u.channel_get.members);
@@ -105,6 +108,22 @@ void store_op_clear(store_op *op) {
         free(op->u.thread.msgs);
         op->u.thread.msgs = NULL;
         op->u.thread.n_msgs = 0;
+        break;
+    case STORE_SEARCH:
+        for (size_t i = 0; i < op->u.search.n_msgs; i++)
+            msg_free_strings(&op->u.search.msgs[i]);
+        free(op->u.search.msgs);
+        op->u.search.msgs = NULL;
+        op->u.search.n_msgs = 0;
+        break;
+    case STORE_DIRECTORY:
+        for (size_t i = 0; i < op->u.directory.n_entries; i++) {
+            free(op->u.directory.entries[i].name);
+            free(op->u.directory.entries[i].topic);
+        }
+        free(op->u.directory.entries);
+        op->u.directory.entries = NULL;
+        op->u.directory.n_entries = 0;
         break;
     default:
         break;

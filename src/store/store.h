@@ -57,7 +57,15 @@ typedef enum store_op_kind {
     STORE_REACT,
     STORE_CHANGES,
     STORE_THREAD,
+    /* protocol 1.1: channel management, directory, search (store_*_manage.c) */
+    STORE_MEMBERS_ADD,
+    STORE_SET_ROLE,
+    STORE_CHANNEL_UPDATE,
+    STORE_DIRECTORY,
+    STORE_SEARCH,
 } store_op_kind;
+
+typedef struct search_query search_query; /* proto/search_query.h */
 
 /* Why a change op (EDIT, DELETE, REACT) stored nothing although the
  * message exists: checked in the same transaction as the write. */
@@ -117,6 +125,7 @@ struct store_op {
             int64_t created_ms;
             const proto_member *members; /* creator included, as admin */
             size_t n_members;
+            int is_private; /* a private group: not in the directory, no joining */
         } channel_create;
         /* STORE_ENOTFOUND when the channel does not exist. */
         struct {
@@ -126,10 +135,14 @@ struct store_op {
             int64_t joined_ms;
             int added; /* out: 1 if newly a member, 0 if already one (row kept) */
         } member_add;
-        /* STORE_ENOTFOUND when the user was not a member. */
+        /* STORE_ENOTFOUND when the user was not a member. A channel always
+         * keeps an admin: when no admin remains but members do, the
+         * longest-standing member (joined_ms, then insertion order) becomes
+         * one in the same transaction, and promoted names them. */
         struct {
             char channel_id[37];
             const char *user_id;
+            char promoted[33]; /* out: "" or the member made admin */
         } member_remove;
         /* seq = the channel's last seq + 1, in the same transaction.
          * STORE_ENOTFOUND when the channel does not exist; STORE_EDUP when this
@@ -198,6 +211,8 @@ struct store_op {
             int64_t created_ms;    /* out */
             proto_member *members; /* out, backend-owned (user_id strings too) */
             size_t n_members;
+            int is_private; /* out */
+            char *topic;    /* out, backend-owned ("" when none) */
         } channel_get;
         /* EDIT, DELETE, REACT of message_id in channel_id by user_id. Each
          * takes the channel's next seq (in the transaction that writes it)
@@ -246,6 +261,51 @@ struct store_op {
             size_t n_msgs;
             int has_more;
         } thread;
+        /* add_members: every user in one transaction. STORE_ENOTFOUND when
+         * the channel does not exist (nobody added). */
+        struct {
+            char channel_id[37];
+            const char *const *user_ids; /* existing users, distinct */
+            size_t n;
+            int64_t joined_ms;
+            unsigned char *added; /* caller's array of n; out: 1 = newly a member */
+        } members_add;
+        /* STORE_ENOTFOUND when the user is not a member of the channel. */
+        struct {
+            char channel_id[37];
+            const char *user_id;
+            int is_admin;
+        } set_role;
+        /* STORE_ENOTFOUND when the channel does not exist. */
+        struct {
+            char channel_id[37];
+            const char *name;  /* NULL = unchanged */
+            const char *topic; /* NULL = unchanged */
+        } channel_update;
+        /* Public group channels ordered by name (bytewise), then id;
+         * STORE_ENOTFOUND when `after` names no channel. */
+        struct {
+            const char *user_id;      /* for is_member */
+            const char *query;        /* ASCII lower case substring of the name; NULL = all */
+            char after[37];           /* "" = from the start; else after that channel's place */
+            int limit;                /* 1..100 */
+            proto_dir_entry *entries; /* out, backend-owned */
+            size_t n_entries;
+            int has_more;
+        } directory;
+        /* Messages matching q (search_query.h) in the channels the user is
+         * a member of (or only channel_id, when set), newest first; system
+         * notices and deleted messages (content "") never match. */
+        struct {
+            const char *user_id;
+            char channel_id[37]; /* "" = all the user's channels */
+            const search_query *q;
+            uint64_t before; /* 0 = none: only message ids below it */
+            int limit;       /* 1..50 */
+            proto_msg *msgs; /* out: newest first, backend-owned */
+            size_t n_msgs;
+            int has_more;
+        } search;
     } u;
 };
 
@@ -256,6 +316,8 @@ typedef struct store_load_cbs {
     void (*channel)(void *data, const char *channel_id, const char *name, int is_direct,
                     const char *creator, int64_t created_ms);
     void (*member)(void *data, const char *channel_id, const proto_member *m);
+    /* After channel(), protocol 1.1 attributes; may be NULL. */
+    void (*channel_ext)(void *data, const char *channel_id, int is_private, const char *topic);
 } store_load_cbs;
 
 typedef struct store_config {

@@ -59,6 +59,8 @@ enum store_pg__stmt {
     PQ_LOAD_USERS,
     PQ_LOAD_CHANNELS,
     PQ_LOAD_MEMBERS,
+    PQ_SEARCH_ALL,
+    PQ_SEARCH_CHAN,
     PQ__COUNT
 };
 
@@ -79,6 +81,21 @@ PGconn *store_pg__connect(const char *conninfo, int fsync);
  * Returns the result when it is PGRES_COMMAND_OK or PGRES_TUPLES_OK, else
  * NULL (the transaction is then broken). Caller PQclear()s. */
 PGresult *store_pg__exec(PGconn *c, int st, int n, const char *const *params);
+
+/* The same for a statement given as text (prepared for this one use). */
+PGresult *store_pg__exec_text(PGconn *c, const char *text, int n, const char *const *params);
+
+/* Fills m from the MSG_COLS of row `row` starting at column col. 0, or -1
+ * when out of memory (m is then left with no strings). */
+int store_pg__read_msg(const PGresult *r, int row, int col, proto_msg *m);
+
+/* store_pg_manage.c: the ops of channel management, the directory and
+ * search (STORE_MEMBERS_ADD .. STORE_SEARCH), as exec_op. */
+int store_pg__exec_manage(PGconn *c, store_op *op);
+/* After a member left: when no admin remains but members do, makes the
+ * longest-standing one admin and names them in op->u.member_remove.promoted.
+ * STORE_OK or FATAL. */
+int store_pg__keep_admin(PGconn *c, store_op *op);
 
 /* Runs a parameterless command (BEGIN, COMMIT, ...). 0 or -1. */
 int store_pg__cmd(PGconn *c, const char *sql);

@@ -139,7 +139,7 @@ static int op_channel_create(PGconn *c, store_op *op) {
     if (!op->u.channel_create.creator) return STORE_EIO;
     PGresult *r = EXEC(c, PQ_CHAN_INSERT, ch.s, name, op->u.channel_create.is_direct ? "t" : "f",
                        op->u.channel_create.creator, i64(op->u.channel_create.created_ms).s,
-                       op->u.channel_create.dm_key);
+                       op->u.channel_create.dm_key, op->u.channel_create.is_private ? "t" : "f");
     if (!r) return STORE_PG__FATAL;
     long n = changed(r);
     PQclear(r);
@@ -189,7 +189,7 @@ static int op_member_remove(PGconn *c, store_op *op) {
     if (!r) return STORE_PG__FATAL;
     int64_t n = PQntuples(r) == 1 ? get_i64(r, 0, 0) : 0;
     PQclear(r);
-    return n > 0 ? STORE_OK : STORE_ENOTFOUND;
+    return n > 0 ? store_pg__keep_admin(c, op) : STORE_ENOTFOUND;
 }
 
 /* Result columns of PQ_MSG_APPEND. */
@@ -202,7 +202,7 @@ static int append_result(const PGresult *r, store_op *op) {
     if (get_i64(r, 0, AP_CHAN) == 0) return STORE_ENOTFOUND;
     if (!PQgetisnull(r, 0, AP_DUP)) { /* this user sent client_msg_id here before */
         proto_msg orig = {0};
-        if (read_msg(r, 0, AP_DUP, &orig) != 0) return STORE_EIO;
+        if (store_pg__read_msg(r, 0, AP_DUP, &orig) != 0) return STORE_EIO;
         op->u.msg_append.caller__ = *m;
         *m = orig;
         op->u.msg_append.owned__ = 1;
@@ -425,7 +425,7 @@ static int op_history(PGconn *c, store_op *op) {
     /* Fetched newest first unless ascending; the page is oldest first. */
     for (size_t i = 0; i < n && status == STORE_OK; i++) {
         proto_msg *m = &msgs[ascending ? i : n - 1 - i];
-        if (read_msg(r, (int)i, 0, m) != 0) status = STORE_EIO;
+        if (store_pg__read_msg(r, (int)i, 0, m) != 0) status = STORE_EIO;
     }
     PQclear(r);
     op->u.history.msgs = msgs;
@@ -490,6 +490,8 @@ static int op_channels_for_user(PGconn *c, store_op *op) {
         e->unread_count = get_i64(r, row, 6);
         e->member_count = get_i64(r, row, 7);
         e->mention_count = get_i64(r, row, 8);
+        e->topic = dup_val(r, row, 9, &ok);
+        e->is_private = get_bool(r, row, 10);
     }
     PQclear(r);
     /* Hand the (possibly partial) list over so one function frees it. */
@@ -513,6 +515,8 @@ static int op_channel_get(PGconn *c, store_op *op) {
     op->u.channel_get.is_direct = get_bool(r, 0, 1);
     op->u.channel_get.creator = dup_val(r, 0, 2, &ok);
     op->u.channel_get.created_ms = get_i64(r, 0, 3);
+    op->u.channel_get.is_private = get_bool(r, 0, 4);
+    op->u.channel_get.topic = dup_val(r, 0, 5, &ok);
     PQclear(r);
 
     r = EXEC(c, PQ_MEMBERS_FULL, ch.s);
@@ -561,8 +565,9 @@ int store_pg__exec_op(PGconn *c, store_op *op) {
     case STORE_CHANGES:
     case STORE_THREAD:
         return store_pg__exec_change(c, op);
+    default:
+        return store_pg__exec_manage(c, op);
     }
-    return STORE_EIO;
 }
 
 /* ---- load ------------------------------------------------------------- */
@@ -576,10 +581,14 @@ static int load_rows(PGconn *c, const store_load_cbs *cbs) {
 
     r = store_pg__exec(c, PQ_LOAD_CHANNELS, 0, NULL);
     if (!r) return -1;
-    for (int i = 0; i < PQntuples(r); i++)
+    for (int i = 0; i < PQntuples(r); i++) {
         if (cbs->channel)
             cbs->channel(cbs->data, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), get_bool(r, i, 2),
                          PQgetvalue(r, i, 3), get_i64(r, i, 4));
+        if (cbs->channel_ext)
+            cbs->channel_ext(cbs->data, PQgetvalue(r, i, 0), get_bool(r, i, 5),
+                             PQgetvalue(r, i, 6));
+    }
     PQclear(r);
 
     r = store_pg__exec(c, PQ_LOAD_MEMBERS, 0, NULL);

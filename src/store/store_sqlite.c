@@ -41,6 +41,7 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *st[SQ__COUNT];
     store_worker *w;
+    store_sqlite_ctr *ctr; /* counters cached for the batch (worker thread) */
 
     sqlite3 *ckdb; /* the checkpointer's connection */
     pthread_t ckthread;
@@ -48,7 +49,8 @@ struct store {
     pthread_cond_t ckcv;
     int ckstop;
 
-    uint64_t commits; /* atomic: transactions committed */
+    uint64_t commits;          /* atomic: transactions committed */
+    store_sqlite__purge purge; /* worker only */
 };
 
 static double now_s(void) {
@@ -61,6 +63,7 @@ static double now_s(void) {
 static void run_batch(void *backend, store_op *ops, unsigned n) {
     store *s = backend;
     double t0 = now_s();
+    store_sqlite__ctr_use(s->ctr);
     int fatal = store_sqlite__run(s->st[SQ_BEGIN]) != SQLITE_OK;
 
     for (store_op *op = ops; op && !fatal; op = op->next__) {
@@ -72,8 +75,10 @@ static void run_batch(void *backend, store_op *ops, unsigned n) {
         else
             op->status = r;
     }
+    if (!fatal && store_sqlite__ctr_flush(s->st) != 0) fatal = 1;
     if (!fatal && store_sqlite__run(s->st[SQ_COMMIT]) != SQLITE_OK) fatal = 1;
     if (fatal) {
+        store_sqlite__ctr_drop();
         /* Some errors (disk full, I/O) have already rolled SQLite back. */
         if (!sqlite3_get_autocommit(s->db)) store_sqlite__run(s->st[SQ_ROLLBACK]);
         store_worker_fail_batch(ops);
@@ -81,6 +86,7 @@ static void run_batch(void *backend, store_op *ops, unsigned n) {
     }
     __atomic_add_fetch(&s->commits, 1, __ATOMIC_RELAXED);
     metrics_commit(now_s() - t0, n);
+    store_sqlite__purge_step(s->db, &s->purge); /* a failure is retried after the next batch */
 }
 
 static void *checkpointer_main(void *arg) {
@@ -171,6 +177,7 @@ static void close_db(void *backend) {
 
 static void sqlite_close(store *s) {
     if (store_worker_stop(s->w, close_db) != 0) return; /* from a done() of this close */
+    store_sqlite__ctr_free(s->ctr);
     free(s);
 }
 
@@ -181,6 +188,7 @@ static int sqlite_open(store **out, const store_config *cfg, uv_loop_t *loop) {
     if (!s) return STORE_EIO;
     if (store_sqlite__open_db(cfg->path, cfg->fsync, &s->db) != 0) goto fail_free;
     if (store_sqlite__prepare(s->db, s->st) != 0) goto fail_db;
+    s->ctr = store_sqlite__ctr_new();
     if (checkpointer_start(s, cfg->path) != 0) goto fail_stmts;
     if (store_worker_start(&s->w, loop, cfg->max_batch, run_batch, s) != 0) goto fail_ckpt;
     *out = s;
@@ -189,6 +197,7 @@ static int sqlite_open(store **out, const store_config *cfg, uv_loop_t *loop) {
 fail_ckpt:
     checkpointer_stop(s);
 fail_stmts:
+    store_sqlite__ctr_free(s->ctr);
     store_sqlite__finalize(s->st);
 fail_db:
     sqlite3_close(s->db);

@@ -28,7 +28,8 @@ enum store_sqlite__stmt {
     SQ_CHAN_MEMBERS_ADD,
     SQ_MEMBER_INSERT,
     SQ_MEMBER_DELETE,
-    SQ_MEMBER_OWN_INC,
+    SQ_MEMBER_OWN_GET,
+    SQ_MEMBER_OWN_SET,
     SQ_MEMBER_MARK,
     SQ_MEMBER_SET_MARK,
     SQ_MSG_BY_CLIENT_ID,
@@ -68,6 +69,8 @@ enum store_sqlite__stmt {
     SQ_LOAD_USERS,
     SQ_LOAD_CHANNELS,
     SQ_LOAD_MEMBERS,
+    SQ_SEARCH_ALL,
+    SQ_SEARCH_CHAN,
     SQ__COUNT
 };
 
@@ -115,6 +118,52 @@ int store_sqlite__mentions_read(sqlite3_stmt **st, const char *ch, const char *u
                                 int64_t old_seq, int64_t new_seq);
 /* Runs the protocol 1.1 ops (EDIT, DELETE, REACT, CHANGES, THREAD). */
 int store_sqlite__exec_change(sqlite3_stmt **st, store_op *op);
+
+/* A channel's counters for the batch being run (store_sqlite_counters.c):
+ * last seq, newest message id and countable messages, each pointer may be
+ * NULL; 1 found, 0 no such channel, negative error. Only MSG_APPEND calls
+ * ctr_set and own_next (the rows are written back by ctr_flush, before any
+ * other op and before COMMIT: 0 or FATAL); ctr_drop forgets them when the
+ * batch fails. */
+typedef struct store_sqlite_ctr store_sqlite_ctr;
+store_sqlite_ctr *store_sqlite__ctr_new(void); /* aborts on OOM */
+void store_sqlite__ctr_free(store_sqlite_ctr *c);
+/* The cache of the batch this thread runs next (run_batch, worker thread). */
+void store_sqlite__ctr_use(store_sqlite_ctr *c);
+int store_sqlite__ctr_get(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest,
+                          int64_t *count);
+int store_sqlite__ctr_set(sqlite3_stmt **st, const char *ch, int64_t last, uint64_t newest,
+                          int64_t count);
+int store_sqlite__ctr_flush(sqlite3_stmt **st);
+/* The sender's own_count in a channel, incremented for a new message:
+ * *own the message's own_no (0 when user is no member: nothing counted).
+ * own_undo takes one back (an append that stored nothing). 0 or FATAL. */
+int store_sqlite__own_next(sqlite3_stmt **st, const char *ch, const char *user, int64_t *own);
+int store_sqlite__own_undo(sqlite3_stmt **st, const char *ch, const char *user);
+void store_sqlite__ctr_drop(void);
+
+/* store_sqlite_manage.c: the ops of channel management, the directory and
+ * search (STORE_MEMBERS_ADD .. STORE_SEARCH), as exec_op. */
+int store_sqlite__exec_manage(sqlite3_stmt **st, store_op *op);
+/* After a member left: when no admin remains but members do, makes the
+ * longest-standing one admin and names them in op->u.member_remove.promoted.
+ * STORE_OK or FATAL. */
+int store_sqlite__keep_admin(sqlite3_stmt **st, store_op *op);
+
+/* Erasing removed words from the search index (store_sqlite_manage.c).
+ * Worker thread only. */
+typedef struct store_sqlite__purge {
+    int64_t target;  /* texts removed when the rewrite under way began */
+    int merges_left; /* of the rewrite under way; 0: none */
+    int at_once;     /* blocks rewritten at once; 0: PURGE_AT_ONCE (tests set them) */
+    int pages;       /* pages merged per step; 0: PURGE_PAGES */
+} store_sqlite__purge;
+/* Called after each committed batch: when texts were removed since the
+ * last rewrite, rewrites the index so that their words leave the file:
+ * at once when it is small ('optimize'), else PURGE_PAGES pages per batch
+ * ('merge' over every segment) until one whole pass is done. Runs its own
+ * transactions; 0, or -1 on an SQLite error (the next batch retries). */
+int store_sqlite__purge_step(sqlite3 *db, store_sqlite__purge *p);
 
 /* Streams users, channels and members to cbs in one read transaction. */
 int store_sqlite__load(sqlite3_stmt **st, const store_load_cbs *cbs);

@@ -107,20 +107,11 @@ static int msg_seq(sqlite3_stmt **st, const char *ch, uint64_t id, int64_t *seq,
 }
 
 /* The channel's counters: last seq, newest message id (0 when empty) and
- * countable messages. Any pointer may be NULL. 1 found, 0 no such
- * channel, negative error. */
+ * countable messages, as this batch has them. Any pointer may be NULL. 1
+ * found, 0 no such channel, negative error. */
 static int chan_last_seq(sqlite3_stmt **st, const char *ch, int64_t *last, uint64_t *newest,
                          int64_t *msg_count) {
-    sqlite3_stmt *s = st[SQ_CHAN_LAST_SEQ];
-    bind_chan(s, 1, ch);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        if (last) *last = sqlite3_column_int64(s, 0);
-        if (newest) *newest = (uint64_t)sqlite3_column_int64(s, 1);
-        if (msg_count) *msg_count = sqlite3_column_int64(s, 2);
-    }
-    done_with(s);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -rc;
+    return store_sqlite__ctr_get(st, ch, last, newest, msg_count);
 }
 
 /* channels.member_count += delta. 0 or FATAL. */
@@ -171,6 +162,7 @@ static int channel_insert(sqlite3_stmt **st, store_op *op) {
     bind_str(s, 4, op->u.channel_create.creator);
     sqlite3_bind_int64(s, 5, op->u.channel_create.created_ms);
     bind_str(s, 6, op->u.channel_create.dm_key);
+    sqlite3_bind_int(s, 7, op->u.channel_create.is_private ? 1 : 0);
     int rc = sqlite3_step(s);
     done_with(s);
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return STORE_EEXIST;
@@ -237,7 +229,8 @@ static int op_member_remove(sqlite3_stmt **st, store_op *op) {
     done_with(s);
     if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
     if (sqlite3_changes(sqlite3_db_handle(s)) == 0) return STORE_ENOTFOUND;
-    return members_add(st, op->u.member_remove.channel_id, -1);
+    if (members_add(st, op->u.member_remove.channel_id, -1) != 0) return STORE_SQLITE__FATAL;
+    return store_sqlite__keep_admin(st, op);
 }
 
 /* The message with the same (channel, user, client_msg_id): 1 found (and
@@ -249,29 +242,11 @@ static int find_client_dup(sqlite3_stmt **st, const proto_msg *m, proto_msg *ori
     bind_str(s, 3, m->client_msg_id);
     int rc = sqlite3_step(s), r;
     if (rc == SQLITE_ROW)
-        r = read_msg(s, orig) == 0 ? 1 : STORE_EIO;
+        r = store_sqlite__read_msg(s, orig) == 0 ? 1 : STORE_EIO;
     else
         r = rc == SQLITE_DONE ? 0 : STORE_SQLITE__FATAL;
     done_with(s);
     return r;
-}
-
-/* Takes back an own_count increment (an append that stored nothing). */
-static int own_dec(sqlite3_stmt **st, const proto_msg *m) {
-    sqlite3_stmt *s = st[SQ_MEMBER_OWN_INC];
-    (void)s;
-    sqlite3 *db = sqlite3_db_handle(st[SQ_BEGIN]);
-    sqlite3_stmt *d = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE members SET own_count = own_count - 1"
-                           " WHERE channel_id = ?1 AND user_id = ?2",
-                           -1, &d, NULL) != SQLITE_OK)
-        return -1;
-    bind_chan(d, 1, m->channel_id);
-    bind_str(d, 2, m->user_id);
-    int rc = sqlite3_step(d);
-    sqlite3_finalize(d);
-    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int op_msg_append(sqlite3_stmt **st, store_op *op) {
@@ -320,15 +295,8 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
      * (a system notice for neither); the row keeps both, as of itself. */
     int countable = strcmp(m->user_id, "system") != 0;
     int64_t own_no = 0;
-    if (countable) {
-        s = st[SQ_MEMBER_OWN_INC];
-        bind_chan(s, 1, m->channel_id);
-        bind_str(s, 2, m->user_id);
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) own_no = sqlite3_column_int64(s, 0);
-        done_with(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
-    }
+    if (countable && store_sqlite__own_next(st, m->channel_id, m->user_id, &own_no) != 0)
+        return STORE_SQLITE__FATAL;
 
     s = st[SQ_MSG_INSERT];
     bind_chan(s, 1, m->channel_id);
@@ -348,19 +316,15 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     if (rc != SQLITE_DONE) { /* a constraint here is a reused message id */
         if (!is_constraint(rc)) return STORE_SQLITE__FATAL;
         /* nothing stored: the sender's count goes back too */
-        if (countable && own_no > 0 && own_dec(st, m) != 0) return STORE_SQLITE__FATAL;
+        if (countable && own_no > 0 && store_sqlite__own_undo(st, m->channel_id, m->user_id) != 0)
+            return STORE_SQLITE__FATAL;
         return STORE_EIO;
     }
 
-    /* The row is in; the counters must follow or the transaction goes. */
-    s = st[SQ_CHAN_SET_SEQ];
-    bind_chan(s, 1, m->channel_id);
-    sqlite3_bind_int64(s, 2, last + 1);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)m->id);
-    sqlite3_bind_int64(s, 4, msg_count + countable);
-    rc = sqlite3_step(s);
-    done_with(s);
-    if (rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
+    /* The row is in; the counters follow (written back with the batch) or
+     * the transaction goes. */
+    if (store_sqlite__ctr_set(st, m->channel_id, last + 1, m->id, msg_count + countable) != 0)
+        return STORE_SQLITE__FATAL;
     if (m->reply_to && store_sqlite__reply_count(st, m) != 0) return STORE_SQLITE__FATAL;
     if (m->mentions && store_sqlite__mentions_add(st, m->channel_id, m->mentions, m->user_id,
                                                   last + 1, m->id) != 0)
@@ -473,7 +437,7 @@ static int op_history(sqlite3_stmt **st, store_op *op) {
     size_t n = 0;
     int rc, status = STORE_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < (size_t)limit + 1) {
-        if (read_msg(s, &msgs[n]) != 0) {
+        if (store_sqlite__read_msg(s, &msgs[n]) != 0) {
             status = STORE_EIO;
             break;
         }
@@ -564,6 +528,8 @@ static int op_channels_for_user(sqlite3_stmt **st, store_op *op) {
         e->unread_count = sqlite3_column_int64(s, 6);
         e->member_count = sqlite3_column_int64(s, 7);
         e->mention_count = sqlite3_column_int64(s, 8);
+        e->topic = dup_col(s, 9, &ok);
+        e->is_private = sqlite3_column_int(s, 10);
         if (!ok) break;
     }
     done_with(s);
@@ -587,8 +553,8 @@ static int channel_get_rows(sqlite3 *db, store_op *op) {
     sqlite3_stmt *s = NULL;
     int rc, ok = 1;
     if (sqlite3_prepare_v2(db,
-                           "SELECT name, is_direct, creator, created_ms FROM channels"
-                           " WHERE channel_id = ?1",
+                           "SELECT name, is_direct, creator, created_ms, is_private, topic"
+                           " FROM channels WHERE channel_id = ?1",
                            -1, &s, NULL) != SQLITE_OK)
         return STORE_SQLITE__FATAL;
     bind_chan(s, 1, op->u.channel_get.channel_id);
@@ -598,6 +564,8 @@ static int channel_get_rows(sqlite3 *db, store_op *op) {
         op->u.channel_get.is_direct = sqlite3_column_int(s, 1);
         op->u.channel_get.creator = dup_col(s, 2, &ok);
         op->u.channel_get.created_ms = sqlite3_column_int64(s, 3);
+        op->u.channel_get.is_private = sqlite3_column_int(s, 4);
+        op->u.channel_get.topic = dup_col(s, 5, &ok);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? STORE_ENOTFOUND : STORE_SQLITE__FATAL;
@@ -640,6 +608,10 @@ static int op_channel_get(sqlite3_stmt **st, store_op *op) {
 }
 
 int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op) {
+    /* Channel counters cached by appends are written back before anything
+     * else runs (store_sqlite_counters.c). */
+    if (op->kind != STORE_MSG_APPEND && store_sqlite__ctr_flush(st) != 0)
+        return STORE_SQLITE__FATAL;
     switch (op->kind) {
     case STORE_USER_CREATE:
         return op_user_create(st, op);
@@ -667,8 +639,9 @@ int store_sqlite__exec_op(sqlite3_stmt **st, store_op *op) {
     case STORE_CHANGES:
     case STORE_THREAD:
         return store_sqlite__exec_change(st, op);
+    default:
+        return store_sqlite__exec_manage(st, op);
     }
-    return STORE_EIO;
 }
 
 /* ---- load ------------------------------------------------------------- */
@@ -682,11 +655,16 @@ static int load_rows(sqlite3_stmt **st, const store_load_cbs *cbs) {
     if (rc != SQLITE_DONE) return -1;
 
     s = st[SQ_LOAD_CHANNELS];
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s, 0);
         if (cbs->channel)
-            cbs->channel(cbs->data, (const char *)sqlite3_column_text(s, 0),
-                         (const char *)sqlite3_column_text(s, 1), sqlite3_column_int(s, 2),
-                         (const char *)sqlite3_column_text(s, 3), sqlite3_column_int64(s, 4));
+            cbs->channel(cbs->data, id, (const char *)sqlite3_column_text(s, 1),
+                         sqlite3_column_int(s, 2), (const char *)sqlite3_column_text(s, 3),
+                         sqlite3_column_int64(s, 4));
+        if (cbs->channel_ext)
+            cbs->channel_ext(cbs->data, id, sqlite3_column_int(s, 5),
+                             (const char *)sqlite3_column_text(s, 6));
+    }
     done_with(s);
     if (rc != SQLITE_DONE) return -1;
 

@@ -9,6 +9,7 @@
 #include "store/store_sqlite_int.h"
 
 #include <stdio.h>
+#include <pthread.h>
 #include <string.h>
 
 /* Schema versions, applied in order; PRAGMA user_version = how many ran. */
@@ -147,6 +148,49 @@ static const char *const migrations[] = {
     "UPDATE members SET is_admin = 1 WHERE EXISTS(SELECT 1 FROM channels c"
     "  WHERE c.channel_id = members.channel_id AND c.creator = members.user_id"
     "  AND c.is_direct = 0);",
+    /* 5: protocol 1.1 channels and search. Private groups and topics; the
+     * directory lists public groups by name. Full-text search: an FTS5
+     * index over the text of every message (not of system notices), keyed
+     * by message id so that newest-first is the index's own order, kept in
+     * step with messages.content by triggers (an edit or an erasing delete
+     * is an UPDATE of content; an empty text indexes nothing). The `ascii`
+     * tokenizer is the word rule of src/proto/search_query.h, which
+     * PostgreSQL's chatd_tsv() follows too. Prefix indexes for 1-3
+     * characters: without them `k*` merges the lists of every word starting
+     * with k (~200 ms at a million messages, on the store's only writer
+     * thread); with them it is one list read newest first (~0.3 ms), and
+     * longer prefixes match few enough words (bench/scenario_search.c).
+     * columnsize=0: no per-row sizes (they serve only ranking, which search
+     * does not do): one write less per message. FTS5 only marks removed
+     * words deleted; they leave the file when their segment is rewritten
+     * (SQLite 3.40 has no FTS5 secure-delete): search_purge counts texts
+     * removed (an edit's old text, a deletion) and those purged, and the
+     * worker rewrites the index after them (store_sqlite__purge_step). */
+    "ALTER TABLE channels ADD COLUMN is_private INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE channels ADD COLUMN topic TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX channels_directory ON channels(name, channel_id)"
+    "  WHERE is_direct = 0 AND is_private = 0;"
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages',"
+    "  content_rowid='message_id', tokenize='ascii', prefix='1 2 3', columnsize=0);"
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages"
+    "  WHEN new.user_id <> 'system' AND new.content <> '' BEGIN"
+    "  INSERT INTO messages_fts(rowid, content) VALUES(new.message_id, new.content); END;"
+    "CREATE TABLE search_purge(erased INTEGER NOT NULL, purged INTEGER NOT NULL);"
+    "INSERT INTO search_purge VALUES(0, 0);"
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages"
+    "  WHEN old.user_id <> 'system' AND old.content <> '' BEGIN"
+    "  INSERT INTO messages_fts(messages_fts, rowid, content)"
+    "    VALUES('delete', old.message_id, old.content);"
+    "  UPDATE search_purge SET erased = erased + 1; END;"
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages"
+    "  WHEN old.user_id <> 'system' BEGIN"
+    "  INSERT INTO messages_fts(messages_fts, rowid, content)"
+    "    SELECT 'delete', old.message_id, old.content WHERE old.content <> '';"
+    "  INSERT INTO messages_fts(rowid, content)"
+    "    SELECT new.message_id, new.content WHERE new.content <> '';"
+    "  UPDATE search_purge SET erased = erased + 1 WHERE old.content <> ''; END;"
+    "INSERT INTO messages_fts(rowid, content) SELECT message_id, content FROM messages"
+    "  WHERE user_id <> 'system' AND content <> '';",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -173,7 +217,7 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_USER_INSERT] = "INSERT INTO users(username, pw_hash, created_ms) VALUES(?1, ?2, ?3)",
     [SQ_USER_GET] = "SELECT pw_hash, created_ms FROM users WHERE username = ?1",
     [SQ_CHAN_INSERT] = "INSERT INTO channels(channel_id, name, is_direct, creator, created_ms,"
-                       " dm_key) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                       " dm_key, is_private) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [SQ_CHAN_BY_DM] = "SELECT channel_id FROM channels WHERE dm_key = ?1",
     [SQ_CHAN_LAST_SEQ] = "SELECT last_seq, last_message_id, msg_count FROM channels"
                          " WHERE channel_id = ?1",
@@ -189,8 +233,9 @@ static const char *const sql[SQ__COUNT] = {
                          " LIMIT 1), 0), (SELECT count(*) FROM mentions WHERE channel_id = ?1"
                          " AND user_id = ?2))",
     [SQ_MEMBER_DELETE] = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2",
-    [SQ_MEMBER_OWN_INC] = "UPDATE members SET own_count = own_count + 1"
-                          " WHERE channel_id = ?1 AND user_id = ?2 RETURNING own_count",
+    [SQ_MEMBER_OWN_GET] = "SELECT own_count FROM members WHERE channel_id = ?1 AND user_id = ?2",
+    [SQ_MEMBER_OWN_SET] =
+        "UPDATE members SET own_count = ?3 WHERE channel_id = ?1 AND user_id = ?2",
     [SQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1), m.read_seq,"
                        " m.own_count FROM members m WHERE m.channel_id = ?1 AND m.user_id = ?2",
     [SQ_MEMBER_SET_MARK] = "UPDATE members SET last_read_message_id = ?3, last_read_ms = ?4,"
@@ -220,7 +265,7 @@ static const char *const sql[SQ__COUNT] = {
         " (c.msg_count - m.read_count) - (m.own_count - m.read_own)"
         " - (SELECT count(*) FROM messages x WHERE x.channel_id = c.channel_id AND x.deleted = 1"
         "    AND x.seq > m.read_seq AND x.user_id <> m.user_id AND x.user_id <> 'system'),"
-        " c.member_count, m.mention_count"
+        " c.member_count, m.mention_count, c.topic, c.is_private"
         " FROM members m JOIN channels c ON c.channel_id = m.channel_id"
         " WHERE m.user_id = ?1 ORDER BY c.created_ms, c.rowid",
     /* The first members to join, at most a page (proto_channel_entry). */
@@ -278,8 +323,27 @@ static const char *const sql[SQ__COUNT] = {
                          " FROM mentions x WHERE x.channel_id = ?1 AND x.user_id = ?2"
                          " AND x.seq > ?3 AND x.seq <= ?4) WHERE channel_id = ?1 AND user_id = ?2",
     [SQ_LOAD_USERS] = "SELECT username FROM users ORDER BY created_ms, rowid",
-    [SQ_LOAD_CHANNELS] = "SELECT channel_id, name, is_direct, creator, created_ms FROM channels"
-                         " ORDER BY created_ms, rowid",
+    [SQ_LOAD_CHANNELS] = "SELECT channel_id, name, is_direct, creator, created_ms, is_private,"
+                         " topic FROM channels ORDER BY created_ms, rowid",
+    /* Search (store_sqlite_manage.c): the index in message id order, newest
+     * first, only the rows of channels the user is in; the page's rows
+     * then read whole. ?1 MATCH, ?2 below this id, ?3 user, ?4 limit,
+     * ?5 the one channel. */
+    [SQ_SEARCH_ALL] = "SELECT " MSG_COLS " FROM messages WHERE message_id IN ("
+                      " SELECT messages_fts.rowid FROM messages_fts"
+                      " JOIN messages m ON m.message_id = messages_fts.rowid"
+                      " WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?2"
+                      " AND m.channel_id IN (SELECT channel_id FROM members WHERE user_id = ?3)"
+                      " ORDER BY messages_fts.rowid DESC LIMIT ?4)"
+                      " ORDER BY message_id DESC",
+    [SQ_SEARCH_CHAN] = "SELECT " MSG_COLS " FROM messages WHERE message_id IN ("
+                       " SELECT messages_fts.rowid FROM messages_fts"
+                       " JOIN messages m ON m.message_id = messages_fts.rowid"
+                       " WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?2"
+                       " AND m.channel_id = ?5 AND EXISTS (SELECT 1 FROM members"
+                       "   WHERE channel_id = ?5 AND user_id = ?3)"
+                       " ORDER BY messages_fts.rowid DESC LIMIT ?4)"
+                       " ORDER BY message_id DESC",
     [SQ_LOAD_MEMBERS] = "SELECT channel_id, user_id, is_admin, joined_ms FROM members"
                         " ORDER BY channel_id, joined_ms, rowid",
 };
@@ -329,7 +393,16 @@ static int set_wal(sqlite3 *db) {
     return ok ? 0 : -1;
 }
 
+/* Before SQLite's first use in the process: no memory statistics (they
+ * take a global mutex on every allocation; chatd never reads them). Too
+ * late once SQLite is initialised (SQLITE_MISUSE): then they stay on. */
+static void configure_once(void) {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_sqlite__open_db(const char *path, int fsync, sqlite3 **out) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_once);
     sqlite3 *db = NULL;
     *out = NULL;
     /* NOMUTEX: the backend never lets two threads use the connection at once. */

@@ -8,6 +8,9 @@
  * 1.1's changes (edits, deletions, reactions) work on the old messages and
  * continue their channel's seq. The fixtures
  * in tests/fixtures were written by that chatd (SQL text, to be readable).
+ * Protocol 1.1 (channels and search): the old history is searchable at
+ * once (the index is filled by the migration, system notices left out),
+ * every old channel is public with no topic, and new messages are indexed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include <uv.h>
 
 #include "pgserver.h"
+#include "proto/search_query.h"
 #include "store/store.h"
 #include "svcutil.h"
 
@@ -96,6 +100,54 @@ static int64_t unread(fx *f, const char *user, const char *ch) {
     int64_t n = e->unread_count;
     store_op_clear(&op);
     return n;
+}
+
+/* Searches as user; checks every result is a user's message of channel
+ * A, newest first; returns how many there are. */
+static size_t search(fx *f, const char *user, const char *text) {
+    search_query q;
+    assert_int_equal(search_query_parse(text, strlen(text), &q), 0);
+    store_op op = {.kind = STORE_SEARCH};
+    op.u.search.user_id = user;
+    op.u.search.q = &q;
+    op.u.search.limit = 50;
+    assert_int_equal(run_op(f, &op), STORE_OK);
+    proto_msg *m = op.u.search.msgs;
+    size_t n = op.u.search.n_msgs;
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(m[i].channel_id, CH_A);
+        assert_string_not_equal(m[i].user_id, "system");
+        if (i) assert_true(m[i].id < m[i - 1].id);
+    }
+    store_op_clear(&op);
+    return n;
+}
+
+static void check_v11(fx *f) {
+    assert_true(search(f, "carol", "HELLO") > 10); /* carol is in channel A only */
+    /* new ones indexed, and the edit (check_changes_after_upgrade): its new text */
+    assert_int_equal(search(f, "carol", "after the upgrade"), 3);
+    assert_int_equal(search(f, "carol", "edited"), 1);
+    assert_int_equal(search(f, "dave", "after"), 0);
+    store_op d = {.kind = STORE_DIRECTORY};
+    d.u.directory.user_id = "carol";
+    d.u.directory.limit = 100;
+    assert_int_equal(run_op(f, &d), STORE_OK);
+    size_t groups = 0;
+    for (size_t i = 0; i < d.u.directory.n_entries; i++) {
+        assert_string_equal(d.u.directory.entries[i].topic, "");
+        groups += !strcmp(d.u.directory.entries[i].channel_id, CH_A);
+    }
+    assert_int_equal(groups, 1);
+    store_op_clear(&d);
+    store_op l = {.kind = STORE_CHANNELS_FOR_USER};
+    l.u.channels_for_user.user_id = "alice";
+    assert_int_equal(run_op(f, &l), STORE_OK);
+    for (size_t i = 0; i < l.u.channels_for_user.n_entries; i++) {
+        assert_false(l.u.channels_for_user.entries[i].is_private);
+        assert_string_equal(l.u.channels_for_user.entries[i].topic, "");
+    }
+    store_op_clear(&l);
 }
 
 /* One EDIT/DELETE/REACT on CH_A; returns the seq taken (0: none) and
@@ -213,6 +265,8 @@ static void check_upgraded(const store_backend *b, const char *path) {
     assert_int_equal(run_op(&f, &c), STORE_EEXIST);
     assert_string_equal(c.u.channel_create.existing_id, CH_B);
     check_changes_after_upgrade(&f);
+
+    check_v11(&f);
 
     b->close(f.s);
     uv_run(&f.loop, UV_RUN_DEFAULT);

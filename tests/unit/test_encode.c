@@ -191,6 +191,8 @@ static void test_channels_list(void **state) {
          .last_message_id = 12,
          .unread_count = 2,
          .member_count = 3,
+         .topic = "plans",
+         .is_private = 1,
          .participants = p1,
          .n_participants = 3},
         {.name = NULL,
@@ -223,7 +225,9 @@ static void test_channels_list(void **state) {
     assert_string_equal(str(a, "last_message_id"), "12");
     assert_string_equal(str(a, "last_read_message_id"), "10");
     assert_int_equal(num(a, "member_count"), 3);
-    assert_int_equal(json_object_size(a), 12);
+    assert_string_equal(str(a, "topic"), "plans"); /* protocol 1.1 */
+    assert_true(json_is_true(json_object_get(a, "private")));
+    assert_int_equal(json_object_size(a), 14);
     assert_int_equal(num(a, "mention_count"), 0);
 
     json_t *b = json_array_get(arr, 1);
@@ -231,6 +235,8 @@ static void test_channels_list(void **state) {
     assert_string_equal(str(b, "channel_name"), "");
     assert_string_equal(str(b, "channel_type"), "direct");
     assert_true(json_is_true(json_object_get(b, "is_direct")));
+    assert_string_equal(str(b, "topic"), ""); /* NULL topic: "" */
+    assert_true(json_is_false(json_object_get(b, "private")));
     is_null(b, "last_read_at");
     others = json_object_get(b, "other_participants");
     assert_int_equal(json_array_size(others), 1);

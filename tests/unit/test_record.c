@@ -53,7 +53,7 @@ static const char *const names3[] = {"alice", "bob", "carol"};
 
 static bus_record make(rcbuf *frame, const char *chan, const char *const *names, size_t n,
                        int presence) {
-    bus_record r = {chan, frame, names, n, presence};
+    bus_record r = {chan, frame, names, n, presence, NULL};
     return r;
 }
 

@@ -102,6 +102,105 @@ static void test_failed_transaction_rolls_back(void **state) {
     store_op_clear(&h);
 }
 
+/* One batch: PER rounds of one append to each of chans channels (bob
+ * sends the third round); after round 0 bob marks channel 0 read, after
+ * round 1 alice edits her first message in channel 1, after round 2 bob
+ * marks channel 2 read. Then checks seqs, the marks, the edit's seq, unread
+ * counts (which need bob's own-message counts) and the rows written back. */
+static void batch_counters(fx *f, int chans) {
+    enum { PER = 3, MAX_CHANS = 1030 };
+    char ids[MAX_CHANS][37];
+    assert_true(chans <= MAX_CHANS);
+    for (int c = 0; c < chans; c++) {
+        snprintf(ids[c], sizeof ids[c], "%08x-1111-4111-8111-11111111%04d", c + 1, chans);
+        assert_int_equal(chan_create(f, ids[c], "c", 0, 1000, ALICE_BOB), STORE_OK);
+    }
+    int n = chans * PER + 3, k = 0, done = 0;
+    store_op *ops = calloc((size_t)n, sizeof(*ops));
+    assert_non_null(ops);
+    uint64_t base = 100000 * (uint64_t)chans, id = base, first_in_1 = 0;
+    for (int r = 0; r < PER; r++) {
+        for (int c = 0; c < chans; c++, k++) {
+            fill_append(&ops[k], ids[c], r == 2 ? "bob" : "alice", ++id, "m", NULL);
+            if (r == 0 && c == 1) first_in_1 = id;
+        }
+        if (r == 0) { /* bob reads channel 0 up to its latest, mid-batch */
+            ops[k].kind = STORE_MARK_READ;
+            snprintf(ops[k].u.mark_read.channel_id, 37, "%s", ids[0]);
+            ops[k].u.mark_read.user_id = "bob";
+            ops[k].u.mark_read.at_ms = 5000;
+            k++;
+        }
+        if (r == 1) { /* alice edits her first message in channel 1 */
+            ops[k].kind = STORE_MSG_EDIT;
+            snprintf(ops[k].u.change.channel_id, 37, "%s", ids[1]);
+            ops[k].u.change.message_id = first_in_1;
+            ops[k].u.change.user_id = "alice";
+            ops[k].u.change.content = "m2";
+            ops[k].u.change.at_ms = 6000;
+            k++;
+        }
+        if (r == 2) { /* bob, having just sent, marks channel 2 read */
+            ops[k].kind = STORE_MARK_READ;
+            snprintf(ops[k].u.mark_read.channel_id, 37, "%s", ids[2]);
+            ops[k].u.mark_read.user_id = "bob";
+            ops[k].u.mark_read.at_ms = 7000;
+            k++;
+        }
+    }
+    assert_int_equal(k, n);
+    fx_pause(f, 1);
+    for (int i = 0; i < n; i++) {
+        ops[i].done = count_done;
+        ops[i].data = &done;
+        B->submit(f->s, &ops[i]);
+    }
+    fx_pause(f, 0);
+    while (done < n)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(ops[i].status, STORE_OK);
+    assert_int_equal(ops[chans].u.mark_read.message_id, base + 1); /* channel 0's latest then */
+    assert_int_equal(ops[2 * chans + 1].u.change.seq, 3);          /* after two messages */
+    for (int i = 0; i < n; i++)
+        store_op_clear(&ops[i]);
+    free(ops);
+
+    for (int c = 0; c < chans; c++) {
+        store_op h;
+        history(f, &h, ids[c], 0, 0, 10);
+        assert_int_equal(h.u.history.n_msgs, PER);
+        for (size_t i = 0; i < PER; i++) /* channel 1 has the edit's seq between */
+            assert_int_equal(h.u.history.msgs[i].seq, (int64_t)i + 1 + (c == 1 && i == 2));
+        store_op_clear(&h);
+    }
+    store_op l;
+    assert_int_equal(channels_for(f, &l, "bob"), STORE_OK);
+    assert_int_equal(entry(&l, ids[0])->unread_count, 1); /* alice's second, after the mark */
+    assert_int_equal(entry(&l, ids[1])->unread_count, 2); /* alice's two (one edited) */
+    assert_int_equal(entry(&l, ids[chans - 1])->last_message_id, base + (uint64_t)(PER * chans));
+    assert_int_equal(entry(&l, ids[2])->unread_count, 0); /* read after his own message */
+    store_op_clear(&l);
+    /* and the rows written back are what the next batch continues from */
+    assert_int_equal(append(f, ids[2], "alice", base + 99998, "more", NULL, NULL), STORE_OK);
+    assert_int_equal(channels_for(f, &l, "bob"), STORE_OK);
+    assert_int_equal(entry(&l, ids[2])->unread_count, 1);
+    store_op_clear(&l);
+    int64_t seq;
+    assert_int_equal(append(f, ids[0], "alice", base + 99999, "next", NULL, &seq), STORE_OK);
+    assert_int_equal(seq, PER + 1);
+}
+
+/* Appends keep their channel's counters in memory for the batch
+ * (store_sqlite_counters.c): with a read mark and an edit between them,
+ * in a few channels and in more channels than the cache holds, every seq
+ * stays gapless, the mark and the edit see the appends before them, and
+ * the rows written back at COMMIT say what each channel holds. */
+static void test_batch_counters(void **state) {
+    batch_counters(*state, 3);
+    batch_counters(*state, 1030); /* more than the cache holds (1,024) */
+}
+
 /* A database written by a newer chatd is refused, not misread. */
 static void test_refuses_newer_schema(void **state) {
     fx *f = *state;
@@ -121,6 +220,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_wal_is_checkpointed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_transaction_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_counters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
