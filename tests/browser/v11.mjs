@@ -8,7 +8,7 @@
 // in order.
 
 import {
-  Chatd, PASSWORD, Skip, assert, bannerText, connected, createChannel, expectShownOnce, newPage, openConversation, say,
+  Chatd, PASSWORD, assert, bannerText, connected, createChannel, expectShownOnce, newPage, openConversation, say,
   shownTexts, signUp, ui, until,
 } from './lib.mjs';
 import { seedInPage } from './embedded.mjs';
@@ -29,27 +29,6 @@ export async function act(p, text, item, scope = null) {
 /** The reaction chip of emoji under the message showing text ("👍 2"). */
 export function chip(p, text, emoji) {
   return article(p, text).getByRole('group', { name: 'Reactions' }).getByRole('button', { name: new RegExp(`^${emoji} \\d+$`) });
-}
-
-/**
- * Throws Skip when the server answers frame (sent on a /chat socket of p's
- * user) with unknown_type: a chatd without that part of protocol 1.1. Any
- * other answer than `answer` or an error fails the case later.
- */
-async function requireServer(p, frame, answer, what) {
-  const code = await p.evaluate(([f, reply]) => new Promise((resolve) => {
-    const s = JSON.parse(sessionStorage.getItem('chatd.session'));
-    const ws = new WebSocket(`ws://${s.chat.host}:${s.chat.port}/chat?token=${encodeURIComponent(s.token)}`);
-    ws.onopen = () => ws.send(JSON.stringify(f));
-    ws.onmessage = (ev) => {
-      const r = JSON.parse(ev.data);
-      if (r.type !== reply && !(r.type === 'error' && r.request_type === f.type)) return;
-      ws.close();
-      resolve(r.type === 'error' ? r.code : 'ok');
-    };
-    ws.onerror = () => resolve('no socket');
-  }), [frame, answer]);
-  if (code === 'unknown_type') throw new Skip(`this chatd does not know ${what} (${frame.type}: unknown_type)`);
 }
 
 export const squash = (s) => (s || '').replace(/\s+/g, ' ').trim();
@@ -214,7 +193,6 @@ export function v11Cases(browser) {
     }],
 
     ['1.1 search: results in the side panel; a click shows the message in its channel', async () => {
-      await requireServer(alice, { type: 'search', query: 'probe' }, 'search_results', 'search');
       await openConversation(alice, 'Launch');
       await say(alice, 'the rollout plan is ready for review');
       await expectShownOnce(alice, 'the rollout plan is ready for review');
@@ -249,7 +227,6 @@ export function v11Cases(browser) {
     }],
 
     ['1.1 channel browser, a private channel, members added, promoted and removed, the topic', async () => {
-      await requireServer(carol, { type: 'list_channels', limit: 1 }, 'channel_directory', 'the channel directory');
       await createChannel(bob, 'Lobby', '');
       // private: not in the directory, not joinable
       const a = ui(alice);
