@@ -212,6 +212,13 @@ export function v11Cases(browser) {
       await result.click();
       await until('alice in Launch', async () => (await ui(alice).title.textContent()) === 'Launch');
       await article(alice, 'the rollout plan is ready for review').waitFor();
+      // a reply: shown in its thread
+      await box.fill('checklist wiki');
+      await box.press('Enter');
+      await panel.getByRole('button').filter({ hasText: 'the checklist is in the wiki' }).click();
+      const thread = alice.getByRole('complementary', { name: 'Thread', exact: true });
+      await thread.getByText('the checklist is in the wiki', { exact: true }).waitFor();
+      await thread.getByRole('button', { name: 'Close thread' }).click();
       // a result older than the page has read: it reads back until it can show it
       await alice.evaluate(seedInPage, {
         user: 'ivy', password: PASSWORD, channel: 'Archive', members: ['alice'], count: 120, prefix: 'archived',
