@@ -7,6 +7,8 @@
  * wrote. Every "with history" figure is set against the empty-database
  * figure of the same run.
  */
+const fs = require('fs');
+const path = require('path');
 const { load, commands, int, ms, us, ratio2, get, pass, phaseTable } = require('./report_util');
 
 const env = process.env;
@@ -338,6 +340,10 @@ function sections(w) {
     w(`Reproduce: ${cmd(name)}.`);
     w();
   }
+  /* The profiles are taken by hand (perf), not by make bench: kept as written. */
+  fs.readFileSync(path.join(__dirname, 'per-message-profile.md'), 'utf8').trimEnd().split('\n')
+    .forEach((x) => w(x));
+  w();
 }
 
 module.exports = { summary, sections };

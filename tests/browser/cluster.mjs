@@ -1,7 +1,8 @@
 // cluster: the web client against a whole cluster (scripts/cluster up:
 // PostgreSQL, Redis, ZooKeeper, 1 api, 3 chat, 2 presence, 2 dispatcher
 // chatd processes). The page comes from the API server and chats through
-// the chat servers /auth names: two users on two different chat servers,
+// the chat servers /auth names: two users on two different chat servers
+// (protocol 1.1 too: a reaction, an edit and a thread reply across them),
 // then one of those servers killed (-9) while the other user talks.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import {
   CHATD_BIN, ROOT, assert, bannerText, connected, createChannel, expectShownOnce, newPage, openConversation,
   say, signUp, tempDir, ui, until,
 } from './lib.mjs';
+import { act, article, chip, squash } from './v11.mjs';
 
 /** Starts `scripts/cluster up` in the background (it takes ~20 s). */
 export function clusterUp() {
@@ -94,6 +96,21 @@ export function clusterCases(browser, cluster) {
       await until('b online in a\'s members panel', async () => (await ui(a).member(b.user).textContent()).includes('online'));
       await ui(b).myStatus.selectOption('busy'); // presence across presence servers
       await until('b busy in a\'s members panel', async () => (await ui(a).member(b.user).textContent()).includes('busy'));
+
+      // protocol 1.1 across the servers: a reaction, an edit, a reply
+      const text = `hello from chat server ${portA}`;
+      await act(b, text, '👍');
+      await until('b\'s reaction on a\'s screen', async () => squash(await chip(a, text, '👍').textContent()) === '👍 1');
+      await act(a, text, 'Edit');
+      const box = a.getByRole('textbox', { name: 'Edit message', exact: true });
+      await box.fill(`${text}, edited`);
+      await box.press('Enter');
+      await expectShownOnce(b, `${text}, edited`);
+      await act(b, `${text}, edited`, 'Reply in thread');
+      await b.getByRole('textbox', { name: 'Reply', exact: true }).fill('a reply across servers');
+      await b.getByRole('button', { name: 'Send reply', exact: true }).click();
+      await article(a, `${text}, edited`).getByRole('button', { name: '1 reply', exact: true }).waitFor();
+      await b.getByRole('button', { name: 'Close thread' }).click();
 
       // a's chat server dies; b talks meanwhile; a's page logs in again
       // (its password is in memory), is sent to a live server and catches up.

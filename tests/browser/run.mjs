@@ -1,7 +1,8 @@
 // The browser tests: the page's modules on their own (unit.mjs), then the
-// web client in headless Chromium against a chatd
-// of their own and against a cluster (it takes ~20 s to start: it comes up
-// in the background while the embedded cases run). Prints cmocka's lines
+// web client in headless Chromium against a chatd of their own
+// (embedded.mjs; protocol 1.1's views: v11.mjs) and against a cluster
+// (it takes ~20 s to start: it comes up in the background while the
+// embedded cases run). Prints cmocka's lines
 // (counted by scripts/run-tests.sh) and what it measured: page JS size and
 // time to interactive.
 //   CHATD_BIN=build/chatd node tests/browser/run.mjs
@@ -12,6 +13,7 @@ import { launchBrowser, runCases } from './lib.mjs';
 import { TTI_TARGET_MS, embeddedCases } from './embedded.mjs';
 import { clusterCases, clusterUp } from './cluster.mjs';
 import { unitCases } from './unit.mjs';
+import { v11Cases } from './v11.mjs';
 
 const t0 = Date.now();
 const withCluster = !process.env.CHATD_BROWSER_NO_CLUSTER;
@@ -47,14 +49,19 @@ try {
   // (~20 s to start) comes up while the other embedded cases run.
   count(await runCases(embedded.cases.slice(0, 1)));
   if (withCluster) cluster = clusterUp();
-  const rest = [...embedded.cases.slice(1)];
+  const v11 = v11Cases(browser);
+  suites.push(v11);
+  const rest = [...embedded.cases.slice(1), ...v11.cases];
   if (cluster) {
     const c = clusterCases(browser, cluster);
     suites.push(c);
     rest.push(...c.cases);
   }
   count(await runCases(rest));
-  if (result.failed) console.log(`chatd log (tail):\n${embedded.server.logTail()}`);
+  if (result.failed) {
+    console.log(`chatd log (tail):\n${embedded.server.logTail()}`);
+    console.log(`chatd log of the protocol 1.1 cases (tail):\n${v11.server.logTail()}`);
+  }
 } catch (e) {
   result.failed += 1;
   console.log(`[  FAILED  ] set-up\n    ${e && e.stack || e}`);

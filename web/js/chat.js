@@ -18,7 +18,15 @@ const OLDER_PAGE = 50;
 const CHANGE_TYPES = new Set(['message_updated', 'message_deleted', 'reaction']);
 const RESEND_AFTER_MS = 8000; // no echo this long on an open socket: send again
 const MAX_ATTEMPTS = 5;
+const TYPING_EVERY_MS = 3000; // PROTOCOL.md section 6: at most one `typing` per 3 s
 export const MAX_CONTENT_BYTES = 4000;
+
+/** Why content cannot be a message, or null. */
+function contentError(content) {
+  if (!content.trim()) return 'a message cannot be empty';
+  if (utf8Length(content) > MAX_CONTENT_BYTES) return `a message is at most ${MAX_CONTENT_BYTES} bytes`;
+  return null;
+}
 
 export class ChatClient {
   /**
@@ -40,6 +48,9 @@ export class ChatClient {
     /** Whether the server answers fetch_changes: null until it is known. */
     this.hasChanges = null;
     this.creating = 0; // channels this page asked to create (open them when they come)
+    this.typingSent = new Map(); // channel -> when `typing` last went out
+    this.searching = []; // outstanding searches: {query, more}, oldest first
+    this.joiningNew = null; // a channel of the directory being joined
     this.socket = new Socket({
       url: hooks.url,
       onOpen: () => this.opened(),
@@ -69,7 +80,7 @@ export class ChatClient {
   open(channelId) {
     this.state.setActive(channelId);
     const ch = this.state.active;
-    if (ch && !ch.loaded) this.join(channelId);
+    if (!ch || !ch.loaded) this.join(channelId);
     this.markRead();
   }
 
@@ -79,17 +90,86 @@ export class ChatClient {
   }
 
   /**
-   * Sends a message: pending at once, confirmed by its echo.
+   * Sends a message (replyTo: a reply in that root's thread): pending at
+   * once, confirmed by its echo.
    * @returns {string|null} why it cannot be sent, or null
    */
-  send(channelId, content) {
-    if (!content.trim()) return 'a message cannot be empty';
-    if (utf8Length(content) > MAX_CONTENT_BYTES) {
-      return `a message is at most ${MAX_CONTENT_BYTES} bytes`;
-    }
-    const p = this.state.addPending(channelId, content);
-    this.transmit(p);
+  send(channelId, content, replyTo = null) {
+    const why = contentError(content);
+    if (why) return why;
+    this.transmit(this.state.addPending(channelId, content, replyTo));
+    this.typingSent.delete(channelId); // the message ends "typing" for the others: the next one may go at once
     return null;
+  }
+
+  /** Sends a request frame; returns why it could not go out, or null. */
+  request(frame) {
+    return this.socket.send(frame) ? null : 'not connected: try again in a moment';
+  }
+
+  edit(channelId, messageId, content) {
+    return contentError(content) || this.request({ type: 'edit_message', channelId, message_id: messageId, content });
+  }
+
+  deleteMessage(channelId, messageId) {
+    return this.request({ type: 'delete_message', channelId, message_id: messageId });
+  }
+
+  react(channelId, messageId, emoji, add) {
+    return this.request({ type: 'react', channelId, message_id: messageId, emoji, op: add ? 'add' : 'remove' });
+  }
+
+  /** The user is typing in channelId: tells the others, at most every 3 s. */
+  typing(channelId, now = Date.now()) {
+    const last = this.typingSent.get(channelId);
+    if (last !== undefined && now - last < TYPING_EVERY_MS) return;
+    if (this.socket.send({ type: 'typing', channelId })) this.typingSent.set(channelId, now);
+  }
+
+  /** Opens root's thread in the side panel and reads its replies (after: the next page). */
+  openThread(channelId, rootId, after) {
+    if (!after) this.state.openThread(channelId, rootId);
+    this.request({ type: 'fetch_thread', channelId, message_id: rootId, limit: 100, after });
+  }
+
+  /** Searches (channelId: in that channel only; before: the next, older page). */
+  search(query, channelId, before) {
+    const q = query.trim();
+    if (!q) return 'type something to search for';
+    if (utf8Length(q) > 256) return 'a search is at most 256 bytes';
+    const why = this.request({ type: 'search', query: q, channelId: channelId || undefined, limit: 50, before });
+    if (why) return why;
+    this.searching.push({ query: q, more: !!before });
+    if (!before) this.state.setSearch(q, null);
+    return null;
+  }
+
+  listChannels(query) {
+    return this.request({ type: 'list_channels', query: query.trim() || undefined, limit: 100 });
+  }
+
+  /** Joins a channel of the directory and shows it. */
+  joinListed(id, name) {
+    const ch = this.state.channels.get(id) || this.state.channel(id);
+    if (!ch.loaded) this.joiningNew = id;
+    if (!ch.name) ch.name = name;
+    this.open(id);
+  }
+
+  addMembers(channelId, userIds) {
+    return this.request({ type: 'add_members', channelId, userIds });
+  }
+
+  removeMember(channelId, userId) {
+    return this.request({ type: 'remove_member', channelId, userId });
+  }
+
+  setRole(channelId, userId, role) {
+    return this.request({ type: 'set_role', channelId, userId, role });
+  }
+
+  updateChannel(channelId, name, topic) {
+    return this.request({ type: 'update_channel', channelId, name, topic });
   }
 
   /** Sends a failed message again (the user asked). */
@@ -107,9 +187,11 @@ export class ChatClient {
     if (this.state.pending.delete(clientMsgId)) this.state.changed('messages');
   }
 
-  createChannel(name, participants) {
+  createChannel(name, participants, priv = false) {
     this.creating += 1;
-    return this.socket.send({ type: 'create_channel', name, participants, kind: 'group' });
+    return this.socket.send({
+      type: 'create_channel', name, participants, kind: 'group', private: priv || undefined,
+    });
   }
 
   openDirect(user) {
@@ -137,6 +219,7 @@ export class ChatClient {
     if (latest && this.socket.send({ type: 'mark_channel_read', channelId: ch.id, message_id: latest })) {
       ch.lastReadMessageId = latest; // the receipt confirms it
       ch.unread = 0;
+      ch.mentions = 0;
       this.state.changed('channels');
     }
   }
@@ -149,6 +232,7 @@ export class ChatClient {
     this.joining.clear();
     this.history = [];
     this.changes = [];
+    this.searching = [];
   }
 
   /** After a (re)connect: catch up on every channel read before, resend the unacknowledged. */
@@ -168,7 +252,11 @@ export class ChatClient {
     p.sentAt = Date.now();
     p.attempts += 1;
     this.socket.send({
-      type: 'chat_message', channelId: p.channelId, content: p.content, client_msg_id: p.clientMsgId,
+      type: 'chat_message',
+      channelId: p.channelId,
+      content: p.content,
+      client_msg_id: p.clientMsgId,
+      reply_to: p.replyTo || undefined,
     });
   }
 
@@ -192,7 +280,7 @@ export class ChatClient {
    * finds out), else fetch_history. afterId null: the newest page.
    */
   catchUp(channelId, afterId, afterSeq) {
-    if (this.hasChanges !== false && afterSeq > 0) {
+    if (this.hasChanges !== false && afterSeq >= 0) {
       if (this.socket.send({ type: 'fetch_changes', channelId, after_seq: afterSeq, limit: CHANGES_PAGE })) {
         this.changes.push({ channelId });
       }
@@ -229,6 +317,7 @@ export class ChatClient {
       }
       case 'channel_joined': {
         this.joining.delete(f.channelId);
+        if (this.joiningNew === f.channelId) this.joiningNew = null;
         const participants = Array.isArray(f.participants) ? f.participants : [];
         const ch = st.setJoined(f.channelId, Array.isArray(f.messages) ? f.messages : [], participants);
         if (this.hooks.onMembers) this.hooks.onMembers([...ch.members.keys()]);
@@ -258,9 +347,9 @@ export class ChatClient {
         const i = this.changes.findIndex((c) => c.channelId === f.channel_id);
         if (i >= 0) this.changes.splice(i, 1);
         const events = Array.isArray(f.events) ? f.events : [];
-        for (const e of events) {
+        for (const e of events) { // in seq order; those applied already are skipped (state.place)
           if (!e || e.channel_id !== f.channel_id) continue;
-          if (e.type === 'chat_message' || e.type === 'system') st.addMessage(e, false);
+          if (e.type === 'chat_message' || e.type === 'system') st.addMessage(e, false, true);
           else if (CHANGE_TYPES.has(e.type)) st.applyChange(e, false);
         }
         const last = events.length ? events[events.length - 1].seq : 0;
@@ -278,6 +367,21 @@ export class ChatClient {
       case 'channel_read':
         st.setRead(f.channel_id, f.user_id, f.last_read_message_id);
         break;
+      case 'typing':
+        st.setTyping(f);
+        setTimeout(() => st.changed('typing'), (Number(f.expires_ms) || 6000) + 50);
+        break;
+      case 'thread':
+        st.setThread(f);
+        break;
+      case 'search_results': {
+        const req = this.searching.shift() || { query: f.query, more: false };
+        st.setSearch(req.query, f, req.more);
+        break;
+      }
+      case 'channel_directory':
+        st.setDirectory(f);
+        break;
       case 'error':
         if (f.request_type === 'fetch_changes') {
           const req = this.changes.shift();
@@ -289,7 +393,16 @@ export class ChatClient {
           }
         }
         if (f.request_type === 'fetch_history') this.history.shift();
-        if (f.request_type === 'join_channel') this.joining.clear();
+        if (f.request_type === 'search') {
+          const req = this.searching.shift();
+          st.setSearch(req ? req.query : '', null, false, f.error || 'the search failed');
+          break;
+        }
+        if (f.request_type === 'join_channel') {
+          this.joining.clear();
+          if (this.joiningNew) st.leave(this.joiningNew); // the directory's channel is not ours
+          this.joiningNew = null;
+        }
         if (f.request_type === 'create_channel' && this.creating > 0) this.creating -= 1;
         if (f.code !== 'rate_limited') st.notice(f.error || 'the server reported an error');
         break;

@@ -15,6 +15,10 @@ import { composerView } from './views/composer.js';
 import { membersView } from './views/members.js';
 import { dialogsView } from './views/dialogs.js';
 import { bannerView } from './views/banner.js';
+import { messageRenderer } from './views/message.js';
+import { threadView } from './views/thread.js';
+import { searchView } from './views/search.js';
+import { directoryView } from './views/directory.js';
 
 const STUCK_AFTER = 4; // failed reconnects in a row before the servers are thought gone
 const ACTIVE_KEY = 'chatd.active';
@@ -109,9 +113,57 @@ export function startShell(root, getSession, hooks) {
     }
   }
 
+  const notice = (why) => why && state.notice(why);
+  const render = messageRenderer({
+    state,
+    onEdit: (m, text) => chat.edit(m.channel_id, m.message_id, text),
+    onDelete: (m) => dialogs.confirmDelete(() => chat.deleteMessage(m.channel_id, m.message_id)),
+    onReact: (m, emoji, add) => notice(chat.react(m.channel_id, m.message_id, emoji, add)),
+    onThread: (m) => {
+      chat.openThread(m.channel_id, m.message_id);
+      thread.focus();
+    },
+  });
+  const search = searchView({
+    state,
+    onSearch: (q, before) => {
+      setNavOpen(false);
+      return chat.search(q, null, before);
+    },
+    onJump: (m) => {
+      setNavOpen(false);
+      chat.open(m.channel_id);
+      if (m.reply_to) chat.openThread(m.channel_id, m.reply_to);
+      channel.reveal(m.reply_to || m.message_id);
+    },
+    onClose: () => state.closePanel(),
+  });
+  const thread = threadView({
+    state,
+    render,
+    onSend: (id, text, rootId) => chat.send(id, text, rootId),
+    onTyping: (id) => chat.typing(id),
+    onMore: () => {
+      const t = state.thread;
+      const last = state.threadReplies().at(-1);
+      if (t && last) chat.openThread(t.channelId, t.rootId, last.message_id);
+    },
+    onClose: () => state.closePanel(),
+  });
+  const directory = directoryView({
+    state,
+    onList: (q) => notice(chat.listChannels(q)),
+    onJoin: (id, name) => {
+      chat.joinListed(id, name);
+      composer.focus();
+    },
+  });
+
   const sidebar = sidebarView({
     state,
     headEnd: navClose,
+    search: search.box,
+    onBrowse: () => directory.open(),
     onOpen: open,
     onStatus: (s) => presence.setStatus(s),
     onNewChannel: () => dialogs.newChannel(),
@@ -123,18 +175,28 @@ export function startShell(root, getSession, hooks) {
   });
   const channel = channelView({
     state,
+    render,
+    onEditChannel: () => state.active && dialogs.editChannel(state.active),
     headStart: navToggle,
     onLoadOlder: (id) => chat.loadOlder(id),
     onLeave: (id) => chat.leave(id),
     onRetry: (id) => chat.retry(id),
     onDiscard: (id) => chat.discard(id),
   });
-  const composer = composerView({ state, onSend: (id, text) => chat.send(id, text) });
-  const members = membersView({ state });
+  const composer = composerView({
+    state, showTyping: true, onSend: (id, text) => chat.send(id, text), onTyping: (id) => chat.typing(id),
+  });
+  const members = membersView({
+    state,
+    onAdd: (id, users) => chat.addMembers(id, users),
+    onRemove: (id, user) => notice(chat.removeMember(id, user)),
+    onRole: (id, user, role) => notice(chat.setRole(id, user, role)),
+  });
   const dialogs = dialogsView({
     me: state.me,
-    onCreateChannel: (name, users) => (chat.createChannel(name, users) ? null : 'not connected'),
+    onCreateChannel: (name, users, priv) => (chat.createChannel(name, users, priv) ? null : 'not connected'),
     onOpenDirect: (user) => (chat.openDirect(user) ? null : 'not connected'),
+    onUpdateChannel: (id, name, topic) => chat.updateChannel(id, name, topic),
   });
   const banner = bannerView({ state, onRelogin: () => hooks.onLogout('Sign in again.') });
   notifier.onOpen = open;
@@ -151,16 +213,21 @@ export function startShell(root, getSession, hooks) {
   sidebar.root,
   navBackdrop,
   el('main', { class: 'main' }, banner.root, channel.root, composer.root),
-  members.root);
+  members.root, thread.root, search.root);
   root.replaceChildren(shellNode, dialogs.root);
 
   // Views re-render once per turn for everything that changed in it.
   const views = {
-    channels: [sidebar, channel, composer, members],
-    messages: [channel],
+    channels: [sidebar, channel, composer, members, thread],
+    messages: [channel, thread],
     presence: [sidebar, members, channel],
     connection: [banner],
     notices: [banner],
+    typing: [composer],
+    thread: [thread],
+    search: [search],
+    directory: [directory],
+    panel: [members, thread, search],
   };
   const dirty = new Set();
   state.subscribe((topic) => {

@@ -29,7 +29,44 @@ export function newId() {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-/** reactions ([{emoji, count, users}]) after user adds (add) or removes emoji. */
+const NAME_CHAR = /[A-Za-z0-9_.-]/;
+
+/**
+ * The @mentions of text by PROTOCOL.md section 6's rule (after the start or
+ * a character that cannot be in a name; trailing . and - are not part of
+ * the name): [{start, end, name}] in order.
+ */
+export function mentionSpans(text) {
+  const out = [];
+  for (const m of String(text).matchAll(/@([A-Za-z0-9_.-]+)/g)) {
+    if (m.index > 0 && NAME_CHAR.test(text[m.index - 1])) continue;
+    const name = m[1].replace(/[.-]+$/, '');
+    if (name) out.push({ start: m.index, end: m.index + 1 + name.length, name });
+  }
+  return out;
+}
+
+/** m after the change frame f (message_updated, message_deleted or reaction). */
+function patched(m, f) {
+  const next = { ...m };
+  if (f.type === 'message_updated') {
+    next.content = f.content;
+    next.edited_at = f.edited_at || null;
+    if (Array.isArray(f.mentions)) next.mentions = f.mentions;
+  } else if (f.type === 'message_deleted') {
+    Object.assign(next, { deleted: true, content: '', metadata: {}, reactions: [] });
+  } else if (f.type === 'reaction' && f.emoji && f.user_id) {
+    next.reactions = applyReaction(m.reactions, f.emoji, f.user_id, f.op !== 'remove');
+  }
+  return next;
+}
+
+/**
+ * reactions ([{emoji, count, users}]) after user adds (add) or removes
+ * emoji. users may list only the first reactors (count says how many):
+ * each frame is a real change, but one replayed that users already shows
+ * is not counted twice.
+ */
 function applyReaction(reactions, emoji, user, add) {
   const out = (Array.isArray(reactions) ? reactions : []).map((r) => ({ ...r, users: [...(r.users || [])] }));
   let r = out.find((x) => x.emoji === emoji);
@@ -38,9 +75,14 @@ function applyReaction(reactions, emoji, user, add) {
     out.push(r);
   }
   if (!r) return out;
-  if (add && !r.users.includes(user)) r.users.push(user);
-  if (!add) r.users = r.users.filter((u) => u !== user);
-  r.count = r.users.length;
+  const had = r.users.includes(user);
+  if (add && !had) {
+    r.users.push(user);
+    r.count += 1;
+  } else if (!add && (had || r.count > r.users.length)) {
+    r.users = r.users.filter((u) => u !== user);
+    r.count -= 1;
+  }
   return out.filter((x) => x.count > 0);
 }
 
@@ -62,7 +104,12 @@ export class Channel {
     this.name = '';
     this.isDirect = false;
     this.others = [];
+    this.topic = '';
+    this.private = false;
+    this.memberCount = 0;
     this.unread = 0;
+    this.mentions = 0; // messages after the read mark that mention the user
+    this.typing = new Map(); // user -> when their "typing" expires (ms)
     this.lastMessageId = null;
     this.lastReadMessageId = null;
     this.members = new Map(); // user -> "admin" | "member"
@@ -120,10 +167,21 @@ export class ChatState {
     this.visible = true; // the page is on screen (unread counting)
     this.connection = { chat: 'connecting', presence: 'connecting' };
     this.notices = [];
+    /** The side panel: members, thread or search. */
+    this.panel = 'members';
+    /** The open thread: {channelId, rootId, root, replies: Map, hasMore}, or null. */
+    this.thread = null;
+    /** The last search: {query, messages, hasMore, error}, or null. */
+    this.search = null;
+    /** The channel directory: {channels, hasMore}. */
+    this.directory = { channels: [], hasMore: false };
     this.listeners = new Set();
   }
 
-  /** fn(topic) after each change; topics: channels, messages, presence, connection, notices. */
+  /**
+   * fn(topic) after each change; topics: channels, messages, presence,
+   * connection, notices, typing, thread, search, directory, panel.
+   */
   subscribe(fn) {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -156,12 +214,19 @@ export class ChatState {
       ch.isDirect = !!e.is_direct || e.channel_type === 'direct';
       ch.others = Array.isArray(e.other_participants) ? e.other_participants : [];
       if (typeof e.unread_count === 'number') ch.unread = e.unread_count;
+      if (typeof e.mention_count === 'number') ch.mentions = e.mention_count;
+      ch.topic = typeof e.topic === 'string' ? e.topic : '';
+      ch.private = e.private === true;
+      ch.memberCount = typeof e.member_count === 'number' ? e.member_count : 0;
       if (e.last_message_id && (!ch.lastMessageId
           || compareIds(e.last_message_id, ch.lastMessageId) > 0)) {
         ch.lastMessageId = e.last_message_id;
       }
       if (e.last_read_message_id) ch.lastReadMessageId = e.last_read_message_id;
-      if (ch.id === this.activeId && this.visible) ch.unread = this.unreadAfterMark(ch);
+      if (ch.id === this.activeId && this.visible) {
+        ch.unread = this.unreadAfterMark(ch);
+        ch.mentions = this.unreadAfterMark(ch, true);
+      }
     }
     for (const id of [...this.channels.keys()]) if (!seen.has(id)) this.channels.delete(id);
     if (this.activeId && !this.channels.has(this.activeId)) this.activeId = null;
@@ -199,24 +264,56 @@ export class ChatState {
    * that changes are missing (a gap): they follow message `after` (null: the
    * channel held none) and seq `afterSeq`, so they should be read again.
    */
-  addMessage(msg, live) {
+  addMessage(msg, live, replayed = false) {
     const ch = this.channels.get(msg.channel_id);
     if (!ch) return null;
+    if (ch.typing.delete(msg.user_id)) this.changed('typing');
+    const place = ch.loaded && (live || replayed) ? this.place(ch, msg.seq, live) : 'next';
+    if (place === 'gap') return { after: ch.lastStoredId, afterSeq: ch.maxSeq }; // read in order, this one too
     this.confirmPending(msg);
+    if (place === 'old') return null;
     if (!ch.loaded) { // not open yet: joining will read it; just count it
-      if (live && this.countsAsUnread(ch, msg) && !ch.messages.has(msg.message_id)) ch.unread += 1;
+      if (live && !ch.messages.has(msg.message_id)) this.countNew(ch, msg);
       if (!ch.lastMessageId || compareIds(msg.message_id, ch.lastMessageId) > 0) {
         ch.lastMessageId = msg.message_id;
       }
       this.changed('channels');
       return null;
     }
-    const gap = live && msg.seq > ch.maxSeq + 1 ? { after: ch.lastStoredId, afterSeq: ch.maxSeq } : null;
     const fresh = this.storeMessage(ch, msg, live);
     if (fresh && msg.user_id === 'system') this.applyNotice(ch, msg);
+    if (fresh && msg.reply_to && (live || replayed)) this.countReply(ch, msg);
+    const t = this.thread;
+    if (t && t.channelId === ch.id && msg.reply_to === t.rootId) {
+      t.replies.set(msg.message_id, msg);
+      this.changed('thread');
+    }
     this.changed('messages');
     if (fresh && live) this.changed('channels');
-    return gap;
+    return null;
+  }
+
+  /**
+   * Where a stored change of seq stands in ch: changes are applied in seq
+   * order, whatever order frames come in (a cluster's bus may swap two).
+   * "old": applied already, or in the history read; "gap": changes before
+   * it are missing, so it waits for them (read with it); "next": apply it.
+   */
+  place(ch, seq, live) {
+    if (typeof seq !== 'number') return 'next';
+    if (seq <= ch.maxSeq) return 'old';
+    return live && seq > ch.maxSeq + 1 ? 'gap' : 'next';
+  }
+
+  /** A new reply: its root counts it. */
+  countReply(ch, reply) {
+    const bump = (root) => ({ ...root, reply_count: (root.reply_count || 0) + 1, last_reply_at: reply.created_at });
+    const root = ch.messages.get(reply.reply_to);
+    if (root) ch.messages.set(root.message_id, bump(root));
+    const t = this.thread;
+    if (t && t.channelId === ch.id && t.rootId === reply.reply_to && t.root) {
+      t.root = root ? ch.messages.get(root.message_id) : bump(t.root);
+    }
   }
 
   /**
@@ -227,25 +324,32 @@ export class ChatState {
   applyChange(f, live) {
     const ch = this.channels.get(f.channel_id);
     if (!ch || !ch.loaded) return null;
-    const seq = typeof f.seq === 'number' ? f.seq : 0;
-    const gap = live && seq > ch.maxSeq + 1 ? { after: ch.lastStoredId, afterSeq: ch.maxSeq } : null;
-    if (seq > ch.maxSeq) ch.maxSeq = seq;
+    const place = this.place(ch, f.seq, live);
+    if (place === 'old') return null;
+    if (place === 'gap') return { after: ch.lastStoredId, afterSeq: ch.maxSeq };
+    if (typeof f.seq === 'number') ch.maxSeq = f.seq;
     const m = ch.messages.get(f.message_id);
     if (m) {
-      const next = { ...m };
-      if (f.type === 'message_updated') {
-        next.content = f.content;
-        next.edited_at = f.edited_at || null;
-        if (Array.isArray(f.mentions)) next.mentions = f.mentions;
-      } else if (f.type === 'message_deleted') {
-        Object.assign(next, { deleted: true, content: '', metadata: {}, reactions: [] });
-      } else if (f.type === 'reaction' && f.emoji && f.user_id) {
-        next.reactions = applyReaction(m.reactions, f.emoji, f.user_id, f.op !== 'remove');
+      const next = patched(m, f);
+      if (live && !m.deleted && this.countsAsUnread(ch, m) && !(ch.id === this.activeId && this.visible)) {
+        // an unread message went, or an edit added or took away a mention of the user
+        if (next.deleted) ch.unread = Math.max(0, ch.unread - 1);
+        const was = this.mentionsMe(m);
+        const is = !next.deleted && this.mentionsMe(next);
+        if (was !== is) ch.mentions = Math.max(0, ch.mentions + (is ? 1 : -1));
+        this.changed('channels');
       }
       ch.messages.set(m.message_id, next);
     }
+    const t = this.thread;
+    if (t && t.channelId === ch.id) {
+      if (t.root && t.root.message_id === f.message_id) t.root = patched(t.root, f);
+      const r = t.replies.get(f.message_id);
+      if (r) t.replies.set(r.message_id, patched(r, f));
+      this.changed('thread');
+    }
     this.changed('messages');
-    return gap;
+    return null;
   }
 
   /** history: a page of messages, oldest first. older: it was a `before` page. */
@@ -262,11 +366,19 @@ export class ChatState {
 
   storeMessage(ch, msg, live) {
     const fresh = ch.put(msg);
-    if (fresh && live && this.countsAsUnread(ch, msg)
-        && !(ch.id === this.activeId && this.visible)) {
-      ch.unread += 1;
-    }
+    if (fresh && live) this.countNew(ch, msg);
     return fresh;
+  }
+
+  /** A new message the user has not seen: unread (and a mention) unless on screen. */
+  countNew(ch, msg) {
+    if (!this.countsAsUnread(ch, msg) || (ch.id === this.activeId && this.visible)) return;
+    ch.unread += 1;
+    if (this.mentionsMe(msg)) ch.mentions += 1;
+  }
+
+  mentionsMe(msg) {
+    return Array.isArray(msg.mentions) && msg.mentions.includes(this.me);
   }
 
   countsAsUnread(ch, msg) {
@@ -274,14 +386,33 @@ export class ChatState {
     return !ch.lastReadMessageId || compareIds(msg.message_id, ch.lastReadMessageId) > 0;
   }
 
-  /** Members follow the join/leave notices (PROTOCOL.md section 4). */
+  /** Members, roles, name and topic follow the notices (PROTOCOL.md sections 4 and 6). */
   applyNotice(ch, msg) {
     const meta = msg.metadata || {};
-    if (meta.event === 'user_joined' && meta.user_id) {
-      if (!ch.members.has(meta.user_id)) ch.members.set(meta.user_id, 'member');
-    } else if (meta.event === 'user_left' && meta.user_id) {
-      ch.members.delete(meta.user_id);
+    const join = (u) => typeof u === 'string' && !ch.members.has(u) && ch.members.set(u, 'member');
+    switch (meta.event) {
+      case 'user_joined': join(meta.user_id); break;
+      case 'members_added': if (Array.isArray(meta.user_ids)) meta.user_ids.forEach(join); break;
+      case 'user_left':
+      case 'member_removed': ch.members.delete(meta.user_id); break;
+      case 'role_changed':
+        if (ch.members.has(meta.user_id) && (meta.role === 'admin' || meta.role === 'member')) {
+          ch.members.set(meta.user_id, meta.role);
+        }
+        break;
+      case 'channel_updated':
+        if (typeof meta.name === 'string' && meta.name) ch.name = meta.name;
+        if (typeof meta.topic === 'string') ch.topic = meta.topic;
+        break;
+      default: return;
     }
+    if (ch.members.size) ch.memberCount = ch.members.size;
+    this.changed('channels');
+  }
+
+  /** Whether the user is an admin of ch (a group channel: a direct one has none). */
+  isAdmin(ch) {
+    return !!ch && !ch.isDirect && ch.members.get(this.me) === 'admin';
   }
 
   /** channel_read: a read receipt (ours moves our mark and unread count). */
@@ -294,6 +425,7 @@ export class ChatState {
         ch.lastReadMessageId = messageId;
       }
       ch.unread = this.unreadAfterMark(ch);
+      ch.mentions = this.unreadAfterMark(ch, true);
       this.changed('channels');
     }
     this.changed('messages');
@@ -330,13 +462,16 @@ export class ChatState {
     return n;
   }
 
-  /** Unread messages of others after our mark, among those we hold. */
-  unreadAfterMark(ch) {
+  /** Unread messages of others after our mark (mentions: those that mention us), among those we hold. */
+  unreadAfterMark(ch, mentions = false) {
     if (!ch.lastMessageId) return 0;
     if (ch.lastReadMessageId && compareIds(ch.lastReadMessageId, ch.lastMessageId) >= 0) return 0;
-    if (!ch.loaded) return ch.unread;
+    if (!ch.loaded) return mentions ? ch.mentions : ch.unread;
     let n = 0;
-    for (const id of ch.order) if (this.countsAsUnread(ch, ch.messages.get(id))) n += 1;
+    for (const id of ch.order) {
+      const m = ch.messages.get(id);
+      if (this.countsAsUnread(ch, m) && (!mentions || this.mentionsMe(m))) n += 1;
+    }
     return n;
   }
 
@@ -356,6 +491,7 @@ export class ChatState {
 
   leave(channelId) {
     this.channels.delete(channelId);
+    if (this.thread && this.thread.channelId === channelId) this.closePanel();
     for (const [k, p] of this.pending) if (p.channelId === channelId) this.pending.delete(k);
     if (this.activeId === channelId) this.activeId = null;
     this.changed('channels');
@@ -365,10 +501,11 @@ export class ChatState {
   // ---- messages not yet acknowledged ----
 
   /** A message the user just wrote: shown at once, acknowledged by its echo. */
-  addPending(channelId, content) {
+  addPending(channelId, content, replyTo = null) {
     const p = {
       clientMsgId: newId(),
       channelId,
+      replyTo,
       content,
       createdAt: new Date().toISOString(),
       sentAt: 0,
@@ -386,8 +523,81 @@ export class ChatState {
     }
   }
 
-  pendingIn(channelId) {
-    return [...this.pending.values()].filter((p) => p.channelId === channelId);
+  /** Messages not yet acknowledged in a channel (replyTo: in that thread; none: the channel's own). */
+  pendingIn(channelId, replyTo = null) {
+    return [...this.pending.values()].filter((p) => p.channelId === channelId && p.replyTo === replyTo);
+  }
+
+  // ---- typing, threads, search, directory ----
+
+  /** typing {channel_id, user_id, expires_ms}: shown until it expires or their message comes. */
+  setTyping(f, now = Date.now()) {
+    const ch = this.channels.get(f.channel_id);
+    if (!ch || !f.user_id || f.user_id === this.me) return;
+    ch.typing.set(f.user_id, now + (Number(f.expires_ms) || 6000));
+    this.changed('typing');
+  }
+
+  /** Who is typing in ch now, sorted. */
+  typers(ch, now = Date.now()) {
+    return [...ch.typing].filter(([, until]) => until > now).map(([u]) => u).sort();
+  }
+
+  /** Opens the thread of root message rootId in the side panel (its replies come with `thread`). */
+  openThread(channelId, rootId) {
+    const ch = this.channels.get(channelId);
+    const replies = new Map();
+    if (ch) for (const m of ch.messages.values()) if (m.reply_to === rootId) replies.set(m.message_id, m);
+    this.thread = {
+      channelId, rootId, root: (ch && ch.messages.get(rootId)) || null, replies, hasMore: false,
+    };
+    this.setPanel('thread');
+  }
+
+  /** thread {channel_id, root, replies, has_more}: merged into the open thread. */
+  setThread(f) {
+    const t = this.thread;
+    if (!t || t.channelId !== f.channel_id || !f.root || f.root.message_id !== t.rootId) return;
+    t.root = f.root;
+    const ch = this.channels.get(t.channelId);
+    if (ch && ch.messages.has(t.rootId)) ch.messages.set(t.rootId, f.root); // its current state
+    for (const m of Array.isArray(f.replies) ? f.replies : []) t.replies.set(m.message_id, m);
+    t.hasMore = !!f.has_more;
+    this.changed('thread');
+  }
+
+  /** The open thread's replies, oldest first. */
+  threadReplies() {
+    return this.thread ? [...this.thread.replies.values()].sort(byPosition) : [];
+  }
+
+  /**
+   * A search asked (f null), answered (search_results f; more: a page of
+   * older results to append) or refused (error).
+   */
+  setSearch(query, f, more = false, error = '') {
+    const older = more && this.search && this.search.query === query ? this.search.messages : [];
+    this.search = {
+      query, messages: [...older, ...(f && Array.isArray(f.messages) ? f.messages : [])],
+      hasMore: !!(f && f.has_more), error, loading: !f && !error,
+    };
+    this.setPanel('search');
+    this.changed('search');
+  }
+
+  setDirectory(f) {
+    this.directory = { channels: Array.isArray(f.channels) ? f.channels : [], hasMore: !!f.has_more };
+    this.changed('directory');
+  }
+
+  setPanel(panel) {
+    this.panel = panel;
+    this.changed('panel');
+  }
+
+  closePanel() {
+    this.thread = null;
+    this.setPanel('members');
   }
 
   // ---- presence ----

@@ -7,11 +7,12 @@
 // keyed (messages by message_id, pending ones by client_msg_id, days by
 // date): a render rebuilds only the items whose look changed and moves the
 // rest into place, so the list keeps its scroll position, selection and
-// focus while messages stream in.
+// focus while messages stream in. Replies live in the thread panel; their
+// root shows how many there are. The header shows the topic, and to admins
+// "Edit channel".
 
-import {
-  el, clear, linkify, formatTime, formatDay, dayKey,
-} from '../dom.js';
+import { el, linkify, formatDay, dayKey } from '../dom.js';
+import { keyedList, meta } from './message.js';
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000; // consecutive messages of one author share a header
 const LOAD_OLDER_PX = 150; // this close to the top: read older messages
@@ -23,12 +24,18 @@ const LOAD_OLDER_PX = 150; // this close to the top: read older messages
  * @param {(channelId: string) => void} opts.onLeave
  * @param {(clientMsgId: string) => void} opts.onRetry
  * @param {(clientMsgId: string) => void} opts.onDiscard
+ * @param {() => void} opts.onEditChannel
+ * @param {ReturnType<import('./message.js').messageRenderer>} opts.render  draws messages
  * @param {HTMLElement} [opts.headStart]  shown first in the header (the narrow layout's menu)
  */
 export function channelView(opts) {
   const { state } = opts;
   const title = el('h2', { id: 'channel-title' });
   const subtitle = el('span', { class: 'muted', id: 'channel-subtitle' });
+  const topic = el('p', { class: 'topic muted', id: 'channel-topic' });
+  const edit = el('button', {
+    type: 'button', class: 'link', id: 'edit-channel', hidden: true, onclick: () => opts.onEditChannel(),
+  }, 'Edit channel');
   const leave = el('button', {
     type: 'button', class: 'link', id: 'leave-channel', hidden: true,
     onclick: () => state.activeId && opts.onLeave(state.activeId),
@@ -50,13 +57,13 @@ export function channelView(opts) {
   const root = el('section', { class: 'channel-pane', 'aria-labelledby': 'channel-title' },
     el('header', { class: 'channel-head' },
       opts.headStart || null,
-      el('div', { class: 'channel-names' }, title, subtitle),
-      leave),
+      el('div', { class: 'channel-names' }, title, subtitle, topic),
+      edit, leave),
     scroller);
 
-  /** key -> {sig, node} of what is in the list now */
-  let nodes = new Map();
+  const keyed = keyedList(list);
   let shownId = null;
+  let reveal = null; // a message to scroll to once it is shown
 
   function loadOlder() {
     const ch = state.active;
@@ -67,11 +74,12 @@ export function channelView(opts) {
     const ch = state.active;
     if (!ch) {
       shownId = null;
-      nodes = new Map();
-      clear(list);
+      keyed.reset();
       title.textContent = 'No conversation open';
       subtitle.textContent = '';
+      topic.textContent = '';
       leave.hidden = true;
+      edit.hidden = true;
       older.hidden = true;
       empty.textContent = state.channels.size
         ? 'Pick a conversation in the channel list.'
@@ -82,13 +90,14 @@ export function channelView(opts) {
     const switched = shownId !== ch.id;
     if (switched) {
       shownId = ch.id;
-      nodes = new Map();
-      clear(list);
+      keyed.reset();
     }
     title.textContent = ch.title;
     subtitle.textContent = ch.isDirect ? `direct message · ${state.statusOf(ch.others[0])}`
-      : `${ch.members.size || ch.others.length + 1} members`;
+      : `${ch.private ? 'private · ' : ''}${ch.members.size || ch.memberCount || ch.others.length + 1} members`;
+    topic.textContent = ch.topic;
     leave.hidden = ch.isDirect;
+    edit.hidden = ch.isDirect || !state.isAdmin(ch);
     older.hidden = !ch.loaded || !ch.hasOlder;
     empty.hidden = !ch.loaded || ch.order.length > 0 || state.pendingIn(ch.id).length > 0;
     empty.textContent = ch.loaded ? 'No messages yet. Say hello!' : '';
@@ -96,11 +105,21 @@ export function channelView(opts) {
     const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 48;
     const anchor = switched || nearBottom ? null : firstVisible();
     const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
-    reconcile(items(ch));
+    keyed.reconcile(items(ch));
     if (switched || nearBottom) scroller.scrollTop = scroller.scrollHeight;
     else if (anchor) { // older ones came in above: keep what the user reads in place
-      const now = nodes.get(anchor.dataset.key); // (rebuilt when its look changed)
+      const now = keyed.get(anchor.dataset.key); // (rebuilt when its look changed)
       if (now) scroller.scrollTop += now.node.getBoundingClientRect().top - anchorTop;
+    }
+    const target = reveal && keyed.get(reveal);
+    if (target) {
+      reveal = null;
+      target.node.scrollIntoView({ block: 'center' });
+      target.node.classList.add('flash');
+      setTimeout(() => target.node.classList.remove('flash'), 2000);
+    } else if (reveal && ch.loaded) { // older than what is read: read on, or give up
+      if (ch.hasOlder) queueMicrotask(loadOlder);
+      else reveal = null;
     }
     // Too few messages to scroll: read older ones until the log can scroll.
     if (ch.loaded && ch.hasOlder && scroller.scrollHeight <= scroller.clientHeight + LOAD_OLDER_PX) {
@@ -125,6 +144,7 @@ export function channelView(opts) {
     let day = '';
     for (const id of ch.order) {
       const m = ch.messages.get(id);
+      if (m.reply_to) continue; // in its thread
       const d = dayKey(m.created_at);
       if (d !== day) {
         day = d;
@@ -135,11 +155,7 @@ export function channelView(opts) {
       const compact = !!prev && prev.user_id === m.user_id && m.user_id !== 'system'
         && Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_WINDOW_MS;
       const readers = seenBy.get(id) || [];
-      out.push({
-        key: id,
-        sig: JSON.stringify([m.content, m.deleted, m.edited_at, m.reactions, compact, readers]),
-        build: () => messageNode(m, compact, readers),
-      });
+      out.push({ key: id, sig: opts.render.sig(m, compact, readers), build: () => opts.render.node(m, compact, readers) });
       prev = m;
     }
     for (const p of state.pendingIn(ch.id)) {
@@ -150,54 +166,6 @@ export function channelView(opts) {
       });
     }
     return out;
-  }
-
-  function reconcile(wanted) {
-    const next = new Map();
-    let cursor = list.firstElementChild;
-    for (const w of wanted) {
-      let entry = nodes.get(w.key);
-      if (!entry || entry.sig !== w.sig) {
-        if (entry) { // its look changed: the new node takes its place below
-          if (entry.node === cursor) cursor = cursor.nextElementSibling;
-          entry.node.remove();
-        }
-        entry = { sig: w.sig, node: w.build() };
-        entry.node.dataset.key = w.key;
-      }
-      next.set(w.key, entry);
-      if (entry.node !== cursor) list.insertBefore(entry.node, cursor);
-      else cursor = cursor.nextElementSibling;
-    }
-    for (const [key, entry] of nodes) if (!next.has(key)) entry.node.remove();
-    nodes = next;
-  }
-
-  /** The sender and the time; shown once per group, always there for screen readers. */
-  function meta(user, extra, hidden) {
-    return el('header', { class: hidden ? 'meta visually-hidden' : 'meta' },
-      el('span', { class: 'author' }, user), ' ', extra);
-  }
-
-  function messageNode(m, compact, readers) {
-    if (m.user_id === 'system') {
-      return el('p', {
-        class: 'notice', role: 'note', 'data-message-id': m.message_id, 'data-seq': m.seq,
-      }, m.content);
-    }
-    const mine = m.user_id === state.me;
-    const reactions = Array.isArray(m.reactions) ? m.reactions : [];
-    return el('article', {
-      class: `msg${mine ? ' mine' : ''}${compact ? ' compact' : ''}${m.deleted ? ' deleted' : ''}`,
-      'data-message-id': m.message_id,
-      'data-seq': m.seq,
-    },
-    meta(m.user_id, el('time', { datetime: m.created_at, title: m.created_at }, formatTime(m.created_at)), compact),
-    el('div', { class: 'text' }, m.deleted ? el('em', {}, 'This message was deleted.') : linkify(String(m.content))),
-    m.edited_at && !m.deleted && el('span', { class: 'edited muted' }, '(edited)'),
-    reactions.length > 0 && el('ul', { class: 'reactions', 'aria-label': 'Reactions' },
-      reactions.map((r) => el('li', { title: (r.users || []).join(', ') }, `${r.emoji} ${r.count}`))),
-    readers.length > 0 && el('p', { class: 'seen' }, `Seen by ${readers.join(', ')}`));
   }
 
   function pendingNode(p) {
@@ -212,5 +180,13 @@ export function channelView(opts) {
   }
 
   render();
-  return { root, render };
+  return {
+    root,
+    render,
+    /** Scrolls to message id (now or once it is shown) and highlights it for a moment. */
+    reveal(id) {
+      reveal = id;
+      render();
+    },
+  };
 }

@@ -1,6 +1,7 @@
 // dialogs: starting a conversation — a new group channel ("Channel name"
-// and "Members", names separated by commas or spaces; "Create") or a
-// direct message with one person ("Username"; "Start"). Native <dialog>
+// and "Members", names separated by commas or spaces, "Private"; "Create")
+// or a direct message with one person ("Username"; "Start") —, editing a
+// channel ("Name", "Topic"; "Save") and confirming a deletion. Native <dialog>
 // elements: focus, Escape and the backdrop come with them. A dialog is in
 // the document only while it is open, so its labels never compete with
 // the page's own (a closed "New direct message" is no second "message").
@@ -43,8 +44,9 @@ function dialog(id, titleText, fields, submitText, onSubmit) {
 /**
  * @param {Object} opts
  * @param {string} opts.me
- * @param {(name: string, users: string[]) => string|null} opts.onCreateChannel
+ * @param {(name: string, users: string[], priv: boolean) => string|null} opts.onCreateChannel
  * @param {(user: string) => string|null} opts.onOpenDirect
+ * @param {(id: string, name?: string, topic?: string) => string|null} opts.onUpdateChannel
  */
 export function dialogsView(opts) {
   const name = el('input', { id: 'new-channel-name', required: true, maxlength: 100, autocomplete: 'off' });
@@ -52,17 +54,38 @@ export function dialogsView(opts) {
     id: 'new-channel-people', autocomplete: 'off', placeholder: 'bob, carol',
     'aria-describedby': 'new-channel-people-hint', spellcheck: 'false', autocapitalize: 'off',
   });
+  const priv = el('input', { type: 'checkbox', id: 'new-channel-private' });
   const channel = dialog('new-channel-dialog', 'New channel', [
     el('label', { for: 'new-channel-name' }, 'Channel name'), name,
     el('label', { for: 'new-channel-people' }, 'Members'), people,
     el('p', { class: 'hint muted', id: 'new-channel-people-hint' },
       'Usernames, separated by commas or spaces. You are in it too.'),
+    el('label', { class: 'check' }, priv, ' Private: only people added can join'),
   ], 'Create', () => {
     if (!name.value.trim()) return 'a channel needs a name';
     const users = parseUsers(people.value, opts.me);
     if (typeof users === 'string') return users;
-    return opts.onCreateChannel(name.value.trim(), users);
+    return opts.onCreateChannel(name.value.trim(), users, priv.checked);
   });
+
+  const chName = el('input', { id: 'edit-channel-name', required: true, maxlength: 100, autocomplete: 'off' });
+  const chTopic = el('input', { id: 'edit-channel-topic', maxlength: 250, autocomplete: 'off' });
+  let editing = null;
+  const edit = dialog('edit-channel-dialog', 'Edit channel', [
+    el('label', { for: 'edit-channel-name' }, 'Name'), chName,
+    el('label', { for: 'edit-channel-topic' }, 'Topic'), chTopic,
+  ], 'Save', () => {
+    const n = chName.value.trim();
+    const t = chTopic.value.trim();
+    if (!n) return 'a channel needs a name';
+    if (n === editing.name && t === editing.topic) return null;
+    return opts.onUpdateChannel(editing.id, n !== editing.name ? n : undefined, t !== editing.topic ? t : undefined);
+  });
+
+  let onDelete = null;
+  const del = dialog('delete-dialog', 'Delete this message?', [
+    el('p', {}, 'It is erased for everyone, and cannot be undone.'),
+  ], 'Delete', () => onDelete());
 
   const who = el('input', {
     id: 'new-direct-user', required: true, autocomplete: 'off', maxlength: 32, spellcheck: 'false',
@@ -87,5 +110,17 @@ export function dialogsView(opts) {
     root,
     newChannel: () => show(channel),
     newDirect: () => show(direct),
+    /** @param {import('../state.js').Channel} ch */
+    editChannel(ch) {
+      editing = { id: ch.id, name: ch.name, topic: ch.topic };
+      show(edit);
+      chName.value = ch.name;
+      chTopic.value = ch.topic;
+    },
+    /** Asks before fn deletes a message (fn returns an error sentence or null). */
+    confirmDelete(fn) {
+      onDelete = fn;
+      show(del);
+    },
   };
 }

@@ -1,9 +1,10 @@
 // sidebar: the user (with their status and "Sign out"), then the
 // `navigation` landmark "Channels": group channels, then direct messages,
 // each a link whose name starts with the channel's name (a DM's: the other
-// user's, followed by their presence), with the unread count as text, and
-// the buttons that start new conversations. Re-rendered whole from state:
-// it is small.
+// user's, followed by their presence), with the unread count and the
+// mention count ("@2") as text, and the buttons that start new
+// conversations or browse channels; above it the search box. Re-rendered
+// whole from state: it is small.
 
 import { el, replaceChildren, srOnly } from '../dom.js';
 
@@ -17,6 +18,8 @@ const CHOICES = ['online', 'away', 'busy'];
  * @param {(status: string) => void} opts.onStatus
  * @param {() => void} opts.onNewChannel
  * @param {() => void} opts.onNewDirect
+ * @param {() => void} opts.onBrowse
+ * @param {HTMLElement} opts.search  the search box
  * @param {() => void} opts.onLogout
  * @param {(() => void)|null} opts.onEnableNotifications  null when not offered
  * @param {() => boolean} [opts.notificationsOn]
@@ -38,7 +41,11 @@ export function sidebarView(opts) {
 
   const nav = el('nav', { 'aria-label': 'Channels', id: 'channels-nav' },
     el('div', { class: 'list-head' }, el('h2', { id: 'groups-title' }, 'Channels'),
-      plus('new-channel', 'New channel', opts.onNewChannel)),
+      el('span', {},
+        el('button', {
+          type: 'button', class: 'icon', id: 'browse-channels', title: 'Browse channels', onclick: opts.onBrowse,
+        }, el('span', { 'aria-hidden': 'true' }, '⌕'), srOnly('Browse channels')),
+        plus('new-channel', 'New channel', opts.onNewChannel))),
     groups,
     el('div', { class: 'list-head' }, el('h2', { id: 'directs-title' }, 'Direct messages'),
       plus('new-direct', 'New direct message', opts.onNewDirect)),
@@ -51,6 +58,7 @@ export function sidebarView(opts) {
         el('label', { for: 'my-status', class: 'visually-hidden' }, 'Status'),
         status,
         el('button', { type: 'button', class: 'link', id: 'logout', onclick: opts.onLogout }, 'Sign out'))),
+    opts.search,
     nav,
     notifyBtn && el('footer', {}, notifyBtn));
 
@@ -73,8 +81,11 @@ export function sidebarView(opts) {
       },
       presence && el('span', { class: 'dot', 'data-status': presence, 'aria-hidden': 'true' }),
       el('span', { class: 'name' }, ch.title),
+      ch.private && [' ', el('span', { class: 'lock', title: 'private', 'aria-hidden': 'true' }, '🔒'), srOnly('(private)')],
       presence && [' ', srOnly(`(${presence})`)],
-      unread && [' ', el('span', { class: 'badge' }, String(ch.unread), srOnly(' unread'))]));
+      unread && [' ', el('span', { class: 'badge' }, String(ch.unread), srOnly(' unread'))],
+      ch.mentions > 0 && !active && [' ', el('span', { class: 'badge mention' },
+        `@${ch.mentions}`, srOnly(ch.mentions === 1 ? ' mention' : ' mentions'))]));
   }
 
   function render() {
