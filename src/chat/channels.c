@@ -158,15 +158,9 @@ static void create_done(store_op *op) {
 
 /* Sends not_found naming every unknown participant; returns their count. */
 static size_t check_participants(domain *d, session *s, request *r) {
-    size_t unknown = 0, off = 0;
-    char names[512] = "";
-    for (size_t i = 0; i < r->u.create.n_participants; i++) {
-        const char *n = r->u.create.participants[i];
-        if (chat__user(d, n)) continue;
-        unknown++;
-        int w = snprintf(names + off, sizeof(names) - off, "%s%s", off ? ", " : "", n);
-        if (w > 0 && off + (size_t)w < sizeof(names)) off += (size_t)w;
-    }
+    char names[512];
+    size_t unknown = chat__unknown_users(d, r->u.create.participants, r->u.create.n_participants,
+                                         names, sizeof names);
     if (unknown)
         chat__error(s, PROTO_NOT_FOUND, "create_channel", "unknown participant%s: %s",
                     unknown > 1 ? "s" : "", names);

@@ -140,7 +140,10 @@ void chat__channel_changed(domain *d, const char *channel_id);
 void chat__channel_refresh(domain *d, const char *channel_id, domain_user_cb cb, void *data);
 
 /* model.c */
-ch_user *chat__user(domain *d, const char *name);     /* NULL if unknown */
+ch_user *chat__user(domain *d, const char *name); /* NULL if unknown */
+/* How many of names[0..n) are no known user; their names, ", "-joined and
+ * cut to fit, go into out[0..cap) (for the not_found error naming them). */
+size_t chat__unknown_users(domain *d, const char *const *names, size_t n, char *out, size_t cap);
 ch_user *chat__user_add(domain *d, const char *name); /* idempotent */
 ch_channel *chat__channel(domain *d, const char *id);
 ch_channel *chat__channel_add(domain *d, const char *id, const char *name, int is_direct,

@@ -136,15 +136,9 @@ static void add_done(store_op *op) {
 
 /* Sends not_found naming every unknown user; returns their count. */
 static size_t unknown_users(domain *d, session *s, const request *r) {
-    size_t unknown = 0, off = 0;
-    char names[512] = "";
-    for (size_t i = 0; i < r->u.add_members.n; i++) {
-        const char *n = r->u.add_members.user_ids[i];
-        if (chat__user(d, n)) continue;
-        unknown++;
-        int w = snprintf(names + off, sizeof(names) - off, "%s%s", off ? ", " : "", n);
-        if (w > 0 && off + (size_t)w < sizeof(names)) off += (size_t)w;
-    }
+    char names[512];
+    size_t unknown =
+        chat__unknown_users(d, r->u.add_members.user_ids, r->u.add_members.n, names, sizeof names);
     if (unknown)
         chat__error(s, PROTO_NOT_FOUND, "add_members", "unknown user%s: %s (nobody was added)",
                     unknown > 1 ? "s" : "", names);

@@ -15,6 +15,18 @@ ch_user *chat__user(domain *d, const char *name) {
     return strmap_get(&d->users, name);
 }
 
+size_t chat__unknown_users(domain *d, const char *const *names, size_t n, char *out, size_t cap) {
+    size_t unknown = 0, off = 0;
+    if (cap) out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (chat__user(d, names[i])) continue;
+        unknown++;
+        int w = snprintf(out + off, cap - off, "%s%s", off ? ", " : "", names[i]);
+        if (w > 0 && off + (size_t)w < cap) off += (size_t)w;
+    }
+    return unknown;
+}
+
 ch_user *chat__user_add(domain *d, const char *name) {
     ch_user *u = chat__user(d, name);
     if (u) return u;

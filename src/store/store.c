@@ -21,8 +21,13 @@ void store_msg_free(proto_msg *m) {
     m->n_reactions = 0;
 }
 
-static void msg_free_strings(proto_msg *m) {
-    store_msg_free(m);
+/* Frees an array of n messages and what they hold; *msgs NULL, *n 0. */
+static void msgs_free(proto_msg **msgs, size_t *n) {
+    for (size_t i = 0; i < *n; i++)
+        store_msg_free(&(*msgs)[i]);
+    free(*msgs);
+    *msgs = NULL;
+    *n = 0;
 }
 
 static void change_free(proto_change *e) {
@@ -48,7 +53,7 @@ void store_op_clear(store_op *op) {
         if (op->u.msg_append.owned__) {
             proto_msg *m = &op->u.msg_append.msg;
             const proto_msg *c = &op->u.msg_append.caller__;
-            msg_free_strings(m);
+            store_msg_free(m);
             m->user_id = c->user_id;
             m->content = c->content;
             m->metadata = c->metadata;
@@ -58,11 +63,7 @@ void store_op_clear(store_op *op) {
         }
         break;
     case STORE_HISTORY:
-        for (size_t i = 0; i < op->u.history.n_msgs; i++)
-            msg_free_strings(&op->u.history.msgs[i]);
-        free(op->u.history.msgs);
-        op->u.history.msgs = NULL;
-        op->u.history.n_msgs = 0;
+        msgs_free(&op->u.history.msgs, &op->u.history.n_msgs);
         break;
     case STORE_CHANNELS_FOR_USER:
         for (size_t i = 0; i < op->u.channels_for_user.n_entries; i++) {
@@ -103,18 +104,10 @@ void store_op_clear(store_op *op) {
         break;
     case STORE_THREAD:
         store_msg_free(&op->u.thread.root);
-        for (size_t i = 0; i < op->u.thread.n_msgs; i++)
-            store_msg_free(&op->u.thread.msgs[i]);
-        free(op->u.thread.msgs);
-        op->u.thread.msgs = NULL;
-        op->u.thread.n_msgs = 0;
+        msgs_free(&op->u.thread.msgs, &op->u.thread.n_msgs);
         break;
     case STORE_SEARCH:
-        for (size_t i = 0; i < op->u.search.n_msgs; i++)
-            msg_free_strings(&op->u.search.msgs[i]);
-        free(op->u.search.msgs);
-        op->u.search.msgs = NULL;
-        op->u.search.n_msgs = 0;
+        msgs_free(&op->u.search.msgs, &op->u.search.n_msgs);
         break;
     case STORE_DIRECTORY:
         for (size_t i = 0; i < op->u.directory.n_entries; i++) {
