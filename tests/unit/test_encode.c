@@ -555,9 +555,69 @@ static void test_protocol_1_1(void **state) {
     json_decref(v);
 }
 
+/* The frames of search, the directory and the management notices' metadata
+ * (encode_manage.c), byte for byte: what s11b's jansson encoder wrote. */
+static void expect_bytes(rcbuf *b, const char *want) {
+    size_t len;
+    const char *p = payload_of(b, &len);
+    if (len != strlen(want) || memcmp(p, want, len) != 0)
+        fail_msg("got %.*s\nwant %s", (int)len, p, want);
+    rcbuf_unref(b);
+}
+
+static void test_manage_frames(void **state) {
+    proto_dir_entry e[2] = {{.name = "gen\"eral\n\x01 caf\xc3\xa9",
+                             .topic = "t\\o/p",
+                             .member_count = 3,
+                             .created_ms = T0,
+                             .is_member = 1},
+                            {.name = "b", .topic = NULL, .created_ms = 5}};
+    strcpy(e[0].channel_id, CH);
+    strcpy(e[1].channel_id, "00000000-0000-4000-8000-000000000001");
+    expect_bytes(
+        COUNTED(1, enc_channel_directory(e, 2, 1)),
+        "{\"type\":\"channel_directory\",\"channels\":[{\"channel_id\":\"" CH
+        "\",\"name\":\"gen\\\"eral\\n\\u0001 caf\xc3\xa9\",\"topic\":\"t\\\\o/p\","
+        "\"member_count\":3,\"created_at\":\"2026-11-24T20:31:05.123Z\",\"is_member\":true},"
+        "{\"channel_id\":\"00000000-0000-4000-8000-000000000001\",\"name\":\"b\","
+        "\"topic\":\"\",\"member_count\":0,\"created_at\":\"1970-01-01T00:00:00.005Z\","
+        "\"is_member\":false}],\"has_more\":true}");
+
+    proto_msg m = msg(9, 4, "alice", "find me", NULL, NULL);
+    json_t *v = parse(COUNTED(1, enc_search_results("find", &m, 1, 0)), "search_results");
+    assert_string_equal(str(v, "query"), "find");
+    assert_true(json_is_false(json_object_get(v, "has_more")));
+    json_t *hit = json_array_get(json_object_get(v, "messages"), 0);
+    assert_string_equal(str(hit, "message_id"), "9");
+    assert_string_equal(str(hit, "content"), "find me");
+    assert_non_null(json_object_get(hit, "reactions")); /* a Message with protocol 1.1's fields */
+    json_decref(v);
+
+    const char *users[2] = {"bob", "carol"};
+    struct {
+        char *got;
+        const char *want;
+    } meta[] = {
+        {enc_meta_members_added(users, 2, "alice"),
+         "{\"event\":\"members_added\",\"by\":\"alice\",\"user_ids\":[\"bob\",\"carol\"]}"},
+        {enc_meta_member_removed("bob", "alice"),
+         "{\"event\":\"member_removed\",\"by\":\"alice\",\"user_id\":\"bob\"}"},
+        {enc_meta_role_changed("bob", 1, "system"),
+         "{\"event\":\"role_changed\",\"by\":\"system\",\"user_id\":\"bob\",\"role\":\"admin\"}"},
+        {enc_meta_channel_updated("n\"x", "t\xc3\xb6\tp", "alice"),
+         "{\"event\":\"channel_updated\",\"by\":\"alice\",\"name\":\"n\\\"x\",\"topic\":"
+         "\"t\xc3\xb6\\tp\"}"},
+    };
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
+        assert_string_equal(meta[i].got, meta[i].want);
+        free(meta[i].got);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_protocol_1_1),
+        cmocka_unit_test(test_manage_frames),
         cmocka_unit_test(test_iso_time),
         cmocka_unit_test(test_chat_message),
         cmocka_unit_test(test_system),
