@@ -39,7 +39,11 @@ for (const topo of [env.FAN1, env.FAN2]) {
 }
 const loop = load('loopback');
 // durable scenario results report msgs/s; fan-out saturation is read from the phase
-for (const who of ['prev', 'cur']) {
+// BENCH_PREVIOUS: older binaries (prev1, prev2, ...), named by BENCH_PREVIOUS_LABEL
+const prevBins = (env.BENCH_PREVIOUS || '').split(/\s+/).filter(Boolean);
+const prevLabels = (env.PREVIOUS_VERSION || '').split(/\s+/).filter(Boolean);
+const prevs = prevBins.map((b, i) => ({ who: `prev${i + 1}`, label: prevLabels[i] || b }));
+for (const who of [...prevs.map((p) => p.who), 'cur']) {
   const r = load(`${who}-durable`);
   if (r && r.stored_msgs_per_s == null && r.saturation) r.stored_msgs_per_s = r.saturation.msgs_per_s;
 }
@@ -141,15 +145,15 @@ w('in the message content to its arrival at each receiver.');
 w();
 scale.summary(w);
 
-if (env.BENCH_PREVIOUS) {
-  w('## Against the previous build');
+if (prevs.length) {
+  w(prevs.length > 1 ? '## Against previous builds' : '## Against the previous build');
   w();
-  w(`\`${env.PREVIOUS_VERSION}\` and this build, each scenario run for one then the other, back to back in this`);
-  w('run (same machine state), fresh server each, flags as in Settings (the older binary gets those it');
-  w('knows). Saturation only (no fixed-rate sweep); connects/s over ' + int(Number(env.BCONNS || 0) || null) + ' sockets.');
+  w(`${prevs.map((p) => `\`${p.label}\``).join(', ')} and this build, each scenario run for each in turn, back to`);
+  w('back in this run (same machine state), fresh server each, flags as in Settings (an older binary');
+  w('gets those it knows). Saturation only (no fixed-rate sweep); connects/s over ' + int(Number(env.BCONNS || 0) || null) + ' sockets.');
   w();
-  w('| figure | previous | this build | this / previous |');
-  w('|---|---|---|---|');
+  w(`| figure | ${prevs.map((p) => p.label).join(' | ')} | this build | ${prevs.map((p) => `this / ${p.label}`).join(' | ')} |`);
+  w(`|---|${prevs.map(() => '---|').join('')}---|${prevs.map(() => '---|').join('')}`);
   const rows = [
     [`fan-out ${env.FAN1}: deliveries/s at saturation`, `fanout-${env.FAN1}`, 'saturation_deliveries_per_s'],
     [`fan-out ${env.FAN2}: deliveries/s at saturation`, `fanout-${env.FAN2}`, 'saturation_deliveries_per_s'],
@@ -161,11 +165,12 @@ if (env.BENCH_PREVIOUS) {
     ['server RSS per idle connection (bytes)', 'connections', 'rss_per_connection_bytes'],
     ['durable: stored msgs/s, fsync on', 'durable', 'stored_msgs_per_s'],
   ];
+  const fmt = (v) => (v != null && v < 1000 ? v.toFixed(1) : int(v));
   for (const [label, name, ...keys] of rows) {
-    const p = get(load(`prev-${name}`), ...keys);
+    const ps = prevs.map((p) => get(load(`${p.who}-${name}`), ...keys));
     const c = get(load(`cur-${name}`), ...keys);
-    const fmt = (v) => (v != null && v < 1000 ? v.toFixed(1) : int(v));
-    w(`| ${label} | ${fmt(p)} | ${fmt(c)} | ${p && c ? (c / p).toFixed(3) : '—'} |`);
+    const ratios = ps.map((p) => (p && c ? (c / p).toFixed(3) : '—'));
+    w(`| ${label} | ${ps.map(fmt).join(' | ')} | ${fmt(c)} | ${ratios.join(' | ')} |`);
   }
   w();
 }

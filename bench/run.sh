@@ -19,9 +19,10 @@
 #   BENCH_SEARCH=1     search latency over 1 million messages on SQLite (issue #13)
 #   BENCH_SCALE=1      100,000 sockets over a local cluster, one message to all of them
 #   BENCH_SCALE_CONNECTIONS=100000 BENCH_SCALE_CHAT=7 (chat servers)
-#   BENCH_PREVIOUS=BIN an older chatd binary: fan-out, connects and durable writes are
-#                      measured for it and for this build back to back (same run, same
-#                      machine state) and reported side by side with the ratio
+#   BENCH_PREVIOUS="BIN..."  older chatd binaries: fan-out, connects and durable writes
+#                      are measured for each and for this build back to back (same run,
+#                      same machine state) and reported side by side with the ratios
+#   BENCH_PREVIOUS_LABEL="NAME..."  their names in the report (default: the paths)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -348,9 +349,15 @@ fi
 
 # This build against an older one, scenario by scenario, back to back.
 if [ -n "${BENCH_PREVIOUS:-}" ]; then
-  [ -x "$BENCH_PREVIOUS" ] || { echo "run.sh: BENCH_PREVIOUS=$BENCH_PREVIOUS is not executable" >&2; exit 1; }
-  for who in prev cur; do
-    bin=$CHATD; [ $who = prev ] && bin=$BENCH_PREVIOUS
+  WHO="" i=0
+  for b in $BENCH_PREVIOUS; do
+    [ -x "$b" ] || { echo "run.sh: BENCH_PREVIOUS: $b is not executable" >&2; exit 1; }
+    i=$((i + 1)); WHO="$WHO prev$i"
+  done
+  for who in $WHO cur; do
+    bin=$CHATD
+    # shellcheck disable=SC2086
+    [ $who = cur ] || bin=$(set -- $BENCH_PREVIOUS; eval echo "\${${who#prev}}")
     start_chatd on "$bin"
     bench "$who-fanout-1x$FAN1_M" --scenario fanout --channels 1 --members $FAN1_M \
       --senders $FAN1_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W

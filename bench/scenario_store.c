@@ -139,7 +139,8 @@ json_t *scenario_store(const bench_opts *o) {
     r.b = seed_store_for(o->db, &where);
     if (!r.b) return NULL;
     uv_loop_t *loop = uv_default_loop();
-    store_config cfg = {.path = where, .fsync = 1};
+    /* search_lag: chatd's default (--search-lag) */
+    store_config cfg = {.path = where, .fsync = 1, .search_lag = 1000000};
     if (r.b->open(&r.st, &cfg, loop) != 0) {
         bench_log("store: cannot open %s", o->db);
         return NULL;

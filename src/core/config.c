@@ -58,6 +58,9 @@ static const opt opts[] = {
      "data directory: SQLite database, generated secret (default ./data)"},
     {"secrets", O_STR, F(secrets_dir), "directory holding jwt_secret.txt (default ./secrets)"},
     {"fsync", O_ONOFF, F(fsync), "on|off: make each commit durable on disk (default on)"},
+    {"search-lag", O_INT, F(search_lag),
+     "texts stored but not yet indexed for search before every commit indexes too; a search "
+     "indexes them all first (default 1000000)"},
     {"argon2", O_BOOL, F(argon2_min),
      "interactive|min: password hashing cost (default interactive; min is for tests)"},
     {"token-ttl", O_INT, F(token_ttl_s), "session token lifetime in seconds (default 86400)", R},
@@ -329,6 +332,7 @@ static void set_defaults(chatd_config *c) {
     c->data_dir = "./data";
     c->secrets_dir = "./secrets";
     c->fsync = 1;
+    c->search_lag = 1000000;
     c->token_ttl_s = 86400;
     c->presence_timeout_ms = 60000;
     c->rate_per_sec = 50;

@@ -31,7 +31,8 @@ typedef struct chatd_config {
     const char *data_dir;
     const char *secrets_dir;
     int fsync;
-    int argon2_min; /* weakest argon2id limits (tests only) */
+    int64_t search_lag; /* SQLite: texts queued for the search index before commits index too */
+    int argon2_min;     /* weakest argon2id limits (tests only) */
     int64_t token_ttl_s;
     uint64_t presence_timeout_ms;
     double rate_per_sec, rate_burst;

@@ -324,6 +324,10 @@ typedef struct store_config {
     const char *path; /* SQLite: database file; PG: conninfo */
     int fsync;        /* 1: every commit is durable on disk before done() */
     int max_batch;    /* most ops per transaction (default 1024) */
+    /* SQLite: texts appended but not yet indexed for search before the
+     * writer indexes after every commit, not only when idle (0: always;
+     * store_sqlite_index.c). PostgreSQL indexes as it writes. */
+    int64_t search_lag;
 } store_config;
 
 typedef struct store store;

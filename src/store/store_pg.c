@@ -191,7 +191,7 @@ static int pg_open(store **out, const store_config *cfg, uv_loop_t *loop) {
     if (!s->conninfo) goto fail_free;
     /* At start-up an unreachable or newer database is an error, not a retry. */
     if (!conn_get(s)) goto fail_free;
-    if (store_worker_start(&s->w, loop, cfg->max_batch, run_batch, s) != 0) goto fail_conn;
+    if (store_worker_start(&s->w, loop, cfg->max_batch, run_batch, NULL, s) != 0) goto fail_conn;
     *out = s;
     return STORE_OK;
 

@@ -19,6 +19,10 @@
  * connection runs PASSIVE checkpoints (which never block the writer) every
  * CKPT_MS, and a RESTART one only when the WAL has grown past CKPT_MAX_FRAMES.
  *
+ * Search indexing is the writer's background work (store_sqlite_index.c):
+ * index_idle() while nothing is queued, index_lag() after a batch when
+ * more than cfg->search_lag texts wait.
+ *
  * The SQL lives in store_sqlite_schema.c and store_sqlite_ops.c.
  */
 #include "store/store_sqlite.h"
@@ -51,12 +55,41 @@ struct store {
 
     uint64_t commits;          /* atomic: transactions committed */
     store_sqlite__purge purge; /* worker only */
+
+    /* The search queue (store_sqlite_index.c). Worker only. */
+    int fsync;
+    int64_t lag;     /* --search-lag */
+    int64_t backlog; /* texts queued, at most: appends counted, indexing subtracted */
 };
 
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Indexes up to n queued texts in a transaction of their own and keeps
+ * the backlog count. 1 when texts may be left. */
+static int index_some(store *s, int64_t n) {
+    int64_t taken = store_sqlite__index_chunk(s->st, (int)n, s->fsync);
+    if (taken < 0) return 0; /* retried after the next batch */
+    s->backlog = taken < n ? 0 : s->backlog - taken;
+    return s->backlog > 0;
+}
+
+/* The worker's idle step: one chunk of the search queue. */
+static int index_idle(void *backend) {
+    store *s = backend;
+    return s->backlog > 0 && index_some(s, STORE_SQLITE__INDEX_CHUNK);
+}
+
+/* After a batch: past the allowed lag, the excess is indexed now. */
+static void index_lag(store *s, const store_op *ops) {
+    for (const store_op *op = ops; op; op = op->next__)
+        if (op->kind == STORE_MSG_APPEND && op->status == STORE_OK) s->backlog++;
+    int64_t excess = s->backlog - s->lag;
+    while (excess > 0 && index_some(s, excess < INT32_MAX ? excess : INT32_MAX))
+        excess = s->backlog - s->lag;
 }
 
 /* Runs a batch in one transaction. Worker thread. */
@@ -86,6 +119,7 @@ static void run_batch(void *backend, store_op *ops, unsigned n) {
     }
     __atomic_add_fetch(&s->commits, 1, __ATOMIC_RELAXED);
     metrics_commit(now_s() - t0, n);
+    index_lag(s, ops);
     store_sqlite__purge_step(s->db, &s->purge); /* a failure is retried after the next batch */
 }
 
@@ -189,8 +223,13 @@ static int sqlite_open(store **out, const store_config *cfg, uv_loop_t *loop) {
     if (store_sqlite__open_db(cfg->path, cfg->fsync, &s->db) != 0) goto fail_free;
     if (store_sqlite__prepare(s->db, s->st) != 0) goto fail_db;
     s->ctr = store_sqlite__ctr_new();
+    s->fsync = cfg->fsync;
+    s->lag = cfg->search_lag > 0 ? cfg->search_lag : 0;
+    s->backlog = store_sqlite__index_backlog(s->st); /* left by the last run */
+    if (s->backlog < 0) goto fail_stmts;
     if (checkpointer_start(s, cfg->path) != 0) goto fail_stmts;
-    if (store_worker_start(&s->w, loop, cfg->max_batch, run_batch, s) != 0) goto fail_ckpt;
+    if (store_worker_start(&s->w, loop, cfg->max_batch, run_batch, index_idle, s) != 0)
+        goto fail_ckpt;
     *out = s;
     return STORE_OK;
 

@@ -23,4 +23,10 @@ void store_sqlite_pause(store *s, int pause);
  * CHATD_EIO with why set ("SQLite PATH: database is locked"). */
 int store_sqlite_probe(const char *path, int timeout_ms, char *why, size_t whylen);
 
+/* Tools that write messages straight into the file (bench seeds): indexes
+ * every queued text for search (store_sqlite_index.c) in one transaction,
+ * on a connection of its own, while no chatd uses the file. 0 or
+ * CHATD_EIO. */
+int store_sqlite_index_file(const char *path);
+
 #endif

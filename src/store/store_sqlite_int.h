@@ -71,6 +71,9 @@ enum store_sqlite__stmt {
     SQ_LOAD_MEMBERS,
     SQ_SEARCH_ALL,
     SQ_SEARCH_CHAN,
+    SQ_INDEX_ADD,
+    SQ_INDEX_TAKE,
+    SQ_INDEX_COUNT,
     SQ__COUNT
 };
 
@@ -150,7 +153,24 @@ int store_sqlite__exec_manage(sqlite3_stmt **st, store_op *op);
  * STORE_OK or FATAL. */
 int store_sqlite__keep_admin(sqlite3_stmt **st, store_op *op);
 
-/* Erasing removed words from the search index (store_sqlite_manage.c).
+/* The search index (store_sqlite_index.c). Worker thread only. */
+/* Texts indexed per transaction when the writer is idle, and per step of
+ * a catch-up. */
+#define STORE_SQLITE__INDEX_CHUNK 256
+/* Inside the open transaction: indexes the n oldest queued texts and takes
+ * them off the queue. How many were taken (< n: the queue is empty), or -1
+ * on an SQLite error. */
+int64_t store_sqlite__index_step(sqlite3_stmt **st, int n);
+/* Inside the open transaction: indexes the whole queue (before a search).
+ * 0 or -1. */
+int store_sqlite__index_all(sqlite3_stmt **st);
+/* index_step in a transaction of its own, committed without waiting for
+ * the disk when fsync is on (a lost chunk is queued again). Taken, or -1. */
+int64_t store_sqlite__index_chunk(sqlite3_stmt **st, int n, int fsync);
+/* How many texts are queued, or -1. */
+int64_t store_sqlite__index_backlog(sqlite3_stmt **st);
+
+/* Erasing removed words from the search index (store_sqlite_index.c).
  * Worker thread only. */
 typedef struct store_sqlite__purge {
     int64_t target;  /* texts removed when the rewrite under way began */

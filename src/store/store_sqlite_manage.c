@@ -212,6 +212,8 @@ static int op_directory(sqlite3_stmt **st, store_op *op) {
 
 static int op_search(sqlite3_stmt **st, store_op *op) {
     char match[SEARCH_RENDER_MAX];
+    /* Results are exact: the texts still queued are indexed first. */
+    if (store_sqlite__index_all(st) != 0) return STORE_SQLITE__FATAL;
     if (!op->u.search.q || search_query_fts5(op->u.search.q, match, sizeof match) < 0)
         return STORE_EIO;
     int limit = op->u.search.limit < 1 ? 1 : op->u.search.limit > 50 ? 50 : op->u.search.limit;
@@ -255,63 +257,6 @@ static int op_search(sqlite3_stmt **st, store_op *op) {
     status = store_sqlite__reactions(st, msgs, op->u.search.n_msgs);
     if (status != STORE_OK) store_op_clear(op);
     return status;
-}
-
-/* ---- erasing removed words from the index ---- */
-
-/* An index of at most this many blocks (4 KiB pages of FTS5 data) is
- * rewritten at once; a larger one PURGE_PAGES per batch. */
-#define PURGE_AT_ONCE 4096
-#define PURGE_PAGES 64
-
-static int64_t one_int(sqlite3 *db, const char *sql) {
-    sqlite3_stmt *s = NULL;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
-static int run_txn(sqlite3 *db, const char *sql) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "BEGIN IMMEDIATE; %s; COMMIT", sql);
-    if (sqlite3_exec(db, buf, NULL, NULL, NULL) == SQLITE_OK) return 0;
-    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
-}
-
-int store_sqlite__purge_step(sqlite3 *db, store_sqlite__purge *p) {
-    int pages = p->pages ? p->pages : PURGE_PAGES;
-    if (p->merges_left == 0) {
-        int64_t erased = one_int(db, "SELECT erased FROM search_purge");
-        int64_t purged = one_int(db, "SELECT purged FROM search_purge");
-        if (erased < 0 || purged < 0) return -1;
-        if (erased == purged) return 0; /* nothing removed since the last rewrite */
-        p->target = erased;
-        int64_t blocks = one_int(db, "SELECT count(*) FROM messages_fts_data");
-        if (blocks < 0) return -1;
-        if (blocks <= (p->at_once ? p->at_once : PURGE_AT_ONCE)) {
-            char sql[160];
-            snprintf(sql, sizeof sql,
-                     "INSERT INTO messages_fts(messages_fts) VALUES('optimize');"
-                     " UPDATE search_purge SET purged = %lld",
-                     (long long)p->target);
-            return run_txn(db, sql);
-        }
-        /* a negative merge takes every segment: one pass rewrites them all */
-        p->merges_left = (int)(blocks / pages) + 2;
-    }
-    char merge[96];
-    snprintf(merge, sizeof merge,
-             "INSERT INTO messages_fts(messages_fts, rank) VALUES('merge', -%d)", pages);
-    if (run_txn(db, merge) != 0) return -1;
-    if (--p->merges_left == 0) {
-        char sql[96];
-        snprintf(sql, sizeof sql, "UPDATE search_purge SET purged = %lld", (long long)p->target);
-        return run_txn(db, sql);
-    }
-    return 0;
 }
 
 int store_sqlite__exec_manage(sqlite3_stmt **st, store_op *op) {

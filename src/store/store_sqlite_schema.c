@@ -191,6 +191,37 @@ static const char *const migrations[] = {
     "  UPDATE search_purge SET erased = erased + 1 WHERE old.content <> ''; END;"
     "INSERT INTO messages_fts(rowid, content) SELECT message_id, content FROM messages"
     "  WHERE user_id <> 'system' AND content <> '';",
+    /* 6: the search index leaves the append path (store_sqlite_index.c).
+     * Indexing a text costs more than storing it, so an append only queues
+     * its message id in search_queue; the writer indexes the queue when it
+     * is idle, past --search-lag queued texts after every batch, and all of
+     * it before a search. The edit and delete triggers touch the index only
+     * for texts it holds (ids no longer queued): an edit of a queued text
+     * changes the row the indexer will read, a deletion takes it off the
+     * queue. */
+    "DROP TRIGGER messages_fts_insert;"
+    "DROP TRIGGER messages_fts_delete;"
+    "DROP TRIGGER messages_fts_update;"
+    "CREATE TABLE search_queue(message_id INTEGER PRIMARY KEY);"
+    "CREATE TRIGGER search_queue_insert AFTER INSERT ON messages"
+    "  WHEN new.user_id <> 'system' AND new.content <> '' BEGIN"
+    "  INSERT INTO search_queue(message_id) VALUES(new.message_id); END;"
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages"
+    "  WHEN old.user_id <> 'system' AND old.content <> '' BEGIN"
+    "  INSERT INTO messages_fts(messages_fts, rowid, content)"
+    "    SELECT 'delete', old.message_id, old.content WHERE NOT EXISTS("
+    "      SELECT 1 FROM search_queue WHERE message_id = old.message_id);"
+    "  UPDATE search_purge SET erased = erased + 1 WHERE NOT EXISTS("
+    "    SELECT 1 FROM search_queue WHERE message_id = old.message_id);"
+    "  DELETE FROM search_queue WHERE message_id = old.message_id; END;"
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages"
+    "  WHEN old.user_id <> 'system' AND NOT EXISTS("
+    "    SELECT 1 FROM search_queue WHERE message_id = old.message_id) BEGIN"
+    "  INSERT INTO messages_fts(messages_fts, rowid, content)"
+    "    SELECT 'delete', old.message_id, old.content WHERE old.content <> '';"
+    "  INSERT INTO messages_fts(rowid, content)"
+    "    SELECT new.message_id, new.content WHERE new.content <> '';"
+    "  UPDATE search_purge SET erased = erased + 1 WHERE old.content <> ''; END;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -344,6 +375,14 @@ static const char *const sql[SQ__COUNT] = {
                        "   WHERE channel_id = ?5 AND user_id = ?3)"
                        " ORDER BY messages_fts.rowid DESC LIMIT ?4)"
                        " ORDER BY message_id DESC",
+    /* The search queue (store_sqlite_index.c): index the oldest ?1 queued
+     * texts, then take them off the queue. */
+    [SQ_INDEX_ADD] = "INSERT INTO messages_fts(rowid, content) SELECT m.message_id, m.content"
+                     " FROM messages m WHERE m.message_id IN (SELECT message_id"
+                     " FROM search_queue ORDER BY message_id LIMIT ?1) AND m.content <> ''",
+    [SQ_INDEX_TAKE] = "DELETE FROM search_queue WHERE message_id IN (SELECT message_id"
+                      " FROM search_queue ORDER BY message_id LIMIT ?1)",
+    [SQ_INDEX_COUNT] = "SELECT count(*) FROM search_queue",
     [SQ_LOAD_MEMBERS] = "SELECT channel_id, user_id, is_admin, joined_ms FROM members"
                         " ORDER BY channel_id, joined_ms, rowid",
 };

@@ -18,6 +18,7 @@ struct store_worker {
     pthread_t thread;
     int max_batch;
     store_worker_run_fn run;
+    store_worker_idle_fn idle;
     void *backend;
 
     pthread_mutex_t mu;                /* guards everything down to `closing` */
@@ -26,7 +27,8 @@ struct store_worker {
     store_op *done_head, *done_tail;   /* run, done() not yet called */
     int stopping;                      /* worker: run what is queued, then exit */
     int parked;                        /* paused: start no batch */
-    int busy;                          /* a batch is running */
+    int busy;                          /* a batch or an idle step is running */
+    int idle_more;                     /* idle() may have work left */
     int closing;                       /* stop began: submits complete with ECLOSED */
 
     /* Loop thread only. */
@@ -61,8 +63,19 @@ static void *worker_main(void *arg) {
     store_worker *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while ((!w->queue_head || w->parked) && !w->stopping)
+        while ((!w->queue_head || w->parked) && !w->stopping) {
+            if (w->idle_more && !w->parked) {
+                w->busy = 1;
+                pthread_mutex_unlock(&w->mu);
+                int more = w->idle(w->backend);
+                pthread_mutex_lock(&w->mu);
+                w->busy = 0;
+                w->idle_more = more;
+                pthread_cond_broadcast(&w->cv); /* pause() may wait for idle */
+                continue;
+            }
             pthread_cond_wait(&w->cv, &w->mu);
+        }
         if (!w->queue_head) break; /* stopping, and everything is committed */
 
         /* Take up to max_batch ops off the front of the queue. */
@@ -82,6 +95,7 @@ static void *worker_main(void *arg) {
 
         pthread_mutex_lock(&w->mu);
         w->busy = 0;
+        w->idle_more = w->idle != NULL;
         list_append(&w->done_head, &w->done_tail, first, last);
         pthread_cond_broadcast(&w->cv); /* pause() may wait for idle */
         uv_async_send(&w->async);
@@ -163,13 +177,15 @@ int store_worker_stop(store_worker *w, void (*after_join)(void *backend)) {
 }
 
 int store_worker_start(store_worker **out, uv_loop_t *loop, int max_batch, store_worker_run_fn run,
-                       void *backend) {
+                       store_worker_idle_fn idle, void *backend) {
     *out = NULL;
     store_worker *w = calloc(1, sizeof(*w));
     if (!w) return STORE_EIO;
     w->loop = loop;
     w->max_batch = max_batch > 0 ? max_batch : 1024;
     w->run = run;
+    w->idle = idle;
+    w->idle_more = idle != NULL; /* work left from before may be waiting */
     w->backend = backend;
     if (pthread_mutex_init(&w->mu, NULL) != 0) goto fail_free;
     if (pthread_cond_init(&w->cv, NULL) != 0) goto fail_mutex;

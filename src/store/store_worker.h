@@ -7,7 +7,9 @@
  *
  * The backend supplies run(): it executes a batch on the worker thread and
  * sets each op's status (store_worker_fail_batch marks a failed
- * transaction). Everything else about threads lives here.
+ * transaction); and may supply idle(): background work in small steps
+ * while nothing is queued (SQLite's search indexing). Everything else
+ * about threads lives here.
  *
  * Lifetime: store_worker_stop() commits what is queued, joins the thread,
  * runs the remaining done() callbacks (later submits complete with
@@ -27,9 +29,17 @@ typedef struct store_worker store_worker;
  * thread, no lock held. */
 typedef void (*store_worker_run_fn)(void *backend, store_op *ops, unsigned n);
 
-/* Starts the thread. 0, or STORE_EIO (nothing to free then). */
+/* Background work of the backend, done when nothing is queued: one small
+ * step (it delays a batch submitted meanwhile by its length). Returns 1
+ * when more may be left (it is called again while the queue stays empty),
+ * 0 when there is none (it is called again after the next batch). Worker
+ * thread, no lock held; pause() waits for it as for a batch. */
+typedef int (*store_worker_idle_fn)(void *backend);
+
+/* Starts the thread; idle may be NULL. 0, or STORE_EIO (nothing to free
+ * then). */
 int store_worker_start(store_worker **out, uv_loop_t *loop, int max_batch, store_worker_run_fn run,
-                       void *backend);
+                       store_worker_idle_fn idle, void *backend);
 /* Queues op (loop thread); its done() runs later on the loop thread. */
 void store_worker_submit(store_worker *w, store_op *op);
 /* pause=1 waits until no batch runs and starts none until pause=0: the

@@ -29,6 +29,7 @@
 #include "pgserver.h"
 #include "proto/search_query.h"
 #include "store/store.h"
+#include "store/store_sqlite.h"
 #include "store/store_sqlite_int.h" /* store_sqlite__purge_step */
 #include "search_queries.h"
 #include "svcutil.h"
@@ -640,6 +641,89 @@ static void test_sqlite_removed_words_large(void **state) {
     removed_words(1, 2); /* every index counts as large: merges of 2 pages */
 }
 
+/* Texts still queued for the index (store_sqlite_index.c): an edit changes
+ * what will be indexed, a deletion takes the text off the queue; neither
+ * touches the index, which never held them (an FTS5 'delete' of words it
+ * does not hold would corrupt it). Then indexed, edited and deleted again:
+ * the index holds exactly the current texts, and no removed word is left
+ * in the file. */
+static void test_sqlite_queued_texts(void **state) {
+    char dir[128], path[256];
+    assert_non_null(svc_mkdtemp(dir, sizeof dir, "test_search_queue."));
+    snprintf(path, sizeof path, "%s/chatd.db", dir);
+    uv_loop_t own;
+    assert_int_equal(uv_loop_init(&own), 0);
+    store *st = NULL;
+    store_config cfg = {.path = path, .fsync = 0};
+    assert_int_equal(store_sqlite_backend.open(&st, &cfg, &own), 0); /* the schema */
+    store_sqlite_backend.close(st);
+    uv_run(&own, UV_RUN_DEFAULT);
+    uv_loop_close(&own);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            "PRAGMA secure_delete = ON;"
+            "INSERT INTO users(username, pw_hash, created_ms) VALUES('erin', 'h', 1);"
+            "INSERT INTO channels(channel_id, name, creator, created_ms) VALUES('c', 'c', 'erin',"
+            " 1);"
+            "INSERT INTO messages(channel_id, seq, message_id, user_id, content, created_ms) VALUES"
+            " ('c', 1, 101, 'erin', 'zqxqueuedfirst stays', 1),"
+            " ('c', 2, 102, 'erin', 'zqxqueueddeleted goes', 1),"
+            " ('c', 3, 103, 'erin', 'zqxqueuederased goes', 1),"
+            " ('c', 4, 104, 'system', 'zqxsystemnotice', 1),"
+            " ('c', 5, 105, 'erin', 'zqxindexedlater edited', 1);"
+            "UPDATE messages SET content = 'zqxqueuededited now' WHERE message_id = 101;"
+            "DELETE FROM messages WHERE message_id = 102;"
+            "UPDATE messages SET content = '' WHERE message_id = 103;",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    /* queued: the user texts, not the notice; nothing is indexed yet */
+    assert_int_equal(q1(db, "SELECT count(*) FROM search_queue"), 3);
+    assert_int_equal(q1(db, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zqx*'"),
+                     0);
+    assert_int_equal(q1(db, "SELECT erased - purged FROM search_purge"), 0);
+    sqlite3_close(db);
+
+    assert_int_equal(store_sqlite_index_file(path), 0);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(q1(db, "SELECT count(*) FROM search_queue"), 0);
+    assert_int_equal(
+        q1(db, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zqxqueuededited'"), 1);
+    assert_int_equal(q1(db, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH"
+                            " 'zqxqueuedfirst OR zqxqueueddeleted OR zqxqueuederased OR"
+                            " zqxsystemnotice'"),
+                     0);
+    /* once indexed, an edit goes through the index (and counts for the purge) */
+    assert_int_equal(sqlite3_exec(db,
+                                  "PRAGMA secure_delete = ON;"
+                                  "UPDATE messages SET content = 'zqxnewtext' WHERE"
+                                  " message_id = 105",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(
+        q1(db, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zqxindexedlater'"), 0);
+    assert_int_equal(
+        q1(db, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zqxnewtext'"), 1);
+    assert_int_equal(q1(db, "SELECT erased - purged FROM search_purge"), 1);
+    store_sqlite__purge p = {0};
+    assert_int_equal(store_sqlite__purge_step(db, &p), 0);
+    /* the index agrees with its content table, row for row */
+    assert_int_equal(
+        sqlite3_exec(db, "INSERT INTO messages_fts(messages_fts) VALUES('integrity-check')", NULL,
+                     NULL, NULL),
+        SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_false(file_holds(path, "zqxqueueddeleted"));
+    assert_false(file_holds(path, "zqxqueuederased"));
+    assert_false(file_holds(path, "zqxindexedlater"));
+    assert_true(file_holds(path, "zqxnewtext"));
+    svc_rmrf(dir);
+}
+
 static int group_setup(void **state) {
     if (pgserver_init(&srv) != 0) return -1;
     if (pgserver_exec(&srv, NULL, "CREATE DATABASE search") != 0) return -1;
@@ -686,6 +770,7 @@ int main(void) {
         cmocka_unit_test(test_pg_search_timeout),
         cmocka_unit_test(test_sqlite_removed_words_small),
         cmocka_unit_test(test_sqlite_removed_words_large),
+        cmocka_unit_test(test_sqlite_queued_texts),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
