@@ -20,8 +20,8 @@
  * CKPT_MS, and a RESTART one only when the WAL has grown past CKPT_MAX_FRAMES.
  *
  * Search indexing is the writer's background work (store_sqlite_index.c):
- * index_idle() while nothing is queued, index_lag() after a batch when
- * more than cfg->search_lag texts wait.
+ * index_idle() while nothing is queued and the machine has CPU to spare,
+ * index_lag() after a batch when more than cfg->search_lag texts wait.
  *
  * The SQL lives in store_sqlite_schema.c and store_sqlite_ops.c.
  */
@@ -33,6 +33,7 @@
 #include <uv.h>
 
 #include "core/alloc.h"
+#include "core/cpufree.h"
 #include "core/err.h"
 #include "core/metrics.h"
 #include "store/store_sqlite_int.h"
@@ -58,8 +59,10 @@ struct store {
 
     /* The search queue (store_sqlite_index.c). Worker only. */
     int fsync;
-    int64_t lag;     /* --search-lag */
-    int64_t backlog; /* texts queued, at most: appends counted, indexing subtracted */
+    int64_t lag;      /* --search-lag */
+    int64_t backlog;  /* texts queued, at most: appends counted, indexing subtracted */
+    double batch_end; /* when the last batch committed (now_s) */
+    cpufree cpu;      /* unused CPU, for index_idle() */
 };
 
 static double now_s(void) {
@@ -77,10 +80,22 @@ static int index_some(store *s, int64_t n) {
     return s->backlog > 0;
 }
 
-/* The worker's idle step: one chunk of the search queue. */
+/* The worker's idle step: one chunk of the search queue, with CPU nobody
+ * else wants. While the machine has less than INDEX_FREE_CORES of unused
+ * CPU (the loop thread, or anything else, is busy), indexing waits, so that
+ * it never slows the messages themselves down; after INDEX_QUIET_MS
+ * without a batch it runs anyway. The backlog stays bounded by
+ * index_lag(). */
+#define INDEX_FREE_CORES 0.5
+#define INDEX_CPU_MS 100 /* how often unused CPU is measured */
+#define INDEX_QUIET_MS 1000
 static int index_idle(void *backend) {
     store *s = backend;
-    return s->backlog > 0 && index_some(s, STORE_SQLITE__INDEX_CHUNK);
+    if (s->backlog <= 0) return -1;
+    double quiet_ms = (now_s() - s->batch_end) * 1000;
+    if (quiet_ms < INDEX_QUIET_MS && cpufree_cores(&s->cpu, INDEX_CPU_MS) < INDEX_FREE_CORES)
+        return INDEX_CPU_MS;
+    return index_some(s, STORE_SQLITE__INDEX_CHUNK) ? 0 : -1;
 }
 
 /* After a batch: past the allowed lag, the excess is indexed now. */
@@ -120,6 +135,7 @@ static void run_batch(void *backend, store_op *ops, unsigned n) {
     __atomic_add_fetch(&s->commits, 1, __ATOMIC_RELAXED);
     metrics_commit(now_s() - t0, n);
     index_lag(s, ops);
+    s->batch_end = now_s();
     store_sqlite__purge_step(s->db, &s->purge); /* a failure is retried after the next batch */
 }
 

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct store_worker {
     uv_loop_t *loop;
@@ -29,12 +30,23 @@ struct store_worker {
     int parked;                        /* paused: start no batch */
     int busy;                          /* a batch or an idle step is running */
     int idle_more;                     /* idle() may have work left */
+    struct timespec idle_at;           /* not before then (CLOCK_MONOTONIC) */
     int closing;                       /* stop began: submits complete with ECLOSED */
 
     /* Loop thread only. */
     store_op *draining; /* taken from done_head, done() not yet called */
     int closed;         /* stop has run every done() */
 };
+
+static int ts_before(struct timespec a, struct timespec b) {
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+static void ts_add_ms(struct timespec *t, int ms) {
+    t->tv_nsec += (long)(ms % 1000) * 1000000L;
+    t->tv_sec += ms / 1000 + t->tv_nsec / 1000000000L;
+    t->tv_nsec %= 1000000000L;
+}
 
 /* Appends the list first..last to a queue (head, tail). Caller holds mu. */
 static void list_append(store_op **head, store_op **tail, store_op *first, store_op *last) {
@@ -64,17 +76,25 @@ static void *worker_main(void *arg) {
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while ((!w->queue_head || w->parked) && !w->stopping) {
-            if (w->idle_more && !w->parked) {
-                w->busy = 1;
-                pthread_mutex_unlock(&w->mu);
-                int more = w->idle(w->backend);
-                pthread_mutex_lock(&w->mu);
-                w->busy = 0;
-                w->idle_more = more;
-                pthread_cond_broadcast(&w->cv); /* pause() may wait for idle */
+            if (!w->idle_more || w->parked) {
+                pthread_cond_wait(&w->cv, &w->mu);
                 continue;
             }
-            pthread_cond_wait(&w->cv, &w->mu);
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (ts_before(now, w->idle_at)) {
+                pthread_cond_timedwait(&w->cv, &w->mu, &w->idle_at);
+                continue;
+            }
+            w->busy = 1;
+            pthread_mutex_unlock(&w->mu);
+            int r = w->idle(w->backend);
+            pthread_mutex_lock(&w->mu);
+            w->busy = 0;
+            w->idle_more = r >= 0;
+            clock_gettime(CLOCK_MONOTONIC, &w->idle_at);
+            ts_add_ms(&w->idle_at, r > 0 ? r : 0);
+            pthread_cond_broadcast(&w->cv); /* pause() may wait for idle */
         }
         if (!w->queue_head) break; /* stopping, and everything is committed */
 
@@ -96,6 +116,7 @@ static void *worker_main(void *arg) {
         pthread_mutex_lock(&w->mu);
         w->busy = 0;
         w->idle_more = w->idle != NULL;
+        clock_gettime(CLOCK_MONOTONIC, &w->idle_at);
         list_append(&w->done_head, &w->done_tail, first, last);
         pthread_cond_broadcast(&w->cv); /* pause() may wait for idle */
         uv_async_send(&w->async);
@@ -188,7 +209,12 @@ int store_worker_start(store_worker **out, uv_loop_t *loop, int max_batch, store
     w->idle_more = idle != NULL; /* work left from before may be waiting */
     w->backend = backend;
     if (pthread_mutex_init(&w->mu, NULL) != 0) goto fail_free;
-    if (pthread_cond_init(&w->cv, NULL) != 0) goto fail_mutex;
+    pthread_condattr_t ca; /* timed waits on the monotonic clock */
+    if (pthread_condattr_init(&ca) != 0) goto fail_mutex;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0) goto fail_mutex;
     if (uv_async_init(loop, &w->async, on_async) != 0) goto fail_cond;
     w->async.data = w;
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {

@@ -30,10 +30,11 @@ typedef struct store_worker store_worker;
 typedef void (*store_worker_run_fn)(void *backend, store_op *ops, unsigned n);
 
 /* Background work of the backend, done when nothing is queued: one small
- * step (it delays a batch submitted meanwhile by its length). Returns 1
- * when more may be left (it is called again while the queue stays empty),
- * 0 when there is none (it is called again after the next batch). Worker
- * thread, no lock held; pause() waits for it as for a batch. */
+ * step (it delays a batch submitted meanwhile by its length). Returns < 0
+ * when nothing is left (it is called again after the next batch), 0 when
+ * more may be left (called again while the queue stays empty), or N > 0 to
+ * be called again once the queue has stayed empty N ms more. Worker thread,
+ * no lock held; pause() waits for it as for a batch. */
 typedef int (*store_worker_idle_fn)(void *backend);
 
 /* Starts the thread; idle may be NULL. 0, or STORE_EIO (nothing to free
