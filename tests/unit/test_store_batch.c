@@ -5,8 +5,10 @@
  * (store_contract.h) run on SQLite in test_store.c. Fixture and helpers:
  * store_test_util.h.
  */
+#include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "proto/search_query.h"
 #include "store_test_util.h"
 
 /* done() callbacks record their op's index here, in call order. */
@@ -215,12 +217,110 @@ static void test_refuses_newer_schema(void **state) {
     assert_null(s);
 }
 
+/* ---- the search queue (store_sqlite_index.c) ---- */
+
+static int64_t sql_int(const char *path, const char *sql) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+static void open_lagging(fx *f) {
+    fx_close(f);
+    store_config cfg = {.path = f->path, .fsync = 0, .search_lag = 1000000};
+    assert_int_equal(B->open(&f->s, &cfg, &f->loop), STORE_OK);
+}
+
+static void submit_search(fx *f, store_op *op, const search_query *q, int *done) {
+    memset(op, 0, sizeof *op);
+    op->kind = STORE_SEARCH;
+    op->u.search.user_id = "alice";
+    op->u.search.q = q;
+    op->u.search.limit = 50;
+    op->done = count_done;
+    op->data = done;
+    B->submit(f->s, op);
+}
+
+/* Appends only queue their text; a search in the same batch as the appends
+ * (no idle moment in between to index them) still finds every one. */
+static void test_search_indexes_the_queue_first(void **state) {
+    enum { N = 40 };
+    fx *f = *state;
+    open_lagging(f);
+    assert_int_equal(chan_create(f, CH_A, "a", 0, 1000, ALICE_BOB), STORE_OK);
+    search_query q;
+    assert_int_equal(search_query_parse("zqxqueued", 9, &q), 0);
+    store_op ops[N], s;
+    int done = 0;
+    fx_pause(f, 1); /* everything below forms one batch */
+    for (int i = 0; i < N; i++) {
+        fill_append(&ops[i], CH_A, "alice", 7000 + (uint64_t)i, "a zqxqueued text", NULL);
+        ops[i].done = count_done;
+        ops[i].data = &done;
+        B->submit(f->s, &ops[i]);
+    }
+    submit_search(f, &s, &q, &done);
+    uint64_t commits = fx_commits(f);
+    fx_pause(f, 0);
+    while (done < N + 1)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(fx_commits(f), commits + 1); /* one batch */
+    assert_int_equal(s.status, STORE_OK);
+    assert_int_equal(s.u.search.n_msgs, N);
+    assert_int_equal(s.u.search.msgs[0].id, 7000 + N - 1); /* newest first */
+    store_op_clear(&s);
+    for (int i = 0; i < N; i++)
+        store_op_clear(&ops[i]);
+}
+
+/* Left alone, the writer indexes the queue in the background: it empties,
+ * and the index holds every text. */
+static void test_queue_indexed_in_background(void **state) {
+    enum { N = 1000 };
+    fx *f = *state;
+    open_lagging(f);
+    assert_int_equal(chan_create(f, CH_A, "a", 0, 1000, ALICE_BOB), STORE_OK);
+    store_op *ops = calloc(N, sizeof(*ops));
+    assert_non_null(ops);
+    int done = 0;
+    for (int i = 0; i < N; i++) {
+        fill_append(&ops[i], CH_A, "alice", 8000 + (uint64_t)i, "background zqxlater", NULL);
+        ops[i].done = count_done;
+        ops[i].data = &done;
+        B->submit(f->s, &ops[i]);
+    }
+    while (done < N)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    for (int i = 0; i < N; i++)
+        store_op_clear(&ops[i]);
+    free(ops);
+    int64_t left = -1;
+    for (int i = 0; i < 200 && left != 0; i++) { /* at most a second of quiet, then chunks */
+        usleep(50 * 1000);
+        left = sql_int(f->path, "SELECT count(*) FROM search_queue");
+    }
+    assert_int_equal(left, 0);
+    assert_int_equal(
+        sql_int(f->path, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zqxlater'"),
+        N);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_wal_is_checkpointed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_transaction_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_indexes_the_queue_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_indexed_in_background, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
