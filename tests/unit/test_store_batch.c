@@ -19,6 +19,17 @@ static void log_done(store_op *op) {
     order_log[order_n++] = (int)(intptr_t)op->data;
 }
 
+/* Submits n appends to CH_A by alice (ids id0, id0 + 1, ...), each
+ * counting itself into *done when it completes. */
+static void submit_appends(fx *f, store_op *ops, int n, uint64_t id0, const char *text, int *done) {
+    for (int i = 0; i < n; i++) {
+        fill_append(&ops[i], CH_A, "alice", id0 + (uint64_t)i, text, NULL);
+        ops[i].done = count_done;
+        ops[i].data = done;
+        B->submit(f->s, &ops[i]);
+    }
+}
+
 /* The checkpointer folds the WAL into the database file while the store
  * runs (the writer's own autocheckpoint is off): without it the WAL would
  * grow for ever and the database file would stay empty. */
@@ -32,12 +43,7 @@ static void test_wal_is_checkpointed(void **state) {
     store_op *ops = calloc(N, sizeof(*ops));
     assert_non_null(ops);
     int done = 0;
-    for (int i = 0; i < N; i++) {
-        fill_append(&ops[i], CH_A, "alice", 9000 + (uint64_t)i, big, NULL);
-        ops[i].done = count_done;
-        ops[i].data = &done;
-        B->submit(f->s, &ops[i]);
-    }
+    submit_appends(f, ops, N, 9000, big, &done);
     while (done < N)
         uv_run(&f->loop, UV_RUN_ONCE);
     for (int i = 0; i < N; i++)
@@ -261,12 +267,7 @@ static void test_search_indexes_the_queue_first(void **state) {
     store_op ops[N], s;
     int done = 0;
     fx_pause(f, 1); /* everything below forms one batch */
-    for (int i = 0; i < N; i++) {
-        fill_append(&ops[i], CH_A, "alice", 7000 + (uint64_t)i, "a zqxqueued text", NULL);
-        ops[i].done = count_done;
-        ops[i].data = &done;
-        B->submit(f->s, &ops[i]);
-    }
+    submit_appends(f, ops, N, 7000, "a zqxqueued text", &done);
     submit_search(f, &s, &q, &done);
     uint64_t commits = fx_commits(f);
     fx_pause(f, 0);
@@ -291,12 +292,7 @@ static void test_queue_indexed_in_background(void **state) {
     store_op *ops = calloc(N, sizeof(*ops));
     assert_non_null(ops);
     int done = 0;
-    for (int i = 0; i < N; i++) {
-        fill_append(&ops[i], CH_A, "alice", 8000 + (uint64_t)i, "background zqxlater", NULL);
-        ops[i].done = count_done;
-        ops[i].data = &done;
-        B->submit(f->s, &ops[i]);
-    }
+    submit_appends(f, ops, N, 8000, "background zqxlater", &done);
     while (done < N)
         uv_run(&f->loop, UV_RUN_ONCE);
     for (int i = 0; i < N; i++)
