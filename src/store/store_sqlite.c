@@ -13,11 +13,8 @@
  * transaction. The sqlite3 connection is used by the worker only, except
  * by load() while the worker is paused.
  *
- * Checkpoints: SQLite's automatic WAL checkpoint would run inside a commit on
- * the worker and stall every message queued behind it (tens of ms). The
- * writer's autocheckpoint is off; a checkpointer thread with its own
- * connection runs PASSIVE checkpoints (which never block the writer) every
- * CKPT_MS, and a RESTART one only when the WAL has grown past CKPT_MAX_FRAMES.
+ * Checkpoints are a thread of their own (store_sqlite_ckpt.c); before each
+ * batch the writer passes its gate, where it waits while the WAL restarts.
  *
  * Search indexing is the writer's background work (store_sqlite_index.c):
  * index_idle() while nothing is queued and the machine has CPU to spare,
@@ -39,20 +36,13 @@
 #include "store/store_sqlite_int.h"
 #include "store/store_worker.h"
 
-#define CKPT_MS 200
-#define CKPT_MAX_FRAMES 8192 /* ~32 MiB of WAL with 4 KiB pages */
-
 struct store {
     sqlite3 *db;
     sqlite3_stmt *st[SQ__COUNT];
     store_worker *w;
     store_sqlite_ctr *ctr; /* counters cached for the batch (worker thread) */
 
-    sqlite3 *ckdb; /* the checkpointer's connection */
-    pthread_t ckthread;
-    pthread_mutex_t ckmu; /* guards ckstop */
-    pthread_cond_t ckcv;
-    int ckstop;
+    store_sqlite_ckpt *ckpt; /* the WAL checkpointer (store_sqlite_ckpt.c) */
 
     uint64_t commits;          /* atomic: transactions committed */
     store_sqlite__purge purge; /* worker only */
@@ -112,6 +102,7 @@ static void run_batch(void *backend, store_op *ops, unsigned n) {
     store *s = backend;
     double t0 = now_s();
     store_sqlite__ctr_use(s->ctr);
+    store_sqlite__ckpt_gate(s->ckpt); /* a WAL restart may be waiting for a quiet moment */
     int fatal = store_sqlite__run(s->st[SQ_BEGIN]) != SQLITE_OK;
 
     for (store_op *op = ops; op && !fatal; op = op->next__) {
@@ -139,66 +130,6 @@ static void run_batch(void *backend, store_op *ops, unsigned n) {
     store_sqlite__purge_step(s->db, &s->purge); /* a failure is retried after the next batch */
 }
 
-static void *checkpointer_main(void *arg) {
-    store *s = arg;
-    pthread_mutex_lock(&s->ckmu);
-    while (!s->ckstop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += CKPT_MS * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&s->ckcv, &s->ckmu, &until);
-        if (s->ckstop) break;
-        pthread_mutex_unlock(&s->ckmu);
-        int frames = 0, done = 0;
-        sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
-        if (frames < 0) /* this connection has not opened the WAL yet: a read does */
-            sqlite3_exec(s->ckdb, "PRAGMA schema_version", NULL, NULL, NULL);
-        if (frames > CKPT_MAX_FRAMES) /* load never lets PASSIVE catch up: make room */
-            sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_RESTART, &frames, &done);
-        pthread_mutex_lock(&s->ckmu);
-    }
-    pthread_mutex_unlock(&s->ckmu);
-    return NULL;
-}
-
-static int checkpointer_start(store *s, const char *path) {
-    if (sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK)
-        return -1;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &s->ckdb, flags, NULL) != SQLITE_OK) {
-        sqlite3_close(s->ckdb);
-        s->ckdb = NULL;
-        return -1;
-    }
-    sqlite3_busy_timeout(s->ckdb, 5000);
-    sqlite3_exec(s->ckdb, "PRAGMA schema_version", NULL, NULL, NULL); /* opens the WAL */
-    pthread_mutex_init(&s->ckmu, NULL);
-    pthread_cond_init(&s->ckcv, NULL);
-    if (pthread_create(&s->ckthread, NULL, checkpointer_main, s) != 0) {
-        pthread_cond_destroy(&s->ckcv);
-        pthread_mutex_destroy(&s->ckmu);
-        sqlite3_close(s->ckdb);
-        s->ckdb = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static void checkpointer_stop(store *s) {
-    if (!s->ckdb) return;
-    pthread_mutex_lock(&s->ckmu);
-    s->ckstop = 1;
-    pthread_cond_broadcast(&s->ckcv);
-    pthread_mutex_unlock(&s->ckmu);
-    pthread_join(s->ckthread, NULL);
-    pthread_cond_destroy(&s->ckcv);
-    pthread_mutex_destroy(&s->ckmu);
-    sqlite3_close(s->ckdb);
-    s->ckdb = NULL;
-}
-
 static void sqlite_submit(store *s, store_op *op) {
     store_worker_submit(s->w, op);
 }
@@ -217,7 +148,8 @@ static int sqlite_load(store *s, const store_load_cbs *cbs) {
 /* The worker has committed everything and exited: close the database. */
 static void close_db(void *backend) {
     store *s = backend;
-    checkpointer_stop(s);
+    store_sqlite__ckpt_stop(s->ckpt);
+    s->ckpt = NULL;
     /* Fold the WAL into the database so the next start reads one file. */
     sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     store_sqlite__finalize(s->st);
@@ -243,14 +175,15 @@ static int sqlite_open(store **out, const store_config *cfg, uv_loop_t *loop) {
     s->lag = cfg->search_lag > 0 ? cfg->search_lag : 0;
     s->backlog = store_sqlite__index_backlog(s->st); /* left by the last run */
     if (s->backlog < 0) goto fail_stmts;
-    if (checkpointer_start(s, cfg->path) != 0) goto fail_stmts;
+    s->ckpt = store_sqlite__ckpt_start(s->db, cfg->path);
+    if (!s->ckpt) goto fail_stmts;
     if (store_worker_start(&s->w, loop, cfg->max_batch, run_batch, index_idle, s) != 0)
         goto fail_ckpt;
     *out = s;
     return STORE_OK;
 
 fail_ckpt:
-    checkpointer_stop(s);
+    store_sqlite__ckpt_stop(s->ckpt);
 fail_stmts:
     store_sqlite__ctr_free(s->ctr);
     store_sqlite__finalize(s->st);

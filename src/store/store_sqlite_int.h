@@ -185,6 +185,16 @@ typedef struct store_sqlite__purge {
  * transactions; 0, or -1 on an SQLite error (the next batch retries). */
 int store_sqlite__purge_step(sqlite3 *db, store_sqlite__purge *p);
 
+/* The WAL checkpointer (store_sqlite_ckpt.c): a thread with its own
+ * connection to path. start turns the writer's autocheckpoint off; NULL
+ * on failure. gate: the writer calls it before each batch; it returns at
+ * once, or when a pending WAL restart is done (at most a second). stop
+ * joins the thread and frees it (NULL is ignored). */
+typedef struct store_sqlite_ckpt store_sqlite_ckpt;
+store_sqlite_ckpt *store_sqlite__ckpt_start(sqlite3 *writer, const char *path);
+void store_sqlite__ckpt_gate(store_sqlite_ckpt *c);
+void store_sqlite__ckpt_stop(store_sqlite_ckpt *c);
+
 /* Streams users, channels and members to cbs in one read transaction. */
 int store_sqlite__load(sqlite3_stmt **st, const store_load_cbs *cbs);
 
