@@ -19,7 +19,8 @@
  *     to s);
  *   - the sender of user message s is member (count_no - 1) mod n of the
  *     channel's n members (in join order), and its own_no is
- *     (count_no - 1) / n + 1;
+ *     (count_no - 1) / n + 1, and its own_prev the seq of count_no - n
+ *     (0 when count_no <= n);
  *   - message ids are Snowflakes: the millisecond base + s * span / (N + 1)
  *     (strictly increasing in s), with the channel's index in the low 22
  *     bits (unique across channels), so they follow seq order and are older
@@ -29,8 +30,8 @@
  *     the others have never read (no mark).
  * Counters: channels.msg_count = count_no(N), last_seq = N, last_message_id
  * = id(N), member_count = n; a member's own_count / read_own = its messages
- * up to the end / up to its mark, read_seq / read_count = the mark's seq and
- * count_no, last_read_message_id = id(mark).
+ * up to the end / up to its mark, own_seq the seq of its last message, read_seq / read_count = the
+ * mark's seq and count_no, last_read_message_id = id(mark).
  *
  * Every user gets the same password hash: one argon2id hash of --password
  * with chatd's `--argon2 min` limits, computed once.
@@ -72,12 +73,14 @@ typedef struct seed_member {
     int64_t joined_ms;
     /* counters with all N messages stored (zero before) */
     int64_t own_count, read_seq, read_count, read_own;
+    int64_t own_seq;       /* seq of its latest message (0: none) */
     uint64_t last_read_id; /* 0: never read */
     int64_t last_read_ms;  /* -1: never read */
 } seed_member;
 
 typedef struct seed_msg {
     int64_t seq, count_no, own_no, created_ms;
+    int64_t own_prev; /* seq of the sender's previous message (0: none) */
     uint64_t id;
     int system;
     char user[40]; /* sender name, or "system" */

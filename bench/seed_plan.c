@@ -70,6 +70,12 @@ static int64_t own_upto(size_t j, size_t n, int64_t c) {
     return c > (int64_t)j ? (c - 1 - (int64_t)j) / (int64_t)n + 1 : 0;
 }
 
+/* The seq of the user message with count_no cn (>= 1): every 100th seq is
+ * a notice, so the 99 user messages of each hundred are seqs 100k+1..100k+99. */
+static int64_t seq_of(int64_t cn) {
+    return cn + (cn - 1) / (SEED_SYSTEM_EVERY - 1);
+}
+
 static int64_t msg_ms(const seed_plan *p, const seed_channel *c, int64_t s) {
     return p->base_ms + s * (p->span_ms / (c->msgs + 1));
 }
@@ -113,6 +119,7 @@ void seed_member_at(const seed_plan *p, const seed_channel *c, size_t j, seed_me
     m->is_admin = j == 0;
     m->joined_ms = c->created_ms + 1 + (int64_t)j;
     m->own_count = own_upto(j, c->n, c->msg_count);
+    m->own_seq = m->own_count ? seq_of((int64_t)j + 1 + (m->own_count - 1) * (int64_t)c->n) : 0;
     m->last_read_ms = -1;
     if (m->user >= p->measured || c->msgs == 0) return;
     int64_t unread = c->msgs * (int64_t)((m->user * 7 + c->index * 13) % 20) / 100;
@@ -132,13 +139,14 @@ void seed_msg_at(const seed_plan *p, const seed_channel *c, int64_t s, seed_msg 
     m->id = msg_id(p, c, s);
     m->system = s % SEED_SYSTEM_EVERY == 0;
     if (m->system) {
-        m->own_no = 0;
+        m->own_no = m->own_prev = 0;
         snprintf(m->user, sizeof m->user, "system");
         snprintf(m->content, sizeof m->content, "a seeded notice, number %lld", (long long)s);
         return;
     }
     size_t j = (size_t)((m->count_no - 1) % (int64_t)c->n);
     m->own_no = (m->count_no - 1) / (int64_t)c->n + 1;
+    m->own_prev = m->count_no > (int64_t)c->n ? seq_of(m->count_no - (int64_t)c->n) : 0;
     users_name(m->user, sizeof m->user, p->prefix, member_user(p, c->index, j));
     snprintf(m->content, sizeof m->content,
              "seeded history message %lld of channel %zu, sixty-odd bytes", (long long)s, c->index);

@@ -33,12 +33,13 @@ static const char *const SQL[Q__COUNT] = {
     [Q_MEMBER] = "INSERT INTO members(channel_id, user_id, is_admin, joined_ms)"
                  " VALUES(?1, ?2, ?3, ?4)",
     [Q_MESSAGE] = "INSERT INTO messages(channel_id, seq, message_id, user_id, content, metadata,"
-                  " client_msg_id, created_ms, count_no, own_no)"
-                  " VALUES(?1, ?2, ?3, ?4, ?5, '{}', NULL, ?6, ?7, ?8)",
+                  " client_msg_id, created_ms, count_no, own_no, own_prev)"
+                  " VALUES(?1, ?2, ?3, ?4, ?5, '{}', NULL, ?6, ?7, ?8, ?9)",
     [Q_CHAN_COUNTERS] = "UPDATE channels SET last_seq = ?2, last_message_id = ?3, msg_count = ?4"
                         " WHERE channel_id = ?1",
     [Q_MEMBER_COUNTERS] = "UPDATE members SET own_count = ?3, read_seq = ?4, read_count = ?5,"
-                          " read_own = ?6, last_read_message_id = ?7, last_read_ms = ?8"
+                          " read_own = ?6, last_read_message_id = ?7, last_read_ms = ?8,"
+                          " own_seq = ?9"
                           " WHERE channel_id = ?1 AND user_id = ?2",
     [Q_LAST_SEQ] = "SELECT last_seq FROM channels WHERE channel_id = ?1",
     [Q_UNREAD] = "SELECT count(*) FROM messages m JOIN members b ON b.channel_id = m.channel_id"
@@ -169,6 +170,7 @@ static int db_message(seed_db *db, const seed_channel *c, const seed_msg *m) {
     sqlite3_bind_int64(s, 6, m->created_ms);
     sqlite3_bind_int64(s, 7, m->count_no);
     sqlite3_bind_int64(s, 8, m->own_no);
+    sqlite3_bind_int64(s, 9, m->own_prev);
     return run(db, Q_MESSAGE);
 }
 
@@ -189,6 +191,7 @@ static int db_member_counters(seed_db *db, const seed_channel *c, const seed_mem
     sqlite3_bind_int64(s, 4, m->read_seq);
     sqlite3_bind_int64(s, 5, m->read_count);
     sqlite3_bind_int64(s, 6, m->read_own);
+    sqlite3_bind_int64(s, 9, m->own_seq);
     if (m->last_read_id) {
         sqlite3_bind_int64(s, 7, (int64_t)m->last_read_id);
         sqlite3_bind_int64(s, 8, m->last_read_ms);

@@ -1,6 +1,7 @@
 /*
  * store_sqlite_counters: a channel's counters (last seq, newest message id,
- * countable messages) and a sender's own-message count in a channel, kept
+ * countable messages) and a sender's own-message count and latest own
+ * message in a channel, kept
  * in memory for the length of one batch, so that k appends to one channel
  * in a batch read and write the channels row and the sender's members row
  * once instead of k times each (issue #16: those statements were half the
@@ -39,6 +40,7 @@ typedef struct own_ctr {
     char ch[37];
     char user[OWN_USER_MAX + 1];
     int64_t own; /* the member's own_count as this batch has it */
+    int64_t seq; /* and own_seq: the seq of its latest own message */
 } own_ctr;
 
 /* Entries in arrays (written back in order), found through open-addressed
@@ -114,11 +116,13 @@ int store_sqlite__ctr_get(sqlite3_stmt **st, const char *ch, int64_t *last, uint
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -rc;
 }
 
-static int own_write(sqlite3_stmt **st, const char *ch, const char *user, int64_t own) {
+static int own_write(sqlite3_stmt **st, const char *ch, const char *user, int64_t own,
+                     int64_t seq) {
     sqlite3_stmt *s = st[SQ_MEMBER_OWN_SET];
     store_sqlite__bind_chan(s, 1, ch);
     store_sqlite__bind_str(s, 2, user);
     sqlite3_bind_int64(s, 3, own);
+    sqlite3_bind_int64(s, 4, seq);
     int rc = sqlite3_step(s);
     store_sqlite__done(s);
     return rc == SQLITE_DONE ? 0 : STORE_SQLITE__FATAL;
@@ -137,7 +141,7 @@ int store_sqlite__ctr_flush(sqlite3_stmt **st) {
         store_sqlite__done(s);
     }
     for (int i = 0; i < tl->n_own && ok; i++)
-        ok = own_write(st, tl->o[i].ch, tl->o[i].user, tl->o[i].own) == 0;
+        ok = own_write(st, tl->o[i].ch, tl->o[i].user, tl->o[i].own, tl->o[i].seq) == 0;
     store_sqlite__ctr_drop();
     return ok ? 0 : STORE_SQLITE__FATAL;
 }
@@ -162,56 +166,51 @@ int store_sqlite__ctr_set(sqlite3_stmt **st, const char *ch, int64_t last, uint6
     return 0;
 }
 
-/* The member's own_count as stored: 1 found (*own), 0 not a member, or FATAL. */
-static int own_read(sqlite3_stmt **st, const char *ch, const char *user, int64_t *own) {
+/* The member's own counters as stored: 1 found, 0 not a member, or FATAL. */
+static int own_read(sqlite3_stmt **st, const char *ch, const char *user, int64_t *own,
+                    int64_t *seq) {
     sqlite3_stmt *s = st[SQ_MEMBER_OWN_GET];
     store_sqlite__bind_chan(s, 1, ch);
     store_sqlite__bind_str(s, 2, user);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) *own = sqlite3_column_int64(s, 0);
+    if (rc == SQLITE_ROW) {
+        *own = sqlite3_column_int64(s, 0);
+        *seq = sqlite3_column_int64(s, 1);
+    }
     store_sqlite__done(s);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : STORE_SQLITE__FATAL;
 }
 
-int store_sqlite__own_next(sqlite3_stmt **st, const char *ch, const char *user, int64_t *own) {
-    *own = 0;
-    int cacheable = strlen(user) <= OWN_USER_MAX;
-    uint16_t *e = cacheable ? own_slot(ch, user) : NULL;
-    if (e && *e) {
-        *own = ++tl->o[*e - 1].own;
-        return 0;
-    }
-    int64_t now = 0;
-    int r = own_read(st, ch, user, &now);
-    if (r <= 0) return r; /* not a member: nothing to count (as before), or FATAL */
-    if (!cacheable) {     /* written at once */
-        if (own_write(st, ch, user, now + 1) != 0) return STORE_SQLITE__FATAL;
-        *own = now + 1;
-        return 0;
-    }
-    if (tl->n_own == OWN_SLOTS) {
-        if (store_sqlite__ctr_flush(st) != 0) return STORE_SQLITE__FATAL;
-        e = own_slot(ch, user);
-    }
-    own_ctr *o = &tl->o[tl->n_own++];
-    memcpy(o->ch, ch, 36);
-    o->ch[36] = '\0';
-    snprintf(o->user, sizeof o->user, "%s", user);
-    *e = (uint16_t)tl->n_own;
-    *own = o->own = now + 1;
-    return 0;
-}
-
-int store_sqlite__own_undo(sqlite3_stmt **st, const char *ch, const char *user) {
+int store_sqlite__own_get(sqlite3_stmt **st, const char *ch, const char *user, int64_t *own,
+                          int64_t *seq) {
+    *own = *seq = 0;
     uint16_t *e = strlen(user) <= OWN_USER_MAX ? own_slot(ch, user) : NULL;
     if (e && *e) {
-        tl->o[*e - 1].own--;
-        return 0;
+        *own = tl->o[*e - 1].own;
+        *seq = tl->o[*e - 1].seq;
+        return 1;
     }
-    int64_t now = 0;
-    int r = own_read(st, ch, user, &now);
-    if (r <= 0) return r;
-    return own_write(st, ch, user, now - 1);
+    return own_read(st, ch, user, own, seq);
+}
+
+int store_sqlite__own_set(sqlite3_stmt **st, const char *ch, const char *user, int64_t own,
+                          int64_t seq) {
+    if (strlen(user) > OWN_USER_MAX) return own_write(st, ch, user, own, seq); /* at once */
+    uint16_t *e = own_slot(ch, user);
+    if (!*e) {
+        if (tl->n_own == OWN_SLOTS) {
+            if (store_sqlite__ctr_flush(st) != 0) return STORE_SQLITE__FATAL;
+            e = own_slot(ch, user);
+        }
+        own_ctr *o = &tl->o[tl->n_own++];
+        memcpy(o->ch, ch, 36);
+        o->ch[36] = '\0';
+        snprintf(o->user, sizeof o->user, "%s", user);
+        *e = (uint16_t)tl->n_own;
+    }
+    tl->o[*e - 1].own = own;
+    tl->o[*e - 1].seq = seq;
+    return 0;
 }
 
 void store_sqlite__ctr_drop(void) {

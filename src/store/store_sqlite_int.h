@@ -37,7 +37,7 @@ enum store_sqlite__stmt {
     SQ_MSG_BY_ID,
     SQ_MSG_ID_USED,
     SQ_MSG_LATEST,
-    SQ_MSG_OWN_AT,
+    SQ_MSG_OWN_PREV,
     SQ_HIST_BEFORE,
     SQ_HIST_AFTER,
     SQ_CHANNELS_OF_USER,
@@ -138,11 +138,14 @@ int store_sqlite__ctr_get(sqlite3_stmt **st, const char *ch, int64_t *last, uint
 int store_sqlite__ctr_set(sqlite3_stmt **st, const char *ch, int64_t last, uint64_t newest,
                           int64_t count);
 int store_sqlite__ctr_flush(sqlite3_stmt **st);
-/* The sender's own_count in a channel, incremented for a new message:
- * *own the message's own_no (0 when user is no member: nothing counted).
- * own_undo takes one back (an append that stored nothing). 0 or FATAL. */
-int store_sqlite__own_next(sqlite3_stmt **st, const char *ch, const char *user, int64_t *own);
-int store_sqlite__own_undo(sqlite3_stmt **st, const char *ch, const char *user);
+/* A member's own counters in a channel as this batch has them: own_count
+ * (its countable messages) and own_seq (the seq of the latest, 0 none).
+ * own_get: 1 found, 0 user is no member (*own = *seq = 0), or FATAL.
+ * own_set (after the message is stored): 0 or FATAL. */
+int store_sqlite__own_get(sqlite3_stmt **st, const char *ch, const char *user, int64_t *own,
+                          int64_t *seq);
+int store_sqlite__own_set(sqlite3_stmt **st, const char *ch, const char *user, int64_t own,
+                          int64_t seq);
 void store_sqlite__ctr_drop(void);
 
 /* store_sqlite_manage.c: the ops of channel management, the directory and

@@ -292,11 +292,14 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     }
 
     /* Counters: a user's message counts for the channel and for its sender
-     * (a system notice for neither); the row keeps both, as of itself. */
+     * (a system notice for neither; nor a non-member's, for the sender);
+     * the row keeps both as of itself, and the seq of the sender's previous
+     * counted message (the chain op_mark_read walks). */
     int countable = strcmp(m->user_id, "system") != 0;
-    int64_t own_no = 0;
-    if (countable && store_sqlite__own_next(st, m->channel_id, m->user_id, &own_no) != 0)
-        return STORE_SQLITE__FATAL;
+    int64_t own = 0, own_seq = 0;
+    int own_counted =
+        countable ? store_sqlite__own_get(st, m->channel_id, m->user_id, &own, &own_seq) : 0;
+    if (own_counted < 0) return STORE_SQLITE__FATAL;
 
     s = st[SQ_MSG_INSERT];
     bind_chan(s, 1, m->channel_id);
@@ -308,22 +311,19 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     bind_str(s, 7, m->client_msg_id);
     sqlite3_bind_int64(s, 8, m->created_ms);
     sqlite3_bind_int64(s, 9, msg_count + countable);
-    sqlite3_bind_int64(s, 10, own_no);
+    sqlite3_bind_int64(s, 10, own_counted ? own + 1 : 0);
     if (m->reply_to) sqlite3_bind_int64(s, 11, (sqlite3_int64)m->reply_to);
     bind_str(s, 12, m->mentions);
+    sqlite3_bind_int64(s, 13, own_counted ? own_seq : 0);
     rc = sqlite3_step(s);
     done_with(s);
-    if (rc != SQLITE_DONE) { /* a constraint here is a reused message id */
-        if (!is_constraint(rc)) return STORE_SQLITE__FATAL;
-        /* nothing stored: the sender's count goes back too */
-        if (countable && own_no > 0 && store_sqlite__own_undo(st, m->channel_id, m->user_id) != 0)
-            return STORE_SQLITE__FATAL;
-        return STORE_EIO;
-    }
+    if (rc != SQLITE_DONE) /* a constraint here is a reused message id */
+        return is_constraint(rc) ? STORE_EIO : STORE_SQLITE__FATAL;
 
     /* The row is in; the counters follow (written back with the batch) or
      * the transaction goes. */
-    if (store_sqlite__ctr_set(st, m->channel_id, last + 1, m->id, msg_count + countable) != 0)
+    if (store_sqlite__ctr_set(st, m->channel_id, last + 1, m->id, msg_count + countable) != 0 ||
+        (own_counted && store_sqlite__own_set(st, m->channel_id, m->user_id, own + 1, last + 1)))
         return STORE_SQLITE__FATAL;
     if (m->reply_to && store_sqlite__reply_count(st, m) != 0) return STORE_SQLITE__FATAL;
     if (m->mentions && store_sqlite__mentions_add(st, m->channel_id, m->mentions, m->user_id,
@@ -333,6 +333,28 @@ static int op_msg_append(sqlite3_stmt **st, store_op *op) {
     return STORE_OK;
 }
 
+/* The reader's own messages up to seq `mark`: all of them when its latest
+ * (own_seq) is not past the mark, else the count on the last one before it,
+ * found by walking back the chain of its own messages (messages.own_prev):
+ * one lookup per own message after the mark. Count, or FATAL. */
+static int64_t own_at_mark(sqlite3_stmt **st, const char *ch, int64_t own_count, int64_t own_seq,
+                           int64_t mark) {
+    int64_t at = own_seq, own = own_count;
+    sqlite3_stmt *s = st[SQ_MSG_OWN_PREV];
+    while (at > mark && own > 0) {
+        bind_chan(s, 1, ch);
+        sqlite3_bind_int64(s, 2, at);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            own = sqlite3_column_int64(s, 0) - 1; /* the previous one's own_no */
+            at = sqlite3_column_int64(s, 1);
+        }
+        done_with(s);
+        if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? 0 : STORE_SQLITE__FATAL;
+    }
+    return own > 0 ? own : 0;
+}
+
 /* A read mark keeps, beside the message, the counters as of it (the
  * channel's countable messages and the reader's own), so that unread =
  * (channel now - at mark) - (own now - own at mark) needs no scan. */
@@ -340,7 +362,7 @@ static int op_mark_read(sqlite3_stmt **st, store_op *op) {
     const char *ch = op->u.mark_read.channel_id;
     const char *user = op->u.mark_read.user_id;
     uint64_t old_id = 0, new_id = op->u.mark_read.message_id;
-    int64_t old_ms = -1, old_seq = 0, own_count = 0, new_seq = 0, new_count = 0;
+    int64_t old_ms = -1, old_seq = 0, own_count = 0, own_seq = 0, new_seq = 0, new_count = 0;
 
     sqlite3_stmt *s = st[SQ_MEMBER_MARK];
     bind_chan(s, 1, ch);
@@ -351,6 +373,7 @@ static int op_mark_read(sqlite3_stmt **st, store_op *op) {
         old_ms = sqlite3_column_int64(s, 1);
         old_seq = sqlite3_column_int64(s, 2);
         own_count = sqlite3_column_int64(s, 3);
+        own_seq = sqlite3_column_int64(s, 4);
     }
     done_with(s);
     if (rc == SQLITE_DONE) return STORE_ENOTFOUND; /* not a member (or no such channel) */
@@ -373,19 +396,8 @@ static int op_mark_read(sqlite3_stmt **st, store_op *op) {
         op->u.mark_read.moved = 0;
         return STORE_OK;
     }
-    /* The reader's own messages up to the mark: all of them when it is the
-     * latest, else the count kept on their last one before it. */
-    int64_t own_at = own_count;
-    if (new_seq < last) {
-        s = st[SQ_MSG_OWN_AT];
-        bind_chan(s, 1, ch);
-        bind_str(s, 2, user);
-        sqlite3_bind_int64(s, 3, new_seq);
-        rc = sqlite3_step(s);
-        own_at = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-        done_with(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_SQLITE__FATAL;
-    }
+    int64_t own_at = own_at_mark(st, ch, own_count, own_seq, new_seq);
+    if (own_at < 0) return STORE_SQLITE__FATAL;
     s = st[SQ_MEMBER_SET_MARK];
     bind_chan(s, 1, ch);
     bind_str(s, 2, user);

@@ -222,6 +222,37 @@ static const char *const migrations[] = {
     "  INSERT INTO messages_fts(rowid, content)"
     "    SELECT new.message_id, new.content WHERE new.content <> '';"
     "  UPDATE search_purge SET erased = erased + 1 WHERE old.content <> ''; END;",
+    /* 7: the sender index leaves the append path. messages_by_sender
+     * (channel, sender, seq) served two lookups, and cost every append one
+     * more B-tree page written at a random place: with 1,000 direct-message
+     * pairs, half the writer's time (issue #16). Instead a member keeps the
+     * seq of its latest own message (members.own_seq), each message the seq
+     * of its sender's previous counted one (messages.own_prev: the chain a
+     * read mark older than the reader's own messages walks back,
+     * store_sqlite_ops.c op_mark_read), and a member who leaves leaves its
+     * counters in `departed` for its return (trigger). Channels are never
+     * deleted, so departed needs no cascade. */
+    "ALTER TABLE messages ADD COLUMN own_prev INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN own_seq INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE departed("
+    "  channel_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  own_count INTEGER NOT NULL,"
+    "  own_seq INTEGER NOT NULL,"
+    "  PRIMARY KEY(channel_id, user_id)) WITHOUT ROWID;"
+    "UPDATE messages SET own_prev = w.p FROM ("
+    "  SELECT rowid AS r, lag(seq, 1, 0) OVER (PARTITION BY channel_id, user_id ORDER BY seq) AS p"
+    "  FROM messages WHERE own_no > 0) AS w WHERE w.r = messages.rowid AND w.p <> 0;"
+    "UPDATE members SET own_seq = COALESCE((SELECT max(x.seq) FROM messages x WHERE"
+    "  x.channel_id = members.channel_id AND x.user_id = members.user_id AND x.own_no > 0), 0);"
+    "INSERT INTO departed SELECT channel_id, user_id, max(own_no), max(seq) FROM messages x"
+    "  WHERE own_no > 0 AND NOT EXISTS(SELECT 1 FROM members m"
+    "    WHERE m.channel_id = x.channel_id AND m.user_id = x.user_id)"
+    "  GROUP BY channel_id, user_id;"
+    "CREATE TRIGGER members_departed AFTER DELETE ON members WHEN old.own_count > 0 BEGIN"
+    "  INSERT OR REPLACE INTO departed(channel_id, user_id, own_count, own_seq)"
+    "    VALUES(old.channel_id, old.user_id, old.own_count, old.own_seq); END;"
+    "DROP INDEX messages_by_sender;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -259,27 +290,29 @@ static const char *const sql[SQ__COUNT] = {
     /* A member who comes back counts the messages they sent before, and
      * (like every message before their mark, unread) the mentions of them. */
     [SQ_MEMBER_INSERT] = "INSERT OR IGNORE INTO members(channel_id, user_id, is_admin, joined_ms,"
-                         " own_count, mention_count) VALUES(?1, ?2, ?3, ?4, COALESCE((SELECT own_no"
-                         " FROM messages WHERE channel_id = ?1 AND user_id = ?2 ORDER BY seq DESC"
-                         " LIMIT 1), 0), (SELECT count(*) FROM mentions WHERE channel_id = ?1"
-                         " AND user_id = ?2))",
+                         " own_count, own_seq, mention_count) SELECT ?1, ?2, ?3, ?4,"
+                         " COALESCE(d.own_count, 0), COALESCE(d.own_seq, 0), (SELECT count(*)"
+                         " FROM mentions WHERE channel_id = ?1 AND user_id = ?2)"
+                         " FROM (SELECT 1) LEFT JOIN departed d ON d.channel_id = ?1"
+                         " AND d.user_id = ?2",
     [SQ_MEMBER_DELETE] = "DELETE FROM members WHERE channel_id = ?1 AND user_id = ?2",
-    [SQ_MEMBER_OWN_GET] = "SELECT own_count FROM members WHERE channel_id = ?1 AND user_id = ?2",
-    [SQ_MEMBER_OWN_SET] =
-        "UPDATE members SET own_count = ?3 WHERE channel_id = ?1 AND user_id = ?2",
+    [SQ_MEMBER_OWN_GET] =
+        "SELECT own_count, own_seq FROM members WHERE channel_id = ?1 AND user_id = ?2",
+    [SQ_MEMBER_OWN_SET] = "UPDATE members SET own_count = ?3, own_seq = ?4"
+                          " WHERE channel_id = ?1 AND user_id = ?2",
     [SQ_MEMBER_MARK] = "SELECT m.last_read_message_id, COALESCE(m.last_read_ms, -1), m.read_seq,"
-                       " m.own_count FROM members m WHERE m.channel_id = ?1 AND m.user_id = ?2",
+                       " m.own_count, m.own_seq FROM members m"
+                       " WHERE m.channel_id = ?1 AND m.user_id = ?2",
     [SQ_MEMBER_SET_MARK] = "UPDATE members SET last_read_message_id = ?3, last_read_ms = ?4,"
                            " read_seq = ?5, read_count = ?6, read_own = ?7"
                            " WHERE channel_id = ?1 AND user_id = ?2",
-    [SQ_MSG_OWN_AT] = "SELECT own_no FROM messages WHERE channel_id = ?1 AND user_id = ?2"
-                      " AND seq <= ?3 ORDER BY seq DESC LIMIT 1",
+    [SQ_MSG_OWN_PREV] = "SELECT own_no, own_prev FROM messages WHERE channel_id = ?1 AND seq = ?2",
     [SQ_MSG_BY_CLIENT_ID] = "SELECT " MSG_COLS " FROM messages"
                             " WHERE channel_id = ?1 AND user_id = ?2 AND client_msg_id = ?3",
     [SQ_MSG_INSERT] =
         "INSERT INTO messages(channel_id, seq, message_id, user_id, content, metadata,"
-        " client_msg_id, created_ms, count_no, own_no, reply_to, mentions) VALUES(?1, ?2, ?3, ?4,"
-        " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        " client_msg_id, created_ms, count_no, own_no, reply_to, mentions, own_prev)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [SQ_MSG_BY_ID] = "SELECT seq, count_no FROM messages WHERE message_id = ?2 AND channel_id = ?1",
     [SQ_MSG_ID_USED] = "SELECT 1 FROM messages WHERE message_id = ?1",
     [SQ_MSG_LATEST] = "SELECT last_message_id, last_seq, msg_count FROM channels"

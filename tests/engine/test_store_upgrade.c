@@ -11,6 +11,8 @@
  * Protocol 1.1 (channels and search): the old history is searchable at
  * once (the index is filled by the migration, system notices left out),
  * every old channel is public with no topic, and new messages are indexed.
+ * Own-message counts (SQLite's migration 7) stay exact for read marks
+ * before the reader's own messages and across a leave and a return.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -200,6 +202,71 @@ static void check_changes_after_upgrade(fx *f) {
     store_op_clear(&op);
 }
 
+/* Unread for user in CH_A by brute force over the history (up to 100
+ * messages): others' non-system messages after seq mark, deleted ones out. */
+static int64_t oracle_unread(fx *f, const char *user, int64_t mark) {
+    store_op h = {.kind = STORE_HISTORY};
+    memcpy(h.u.history.channel_id, CH_A, 37);
+    h.u.history.limit = 100;
+    assert_int_equal(run_op(f, &h), STORE_OK);
+    assert_false(h.u.history.has_more);
+    int64_t n = 0;
+    for (size_t i = 0; i < h.u.history.n_msgs; i++) {
+        const proto_msg *m = &h.u.history.msgs[i];
+        n += m->seq > mark && strcmp(m->user_id, user) && strcmp(m->user_id, "system") &&
+             !m->deleted;
+    }
+    store_op_clear(&h);
+    return n;
+}
+
+/* The seq of id in CH_A, and of the message k places before user's last
+ * own one (*before; the chain of own messages the migration built is then
+ * walked back over k of them). */
+static int64_t seq_before_own(fx *f, const char *user, int k, uint64_t *before_id) {
+    store_op h = {.kind = STORE_HISTORY};
+    memcpy(h.u.history.channel_id, CH_A, 37);
+    h.u.history.limit = 100;
+    assert_int_equal(run_op(f, &h), STORE_OK);
+    const proto_msg *m = h.u.history.msgs;
+    int64_t at = -1;
+    for (size_t i = h.u.history.n_msgs; i-- > 0 && at < 0;)
+        if (!strcmp(m[i].user_id, user) && k-- == 0 && i > 0) at = (int64_t)i - 1;
+    assert_true(at >= 0);
+    int64_t seq = m[at].seq;
+    *before_id = m[at].id;
+    store_op_clear(&h);
+    return seq;
+}
+
+/* Migration 7 (the sender index left): a read mark before the reader's own
+ * messages walks the chain the migration built, and a member who leaves and
+ * comes back finds its own messages counted (departed). */
+static void check_own_counts(fx *f) {
+    uint64_t id;
+    int64_t seq = seq_before_own(f, "carol", 2, &id);
+    store_op m = {.kind = STORE_MARK_READ};
+    memcpy(m.u.mark_read.channel_id, CH_A, 37);
+    m.u.mark_read.user_id = "carol";
+    m.u.mark_read.message_id = id;
+    m.u.mark_read.at_ms = 9300;
+    assert_int_equal(run_op(f, &m), STORE_OK);
+    assert_true(m.u.mark_read.moved);
+    assert_int_equal(unread(f, "carol", CH_A), oracle_unread(f, "carol", seq));
+
+    store_op r = {.kind = STORE_MEMBER_REMOVE};
+    memcpy(r.u.member_remove.channel_id, CH_A, 37);
+    r.u.member_remove.user_id = "carol";
+    assert_int_equal(run_op(f, &r), STORE_OK);
+    store_op a = {.kind = STORE_MEMBER_ADD};
+    memcpy(a.u.member_add.channel_id, CH_A, 37);
+    a.u.member_add.user_id = "carol";
+    a.u.member_add.joined_ms = 9400;
+    assert_int_equal(run_op(f, &a), STORE_OK);
+    assert_true(a.u.member_add.added);
+    assert_int_equal(unread(f, "carol", CH_A), oracle_unread(f, "carol", 0));
+}
+
 /* Opens path with backend b (running the migrations) and checks it. */
 static void check_upgraded(const store_backend *b, const char *path) {
     fx f = {.b = b};
@@ -267,6 +334,7 @@ static void check_upgraded(const store_backend *b, const char *path) {
     check_changes_after_upgrade(&f);
 
     check_v11(&f);
+    check_own_counts(&f);
 
     b->close(f.s);
     uv_run(&f.loop, UV_RUN_DEFAULT);

@@ -209,6 +209,41 @@ static void test_batch_counters(void **state) {
     batch_counters(*state, 1030); /* more than the cache holds (1,024) */
 }
 
+/* One batch in which bob and alice take turns (a1 b1 a2 b2 a3 b3 a4), and
+ * then bob's read mark at a2: his own messages after it are found by
+ * walking back the chain each append stored from the batch's counters
+ * (messages.own_prev), so unread is a3 and a4 only. */
+static void test_batch_own_chain(void **state) {
+    fx *f = *state;
+    assert_int_equal(chan_create(f, CH_A, "a", 0, 1000, ALICE_BOB), STORE_OK);
+    store_op ops[7];
+    int done = 0;
+    fx_pause(f, 1);
+    for (int i = 0; i < 7; i++) {
+        fill_append(&ops[i], CH_A, i % 2 ? "bob" : "alice", 500 + (uint64_t)i, "m", NULL);
+        ops[i].done = count_done;
+        ops[i].data = &done;
+        B->submit(f->s, &ops[i]);
+    }
+    fx_pause(f, 0);
+    while (done < 7)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(ops[i].status, STORE_OK);
+        store_op_clear(&ops[i]);
+    }
+    store_op m;
+    assert_int_equal(mark(f, CH_A, "bob", 502, 9000, &m), STORE_OK); /* a2 */
+    store_op l;
+    assert_int_equal(channels_for(f, &l, "bob"), STORE_OK);
+    assert_int_equal(entry(&l, CH_A)->unread_count, 2);
+    store_op_clear(&l);
+    assert_int_equal(mark(f, CH_A, "bob", 505, 9001, &m), STORE_OK); /* b3 */
+    assert_int_equal(channels_for(f, &l, "bob"), STORE_OK);
+    assert_int_equal(entry(&l, CH_A)->unread_count, 1);
+    store_op_clear(&l);
+}
+
 /* A database written by a newer chatd is refused, not misread. */
 static void test_refuses_newer_schema(void **state) {
     fx *f = *state;
@@ -314,6 +349,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_wal_is_checkpointed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_transaction_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_own_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_indexes_the_queue_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_indexed_in_background, setup, teardown),
