@@ -190,14 +190,16 @@ static void message_fields(jsonw *w, const proto_msg *m) {
     kmetadata(w, m->metadata);
     kint(w, "seq", m->seq);
     if (m->client_msg_id) kstr(w, "client_msg_id", m->client_msg_id);
-    /* protocol 1.1 */
-    ktime_or_null(w, "edited_at", m->edited_ms, 0);
-    kbool(w, "deleted", m->deleted);
-    kreactions(w, m);
-    knames(w, "mentions", m->mentions);
+    /* protocol 1.1's fields, each absent when it does not apply (PROTOCOL.md
+     * §6): a new message, the frame every member gets, carries none of
+     * them, which keeps the fan-out's bytes per delivery those of 1.0. */
+    if (m->edited_ms) ktime(w, "edited_at", m->edited_ms);
+    if (m->deleted) kbool(w, "deleted", true);
+    if (m->n_reactions) kreactions(w, m);
+    if (m->mentions && *m->mentions) knames(w, "mentions", m->mentions);
     if (m->reply_to) {
         kid(w, "reply_to", m->reply_to);
-    } else {
+    } else if (m->reply_count) {
         kint(w, "reply_count", m->reply_count);
         ktime_or_null(w, "last_reply_at", m->last_reply_ms, 0);
     }

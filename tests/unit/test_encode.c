@@ -123,14 +123,14 @@ static void test_chat_message(void **state) {
                       "{\"reply_to\":\"12\",\"n\":[1]}", "c-1");
     json_t *v = parse(COUNTED(1, enc_chat_message(&m)), "chat_message");
     check_message(v, &m, "{\"reply_to\":\"12\",\"n\":[1]}");
-    assert_int_equal(json_object_size(v), 16);
+    assert_int_equal(json_object_size(v), 10); /* 1.0's fields: protocol 1.1's do not apply */
     json_decref(v);
 
     /* no client_msg_id; metadata missing or unparsable becomes {} */
     proto_msg m2 = msg(1, 1, "bob", "x", NULL, NULL);
     v = parse(COUNTED(1, enc_chat_message(&m2)), "chat_message");
     check_message(v, &m2, "{}");
-    assert_int_equal(json_object_size(v), 15);
+    assert_int_equal(json_object_size(v), 9);
     json_decref(v);
     m2.metadata = "{not json";
     v = parse(COUNTED(1, enc_chat_message(&m2)), "chat_message");
@@ -482,7 +482,7 @@ static void test_protocol_1_1(void **state) {
     m.last_reply_ms = T0 + 2;
     json_t *v = parse(COUNTED(1, enc_chat_message(&m)), "chat_message");
     assert_string_equal(str(v, "edited_at"), "2026-11-24T20:31:05.124Z");
-    assert_true(json_is_false(json_object_get(v, "deleted")));
+    assert_null(json_object_get(v, "deleted")); /* absent: it does not apply */
     json_t *r = json_object_get(v, "reactions");
     assert_int_equal(json_array_size(r), 2);
     assert_string_equal(str(json_array_get(r, 0), "emoji"), "+1");
@@ -504,8 +504,18 @@ static void test_protocol_1_1(void **state) {
     v = parse(COUNTED(1, enc_chat_message(&rep)), "chat_message");
     assert_string_equal(str(v, "reply_to"), "9");
     assert_null(json_object_get(v, "reply_count"));
-    assert_true(json_is_null(json_object_get(v, "edited_at")));
-    assert_int_equal(json_array_size(json_object_get(v, "reactions")), 0);
+    assert_null(json_object_get(v, "edited_at")); /* none of the rest applies */
+    assert_null(json_object_get(v, "reactions"));
+    assert_null(json_object_get(v, "mentions"));
+    json_decref(v);
+
+    /* a deleted message says so; a root with no replies has no counts */
+    proto_msg del = msg(11, 6, "carol", "", NULL, NULL);
+    del.deleted = 1;
+    v = parse(COUNTED(1, enc_chat_message(&del)), "chat_message");
+    assert_true(json_is_true(json_object_get(v, "deleted")));
+    assert_null(json_object_get(v, "reply_count"));
+    assert_null(json_object_get(v, "last_reply_at"));
     json_decref(v);
 
     v = parse(COUNTED(1, enc_message_updated(CH, 9, 6, "alice", "new", T0, NULL)),
@@ -590,7 +600,7 @@ static void test_manage_frames(void **state) {
     json_t *hit = json_array_get(json_object_get(v, "messages"), 0);
     assert_string_equal(str(hit, "message_id"), "9");
     assert_string_equal(str(hit, "content"), "find me");
-    assert_non_null(json_object_get(hit, "reactions")); /* a Message with protocol 1.1's fields */
+    assert_null(json_object_get(hit, "reactions")); /* a Message: 1.1's fields absent here */
     json_decref(v);
 
     const char *users[2] = {"bob", "carol"};
