@@ -328,6 +328,9 @@ typedef struct store_config {
      * writer indexes after every commit, not only when idle (0: always;
      * store_sqlite_index.c). PostgreSQL indexes as it writes. */
     int64_t search_lag;
+    /* SQLite: WAL size (MiB) past which the checkpointer makes it start over
+     * (0: 128; store_sqlite_ckpt.c). */
+    int wal_max_mb;
 } store_config;
 
 typedef struct store store;

@@ -175,7 +175,7 @@ static int sqlite_open(store **out, const store_config *cfg, uv_loop_t *loop) {
     s->lag = cfg->search_lag > 0 ? cfg->search_lag : 0;
     s->backlog = store_sqlite__index_backlog(s->st); /* left by the last run */
     if (s->backlog < 0) goto fail_stmts;
-    s->ckpt = store_sqlite__ckpt_start(s->db, cfg->path);
+    s->ckpt = store_sqlite__ckpt_start(s->db, cfg->path, cfg->wal_max_mb * 256); /* 4 KiB pages */
     if (!s->ckpt) goto fail_stmts;
     if (store_worker_start(&s->w, loop, cfg->max_batch, run_batch, index_idle, s) != 0)
         goto fail_ckpt;

@@ -189,12 +189,12 @@ typedef struct store_sqlite__purge {
 int store_sqlite__purge_step(sqlite3 *db, store_sqlite__purge *p);
 
 /* The WAL checkpointer (store_sqlite_ckpt.c): a thread with its own
- * connection to path. start turns the writer's autocheckpoint off; NULL
- * on failure. gate: the writer calls it before each batch; it returns at
- * once, or when a pending WAL restart is done (at most a second). stop
- * joins the thread and frees it (NULL is ignored). */
+ * connection to path; the WAL starts over past max_frames frames (0: a
+ * default). start turns the writer's autocheckpoint off; NULL on failure. gate: the writer calls it
+ * before each batch; it returns at once, or when a pending WAL restart is done (at most a second).
+ * stop joins the thread and frees it (NULL is ignored). */
 typedef struct store_sqlite_ckpt store_sqlite_ckpt;
-store_sqlite_ckpt *store_sqlite__ckpt_start(sqlite3 *writer, const char *path);
+store_sqlite_ckpt *store_sqlite__ckpt_start(sqlite3 *writer, const char *path, int max_frames);
 void store_sqlite__ckpt_gate(store_sqlite_ckpt *c);
 void store_sqlite__ckpt_stop(store_sqlite_ckpt *c);
 

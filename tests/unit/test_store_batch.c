@@ -67,6 +67,9 @@ static void test_wal_is_checkpointed(void **state) {
 static void test_wal_restarts_under_load(void **state) {
     enum { N = 60000 }; /* ~130 MB of WAL frames: four times the restart point */
     fx *f = *state;
+    fx_close(f);
+    store_config cfg = {.path = f->path, .fsync = 1, .wal_max_mb = 32};
+    assert_int_equal(B->open(&f->s, &cfg, &f->loop), STORE_OK);
     assert_int_equal(chan_create(f, CH_A, "a", 0, 1000, ALICE_BOB), STORE_OK);
     static char big[2048];
     memset(big, 'y', sizeof big - 1);
