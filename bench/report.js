@@ -43,10 +43,23 @@ const loop = load('loopback');
 const prevBins = (env.BENCH_PREVIOUS || '').split(/\s+/).filter(Boolean);
 const prevLabels = (env.PREVIOUS_VERSION || '').split(/\s+/).filter(Boolean);
 const prevs = prevBins.map((b, i) => ({ who: `prev${i + 1}`, label: prevLabels[i] || b }));
-for (const who of [...prevs.map((p) => p.who), 'cur']) {
-  const r = load(`${who}-durable`);
-  if (r && r.stored_msgs_per_s == null && r.saturation) r.stored_msgs_per_s = r.saturation.msgs_per_s;
-}
+const ROUNDS = Number(env.PREV_ROUNDS) || 1;
+// WHO's figure KEYS of scenario NAME: the median over the rounds it ran in
+// (the durable scenario of an older build may report msgs/s as fan-out does).
+const median = (xs) => {
+  const v = xs.filter((x) => x != null).sort((a, b) => a - b);
+  if (!v.length) return null;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const prevFigure = (who, name, ...keys) => {
+  const runs = [];
+  for (let i = 1; i <= ROUNDS; i++) {
+    const r = load(`${who}-${name}-r${i}`);
+    if (r && r.stored_msgs_per_s == null && r.saturation) r.stored_msgs_per_s = r.saturation.msgs_per_s;
+    runs.push(get(r, ...keys));
+  }
+  return median(runs);
+};
 const conn = { chatd: load('connections-chatd'), baseline: load('connections-baseline') };
 const dur = { on: load('durable-fsync-on-chatd'), off: load('durable-fsync-off-chatd'), baseline: load('durable-baseline') };
 
@@ -151,6 +164,7 @@ if (prevs.length) {
   w(`${prevs.map((p) => `\`${p.label}\``).join(', ')} and this build, each scenario run for each in turn, back to`);
   w('back in this run (same machine state), fresh server each, flags as in Settings (an older binary');
   w('gets those it knows). Saturation only (no fixed-rate sweep); connects/s over ' + int(Number(env.BCONNS || 0) || null) + ' sockets.');
+  w(`Each figure is the median of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}: a round runs every scenario for every binary in turn.`);
   w();
   w(`| figure | ${prevs.map((p) => p.label).join(' | ')} | this build | ${prevs.map((p) => `this / ${p.label}`).join(' | ')} |`);
   w(`|---|${prevs.map(() => '---|').join('')}---|${prevs.map(() => '---|').join('')}`);
@@ -167,8 +181,8 @@ if (prevs.length) {
   ];
   const fmt = (v) => (v != null && v < 1000 ? v.toFixed(1) : int(v));
   for (const [label, name, ...keys] of rows) {
-    const ps = prevs.map((p) => get(load(`${p.who}-${name}`), ...keys));
-    const c = get(load(`cur-${name}`), ...keys);
+    const ps = prevs.map((p) => prevFigure(p.who, name, ...keys));
+    const c = prevFigure('cur', name, ...keys);
     const ratios = ps.map((p) => (p && c ? (c / p).toFixed(3) : '—'));
     w(`| ${label} | ${ps.map(fmt).join(' | ')} | ${fmt(c)} | ${ratios.join(' | ')} |`);
   }

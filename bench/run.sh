@@ -22,6 +22,8 @@
 #   BENCH_PREVIOUS="BIN..."  older chatd binaries: fan-out, connects and durable writes
 #                      are measured for each and for this build back to back (same run,
 #                      same machine state) and reported side by side with the ratios
+#   BENCH_PREVIOUS_ROUNDS=3  times each of those scenarios runs for each binary
+#                      (interleaved); the report shows the median
 #   BENCH_PREVIOUS_LABEL="NAME..."  their names in the report (default: the paths)
 set -euo pipefail
 
@@ -50,6 +52,7 @@ BIG_MSGS=2000000:16667     # 10,000,120 messages in all (the durable-at-10M stor
 HIST_USERS=200 HIST_ROUNDS=10 HIST_CONNS=2000 STORM_N=10000 STORE_S=10
 SEARCH_N=1000000 # messages searched (issue #13: < 50 ms p99 at 1 million on SQLite)
 SCALE_N=${BENCH_SCALE_CONNECTIONS:-100000} SCALE_CHAT=${BENCH_SCALE_CHAT:-7} SCALE_JOINS=19000
+PREV_ROUNDS=${BENCH_PREVIOUS_ROUNDS:-3}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   DURATION=1 WARMUP=0.5 SWEEP=0.25,0.5 CONNS=2000 BCONNS=1000 HOLD=1
   FAN1_M=200 FAN2_R=10 FAN2_M=50 FAN2_S=10 DUR_R=20 FAN3_R=10 DM_PAIRS=100
@@ -57,6 +60,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   HIST_USERS=20 HIST_ROUNDS=3 HIST_CONNS=200 STORM_N=1000 STORE_S=2
   SEARCH_N=50000
   SCALE_N=${BENCH_SCALE_CONNECTIONS:-3000} SCALE_CHAT=${BENCH_SCALE_CHAT:-2} SCALE_JOINS=2000
+  PREV_ROUNDS=${BENCH_PREVIOUS_ROUNDS:-1}
 fi
 CHATD_FLAGS="--argon2 min --rate-per-sec 1000000 --rate-burst 1000000 --log-level warn
   --register-per-sec 1000000 --auth-fail-per-addr 1000000 --max-conns-per-user 0
@@ -347,41 +351,44 @@ if [ "${BENCH_SEARCH:-1}" = 1 ]; then
   stop_pg
 fi
 
-# This build against an older one, scenario by scenario, back to back.
+# This build against older ones: each scenario runs for every binary in
+# turn (fresh server each), and the whole set PREV_ROUNDS times; the report
+# takes each figure's median over the rounds (these 2-core machines are noisy).
+prev_scenario() { # WHO BIN SCENARIO ROUND
+  local who=$1 bin=$2 name=$3-r$4
+  start_chatd on "$bin"
+  case $3 in
+    fanout-1x*) bench "$who-$name" --scenario fanout --channels 1 --members $FAN1_M \
+      --senders $FAN1_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W ;;
+    fanout-"$FAN2_R"x*) bench "$who-$name" --scenario fanout --channels $FAN2_R \
+      --members $FAN2_M --senders $FAN2_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" \
+      --window $FAN_W ;;
+    fanout-*) bench "$who-$name" --scenario fanout --channels $FAN3_R --members $FAN3_M \
+      --senders $FAN3_R --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W ;;
+    dm) bench "$who-$name" --scenario dm --channels $DM_PAIRS --duration "$DURATION" \
+      --warmup "$WARMUP" --sweep "" --window $FAN_W ;;
+    connections) bench "$who-$name" --scenario connections --connections "$BCONNS" --hold 1 ;;
+    durable) bench "$who-$name" --scenario durable --channels $DUR_R --members 1 \
+      --senders $DUR_R --window $DUR_W --duration "$DURATION" --warmup "$WARMUP" ;;
+  esac
+  stop_server
+}
 if [ -n "${BENCH_PREVIOUS:-}" ]; then
   WHO="" i=0
   for b in $BENCH_PREVIOUS; do
     [ -x "$b" ] || { echo "run.sh: BENCH_PREVIOUS: $b is not executable" >&2; exit 1; }
     i=$((i + 1)); WHO="$WHO prev$i"
   done
-  for who in $WHO cur; do
-    bin=$CHATD
-    # shellcheck disable=SC2086
-    [ $who = cur ] || bin=$(set -- $BENCH_PREVIOUS; eval echo "\${${who#prev}}")
-    start_chatd on "$bin"
-    bench "$who-fanout-1x$FAN1_M" --scenario fanout --channels 1 --members $FAN1_M \
-      --senders $FAN1_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W
-    stop_server
-    start_chatd on "$bin"
-    bench "$who-fanout-${FAN2_R}x$FAN2_M" --scenario fanout --channels $FAN2_R \
-      --members $FAN2_M --senders $FAN2_S --duration "$DURATION" --warmup "$WARMUP" --sweep "" \
-      --window $FAN_W
-    stop_server
-    start_chatd on "$bin"
-    bench "$who-fanout-${FAN3_R}x$FAN3_M" --scenario fanout --channels $FAN3_R --members $FAN3_M \
-      --senders $FAN3_R --duration "$DURATION" --warmup "$WARMUP" --sweep "" --window $FAN_W
-    stop_server
-    start_chatd on "$bin"
-    bench "$who-dm" --scenario dm --channels $DM_PAIRS --duration "$DURATION" --warmup "$WARMUP" \
-      --sweep "" --window $FAN_W
-    stop_server
-    start_chatd on "$bin"
-    bench "$who-connections" --scenario connections --connections "$BCONNS" --hold 1
-    stop_server
-    start_chatd on "$bin"
-    bench "$who-durable" --scenario durable --channels $DUR_R --members 1 --senders $DUR_R \
-      --window $DUR_W --duration "$DURATION" --warmup "$WARMUP"
-    stop_server
+  for round in $(seq "$PREV_ROUNDS"); do
+    for scen in "fanout-1x$FAN1_M" "fanout-${FAN2_R}x$FAN2_M" "fanout-${FAN3_R}x$FAN3_M" dm \
+        connections durable; do
+      for who in $WHO cur; do
+        bin=$CHATD
+        # shellcheck disable=SC2086
+        [ $who = cur ] || bin=$(set -- $BENCH_PREVIOUS; eval echo "\${${who#prev}}")
+        prev_scenario "$who" "$bin" "$scen" "$round"
+      done
+    done
   done
 fi
 
@@ -449,7 +456,7 @@ ELAPSED=$(( $(date +%s) - T0 ))
 
 # ---- the report ----
 echo "== writing $OUT/BENCHMARKS.md" >&2
-export RES OUT ELAPSED CHATD_FLAGS BASELINE_FLAGS FDS DURATION WARMUP SWEEP HOLD BCONNS
+export RES OUT ELAPSED CHATD_FLAGS BASELINE_FLAGS FDS DURATION WARMUP SWEEP HOLD BCONNS PREV_ROUNDS
 export BENCH_PREVIOUS=${BENCH_PREVIOUS:-} PREVIOUS_VERSION=${BENCH_PREVIOUS_LABEL:-${BENCH_PREVIOUS:-}}
 export FAN1="1x$FAN1_M" FAN2="${FAN2_R}x$FAN2_M" FAN3="${FAN3_R}x$FAN3_M" DM_PAIRS
 export HIST_POP HIST_MSGS BIG_MSGS SCALE_N SCALE_CHAT SCALE_JOINS

@@ -483,9 +483,13 @@ int store_sqlite__open_db(const char *path, int fsync, sqlite3 **out) {
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, 5000);
     /* secure_delete: text a deletion erases is zeroed in the pages, not
-     * left behind in free space (protocol 1.1 "content erased"). */
+     * left behind in free space (protocol 1.1 "content erased"). A 64 MiB
+     * page cache (default 2): with 10 million messages, the index pages
+     * appends touch no longer fit in 2 and the writer re-reads them from the
+     * file (store appends at 10 M against an empty store, noisy: 0.67x mean
+     * of 4 runs before, 0.75x of 6 after). */
     if (set_wal(db) != 0 || exec(db, "PRAGMA foreign_keys = ON") != 0 ||
-        exec(db, "PRAGMA secure_delete = ON") != 0 ||
+        exec(db, "PRAGMA secure_delete = ON") != 0 || exec(db, "PRAGMA cache_size = -65536") != 0 ||
         exec(db, fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF") != 0 ||
         migrate(db) != 0)
         goto fail;
