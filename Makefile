@@ -132,12 +132,17 @@ FUZZ_FLAGS = -std=gnu11 -g -O1 -Isrc -Itests -DTHREADED -fsanitize=fuzzer,addres
 build-fuzz/%: tests/fuzz/%.c $(filter-out $(MAINS),$(LIB_SRC)) $(WEB_GEN)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
+# Every target runs from its seeds in tests/fuzz/corpus/NAME (required); a
+# target that stops early (a finding, a missing corpus) shows its log's tail
+# and fails the run once all have run.
 fuzz: deps-test $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	@st=0; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$n tests/fuzz/corpus/$$n \
-	    2>&1 | grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|crash' ; \
-	done
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$n \
+	      tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; then \
+	    st=1; tail -20 build-fuzz/$$n.log; fi; \
+	  grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec' build-fuzz/$$n.log; \
+	done; exit $$st
 
 # Benchmarks: chatd against the Node.js + ws baseline; writes docs/BENCHMARKS.md.
 bench: deps-bench
