@@ -43,7 +43,7 @@
 struct store_sqlite_ckpt {
     sqlite3 *db; /* the checkpointer's connection */
     pthread_t thread;
-    pthread_mutex_t mu;     /* guards stop and gate */
+    pthread_mutex_t mu;     /* guards stop, gate and waiting */
     pthread_cond_t wake;    /* the checkpointer's timer and stop */
     pthread_cond_t open;    /* the gate opened */
     pthread_cond_t arrived; /* the writer is at the gate */
