@@ -3,8 +3,10 @@
  *
  * One poll at a time: take up to batch_max records from the consumer
  * queue, route them (dispatcher.c), produce one batch per chat server to
- * `chat-inbox.<id>`, wait for every delivery report, and only then store
- * and commit the poll's offsets. Offsets are stored manually
+ * partition 0 of `chat-inbox.<id>` (always the same partition: the chat
+ * server reads partitions independently, and a channel's messages must
+ * reach it in order, also from one poll to the next), wait for every delivery report, and only then
+ * store and commit the poll's offsets. Offsets are stored manually
  * (enable.auto.offset.store=false), so a commit — ours after each poll,
  * or librdkafka's automatic one, or the final one in consumer_close — can
  * only cover records whose batches the brokers already hold.
@@ -56,7 +58,7 @@ static void produce_batch(dispatcher *d, size_t i) {
     snprintf(topic, sizeof(topic), DISPATCH_INBOX_PREFIX "%u", b->server_id);
     rd_kafka_resp_err_t e;
     do {
-        e = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(topic),
+        e = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
                               RD_KAFKA_V_VALUE(b->buf.data, b->buf.len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i), RD_KAFKA_V_END);

@@ -1,6 +1,18 @@
 /*
  * dispatch_redis: the dispatcher over Redis Streams (see dispatcher.h).
  *
+ * One dispatcher reads the stream at a time: the one holding the lease
+ * (the key chat-dispatcher-lease, LEASE_MS, renewed between polls). A
+ * stream read by a group of several consumers hands each entry to any of
+ * them, so two dispatchers would deliver one channel's records in two
+ * interleaved streams, out of order; with the lease every chat server
+ * gets a channel's records in the order they were published. The other
+ * dispatchers stand by, asking for the lease every RETRY_MS, and one
+ * takes over within LEASE_MS of the holder's death (at once when it
+ * closes: it gives the lease back). Who takes the lease first claims
+ * every entry still pending in the group (XAUTOCLAIM with no idle time:
+ * the former holder's poll in flight), older than anything it reads next.
+ *
  * One async hiredis connection, one poll at a time:
  *
  *   XREADGROUP GROUP message-dispatcher-group <me> COUNT n BLOCK ms
@@ -37,8 +49,21 @@
 #define INBOX_MAXLEN 100000
 #define BLOCK_MS 1000
 #define RETRY_MS 500
+#define LEASE_KEY "chat-dispatcher-lease"
+#define LEASE_MS 5000 /* > BLOCK_MS + a poll, with room: renewed after LEASE_MS / 3 */
 
-enum { IDLE, READING, ROUTING, ROUTE_WAIT, PRODUCING, PRODUCE_WAIT, ACKING };
+/* KEYS[1] the lease, ARGV[1] this dispatcher, ARGV[2] LEASE_MS:
+ * 1 taken, 2 renewed, 0 held by another. */
+#define LEASE_SCRIPT                                                                               \
+    "local v = redis.call('GET', KEYS[1]) "                                                        \
+    "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 2 end "                   \
+    "if v then return 0 end "                                                                      \
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1"
+/* Gives the lease back if it is still ours. */
+#define RELEASE_SCRIPT                                                                             \
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+enum { IDLE, LEASING, READING, ROUTING, ROUTE_WAIT, PRODUCING, PRODUCE_WAIT, ACKING };
 
 struct dispatcher {
     uv_loop_t *loop;
@@ -52,7 +77,10 @@ struct dispatcher {
     int closing, state;
     int handles; /* the timer and the link, until closed */
     uint64_t next_claim;
-    char cursor[64]; /* XAUTOCLAIM position */
+    char cursor[64];         /* XAUTOCLAIM position */
+    uint64_t renew_at;       /* loop time the lease must be renewed by; 0: not held */
+    int claim_all;           /* the lease was just taken: claim every pending entry */
+    redis_link_config redis; /* for giving the lease back on close */
     /* the poll in flight */
     dispatcher__poll *cur;
     char **ids; /* stream ids of cur's entries (also the undecodable ones) */
@@ -83,6 +111,7 @@ static void on_timer(uv_timer_t *t) {
 static void link_down(void *data) {
     dispatcher *d = data;
     uv_timer_stop(&d->timer);
+    d->renew_at = 0; /* ask again: it may have expired meanwhile */
     drop_poll(d);
 }
 
@@ -194,6 +223,35 @@ static void on_routed(void *data, dispatcher__poll *p, int status) {
     produce(d);
 }
 
+static void on_lease(redisAsyncContext *ac, void *r, void *priv) {
+    dispatcher *d = priv;
+    const redisReply *reply = r;
+    if (!reply || !current(d, ac)) return;
+    if (reply->type != REDIS_REPLY_INTEGER || reply->integer == 0) { /* error, or held */
+        if (reply->type == REDIS_REPLY_ERROR) log_warn("dispatcher: lease: %s", reply->str);
+        if (d->renew_at) log_info("dispatcher: the lease went to another dispatcher; standing by");
+        d->renew_at = 0;
+        wait_then_step(d, IDLE);
+        return;
+    }
+    if (reply->integer == 1) { /* taken: first what the former holder left pending */
+        log_info("dispatcher: holding the lease; dispatching");
+        d->claim_all = 1;
+        d->next_claim = uv_now(d->loop);
+        snprintf(d->cursor, sizeof(d->cursor), "0-0");
+    }
+    d->renew_at = uv_now(d->loop) + LEASE_MS / 3;
+    d->state = IDLE;
+    step(d);
+}
+
+static void lease(dispatcher *d) {
+    d->state = LEASING;
+    if (redis_link_command(d->link, on_lease, d, "EVAL %s 1 %s %s %d", LEASE_SCRIPT, LEASE_KEY,
+                           d->consumer, LEASE_MS) != 0)
+        d->state = IDLE; /* down: link_up starts over */
+}
+
 /* Takes the entries of an XREADGROUP / XAUTOCLAIM reply into a new poll:
  * entries = [[id, [field, value, ...]] | nil, ...]. */
 static void take_entries(dispatcher *d, const redisReply *entries, int claimed) {
@@ -241,8 +299,10 @@ static void on_entries(redisAsyncContext *ac, void *r, void *priv, int claim) {
     if (claim && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
         reply->element[0]->type == REDIS_REPLY_STRING) {
         snprintf(d->cursor, sizeof(d->cursor), "%s", reply->element[0]->str);
-        if (strcmp(d->cursor, "0-0") == 0) /* a full pass: rest a while */
+        if (strcmp(d->cursor, "0-0") == 0) { /* a full pass: rest a while */
             d->next_claim = uv_now(d->loop) + d->claim_idle_ms / 2;
+            d->claim_all = 0;
+        }
         take_entries(d, reply->element[1], 1);
     } else if (!claim && reply->type == REDIS_REPLY_ARRAY) {
         for (size_t s = 0; s < reply->elements; s++) {
@@ -284,12 +344,16 @@ static void step(dispatcher *d) {
     default:
         return;
     }
+    if (uv_now(d->loop) >= d->renew_at) {
+        lease(d);
+        return;
+    }
     d->state = READING;
     int rc;
     if (uv_now(d->loop) >= d->next_claim)
         rc = redis_link_command(d->link, on_claim, d, "XAUTOCLAIM %s %s %s %u %s COUNT %u",
-                                DISPATCH_TOPIC, DISPATCH_GROUP, d->consumer, d->claim_idle_ms,
-                                d->cursor, d->batch_max);
+                                DISPATCH_TOPIC, DISPATCH_GROUP, d->consumer,
+                                d->claim_all ? 0 : d->claim_idle_ms, d->cursor, d->batch_max);
     else
         rc = redis_link_command(
             d->link, on_read, d, "XREADGROUP GROUP %s %s COUNT %u BLOCK %d STREAMS %s >",
@@ -328,7 +392,7 @@ static int redis_open(dispatcher **out, uv_loop_t *loop, const dispatcher_config
         snprintf(d->consumer, sizeof(d->consumer), "%s-%ld", host, (long)getpid());
     }
     snprintf(d->cursor, sizeof(d->cursor), "0-0");
-    d->next_claim = uv_now(loop); /* claim first: a restarted member's own leftovers */
+    d->redis = *cfg->redis;
     redis_link_handler h = {d, link_up, link_down, on_closed};
     if (redis_link_open(&d->link, loop, cfg->redis, "dispatcher", &h) != 0) {
         free_dispatcher(d);
@@ -345,8 +409,20 @@ static void redis_stats(const dispatcher *d, dispatcher_stats *out) {
     *out = d->st;
 }
 
+/* Gives the lease back, so that a standby takes over at once instead of
+ * after LEASE_MS (on its own short connection: the link drops what it has
+ * not sent when it closes). Best effort: otherwise the lease expires. */
+static void release_lease(dispatcher *d) {
+    redisContext *c;
+    char err[160];
+    if (!d->renew_at || redis_link_connect_sync(&d->redis, 1000, &c, err, sizeof err) != 0) return;
+    freeReplyObject(redisCommand(c, "EVAL %s 1 %s %s", RELEASE_SCRIPT, LEASE_KEY, d->consumer));
+    redisFree(c);
+}
+
 static void redis_close(dispatcher *d) {
     d->closing = 1;
+    release_lease(d);
     uv_timer_stop(&d->timer);
     redis_link_close(d->link); /* pending callbacks see closing and return */
     drop_poll(d);

@@ -11,7 +11,11 @@
  * offsets; Redis Streams: XACK), so delivery is at-least-once: a
  * dispatcher that dies mid-poll leaves its records to another member of
  * the group (Kafka: rebalance; Redis: XAUTOCLAIM of entries pending longer
- * than claim_idle_ms).
+ * than claim_idle_ms, or at once by whoever takes the lease over).
+ *
+ * Order: one channel's records reach every chat server in the order they
+ * were published (Kafka: a channel is one partition, a server's batches
+ * go to partition 0 of its inbox; Redis: only the lease holder reads).
  *
  * Backends are chosen in one place (the role), like the bus backends.
  * Everything runs on the loop thread; open blocks for at most a few seconds

@@ -26,7 +26,7 @@
 
 static rd_kafka_t *mock_rk;
 static rd_kafka_mock_cluster_t *mc;
-static kafka_link_config kafka_cfg;
+static kafka_link_config kafka_cfg, dispatcher_kafka_cfg;
 
 /* ---- the contract's hooks ---- */
 
@@ -38,7 +38,7 @@ static void bc_bus_config(bus_config *c) {
 }
 
 static void bc_dispatcher_config(dispatcher_config *dc, unsigned batch_max) {
-    dc->kafka = &kafka_cfg;
+    dc->kafka = &dispatcher_kafka_cfg;
 }
 
 /* Produces raw bytes with a producer of the test's own, keyed like the
@@ -68,9 +68,18 @@ static int setup(void **state) {
     mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
     SETUP_CHECK(mock_rk && (mc = rd_kafka_mock_cluster_new(mock_rk, 3)));
     kafka_cfg.brokers = rd_kafka_mock_cluster_bootstraps(mc);
+    /* The mock holds an empty fetch for the whole wait, even when data
+     * arrives meanwhile: the dispatcher's short wait (as scripts/cluster
+     * sets it) makes a poll per burst in test_channel_order, the buses'
+     * default one (100 ms) leaves a batch waiting on one broker while the
+     * next may be fetched from another. */
+    dispatcher_kafka_cfg = kafka_cfg;
+    dispatcher_kafka_cfg.fetch_wait_ms = 10;
     rd_kafka_mock_topic_create(mc, DISPATCH_TOPIC, 4, 3);
-    rd_kafka_mock_topic_create(mc, "chat-inbox.1", 1, 3);
-    rd_kafka_mock_topic_create(mc, "chat-inbox.2", 1, 3);
+    /* several partitions per inbox, as a topic the brokers create on first
+     * use may have (the mock's default is 4; test_channel_order) */
+    rd_kafka_mock_topic_create(mc, "chat-inbox.1", 4, 3);
+    rd_kafka_mock_topic_create(mc, "chat-inbox.2", 4, 3);
     rd_kafka_mock_topic_create(mc, "chat-events", 1, 3);
     return bc_open_buses();
 }
