@@ -5,8 +5,9 @@
  * queue, route them (dispatcher.c), produce one batch per chat server to
  * partition 0 of `chat-inbox.<id>` (always the same partition: the chat
  * server reads partitions independently, and a channel's messages must
- * reach it in order, also from one poll to the next), wait for every delivery report, and only then
- * store and commit the poll's offsets. Offsets are stored manually
+ * reach it in order, also from one poll to the next), wait for every
+ * delivery report, and only then store and commit the poll's offsets.
+ * Offsets are stored manually
  * (enable.auto.offset.store=false), so a commit — ours after each poll,
  * or librdkafka's automatic one, or the final one in consumer_close — can
  * only cover records whose batches the brokers already hold.

@@ -234,7 +234,9 @@ static void on_lease(redisAsyncContext *ac, void *r, void *priv) {
         wait_then_step(d, IDLE);
         return;
     }
-    if (reply->integer == 1) { /* taken: first what the former holder left pending */
+    if (reply->integer == 1 || !d->renew_at) {
+        /* taken, or kept across a lost link: first what is left pending
+         * (the former holder's poll, or our own abandoned one) */
         log_info("dispatcher: holding the lease; dispatching");
         d->claim_all = 1;
         d->next_claim = uv_now(d->loop);
