@@ -34,6 +34,12 @@ void server_limits_default(server_limits *l) {
     l->ping_ms = 30000;
 }
 
+/* The accept queue: as deep as the kernel allows (Linux caps it at
+ * net.core.somaxconn, 4096 by default). After a restart every client
+ * reconnects within the same second; a shallow queue drops their SYNs and
+ * each dropped one waits the kernel's 1 s retransmit. */
+#define LISTEN_BACKLOG 65535
+
 static char read_buf[64 * 1024];
 static int read_buf_busy;
 
@@ -309,7 +315,7 @@ int server_start(server *s, uv_loop_t *loop, const char *host, int port, const s
     uv_tcp_init(loop, &s->listener);
     s->listener.data = s;
     rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
-    if (rc == 0) rc = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
+    if (rc == 0) rc = uv_listen((uv_stream_t *)&s->listener, LISTEN_BACKLOG, on_connection);
     if (rc != 0) {
         uv_close((uv_handle_t *)&s->listener, NULL);
         return rc;

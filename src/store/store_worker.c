@@ -5,10 +5,11 @@
  * Threads: the loop thread submits (queue under `mu`, wake the worker with
  * `cv`); the worker takes a batch, runs it without the lock, moves it to the
  * completed list and pokes `async`. uv_async coalesces wake-ups, so the
- * async callback drains the whole completed list.
+ * async callback drains the completed list, a bounded part per loop turn.
  */
 #include "store/store_worker.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -125,27 +126,31 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-/* Calls done() for every completed op, in order. Loop thread. A done() may
- * stop the worker, which finishes this drain itself; stop then. */
-static void drain(store_worker *w) {
-    for (;;) {
+/* Calls done() for completed ops, in order, at most max of them. Loop
+ * thread. Returns 1 when some were left for later. A done() may stop the
+ * worker, which finishes this drain itself; stop then (returns 0). */
+static int drain(store_worker *w, unsigned max) {
+    for (unsigned n = 0; n < max; n++) {
         if (!w->draining) {
             pthread_mutex_lock(&w->mu);
             w->draining = w->done_head;
             w->done_head = w->done_tail = NULL;
             pthread_mutex_unlock(&w->mu);
-            if (!w->draining) return;
+            if (!w->draining) return 0;
         }
         store_op *op = w->draining;
         w->draining = op->next__;
         op->next__ = NULL;
         if (op->done) op->done(op);
-        if (w->closed) return;
+        if (w->closed) return 0;
     }
+    return 1;
 }
 
 static void on_async(uv_async_t *h) {
-    drain(h->data);
+    store_worker *w = h->data;
+    if (drain(w, STORE_WORKER_DRAIN_PER_TURN))
+        uv_async_send(&w->async); /* the rest next turn, after the loop polled for I/O */
 }
 
 static void on_closed(uv_handle_t *h) {
@@ -191,7 +196,7 @@ int store_worker_stop(store_worker *w, void (*after_join)(void *backend)) {
 
     pthread_join(w->thread, NULL); /* it commits the queue first */
     if (after_join) after_join(w->backend);
-    drain(w); /* also the ECLOSED ops submitted by these done()s */
+    drain(w, UINT_MAX); /* also the ECLOSED ops submitted by these done()s */
     w->closed = 1;
     uv_close((uv_handle_t *)&w->async, on_closed);
     return 0;

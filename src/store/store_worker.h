@@ -3,7 +3,8 @@
  * queue, group commit (the worker takes everything queued, up to max_batch
  * ops, and hands it to the backend as ONE batch, i.e. one transaction) and
  * the hand-back of completed ops to the loop thread through uv_async, where
- * done() runs in submission order.
+ * done() runs in submission order, STORE_WORKER_DRAIN_PER_TURN at most per
+ * loop turn.
  *
  * The backend supplies run(): it executes a batch on the worker thread and
  * sets each op's status (store_worker_fail_batch marks a failed
@@ -24,6 +25,13 @@
 #include "store/store.h"
 
 typedef struct store_worker store_worker;
+
+/* done() callbacks run per loop turn, at most; the rest follow on the next
+ * turns, after the loop has polled for I/O. A batch of max_batch answers
+ * (a reconnect storm's channel lists) handled in one turn would hold the
+ * loop long enough for the kernel's accept queue to overflow: it drops new
+ * clients' SYNs, and each of them then waits a 1 s retransmit. */
+#define STORE_WORKER_DRAIN_PER_TURN 256
 
 /* Runs ops (a list linked by next__, n of them) in one transaction. Worker
  * thread, no lock held. */
