@@ -49,6 +49,10 @@ typedef struct seed_db_ops {
     int64_t (*count_members)(seed_db *db, const char *channel_id);
     int64_t (*newest_id)(seed_db *db, const char *channel_id);
     void (*close)(seed_db *db);
+    /* Texts stored but not yet in the search index (SQLite indexes them
+     * after the commit, from search_queue); 0 where indexing is part of
+     * the insert (PostgreSQL). */
+    int64_t (*search_backlog)(seed_db *db);
 } seed_db_ops;
 
 extern const seed_db_ops seed_sqlite_ops;

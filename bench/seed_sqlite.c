@@ -23,6 +23,7 @@ enum {
     Q_UNREAD,
     Q_MEMBERS,
     Q_NEWEST,
+    Q_BACKLOG,
     Q__COUNT
 };
 
@@ -50,6 +51,7 @@ static const char *const SQL[Q__COUNT] = {
     /* ids follow seq order: the newest is the last by seq (an index lookup) */
     [Q_NEWEST] = "SELECT COALESCE((SELECT message_id FROM messages WHERE channel_id = ?1"
                  " ORDER BY seq DESC LIMIT 1), 0)",
+    [Q_BACKLOG] = "SELECT count(*) FROM search_queue",
 };
 
 struct seed_db {
@@ -220,8 +222,13 @@ static int64_t db_newest(seed_db *db, const char *ch) {
     return one_int(db, Q_NEWEST);
 }
 
+static int64_t db_backlog(seed_db *db) {
+    return one_int(db, Q_BACKLOG);
+}
+
 const seed_db_ops seed_sqlite_ops = {
     "sqlite",    db_open,   db_begin,   db_commit,           db_user,
     db_channel,  db_member, db_message, db_channel_counters, db_member_counters,
     db_last_seq, db_unread, db_members, db_newest,           db_close,
+    db_backlog,
 };
