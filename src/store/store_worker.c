@@ -9,7 +9,6 @@
  */
 #include "store/store_worker.h"
 
-#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -126,11 +125,13 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-/* Calls done() for completed ops, in order, at most max of them. Loop
- * thread. Returns 1 when some were left for later. A done() may stop the
- * worker, which finishes this drain itself; stop then (returns 0). */
-static int drain(store_worker *w, unsigned max) {
-    for (unsigned n = 0; n < max; n++) {
+/* Calls done() for completed ops, in order, until budget_ns of loop time
+ * has gone (checked after each; 0 = no limit). Loop thread. Returns 1 when
+ * some were left for later. A done() may stop the worker, which finishes
+ * this drain itself; stop then (returns 0). */
+static int drain(store_worker *w, uint64_t budget_ns) {
+    uint64_t until = budget_ns ? uv_hrtime() + budget_ns : 0;
+    for (;;) {
         if (!w->draining) {
             pthread_mutex_lock(&w->mu);
             w->draining = w->done_head;
@@ -143,13 +144,14 @@ static int drain(store_worker *w, unsigned max) {
         op->next__ = NULL;
         if (op->done) op->done(op);
         if (w->closed) return 0;
+        if (until && uv_hrtime() >= until)
+            return w->draining != NULL; /* newer: their own wake-up */
     }
-    return 1;
 }
 
 static void on_async(uv_async_t *h) {
     store_worker *w = h->data;
-    if (drain(w, STORE_WORKER_DRAIN_PER_TURN))
+    if (drain(w, STORE_WORKER_TURN_BUDGET_MS * 1000000ull))
         uv_async_send(&w->async); /* the rest next turn, after the loop polled for I/O */
 }
 
@@ -196,7 +198,7 @@ int store_worker_stop(store_worker *w, void (*after_join)(void *backend)) {
 
     pthread_join(w->thread, NULL); /* it commits the queue first */
     if (after_join) after_join(w->backend);
-    drain(w, UINT_MAX); /* also the ECLOSED ops submitted by these done()s */
+    drain(w, 0); /* also the ECLOSED ops submitted by these done()s */
     w->closed = 1;
     uv_close((uv_handle_t *)&w->async, on_closed);
     return 0;

@@ -3,8 +3,8 @@
  * queue, group commit (the worker takes everything queued, up to max_batch
  * ops, and hands it to the backend as ONE batch, i.e. one transaction) and
  * the hand-back of completed ops to the loop thread through uv_async, where
- * done() runs in submission order, STORE_WORKER_DRAIN_PER_TURN at most per
- * loop turn.
+ * done() runs in submission order, for STORE_WORKER_TURN_BUDGET_MS at most
+ * per loop turn.
  *
  * The backend supplies run(): it executes a batch on the worker thread and
  * sets each op's status (store_worker_fail_batch marks a failed
@@ -26,12 +26,16 @@
 
 typedef struct store_worker store_worker;
 
-/* done() callbacks run per loop turn, at most; the rest follow on the next
- * turns, after the loop has polled for I/O. A batch of max_batch answers
- * (a reconnect storm's channel lists) handled in one turn would hold the
- * loop long enough for the kernel's accept queue to overflow: it drops new
- * clients' SYNs, and each of them then waits a 1 s retransmit. */
-#define STORE_WORKER_DRAIN_PER_TURN 256
+/* Loop time given to done() callbacks per turn, at most (the one running
+ * when it runs out finishes); the rest follow on the next turns, after the
+ * loop has polled for I/O. A whole batch of answers handled in one turn (a
+ * reconnect storm's channel lists, each a big frame to encode) would hold
+ * the loop long enough for the kernel's accept queue to overflow: it drops
+ * new clients' SYNs, and each of them then waits a 1 s retransmit. Cheap
+ * answers (a message's fan-out is a reference per recipient) still come
+ * back by the thousand per turn, so each connection's frames go out in
+ * one writev. */
+#define STORE_WORKER_TURN_BUDGET_MS 10
 
 /* Runs ops (a list linked by next__, n of them) in one transaction. Worker
  * thread, no lock held. */

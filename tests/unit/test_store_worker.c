@@ -1,8 +1,8 @@
 /*
  * Unit tests for store/store_worker: completions come back in submission
- * order, at most STORE_WORKER_DRAIN_PER_TURN of them per loop turn (the
- * loop polls for I/O in between: a reconnect storm's answers must not hold
- * it while the accept queue overflows), and a stop runs every one left.
+ * order, for STORE_WORKER_TURN_BUDGET_MS at most per loop turn (the loop
+ * polls for I/O in between: a reconnect storm's answers must not hold it
+ * while the accept queue overflows), and a stop runs every one left.
  * The backend is a stub run() that succeeds: what is tested is the worker's
  * own threading, not a store.
  */
@@ -17,7 +17,16 @@
 
 #include "store/store_worker.h"
 
-enum { N = 3 * STORE_WORKER_DRAIN_PER_TURN + 10 };
+/* Each done() takes COST_MS of loop time: a turn has room for
+ * STORE_WORKER_TURN_BUDGET_MS / COST_MS of them, plus the one that runs
+ * over. */
+enum { N = 40, COST_MS = 2, PER_TURN = STORE_WORKER_TURN_BUDGET_MS / COST_MS + 1 };
+
+static void burn_ms(int ms) {
+    uint64_t until = uv_hrtime() + (uint64_t)ms * 1000000u;
+    while (uv_hrtime() < until) {
+    }
+}
 
 typedef struct fx {
     uv_loop_t loop;
@@ -28,6 +37,7 @@ typedef struct fx {
     int order[N]; /* index of each done() in call order */
     int done;
     unsigned last_turn, in_turn, max_in_turn, turns_with_done;
+    int burn; /* done() takes COST_MS */
 } fx;
 
 static void run_ok(void *backend, store_op *ops, unsigned n) {
@@ -51,6 +61,7 @@ static void on_done(store_op *op) {
     }
     if (++f->in_turn > f->max_in_turn) f->max_in_turn = f->in_turn;
     f->order[f->done++] = (int)(op - f->ops);
+    if (f->burn) burn_ms(COST_MS);
 }
 
 static int setup(void **state) {
@@ -89,6 +100,7 @@ static void submit_all(fx *f) {
  * Before the bound, all N ran in the one turn that saw the wake-up. */
 static void test_drain_is_bounded_per_turn(void **state) {
     fx *f = *state;
+    f->burn = 1;
     store_worker_pause(f->w, 1);
     submit_all(f);
     store_worker_pause(f->w, 0);
@@ -97,9 +109,21 @@ static void test_drain_is_bounded_per_turn(void **state) {
     assert_int_equal(f->done, N);
     for (int i = 0; i < N; i++)
         assert_int_equal(f->order[i], i);
-    assert_true(f->max_in_turn <= STORE_WORKER_DRAIN_PER_TURN);
-    assert_true(f->turns_with_done >=
-                (N + STORE_WORKER_DRAIN_PER_TURN - 1) / STORE_WORKER_DRAIN_PER_TURN);
+    assert_true(f->max_in_turn <= PER_TURN);
+    assert_true(f->turns_with_done >= (N + PER_TURN - 1) / PER_TURN);
+}
+
+/* Cheap done()s (a fan-out's) come back together: a batch's answers are
+ * not cut into small turns when they fit the budget. */
+static void test_cheap_dones_share_a_turn(void **state) {
+    fx *f = *state;
+    store_worker_pause(f->w, 1);
+    submit_all(f);
+    store_worker_pause(f->w, 0);
+    for (int i = 0; i < 100000 && f->done < N; i++)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(f->done, N);
+    assert_int_equal(f->turns_with_done, 1);
 }
 
 /* A stop commits what is queued and runs every done() before it returns,
@@ -117,6 +141,7 @@ static void test_stop_runs_every_done(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_drain_is_bounded_per_turn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cheap_dones_share_a_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_runs_every_done, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
