@@ -95,18 +95,24 @@ static void submit_all(fx *f) {
     }
 }
 
-/* All N ops run as one batch (the worker is paused while they are queued),
- * yet their done()s are spread over turns, a bounded number each, in order.
- * Before the bound, all N ran in the one turn that saw the wake-up. */
-static void test_drain_is_bounded_per_turn(void **state) {
-    fx *f = *state;
-    f->burn = 1;
+/* Runs N ops as one batch (the worker is paused while they are queued)
+ * and the loop until every done() has run. */
+static void run_one_batch(fx *f) {
     store_worker_pause(f->w, 1);
     submit_all(f);
     store_worker_pause(f->w, 0);
     for (int i = 0; i < 100000 && f->done < N; i++)
         uv_run(&f->loop, UV_RUN_ONCE);
     assert_int_equal(f->done, N);
+}
+
+/* All N ops run as one batch (the worker is paused while they are queued),
+ * yet their done()s are spread over turns, a bounded number each, in order.
+ * Before the bound, all N ran in the one turn that saw the wake-up. */
+static void test_drain_is_bounded_per_turn(void **state) {
+    fx *f = *state;
+    f->burn = 1;
+    run_one_batch(f);
     for (int i = 0; i < N; i++)
         assert_int_equal(f->order[i], i);
     assert_true(f->max_in_turn <= PER_TURN);
@@ -117,12 +123,7 @@ static void test_drain_is_bounded_per_turn(void **state) {
  * not cut into small turns when they fit the budget. */
 static void test_cheap_dones_share_a_turn(void **state) {
     fx *f = *state;
-    store_worker_pause(f->w, 1);
-    submit_all(f);
-    store_worker_pause(f->w, 0);
-    for (int i = 0; i < 100000 && f->done < N; i++)
-        uv_run(&f->loop, UV_RUN_ONCE);
-    assert_int_equal(f->done, N);
+    run_one_batch(f);
     assert_int_equal(f->turns_with_done, 1);
 }
 
