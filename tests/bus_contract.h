@@ -209,7 +209,7 @@ static void bc_publish_check_order(void) {
         char frame[32];
         snprintf(frame, sizeof frame, "order-%d", i);
         rcbuf *f = rcbuf_copy(frame, strlen(frame));
-        bus_record r = {"c-order", f, ORDER_TO, 2, 0, NULL};
+        bus_record r = {"c-order", f, ORDER_TO, 2, 0, NULL, 0};
         BE->publish(g.b1, &r);
         rcbuf_unref(f);
         if (i % 4 == 3) bt_run_for(&g.loop, 15); /* in bursts: one poll each, or a few */
@@ -245,7 +245,7 @@ static const char *const FORGED_TO[] = {"u1"};
 
 static void bc_record(record_buf *out, const record_key *k, const char *frame, int batch) {
     rcbuf *f = rcbuf_copy(frame, strlen(frame));
-    bus_record r = {"c1", f, FORGED_TO, 1, 0, NULL};
+    bus_record r = {"c1", f, FORGED_TO, 1, 0, NULL, 0};
     bus_forge(out, k, &r, batch);
     rcbuf_unref(f);
 }

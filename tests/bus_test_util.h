@@ -91,7 +91,7 @@ static void bt_publish(const bus_backend *be, bus *b, int from, int to) {
     for (int i = from; i < to; i++) {
         bt_msg m;
         bt_make(&m, i);
-        bus_record r = {i % 4 == 3 ? NULL : m.chan, m.buf, m.names, m.n, m.presence, NULL};
+        bus_record r = {i % 4 == 3 ? NULL : m.chan, m.buf, m.names, m.n, m.presence, NULL, 0};
         be->publish(b, &r);
         rcbuf_unref(m.buf);
     }

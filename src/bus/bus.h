@@ -36,6 +36,11 @@ typedef struct bus_record {
      * that runs inside publish() (the local bus), so the receiver need not
      * look each name up again. NULL otherwise; never sent anywhere. */
     void *const *local_hints;
+    /* 1: the frame announces a change of the channel's record, members or
+     * roles (a `system` notice; needs channel_id). A receiver's cached copy
+     * of the channel is stale from this frame on, whether or not the
+     * BUS_EV_CHANNEL event, which travels another way, is in yet. */
+    int changed;
 } bus_record;
 
 /* A change of shared state one server tells every other (cluster only).

@@ -30,6 +30,7 @@
 #define KIND_EVENT 3
 #define FLAG_PRESENCE 0x01
 #define FLAG_CHANNEL 0x02
+#define FLAG_CHANGED 0x04 /* bus_record.changed; only with FLAG_CHANNEL */
 
 /* ---- keys and macs ----------------------------------------------------- */
 
@@ -176,7 +177,8 @@ static size_t body_size(const bus_record *r) {
 }
 
 static void put_body(record_buf *b, const bus_record *r) {
-    unsigned flags = (r->presence ? FLAG_PRESENCE : 0) | (r->channel_id ? FLAG_CHANNEL : 0);
+    unsigned flags = (r->presence ? FLAG_PRESENCE : 0) | (r->channel_id ? FLAG_CHANNEL : 0) |
+                     (r->channel_id && r->changed ? FLAG_CHANGED : 0);
     put_u8(b, flags);
     if (r->channel_id) {
         size_t len = strlen(r->channel_id);
@@ -288,7 +290,8 @@ static int parse_body(const uint8_t **pp, size_t *leftp, body_view *v) {
     if (left < 1) return RECORD_EINVAL;
     v->flags = p[0];
     p++, left--;
-    if (v->flags & ~(unsigned)(FLAG_PRESENCE | FLAG_CHANNEL)) return RECORD_EINVAL;
+    if (v->flags & ~(unsigned)(FLAG_PRESENCE | FLAG_CHANNEL | FLAG_CHANGED)) return RECORD_EINVAL;
+    if ((v->flags & FLAG_CHANGED) && !(v->flags & FLAG_CHANNEL)) return RECORD_EINVAL;
     if ((v->flags & FLAG_CHANNEL) && get_name(&p, &left, &v->channel, &v->channel_len))
         return RECORD_EINVAL;
     if (left < 4) return RECORD_EINVAL;
@@ -348,6 +351,7 @@ static int materialise(const body_view *v, record_decoded *out) {
     out->r.recipients = names;
     out->r.n_recipients = v->n_names;
     out->r.presence = (v->flags & FLAG_PRESENCE) != 0;
+    out->r.changed = (v->flags & FLAG_CHANGED) != 0;
     out->r.payload = rcbuf_copy(v->payload, v->payload_len);
     return 0;
 }

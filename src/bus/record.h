@@ -21,7 +21,8 @@
  *                                     (bit0 holds, bit1 status set; status < 4)
  *              ev 3 presence hello  : (nothing)
  *   name     : name_len:u16 name (1..BUS_EVENT_NAME_MAX bytes, no NUL)
- *   body     : flags:u8 (bit0 presence, bit1 has channel)
+ *   body     : flags:u8 (bit0 presence, bit1 has channel, bit2 the channel
+ *              changed: only with bit1)
  *              [channel_len:u16 channel]      (only with bit1)
  *              n_recipients:u32 (name_len:u16 name){n_recipients}
  *              payload_len:u32 payload

@@ -122,7 +122,7 @@ static void change_done(store_op *op) {
         else
             f = enc_reaction(c->id, op->u.change.message_id, op->u.change.seq, op->u.change.user_id,
                              op->u.change.emoji, op->u.change.add);
-        chat__fanout(d, c, f, NULL);
+        chat__fanout(d, c, f, NULL, 0);
     }
     chat__pend_free(p);
 }
@@ -224,5 +224,5 @@ void chat__typing(domain *d, session *s, request *r) {
     uint64_t now = clock_mono_ms();
     if (m->typing_ms && now - m->typing_ms < TYPING_GAP_MS) return; /* dropped silently */
     m->typing_ms = now;
-    chat__fanout(d, c, enc_typing(c->id, s->user->name, TYPING_EXPIRES_MS), s->user);
+    chat__fanout(d, c, enc_typing(c->id, s->user->name, TYPING_EXPIRES_MS), s->user, 0);
 }

@@ -190,7 +190,7 @@ void chat__send(session *s, rcbuf *frame) {
 
 void chat__send_user(domain *d, ch_user *u, rcbuf *frame, int presence) {
     const char *to[1] = {u->name};
-    bus_record r = {NULL, frame, to, 1, presence, NULL};
+    bus_record r = {NULL, frame, to, 1, presence, NULL, 0};
     d->bb->publish(d->bus, &r);
     rcbuf_unref(frame);
 }
@@ -206,6 +206,13 @@ void domain_attach_bus(domain *d, const bus_backend *bb, bus *b) {
 void domain_deliver(void *data, const bus_record *r) {
     domain *d = data;
     uint64_t n = 0;
+    if (r->changed && r->channel_id && d->cfg.cluster) {
+        /* Another server changed the channel (this frame is its notice):
+         * the next request about it re-reads it first, even if the
+         * BUS_EV_CHANNEL event is not in yet. */
+        ch_channel *c = chat__channel(d, r->channel_id);
+        if (c) c->fresh_ms = 0;
+    }
     for (size_t i = 0; i < r->n_recipients; i++) {
         /* our own fan-out, delivered in-process: its users, no lookups */
         ch_user *u = r->local_hints ? r->local_hints[i] : chat__user(d, r->recipients[i]);
@@ -680,7 +687,7 @@ size_t chat__members_array(const ch_channel *c, size_t max, proto_member **out) 
     return k;
 }
 
-void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip) {
+void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip, int changed) {
     size_t n = 0;
     const char *small[64];
     void *small_hints[64];
@@ -694,7 +701,7 @@ void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip) {
         hints[n] = u;
         to[n++] = u->name;
     }
-    bus_record r = {c->id, frame, to, n, 0, hints};
+    bus_record r = {c->id, frame, to, n, 0, hints, changed};
     d->bb->publish(d->bus, &r);
     if (to != small) free(to);
     if (hints != small_hints) free(hints);

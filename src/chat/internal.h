@@ -117,8 +117,9 @@ size_t chat__members_array(const ch_channel *c, size_t max, proto_member **out);
 int chat__is_big(const domain *d, const ch_channel *c);
 #define CHAT_BIG_LISTED 100
 /* Publishes frame on the bus for every member of c (except skip); drops
- * our reference. */
-void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip);
+ * our reference. changed: the frame is a notice of a change to c's record,
+ * members or roles (bus_record.changed). */
+void chat__fanout(domain *d, ch_channel *c, rcbuf *frame, const ch_user *skip, int changed);
 /* Maps a failed store status to an error frame. */
 void chat__store_error(session *s, int status, const char *type);
 

@@ -64,7 +64,7 @@ static void append_done(store_op *op) {
                         (unsigned long long)m->reply_to, m->channel_id);
     } else if (op->status == STORE_OK) {
         ch_channel *c = chat__channel(d, m->channel_id);
-        if (c) chat__fanout(d, c, enc_chat_message(m), NULL);
+        if (c) chat__fanout(d, c, enc_chat_message(m), NULL, 0);
     } else if (op->status == STORE_EDUP) {
         if (s) chat__send(s, enc_chat_message(m)); /* the original, to the sender only */
     } else if (op->status == STORE_ENOTFOUND) {
@@ -108,7 +108,7 @@ static void notice_done(store_op *op) {
     if (op->status == STORE_OK && c && (p->loud || !chat__is_big(p->d, c))) {
         /* The joiner sees the notice in channel_joined; everyone else live
          * (in a big channel it is only stored: history and fetch show it). */
-        chat__fanout(p->d, c, enc_system(m), p->u);
+        chat__fanout(p->d, c, enc_system(m), p->u, 1); /* every notice tells of a change */
     }
     chat__pend_free(p);
 }
@@ -153,7 +153,7 @@ static void read_done(store_op *op) {
         if (f && chat__is_big(p->d, c))
             chat__send_user(p->d, p->u, f, 0);
         else if (f)
-            chat__fanout(p->d, c, f, NULL);
+            chat__fanout(p->d, c, f, NULL, 0);
     } else if (op->status == STORE_ENOTFOUND && s) {
         /* (the op keeps the requested message id when it fails) */
         if (op->u.mark_read.message_id)

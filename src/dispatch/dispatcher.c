@@ -133,7 +133,8 @@ static int build_batches(dispatcher__poll *p, strmap *index, const unsigned *con
                 j++;
             }
             dispatcher__batch *b = batch_for(p, pairs[i].server, &out_cap);
-            bus_record sub = {rec->channel_id, rec->payload, names, j - i, rec->presence, NULL};
+            bus_record sub = {rec->channel_id, rec->payload, names,       j - i,
+                              rec->presence,   NULL,         rec->changed};
             rc = b ? record_batch_add(&b->buf, &sub) : RECORD_ENOMEM;
             if (rc == 0) b->deliveries++;
             i = j;

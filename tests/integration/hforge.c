@@ -30,7 +30,7 @@ void hforge_message(record_buf *out, const hcluster *c, int genuine, int batch, 
                             channel, (long long)now_ms(), sender, content);
     rcbuf *frame = rcbuf_copy(json, strlen(json)); /* a payload, as chat servers publish */
     const char *to[] = {recipient};
-    bus_record r = {channel, frame, to, 1, 0, NULL};
+    bus_record r = {channel, frame, to, 1, 0, NULL, 0};
     bus_forge(out, k, &r, batch);
     rcbuf_unref(frame);
     record_key_free(k);

@@ -51,37 +51,22 @@ static const bus_backend relay = {"relay", relay_open, relay_publish, relay_even
 /* ---- fixture ---- */
 
 static dt_fixture fx;
-static domain *w_dom, *y_dom; /* node 2: the watcher's server; node 3: where A comes back */
-static bus *w_bus, *y_bus;
-
-static domain *open_domain(unsigned node, bus **b) {
-    domain_config cfg;
-    domain_config_default(&cfg);
-    cfg.node_id = node;
-    cfg.cluster = 1;
-    domain *d = domain_new(&cfg, &sf_backend, fx.st);
-    assert_non_null(d);
-    assert_int_equal(relay.open(b, &fx.loop, NULL, NULL), 0);
-    (*b)->node = node;
-    domain_attach_bus(d, &relay, *b);
-    domain_user_added(d, "alice");
-    domain_user_added(d, "wendy");
-    return d;
-}
+static dt_pair pair;
+#define w_dom pair.d[0] /* node 2: the watcher's server */
+#define y_dom pair.d[1] /* node 3: where A comes back */
+#define w_bus pair.b[0]
+#define y_bus pair.b[1]
 
 static int setup(void **state) {
     dt_open(&fx, "chatd-porder-");
-    w_dom = open_domain(2, &w_bus);
-    y_dom = open_domain(3, &y_bus);
+    dt_pair_open(&fx, &pair, &relay, (const char *[]){"alice", "wendy", NULL});
+    w_bus->node = 2;
+    y_bus->node = 3;
     return 0;
 }
 
 static int teardown(void **state) {
-    dt_close(&fx); /* the last done()s still need the domains */
-    domain_free(w_dom);
-    domain_free(y_dom);
-    relay.close(w_bus);
-    relay.close(y_bus);
+    dt_pair_close(&fx, &pair);
     return 0;
 }
 

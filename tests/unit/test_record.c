@@ -53,7 +53,7 @@ static const char *const names3[] = {"alice", "bob", "carol"};
 
 static bus_record make(rcbuf *frame, const char *chan, const char *const *names, size_t n,
                        int presence) {
-    bus_record r = {chan, frame, names, n, presence, NULL};
+    bus_record r = {chan, frame, names, n, presence, NULL, 0};
     return r;
 }
 
@@ -63,6 +63,7 @@ static void assert_same(const bus_record *a, const bus_record *b) {
     else
         assert_null(b->channel_id);
     assert_int_equal(a->presence, b->presence);
+    assert_int_equal(a->changed, b->changed);
     assert_int_equal(a->n_recipients, b->n_recipients);
     for (size_t i = 0; i < a->n_recipients; i++)
         assert_string_equal(a->recipients[i], b->recipients[i]);
@@ -73,10 +74,10 @@ static void assert_same(const bus_record *a, const bus_record *b) {
 static void test_record_roundtrip(void **state) {
     rcbuf *f = rcbuf_copy("\x81\x05hello", 7);
     bus_record cases[] = {
-        make(f, "c-123", names3, 3, 0),
-        make(f, NULL, names3, 1, 1),
-        make(f, "chan", NULL, 0, 0),
+        make(f, "c-123", names3, 3, 0), make(f, NULL, names3, 1, 1), make(f, "chan", NULL, 0, 0),
+        make(f, "c-changed", names3, 2, 0), /* .changed below: a notice of a change */
     };
+    cases[3].changed = 1;
     record_buf b = {0};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         record_decoded d;
@@ -211,6 +212,7 @@ static void test_corruptions_rejected(void **state) {
         {3, 9},    /* kind */
         {4, 0x80}, /* unknown flag */
         {4, 0x00}, /* channel flag cleared: body misparses */
+        {4, 0x04}, /* "the channel changed" without a channel */
         {5, 0xff}, /* channel length too long */
         {6, 0},    /* channel length zero */
         {9, 0xff}, /* recipient count huge */
