@@ -26,10 +26,10 @@ static int read_stat(uint64_t *idle, uint64_t *total) {
 }
 
 double cpufree_cores(cpufree *c, unsigned min_ms) {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu < 1) ncpu = 1;
     uint64_t now = clock_mono_ms();
     if (c->at_ms && now - c->at_ms < min_ms) return c->free_cores;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* glibc reads /sys for it: not on every call */
+    if (ncpu < 1) ncpu = 1;
     uint64_t idle, total;
     if (read_stat(&idle, &total) != 0) return c->free_cores = (double)ncpu;
     if (!c->at_ms || total <= c->total || idle < c->idle)
