@@ -109,7 +109,7 @@ static int pgserver_start(pgserver *p) {
             p->pid = 0;
             return -1;
         }
-        if (PQping(ping) == PQPING_OK) return 0;
+        if (PQping(ping) == PQPING_OK && svc_listens(p->pid, p->port)) return 0;
     }
     kill(p->pid, SIGQUIT);
     waitpid(p->pid, NULL, 0);

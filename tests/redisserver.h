@@ -97,7 +97,7 @@ static inline int redisserver__spawn(redisserver *s) {
             fprintf(stderr, "redisserver: redis-server exited; see %s\n", log);
             return -1;
         }
-        if (redisserver__pong(s->port)) return 0;
+        if (redisserver__pong(s->port) && svc_listens(s->pid, s->port)) return 0;
         usleep(50 * 1000);
     }
     fprintf(stderr, "redisserver: not ready after 10 s\n");
@@ -111,12 +111,14 @@ static inline int redisserver__start(redisserver *s) {
         s->dir[0] = '\0';
         return -1;
     }
-    s->port = svc_free_port();
-    if (s->port <= 0 || redisserver__spawn(s) != 0) {
-        redisserver_stop(s);
-        return -1;
+    /* A port can be taken between our draw and the server's bind: retry. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        s->port = svc_free_port();
+        if (s->port > 0 && redisserver__spawn(s) == 0) return 0;
+        redisserver__kill(s);
     }
-    return 0;
+    redisserver_stop(s);
+    return -1;
 }
 
 static inline void redisserver_stop(redisserver *s) {

@@ -1,7 +1,8 @@
 /*
  * svcutil: small helpers shared by the test-only engine starters
  * (pgserver.h, redisserver.h, zkserver.h) and by tests of their own: a free
- * loopback port, a private temporary directory, a file written, rm -rf.
+ * loopback port and whether a process listens on it, a private temporary
+ * directory, a file written, rm -rf.
  * Header-only: each test program is linked alone with the library.
  */
 #ifndef CHATD_TEST_SVCUTIL_H
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 /* A port nobody listens on right now (bind to port 0 and ask); -1 on error. */
@@ -29,6 +31,48 @@ static inline int svc_free_port(void) {
         port = ntohs(a.sin_port);
     close(fd);
     return port;
+}
+
+/* 1 when process pid itself holds a TCP socket listening on port. A free
+ * port can be taken between the draw and the server's bind, by a server of
+ * another test: a readiness probe alone would then reach that one. Reads the
+ * listening sockets' inodes from /proc/net/tcp{,6} and looks for one of them
+ * among /proc/<pid>/fd. */
+static inline int svc_listens(pid_t pid, int port) {
+    unsigned long inodes[8];
+    int n = 0;
+    char line[512];
+    const char *tables[] = {"/proc/net/tcp", "/proc/net/tcp6"}; /* Java listens on AF_INET6 */
+    for (int t = 0; t < 2; t++) {
+        FILE *f = fopen(tables[t], "r");
+        while (f && n < 8 && fgets(line, sizeof line, f)) {
+            unsigned lport, state;
+            unsigned long inode;
+            if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*d %*d %lu", &lport,
+                       &state, &inode) == 3 &&
+                lport == (unsigned)port && state == 0x0A /* LISTEN */)
+                inodes[n++] = inode;
+        }
+        if (f) fclose(f);
+    }
+    char dir[64], path[384], link[64];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    DIR *d = n ? opendir(dir) : NULL;
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d))) {
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ssize_t len = readlink(path, link, sizeof link - 1);
+        if (len <= 0) continue;
+        link[len] = '\0';
+        for (int i = 0; i < n && !found; i++) {
+            char want[40];
+            snprintf(want, sizeof want, "socket:[%lu]", inodes[i]);
+            found = strcmp(link, want) == 0;
+        }
+    }
+    if (d) closedir(d);
+    return found;
 }
 
 /* Makes a fresh private directory "$TMPDIR/<prefix>XXXXXX" (TMPDIR unset or

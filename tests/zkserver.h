@@ -76,19 +76,15 @@ static inline void zkserver_stop(zkserver *s) {
     }
 }
 
-/* Starts the server and waits (up to 20 s) until it serves. 0 or -1. */
-static inline int zkserver_start(zkserver *s) {
-    memset(s, 0, sizeof *s);
-    if (!svc_mkdtemp(s->dir, sizeof s->dir, "chatd-zk-")) return -1;
-    s->port = svc_free_port();
-    if (s->port <= 0) goto fail;
+/* Runs ZooKeeper on s->port in s->dir and waits (up to 20 s) until it
+ * serves. 0, or -1 (then it is not running). */
+static inline int zkserver__spawn(zkserver *s) {
     snprintf(s->connect, sizeof s->connect, "127.0.0.1:%d", s->port);
-
     char cfg[192], log[192];
     snprintf(cfg, sizeof cfg, "%s/zoo.cfg", s->dir);
     snprintf(log, sizeof log, "%s/zk.log", s->dir);
     FILE *f = fopen(cfg, "w");
-    if (!f) goto fail;
+    if (!f) return -1;
     fprintf(f,
             "tickTime=2000\ndataDir=%s/data\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
             "admin.enableServer=false\n4lw.commands.whitelist=ruok,srvr,stat\n",
@@ -96,7 +92,7 @@ static inline int zkserver_start(zkserver *s) {
     fclose(f);
 
     s->pid = fork();
-    if (s->pid < 0) goto fail;
+    if (s->pid < 0) return -1;
     if (s->pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -116,14 +112,29 @@ static inline int zkserver_start(zkserver *s) {
         if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
             s->pid = 0;
             fprintf(stderr, "zkserver: java exited; see %s\n", log);
-            goto fail;
+            return -1;
         }
-        if (zkserver__4lw(s->port, "srvr", buf, sizeof buf) == 0 && strstr(buf, "Mode: standalone"))
+        if (zkserver__4lw(s->port, "srvr", buf, sizeof buf) == 0 &&
+            strstr(buf, "Mode: standalone") && svc_listens(s->pid, s->port))
             return 0;
         usleep(50 * 1000);
     }
     fprintf(stderr, "zkserver: not ready after 20 s\n");
-fail:
+    kill(s->pid, SIGTERM);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+    return -1;
+}
+
+/* Starts the server on a free port and waits until it serves. 0 or -1. */
+static inline int zkserver_start(zkserver *s) {
+    memset(s, 0, sizeof *s);
+    if (!svc_mkdtemp(s->dir, sizeof s->dir, "chatd-zk-")) return -1;
+    /* A port can be taken between our draw and the server's bind: retry. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        s->port = svc_free_port();
+        if (s->port > 0 && zkserver__spawn(s) == 0) return 0;
+    }
     zkserver_stop(s);
     return -1;
 }
