@@ -11,7 +11,7 @@ run_pkgs="build-essential pkg-config libuv1-dev libhttp-parser-dev libjansson-de
   libhiredis-dev librdkafka-dev libzookeeper-mt-dev libinih-dev"
 test_pkgs="libcmocka-dev clang clang-format openssl libclang-rt-14-dev redis-server redis-tools libhiredis-dev
   zookeeper libzookeeper-mt-dev postgresql libpq-dev librdkafka-dev python3-websockets tmux
-  chromium fonts-dejavu-core sqlite3 curl systemd man-db groff-base dpkg-dev adduser"
+  chromium fonts-dejavu-core sqlite3 curl systemd man-db groff-base dpkg-dev adduser iproute2"
 command -v node >/dev/null 2>&1 || test_pkgs="$test_pkgs nodejs npm"
 PLAYWRIGHT_VERSION=1.65.1
 node_dir=${CHATD_TEST_NODE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chatd-test-node}
