@@ -84,7 +84,9 @@ static pid_t pgserver__spawn(char *const argv[], const char *log, int drop) {
 }
 
 /* Starts the server in p->dir on p->port and waits until it accepts
- * connections (15 s at most). 0 or -1 (then it is not running). */
+ * connections (15 s at most): a restart after pgserver_stop (pgserver_init
+ * starts it the first time). It counts as up only when its own process
+ * listens on the port. 0 or -1 (then it is not running). */
 static int pgserver_start(pgserver *p) {
     char data[192], sockdir[192], port[16], log[192];
     snprintf(data, sizeof data, "%s/pg", p->dir);
