@@ -164,7 +164,7 @@ if (prevs.length) {
   w(`${prevs.map((p) => `\`${p.label}\``).join(', ')} and this build, each scenario run for each in turn, back to`);
   w('back in this run (same machine state), fresh server each, flags as in Settings (an older binary');
   w('gets those it knows). Saturation only (no fixed-rate sweep); connects/s over ' + int(Number(env.BCONNS || 0) || null) + ' sockets.');
-  w(`Each figure is the median of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}: a round runs every scenario for every binary in turn.`);
+  w(`Each figure is the median of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}: a round runs every scenario for every binary in turn, the order of the binaries turned by one each round.`);
   w();
   w(`| figure | ${prevs.map((p) => p.label).join(' | ')} | this build | ${prevs.map((p) => `this / ${p.label}`).join(' | ')} |`);
   w(`|---|${prevs.map(() => '---|').join('')}---|${prevs.map(() => '---|').join('')}`);

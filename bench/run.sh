@@ -354,6 +354,9 @@ fi
 # This build against older ones: each scenario runs for every binary in
 # turn (fresh server each), and the whole set PREV_ROUNDS times; the report
 # takes each figure's median over the rounds (these 2-core machines are noisy).
+# The order turns by one each round, so that no binary always runs first or
+# always right after the same one (the kernel still holds the previous run's
+# closing sockets when the next server starts).
 prev_scenario() { # WHO BIN SCENARIO ROUND
   local who=$1 bin=$2 name=$3-r$4
   start_chatd on "$bin"
@@ -373,6 +376,11 @@ prev_scenario() { # WHO BIN SCENARIO ROUND
   esac
   stop_server
 }
+rotate() { # N WORDS...: the words, starting at the (N+1)th and wrapping around
+  local n=$1; shift
+  local w=("$@")
+  for ((k = 0; k < ${#w[@]}; k++)); do echo "${w[(k + n) % ${#w[@]}]}"; done
+}
 if [ -n "${BENCH_PREVIOUS:-}" ]; then
   WHO="" i=0
   for b in $BENCH_PREVIOUS; do
@@ -382,7 +390,8 @@ if [ -n "${BENCH_PREVIOUS:-}" ]; then
   for round in $(seq "$PREV_ROUNDS"); do
     for scen in "fanout-1x$FAN1_M" "fanout-${FAN2_R}x$FAN2_M" "fanout-${FAN3_R}x$FAN3_M" dm \
         connections durable; do
-      for who in $WHO cur; do
+      # shellcheck disable=SC2086
+      for who in $(rotate $(( (round - 1) % (i + 1) )) $WHO cur); do
         bin=$CHATD
         # shellcheck disable=SC2086
         [ $who = cur ] || bin=$(set -- $BENCH_PREVIOUS; eval echo "\${${who#prev}}")
