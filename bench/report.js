@@ -51,14 +51,23 @@ const median = (xs) => {
   if (!v.length) return null;
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 };
-const prevFigure = (who, name, ...keys) => {
+// WHO's figure KEYS of scenario NAME in each round (null where it did not run)
+const prevRuns = (who, name, ...keys) => {
   const runs = [];
   for (let i = 1; i <= ROUNDS; i++) {
     const r = load(`${who}-${name}-r${i}`);
     if (r && r.stored_msgs_per_s == null && r.saturation) r.stored_msgs_per_s = r.saturation.msgs_per_s;
     runs.push(get(r, ...keys));
   }
-  return median(runs);
+  return runs;
+};
+const prevFigure = (who, name, ...keys) => median(prevRuns(who, name, ...keys));
+// The median of the rounds' own ratios this / WHO: each round's two runs were
+// back to back, so a round that was slow for every binary cancels out.
+const pairedRatio = (who, name, ...keys) => {
+  const mine = prevRuns('cur', name, ...keys);
+  const theirs = prevRuns(who, name, ...keys);
+  return median(mine.map((c, i) => (c != null && theirs[i] ? c / theirs[i] : null)));
 };
 const conn = { chatd: load('connections-chatd'), baseline: load('connections-baseline') };
 const dur = { on: load('durable-fsync-on-chatd'), off: load('durable-fsync-off-chatd'), baseline: load('durable-baseline') };
@@ -165,8 +174,10 @@ if (prevs.length) {
   w('back in this run (same machine state), fresh server each, flags as in Settings (an older binary');
   w('gets those it knows). Saturation only (no fixed-rate sweep); connects/s over ' + int(Number(env.BCONNS || 0) || null) + ' sockets.');
   w(`Each figure is the median of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}: a round runs every scenario for every binary in turn, the order of the binaries turned by one each round.`);
+  w('"this / X" divides the medians; "per round" is the median of the rounds\' own ratios (each');
+  w('round\'s runs were back to back, so a round that was slow for every binary cancels out).');
   w();
-  w(`| figure | ${prevs.map((p) => p.label).join(' | ')} | this build | ${prevs.map((p) => `this / ${p.label}`).join(' | ')} |`);
+  w(`| figure | ${prevs.map((p) => p.label).join(' | ')} | this build | ${prevs.map((p) => `this / ${p.label}, per round`).join(' | ')} |`);
   w(`|---|${prevs.map(() => '---|').join('')}---|${prevs.map(() => '---|').join('')}`);
   const rows = [
     [`fan-out ${env.FAN1}: deliveries/s at saturation`, `fanout-${env.FAN1}`, 'saturation_deliveries_per_s'],
@@ -183,7 +194,10 @@ if (prevs.length) {
   for (const [label, name, ...keys] of rows) {
     const ps = prevs.map((p) => prevFigure(p.who, name, ...keys));
     const c = prevFigure('cur', name, ...keys);
-    const ratios = ps.map((p) => (p && c ? (c / p).toFixed(3) : '—'));
+    const ratios = prevs.map((p, i) => {
+      const paired = pairedRatio(p.who, name, ...keys);
+      return `${ps[i] && c ? (c / ps[i]).toFixed(3) : '—'}, ${paired != null ? paired.toFixed(3) : '—'}`;
+    });
     w(`| ${label} | ${ps.map(fmt).join(' | ')} | ${fmt(c)} | ${ratios.join(' | ')} |`);
   }
   w();
