@@ -141,6 +141,10 @@ static void on_check(uv_timer_t *t) {
     if (w->phase == P_CONNECT && dial_settled(&w->d)) {
         w->phase = P_WAIT; /* until "join" */
         report_up(w);
+    } else if (w->phase == P_CONNECT) { /* where a connect phase that does not settle stands */
+        bench_progress("scale worker %d: %zu up, %zu connecting, %zu queued, %zu waiting to retry, "
+                       "%zu lost",
+                       (int)getpid(), w->d.up, w->d.connecting, w->d.qlen, w->d.waiting, w->d.lost);
     } else if (w->phase == P_JOIN) {
         bench_progress("scale worker %d: %zu joined, %zu failed, %zu in flight, %zu to go",
                        (int)getpid(), w->joined, w->join_failed, w->inflight, w->n - w->next_join);
