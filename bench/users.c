@@ -32,6 +32,7 @@ typedef struct worker {
     uv_write_t write;
     job_ctx *ctx;
     int open, busy, closing;
+    int handle;  /* its tcp handle exists: connecting, open or closing */
     size_t user; /* current user (index into tokens) */
     int step, retries;
     int fails; /* connection failures in a row */
@@ -76,6 +77,7 @@ static void on_closed(uv_handle_t *h) {
     worker *w = h->data;
     w->open = 0;
     w->closing = 0;
+    w->handle = 0;
     if (w->fails > MAX_RETRIES) { /* the server does not take connections */
         if (w->busy) finish_user(w, NULL);
         return;
@@ -249,16 +251,25 @@ static void on_connect(uv_connect_t *c, int status) {
         next_user(w);
 }
 
+/* A connect refused at once (no local port left, say) would be refused
+ * again at once: this worker stops; the others go on. */
+static void on_start_failed(uv_handle_t *h) {
+    worker *w = h->data;
+    w->closing = 0;
+    w->handle = 0;
+}
+
 static void worker_start(worker *w) {
     job_ctx *x = w->ctx;
     if (!w->busy && x->next >= x->n) return;
     uv_tcp_init(x->loop, &w->tcp);
     w->tcp.data = w;
+    w->handle = 1;
     w->connect.data = w;
     if (uv_tcp_connect(&w->connect, &w->tcp, (const struct sockaddr *)x->dst, on_connect) < 0) {
         if (w->busy) finish_user(w, NULL);
         w->closing = 1;
-        uv_close((uv_handle_t *)&w->tcp, NULL);
+        uv_close((uv_handle_t *)&w->tcp, on_start_failed);
     }
 }
 
@@ -342,11 +353,14 @@ int users_login(uv_loop_t *loop, const struct sockaddr_in *dst, const char *host
     deadline.data = &x;
     uv_timer_start(&deadline, on_deadline, (uint64_t)(timeout_s * 1000), 0);
     uv_unref((uv_handle_t *)&deadline);
+    /* Until no worker has a connection left: all users done, or every
+     * worker gave up (the users never taken count as failed). The loop may
+     * hold other handles (a caller's sockets), so uv_run alone never ends. */
     while (uv_run(loop, UV_RUN_ONCE)) {
         int active = 0;
         for (int i = 0; i < concurrency; i++)
-            active |= x.w[i].open || x.w[i].closing || x.w[i].busy;
-        if (!active && x.next >= x.n) break;
+            active |= x.w[i].handle || x.w[i].busy;
+        if (!active) break;
     }
     if (!uv_is_closing((uv_handle_t *)&deadline)) uv_close((uv_handle_t *)&deadline, NULL);
     uv_run(loop, UV_RUN_NOWAIT);

@@ -470,6 +470,24 @@ static void test_scale(void **state) {
     chatd_free(s);
 }
 
+/* Logins to a port nobody listens on: every login worker gives up after
+ * its retries, and chat-bench goes on at once instead of waiting out
+ * --setup-timeout (it waited the whole timeout: the dial ticker kept the
+ * loop alive while no worker was left). */
+static void test_login_gives_up(void **state) {
+    int port = svc_free_port();
+    assert_true(port > 0);
+    const char *url = hfmt("http://127.0.0.1:%d", port);
+    const char *const args[] = {"--url",           url,   "--scenario", "connections",
+                                "--connections",   "10",  "--hold",     "1",
+                                "--setup-timeout", "120", "--json",     NULL};
+    double t0 = now_ms();
+    json_t *r = run_json(args);
+    double took_s = (now_ms() - t0) / 1000;
+    assert_int_equal((long)num(r, "connections_up"), 0);
+    if (took_s > 60) fail_msg("chat-bench took %.0f s to give up (setup timeout 120 s)", took_s);
+}
+
 static void test_bad_arguments(void **state) {
     static const char *const args[] = {"--url", "http://127.0.0.1:1", "--scenario", "nope", NULL};
     const char *out = NULL;
@@ -480,12 +498,13 @@ static void test_bad_arguments(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_fanout),
-        cmocka_unit_test(test_fanout_tls),    cmocka_unit_test(test_dm),
-        cmocka_unit_test(test_connections),   cmocka_unit_test(test_durable),
-        cmocka_unit_test(test_loopback),      cmocka_unit_test(test_history_and_storm),
-        cmocka_unit_test(test_store_sqlite),  cmocka_unit_test(test_store_pg),
-        cmocka_unit_test(test_scale),         cmocka_unit_test(test_edits),
+        cmocka_unit_test(test_bad_arguments),  cmocka_unit_test(test_fanout),
+        cmocka_unit_test(test_fanout_tls),     cmocka_unit_test(test_dm),
+        cmocka_unit_test(test_connections),    cmocka_unit_test(test_durable),
+        cmocka_unit_test(test_loopback),       cmocka_unit_test(test_history_and_storm),
+        cmocka_unit_test(test_store_sqlite),   cmocka_unit_test(test_store_pg),
+        cmocka_unit_test(test_scale),          cmocka_unit_test(test_edits),
+        cmocka_unit_test(test_login_gives_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
