@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -33,12 +34,12 @@ static inline int svc_free_port(void) {
     return port;
 }
 
-/* 1 when process pid itself holds a TCP socket listening on port. A free
+/* Whether process pid itself holds a TCP socket listening on port. A free
  * port can be taken between the draw and the server's bind, by a server of
  * another test: a readiness probe alone would then reach that one. Reads the
  * listening sockets' inodes from /proc/net/tcp{,6} and looks for one of them
  * among /proc/<pid>/fd. */
-static inline int svc_listens(pid_t pid, int port) {
+static inline bool svc_listens(pid_t pid, int port) {
     unsigned long inodes[8];
     int n = 0;
     char line[512];
@@ -59,7 +60,7 @@ static inline int svc_listens(pid_t pid, int port) {
     snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
     DIR *d = n ? opendir(dir) : NULL;
     struct dirent *e;
-    int found = 0;
+    bool found = false;
     while (d && !found && (e = readdir(d))) {
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         ssize_t len = readlink(path, link, sizeof link - 1);
