@@ -276,7 +276,7 @@ static void worker_start(worker *w) {
 static void on_deadline(uv_timer_t *t) {
     job_ctx *x = t->data;
     for (int i = 0; i < x->nw; i++)
-        if (!x->w[i].closing && (x->w[i].open || x->w[i].busy)) {
+        if (!x->w[i].closing && (x->w[i].handle || x->w[i].busy)) { /* connecting too */
             x->w[i].busy = 0;
             worker_close(&x->w[i]);
         }
