@@ -142,6 +142,7 @@ static void on_linger_timeout(uv_timer_t *t) {
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
     conn *c = req->data;
+    free(req);
     if (status < 0) conn_abort(c);
     conn_unref(c);
 }
@@ -151,9 +152,11 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 static void begin_linger(conn *c) {
     if (c->shut || c->state == CONN_CLOSED || c->doomed) return;
     c->shut = 1;
-    c->sreq.data = c;
+    uv_shutdown_t *req = xmalloc(sizeof(*req));
+    req->data = c;
     conn_ref(c);
-    if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+        free(req);
         conn_unref(c);
         conn_abort(c);
         return;
@@ -175,6 +178,7 @@ static void release_flight(conn *c) {
 
 static void on_write(uv_write_t *req, int status) {
     conn *c = req->data;
+    free(req);
     c->writing = 0;
     release_flight(c);
     if (status < 0)
@@ -270,11 +274,13 @@ void conn__flush(conn *c) {
     bufs[first].base += done;
     bufs[first].len -= done;
     c->writing = 1;
-    c->wreq.data = c;
+    uv_write_t *req = xmalloc(sizeof(*req));
+    req->data = c;
     conn_ref(c);
-    int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs + first, c->nflight - first, on_write);
+    int rc = uv_write(req, (uv_stream_t *)&c->tcp, bufs + first, c->nflight - first, on_write);
     if (bufs != small) free(bufs); /* libuv copied the array */
     if (rc != 0) {
+        free(req);
         c->writing = 0;
         conn_unref(c);
         conn_abort(c);

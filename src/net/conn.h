@@ -67,15 +67,18 @@ typedef struct conn {
     unsigned qlen, qcap;
     rcbuf **inflight; /* frames of the write in progress */
     unsigned nflight, flightcap;
-    size_t queued_mem; /* memory charged for queued + in-flight frames */
-    size_t flight_mem; /* the in-flight part of it */
-    rcbuf *pong;       /* answer to the newest unanswered ping, not yet queued */
-    uv_write_t wreq;
-    uv_shutdown_t sreq;
+    size_t queued_mem;  /* memory charged for queued + in-flight frames */
+    size_t flight_mem;  /* the in-flight part of it */
+    rcbuf *pong;        /* answer to the newest unanswered ping, not yet queued */
     uv_timer_t *linger; /* bounds the wait for the peer after our close */
+    /* No write or shutdown request lives here: a write the socket takes at
+     * once needs none, and the rare others (a partial write, the half-close)
+     * allocate theirs and free it in its callback, so an idle connection
+     * carries neither (~270 bytes of the struct). */
 
     /* flags */
-    unsigned writing : 1, dirty : 1, close_after_flush : 1, shut : 1;
+    unsigned writing : 1; /* a uv_write (of the in-flight frames) is pending */
+    unsigned dirty : 1, close_after_flush : 1, shut : 1;
     unsigned doomed : 1;  /* aborted: the server closes it later this loop turn */
     unsigned resume : 1;  /* queued for parsing held input */
     unsigned pumping : 1; /* inside the parse loop */
