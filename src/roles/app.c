@@ -52,8 +52,7 @@ int app_load_secret(app *a, int allow_generate) {
 
 int app_open_store(app *a, int pg) {
     char path[4096];
-    store_config scfg = {
-        .path = path, .fsync = a->cfg->fsync, .max_batch = 1024, .search_lag = a->cfg->search_lag};
+    store_config scfg = {.path = path, .fsync = a->cfg->fsync, .search_lag = a->cfg->search_lag};
     char *conninfo = NULL;
     if (pg) {
         if (!a->cfg->pg) {

@@ -210,7 +210,7 @@ int store_worker_start(store_worker **out, uv_loop_t *loop, int max_batch, store
     store_worker *w = calloc(1, sizeof(*w));
     if (!w) return STORE_EIO;
     w->loop = loop;
-    w->max_batch = max_batch > 0 ? max_batch : 1024;
+    w->max_batch = max_batch > 0 ? max_batch : STORE_MAX_BATCH;
     w->run = run;
     w->idle = idle;
     w->idle_more = idle != NULL; /* work left from before may be waiting */

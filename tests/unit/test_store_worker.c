@@ -139,11 +139,54 @@ static void test_stop_runs_every_done(void **state) {
         assert_int_equal(f->order[i], i);
 }
 
+/* Without a max_batch the worker takes a backlog of several thousand ops
+ * as one transaction (STORE_MAX_BATCH): with messages spread over many
+ * channels a commit's cost is per page, so a backlog cut into 1,024-op
+ * batches (as before) wrote the same pages again and again. */
+static unsigned batches, biggest;
+static void run_count(void *backend, store_op *ops, unsigned n) {
+    batches++;
+    if (n > biggest) biggest = n;
+    run_ok(backend, ops, n);
+}
+static int done_n;
+static void on_done_count(store_op *op) {
+    done_n++;
+}
+static void test_default_batch_takes_a_backlog(void **state) {
+    enum { BACKLOG = 6000 };
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    store_worker *w;
+    assert_int_equal(store_worker_start(&w, &loop, 0, run_count, NULL, NULL), 0);
+    store_op *ops = calloc(BACKLOG, sizeof(*ops));
+    assert_non_null(ops);
+    batches = biggest = 0;
+    done_n = 0;
+    store_worker_pause(w, 1);
+    for (int i = 0; i < BACKLOG; i++) {
+        ops[i].done = on_done_count;
+        store_worker_submit(w, &ops[i]);
+    }
+    store_worker_pause(w, 0);
+    for (int i = 0; i < 100000 && done_n < BACKLOG; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(done_n, BACKLOG);
+    assert_int_equal(batches, 1);
+    assert_int_equal(biggest, BACKLOG);
+    assert_true(STORE_MAX_BATCH >= BACKLOG);
+    assert_int_equal(store_worker_stop(w, NULL), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    free(ops);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_drain_is_bounded_per_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cheap_dones_share_a_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_runs_every_done, setup, teardown),
+        cmocka_unit_test(test_default_batch_takes_a_backlog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
