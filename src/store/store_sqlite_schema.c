@@ -7,6 +7,7 @@
  * A read mark is stored as a message id; its position is that message's seq.
  */
 #include "store/store_sqlite_int.h"
+#include "store/store_sqlite_walbuf.h"
 
 #include <stdio.h>
 #include <pthread.h>
@@ -479,7 +480,9 @@ int store_sqlite__open_db(const char *path, int fsync, sqlite3 **out) {
     *out = NULL;
     /* NOMUTEX: the backend never lets two threads use the connection at once. */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (!path || sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) goto fail;
+    /* The WAL's frames written in large writes (store_sqlite_walbuf.h). */
+    if (!path || sqlite3_open_v2(path, &db, flags, store_sqlite_walbuf_vfs()) != SQLITE_OK)
+        goto fail;
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, 5000);
     /* secure_delete: text a deletion erases is zeroed in the pages, not
