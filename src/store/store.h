@@ -325,7 +325,7 @@ typedef struct store_load_cbs {
  * messages spread over many channels (1,000 direct-message pairs) nearly
  * each message dirties pages of its own in every index, so at 1,024 a
  * batch wrote ~2 pages per message; at 8,192 the writer's CPU per message
- * fell ~20% and its throughput rose as much (issue #16). Under light load
+ * fell ~12% and its throughput rose ~15% (issue #16). Under light load
  * batches stay small (the worker takes what is queued), so this bounds
  * only a backlog's commit, at tens of ms. */
 #define STORE_MAX_BATCH 8192
